@@ -1,0 +1,305 @@
+// Package results is the plain-data record of one planrun run: what was run,
+// what was measured, how the assertions came out and the verdict.
+//
+// It is written by the engine (measurements) and the assertions package
+// (outcomes and verdict), saved as the versioned JSON report, and read back by
+// `planrun report` and `planrun compare`. Renderers format it; they never
+// compute. Durations are encoded in JSON as integer nanoseconds (time.Duration);
+// docs/json-report.md describes every field.
+package results
+
+import (
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report format. It changes when a
+// field changes meaning or disappears; new fields do not change it.
+const SchemaVersion = 1
+
+// Run statuses.
+const (
+	StatusCompleted   = "completed"   // every selected scenario ran to its end
+	StatusAborted     = "aborted"     // an abort_on_fail assertion stopped the run
+	StatusInterrupted = "interrupted" // Ctrl-C / SIGTERM
+	StatusFailed      = "failed"      // could not run: target unreachable, preflight or setup failed
+)
+
+// Run is one whole run of a plan.
+type Run struct {
+	SchemaVersion  int       `json:"schema_version"`
+	PlanrunVersion string    `json:"planrun_version"`
+	Plan           PlanInfo  `json:"plan"`
+	Target         Target    `json:"target"`
+	Pool           Pool      `json:"pool"`
+	StartedAt      time.Time `json:"started_at"`
+	FinishedAt     time.Time `json:"finished_at"`
+	// Status is one of the Status* constants; StatusReason says why, when not completed.
+	Status       string     `json:"status"`
+	StatusReason string     `json:"status_reason,omitempty"`
+	Preflight    []Check    `json:"preflight,omitempty"`
+	Scenarios    []Scenario `json:"scenarios"`
+	Assertions   []Outcome  `json:"assertions"`
+	Verdict      Verdict    `json:"verdict"`
+	// TimeScale is the --time-scale factor the durations were multiplied by (1 = as written).
+	TimeScale float64 `json:"time_scale"`
+}
+
+// PlanInfo identifies the plan that was run.
+type PlanInfo struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	File        string `json:"file"`
+	SHA256      string `json:"sha256"`
+}
+
+// Target describes the server under load. URL is always redacted.
+type Target struct {
+	URL             string `json:"url"`
+	Embedded        bool   `json:"embedded"`
+	ServerVersion   string `json:"server_version"`
+	ApplicationName string `json:"application_name"`
+	Replicas        int    `json:"replicas"`
+	Driver          string `json:"driver"`
+	// MaxConnections is the server's max_connections (0 when unknown).
+	MaxConnections int  `json:"max_connections,omitempty"`
+	TLS            bool `json:"tls"`
+	// RTT is the median round trip of the preflight pings (0 when not measured).
+	RTT time.Duration `json:"rtt,omitempty"`
+}
+
+// Pool is the pool configuration under test.
+type Pool struct {
+	Size           int           `json:"size"`
+	MaxOverflow    int           `json:"max_overflow"`
+	Timeout        time.Duration `json:"timeout"`
+	Recycle        time.Duration `json:"recycle"`
+	PrePing        bool          `json:"pre_ping"`
+	ConnectTimeout time.Duration `json:"connect_timeout"`
+	// LeakThreshold as configured; 0 means "the scenario's duration".
+	LeakThreshold time.Duration `json:"leak_threshold"`
+}
+
+// Capacity is Size + MaxOverflow.
+func (p Pool) Capacity() int { return p.Size + p.MaxOverflow }
+
+// Check is one preflight check.
+type Check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // pass | warn | fail
+	Reason string `json:"reason"`
+	// Critical checks that fail stop the run before any load.
+	Critical bool `json:"critical"`
+}
+
+// Preflight check statuses.
+const (
+	CheckPass = "pass"
+	CheckWarn = "warn"
+	CheckFail = "fail"
+)
+
+// Scenario holds everything measured in one scenario.
+type Scenario struct {
+	Name string `json:"name"`
+	Mix  string `json:"mix"`
+	// Status: completed, aborted, interrupted, failed, or skipped.
+	Status    string    `json:"status"`
+	StartedAt time.Time `json:"started_at"`
+	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
+	Planned  time.Duration `json:"planned"`
+	Elapsed  time.Duration `json:"elapsed"`
+	MaxUsers int           `json:"max_users"`
+
+	// Ops counts every attempted operation, failed ones included; Errors the failed ones.
+	Ops    int64 `json:"ops"`
+	Errors int64 `json:"errors"`
+	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
+	SuccessRate float64 `json:"success_rate"`
+	// Throughput is successful operations per second of Elapsed.
+	Throughput float64 `json:"throughput"`
+
+	// Acquire: time to get a connection (timeouts included, at their wait time).
+	Acquire Latency `json:"acquire"`
+	// Query: each statement's server round trip.
+	Query Latency `json:"query"`
+	// Op: a whole operation: acquire + statements (+ BEGIN/COMMIT) + hold.
+	Op Latency `json:"op"`
+	// Hold: how long each checkout kept its connection (acquire to release).
+	Hold Latency `json:"hold"`
+	// Connect: time to open a new server connection.
+	Connect Latency `json:"connect"`
+
+	// Operations breaks the totals down by operation name, in mix order.
+	Operations []Operation `json:"operations"`
+	// ErrorsBy counts failures by category (Err* constants).
+	ErrorsBy map[string]int64 `json:"errors_by"`
+	// ErrorSamples holds the first (redacted) message of each category.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+
+	Connections Connections `json:"connections"`
+	Utilization Utilization `json:"utilization"`
+	Exhaustion  Exhaustion  `json:"exhaustion"`
+	// Leaks counts leaked connections (LeakDetails describes each, bounded).
+	Leaks       int    `json:"leaks"`
+	LeakDetails []Leak `json:"leak_details,omitempty"`
+	// Recovery is nil when the scenario has no recovery_after.
+	Recovery *Recovery `json:"recovery,omitempty"`
+	// Series is the per-second time series (downsampled to at most MaxSeriesPoints).
+	Series []Point `json:"series"`
+	// SeriesStep is the width of one Series point (1s unless downsampled).
+	SeriesStep time.Duration `json:"series_step"`
+}
+
+// MaxSeriesPoints bounds Scenario.Series whatever the run's length.
+const MaxSeriesPoints = 600
+
+// Error categories.
+const (
+	ErrAcquireTimeout = "acquire_timeout" // waited pool.timeout for a connection
+	ErrConnect        = "connect"         // could not open a server connection
+	ErrQuery          = "query"           // the server rejected a statement (SQLSTATE known)
+	ErrBroken         = "broken"          // the connection died mid-operation
+	ErrCancelled      = "cancelled"       // the run was stopped while the operation ran
+	ErrArgs           = "args"            // an args expression failed at run time
+	ErrOther          = "other"
+)
+
+// ErrorCategories lists every category, in report order.
+var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrOther}
+
+// Latency summarises one histogram. Histogram is the HdrHistogram in V2
+// compressed base64 encoding (values in nanoseconds), so later commands can
+// merge and compare without re-running.
+type Latency struct {
+	Count     int64         `json:"count"`
+	Min       time.Duration `json:"min"`
+	Mean      time.Duration `json:"mean"`
+	P50       time.Duration `json:"p50"`
+	P90       time.Duration `json:"p90"`
+	P95       time.Duration `json:"p95"`
+	P99       time.Duration `json:"p99"`
+	Max       time.Duration `json:"max"`
+	Histogram string        `json:"histogram,omitempty"`
+}
+
+// Operation is the per-operation-name breakdown of a scenario.
+type Operation struct {
+	Name   string  `json:"name"`
+	Weight float64 `json:"weight"`
+	// Share is this operation's fraction of all attempted operations.
+	Share  float64 `json:"share"`
+	Ops    int64   `json:"ops"`
+	Errors int64   `json:"errors"`
+	Op     Latency `json:"op"`
+}
+
+// Connections counts the lifecycle of server connections.
+type Connections struct {
+	Opened int64 `json:"opened"`
+	Closed int64 `json:"closed"`
+	// ClosedBy counts closes by reason (Close* constants).
+	ClosedBy map[string]int64 `json:"closed_by"`
+	MaxOpen  int              `json:"max_open"`
+	// Reuse is 1 − opened/acquires (0 when nothing was acquired).
+	Reuse float64 `json:"reuse"`
+}
+
+// Close reasons.
+const (
+	CloseRecycled = "recycled" // older than pool.recycle
+	CloseOverflow = "overflow" // returned while pool.size were idle
+	CloseBroken   = "broken"   // failed pre-ping or died
+	CloseEnd      = "end"      // closed with the pool at the scenario's end
+)
+
+// Utilization is in-use / (size + max_overflow), sampled over time.
+type Utilization struct {
+	Mean float64 `json:"mean"`
+	P95  float64 `json:"p95"`
+	Max  float64 `json:"max"`
+}
+
+// Exhaustion summarises the periods in which every connection was in use and
+// acquires were waiting.
+type Exhaustion struct {
+	Events   int           `json:"events"`
+	Total    time.Duration `json:"total"`
+	Longest  time.Duration `json:"longest"`
+	Timeouts int64         `json:"timeouts"`
+}
+
+// Leak is one connection held too long or still checked out at the end.
+type Leak struct {
+	Operation string        `json:"operation"`
+	User      int           `json:"user"`
+	Held      time.Duration `json:"held"`
+	// Kind: "held" (over the threshold), "unreleased" (checked out at the end)
+	// or "server" (backends left on the server after the grace period).
+	Kind string `json:"kind"`
+}
+
+// Recovery is the time from the end of stage recovery_after until the pool is
+// healthy again (docs/metrics.md gives the exact definition).
+type Recovery struct {
+	AfterStage int           `json:"after_stage"`
+	Duration   time.Duration `json:"duration"`
+	// Recovered is false when the pool was not healthy again by the scenario's
+	// end; Duration is then the time until the end.
+	Recovered bool `json:"recovered"`
+}
+
+// Point is one step of a scenario's time series.
+type Point struct {
+	// T is the offset of the end of this step from the scenario's start.
+	T          time.Duration `json:"t"`
+	Users      int           `json:"users"`
+	Ops        int64         `json:"ops"`
+	Errors     int64         `json:"errors"`
+	AcquireP50 time.Duration `json:"acquire_p50"`
+	AcquireP95 time.Duration `json:"acquire_p95"`
+	AcquireP99 time.Duration `json:"acquire_p99"`
+	QueryP95   time.Duration `json:"query_p95"`
+	InUse      int           `json:"in_use"`
+	Idle       int           `json:"idle"`
+	Total      int           `json:"total"`
+	Waiting    int           `json:"waiting"`
+}
+
+// Outcome is one evaluation of one assertion on one scenario.
+type Outcome struct {
+	Name     string `json:"name"`
+	Check    string `json:"check"`
+	Scenario string `json:"scenario"`
+	Severity string `json:"severity"` // critical | warning
+	// Status: pass, fail, skipped (with Reason), or error (could not evaluate; with Reason).
+	Status string `json:"status"`
+	// Actual shows the values the check used, e.g. "acquire.p95 = 312ms".
+	Actual string `json:"actual,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Aborted is true when this assertion stopped the run (abort_on_fail).
+	Aborted bool `json:"aborted,omitempty"`
+}
+
+// Outcome statuses.
+const (
+	OutcomePass    = "pass"
+	OutcomeFail    = "fail"
+	OutcomeSkipped = "skipped"
+	OutcomeError   = "error"
+)
+
+// Verdict is the run's final word.
+type Verdict struct {
+	Pass  bool   `json:"pass"`
+	Label string `json:"label"`
+	// Criteria groups the outcome by what the team cares about (configuration,
+	// preflight, performance, load capacity, leaks, recovery).
+	Criteria []Criterion `json:"criteria,omitempty"`
+}
+
+// Criterion is one group of the production certificate.
+type Criterion struct {
+	Name    string   `json:"name"`
+	Status  string   `json:"status"` // pass | fail | warn | skipped
+	Reasons []string `json:"reasons,omitempty"`
+}

@@ -1,0 +1,215 @@
+// Package schema holds the Go types of a planrun plan file, its YAML decoding
+// with positions, defaults and validation.
+//
+// These types are the file-facing side of a plan: they say what a user may
+// write. The engine resolves them into its own run configuration.
+// See docs/plan-format.md for the contract these types implement.
+package schema
+
+import (
+	"fmt"
+	"time"
+)
+
+// Pos is a position in a plan file. Line and Col are 1-based; a zero Line
+// means "no position known".
+type Pos struct {
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	Col  int    `json:"col,omitempty"`
+}
+
+// String renders the position as file:line:col.
+func (p Pos) String() string {
+	if p.Line == 0 {
+		if p.File == "" {
+			return "-"
+		}
+		return p.File
+	}
+	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Col)
+}
+
+// Expr is an expr-lang expression as written in the plan, with the position
+// of its first character.
+type Expr struct {
+	Src string
+	Pos Pos
+}
+
+// Duration is a time.Duration written Go-style in the plan (`250ms`, `30s`,
+// `5m`). A bare number is rejected with a message that says a unit is needed.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// DurationRange is `MIN..MAX` (uniform random between the two, inclusive) or a
+// single duration (Min == Max).
+type DurationRange struct {
+	Min, Max time.Duration
+}
+
+// IsZero reports whether the range is 0..0.
+func (r DurationRange) IsZero() bool { return r.Min == 0 && r.Max == 0 }
+
+// Plan is one plan file.
+type Plan struct {
+	// Version of the plan format; only 1 exists. Required.
+	Version int `yaml:"version"`
+	// Name of the plan, used in reports and output file names. Required.
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+
+	Target   Target         `yaml:"target"`
+	Pool     Pool           `yaml:"pool"`
+	Setup    []Statement    `yaml:"setup"`
+	Teardown []Statement    `yaml:"teardown"`
+	Mixes    map[string]Mix `yaml:"mixes"`
+	// MixOrder lists the mix names in file order (maps lose it).
+	MixOrder   []string    `yaml:"-"`
+	Scenarios  []Scenario  `yaml:"scenarios"`
+	Assertions []Assertion `yaml:"assertions"`
+	Verdict    Verdict     `yaml:"verdict"`
+
+	// File is the path the plan was loaded from; SHA256 the hex digest of its bytes.
+	File   string `yaml:"-"`
+	SHA256 string `yaml:"-"`
+}
+
+// Target says which PostgreSQL server to load.
+type Target struct {
+	// URL is a PostgreSQL connection URL or DSN, after ${VAR} / ${VAR:-default}
+	// expansion. Empty (including an unset ${DATABASE_URL}) means: start a
+	// throwaway local PostgreSQL (engine/localpg).
+	URL    string `yaml:"url"`
+	URLPos Pos    `yaml:"-"`
+	// ApplicationName is set on every connection. Default "planrun".
+	ApplicationName string `yaml:"application_name"`
+	// Replicas is how many application instances share the server, each with
+	// its own pool (capacity preflight check). Default 1.
+	Replicas int `yaml:"replicas"`
+}
+
+// Pool is the application's pool, with SQLAlchemy QueuePool semantics.
+type Pool struct {
+	// Size is the number of connections kept open once created (pool_size). Default 5.
+	Size int `yaml:"size"`
+	// MaxOverflow is the number of extra connections allowed under load; they
+	// are closed on return while Size connections are idle (max_overflow). Default 10.
+	MaxOverflow int `yaml:"max_overflow"`
+	// Timeout is how long an acquire may wait before it fails (pool_timeout). Default 30s.
+	Timeout Duration `yaml:"timeout"`
+	// Recycle replaces connections older than this (pool_recycle). Default 0 = never.
+	Recycle Duration `yaml:"recycle"`
+	// PrePing checks a connection before handing it out (pool_pre_ping). Default false.
+	PrePing bool `yaml:"pre_ping"`
+	// ConnectTimeout bounds opening one connection. Default 5s.
+	ConnectTimeout Duration `yaml:"connect_timeout"`
+	// LeakThreshold: a connection held longer than this is reported as a leak.
+	// Default 0 = the scenario's duration.
+	LeakThreshold Duration `yaml:"leak_threshold"`
+}
+
+// Statement is one SQL statement with optional expr arguments ($1, $2, ...).
+// In YAML it is either a plain string (the SQL) or a mapping {sql, args}.
+type Statement struct {
+	SQL    string `yaml:"sql"`
+	SQLPos Pos    `yaml:"-"`
+	Args   []Expr `yaml:"args"`
+}
+
+// Mix is a weighted list of operations.
+type Mix []Operation
+
+// Operation is one kind of unit of work a user does on one connection: a
+// single statement (SQL + Args) or a Transaction of several statements,
+// followed by an optional Hold.
+type Operation struct {
+	Name string `yaml:"name"`
+	// Weight is the relative frequency of this operation in its mix. Default 1; must be > 0.
+	Weight      float64     `yaml:"weight"`
+	SQL         string      `yaml:"sql"`
+	Args        []Expr      `yaml:"args"`
+	Transaction []Statement `yaml:"transaction"`
+	// Hold keeps the connection this long after the statements (application work). Default 0.
+	Hold Duration `yaml:"hold"`
+	Pos  Pos      `yaml:"-"`
+}
+
+// Scenario is one load phase, run with a fresh pool.
+type Scenario struct {
+	Name string `yaml:"name"`
+	// Mix names an entry of Plan.Mixes. Required when the plan has more than
+	// one mix; defaults to the only mix otherwise.
+	Mix    string `yaml:"mix"`
+	MixPos Pos    `yaml:"-"`
+	// Users is the closed-model concurrency (with RampUp and Duration); exclusive with Stages.
+	Users int `yaml:"users"`
+	// RampUp ramps linearly from 0 to Users. Default 0 (all users at once).
+	RampUp Duration `yaml:"ramp_up"`
+	// Duration of the scenario including RampUp. Required with Users.
+	Duration Duration `yaml:"duration"`
+	// Stages is a ramp profile; exclusive with Users.
+	Stages []Stage `yaml:"stages"`
+	// Think is the pause between a user's operations. Default 0.
+	Think DurationRange `yaml:"think"`
+	// RecoveryAfter is the 1-based stage after whose end recovery is measured. Default 0 = not measured.
+	RecoveryAfter int `yaml:"recovery_after"`
+	Pos           Pos `yaml:"-"`
+}
+
+// Stage ramps linearly from the previous level to Users over Ramp, then holds
+// until Duration (which includes Ramp) ends.
+type Stage struct {
+	Users    int      `yaml:"users"`
+	Ramp     Duration `yaml:"ramp"`
+	Duration Duration `yaml:"duration"`
+	Pos      Pos      `yaml:"-"`
+}
+
+// Severity of an assertion.
+type Severity string
+
+// Severities. Critical (the default) fails the verdict; Warning is reported only.
+const (
+	Critical Severity = "critical"
+	Warning  Severity = "warning"
+)
+
+// Assertion is a named boolean expr expression over a scenario's results.
+type Assertion struct {
+	Name  string `yaml:"name"`
+	Check Expr   `yaml:"check"`
+	// Severity: critical (default) or warning.
+	Severity Severity `yaml:"severity"`
+	// Scenarios narrows the assertion to these scenario names. Default: all.
+	Scenarios    []string `yaml:"scenarios"`
+	ScenariosPos Pos      `yaml:"-"`
+	// AbortOnFail evaluates the check live, once a second, and stops the run
+	// when it fails (after After has passed in the scenario). Default false.
+	AbortOnFail bool     `yaml:"abort_on_fail"`
+	After       Duration `yaml:"after"`
+	Pos         Pos      `yaml:"-"`
+}
+
+// Verdict holds the labels printed for a pass and a fail.
+type Verdict struct {
+	// Pass label. Default "APPROVED FOR PRODUCTION".
+	Pass string `yaml:"pass"`
+	// Fail label. Default "NOT APPROVED FOR PRODUCTION".
+	Fail string `yaml:"fail"`
+}
+
+// Defaults, in one place.
+const (
+	DefaultApplicationName = "planrun"
+	DefaultReplicas        = 1
+	DefaultPoolSize        = 5
+	DefaultMaxOverflow     = 10
+	DefaultPoolTimeout     = 30 * time.Second
+	DefaultConnectTimeout  = 5 * time.Second
+	DefaultWeight          = 1.0
+	DefaultVerdictPass     = "APPROVED FOR PRODUCTION"
+	DefaultVerdictFail     = "NOT APPROVED FOR PRODUCTION"
+)
