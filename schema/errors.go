@@ -12,7 +12,13 @@ type Error struct {
 	Pos  Pos
 	Msg  string
 	Hint string
+	// Err is the underlying error, when there is one (a file that cannot be
+	// read, a YAML syntax error); nil for problems found in the plan itself.
+	Err error
 }
+
+// Unwrap returns the underlying error, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Error renders `file:line:col: msg (hint: ...)`.
 func (e *Error) Error() string {
@@ -52,6 +58,17 @@ func (es Errors) Sort() {
 		}
 		return a.Col < b.Col
 	})
+}
+
+// Unwrap returns the entries, so that errors.Is and errors.As see through
+// the list to each [*Error] and its cause (errors.Is(err, fs.ErrNotExist)
+// for a missing file).
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
 }
 
 // Error renders one error per line.

@@ -1,0 +1,667 @@
+package schema
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// maxValues bounds the number of YAML values one plan may decode to, so that
+// aliases cannot expand a small file into an enormous plan.
+const maxValues = 100_000
+
+// meta records, for each decoded field (keyed by a pointer to it), where its
+// value was written, and whether that value was bad. A field absent from
+// meta was not written in the file: defaults apply by presence.
+type meta struct {
+	pos      map[any]Pos
+	bad      map[any]bool
+	mixPos   map[string]Pos // position of each mix's value
+	mixOrder []string       // mix names in file order
+	root     Pos            // the document's top-level mapping
+}
+
+// has reports whether the field behind ptr was written in the file.
+func (m *meta) has(ptr any) bool { _, ok := m.pos[ptr]; return ok }
+
+// ok reports whether the field behind ptr is usable for validation: written
+// or defaulted, and not already reported as badly typed.
+func (m *meta) ok(ptr any) bool { return !m.bad[ptr] }
+
+// at returns where the field behind ptr was written, or fallback.
+func (m *meta) at(ptr any, fallback Pos) Pos {
+	if p, ok := m.pos[ptr]; ok {
+		return p
+	}
+	return fallback
+}
+
+// field describes how one yaml-tagged struct field is decoded.
+type field struct {
+	index  int
+	posIdx int // index of the sibling `<Name>Pos Pos` field, or -1
+}
+
+// structInfo is the yaml view of a struct type.
+type structInfo struct {
+	fields map[string]field
+	keys   []string // in declaration order
+	posIdx int      // index of a `Pos Pos` field, or -1
+}
+
+var (
+	posType       = reflect.TypeFor[Pos]()
+	durationType  = reflect.TypeFor[Duration]()
+	rangeType     = reflect.TypeFor[DurationRange]()
+	exprType      = reflect.TypeFor[Expr]()
+	exprsType     = reflect.TypeFor[[]Expr]()
+	statementType = reflect.TypeFor[Statement]()
+	mixesType     = reflect.TypeFor[map[string]Mix]()
+)
+
+// section names a struct type in messages ("unknown key `x` in pool").
+var section = map[reflect.Type]string{
+	reflect.TypeFor[Plan]():      "the plan",
+	reflect.TypeFor[Target]():    "target",
+	reflect.TypeFor[Pool]():      "pool",
+	statementType:                "statement",
+	reflect.TypeFor[Operation](): "operation",
+	reflect.TypeFor[Scenario]():  "scenario",
+	reflect.TypeFor[Stage]():     "stage",
+	reflect.TypeFor[Assertion](): "assertion",
+	reflect.TypeFor[Verdict]():   "verdict",
+}
+
+// yamlKey returns the yaml key of a struct field, or "" when it has none.
+func yamlKey(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if tag == "-" || !f.IsExported() {
+		return ""
+	}
+	if tag == "" {
+		return strings.ToLower(f.Name)
+	}
+	return tag
+}
+
+func infoOf(t reflect.Type) structInfo {
+	si := structInfo{fields: map[string]field{}, posIdx: -1}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Name == "Pos" && f.Type == posType {
+			si.posIdx = i
+		}
+		key := yamlKey(f)
+		if key == "" {
+			continue
+		}
+		fl := field{index: i, posIdx: -1}
+		if pf, ok := t.FieldByName(f.Name + "Pos"); ok && pf.Type == posType {
+			fl.posIdx = pf.Index[0]
+		}
+		si.fields[key] = fl
+		si.keys = append(si.keys, key)
+	}
+	return si
+}
+
+// ctx is what a value's decoding needs to know about where it sits.
+type ctx struct {
+	key    string // name used in messages: "users", "scenarios[2]"
+	expand bool   // ${VAR} expansion applies (target.*, name, description, verdict.*)
+	url    bool   // target.url: a lone unset ${VAR} means "no URL"
+	arg    bool   // an args item: YAML-quoted strings become expr string literals
+}
+
+// decoder walks a yaml.Node tree against the plan's Go types.
+type decoder struct {
+	src    *source
+	lookup func(string) (string, bool)
+	errs   Errors
+	meta   *meta
+	active map[*yaml.Node]bool // nodes being decoded: alias cycle detection
+	values int
+}
+
+func (d *decoder) errorf(pos Pos, hint, format string, args ...any) {
+	d.errs.Add(pos, hint, format, args...)
+}
+
+// deref follows aliases. It returns nil, after reporting, for a cycle or when
+// the plan holds too many values.
+func (d *decoder) deref(n *yaml.Node) *yaml.Node {
+	for depth := 0; n != nil && n.Kind == yaml.AliasNode; depth++ {
+		if n.Alias == nil || depth > 100 {
+			d.errorf(d.src.pos(n), "", "alias *%s cannot be resolved", n.Value)
+			return nil
+		}
+		n = n.Alias
+	}
+	if n == nil {
+		return nil
+	}
+	if d.active[n] {
+		d.errorf(d.src.pos(n), "an anchor cannot contain an alias to itself", "alias refers to the value that contains it")
+		return nil
+	}
+	d.values++
+	if d.values == maxValues+1 {
+		d.errorf(d.src.pos(n), "plans are small: check aliases that repeat large values",
+			"the plan has more than %d values", maxValues)
+	}
+	if d.values > maxValues {
+		return nil
+	}
+	return n
+}
+
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+
+// describe names a node's kind and value for type errors: `string "lots"`.
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+	default:
+		return "an unexpected YAML node"
+	}
+	v := n.Value
+	if len(v) > 40 {
+		v = v[:37] + "..."
+	}
+	switch n.Tag {
+	case "!!null":
+		return "null"
+	case "!!str":
+		return fmt.Sprintf("string %q", v)
+	case "!!int":
+		return "integer " + v
+	case "!!float":
+		return "number " + v
+	case "!!bool":
+		return "boolean " + v
+	}
+	return fmt.Sprintf("%s %q", n.Tag, v)
+}
+
+// typeError reports that the value at n is not what key needs.
+func (d *decoder) typeError(n *yaml.Node, key, want, hint string) {
+	if hint == "" && isNull(n) {
+		hint = "give a value, or remove the key to use the default"
+	}
+	d.errorf(d.src.pos(n), hint, "%s must be %s, got %s", key, want, describe(n))
+}
+
+// value decodes n into v and reports whether it succeeded.
+func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if n = d.deref(n); n == nil {
+		return false
+	}
+	d.active[n] = true
+	defer delete(d.active, n)
+
+	switch v.Type() {
+	case durationType:
+		dur, ok := d.duration(n, c.key)
+		v.SetInt(int64(dur))
+		return ok
+	case rangeType:
+		return d.durationRange(n, v.Addr().Interface().(*DurationRange), c.key)
+	case exprType:
+		return d.expr(n, v.Addr().Interface().(*Expr), c)
+	case exprsType:
+		return d.exprs(n, v, c)
+	case statementType:
+		return d.statement(n, v, c)
+	case mixesType:
+		return d.mixes(n, v)
+	}
+	switch v.Kind() {
+	case reflect.Struct:
+		return d.mapping(n, v, c)
+	case reflect.Slice:
+		return d.sequence(n, v, c)
+	case reflect.String:
+		s, ok := d.text(n, c, "a string")
+		v.SetString(s)
+		return ok
+	case reflect.Int:
+		return d.integer(n, v, c)
+	case reflect.Float64:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
+			d.typeError(n, c.key, "a number", "")
+			return false
+		}
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			d.errorf(d.src.pos(n), "", "%s: invalid number %q", c.key, n.Value)
+			return false
+		}
+		v.SetFloat(f)
+		return true
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.typeError(n, c.key, "true or false", "write `true` or `false`")
+			return false
+		}
+		var b bool
+		_ = n.Decode(&b)
+		v.SetBool(b)
+		return true
+	}
+	d.errorf(d.src.pos(n), "", "%s: unsupported field type %s", c.key, v.Type())
+	return false
+}
+
+// text returns a scalar's text, ${VAR}-expanded when c.expand.
+func (d *decoder) text(n *yaml.Node, c ctx, want string) (string, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.typeError(n, c.key, want, "")
+		return "", false
+	}
+	if !c.expand {
+		return n.Value, true
+	}
+	allowUnset := c.url && envWholeRef.MatchString(strings.TrimSpace(n.Value))
+	s, probs := expandEnv(n.Value, d.lookup, allowUnset)
+	for _, p := range probs {
+		d.errorf(d.src.valuePos(n, p.off), p.hint, "%s: %s", c.key, p.msg)
+	}
+	return s, len(probs) == 0
+}
+
+func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && c.expand && strings.Contains(n.Value, "${") {
+		s, ok := d.text(n, c, "an integer")
+		if !ok {
+			return false
+		}
+		i, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			d.errorf(d.src.pos(n), "", "%s must be an integer, got %q after expanding %s", c.key, s, n.Value)
+			return false
+		}
+		v.SetInt(int64(i))
+		return true
+	}
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		hint := ""
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
+			hint = "use a whole number"
+		}
+		d.typeError(n, c.key, "an integer", hint)
+		return false
+	}
+	var i int64
+	if err := n.Decode(&i); err != nil || i > math.MaxInt32 || i < math.MinInt32 {
+		d.errorf(d.src.pos(n), "", "%s: integer %s is out of range", c.key, n.Value)
+		return false
+	}
+	v.SetInt(i)
+	return true
+}
+
+// duration decodes a Go-style duration. A bare number is rejected (except 0,
+// which needs no unit), as is a negative duration.
+func (d *decoder) duration(n *yaml.Node, key string) (time.Duration, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.typeError(n, key, "a duration such as `30s`", "")
+		return 0, false
+	}
+	return d.parseDuration(n, key, strings.TrimSpace(n.Value))
+}
+
+func (d *decoder) parseDuration(n *yaml.Node, key, s string) (time.Duration, bool) {
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		if f, _ := strconv.ParseFloat(s, 64); f == 0 {
+			return 0, true
+		}
+		d.errorf(d.src.pos(n), fmt.Sprintf("write `%ss`, not `%s`", s, s), "%s: duration needs a unit", key)
+		return 0, false
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil {
+		d.errorf(d.src.pos(n), "Go-style durations: `250ms`, `30s`, `5m`, `1h30m`",
+			"%s: invalid duration %q", key, s)
+		return 0, false
+	}
+	if dur < 0 {
+		d.errorf(d.src.pos(n), "", "%s must not be negative, got %s", key, s)
+		return 0, false
+	}
+	return dur, true
+}
+
+// durationRange decodes `MIN..MAX` or a single duration.
+func (d *decoder) durationRange(n *yaml.Node, r *DurationRange, key string) bool {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.typeError(n, key, "a duration or a range such as `50ms..150ms`", "")
+		return false
+	}
+	lo, hi, isRange := strings.Cut(n.Value, "..")
+	if !isRange {
+		dur, ok := d.parseDuration(n, key, strings.TrimSpace(lo))
+		r.Min, r.Max = dur, dur
+		return ok
+	}
+	minD, ok1 := d.parseDuration(n, key, strings.TrimSpace(lo))
+	maxD, ok2 := d.parseDuration(n, key, strings.TrimSpace(hi))
+	if !ok1 || !ok2 {
+		return false
+	}
+	if minD > maxD {
+		d.errorf(d.src.pos(n), "write MIN..MAX, e.g. `50ms..150ms`",
+			"%s: minimum %s is greater than maximum %s", key, minD, maxD)
+		return false
+	}
+	r.Min, r.Max = minD, maxD
+	return true
+}
+
+// yamlNulls are the plain scalars YAML reads as null; as an argument they
+// become expr's nil (SQL NULL).
+var yamlNulls = map[string]bool{"": true, "~": true, "null": true, "Null": true, "NULL": true}
+
+// expr keeps a scalar's text as an expression. For an args item (c.arg), a
+// YAML-quoted string becomes an expr string literal and null becomes nil; a
+// check is the scalar's text whatever its style.
+func (d *decoder) expr(n *yaml.Node, e *Expr, c ctx) bool {
+	if n.Kind == yaml.SequenceNode && c.arg && n.Style&yaml.FlowStyle != 0 {
+		if text, ok := d.flowText(n); ok {
+			*e = Expr{Src: text, Pos: d.src.pos(n)}
+			return true
+		}
+	}
+	if n.Kind != yaml.ScalarNode || (!c.arg && isNull(n)) {
+		d.typeError(n, c.key, "an expression (a YAML scalar)", "")
+		return false
+	}
+	switch {
+	case c.arg && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0:
+		*e = Expr{Src: strconv.Quote(n.Value), Pos: d.src.pos(n)}
+	case c.arg && n.Tag == "!!null" && n.Style == 0 && yamlNulls[n.Value]:
+		*e = Expr{Src: "nil", Pos: d.src.pos(n)}
+	default:
+		*e = Expr{Src: strings.TrimSpace(n.Value), Pos: d.src.textPos(n)}
+	}
+	return true
+}
+
+// flowText returns the source text of a flow collection used as one
+// expression (an expr array literal).
+func (d *decoder) flowText(n *yaml.Node) (string, bool) {
+	items, ok := d.src.flowItems(n)
+	if !ok {
+		return "", false
+	}
+	texts := make([]string, len(items))
+	for i, it := range items {
+		texts[i] = it.text
+	}
+	return "[" + strings.Join(texts, ", ") + "]", true
+}
+
+// exprs decodes an args list. A flow list is cut from the source text so
+// that commas inside calls (`[randInt(1, 10)]`) stay inside their item.
+func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.typeError(n, c.key, "a list of expressions", "write `args: [randInt(1, 100)]` or one `- item` per line")
+		return false
+	}
+	if n.Style&yaml.FlowStyle != 0 {
+		if items, ok := d.src.flowItems(n); ok {
+			out := make([]Expr, 0, len(items))
+			good := true
+			for _, it := range items {
+				e, ok := d.flowArg(it, c)
+				good = good && ok
+				out = append(out, e)
+			}
+			v.Set(reflect.ValueOf(out))
+			return good
+		}
+	}
+	out := make([]Expr, len(n.Content))
+	good := true
+	for i, item := range n.Content {
+		ic := ctx{key: fmt.Sprintf("%s[%d]", c.key, i), arg: true}
+		if item = d.deref(item); item == nil {
+			good = false
+			continue
+		}
+		good = d.expr(item, &out[i], ic) && good
+	}
+	v.Set(reflect.ValueOf(out))
+	return good
+}
+
+// flowArg turns one item of a flow args list, as written, into an Expr.
+func (d *decoder) flowArg(it rawItem, c ctx) (Expr, bool) {
+	switch it.text[0] {
+	case '"', '\'':
+		if skipQuoted([]byte(it.text), 0) == len(it.text) {
+			var s string
+			if err := yaml.Unmarshal([]byte(it.text), &s); err == nil {
+				return Expr{Src: strconv.Quote(s), Pos: it.pos}, true
+			}
+		}
+	case '!', '&', '*':
+		d.errorf(it.pos, "write the args one `- item` per line to use YAML tags, anchors or aliases",
+			"%s: YAML tags, anchors and aliases are not supported in a flow list of expressions", c.key)
+		return Expr{Pos: it.pos}, false
+	}
+	if yamlNulls[it.text] {
+		return Expr{Src: "nil", Pos: it.pos}, true
+	}
+	return Expr{Src: it.text, Pos: it.pos}, true
+}
+
+// statement decodes a plain string (the SQL) or a mapping {sql, args}.
+func (d *decoder) statement(n *yaml.Node, v reflect.Value, c ctx) bool {
+	st := v.Addr().Interface().(*Statement)
+	switch {
+	case n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || isNull(n)):
+		st.SQL = strings.TrimSpace(n.Value)
+		st.SQLPos = d.src.textPos(n)
+		d.meta.pos[&st.SQL] = st.SQLPos
+		return true
+	case n.Kind == yaml.MappingNode:
+		return d.mapping(n, v, c)
+	}
+	d.typeError(n, c.key, "SQL text or a mapping {sql, args}", "")
+	return false
+}
+
+// mixes decodes the mixes mapping, keeping the file order in Plan.MixOrder.
+func (d *decoder) mixes(n *yaml.Node, v reflect.Value) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.typeError(n, "mixes", "a mapping of mix names to lists of operations", "")
+		return false
+	}
+	plan := v.Addr().Interface().(*map[string]Mix)
+	*plan = map[string]Mix{}
+	good := true
+	for _, kv := range d.pairs(n) {
+		name := kv.key.Value
+		if name == "" {
+			d.errorf(d.src.pos(kv.key), "", "a mix name must not be empty")
+			good = false
+			continue
+		}
+		mix := reflect.New(reflect.TypeFor[Mix]()).Elem()
+		if !d.value(kv.val, mix, ctx{key: "mix " + name}) {
+			good = false
+		}
+		(*plan)[name] = mix.Interface().(Mix)
+		d.meta.mixOrder = append(d.meta.mixOrder, name)
+		d.meta.mixPos[name] = d.src.pos(kv.val)
+	}
+	return good
+}
+
+// sequence decodes a YAML list into a slice.
+func (d *decoder) sequence(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.typeError(n, c.key, "a list", "")
+		return false
+	}
+	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+	good := true
+	for i, item := range n.Content {
+		ic := ctx{key: fmt.Sprintf("%s[%d]", c.key, i), expand: c.expand}
+		good = d.value(item, out.Index(i), ic) && good
+	}
+	v.Set(out)
+	return good
+}
+
+// pair is one key/value of a mapping.
+type pair struct{ key, val *yaml.Node }
+
+// pairs returns a mapping's key/value pairs, reporting non-scalar and
+// duplicate keys and resolving `<<` merge keys (explicit keys win).
+func (d *decoder) pairs(n *yaml.Node) []pair {
+	var (
+		out    []pair
+		merged []pair
+		seen   = map[string]*yaml.Node{}
+	)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(d.src.pos(k), "", "mapping keys must be plain names, got %s", describe(k))
+			continue
+		}
+		if k.Tag == "!!merge" {
+			merged = append(merged, d.mergePairs(val)...)
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(d.src.pos(k), "remove one of them", "duplicate key `%s` (first at line %d)", k.Value, first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		out = append(out, pair{k, val})
+	}
+	for _, kv := range merged {
+		if _, ok := seen[kv.key.Value]; !ok {
+			seen[kv.key.Value] = kv.key
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// mergePairs returns the pairs a `<<` merge key brings: from one mapping or
+// a list of mappings, earlier ones winning.
+func (d *decoder) mergePairs(n *yaml.Node) []pair {
+	if n = d.deref(n); n == nil {
+		return nil
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.active[n] = true
+		defer delete(d.active, n)
+		return d.pairs(n)
+	case yaml.SequenceNode:
+		var out []pair
+		seen := map[string]bool{}
+		for _, m := range n.Content {
+			for _, kv := range d.mergePairs(m) {
+				if !seen[kv.key.Value] {
+					seen[kv.key.Value] = true
+					out = append(out, kv)
+				}
+			}
+		}
+		return out
+	}
+	d.errorf(d.src.pos(n), "", "`<<` must merge a mapping or a list of mappings, got %s", describe(n))
+	return nil
+}
+
+// expandKeys are the Plan keys whose values get ${VAR} expansion.
+var expandKeys = map[string]bool{"name": true, "description": true, "target": true, "verdict": true}
+
+// mapping decodes a YAML mapping into a struct by its yaml tags.
+func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if isNull(n) {
+		return true
+	}
+	if n.Kind != yaml.MappingNode {
+		d.typeError(n, c.key, "a mapping", "")
+		return false
+	}
+	t := v.Type()
+	si := infoOf(t)
+	if si.posIdx >= 0 {
+		v.Field(si.posIdx).Set(reflect.ValueOf(d.src.pos(n)))
+	}
+	good := true
+	for _, kv := range d.pairs(n) {
+		key := kv.key.Value
+		f, ok := si.fields[key]
+		if !ok {
+			where := "in " + section[t]
+			if t == reflect.TypeFor[Plan]() {
+				where = "at the top level"
+			}
+			d.errorf(d.src.pos(kv.key), didYouMean(key, "keys", si.keys), "unknown key `%s` %s", key, where)
+			good = false
+			continue
+		}
+		fc := ctx{key: key, expand: c.expand}
+		if t == reflect.TypeFor[Plan]() {
+			fc.expand = expandKeys[key]
+		}
+		fc.url = t == reflect.TypeFor[Target]() && key == "url"
+		fv := v.Field(f.index)
+		ok = d.value(kv.val, fv, fc)
+		good = good && ok
+		vn := kv.val
+		if r := derefQuiet(vn); r != nil {
+			vn = r
+		}
+		at := d.src.textPos(vn)
+		if vn.Kind != yaml.ScalarNode {
+			at = d.src.pos(vn)
+		}
+		ptr := fv.Addr().Interface()
+		d.meta.pos[ptr] = at
+		if !ok {
+			d.meta.bad[ptr] = true
+		}
+		if f.posIdx >= 0 {
+			v.Field(f.posIdx).Set(reflect.ValueOf(at))
+		}
+	}
+	return good
+}
+
+// derefQuiet follows aliases without reporting; nil on a broken chain.
+func derefQuiet(n *yaml.Node) *yaml.Node {
+	for depth := 0; n != nil && n.Kind == yaml.AliasNode; depth++ {
+		if depth > 100 {
+			return nil
+		}
+		n = n.Alias
+	}
+	return n
+}

@@ -1,0 +1,37 @@
+package schema
+
+// applyDefaults fills the fields the file did not write, by presence: a key
+// written as 0 keeps its 0 (`max_overflow: 0` is meaningful). See the
+// Default* constants.
+func applyDefaults(p *Plan, m *meta) {
+	setIfAbsent(m, &p.Target.ApplicationName, DefaultApplicationName)
+	setIfAbsent(m, &p.Target.Replicas, DefaultReplicas)
+	setIfAbsent(m, &p.Pool.Size, DefaultPoolSize)
+	setIfAbsent(m, &p.Pool.MaxOverflow, DefaultMaxOverflow)
+	setIfAbsent(m, &p.Pool.Timeout, Duration(DefaultPoolTimeout))
+	setIfAbsent(m, &p.Pool.ConnectTimeout, Duration(DefaultConnectTimeout))
+	setIfAbsent(m, &p.Verdict.Pass, DefaultVerdictPass)
+	setIfAbsent(m, &p.Verdict.Fail, DefaultVerdictFail)
+	for _, name := range p.MixOrder {
+		for i := range p.Mixes[name] {
+			setIfAbsent(m, &p.Mixes[name][i].Weight, DefaultWeight)
+		}
+	}
+	for i := range p.Scenarios {
+		s := &p.Scenarios[i]
+		if !m.has(&s.Mix) && len(p.MixOrder) == 1 {
+			s.Mix = p.MixOrder[0]
+			s.MixPos = s.Pos
+		}
+	}
+	for i := range p.Assertions {
+		setIfAbsent(m, &p.Assertions[i].Severity, Critical)
+	}
+}
+
+// setIfAbsent sets *ptr to def when the file did not write the field.
+func setIfAbsent[T any](m *meta, ptr *T, def T) {
+	if !m.has(ptr) {
+		*ptr = def
+	}
+}

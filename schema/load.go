@@ -1,0 +1,118 @@
+package schema
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads the plan file at path and parses it with the process
+// environment for ${VAR} expansion (see [Parse]). Plan.File is path and
+// Plan.SHA256 the hex SHA-256 of the file's bytes.
+//
+// The error, when not nil, is an [Errors]; a file that cannot be read gives
+// one entry without a line, which unwraps to the os error.
+func Load(path string) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot read plan: %v", err), Err: err}}
+	}
+	return Parse(path, data, os.LookupEnv)
+}
+
+// Parse decodes, defaults and validates one plan. file names the plan in
+// positions; lookupEnv resolves ${VAR} references (nil: none is set).
+//
+// The error, when not nil, is an [Errors] holding every problem found, sorted
+// by position, each with file:line:col. Parse never panics; the plan is nil
+// when there is an error.
+func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (plan *Plan, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			plan = nil
+			err = Errors{{Pos: Pos{File: file, Line: 1, Col: 1},
+				Msg:  fmt.Sprintf("internal error while reading the plan: %v", r),
+				Hint: "this is a planrun bug; please report it with the plan file"}}
+		}
+	}()
+	if lookupEnv == nil {
+		lookupEnv = func(string) (string, bool) { return "", false }
+	}
+	src := newSource(file, data)
+	root, errs := parseYAML(src)
+	if errs != nil {
+		return nil, errs.Err()
+	}
+	d := &decoder{
+		src:    src,
+		lookup: lookupEnv,
+		active: map[*yaml.Node]bool{},
+		meta:   &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root)},
+	}
+	p := &Plan{File: file}
+	sum := sha256.Sum256(data)
+	p.SHA256 = hex.EncodeToString(sum[:])
+	if root.Kind != yaml.MappingNode {
+		d.errorf(src.pos(root), "a plan starts with `version: 1` and `name: ...`",
+			"a plan must be a YAML mapping, got %s", describe(root))
+		return nil, d.errs.Err()
+	}
+	d.value(root, reflect.ValueOf(p).Elem(), ctx{key: "plan"})
+	p.MixOrder = d.meta.mixOrder
+	applyDefaults(p, d.meta)
+	validate(p, d.meta, &d.errs)
+	if err := d.errs.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML parses the single YAML document of a plan.
+func parseYAML(src *source) (*yaml.Node, Errors) {
+	dec := yaml.NewDecoder(bytes.NewReader(src.data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, Errors{{Pos: Pos{File: src.file, Line: 1, Col: 1}, Msg: "the plan is empty",
+				Hint: "a plan starts with `version: 1` and `name: ...`; see docs/plan-format.md"}}
+		}
+		return nil, Errors{yamlError(src, err)}
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, Errors{{Pos: src.pos(&next), Msg: "a plan file holds one YAML document, found a second one",
+			Hint: "remove the `---` separator and what follows, or split the plans into files"}}
+	case !errors.Is(err, io.EOF):
+		return nil, Errors{yamlError(src, err)}
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, Errors{{Pos: Pos{File: src.file, Line: 1, Col: 1}, Msg: "the plan is empty"}}
+	}
+	return doc.Content[0], nil
+}
+
+// yamlError turns a YAML syntax error into an Error at its line.
+func yamlError(src *source, err error) *Error {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		if l, convErr := strconv.Atoi(m[1]); convErr == nil && l >= 1 {
+			line = l
+		}
+		msg = m[2]
+	}
+	return &Error{Pos: Pos{File: src.file, Line: line, Col: 1}, Msg: "invalid YAML: " + msg, Err: err,
+		Hint: "check indentation and quoting on this line or the one before it"}
+}

@@ -1,0 +1,245 @@
+package schema
+
+import (
+	"math"
+	"strings"
+)
+
+// validate reports every rule the decoded, defaulted plan breaks. It reads
+// the plan and never changes it. Fields that were badly typed (already
+// reported) are skipped, so one mistake gives one error.
+func validate(p *Plan, m *meta, errs *Errors) {
+	v := &validator{p: p, m: m, errs: errs}
+	v.top()
+	v.target()
+	v.pool()
+	for i := range p.Setup {
+		v.statement(&p.Setup[i], "setup statement")
+	}
+	for i := range p.Teardown {
+		v.statement(&p.Teardown[i], "teardown statement")
+	}
+	for _, name := range p.MixOrder {
+		v.mix(name, p.Mixes[name])
+	}
+	v.scenarios()
+	v.assertions()
+	v.verdict()
+}
+
+type validator struct {
+	p    *Plan
+	m    *meta
+	errs *Errors
+}
+
+// check reports msg at the field behind ptr (or at fallback when the field was
+// not written) when bad is true and the field was not already reported.
+func (v *validator) check(bad bool, ptr any, fallback Pos, hint, format string, args ...any) {
+	if bad && v.m.ok(ptr) {
+		v.errs.Add(v.m.at(ptr, fallback), hint, format, args...)
+	}
+}
+
+func (v *validator) top() {
+	p, root := v.p, v.m.root
+	switch {
+	case !v.m.has(&p.Version):
+		v.errs.Add(root, "add `version: 1` at the top of the file", "version is required")
+	default:
+		v.check(p.Version != 1, &p.Version, root, "only version 1 exists", "unsupported plan version %d", p.Version)
+	}
+	v.check(strings.TrimSpace(p.Name) == "", &p.Name, root, "add `name: ...`; it names the reports", "name is required")
+	v.check(len(p.Mixes) == 0, &p.Mixes, root, "add `mixes:`, a mapping of mix names to weighted operations",
+		"at least one mix is required")
+	v.check(len(p.Scenarios) == 0, &p.Scenarios, root, "add `scenarios:`, a list of load phases",
+		"at least one scenario is required")
+}
+
+func (v *validator) target() {
+	t := &v.p.Target
+	v.check(t.Replicas < 1, &t.Replicas, v.m.root, "", "target replicas must be ≥ 1, got %d", t.Replicas)
+}
+
+func (v *validator) pool() {
+	pl, root := &v.p.Pool, v.m.root
+	v.check(pl.Size < 1, &pl.Size, root, "", "pool size must be ≥ 1, got %d", pl.Size)
+	v.check(pl.MaxOverflow < 0, &pl.MaxOverflow, root, "write 0 for no overflow", "pool max_overflow must be ≥ 0, got %d", pl.MaxOverflow)
+	v.check(pl.Timeout <= 0, &pl.Timeout, root, "", "pool timeout must be > 0")
+	v.check(pl.ConnectTimeout <= 0, &pl.ConnectTimeout, root, "", "pool connect_timeout must be > 0")
+}
+
+func (v *validator) statement(s *Statement, what string) {
+	v.check(strings.TrimSpace(s.SQL) == "", &s.SQL, s.SQLPos, "", "%s needs sql", what)
+}
+
+func (v *validator) mix(name string, mix Mix) {
+	at := v.m.mixPos[name]
+	if len(mix) == 0 {
+		v.errs.Add(at, "list the operations, e.g. `- {name: read, sql: SELECT 1}`", "mix `%s` has no operations", name)
+		return
+	}
+	seen := map[string]Pos{}
+	for i := range mix {
+		op := &mix[i]
+		switch opName := strings.TrimSpace(op.Name); {
+		case !v.m.ok(&op.Name):
+		case name == "":
+			v.errs.Add(v.m.at(&op.Name, op.Pos), "add `name: ...`; names label the results", "operation needs a name")
+		default:
+			if first, dup := seen[opName]; dup {
+				v.errs.Add(v.m.at(&op.Name, op.Pos), "operation names label the results: make them unique",
+					"duplicate operation name `%s` in mix `%s` (first at line %d)", opName, name, first.Line)
+			} else {
+				seen[opName] = v.m.at(&op.Name, op.Pos)
+			}
+		}
+		v.check(!(op.Weight > 0) || math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
+			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
+		v.operationBody(op)
+	}
+}
+
+func (v *validator) operationBody(op *Operation) {
+	hasSQL, hasTx := v.m.has(&op.SQL), v.m.has(&op.Transaction)
+	label := "operation"
+	if op.Name != "" {
+		label = "operation `" + op.Name + "`"
+	}
+	switch {
+	case hasSQL && hasTx:
+		v.errs.Add(v.m.at(&op.Transaction, op.Pos), "an operation is one statement (sql + args) or a transaction, not both",
+			"%s has both sql and transaction", label)
+	case !hasSQL && !hasTx:
+		v.errs.Add(op.Pos, "add `sql: ...`, or `transaction:` with a list of statements", "%s needs sql or transaction", label)
+	case hasSQL:
+		v.check(strings.TrimSpace(op.SQL) == "", &op.SQL, op.Pos, "", "%s: sql is empty", label)
+	case hasTx:
+		v.check(len(op.Transaction) == 0, &op.Transaction, op.Pos, "list the statements to run between BEGIN and COMMIT",
+			"%s: transaction is empty", label)
+		v.check(v.m.has(&op.Args), &op.Args, op.Pos, "give each transaction statement its own `args`",
+			"%s: args belong to sql, not to a transaction", label)
+		for i := range op.Transaction {
+			v.statement(&op.Transaction[i], "transaction statement")
+		}
+	}
+}
+
+func (v *validator) scenarios() {
+	p := v.p
+	seen := map[string]Pos{}
+	for i := range p.Scenarios {
+		s := &p.Scenarios[i]
+		name := strings.TrimSpace(s.Name)
+		switch {
+		case !v.m.ok(&s.Name):
+		case name == "":
+			v.errs.Add(v.m.at(&s.Name, s.Pos), "add `name: ...`; it names the scenario in reports and assertions", "scenario needs a name")
+		default:
+			if first, dup := seen[name]; dup {
+				v.errs.Add(v.m.at(&s.Name, s.Pos), "", "duplicate scenario name `%s` (first at line %d)", name, first.Line)
+			} else {
+				seen[name] = v.m.at(&s.Name, s.Pos)
+			}
+		}
+		label := "scenario"
+		if name != "" {
+			label = "scenario `" + name + "`"
+		}
+		v.scenarioMix(s, label)
+		v.loadShape(s, label)
+	}
+}
+
+func (v *validator) scenarioMix(s *Scenario, label string) {
+	p := v.p
+	switch {
+	case !v.m.ok(&s.Mix) || len(p.MixOrder) == 0:
+	case !v.m.has(&s.Mix) && len(p.MixOrder) > 1:
+		v.errs.Add(s.Pos, "add `mix:` with one of "+quoteList(p.MixOrder), "%s needs a mix: the plan has %d", label, len(p.MixOrder))
+	case !containsKey(p.Mixes, s.Mix):
+		v.errs.Add(s.MixPos, didYouMean(s.Mix, "mixes", p.MixOrder), "unknown mix `%s`", s.Mix)
+	}
+}
+
+func containsKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
+
+func (v *validator) loadShape(s *Scenario, label string) {
+	hasUsers, hasStages := v.m.has(&s.Users), v.m.has(&s.Stages)
+	switch {
+	case hasUsers && hasStages:
+		v.errs.Add(v.m.at(&s.Stages, s.Pos),
+			"use `users` (+ `ramp_up`, `duration`) for a steady load, or `stages` for a ramp profile, not both",
+			"%s has both users and stages", label)
+		return
+	case !hasUsers && !hasStages:
+		v.errs.Add(s.Pos, "add `users:` with `duration:`, or `stages:`", "%s needs users or stages", label)
+		return
+	case hasUsers:
+		v.check(s.Users <= 0, &s.Users, s.Pos, "", "users must be > 0, got %d", s.Users)
+		if !v.m.has(&s.Duration) {
+			v.errs.Add(s.Pos, "add `duration: 5m`; it includes ramp_up", "%s needs duration with users", label)
+		} else {
+			v.check(s.Duration <= 0, &s.Duration, s.Pos, "", "duration must be > 0")
+		}
+		v.check(v.m.ok(&s.Duration) && s.RampUp > s.Duration && s.Duration > 0, &s.RampUp, s.Pos,
+			"duration includes ramp_up", "ramp_up %s is longer than duration %s", s.RampUp.D(), s.Duration.D())
+		v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
+			"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
+	case hasStages:
+		v.check(v.m.has(&s.RampUp), &s.RampUp, s.Pos, "with stages, each stage has its own `ramp`",
+			"ramp_up belongs with users, not stages")
+		v.check(v.m.has(&s.Duration), &s.Duration, s.Pos, "with stages, each stage has its own `duration`; the scenario lasts their sum",
+			"duration belongs with users, not stages")
+		v.check(len(s.Stages) == 0, &s.Stages, s.Pos, "add stages such as `- {users: 25, duration: 30s}`", "stages is empty")
+		for i := range s.Stages {
+			v.stage(&s.Stages[i])
+		}
+		n := len(s.Stages)
+		v.check(v.m.has(&s.RecoveryAfter) && n > 0 && (s.RecoveryAfter < 1 || s.RecoveryAfter > n), &s.RecoveryAfter, s.Pos,
+			"it is the 1-based number of the stage after whose end recovery is measured",
+			"recovery_after must be between 1 and %d (the number of stages), got %d", n, s.RecoveryAfter)
+	}
+}
+
+func (v *validator) stage(st *Stage) {
+	v.check(st.Users < 0, &st.Users, st.Pos, "", "stage users must be ≥ 0, got %d", st.Users)
+	if !v.m.has(&st.Duration) {
+		v.errs.Add(st.Pos, "add `duration: 30s`; it includes ramp", "stage needs duration")
+		return
+	}
+	v.check(st.Duration <= 0, &st.Duration, st.Pos, "", "stage duration must be > 0")
+	v.check(v.m.ok(&st.Duration) && st.Ramp > st.Duration && st.Duration > 0, &st.Ramp, st.Pos,
+		"a stage's duration includes its ramp", "ramp %s is longer than the stage duration %s", st.Ramp.D(), st.Duration.D())
+}
+
+func (v *validator) assertions() {
+	names := make([]string, 0, len(v.p.Scenarios))
+	for _, s := range v.p.Scenarios {
+		names = append(names, s.Name)
+	}
+	for i := range v.p.Assertions {
+		a := &v.p.Assertions[i]
+		v.check(strings.TrimSpace(a.Name) == "", &a.Name, a.Pos, "add `name: ...`; it labels the result", "assertion needs a name")
+		v.check(strings.TrimSpace(a.Check.Src) == "", &a.Check, a.Pos, "add `check: ...`, e.g. `check: acquire.p95 < 200ms`",
+			"assertion needs a check")
+		v.check(a.Severity != Critical && a.Severity != Warning, &a.Severity, a.Pos,
+			didYouMean(string(a.Severity), "severities", []string{string(Critical), string(Warning)}),
+			"unknown severity `%s`", a.Severity)
+		v.check(v.m.has(&a.Scenarios) && len(a.Scenarios) == 0, &a.Scenarios, a.Pos,
+			"remove `scenarios:` to apply the assertion to every scenario", "scenarios is empty")
+		for _, name := range a.Scenarios {
+			if v.p.Scenario(name) == nil && v.m.ok(&a.Scenarios) {
+				v.errs.Add(a.ScenariosPos, didYouMean(name, "scenarios", names), "unknown scenario `%s`", name)
+			}
+		}
+		v.check(v.m.has(&a.After) && !a.AbortOnFail, &a.After, a.Pos, "add `abort_on_fail: true`, or remove `after`",
+			"after only applies with abort_on_fail")
+	}
+}
+
+func (v *validator) verdict() {
+	vd := &v.p.Verdict
+	v.check(strings.TrimSpace(vd.Pass) == "", &vd.Pass, v.m.root, "remove the key to use the default", "verdict pass label must not be empty")
+	v.check(strings.TrimSpace(vd.Fail) == "", &vd.Fail, v.m.root, "remove the key to use the default", "verdict fail label must not be empty")
+}
