@@ -1,0 +1,289 @@
+package assertions
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/planrun/planrun/results"
+)
+
+// Criteria of the production certificate, in report order. CriterionRun
+// says whether the run itself completed; the others group the assertions by
+// the names they read (an assertion reading several groups counts in each).
+const (
+	CriterionRun           = "run"
+	CriterionConfiguration = "configuration" // pool.*, driver
+	CriterionPreflight     = "preflight"     // the run's preflight checks; preflight.*, server.*, server_version
+	CriterionPerformance   = "performance"   // acquire, query, op, hold, connect, throughput, rtt
+	CriterionLoadCapacity  = "load capacity" // success_rate, errors, errors_by, utilization, exhaustion, ops, users
+	CriterionLeaks         = "leaks"         // leaks, connections
+	CriterionRecovery      = "recovery"      // recovery, recovered
+	// CriterionOther holds assertions that read none of the above (only
+	// `scenario` or `elapsed`); it appears only when there are such assertions.
+	CriterionOther = "other"
+)
+
+// groupOfRoot maps the first part of a name (baseline.* counts as the name
+// it compares) to its criterion.
+var groupOfRoot = map[string]string{
+	"pool":           CriterionConfiguration,
+	"driver":         CriterionConfiguration,
+	"preflight":      CriterionPreflight,
+	"server":         CriterionPreflight,
+	"server_version": CriterionPreflight,
+	"acquire":        CriterionPerformance,
+	"query":          CriterionPerformance,
+	"op":             CriterionPerformance,
+	"hold":           CriterionPerformance,
+	"connect":        CriterionPerformance,
+	"throughput":     CriterionPerformance,
+	"rtt":            CriterionPerformance,
+	"success_rate":   CriterionLoadCapacity,
+	"errors":         CriterionLoadCapacity,
+	"errors_by":      CriterionLoadCapacity,
+	"utilization":    CriterionLoadCapacity,
+	"exhaustion":     CriterionLoadCapacity,
+	"ops":            CriterionLoadCapacity,
+	"users":          CriterionLoadCapacity,
+	"leaks":          CriterionLeaks,
+	"connections":    CriterionLeaks,
+	"recovery":       CriterionRecovery,
+	"recovered":      CriterionRecovery,
+}
+
+// assertionCriteria are the assertion-based criteria in report order, with
+// an example that covers each when no assertion does.
+var assertionCriteria = []struct{ name, example string }{
+	{CriterionConfiguration, "pool.size == 20 && driver == \"pgx\""},
+	{CriterionPreflight, ""},
+	{CriterionPerformance, "acquire.p95 < 200ms"},
+	{CriterionLoadCapacity, "success_rate > 0.95"},
+	{CriterionLeaks, "leaks == 0"},
+	{CriterionRecovery, "recovery < 1s"},
+}
+
+// groupsOf returns the criteria a check's names count in, in report order.
+func groupsOf(refs []string) []string {
+	in := map[string]bool{}
+	for _, r := range refs {
+		root, _, _ := strings.Cut(strings.TrimPrefix(r, "baseline."), ".")
+		if g, ok := groupOfRoot[root]; ok {
+			in[g] = true
+		}
+	}
+	var out []string
+	for _, c := range assertionCriteria {
+		if in[c.name] {
+			out = append(out, c.name)
+		}
+	}
+	if len(out) == 0 {
+		out = []string{CriterionOther}
+	}
+	return out
+}
+
+// verdict gives the run's final word: pass iff the run completed, no
+// critical preflight check failed, and no critical outcome failed or could
+// not be evaluated. Warnings never fail it.
+func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
+	v := results.Verdict{Pass: true}
+	runC := results.Criterion{Name: CriterionRun, Status: results.OutcomePass}
+	if run.Status != results.StatusCompleted {
+		v.Pass = false
+		runC.Status = results.OutcomeFail
+		r := "the run " + orUnknown(run.Status)
+		if run.StatusReason != "" {
+			r += ": " + run.StatusReason
+		}
+		runC.Reasons = []string{r + " (only a completed run can pass)"}
+	} else {
+		runC.Reasons = []string{fmt.Sprintf("all %d scenarios ran to their end", len(run.Scenarios))}
+	}
+	v.Criteria = append(v.Criteria, runC)
+
+	for _, ac := range assertionCriteria {
+		var in []judgement
+		for _, j := range judged {
+			if contains(j.c.groups, ac.name) {
+				in = append(in, j)
+			}
+		}
+		c := criterionOf(ac.name, in)
+		if ac.name == CriterionPreflight {
+			c = mergePreflight(c, run.Preflight, len(in) > 0)
+		} else if len(in) == 0 {
+			c.Reasons = []string{"no assertion checks this, e.g. `" + ac.example + "`"}
+		}
+		v.Criteria = append(v.Criteria, c)
+	}
+	var other []judgement
+	for _, j := range judged {
+		if contains(j.c.groups, CriterionOther) {
+			other = append(other, j)
+		}
+	}
+	if len(other) > 0 {
+		v.Criteria = append(v.Criteria, criterionOf(CriterionOther, other))
+	}
+
+	for _, ch := range run.Preflight {
+		if ch.Critical && ch.Status == results.CheckFail {
+			v.Pass = false
+		}
+	}
+	for _, j := range judged {
+		if j.c.severity != "warning" && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
+			v.Pass = false
+		}
+	}
+	v.Label = s.fail
+	if v.Pass {
+		v.Label = s.pass
+	}
+	return v
+}
+
+// Criterion statuses (pass, fail and skipped are the outcome statuses).
+const criterionWarn = "warn"
+
+// criterionOf summarises the outcomes of the assertions counting in one
+// criterion: fail when a critical one failed or errored, warn when only
+// warnings did, pass when some passed, skipped otherwise.
+func criterionOf(name string, in []judgement) results.Criterion {
+	c := results.Criterion{Name: name, Status: results.OutcomeSkipped}
+	var fails, warns, passes, skips []string
+	passedOn := map[*compiled][]string{}
+	skippedOn := map[string][]string{} // "name: reason" → scenarios
+	var passOrder []*compiled
+	var skipOrder []string
+	for _, j := range in {
+		o := j.o
+		where := o.Name
+		if o.Scenario != "" {
+			where += " on " + o.Scenario
+		}
+		switch o.Status {
+		case results.OutcomeFail, results.OutcomeError:
+			line := where + ": " + o.Actual
+			if o.Status == results.OutcomeError {
+				line = where + ": could not evaluate: " + o.Reason
+			} else if o.Aborted {
+				line += " (" + o.Reason + ")"
+			}
+			if j.c.severity == "warning" {
+				warns = append(warns, line+" (warning)")
+			} else {
+				fails = append(fails, line)
+			}
+		case results.OutcomePass:
+			if _, ok := passedOn[j.c]; !ok {
+				passOrder = append(passOrder, j.c)
+			}
+			passedOn[j.c] = append(passedOn[j.c], o.Scenario)
+		case results.OutcomeSkipped:
+			key := o.Name + ": skipped: " + o.Reason
+			if _, ok := skippedOn[key]; !ok {
+				skipOrder = append(skipOrder, key)
+			}
+			if o.Scenario != "" {
+				skippedOn[key] = append(skippedOn[key], o.Scenario)
+			}
+		}
+	}
+	for _, pc := range passOrder {
+		passes = append(passes, pc.a.Name+": passed on "+strings.Join(passedOn[pc], ", "))
+	}
+	for _, k := range skipOrder {
+		line := k
+		if on := skippedOn[k]; len(on) > 0 {
+			name, reason, _ := strings.Cut(k, ": skipped: ")
+			line = name + ": skipped on " + strings.Join(on, ", ") + ": " + reason
+		}
+		skips = append(skips, line)
+	}
+	switch {
+	case len(fails) > 0:
+		c.Status = results.OutcomeFail
+	case len(warns) > 0:
+		c.Status = criterionWarn
+	case len(passes) > 0:
+		c.Status = results.OutcomePass
+	}
+	c.Reasons = append(append(append(append(c.Reasons, fails...), warns...), passes...), skips...)
+	return c
+}
+
+// mergePreflight folds the run's preflight checks into the preflight
+// criterion: a failed critical check fails it, a warning (or a failed
+// non-critical check) makes it warn.
+func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions bool) results.Criterion {
+	if len(checks) == 0 {
+		if !hasAssertions {
+			c.Reasons = []string{"no preflight checks ran"}
+		}
+		return c
+	}
+	var fails, warns, passed []string
+	for _, ch := range checks {
+		line := ch.Name
+		if ch.Reason != "" {
+			line += ": " + ch.Reason
+		}
+		switch {
+		case ch.Status == results.CheckFail && ch.Critical:
+			fails = append(fails, line)
+		case ch.Status == results.CheckFail:
+			warns = append(warns, line+" (non-critical check failed)")
+		case ch.Status == results.CheckWarn:
+			warns = append(warns, line)
+		default:
+			passed = append(passed, ch.Name)
+		}
+	}
+	status := results.OutcomePass
+	switch {
+	case len(fails) > 0:
+		status = results.OutcomeFail
+	case len(warns) > 0:
+		status = criterionWarn
+	}
+	reasons := append(fails, warns...)
+	if len(passed) > 0 {
+		reasons = append(reasons, "passed: "+strings.Join(passed, ", "))
+	}
+	c.Reasons = append(reasons, c.Reasons...)
+	if rank(status) > rank(c.Status) {
+		c.Status = status
+	}
+	return c
+}
+
+// rank orders criterion statuses by severity.
+func rank(status string) int {
+	switch status {
+	case results.OutcomeFail:
+		return 3
+	case criterionWarn:
+		return 2
+	case results.OutcomePass:
+		return 1
+	}
+	return 0
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func orUnknown(status string) string {
+	if status == "" {
+		return "did not report a status"
+	}
+	return "was " + status
+}
