@@ -135,6 +135,9 @@ type Scenario struct {
 	ErrorsBy map[string]int64 `json:"errors_by"`
 	// ErrorSamples holds the first (redacted) message of each category.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
+	// SQLStates counts server errors by SQLSTATE code (e.g. "23505" unique
+	// violation, "40001" serialization failure), across categories.
+	SQLStates map[string]int64 `json:"sqlstates,omitempty"`
 
 	Connections Connections `json:"connections"`
 	Utilization Utilization `json:"utilization"`
