@@ -1,0 +1,380 @@
+package report_test
+
+import (
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/planrun/planrun/results"
+)
+
+// Fixed results for the golden files: no time.Now(), no randomness.
+
+var (
+	started = time.Date(2025, 3, 14, 9, 30, 0, 0, time.UTC)
+	ms      = time.Millisecond
+	us      = time.Microsecond
+)
+
+// encodedHistogram returns a V2 compressed base64 HdrHistogram (ns) holding
+// values, the encoding the engine writes into Latency.Histogram.
+func encodedHistogram(values ...time.Duration) string {
+	h := hdrhistogram.New(1000, int64(60*time.Second), 3)
+	for _, v := range values {
+		if err := h.RecordValue(int64(v)); err != nil {
+			panic(err)
+		}
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+func latency(count int64, min, mean, p50, p90, p95, p99, max time.Duration) results.Latency {
+	return results.Latency{Count: count, Min: min, Mean: mean, P50: p50, P90: p90, P95: p95, P99: p99, Max: max}
+}
+
+// series builds a deterministic time series of n steps: users follow users(i),
+// acquire p95 and waiting follow pressure(i) (0..1).
+func series(n int, step time.Duration, users func(i int) int, pressure func(i int) float64, opsPerUser int64) []results.Point {
+	pts := make([]results.Point, n)
+	for i := range pts {
+		u := users(i)
+		pr := pressure(i)
+		inUse := min(50, int(float64(u)*0.12+pr*45))
+		pts[i] = results.Point{
+			T:          time.Duration(i+1) * step,
+			Users:      u,
+			Ops:        int64(u) * opsPerUser * int64(step/time.Second),
+			Errors:     int64(pr * pr * 20),
+			AcquireP50: 20*us + time.Duration(pr*150)*ms,
+			AcquireP95: 60*us + time.Duration(pr*400)*ms,
+			AcquireP99: 250*us + time.Duration(pr*900)*ms,
+			QueryP95:   1900*us + time.Duration(pr*3)*ms,
+			InUse:      inUse,
+			Idle:       max(0, min(20, u/2)-inUse/3),
+			Total:      min(50, inUse+max(0, min(20, u/2)-inUse/3)),
+			Waiting:    int(pr * pr * 40),
+		}
+	}
+	return pts
+}
+
+func constant(v int) func(int) int       { return func(int) int { return v } }
+func calm(float64) func(int) float64     { return func(int) float64 { return 0 } }
+func flat(p float64) func(int) float64   { return func(int) float64 { return p } }
+func ramp(to, steps int) func(i int) int { return func(i int) int { return min(to, to*(i+1)/steps) } }
+
+func appOperations(ops, errs int64, opP95 [3]time.Duration) []results.Operation {
+	return []results.Operation{
+		{Name: "balance", Weight: 70, Share: 0.7003, Ops: ops * 7003 / 10000, Errors: errs / 2,
+			Op: latency(ops*7003/10000, 180*us, 900*us, 620*us, 1400*us, opP95[0], opP95[0]*2, opP95[0]*9)},
+		{Name: "transfer", Weight: 20, Share: 0.1996, Ops: ops * 1996 / 10000, Errors: errs - errs/2,
+			Op: latency(ops*1996/10000, 610*us, 2100*us, 1700*us, 3100*us, opP95[1], opP95[1]*2, opP95[1]*7)},
+		{Name: "monthly_report", Weight: 10, Share: 0.1001, Ops: ops - ops*7003/10000 - ops*1996/10000,
+			Op: latency(ops-ops*7003/10000-ops*1996/10000, 21*ms, 23*ms, 22800*us, 23900*us, opP95[2], opP95[2]+3*ms, opP95[2]*2)},
+	}
+}
+
+// baseRun is the skeleton both the passing and the failing run share: the
+// production plan of plan-format.md against a 20 + 30 pool.
+func baseRun() *results.Run {
+	return &results.Run{
+		SchemaVersion:  results.SchemaVersion,
+		PlanrunVersion: "0.3.0",
+		Plan: results.PlanInfo{
+			Name:        "production",
+			Description: "Validates the production pool (20 pooled + 30 overflow connections, 30 s acquire timeout) before a deploy of the finance API.",
+			File:        "plans/production.yaml",
+			SHA256:      "9f2c41d07be85a1c3e6f0d4b2a7c9e8f1d3b5a7c9e0f2d4b6a8c0e2f4a6b8c0d",
+		},
+		Target: results.Target{
+			URL:             "postgres://app:xxxxx@db.internal:5432/finance?sslmode=require",
+			ServerVersion:   "16.4",
+			ApplicationName: "planrun",
+			Replicas:        1,
+			Driver:          "pgx",
+			MaxConnections:  200,
+			TLS:             true,
+			RTT:             410 * us,
+		},
+		Pool: results.Pool{
+			Size: 20, MaxOverflow: 30, Timeout: 30 * time.Second, Recycle: 30 * time.Minute,
+			PrePing: true, ConnectTimeout: 5 * time.Second,
+		},
+		StartedAt:  started,
+		FinishedAt: started.Add(15*time.Minute + 4*time.Second),
+		Status:     results.StatusCompleted,
+		Preflight: []results.Check{
+			{Name: "server reachable", Status: results.CheckPass, Reason: "connected in 3.2ms, PostgreSQL 16.4", Critical: true},
+			{Name: "connection capacity", Status: results.CheckPass, Reason: "pool capacity 50 × 1 replica = 50 of max_connections 200 (3 reserved)", Critical: true},
+			{Name: "pg_stat_statements", Status: results.CheckWarn, Reason: "extension not installed: server-side statement statistics unavailable"},
+		},
+		TimeScale: 1,
+	}
+}
+
+// normalScenario is the calm 25-user scenario; identical in both runs.
+func normalScenario() results.Scenario {
+	return results.Scenario{
+		Name: "normal", Mix: "app", Status: results.StatusCompleted,
+		StartedAt: started.Add(2 * time.Second), Planned: 5*time.Minute + 30*time.Second, Elapsed: 5*time.Minute + 30*time.Second + 12*ms,
+		MaxUsers: 25, Ops: 79214, Errors: 0, SuccessRate: 1, Throughput: 240.04,
+		Acquire: results.Latency{Count: 79214, Min: 4 * us, Mean: 31 * us, P50: 18 * us, P90: 44 * us, P95: 61 * us, P99: 240 * us, Max: 3100 * us,
+			Histogram: encodedHistogram(4*us, 18*us, 18*us, 20*us, 44*us, 61*us, 240*us, 3100*us)},
+		Query:       latency(95046, 120*us, 690*us, 410*us, 1200*us, 1900*us, 4800*us, 31*ms),
+		Op:          latency(79214, 180*us, 3400*us, 1100*us, 21900*us, 22400*us, 24100*us, 48*ms),
+		Hold:        latency(79214, 150*us, 3300*us, 1000*us, 21800*us, 22300*us, 24000*us, 47*ms),
+		Connect:     latency(25, 2100*us, 3200*us, 3000*us, 4100*us, 4400*us, 5200*us, 5200*us),
+		Operations:  appOperations(79214, 0, [3]time.Duration{1800 * us, 3900 * us, 23500 * us}),
+		ErrorsBy:    map[string]int64{},
+		Connections: results.Connections{Opened: 25, Closed: 25, ClosedBy: map[string]int64{results.CloseEnd: 25}, MaxOpen: 25, Reuse: 0.99968},
+		Utilization: results.Utilization{Mean: 0.041, P95: 0.1, Max: 0.22},
+		Series:      series(22, 15*time.Second, ramp(25, 2), calm(0), 10),
+		SeriesStep:  15 * time.Second,
+	}
+}
+
+// PassingRun is a completed run in which every critical assertion passed.
+func PassingRun() *results.Run {
+	run := baseRun()
+	peak := results.Scenario{
+		Name: "peak", Mix: "app", Status: results.StatusCompleted,
+		StartedAt: started.Add(5*time.Minute + 34*time.Second), Planned: 5*time.Minute + 30*time.Second, Elapsed: 5*time.Minute + 30*time.Second + 8*ms,
+		MaxUsers: 50, Ops: 155877, Errors: 0, SuccessRate: 1, Throughput: 472.35,
+		Acquire:     latency(155877, 4*us, 210*us, 22*us, 120*us, 640*us, 8200*us, 41*ms),
+		Query:       latency(187020, 120*us, 820*us, 460*us, 1500*us, 2300*us, 6100*us, 44*ms),
+		Op:          latency(155877, 190*us, 3900*us, 1300*us, 22200*us, 23100*us, 29800*us, 71*ms),
+		Hold:        latency(155877, 160*us, 3600*us, 1100*us, 22000*us, 22700*us, 26000*us, 66*ms),
+		Connect:     latency(38, 2000*us, 3400*us, 3100*us, 4600*us, 4900*us, 6000*us, 6000*us),
+		Operations:  appOperations(155877, 0, [3]time.Duration{2100 * us, 4400 * us, 24100 * us}),
+		ErrorsBy:    map[string]int64{},
+		Connections: results.Connections{Opened: 38, Closed: 38, ClosedBy: map[string]int64{results.CloseOverflow: 18, results.CloseEnd: 20}, MaxOpen: 38, Reuse: 0.99976},
+		Utilization: results.Utilization{Mean: 0.082, P95: 0.24, Max: 0.58},
+		Series:      series(22, 15*time.Second, ramp(50, 2), flat(0.05), 9),
+		SeriesStep:  15 * time.Second,
+	}
+	stress := results.Scenario{
+		Name: "stress", Mix: "app", Status: results.StatusCompleted,
+		StartedAt: started.Add(11*time.Minute + 6*time.Second), Planned: 3 * time.Minute, Elapsed: 3*time.Minute + 21*ms,
+		MaxUsers: 100, Ops: 391240, Errors: 0, SuccessRate: 1, Throughput: 2173.34,
+		Acquire:     latency(391240, 5*us, 9100*us, 3200*us, 21*ms, 38*ms, 96*ms, 412*ms),
+		Query:       latency(469488, 130*us, 1100*us, 610*us, 2100*us, 3300*us, 9900*us, 88*ms),
+		Op:          latency(391240, 240*us, 14*ms, 6100*us, 33*ms, 51*ms, 118*ms, 455*ms),
+		Hold:        latency(391240, 170*us, 4300*us, 1200*us, 22500*us, 23800*us, 31*ms, 97*ms),
+		Connect:     latency(50, 2000*us, 3900*us, 3300*us, 5800*us, 6400*us, 9100*us, 9100*us),
+		Operations:  appOperations(391240, 0, [3]time.Duration{31 * ms, 44 * ms, 71 * ms}),
+		ErrorsBy:    map[string]int64{},
+		Connections: results.Connections{Opened: 50, Closed: 50, ClosedBy: map[string]int64{results.CloseOverflow: 30, results.CloseEnd: 20}, MaxOpen: 50, Reuse: 0.99987},
+		Utilization: results.Utilization{Mean: 0.71, P95: 1, Max: 1},
+		Exhaustion:  results.Exhaustion{Events: 14, Total: 8100 * ms, Longest: 2310 * ms, Timeouts: 0},
+		Series:      series(18, 10*time.Second, constant(100), flat(0.6), 22),
+		SeriesStep:  10 * time.Second,
+	}
+	recovery := exhaustionScenario(true)
+	run.Scenarios = []results.Scenario{normalScenario(), peak, stress, recovery}
+	run.Assertions = outcomes(map[string]results.Outcome{})
+	run.Verdict = results.Verdict{Pass: true, Label: "APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "configuration", Status: "pass"},
+		{Name: "preflight", Status: "warn", Reasons: []string{"pg_stat_statements: extension not installed: server-side statement statistics unavailable"}},
+		{Name: "performance", Status: "pass"},
+		{Name: "load capacity", Status: "pass"},
+		{Name: "leaks", Status: "pass"},
+		{Name: "recovery", Status: "pass"},
+	}}
+	return run
+}
+
+// exhaustionScenario is the 25 → 80 → 25 stage profile; recovered decides
+// whether the pool came back within a second.
+func exhaustionScenario(recovered bool) results.Scenario {
+	s := results.Scenario{
+		Name: "exhaustion_recovery", Mix: "app", Status: results.StatusCompleted,
+		StartedAt: started.Add(14*time.Minute + 8*time.Second), Planned: 2 * time.Minute, Elapsed: 2*time.Minute + 17*ms,
+		MaxUsers: 80, Ops: 201344, Errors: 37, SuccessRate: 1 - 37.0/201344, Throughput: 1677.56,
+		Acquire:    latency(201344, 5*us, 21*ms, 2100*us, 96*ms, 148*ms, 610*ms, 1900*ms),
+		Query:      latency(241560, 130*us, 1200*us, 640*us, 2300*us, 3500*us, 11*ms, 120*ms),
+		Op:         latency(201344, 250*us, 26*ms, 5900*us, 120*ms, 171*ms, 640*ms, 1950*ms),
+		Hold:       latency(201344, 170*us, 4500*us, 1200*us, 22700*us, 24100*us, 33*ms, 110*ms),
+		Connect:    latency(50, 2100*us, 4100*us, 3500*us, 6100*us, 7000*us, 12*ms, 12*ms),
+		Operations: appOperations(201344, 37, [3]time.Duration{380 * ms, 420 * ms, 460 * ms}),
+		ErrorsBy:   map[string]int64{results.ErrAcquireTimeout: 0, results.ErrQuery: 37},
+		ErrorSamples: map[string]string{
+			results.ErrQuery: "ERROR: deadlock detected (SQLSTATE 40P01) | transfer",
+		},
+		Connections: results.Connections{Opened: 50, Closed: 50, ClosedBy: map[string]int64{results.CloseOverflow: 30, results.CloseEnd: 20}, MaxOpen: 50, Reuse: 0.99975},
+		Utilization: results.Utilization{Mean: 0.78, P95: 1, Max: 1},
+		Exhaustion:  results.Exhaustion{Events: 3, Total: 58200 * ms, Longest: 55 * time.Second},
+		Recovery:    &results.Recovery{AfterStage: 2, Duration: 412 * ms, Recovered: true},
+		Series: series(24, 5*time.Second,
+			func(i int) int {
+				switch {
+				case i < 6:
+					return 25
+				case i < 18:
+					return 80
+				default:
+					return 25
+				}
+			},
+			func(i int) float64 {
+				if i >= 6 && i < 18 {
+					return 1
+				}
+				return 0.05
+			}, 21),
+		SeriesStep: 5 * time.Second,
+	}
+	if !recovered {
+		s.Errors = 1240 + 37
+		s.SuccessRate = 1 - float64(s.Errors)/float64(s.Ops)
+		s.Throughput = float64(s.Ops-s.Errors) / s.Elapsed.Seconds()
+		s.ErrorsBy = map[string]int64{results.ErrAcquireTimeout: 1240, results.ErrQuery: 37, results.ErrConnect: 0}
+		s.ErrorSamples = map[string]string{
+			results.ErrAcquireTimeout: "QueuePool limit of size 20 overflow 30 reached, connection timed out, timeout 30s",
+			results.ErrQuery:          "ERROR: deadlock detected (SQLSTATE 40P01) | transfer",
+		}
+		s.Acquire = latency(201344, 5*us, 2100*ms, 2400*us, 7*time.Second, 12*time.Second, 30*time.Second, 30*time.Second+4*ms)
+		s.Op = latency(201344, 250*us, 2200*ms, 6100*us, 7100*ms, 12100*ms, 30*time.Second+31*ms, 30*time.Second+58*ms)
+		s.Exhaustion = results.Exhaustion{Events: 2, Total: 61 * time.Second, Longest: 59200 * ms, Timeouts: 1240}
+		s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+		s.Leaks = 2
+		s.LeakDetails = []results.Leak{
+			{Operation: "monthly_report", User: 61, Held: 2*time.Minute + 17*ms, Kind: "unreleased"},
+			{Operation: "transfer", User: 7, Held: 2 * time.Minute, Kind: "unreleased"},
+		}
+	}
+	return s
+}
+
+// assertion is one assertion of the production plan with, per scenario, the
+// actual value a passing run shows.
+type assertion struct {
+	name, check, severity string
+	scenarios             []string
+	actual                map[string]string
+}
+
+var productionAssertions = []assertion{
+	{name: "acquire p95 under 200ms", check: "acquire.p95 < 200ms", actual: map[string]string{
+		"normal": "acquire.p95 = 61.0µs", "peak": "acquire.p95 = 640µs", "stress": "acquire.p95 = 38.0ms", "exhaustion_recovery": "acquire.p95 = 148ms"}},
+	{name: "query p95 under 500ms", check: "query.p95 < 500ms", actual: map[string]string{
+		"normal": "query.p95 = 1.90ms", "peak": "query.p95 = 2.30ms", "stress": "query.p95 = 3.30ms", "exhaustion_recovery": "query.p95 = 3.50ms"}},
+	{name: "success rate above 95%", check: "success_rate > 0.95", actual: map[string]string{
+		"normal": "success_rate = 100%", "peak": "success_rate = 100%", "stress": "success_rate = 100%", "exhaustion_recovery": "success_rate = 99.98%"}},
+	{name: "zero connection leaks", check: "leaks == 0", actual: map[string]string{
+		"normal": "leaks = 0", "peak": "leaks = 0", "stress": "leaks = 0", "exhaustion_recovery": "leaks = 0"}},
+	{name: "no 8-15 s timeout regressions", check: "acquire.max < 8s && op.max < 8s", actual: map[string]string{
+		"normal": "acquire.max = 3.10ms, op.max = 48.0ms", "peak": "acquire.max = 41.0ms, op.max = 71.0ms",
+		"stress": "acquire.max = 412ms, op.max = 455ms", "exhaustion_recovery": "acquire.max = 1.90s, op.max = 1.95s"}},
+	{name: "exhaustion recovers within 1s", check: "recovery < 1s", scenarios: []string{"exhaustion_recovery"}, actual: map[string]string{
+		"exhaustion_recovery": "recovery = 412ms"}},
+	{name: "pool configuration", check: `pool.size == 20 && pool.max_overflow == 30 && pool.timeout == 30s && driver == "pgx"`, actual: map[string]string{
+		"normal": "", "peak": "", "stress": "", "exhaustion_recovery": ""}},
+	{name: "pool utilization below 85% sustained", check: "utilization.p95 < 0.85", severity: "warning", scenarios: []string{"normal", "peak"}, actual: map[string]string{
+		"normal": "utilization.p95 = 10.0%", "peak": "utilization.p95 = 24.0%"}},
+	{name: "soak holds for an hour", check: "op.p99 < 100ms", scenarios: []string{"soak"}},
+}
+
+const poolConfigActual = `pool.size = 20, pool.max_overflow = 30, pool.timeout = 30s, driver = "pgx"`
+
+var scenarioNames = []string{"normal", "peak", "stress", "exhaustion_recovery", "soak"}
+
+// outcomes evaluates productionAssertions as a passing run would, then
+// applies overrides keyed "assertion name/scenario".
+func outcomes(overrides map[string]results.Outcome) []results.Outcome {
+	var out []results.Outcome
+	for _, a := range productionAssertions {
+		for _, sc := range scenarioNames {
+			if (len(a.scenarios) == 0 && sc == "soak") || (len(a.scenarios) > 0 && !contains(a.scenarios, sc)) {
+				continue
+			}
+			sev := a.severity
+			if sev == "" {
+				sev = "critical"
+			}
+			o := results.Outcome{Name: a.name, Check: a.check, Scenario: sc, Severity: sev, Status: results.OutcomePass, Actual: a.actual[sc]}
+			if a.name == "pool configuration" {
+				o.Actual = poolConfigActual
+			}
+			if sc == "soak" {
+				o.Status, o.Reason = results.OutcomeSkipped, "scenario soak was not selected (--scenario)"
+			}
+			if ov, ok := overrides[a.name+"/"+sc]; ok {
+				o.Status, o.Actual, o.Reason, o.Aborted = ov.Status, ov.Actual, ov.Reason, ov.Aborted
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func contains(ss []string, s string) bool {
+	for _, v := range ss {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// FailingRun is a completed run that is not approved: acquire waits too long
+// under stress, exhaustion does not recover, connections leak, the peak
+// utilization warning fires and one assertion cannot be evaluated.
+func FailingRun() *results.Run {
+	run := PassingRun()
+	stress := &run.Scenarios[2]
+	stress.Acquire = latency(391240, 5*us, 61*ms, 9*ms, 190*ms, 312*ms, 890*ms, 2100*ms)
+	stress.Op = latency(391240, 240*us, 66*ms, 12*ms, 205*ms, 330*ms, 910*ms, 2130*ms)
+	stress.Errors = 3
+	stress.SuccessRate = 1 - 3.0/391240
+	stress.Throughput = float64(391240-3) / stress.Elapsed.Seconds()
+	stress.ErrorsBy = map[string]int64{results.ErrBroken: 3}
+	stress.ErrorSamples = map[string]string{results.ErrBroken: "conn closed: unexpected EOF"}
+	run.Scenarios[1].Utilization = results.Utilization{Mean: 0.62, P95: 0.912, Max: 1}
+	run.Scenarios[3] = exhaustionScenario(false)
+
+	run.Assertions = outcomes(map[string]results.Outcome{
+		"acquire p95 under 200ms/stress":              {Status: results.OutcomeFail, Actual: "acquire.p95 = 312ms"},
+		"acquire p95 under 200ms/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "acquire.p95 = 12.0s"},
+		"success rate above 95%/exhaustion_recovery":  {Status: results.OutcomePass, Actual: "success_rate = 99.37%"},
+		"zero connection leaks/exhaustion_recovery":   {Status: results.OutcomeFail, Actual: "leaks = 2"},
+		"no 8-15 s timeout regressions/exhaustion_recovery": {Status: results.OutcomeFail,
+			Actual: "acquire.max = 30.0s, op.max = 30.1s"},
+		"exhaustion recovers within 1s/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "recovery = 30.0s (not recovered)"},
+		"pool utilization below 85% sustained/peak":         {Status: results.OutcomeFail, Actual: "utilization.p95 = 91.2%"},
+	})
+	run.Assertions = append(run.Assertions, results.Outcome{
+		Name: "query p99 under 1s", Check: `query.p99 < duration("1 s")`, Scenario: "normal", Severity: "critical",
+		Status: results.OutcomeError, Reason: `time: unknown unit " s" in duration "1 s"`,
+	})
+	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "configuration", Status: "pass"},
+		{Name: "preflight", Status: "warn", Reasons: []string{"pg_stat_statements: extension not installed: server-side statement statistics unavailable"}},
+		{Name: "performance", Status: "fail", Reasons: []string{"acquire p95 under 200ms (stress): acquire.p95 = 312ms", "acquire p95 under 200ms (exhaustion_recovery): acquire.p95 = 12.0s", "query p99 under 1s (normal): could not evaluate"}},
+		{Name: "load capacity", Status: "fail", Reasons: []string{"no 8-15 s timeout regressions (exhaustion_recovery): acquire.max = 30.0s, op.max = 30.1s"}},
+		{Name: "leaks", Status: "fail", Reasons: []string{"zero connection leaks (exhaustion_recovery): leaks = 2"}},
+		{Name: "recovery", Status: "fail", Reasons: []string{"exhaustion recovers within 1s (exhaustion_recovery): recovery = 30.0s (not recovered)"}},
+	}}
+	return run
+}
+
+// UnreachableRun is a run that failed in preflight: no load, no assertions.
+func UnreachableRun() *results.Run {
+	run := baseRun()
+	run.FinishedAt = started.Add(5*time.Second + 20*ms)
+	run.Status = results.StatusFailed
+	run.StatusReason = "preflight: server reachable: dial tcp 10.20.0.5:5432: connect: connection refused"
+	run.Target.ServerVersion = ""
+	run.Target.MaxConnections = 0
+	run.Target.RTT = 0
+	run.Preflight = []results.Check{
+		{Name: "server reachable", Status: results.CheckFail, Reason: "dial tcp 10.20.0.5:5432: connect: connection refused (after 5s connect_timeout)", Critical: true},
+	}
+	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "preflight", Status: "fail", Reasons: []string{"server reachable: dial tcp 10.20.0.5:5432: connect: connection refused"}},
+	}}
+	return run
+}

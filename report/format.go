@@ -1,0 +1,427 @@
+package report
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/planrun/planrun/results"
+)
+
+// formatDuration renders d for people with about three significant digits:
+// 850ns, 412µs, 1.24ms, 312ms, 8.10s, 1m30s, 1h05m.
+func formatDuration(d time.Duration) string {
+	if d < 0 {
+		return "-" + formatDuration(-d)
+	}
+	if d == 0 {
+		return "0"
+	}
+	d = roundSignificant(d, 3)
+	switch {
+	case d < time.Microsecond:
+		return strconv.FormatInt(int64(d), 10) + "ns"
+	case d < time.Millisecond:
+		return threeDigits(float64(d)/float64(time.Microsecond)) + "µs"
+	case d < time.Second:
+		return threeDigits(float64(d)/float64(time.Millisecond)) + "ms"
+	case d < time.Minute:
+		return threeDigits(float64(d)/float64(time.Second)) + "s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int64(d/time.Minute), int64(d%time.Minute/time.Second))
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int64(d/time.Hour), int64(d%time.Hour/time.Minute))
+	}
+}
+
+// roundSignificant rounds d to n significant decimal digits, so that the unit
+// is chosen after rounding (999.6ms becomes 1.00s, not 1000ms).
+func roundSignificant(d time.Duration, n int) time.Duration {
+	digits := len(strconv.FormatInt(int64(d), 10))
+	if digits <= n {
+		return d
+	}
+	unit := time.Duration(math.Pow10(digits - n))
+	return d.Round(unit)
+}
+
+// threeDigits prints v (1 <= v < 1000) with three significant digits.
+func threeDigits(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// formatPercent renders a fraction as a percentage with one decimal, adding
+// decimals rather than rounding a near-perfect rate up to 100% (or a tiny one
+// down to 0%).
+func formatPercent(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "n/a"
+	case f == 1:
+		return "100%"
+	case f == 0:
+		return "0%"
+	}
+	p := f * 100
+	for dec := 1; dec <= 3; dec++ {
+		s := strconv.FormatFloat(p, 'f', dec, 64)
+		if v, _ := strconv.ParseFloat(s, 64); (v == 100 && f < 1) || (v == 0 && f > 0) {
+			continue
+		}
+		return s + "%"
+	}
+	if f > 0 && f < 1 && p < 50 {
+		return "<0.001%"
+	}
+	return ">99.999%"
+}
+
+// formatInt renders n with thousands separators: 1234567 → 1,234,567.
+func formatInt(n int64) string {
+	if n < 0 {
+		return "-" + formatInt(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead > 0 {
+		b.WriteString(s[:lead])
+	}
+	for i := lead; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}
+
+// formatRate renders a throughput in operations per second: one decimal
+// below 100, whole numbers with thousands separators above.
+func formatRate(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "n/a"
+	}
+	if r < 100 {
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	}
+	return formatInt(int64(math.Round(r)))
+}
+
+// formatSeconds renders a duration in seconds with millisecond precision, the
+// unit JUnit uses for its time attributes.
+func formatSeconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
+}
+
+// poolSummary describes the pool under test: "size 20 + overflow 30, timeout 30s".
+func poolSummary(p results.Pool) string {
+	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, formatDuration(p.Timeout))
+	if p.Recycle > 0 {
+		s += ", recycle " + formatDuration(p.Recycle)
+	}
+	if p.PrePing {
+		s += ", pre-ping"
+	}
+	return s
+}
+
+// latencyQuad renders the four figures the load tables show for one latency.
+func latencyQuad(l results.Latency) [4]string {
+	if l.Count == 0 {
+		return [4]string{"–", "–", "–", "–"}
+	}
+	return [4]string{formatDuration(l.P50), formatDuration(l.P95), formatDuration(l.P99), formatDuration(l.Max)}
+}
+
+// outcomeSymbol is the one-character status of an assertion evaluation:
+// ✓ pass, ✗ critical fail or error, ! warning fail or error, – skipped.
+func outcomeSymbol(o results.Outcome) string {
+	switch o.Status {
+	case results.OutcomePass:
+		return "✓"
+	case results.OutcomeSkipped:
+		return "–"
+	case results.OutcomeFail, results.OutcomeError:
+		if isWarning(o) {
+			return "!"
+		}
+		return "✗"
+	default:
+		return "?"
+	}
+}
+
+// outcomeEmoji is the markdown counterpart of outcomeSymbol.
+func outcomeEmoji(o results.Outcome) string {
+	switch o.Status {
+	case results.OutcomePass:
+		return "✅"
+	case results.OutcomeSkipped:
+		return "⏭️"
+	case results.OutcomeFail, results.OutcomeError:
+		if isWarning(o) {
+			return "⚠️"
+		}
+		return "❌"
+	default:
+		return "❔"
+	}
+}
+
+// isWarning reports whether the outcome's failure only warns.
+func isWarning(o results.Outcome) bool { return o.Severity == "warning" }
+
+// failed reports whether the outcome counts against the verdict.
+func failed(o results.Outcome) bool {
+	return !isWarning(o) && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
+}
+
+// warned reports whether the outcome is a failing (or unevaluable) warning.
+func warned(o results.Outcome) bool {
+	return isWarning(o) && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
+}
+
+// actualText is what a report prints next to the check: the values it used,
+// or why it has none.
+func actualText(o results.Outcome) string {
+	switch {
+	case o.Status == results.OutcomeError:
+		return "error: " + o.Reason
+	case o.Status == results.OutcomeSkipped:
+		if o.Reason != "" {
+			return "skipped: " + o.Reason
+		}
+		return "skipped"
+	case o.Actual != "":
+		return o.Actual
+	default:
+		return o.Reason
+	}
+}
+
+// checkSymbol is the one-character status of a preflight check or criterion.
+func checkSymbol(status string) string {
+	switch status {
+	case results.CheckPass:
+		return "✓"
+	case results.CheckWarn:
+		return "!"
+	case results.CheckFail:
+		return "✗"
+	case "skipped":
+		return "–"
+	default:
+		return "?"
+	}
+}
+
+// checkEmoji is the markdown counterpart of checkSymbol.
+func checkEmoji(status string) string {
+	switch status {
+	case results.CheckPass:
+		return "✅"
+	case results.CheckWarn:
+		return "⚠️"
+	case results.CheckFail:
+		return "❌"
+	case "skipped":
+		return "⏭️"
+	default:
+		return "❔"
+	}
+}
+
+// verdictLabel is the verdict's label, or a plain one when the producer set none.
+func verdictLabel(v results.Verdict) string {
+	if v.Label != "" {
+		return v.Label
+	}
+	if v.Pass {
+		return "PASS"
+	}
+	return "FAIL"
+}
+
+// closedBy renders connection closes by reason in a fixed order, unknown
+// reasons last and sorted: "overflow 30, end 22".
+func closedBy(m map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(m, []string{results.CloseRecycled, results.CloseOverflow, results.CloseBroken, results.CloseEnd}) {
+		if m[k] != 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", k, formatInt(m[k])))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// sortedKeys returns the keys of m: first those in order that are present,
+// then the others alphabetically.
+func sortedKeys[V any](m map[string]V, order []string) []string {
+	keys := make([]string, 0, len(m))
+	seen := make(map[string]bool, len(order))
+	for _, k := range order {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+			seen[k] = true
+		}
+	}
+	var rest []string
+	for k := range m {
+		if !seen[k] {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(keys, rest...)
+}
+
+// errorCategories lists the categories of s with at least one error, in
+// report order.
+func errorCategories(s results.Scenario) []string {
+	var cats []string
+	for _, k := range sortedKeys(s.ErrorsBy, results.ErrorCategories) {
+		if s.ErrorsBy[k] != 0 {
+			cats = append(cats, k)
+		}
+	}
+	return cats
+}
+
+// recoveryText describes a scenario's recovery measurement.
+func recoveryText(r *results.Recovery) string {
+	if r == nil {
+		return "–"
+	}
+	if !r.Recovered {
+		return fmt.Sprintf("not recovered (%s after stage %d, until the end)", formatDuration(r.Duration), r.AfterStage)
+	}
+	return fmt.Sprintf("%s after stage %d", formatDuration(r.Duration), r.AfterStage)
+}
+
+// exhaustionText summarises exhaustion periods in one line.
+func exhaustionText(e results.Exhaustion) string {
+	if e.Events == 0 && e.Timeouts == 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%s events, total %s, longest %s, %s timeouts",
+		formatInt(int64(e.Events)), formatDuration(e.Total), formatDuration(e.Longest), formatInt(e.Timeouts))
+}
+
+// connectionsText summarises the connection lifecycle in one line.
+func connectionsText(c results.Connections) string {
+	s := fmt.Sprintf("opened %s, closed %s", formatInt(c.Opened), formatInt(c.Closed))
+	if by := closedBy(c.ClosedBy); by != "" {
+		s += " (" + by + ")"
+	}
+	return s + fmt.Sprintf(", max open %d, reuse %s", c.MaxOpen, formatPercent(c.Reuse))
+}
+
+// utilizationText summarises pool utilization in one line.
+func utilizationText(u results.Utilization) string {
+	return fmt.Sprintf("mean %s, p95 %s, max %s", formatPercent(u.Mean), formatPercent(u.P95), formatPercent(u.Max))
+}
+
+// leaksText summarises leaks in one line, with the longest-held one.
+func leaksText(s results.Scenario) string {
+	if s.Leaks == 0 {
+		return "0"
+	}
+	text := formatInt(int64(s.Leaks))
+	if len(s.LeakDetails) > 0 {
+		l := s.LeakDetails[0]
+		text += fmt.Sprintf(" (first: %s, user %d, %s held %s)", l.Operation, l.User, l.Kind, formatDuration(l.Held))
+	}
+	return text
+}
+
+// criticalSummary is the sentence under the verdict: how many critical checks
+// failed, and which.
+func criticalSummary(run *results.Run) string {
+	var total int
+	var failures, warnings []string
+	for _, o := range run.Assertions {
+		if o.Status == results.OutcomeSkipped {
+			continue
+		}
+		name := o.Name
+		if o.Scenario != "" {
+			name += " (" + o.Scenario + ")"
+		}
+		switch {
+		case isWarning(o):
+			if warned(o) {
+				warnings = append(warnings, name)
+			}
+		default:
+			total++
+			if failed(o) {
+				failures = append(failures, name)
+			}
+		}
+	}
+	var s string
+	switch {
+	case total == 0:
+		s = "No critical checks were evaluated."
+	case len(failures) == 0:
+		s = fmt.Sprintf("All %d critical checks passed.", total)
+	default:
+		s = fmt.Sprintf("%d of %d critical checks failed: %s.", len(failures), total, strings.Join(failures, ", "))
+	}
+	if len(warnings) > 0 {
+		noun := "warnings"
+		if len(warnings) == 1 {
+			noun = "warning"
+		}
+		s += fmt.Sprintf(" %d %s: %s.", len(warnings), noun, strings.Join(warnings, ", "))
+	}
+	if run.Status != "" && run.Status != results.StatusCompleted {
+		s += " The run " + statusWord(run.Status)
+		if run.StatusReason != "" {
+			s += ": " + run.StatusReason
+		}
+		s += "."
+	}
+	return s
+}
+
+// statusWord turns a run status into a phrase for a sentence.
+func statusWord(status string) string {
+	switch status {
+	case results.StatusAborted:
+		return "was aborted"
+	case results.StatusInterrupted:
+		return "was interrupted"
+	case results.StatusFailed:
+		return "failed"
+	default:
+		return "ended " + status
+	}
+}
+
+// formatFloat prints f in its shortest exact form: 70, 0.5, 1.25.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+// formatTime prints an instant in UTC, or "–" when unset.
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}

@@ -1,0 +1,222 @@
+package report
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/planrun/planrun/results"
+)
+
+// JUnit XML, in the subset Jenkins, GitLab and the GitHub Actions test
+// reporters all read: testsuites > testsuite > testcase with failure, error,
+// skipped and system-out.
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Errors   int          `xml:"errors,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     string       `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Errors     int             `xml:"errors,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       string          `xml:"time,attr"`
+	Timestamp  string          `xml:"timestamp,attr,omitempty"`
+	Properties []junitProperty `xml:"properties>property,omitempty"`
+	Cases      []junitCase     `xml:"testcase"`
+	SystemOut  string          `xml:"system-out,omitempty"`
+}
+
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
+}
+
+type junitCase struct {
+	Classname string        `xml:"classname,attr"`
+	Name      string        `xml:"name,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitProblem `xml:"failure,omitempty"`
+	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitProblem struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr"`
+	Text    string `xml:",chardata"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr,omitempty"`
+}
+
+// add appends c to the suite and updates its counts.
+func (s *junitSuite) add(c junitCase) {
+	s.Tests++
+	switch {
+	case c.Failure != nil:
+		s.Failures++
+	case c.Error != nil:
+		s.Errors++
+	case c.Skipped != nil:
+		s.Skipped++
+	}
+	s.Cases = append(s.Cases, c)
+}
+
+// JUnit writes the run as JUnit XML for CI: one testsuite per scenario with
+// one testcase (classname "planrun.<plan>.<scenario>") per assertion
+// evaluation, a "preflight" testsuite with one testcase per check, and, when
+// the run did not complete, a "run" testsuite whose testcase errors with the
+// reason. A failing critical assertion is a <failure>, an unevaluable one an
+// <error>, a skipped one <skipped>; a failing warning passes with a
+// <system-out> note, as it does not fail the verdict.
+func JUnit(w io.Writer, run *results.Run) error {
+	run = redacted(run)
+	doc := junitSuites{Name: run.Plan.Name, Time: "0.000"}
+	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
+		doc.Time = formatSeconds(run.FinishedAt.Sub(run.StartedAt))
+	}
+	class := func(suite string) string { return "planrun." + run.Plan.Name + "." + suite }
+
+	if len(run.Preflight) > 0 {
+		suite := junitSuite{Name: "preflight", Time: "0.000"}
+		for _, c := range run.Preflight {
+			suite.add(preflightCase(class("preflight"), c))
+		}
+		doc.Suites = append(doc.Suites, suite)
+	}
+
+	// One suite per scenario in run order; outcomes naming a scenario the run
+	// does not hold (not selected, not reached) get a suite of their own.
+	index := map[string]int{}
+	suites := []junitSuite{}
+	for _, s := range run.Scenarios {
+		index[s.Name] = len(suites)
+		suites = append(suites, scenarioSuite(s))
+	}
+	for _, o := range run.Assertions {
+		i, ok := index[o.Scenario]
+		if !ok {
+			i = len(suites)
+			index[o.Scenario] = i
+			suites = append(suites, junitSuite{Name: o.Scenario, Time: "0.000"})
+		}
+		suites[i].add(outcomeCase(class(o.Scenario), o))
+	}
+	doc.Suites = append(doc.Suites, suites...)
+
+	if run.Status != results.StatusCompleted {
+		suite := junitSuite{Name: "run", Time: doc.Time}
+		msg := "run " + run.Status
+		if run.StatusReason != "" {
+			msg += ": " + run.StatusReason
+		}
+		suite.add(junitCase{Classname: class("run"), Name: "run status", Time: doc.Time,
+			Error: &junitProblem{Message: msg, Type: "run." + run.Status, Text: msg}})
+		doc.Suites = append(doc.Suites, suite)
+	}
+
+	for _, s := range doc.Suites {
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Errors += s.Errors
+		doc.Skipped += s.Skipped
+	}
+
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n"); err != nil {
+		return fmt.Errorf("write JUnit report: %w", err)
+	}
+	return nil
+}
+
+// scenarioSuite is a scenario's testsuite, without its testcases; its
+// properties carry the load figures for readers that show them.
+func scenarioSuite(s results.Scenario) junitSuite {
+	suite := junitSuite{Name: s.Name, Time: formatSeconds(s.Elapsed)}
+	if !s.StartedAt.IsZero() {
+		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
+	}
+	suite.Properties = []junitProperty{
+		{"status", s.Status},
+		{"users", fmt.Sprint(s.MaxUsers)},
+		{"ops", fmt.Sprint(s.Ops)},
+		{"errors", fmt.Sprint(s.Errors)},
+		{"throughput", formatRate(s.Throughput) + " ops/s"},
+		{"success_rate", formatPercent(s.SuccessRate)},
+		{"acquire.p95", formatDuration(s.Acquire.P95)},
+		{"query.p95", formatDuration(s.Query.P95)},
+		{"op.p95", formatDuration(s.Op.P95)},
+	}
+	return suite
+}
+
+// outcomeCase is the testcase of one assertion evaluation.
+func outcomeCase(class string, o results.Outcome) junitCase {
+	c := junitCase{Classname: class, Name: o.Name, Time: "0.000"}
+	detail := fmt.Sprintf("check: %s\nseverity: %s\nstatus: %s", o.Check, o.Severity, o.Status)
+	if o.Actual != "" {
+		detail += "\nactual: " + o.Actual
+	}
+	if o.Reason != "" {
+		detail += "\nreason: " + o.Reason
+	}
+	if o.Aborted {
+		detail += "\nthis assertion aborted the run"
+	}
+	switch o.Status {
+	case results.OutcomeSkipped:
+		c.Skipped = &junitSkipped{Message: o.Reason}
+	case results.OutcomeFail:
+		msg := fmt.Sprintf("%s (check: %s)", o.Actual, o.Check)
+		if o.Actual == "" {
+			msg = "check failed: " + o.Check
+		}
+		if isWarning(o) {
+			c.SystemOut = "warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)"
+		} else {
+			c.Failure = &junitProblem{Message: msg, Type: "assertion", Text: detail}
+		}
+	case results.OutcomeError:
+		msg := fmt.Sprintf("could not evaluate %s: %s", o.Check, o.Reason)
+		if isWarning(o) {
+			c.SystemOut = "warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)"
+		} else {
+			c.Error = &junitProblem{Message: msg, Type: "evaluation", Text: detail}
+		}
+	}
+	return c
+}
+
+// preflightCase is the testcase of one preflight check: a failing critical
+// check fails; a warning, or a failing non-critical check, passes with a note.
+func preflightCase(class string, ch results.Check) junitCase {
+	c := junitCase{Classname: class, Name: ch.Name, Time: "0.000"}
+	switch {
+	case ch.Status == results.CheckFail && ch.Critical:
+		c.Failure = &junitProblem{Message: ch.Reason, Type: "preflight", Text: ch.Reason}
+	case ch.Status != results.CheckPass:
+		c.SystemOut = strings.TrimSpace(ch.Status + ": " + ch.Reason)
+	}
+	return c
+}

@@ -1,0 +1,463 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/planrun/planrun/results"
+)
+
+// maxSeriesRows bounds the condensed time-series table of each scenario.
+const maxSeriesRows = 20
+
+// Markdown writes the GitHub-flavoured report for pull requests and job
+// summaries: the verdict as the first line and one sentence under it, a
+// compact per-scenario table, the assertions with their actual values and the
+// certificate; long detail (latency percentiles, pool diagnostics, operations,
+// errors, leaks, time series, preflight, run context) folds into
+// <details> blocks. Cells are escaped; no HTML beyond details/summary.
+func Markdown(w io.Writer, run *results.Run) error {
+	run = redacted(run)
+	bw := bufio.NewWriter(w)
+	m := &mdWriter{w: bw}
+
+	emoji := "✅"
+	if !run.Verdict.Pass {
+		emoji = "❌"
+	}
+	m.printf("## %s %s — %s\n\n", emoji, mdText(verdictLabel(run.Verdict)), mdText(run.Plan.Name))
+	m.printf("%s\n\n", mdText(criticalSummary(run)))
+	m.context(run)
+
+	if len(run.Scenarios) > 0 {
+		m.printf("### Scenarios\n\n")
+		m.scenarios(run.Scenarios)
+	}
+	if len(run.Assertions) > 0 {
+		m.printf("### Assertions\n\n")
+		m.assertions(run.Assertions)
+	}
+	if len(run.Verdict.Criteria) > 0 {
+		m.printf("### Certificate\n\n")
+		m.criteria(run.Verdict.Criteria)
+	}
+	if len(run.Scenarios) > 0 {
+		m.details("Latency percentiles", func() { m.latencies(run.Scenarios) })
+		m.details("Pool diagnostics", func() { m.pool(run.Scenarios) })
+		m.details("Operations", func() { m.operations(run.Scenarios) })
+		if n := errorCount(run.Scenarios); n > 0 {
+			m.details(fmt.Sprintf("Errors (%s)", formatInt(n)), func() { m.errors(run.Scenarios) })
+		}
+		if n := leakCount(run.Scenarios); n > 0 {
+			m.details(fmt.Sprintf("Leaks (%s)", formatInt(n)), func() { m.leaks(run.Scenarios) })
+		}
+		m.details("Time series", func() { m.series(run.Scenarios) })
+	}
+	if len(run.Preflight) > 0 {
+		m.details("Preflight checks", func() { m.preflight(run.Preflight) })
+	}
+	m.details("Run context", func() { m.runContext(run) })
+
+	if m.err != nil {
+		return fmt.Errorf("write markdown report: %w", m.err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write markdown report: %w", err)
+	}
+	return nil
+}
+
+// mdWriter writes markdown and keeps the first error.
+type mdWriter struct {
+	w   *bufio.Writer
+	err error
+}
+
+func (m *mdWriter) printf(format string, args ...any) {
+	if m.err == nil {
+		_, m.err = fmt.Fprintf(m.w, format, args...)
+	}
+}
+
+// details folds body into a <details> block; the blank lines let GitHub
+// render the markdown inside.
+func (m *mdWriter) details(summary string, body func()) {
+	m.printf("<details><summary>%s</summary>\n\n", mdText(summary))
+	body()
+	m.printf("</details>\n\n")
+}
+
+// table writes a GFM table. align holds one of "l" or "r" per column; cells
+// must already be escaped (mdText, mdCode).
+func (m *mdWriter) table(header []string, align string, rows [][]string) {
+	m.printf("| %s |\n", strings.Join(header, " | "))
+	seps := make([]string, len(header))
+	for i := range seps {
+		seps[i] = "---"
+		if i < len(align) && align[i] == 'r' {
+			seps[i] = "--:"
+		}
+	}
+	m.printf("|%s|\n", strings.Join(seps, "|"))
+	for _, r := range rows {
+		m.printf("| %s |\n", strings.Join(r, " | "))
+	}
+	m.printf("\n")
+}
+
+func (m *mdWriter) context(run *results.Run) {
+	target := mdCode(targetURL(run))
+	if run.Target.ServerVersion != "" {
+		target += " · PostgreSQL " + mdText(run.Target.ServerVersion)
+	}
+	status := mdText(run.Status)
+	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
+		status += " in " + formatDuration(run.FinishedAt.Sub(run.StartedAt))
+	}
+	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
+		mdCode(run.Plan.Name), mdCode(run.Plan.File), target, mdText(poolSummary(run.Pool)), status)
+}
+
+func (m *mdWriter) scenarios(scenarios []results.Scenario) {
+	rows := make([][]string, 0, len(scenarios))
+	for _, s := range scenarios {
+		name := mdText(s.Name)
+		if s.Status != results.StatusCompleted {
+			name += " (" + mdText(s.Status) + ")"
+		}
+		rows = append(rows, []string{
+			name, formatInt(int64(s.MaxUsers)), formatDuration(s.Elapsed), formatInt(s.Ops), formatRate(s.Throughput),
+			formatInt(s.Errors), formatPercent(s.SuccessRate),
+			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3],
+		})
+	}
+	m.table([]string{"scenario", "users", "elapsed", "ops", "ops/s", "errors", "success",
+		"acquire p95", "acquire max", "query p95", "op p95", "op max"}, "lrrrrrrrrrrr", rows)
+}
+
+func (m *mdWriter) assertions(outcomes []results.Outcome) {
+	rows := make([][]string, 0, len(outcomes))
+	for _, o := range outcomes {
+		name := mdText(o.Name)
+		if isWarning(o) {
+			name += " *(warning)*"
+		}
+		if o.Aborted {
+			name += " *(aborted the run)*"
+		}
+		actual := actualText(o)
+		if o.Status == results.OutcomePass || o.Status == results.OutcomeFail {
+			actual = mdCode(actual)
+		} else {
+			actual = mdText(actual)
+		}
+		rows = append(rows, []string{outcomeEmoji(o), name, mdText(o.Scenario), actual, mdCode(o.Check)})
+	}
+	m.table([]string{"", "assertion", "scenario", "actual", "check"}, "", rows)
+}
+
+func (m *mdWriter) criteria(criteria []results.Criterion) {
+	rows := make([][]string, 0, len(criteria))
+	for _, c := range criteria {
+		reasons := make([]string, len(c.Reasons))
+		for i, r := range c.Reasons {
+			reasons[i] = mdText(r)
+		}
+		rows = append(rows, []string{checkEmoji(c.Status), mdText(c.Name), strings.Join(reasons, "; ")})
+	}
+	m.table([]string{"", "criterion", "reasons"}, "", rows)
+}
+
+func (m *mdWriter) latencies(scenarios []results.Scenario) {
+	var rows [][]string
+	for _, s := range scenarios {
+		for _, ph := range []struct {
+			name string
+			l    results.Latency
+		}{{"acquire", s.Acquire}, {"query", s.Query}, {"op", s.Op}, {"hold", s.Hold}, {"connect", s.Connect}} {
+			l := ph.l
+			row := []string{mdText(s.Name), ph.name, formatInt(l.Count)}
+			if l.Count == 0 {
+				row = append(row, "–", "–", "–", "–", "–", "–", "–")
+			} else {
+				for _, d := range []time.Duration{l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.Max} {
+					row = append(row, formatDuration(d))
+				}
+			}
+			rows = append(rows, row)
+		}
+	}
+	m.table([]string{"scenario", "phase", "count", "min", "mean", "p50", "p90", "p95", "p99", "max"}, "llrrrrrrrr", rows)
+}
+
+func (m *mdWriter) pool(scenarios []results.Scenario) {
+	header := []string{""}
+	for _, s := range scenarios {
+		header = append(header, mdText(s.Name))
+	}
+	row := func(label string, cell func(s results.Scenario) string) []string {
+		r := []string{label}
+		for _, s := range scenarios {
+			r = append(r, mdText(cell(s)))
+		}
+		return r
+	}
+	rows := [][]string{
+		row("connections opened", func(s results.Scenario) string { return formatInt(s.Connections.Opened) }),
+		row("connections closed", func(s results.Scenario) string {
+			c := formatInt(s.Connections.Closed)
+			if by := closedBy(s.Connections.ClosedBy); by != "" {
+				c += " (" + by + ")"
+			}
+			return c
+		}),
+		row("max open", func(s results.Scenario) string { return formatInt(int64(s.Connections.MaxOpen)) }),
+		row("reuse", func(s results.Scenario) string { return formatPercent(s.Connections.Reuse) }),
+		row("utilization mean / p95 / max", func(s results.Scenario) string {
+			u := s.Utilization
+			return formatPercent(u.Mean) + " / " + formatPercent(u.P95) + " / " + formatPercent(u.Max)
+		}),
+		row("exhaustion events", func(s results.Scenario) string { return formatInt(int64(s.Exhaustion.Events)) }),
+		row("exhaustion total / longest", func(s results.Scenario) string {
+			return formatDuration(s.Exhaustion.Total) + " / " + formatDuration(s.Exhaustion.Longest)
+		}),
+		row("acquire timeouts", func(s results.Scenario) string { return formatInt(s.Exhaustion.Timeouts) }),
+		row("leaks", func(s results.Scenario) string { return formatInt(int64(s.Leaks)) }),
+		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery) }),
+	}
+	m.table(header, "l"+strings.Repeat("r", len(scenarios)), rows)
+}
+
+func (m *mdWriter) operations(scenarios []results.Scenario) {
+	var rows [][]string
+	for _, s := range scenarios {
+		for _, op := range s.Operations {
+			rows = append(rows, []string{
+				mdText(s.Name), mdText(op.Name), formatFloat(op.Weight), formatPercent(op.Share),
+				formatInt(op.Ops), formatInt(op.Errors), latencyQuad(op.Op)[1],
+			})
+		}
+	}
+	m.table([]string{"scenario", "operation", "weight", "share", "ops", "errors", "op p95"}, "llrrrrr", rows)
+}
+
+func (m *mdWriter) errors(scenarios []results.Scenario) {
+	var rows [][]string
+	for _, s := range scenarios {
+		for _, cat := range errorCategories(s) {
+			sample := "–"
+			if v := s.ErrorSamples[cat]; v != "" {
+				sample = mdCode(v)
+			}
+			rows = append(rows, []string{mdText(s.Name), mdText(cat), formatInt(s.ErrorsBy[cat]), sample})
+		}
+	}
+	m.table([]string{"scenario", "category", "count", "first sample"}, "llrl", rows)
+}
+
+func (m *mdWriter) leaks(scenarios []results.Scenario) {
+	var rows [][]string
+	for _, s := range scenarios {
+		for _, l := range s.LeakDetails {
+			rows = append(rows, []string{mdText(s.Name), mdText(l.Operation), fmt.Sprint(l.User), mdText(l.Kind), formatDuration(l.Held)})
+		}
+		if extra := s.Leaks - len(s.LeakDetails); extra > 0 {
+			rows = append(rows, []string{mdText(s.Name), fmt.Sprintf("*%d more not detailed*", extra), "", "", ""})
+		}
+	}
+	m.table([]string{"scenario", "operation", "user", "kind", "held"}, "llrlr", rows)
+}
+
+func (m *mdWriter) series(scenarios []results.Scenario) {
+	for _, s := range scenarios {
+		if len(s.Series) == 0 {
+			continue
+		}
+		idx := sampleIndexes(len(s.Series), maxSeriesRows)
+		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), formatDuration(s.SeriesStep))
+		if len(idx) == len(s.Series) {
+			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), formatDuration(s.SeriesStep))
+		}
+		m.printf("%s\n\n", title)
+		rows := make([][]string, 0, len(idx))
+		for _, i := range idx {
+			p := s.Series[i]
+			rate := "–"
+			if s.SeriesStep > 0 {
+				rate = formatRate(float64(p.Ops) / s.SeriesStep.Seconds())
+			}
+			rows = append(rows, []string{
+				formatDuration(p.T), fmt.Sprint(p.Users), rate, formatInt(p.Errors),
+				formatDuration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
+			})
+		}
+		m.table([]string{"t", "users", "ops/s", "errors", "acquire p95", "in use", "idle", "waiting"}, "rrrrrrrr", rows)
+	}
+}
+
+// sampleIndexes picks at most limit indexes spread evenly over 0..n-1, the
+// first and the last included.
+func sampleIndexes(n, limit int) []int {
+	if n <= limit {
+		idx := make([]int, n)
+		for i := range idx {
+			idx[i] = i
+		}
+		return idx
+	}
+	idx := make([]int, limit)
+	for i := range idx {
+		idx[i] = i * (n - 1) / (limit - 1)
+	}
+	return idx
+}
+
+func (m *mdWriter) preflight(checks []results.Check) {
+	rows := make([][]string, 0, len(checks))
+	for _, c := range checks {
+		name := mdText(c.Name)
+		if c.Critical {
+			name += " *(critical)*"
+		}
+		rows = append(rows, []string{checkEmoji(c.Status), name, mdText(c.Reason)})
+	}
+	m.table([]string{"", "check", "reason"}, "", rows)
+}
+
+func (m *mdWriter) runContext(run *results.Run) {
+	sha := run.Plan.SHA256
+	if len(sha) > 12 {
+		sha = sha[:12]
+	}
+	lines := [][2]string{
+		{"planrun", mdText(run.PlanrunVersion)},
+		{"plan", mdCode(run.Plan.Name) + " " + mdCode(run.Plan.File) + ", sha256 " + mdCode(sha)},
+	}
+	if run.Plan.Description != "" {
+		lines = append(lines, [2]string{"description", mdText(run.Plan.Description)})
+	}
+	lines = append(lines,
+		[2]string{"started", mdText(formatTime(run.StartedAt))},
+		[2]string{"finished", mdText(formatTime(run.FinishedAt))},
+		[2]string{"status", mdText(run.Status)},
+	)
+	if run.StatusReason != "" {
+		lines = append(lines, [2]string{"status reason", mdText(run.StatusReason)})
+	}
+	lines = append(lines,
+		[2]string{"time scale", formatFloat(run.TimeScale)},
+		[2]string{"target", targetDetail(run)},
+		[2]string{"pool", mdText(poolDetail(run.Pool))},
+	)
+	for _, l := range lines {
+		m.printf("- %s: %s\n", l[0], l[1])
+	}
+	m.printf("\n")
+}
+
+// targetDetail describes the target fully, for the run context.
+func targetDetail(run *results.Run) string {
+	t := run.Target
+	parts := []string{mdCode(targetURL(run))}
+	if t.ServerVersion != "" {
+		parts = append(parts, "PostgreSQL "+mdText(t.ServerVersion))
+	}
+	parts = append(parts, "driver "+mdText(t.Driver), "application_name "+mdCode(t.ApplicationName), fmt.Sprintf("replicas %d", t.Replicas))
+	if t.MaxConnections > 0 {
+		parts = append(parts, fmt.Sprintf("max_connections %d", t.MaxConnections))
+	}
+	if t.TLS {
+		parts = append(parts, "TLS")
+	} else {
+		parts = append(parts, "no TLS")
+	}
+	if t.RTT > 0 {
+		parts = append(parts, "rtt "+formatDuration(t.RTT))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// poolDetail describes every pool setting, for the run context.
+func poolDetail(p results.Pool) string {
+	recycle, leak := "never", "the scenario's duration"
+	if p.Recycle > 0 {
+		recycle = formatDuration(p.Recycle)
+	}
+	if p.LeakThreshold > 0 {
+		leak = formatDuration(p.LeakThreshold)
+	}
+	return fmt.Sprintf("size %d, max_overflow %d, timeout %s, recycle %s, pre_ping %t, connect_timeout %s, leak_threshold %s",
+		p.Size, p.MaxOverflow, formatDuration(p.Timeout), recycle, p.PrePing, formatDuration(p.ConnectTimeout), leak)
+}
+
+// errorCount is the number of failed operations over all scenarios.
+func errorCount(scenarios []results.Scenario) int64 {
+	var n int64
+	for _, s := range scenarios {
+		n += s.Errors
+	}
+	return n
+}
+
+// leakCount is the number of leaks over all scenarios.
+func leakCount(scenarios []results.Scenario) int64 {
+	var n int64
+	for _, s := range scenarios {
+		n += int64(s.Leaks)
+	}
+	return n
+}
+
+// mdText escapes s for a markdown paragraph or table cell: it stays on one
+// line, pipes do not split cells, and nothing turns into HTML, links or
+// emphasis.
+func mdText(s string) string {
+	s = oneLine(s)
+	var b strings.Builder
+	rs := []rune(s)
+	for i, r := range rs {
+		switch r {
+		case '\\', '`', '*', '[', ']', '|', '~', '#':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		case '&':
+			b.WriteString("&amp;")
+		case '_':
+			// An underscore inside a word never emphasizes (GFM); escape the others.
+			if i == 0 || i == len(rs)-1 || !isWordRune(rs[i-1]) || !isWordRune(rs[i+1]) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// mdCode renders s as an inline code span that is safe in a table cell.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	if s == "" {
+		return ""
+	}
+	if strings.Contains(s, "`") {
+		return "`` " + s + " ``"
+	}
+	return "`" + s + "`"
+}
+
+// oneLine folds line breaks into spaces.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)), " ")
+}

@@ -1,0 +1,340 @@
+package report
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/planrun/planrun/results"
+)
+
+// ANSI SGR sequences used by the terminal table.
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiDim    = "\x1b[2m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+)
+
+// maxCellWidth bounds free-text cells (reasons, error samples); longer text wraps.
+const maxCellWidth = 60
+
+// painter adds ANSI colour when enabled and is a no-op otherwise.
+type painter struct{ on bool }
+
+func (p painter) paint(code, s string) string {
+	if !p.on || s == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// outcome colours an assertion symbol or text by its outcome.
+func (p painter) outcome(o results.Outcome, s string) string {
+	switch {
+	case o.Status == results.OutcomePass:
+		return p.paint(ansiGreen, s)
+	case failed(o):
+		return p.paint(ansiRed, s)
+	case warned(o):
+		return p.paint(ansiYellow, s)
+	default:
+		return p.paint(ansiDim, s)
+	}
+}
+
+// check colours a preflight or criterion status.
+func (p painter) check(status, s string) string {
+	switch status {
+	case results.CheckPass:
+		return p.paint(ansiGreen, s)
+	case results.CheckFail:
+		return p.paint(ansiRed, s)
+	case results.CheckWarn:
+		return p.paint(ansiYellow, s)
+	default:
+		return p.paint(ansiDim, s)
+	}
+}
+
+// Table writes the terminal report: a header, the preflight checks, the load
+// and latency figures (one row per scenario), pool diagnostics per scenario,
+// the assertions with their actual values, the certificate criteria and, as
+// the last line, the verdict. ANSI colour only when opts.Color.
+func Table(w io.Writer, run *results.Run, opts Options) error {
+	run = redacted(run)
+	p := painter{on: opts.Color}
+	bw := bufio.NewWriter(w)
+	tr := &tableRenderer{w: bw, p: p}
+
+	tr.header(run)
+	if len(run.Preflight) > 0 {
+		tr.section("Preflight")
+		tr.preflight(run.Preflight)
+	}
+	if len(run.Scenarios) > 0 {
+		tr.section("Load")
+		tr.load(run.Scenarios)
+		tr.section("Latency (p50 / p95 / p99 / max)")
+		tr.latency(run.Scenarios)
+		for _, s := range run.Scenarios {
+			tr.section("Pool · " + s.Name)
+			tr.pool(s)
+		}
+	}
+	if len(run.Assertions) > 0 {
+		tr.section("Assertions")
+		tr.assertions(run.Assertions)
+	}
+	if len(run.Verdict.Criteria) > 0 {
+		tr.section("Certificate")
+		tr.criteria(run.Verdict.Criteria)
+	}
+	tr.verdict(run)
+
+	if tr.err != nil {
+		return fmt.Errorf("render table report: %w", tr.err)
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("write table report: %w", err)
+	}
+	return nil
+}
+
+// tableRenderer writes the sections of the terminal report and keeps the
+// first error.
+type tableRenderer struct {
+	w   *bufio.Writer
+	p   painter
+	err error
+}
+
+func (tr *tableRenderer) printf(format string, args ...any) {
+	if tr.err == nil {
+		_, tr.err = fmt.Fprintf(tr.w, format, args...)
+	}
+}
+
+func (tr *tableRenderer) section(title string) {
+	tr.printf("\n%s\n", tr.p.paint(ansiBold, title))
+}
+
+// table renders one tablewriter table with the given header and per-column
+// alignment; free-text columns wrap at maxCellWidth.
+func (tr *tableRenderer) table(header []string, aligns []tw.Align, rows [][]string) {
+	if tr.err != nil {
+		return
+	}
+	t := tablewriter.NewTable(tr.w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithRowAutoWrap(tw.WrapNormal),
+		tablewriter.WithRowMaxWidth(maxCellWidth),
+	)
+	t.Header(toAny(header)...)
+	for _, r := range rows {
+		if err := t.Append(r); err != nil {
+			tr.err = err
+			return
+		}
+	}
+	tr.err = t.Render()
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+func (tr *tableRenderer) header(run *results.Run) {
+	title := "planrun · " + run.Plan.Name
+	if run.Plan.File != "" {
+		title += "  (" + run.Plan.File + ")"
+	}
+	tr.printf("%s\n", tr.p.paint(ansiBold, title))
+
+	target := []string{targetURL(run)}
+	if run.Target.ServerVersion != "" {
+		target = append(target, "PostgreSQL "+run.Target.ServerVersion)
+	}
+	if run.Target.Driver != "" {
+		target = append(target, run.Target.Driver)
+	}
+	if run.Target.MaxConnections > 0 {
+		target = append(target, fmt.Sprintf("max_connections %d", run.Target.MaxConnections))
+	}
+	if run.Target.TLS {
+		target = append(target, "TLS")
+	}
+	if run.Target.RTT > 0 {
+		target = append(target, "rtt "+formatDuration(run.Target.RTT))
+	}
+	tr.printf("  target  %s\n", strings.Join(target, " · "))
+	tr.printf("  pool    %s\n", poolSummary(run.Pool))
+
+	status := run.Status
+	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
+		status += " in " + formatDuration(run.FinishedAt.Sub(run.StartedAt))
+	}
+	if !run.StartedAt.IsZero() {
+		status += ", started " + run.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
+	}
+	if run.TimeScale != 0 && run.TimeScale != 1 {
+		status += fmt.Sprintf(", time scale %g", run.TimeScale)
+	}
+	if run.StatusReason != "" {
+		status += ": " + run.StatusReason
+	}
+	if run.Status != results.StatusCompleted {
+		status = tr.p.paint(ansiRed, status)
+	}
+	tr.printf("  status  %s\n", status)
+}
+
+func (tr *tableRenderer) preflight(checks []results.Check) {
+	rows := make([][]string, 0, len(checks))
+	for _, c := range checks {
+		name := c.Name
+		if c.Critical {
+			name += " (critical)"
+		}
+		rows = append(rows, []string{tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), name, c.Reason})
+	}
+	tr.table([]string{"status", "check", "reason"}, []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}, rows)
+}
+
+func (tr *tableRenderer) load(scenarios []results.Scenario) {
+	rows := make([][]string, 0, len(scenarios))
+	for _, s := range scenarios {
+		status := s.Status
+		if status != results.StatusCompleted {
+			status = tr.p.paint(ansiYellow, status)
+		}
+		success := formatPercent(s.SuccessRate)
+		if s.Errors > 0 {
+			success = tr.p.paint(ansiYellow, success)
+		}
+		rows = append(rows, []string{
+			s.Name, status, formatInt(int64(s.MaxUsers)), formatDuration(s.Elapsed),
+			formatInt(s.Ops), formatRate(s.Throughput), formatInt(s.Errors), success,
+		})
+	}
+	r, l := tw.AlignRight, tw.AlignLeft
+	tr.table([]string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success"},
+		[]tw.Align{l, l, r, r, r, r, r, r}, rows)
+}
+
+// quadWidth is the width of one figure in a latency cell ("1.24ms", "16m32s").
+const quadWidth = 6
+
+// quadCell lines four figures up in one cell: right-aligned, fixed width.
+func quadCell(q [4]string) string {
+	var b strings.Builder
+	for i, v := range q {
+		if i > 0 {
+			b.WriteString("  ")
+		}
+		b.WriteString(strings.Repeat(" ", max(0, quadWidth-len([]rune(v)))))
+		b.WriteString(v)
+	}
+	return b.String()
+}
+
+func (tr *tableRenderer) latency(scenarios []results.Scenario) {
+	rows := make([][]string, 0, len(scenarios))
+	for _, s := range scenarios {
+		rows = append(rows, []string{s.Name,
+			quadCell(latencyQuad(s.Acquire)), quadCell(latencyQuad(s.Query)), quadCell(latencyQuad(s.Op))})
+	}
+	sub := quadCell([4]string{"p50", "p95", "p99", "max"})
+	r := tw.AlignRight
+	tr.table([]string{"scenario", "acquire\n" + sub, "query\n" + sub, "op\n" + sub},
+		[]tw.Align{tw.AlignLeft, r, r, r}, rows)
+}
+
+func (tr *tableRenderer) pool(s results.Scenario) {
+	rows := [][]string{
+		{"connections", connectionsText(s.Connections)},
+		{"utilization", utilizationText(s.Utilization)},
+		{"exhaustion", exhaustionText(s.Exhaustion)},
+		{"leaks", leaksText(s)},
+	}
+	if s.Leaks > 0 {
+		rows[3][1] = tr.p.paint(ansiRed, rows[3][1])
+	}
+	if s.Recovery != nil {
+		rec := recoveryText(s.Recovery)
+		if !s.Recovery.Recovered {
+			rec = tr.p.paint(ansiRed, rec)
+		}
+		rows = append(rows, []string{"recovery", rec})
+	}
+	cats := errorCategories(s)
+	if len(cats) == 0 {
+		rows = append(rows, []string{"errors", "0"})
+	}
+	for _, cat := range cats {
+		text := formatInt(s.ErrorsBy[cat])
+		if sample := s.ErrorSamples[cat]; sample != "" {
+			text += ", first: " + sample
+		}
+		rows = append(rows, []string{"errors: " + cat, text})
+	}
+	tr.table([]string{"", ""}, []tw.Align{tw.AlignLeft, tw.AlignLeft}, rows)
+}
+
+func (tr *tableRenderer) assertions(outcomes []results.Outcome) {
+	rows := make([][]string, 0, len(outcomes))
+	for _, o := range outcomes {
+		name := o.Name
+		if isWarning(o) {
+			name += " (warning)"
+		}
+		if o.Aborted {
+			name += " (aborted the run)"
+		}
+		rows = append(rows, []string{
+			tr.p.outcome(o, outcomeSymbol(o)), name, o.Scenario, tr.p.outcome(o, actualText(o)), o.Check,
+		})
+	}
+	l := tw.AlignLeft
+	tr.table([]string{"", "assertion", "scenario", "actual", "check"}, []tw.Align{tw.AlignCenter, l, l, l, l}, rows)
+}
+
+func (tr *tableRenderer) criteria(criteria []results.Criterion) {
+	rows := make([][]string, 0, len(criteria))
+	for _, c := range criteria {
+		rows = append(rows, []string{
+			tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), c.Name, strings.Join(c.Reasons, "; "),
+		})
+	}
+	l := tw.AlignLeft
+	tr.table([]string{"status", "criterion", "reasons"}, []tw.Align{l, l, l}, rows)
+}
+
+// verdict ends the report: a rule, the one-sentence summary, and the verdict
+// label as the last line.
+func (tr *tableRenderer) verdict(run *results.Run) {
+	label := verdictLabel(run.Verdict)
+	line := "✓  " + label
+	code := ansiBold + ansiGreen
+	if !run.Verdict.Pass {
+		line = "✗  " + label
+		code = ansiBold + ansiRed
+	}
+	rule := strings.Repeat("═", max(40, len([]rune(line))+8))
+	tr.printf("\n%s\n", rule)
+	tr.printf("%s\n", criticalSummary(run))
+	tr.printf("%s\n", rule)
+	tr.printf("    %s\n", tr.p.paint(code, line))
+}
