@@ -201,8 +201,12 @@ func (d *decoder) typeError(n *yaml.Node, key, want, hint string) {
 }
 
 // value decodes n into v and reports whether it succeeded.
+//
+// A value of the wrong kind for its type (or an alias that cannot be
+// followed) is also marked bad in meta, so that validation skips it.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	if n = d.deref(n); n == nil {
+		d.meta.bad[v.Addr().Interface()] = true
 		return false
 	}
 	d.active[n] = true
@@ -470,6 +474,7 @@ func (d *decoder) flowArg(it rawItem, c ctx) (Expr, bool) {
 // statement decodes a plain string (the SQL) or a mapping {sql, args}.
 func (d *decoder) statement(n *yaml.Node, v reflect.Value, c ctx) bool {
 	st := v.Addr().Interface().(*Statement)
+	st.Pos = d.src.pos(n)
 	switch {
 	case n.Kind == yaml.ScalarNode && (n.Tag == "!!str" || isNull(n)):
 		st.SQL = strings.TrimSpace(n.Value)
@@ -480,6 +485,7 @@ func (d *decoder) statement(n *yaml.Node, v reflect.Value, c ctx) bool {
 		return d.mapping(n, v, c)
 	}
 	d.typeError(n, c.key, "SQL text or a mapping {sql, args}", "")
+	d.meta.bad[st] = true
 	return false
 }
 
@@ -607,6 +613,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 	}
 	if n.Kind != yaml.MappingNode {
 		d.typeError(n, c.key, "a mapping", "")
+		d.meta.bad[v.Addr().Interface()] = true
 		return false
 	}
 	t := v.Type()
@@ -639,17 +646,13 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		if r := derefQuiet(vn); r != nil {
 			vn = r
 		}
-		at := d.src.textPos(vn)
-		if vn.Kind != yaml.ScalarNode {
-			at = d.src.pos(vn)
-		}
 		ptr := fv.Addr().Interface()
-		d.meta.pos[ptr] = at
+		d.meta.pos[ptr] = d.src.pos(vn)
 		if !ok {
 			d.meta.bad[ptr] = true
 		}
 		if f.posIdx >= 0 {
-			v.Field(f.posIdx).Set(reflect.ValueOf(at))
+			v.Field(f.posIdx).Set(reflect.ValueOf(d.src.textPos(vn)))
 		}
 	}
 	return good

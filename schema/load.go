@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -78,6 +79,17 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (pla
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// isParserProblem tells yaml's parser errors (0-based line of the enclosing
+// collection) from its scanner errors (1-based line of the problem).
+func isParserProblem(msg string) bool {
+	for _, p := range []string{"did not find expected", "found duplicate %", "found incompatible YAML", "found undefined tag handle"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
 // parseYAML parses the single YAML document of a plan.
 func parseYAML(src *source) (*yaml.Node, Errors) {
 	dec := yaml.NewDecoder(bytes.NewReader(src.data))
@@ -105,14 +117,18 @@ func parseYAML(src *source) (*yaml.Node, Errors) {
 
 // yamlError turns a YAML syntax error into an Error at its line.
 func yamlError(src *source, err error) *Error {
-	msg := err.Error()
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		if l, convErr := strconv.Atoi(m[1]); convErr == nil && l >= 1 {
-			line = l
-		}
+	hint := "check indentation and quoting on this line or the one before it"
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if isParserProblem(msg) {
+			// yaml reports parser errors at the 0-based line of the
+			// collection being parsed.
+			line++
+			hint = "the problem is inside the mapping or list that starts on this line: check its indentation, brackets and quotes"
+		}
 	}
-	return &Error{Pos: Pos{File: src.file, Line: line, Col: 1}, Msg: "invalid YAML: " + msg, Err: err,
-		Hint: "check indentation and quoting on this line or the one before it"}
+	return &Error{Pos: Pos{File: src.file, Line: max(line, 1), Col: 1}, Msg: "invalid YAML: " + msg, Err: err, Hint: hint}
 }

@@ -117,6 +117,8 @@ type Statement struct {
 	SQL    string `yaml:"sql"`
 	SQLPos Pos    `yaml:"-"`
 	Args   []Expr `yaml:"args"`
+	// Pos is where the statement is written: its scalar or its mapping.
+	Pos Pos `yaml:"-"`
 }
 
 // Mix is a weighted list of operations.

@@ -70,7 +70,10 @@ func (v *validator) pool() {
 }
 
 func (v *validator) statement(s *Statement, what string) {
-	v.check(strings.TrimSpace(s.SQL) == "", &s.SQL, s.SQLPos, "", "%s needs sql", what)
+	if !v.m.ok(s) {
+		return
+	}
+	v.check(strings.TrimSpace(s.SQL) == "", &s.SQL, s.Pos, "", "%s needs sql", what)
 }
 
 func (v *validator) mix(name string, mix Mix) {
@@ -82,9 +85,12 @@ func (v *validator) mix(name string, mix Mix) {
 	seen := map[string]Pos{}
 	for i := range mix {
 		op := &mix[i]
+		if !v.m.ok(op) {
+			continue
+		}
 		switch opName := strings.TrimSpace(op.Name); {
 		case !v.m.ok(&op.Name):
-		case name == "":
+		case opName == "":
 			v.errs.Add(v.m.at(&op.Name, op.Pos), "add `name: ...`; names label the results", "operation needs a name")
 		default:
 			if first, dup := seen[opName]; dup {
@@ -130,6 +136,9 @@ func (v *validator) scenarios() {
 	seen := map[string]Pos{}
 	for i := range p.Scenarios {
 		s := &p.Scenarios[i]
+		if !v.m.ok(s) {
+			continue
+		}
 		name := strings.TrimSpace(s.Name)
 		switch {
 		case !v.m.ok(&s.Name):
@@ -203,6 +212,9 @@ func (v *validator) loadShape(s *Scenario, label string) {
 }
 
 func (v *validator) stage(st *Stage) {
+	if !v.m.ok(st) {
+		return
+	}
 	v.check(st.Users < 0, &st.Users, st.Pos, "", "stage users must be ≥ 0, got %d", st.Users)
 	if !v.m.has(&st.Duration) {
 		v.errs.Add(st.Pos, "add `duration: 30s`; it includes ramp", "stage needs duration")
@@ -220,6 +232,9 @@ func (v *validator) assertions() {
 	}
 	for i := range v.p.Assertions {
 		a := &v.p.Assertions[i]
+		if !v.m.ok(a) {
+			continue
+		}
 		v.check(strings.TrimSpace(a.Name) == "", &a.Name, a.Pos, "add `name: ...`; it labels the result", "assertion needs a name")
 		v.check(strings.TrimSpace(a.Check.Src) == "", &a.Check, a.Pos, "add `check: ...`, e.g. `check: acquire.p95 < 200ms`",
 			"assertion needs a check")
