@@ -205,17 +205,31 @@ func addExprError(cs *checkSource, errs *schema.Errors, err error) {
 		return
 	}
 	msg := fe.Message
+	off := fe.From
 	hint := ""
+	if strings.HasPrefix(msg, "bad number syntax") {
+		// expr points into the middle of `200msec`: point at the word and name it.
+		src := []rune(cs.rw.src)
+		start, end := min(off, len(src)), min(off, len(src))
+		for start > 0 && (isWordRune(src[start-1]) || src[start-1] == '.') {
+			start--
+		}
+		for end < len(src) && isWordRune(src[end]) {
+			end++
+		}
+		off = start
+		msg = fmt.Sprintf("`%s` is neither a number nor a duration", string(src[start:end]))
+	}
 	switch {
 	case strings.Contains(msg, "mismatched types time.Duration and float64"),
 		strings.Contains(msg, "mismatched types float64 and time.Duration"),
 		strings.Contains(msg, "mismatched types time.Duration and int"),
 		strings.Contains(msg, "mismatched types int and time.Duration"):
 		hint = "durations compare with durations: write a literal with a unit (`200ms`, `1.5s`) or duration(\"200ms\")"
-	case strings.Contains(msg, "bad number syntax"), strings.HasPrefix(msg, "unexpected token Identifier"):
+	case strings.HasSuffix(msg, "is neither a number nor a duration"):
 		hint = "duration literals are a number and a unit: ns, us (µs), ms, s, m, h — e.g. `200ms`, `1m30s`"
 	}
-	cs.errorf(errs, fe.From, hint, "%s", msg)
+	cs.errorf(errs, off, hint, "%s", msg)
 }
 
 // checkNames walks the parsed check: it validates every name against the

@@ -1,0 +1,259 @@
+package assertions_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/assertions"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+const ms = time.Millisecond
+
+// scenario returns a completed scenario with plausible figures: acquire p95
+// 312ms, max 1.2s; op max 1.3s; query p95 40ms; success 99.2%; no leaks.
+func scenario(name string) results.Scenario {
+	return results.Scenario{
+		Name:        name,
+		Status:      "completed",
+		Elapsed:     5 * time.Minute,
+		MaxUsers:    50,
+		Ops:         10000,
+		Errors:      80,
+		SuccessRate: 0.992,
+		Throughput:  812.4,
+		Acquire:     results.Latency{Count: 10000, Min: 10 * time.Microsecond, P50: 2 * ms, P95: 312 * ms, P99: 900 * ms, Max: 1200 * ms},
+		Query:       results.Latency{Count: 12000, P95: 40 * ms, Max: 300 * ms},
+		Op:          results.Latency{Count: 10000, P95: 400 * ms, Max: 1300 * ms},
+		ErrorsBy:    map[string]int64{results.ErrAcquireTimeout: 80},
+		Utilization: results.Utilization{Mean: 0.6, P95: 0.9, Max: 1},
+		Connections: results.Connections{Opened: 50, Closed: 30, MaxOpen: 50, Reuse: 0.995},
+	}
+}
+
+func run(scenarios ...results.Scenario) *results.Run {
+	return &results.Run{
+		Status:    results.StatusCompleted,
+		Target:    results.Target{Driver: "pgx", ServerVersion: "16.4", MaxConnections: 100, RTT: 300 * time.Microsecond},
+		Pool:      results.Pool{Size: 20, MaxOverflow: 30, Timeout: 30 * time.Second},
+		Preflight: []results.Check{{Name: "reachability", Status: "pass", Critical: true}, {Name: "capacity", Status: "pass", Critical: true}},
+		Scenarios: scenarios,
+	}
+}
+
+// assertion is a named check applying to every scenario.
+func assertion(name, check string) schema.Assertion {
+	return schema.Assertion{Name: name, Check: schema.Expr{Src: check, Pos: schema.Pos{File: "plan.yaml", Line: 1, Col: 1}}}
+}
+
+func mustCompile(t *testing.T, as ...schema.Assertion) *assertions.Set {
+	t.Helper()
+	set, err := assertions.Compile(&schema.Plan{File: "plan.yaml", Assertions: as})
+	if err != nil {
+		t.Fatalf("Compile: %v", err)
+	}
+	return set
+}
+
+// evaluate runs one check on one scenario and returns its outcome.
+func evaluate(t *testing.T, check string, sc results.Scenario, baseline *results.Run) results.Outcome {
+	t.Helper()
+	r := run(sc)
+	mustCompile(t, assertion("x", check)).Evaluate(r, baseline)
+	if len(r.Assertions) != 1 {
+		t.Fatalf("got %d outcomes, want 1: %+v", len(r.Assertions), r.Assertions)
+	}
+	return r.Assertions[0]
+}
+
+func TestEvaluateOutcomes(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		check  string
+		status string
+		actual string
+	}{
+		{"acquire fails", "acquire.p95 < 200ms", "fail", "acquire.p95 = 312ms"},
+		{"acquire passes", "acquire.p95 < 500ms", "pass", "acquire.p95 = 312ms"},
+		{"two values", "acquire.max < 8s && op.max < 8s", "pass", "acquire.max = 1.2s, op.max = 1.3s"},
+		{"same name twice", "acquire.max > 1s && acquire.max < 2s", "pass", "acquire.max = 1.2s"},
+		{"rate", "success_rate > 0.995", "fail", "success_rate = 99.2%"},
+		{"count", "errors == 0", "fail", "errors = 80"},
+		{"errors_by", "errors_by.acquire_timeout > 0 && errors_by.query == 0", "pass", "errors_by.acquire_timeout = 80, errors_by.query = 0"},
+		{"throughput", "throughput > 800", "pass", "throughput = 812 ops/s"},
+		{"utilization", "utilization.p95 < 0.85", "fail", "utilization.p95 = 90%"},
+		{"configuration", `pool.size == 20 && pool.max_overflow == 30 && pool.timeout == 30s && driver == "pgx"`, "pass",
+			`pool.size = 20, pool.max_overflow = 30, pool.timeout = 30s, driver = "pgx"`},
+		{"context", `scenario == "peak" && users == 50 && elapsed == 5m && server.max_connections == 100`, "pass",
+			`scenario = "peak", users = 50, elapsed = 5m0s, server.max_connections = 100`},
+		{"preflight", `preflight.capacity == "pass" && preflight.consistency == ""`, "pass",
+			`preflight.capacity = "pass", preflight.consistency = ""`},
+		{"rtt", "rtt < 1ms", "pass", "rtt = 300µs"},
+		{"literal ms equals", "acquire.p95 == 312ms", "pass", ""},
+		{"literal fractional seconds", "acquire.max == 1.2s", "pass", ""},
+		{"literal compound", "acquire.max == 1s200ms", "pass", ""},
+		{"literal us", "acquire.min == 10us", "pass", ""},
+		{"literal micro sign", "acquire.min == 10µs", "pass", ""},
+		{"literal ns", "acquire.min == 10000ns", "pass", ""},
+		{"literal m", "elapsed == 5m && elapsed == 300s && elapsed == 4m60s", "pass", ""},
+		{"literal and call agree", `acquire.p95 == duration("312ms") && 312ms == duration("312ms")`, "pass", ""},
+		{"duration times float", "acquire.p95 * 1.5 == 468ms", "pass", ""},
+		{"duration divided by int", "acquire.max / 4 == 300ms", "pass", ""},
+		{"method", "acquire.p95.Seconds() > 0.3", "pass", "acquire.p95 = 312ms"},
+		{"let", "let p = acquire.p95; p < 200ms", "fail", "acquire.p95 = 312ms"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := evaluate(t, tc.check, scenario("peak"), nil)
+			if o.Status != tc.status {
+				t.Errorf("status = %s (%s), want %s", o.Status, o.Reason, tc.status)
+			}
+			if tc.actual != "" && o.Actual != tc.actual {
+				t.Errorf("actual = %q, want %q", o.Actual, tc.actual)
+			}
+			if o.Check != tc.check || o.Scenario != "peak" || o.Severity != "critical" || o.Name != "x" {
+				t.Errorf("outcome = %+v, want check, scenario, severity and name filled", o)
+			}
+		})
+	}
+}
+
+func TestEvaluateBaselineRegressions(t *testing.T) {
+	withBaseline := func(p95 time.Duration, throughput float64) *results.Run {
+		b := scenario("peak")
+		b.Acquire.P95 = p95
+		b.Throughput = throughput
+		return run(b)
+	}
+	for _, tc := range []struct {
+		name     string
+		check    string
+		baseline *results.Run
+		status   string
+		actual   string
+	}{
+		// 312ms against 250ms * 1.2 = 300ms: a regression.
+		{"latency regressed", "acquire.p95 < baseline.acquire.p95 * 1.2", withBaseline(250*ms, 800), "fail",
+			"acquire.p95 = 312ms, baseline.acquire.p95 = 250ms"},
+		// 312ms against 270ms * 1.2 = 324ms: within bounds.
+		{"latency within bound", "acquire.p95 < baseline.acquire.p95 * 1.2", withBaseline(270*ms, 800), "pass", ""},
+		{"latency ratio regressed", "acquire.p95 / baseline.acquire.p95 < 1.2", withBaseline(250*ms, 800), "fail", ""},
+		{"latency ratio within bound", "acquire.p95 / baseline.acquire.p95 < 1.2", withBaseline(270*ms, 800), "pass", ""},
+		// 812.4 against 1000 * 0.9 = 900: a regression; against 850 * 0.9 = 765: fine.
+		{"throughput regressed", "throughput > baseline.throughput * 0.9", withBaseline(300*ms, 1000), "fail",
+			"throughput = 812 ops/s, baseline.throughput = 1000 ops/s"},
+		{"throughput within bound", "throughput > baseline.throughput * 0.9", withBaseline(300*ms, 850), "pass", ""},
+		{"no baseline", "throughput > baseline.throughput * 0.9", nil, "skipped", ""},
+		{"baseline without the scenario", "throughput > baseline.throughput * 0.9", run(scenario("normal")), "skipped", ""},
+		{"zero baseline ratio", "acquire.p95 / baseline.acquire.p95 < 1.2", withBaseline(0, 800), "error", ""},
+		{"baseline not referenced", "throughput > 0", nil, "pass", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := evaluate(t, tc.check, scenario("peak"), tc.baseline)
+			if o.Status != tc.status {
+				t.Errorf("status = %s (%s, %s), want %s", o.Status, o.Actual, o.Reason, tc.status)
+			}
+			if tc.actual != "" && o.Actual != tc.actual {
+				t.Errorf("actual = %q, want %q", o.Actual, tc.actual)
+			}
+		})
+	}
+	t.Run("skip reasons", func(t *testing.T) {
+		if o := evaluate(t, "throughput > baseline.throughput", scenario("peak"), nil); o.Reason != "no baseline given (--baseline)" {
+			t.Errorf("reason = %q", o.Reason)
+		}
+		if o := evaluate(t, "throughput > baseline.throughput", scenario("peak"), run(scenario("normal"))); o.Reason != `the baseline run has no scenario "peak"` {
+			t.Errorf("reason = %q", o.Reason)
+		}
+	})
+	t.Run("division by zero names the cause", func(t *testing.T) {
+		o := evaluate(t, "acquire.p95 / baseline.acquire.p95 < 1.2", scenario("peak"), withBaseline(0, 1))
+		if !strings.Contains(o.Reason, "zero duration") {
+			t.Errorf("reason = %q", o.Reason)
+		}
+	})
+}
+
+func TestEvaluateRecovery(t *testing.T) {
+	recovered := scenario("exhaustion_recovery")
+	recovered.Recovery = &results.Recovery{AfterStage: 2, Duration: 640 * ms, Recovered: true}
+	stuck := scenario("exhaustion_recovery")
+	stuck.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+	for _, tc := range []struct {
+		name   string
+		sc     results.Scenario
+		status string
+		actual string
+		reason string
+	}{
+		{"recovered in time", recovered, "pass", "recovery = 640ms", ""},
+		{"never recovered fails honestly", stuck, "fail", "recovery = 30s (not recovered by the scenario's end)", ""},
+		{"not measured", scenario("peak"), "skipped", "", "scenario measures no recovery: set recovery_after"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := evaluate(t, "recovery < 1s", tc.sc, nil)
+			if o.Status != tc.status || o.Actual != tc.actual || o.Reason != tc.reason {
+				t.Errorf("got %s %q %q, want %s %q %q", o.Status, o.Actual, o.Reason, tc.status, tc.actual, tc.reason)
+			}
+		})
+	}
+	t.Run("recovered flag", func(t *testing.T) {
+		if o := evaluate(t, "recovered", stuck, nil); o.Status != "fail" {
+			t.Errorf("status = %s, want fail", o.Status)
+		}
+		if o := evaluate(t, "recovered", scenario("peak"), nil); o.Status != "skipped" {
+			t.Errorf("status = %s, want skipped", o.Status)
+		}
+	})
+}
+
+func TestEvaluateScopingAndOrder(t *testing.T) {
+	scoped := assertion("recovery", "recovery < 1s")
+	scoped.Scenarios = []string{"exhaustion_recovery"}
+	everywhere := assertion("leaks", "leaks == 0")
+	nowhere := assertion("stress only", "leaks == 0")
+	nowhere.Scenarios = []string{"stress"}
+	rec := scenario("exhaustion_recovery")
+	rec.Recovery = &results.Recovery{Duration: 200 * ms, Recovered: true}
+	skipped := scenario("soak")
+	skipped.Status = "skipped"
+
+	r := run(scenario("normal"), rec, skipped)
+	mustCompile(t, scoped, everywhere, nowhere).Evaluate(r, nil)
+
+	var got []string
+	for _, o := range r.Assertions {
+		got = append(got, o.Name+"@"+o.Scenario+"="+o.Status)
+	}
+	want := []string{
+		"leaks@normal=pass",
+		"recovery@exhaustion_recovery=pass",
+		"leaks@exhaustion_recovery=pass",
+		"leaks@soak=skipped",
+		"stress only@=skipped",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("outcomes\n got %v\nwant %v", got, want)
+	}
+	if last := r.Assertions[len(r.Assertions)-1]; last.Reason != "applies to no scenario that ran (scenarios: stress)" {
+		t.Errorf("reason = %q", last.Reason)
+	}
+}
+
+func TestEvaluateSeverity(t *testing.T) {
+	warn := assertion("utilization below 85%", "utilization.p95 < 0.85")
+	warn.Severity = schema.Warning
+	crit := assertion("leaks", "leaks == 0")
+	r := run(scenario("peak"))
+	mustCompile(t, warn, crit).Evaluate(r, nil)
+	if r.Assertions[0].Severity != "warning" || r.Assertions[0].Status != "fail" {
+		t.Fatalf("warning outcome = %+v", r.Assertions[0])
+	}
+	if !r.Verdict.Pass {
+		t.Errorf("a failing warning failed the verdict: %+v", r.Verdict)
+	}
+	if c := criterion(t, r.Verdict, "load capacity"); c.Status != "warn" {
+		t.Errorf("load capacity = %+v, want warn", c)
+	}
+}
