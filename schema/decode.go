@@ -454,7 +454,7 @@ func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
 func (d *decoder) flowArg(it rawItem, c ctx) (Expr, bool) {
 	switch it.text[0] {
 	case '"', '\'':
-		if skipQuoted([]byte(it.text), 0) == len(it.text) {
+		if quotedEnd(it.text) == len(it.text) {
 			var s string
 			if err := yaml.Unmarshal([]byte(it.text), &s); err == nil {
 				return Expr{Src: strconv.Quote(s), Pos: it.pos}, true
@@ -469,6 +469,24 @@ func (d *decoder) flowArg(it rawItem, c ctx) (Expr, bool) {
 		return Expr{Src: "nil", Pos: it.pos}, true
 	}
 	return Expr{Src: it.text, Pos: it.pos}, true
+}
+
+// quotedEnd returns the offset just after the YAML quoted scalar at the
+// start of s: "..." with backslash escapes, '...' with '' for a quote.
+func quotedEnd(s string) int {
+	if s[0] == '"' {
+		return skipQuoted([]byte(s), 0)
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] == '\'' {
+			if i+1 < len(s) && s[i+1] == '\'' {
+				i++
+				continue
+			}
+			return i + 1
+		}
+	}
+	return -1
 }
 
 // statement decodes a plain string (the SQL) or a mapping {sql, args}.

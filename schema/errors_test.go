@@ -173,7 +173,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "name empty",
 			src:  doc("version: 1", `name: ""`, mixApp, scenario),
-			want: []want{{"2:8", "name is required", ""}},
+			want: []want{{"2:@\"\"", "name is required", ""}},
 		},
 		{
 			name: "no mixes and no scenarios",
@@ -371,7 +371,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "empty verdict label",
 			src:  doc(head, mixApp, scenario, "verdict:", `  pass: ""`),
-			want: []want{{"9:10", "verdict pass label must not be empty", "default"}},
+			want: []want{{"9:@\"\"", "verdict pass label must not be empty", "default"}},
 		},
 		{
 			name: "unset environment variable",
