@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/planrun/planrun/compare"
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/report"
+)
+
+// cmdValidate checks plans without connecting: exit 0 when every plan is
+// valid, 2 otherwise, with every problem of every plan printed.
+func cmdValidate(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "planrun: validate takes one or more plan files")
+		return ExitUsage
+	}
+	code := ExitApproved
+	for _, path := range args {
+		prog, _, c := loadPlan(path, engine.Options{}, stderr)
+		if prog == nil {
+			code = c
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (%d scenarios, %d assertions, %s of load)\n", path, len(prog.Scenarios), len(prog.Plan.Assertions), prog.Duration())
+	}
+	return code
+}
+
+// cmdPreflight resolves the target and runs only the preflight checks.
+func cmdPreflight(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("planrun preflight", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "planrun: preflight takes exactly one plan file")
+		return ExitUsage
+	}
+	prog, _, code := loadPlan(pos[0], engine.Options{}, stderr)
+	if prog == nil {
+		return code
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	run, runErr := engine.Preflight(ctx, prog, engine.RunOptions{Version: version})
+	if err := report.Render(stdout, *format, run, report.Options{Color: isTerminal(stdout)}); err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+	}
+	if runErr != nil {
+		return exitCode(run, runErr, stderr)
+	}
+	return ExitApproved
+}
+
+// cmdReport re-renders a saved JSON report.
+func cmdReport(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("planrun report", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
+	noColor := fs.Bool("no-color", false, "no ANSI colour")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "planrun: report takes exactly one JSON report")
+		return ExitUsage
+	}
+	run, err := report.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
+	if err := report.Render(stdout, *format, run, report.Options{Color: !*noColor && isTerminal(stdout)}); err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
+	if run.Verdict.Pass {
+		return ExitApproved
+	}
+	return ExitNotApproved
+}
+
+// cmdCompare compares two saved runs; exit 1 when a regression is found.
+func cmdCompare(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("planrun compare", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	format := fs.String("format", "table", "output format: table or markdown")
+	tolerance := fs.String("tolerance", "10%", "relative change beyond which a worse value is a regression (10% or 0.1)")
+	noColor := fs.Bool("no-color", false, "no ANSI colour")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 2 {
+		fmt.Fprintln(stderr, "planrun: compare takes two JSON reports: BASE.json NEW.json")
+		return ExitUsage
+	}
+	tol, err := parseTolerance(*tolerance)
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: --tolerance: %v\n", err)
+		return ExitUsage
+	}
+	base, err := report.ReadFile(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
+	cur, err := report.ReadFile(pos[1])
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
+	c := compare.Runs(base, cur, compare.Options{Tolerance: tol})
+	switch *format {
+	case "table":
+		err = c.Table(stdout, !*noColor && isTerminal(stdout))
+	case "markdown":
+		err = c.Markdown(stdout)
+	default:
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table or markdown\n", *format)
+		return ExitUsage
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
+	if c.Regressions > 0 {
+		return ExitNotApproved
+	}
+	return ExitApproved
+}
+
+// parseTolerance reads "10%" or "0.1".
+func parseTolerance(s string) (float64, error) {
+	pct := strings.HasSuffix(s, "%")
+	v, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number or percentage (e.g. 10%%)", s)
+	}
+	if pct {
+		v /= 100
+	}
+	if v < 0 {
+		return 0, errors.New("must not be negative")
+	}
+	return v, nil
+}
+
+// cmdSchema prints the plan's JSON Schema.
+func cmdSchema(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "planrun: schema takes no arguments")
+		return ExitUsage
+	}
+	_, _ = stdout.Write(schemaJSON())
+	return ExitApproved
+}

@@ -1,0 +1,92 @@
+// Command planrun runs a declarative load-test plan against a PostgreSQL
+// connection pool and ends with a verdict and an exit code CI can gate on.
+//
+//	planrun PLAN.yaml [flags]          run a plan (also: planrun run PLAN.yaml)
+//	planrun validate PLAN.yaml...      check plans without connecting
+//	planrun preflight PLAN.yaml        run only the preflight checks
+//	planrun report RUN.json            re-render a saved JSON report
+//	planrun compare BASE.json NEW.json compare two saved runs
+//	planrun schema                     print the plan's JSON Schema
+//	planrun version
+//
+// Exit codes: 0 approved, 1 not approved (or a regression in compare),
+// 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or interrupted.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// Exit codes, documented in the README.
+const (
+	ExitApproved    = 0
+	ExitNotApproved = 1
+	ExitUsage       = 2
+	ExitCouldNotRun = 3
+	ExitAborted     = 4
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the CLI with args (without the program name) and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return ExitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "run":
+		return cmdRun(rest, stdout, stderr)
+	case "validate":
+		return cmdValidate(rest, stdout, stderr)
+	case "preflight":
+		return cmdPreflight(rest, stdout, stderr)
+	case "report":
+		return cmdReport(rest, stdout, stderr)
+	case "compare":
+		return cmdCompare(rest, stdout, stderr)
+	case "schema":
+		return cmdSchema(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "planrun", version)
+		return ExitApproved
+	case "help", "-h", "--help":
+		usage(stdout)
+		return ExitApproved
+	}
+	return cmdRun(args, stdout, stderr)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `planrun: declarative load tests for PostgreSQL connection pools
+
+Usage:
+  planrun PLAN.yaml [flags]            run a plan (same as: planrun run PLAN.yaml)
+  planrun validate PLAN.yaml...        check plans without connecting (exit 0 or 2)
+  planrun preflight PLAN.yaml          run only the preflight checks
+  planrun report RUN.json [--format F] re-render a saved JSON report
+  planrun compare BASE.json NEW.json   compare two saved runs (exit 1 on a regression)
+  planrun schema                       print the plan's JSON Schema
+  planrun version
+
+Run flags:
+  --scenario NAME     run only this scenario (repeatable)
+  --time-scale F      multiply every scenario duration by F (e.g. 0.05 for a rehearsal)
+  --format F          what goes to stdout: table (default), markdown, json, junit
+  --out DIR           also write <plan>_<YYYYMMDD_HHMMSS>.json/.md/.xml into DIR
+  --baseline RUN.json make an earlier run's figures available as baseline.*
+  --quiet             no live progress on stderr
+  --no-color          no ANSI colour even on a terminal
+
+Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
+            3 could not run, 4 aborted by an assertion or interrupted.
+`)
+}

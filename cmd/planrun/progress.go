@@ -1,0 +1,88 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/planrun/planrun/engine"
+)
+
+// plainEvery is how often progress is printed when stderr is not a terminal (CI logs).
+const plainEvery = 10 * time.Second
+
+// progressPrinter prints live progress: on a terminal one refreshing line per
+// second, otherwise a plain line every plainEvery.
+type progressPrinter struct {
+	mu   sync.Mutex
+	w    io.Writer
+	tty  bool
+	last time.Time
+	name string
+}
+
+func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
+	return &progressPrinter{w: w, tty: tty}
+}
+
+func (p *progressPrinter) print(pr engine.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	line := progressLine(pr)
+	if p.tty {
+		fmt.Fprintf(p.w, "\r\033[K%s", line)
+		return
+	}
+	if pr.Scenario != p.name || time.Since(p.last) >= plainEvery {
+		p.name, p.last = pr.Scenario, time.Now()
+		fmt.Fprintln(p.w, line)
+	}
+}
+
+// progressLine renders e.g.
+// `normal 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  errors 0`.
+func progressLine(pr engine.Progress) string {
+	return fmt.Sprintf("%s %s/%s  users %d/%d  %s ops/s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
+		pr.Scenario, clock(pr.Elapsed), clock(pr.Planned), pr.Users, pr.MaxUsers,
+		thousands(int64(pr.OpsPerSec+0.5)), shortDuration(pr.AcquireP95),
+		pr.Total, pr.Capacity, pr.InUse, pr.Waiting, thousands(pr.Errors))
+}
+
+func clock(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%02d:%02d", s/60, s%60)
+}
+
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.3gs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.3gms", float64(d)/1e6)
+	default:
+		return fmt.Sprintf("%.3gµs", float64(d)/1e3)
+	}
+}

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/planrun/planrun/assertions"
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/report"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// parseInterspersed parses flags that may come before or after the positional
+// arguments (`planrun plan.yaml --time-scale 0.1`), returning the positionals.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+type runFlags struct {
+	scenarios stringList
+	timeScale float64
+	format    string
+	out       string
+	baseline  string
+	quiet     bool
+	noColor   bool
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("planrun run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f runFlags
+	fs.Var(&f.scenarios, "scenario", "run only this scenario (repeatable)")
+	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every scenario duration by this factor")
+	fs.StringVar(&f.format, "format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
+	fs.StringVar(&f.out, "out", "", "directory for the JSON, markdown and JUnit reports")
+	fs.StringVar(&f.baseline, "baseline", "", "an earlier JSON report whose figures assertions see as baseline.*")
+	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
+	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "planrun: run takes exactly one plan file (see planrun help)")
+		return ExitUsage
+	}
+	if !validFormat(f.format) {
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", f.format, strings.Join(report.Formats, ", "))
+		return ExitUsage
+	}
+
+	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios}, stderr)
+	if prog == nil {
+		return code
+	}
+	var baseline *results.Run
+	if f.baseline != "" {
+		if baseline, err = report.ReadFile(f.baseline); err != nil {
+			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
+			return ExitUsage
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	tty := isTerminal(stderr)
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live}
+	if !f.quiet {
+		opts.Progress = newProgressPrinter(stderr, tty).print
+	}
+	run, runErr := engine.Run(ctx, prog, opts)
+	stop()
+	if opts.Progress != nil && tty {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
+	set.Evaluate(run, baseline)
+
+	if err := report.Render(stdout, f.format, run, report.Options{Color: !f.noColor && isTerminal(stdout) && f.format == "table"}); err != nil {
+		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)
+	}
+	if f.out != "" {
+		paths, err := report.WriteFiles(f.out, run, time.Now())
+		if err != nil {
+			fmt.Fprintf(stderr, "planrun: writing reports: %v\n", err)
+		}
+		for _, p := range paths {
+			fmt.Fprintf(stderr, "wrote %s\n", p)
+		}
+	}
+	if err := report.AppendGitHubSummary(run); err != nil {
+		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n", err)
+	}
+	return exitCode(run, runErr, stderr)
+}
+
+// exitCode maps a finished run to the documented exit codes.
+func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
+	var failure *engine.Failure
+	switch {
+	case errors.As(runErr, &failure):
+		fmt.Fprintf(stderr, "planrun: %s\n", redact.Text(failure.Error()))
+		return ExitCouldNotRun
+	case runErr != nil:
+		fmt.Fprintf(stderr, "planrun: %s\n", redact.Text(runErr.Error()))
+		return ExitCouldNotRun
+	case run.Status == results.StatusAborted || run.Status == results.StatusInterrupted:
+		fmt.Fprintf(stderr, "planrun: %s\n", run.StatusReason)
+		return ExitAborted
+	case run.Status == results.StatusFailed:
+		return ExitCouldNotRun
+	case run.Verdict.Pass:
+		return ExitApproved
+	}
+	return ExitNotApproved
+}
+
+// loadPlan loads, compiles and checks a plan, printing every problem at once.
+// It returns a nil program and the exit code when the plan is invalid.
+func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
+	plan, err := schema.Load(path)
+	if err != nil {
+		var errs schema.Errors
+		if errors.As(err, &errs) {
+			printPlanErrors(stderr, errs)
+			return nil, nil, ExitUsage
+		}
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return nil, nil, ExitUsage
+	}
+	var all schema.Errors
+	prog, err := engine.Compile(plan, opts)
+	collect(&all, err)
+	set, err := assertions.Compile(plan)
+	collect(&all, err)
+	if len(all) > 0 {
+		all.Sort()
+		printPlanErrors(stderr, all)
+		return nil, nil, ExitUsage
+	}
+	return prog, set, ExitApproved
+}
+
+func collect(all *schema.Errors, err error) {
+	if err == nil {
+		return
+	}
+	var errs schema.Errors
+	if errors.As(err, &errs) {
+		*all = append(*all, errs...)
+		return
+	}
+	*all = append(*all, &schema.Error{Msg: err.Error()})
+}
+
+func printPlanErrors(w io.Writer, errs schema.Errors) {
+	for _, e := range errs {
+		fmt.Fprintln(w, e.Error())
+	}
+	fmt.Fprintf(w, "%d problem(s) in the plan; nothing was run\n", len(errs))
+}
+
+func validFormat(f string) bool {
+	for _, x := range report.Formats {
+		if f == x {
+			return true
+		}
+	}
+	return false
+}
+
+// logger prints pipeline steps on stderr; on a terminal it first clears the
+// progress line.
+func logger(w io.Writer, quiet, tty bool) func(string, ...any) {
+	if quiet {
+		return nil
+	}
+	prefix := "planrun: "
+	if tty {
+		prefix = "\r\033[K" + prefix
+	}
+	return func(format string, args ...any) {
+		fmt.Fprintf(w, prefix+format+"\n", args...)
+	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

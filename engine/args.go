@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/schema"
+)
+
+// ArgEnv is what an `args` expression sees besides the generator functions.
+// One value per user, updated before each operation.
+type ArgEnv struct {
+	// User is the user's 1-based number within its scenario.
+	User int `expr:"user"`
+	// Iteration is the 1-based count of this user's operations so far, this one included.
+	Iteration int `expr:"iteration"`
+	// Scenario is the scenario's name.
+	Scenario string `expr:"scenario"`
+}
+
+// argFunctions are the generators available in args expressions. They use
+// math/rand/v2's global source, which is safe for concurrent use without a
+// shared lock (per-thread state in the runtime).
+var argFunctions = []expr.Option{
+	expr.Function("randInt", func(p ...any) (any, error) {
+		lo, hi := p[0].(int), p[1].(int)
+		if hi < lo {
+			return nil, fmt.Errorf("randInt(%d, %d): max is below min", lo, hi)
+		}
+		return lo + mrand.IntN(hi-lo+1), nil
+	}, new(func(int, int) int)),
+	expr.Function("randFloat", func(p ...any) (any, error) {
+		lo, hi := p[0].(float64), p[1].(float64)
+		return lo + mrand.Float64()*(hi-lo), nil
+	}, new(func(float64, float64) float64)),
+	expr.Function("randChoice", func(p ...any) (any, error) {
+		list, ok := p[0].([]any)
+		if !ok || len(list) == 0 {
+			return nil, errors.New("randChoice needs a non-empty list, e.g. randChoice([\"a\", \"b\"])")
+		}
+		return list[mrand.IntN(len(list))], nil
+	}, new(func([]any) any)),
+	expr.Function("randString", func(p ...any) (any, error) {
+		const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
+		n := p[0].(int)
+		if n < 0 || n > 1<<20 {
+			return nil, fmt.Errorf("randString(%d): length must be 0..1048576", n)
+		}
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = letters[mrand.IntN(len(letters))]
+		}
+		return string(b), nil
+	}, new(func(int) string)),
+	expr.Function("uuid", func(...any) (any, error) {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		b[6] = b[6]&0x0f | 0x40 // version 4
+		b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+	}, new(func() string)),
+	expr.Function("now", func(...any) (any, error) { return time.Now(), nil }, new(func() time.Time)),
+}
+
+// ArgFunctionNames lists the generator functions, for docs and hints.
+var ArgFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "randChoice(list)", "randString(n)", "uuid()", "now()", "user", "iteration", "scenario"}
+
+// compileArg compiles one args expression; its error is positioned in the plan.
+func compileArg(e schema.Expr) (*vm.Program, *schema.Error) {
+	opts := append([]expr.Option{expr.Env(ArgEnv{})}, argFunctions...)
+	p, err := expr.Compile(e.Src, opts...)
+	if err == nil {
+		return p, nil
+	}
+	return nil, &schema.Error{
+		Pos:  exprErrorPos(e, err),
+		Msg:  fmt.Sprintf("args expression %q does not compile: %s", e.Src, exprMessage(err)),
+		Hint: "args are expr expressions; available: " + strings.Join(ArgFunctionNames, ", "),
+	}
+}
+
+// exprErrorPos maps an expr compile error to the position in the plan file.
+func exprErrorPos(e schema.Expr, err error) schema.Pos {
+	var fe *file.Error
+	if !errors.As(err, &fe) || fe.Line == 0 {
+		return e.Pos
+	}
+	if fe.Line == 1 {
+		return schema.Pos{File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col + fe.Column}
+	}
+	return schema.Pos{File: e.Pos.File, Line: e.Pos.Line + fe.Line - 1, Col: fe.Column + 1}
+}
+
+func exprMessage(err error) string {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return fe.Message
+	}
+	return err.Error()
+}

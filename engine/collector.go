@@ -1,0 +1,381 @@
+package engine
+
+import (
+	"sync"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/results"
+)
+
+// Sampling cadence: the pool is sampled every SampleInterval; the users'
+// windows are collected into the time series every SeriesInterval.
+const (
+	SampleInterval = 100 * time.Millisecond
+	SeriesInterval = time.Second
+	// recoveryWindow is how long the pool must stay healthy to count as recovered.
+	recoveryWindow = 5 // sample intervals (500 ms)
+)
+
+// collector merges the users' measurements and samples the pool. It runs on
+// one goroutine (the scenario's sampler) except for register, so its state
+// needs no lock beyond the registration list.
+type collector struct {
+	sc       *Scenario
+	capacity int
+	nOps     int
+
+	mu   sync.Mutex // guards recs
+	recs []*recorder
+
+	spare *window // swapped into the next recorder collected
+	sec   *window // the current series step
+	total *window // the whole scenario
+
+	samples map[string]string
+	states  map[string]int64
+	leaks   []results.Leak
+	nLeaks  int
+
+	series seriesBuilder
+
+	// pool sampling
+	utilCounts []int64 // samples by in-use count (0..capacity)
+	nSamples   int64
+	maxOpen    int
+	exh        exhaustionTracker
+	rec        *recoveryTracker
+	lastStats  pool.Stats
+	waitMax    int // max waiting within the current series step
+	inUseMax   int // max in use within the current series step
+}
+
+func newCollector(sc *Scenario, capacity int) *collector {
+	n := len(sc.Mix.Ops)
+	c := &collector{
+		sc: sc, capacity: capacity, nOps: n,
+		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
+		utilCounts: make([]int64, capacity+1),
+		series:     seriesBuilder{step: SeriesInterval},
+	}
+	if sc.RecoveryAfter > 0 {
+		c.rec = &recoveryTracker{
+			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
+			threshold: sc.RecoveryThreshold,
+			runStart:  -1,
+		}
+	}
+	return c
+}
+
+func (c *collector) register(r *recorder) {
+	c.mu.Lock()
+	c.recs = append(c.recs, r)
+	c.mu.Unlock()
+}
+
+func (c *collector) recorders() []*recorder {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.recs[:len(c.recs):len(c.recs)]
+}
+
+// sample takes one pool sample covering (at-SampleInterval, at].
+func (c *collector) sample(at time.Duration, st pool.Stats) {
+	var tickMax time.Duration
+	for _, r := range c.recorders() {
+		r.mu.Lock()
+		tickMax = max(tickMax, r.tickMax)
+		r.tickMax = 0
+		r.mu.Unlock()
+	}
+	inUse := min(max(st.InUse, 0), c.capacity)
+	c.utilCounts[inUse]++
+	c.nSamples++
+	c.maxOpen = max(c.maxOpen, st.Total, st.MaxOpen)
+	c.waitMax = max(c.waitMax, st.Waiting)
+	c.inUseMax = max(c.inUseMax, st.InUse)
+	exhausted := st.InUse >= c.capacity && st.Waiting > 0
+	c.exh.add(exhausted, st.Timeouts-c.lastStats.Timeouts)
+	if c.rec != nil {
+		healthy := st.Waiting == 0 && tickMax <= c.rec.threshold
+		c.rec.add(at-SampleInterval, at, healthy)
+	}
+	c.lastStats = st
+}
+
+// collect takes every user's window and merges it into the current step and
+// the scenario total.
+func (c *collector) collect() {
+	for _, r := range c.recorders() {
+		w := r.swap(c.spare)
+		if w.ops == 0 && w.acquire.TotalCount() == 0 {
+			c.spare = w // nothing recorded: reuse as is
+		} else {
+			c.sec.merge(w)
+			w.reset()
+			c.spare = w
+		}
+		r.mu.Lock()
+		for k, v := range r.samples {
+			if c.samples == nil {
+				c.samples = map[string]string{}
+			}
+			if _, ok := c.samples[k]; !ok {
+				c.samples[k] = v
+			}
+		}
+		r.samples = nil
+		for k, v := range r.sqlstates {
+			if c.states == nil {
+				c.states = map[string]int64{}
+			}
+			c.states[k] += v
+		}
+		r.sqlstates = nil
+		c.nLeaks += r.leakCount
+		for _, l := range r.leaks {
+			if len(c.leaks) < maxLeakDetails {
+				c.leaks = append(c.leaks, l)
+			}
+		}
+		r.leaks, r.leakCount = nil, 0
+		r.mu.Unlock()
+	}
+}
+
+// step closes one series step at offset at with users active users and
+// returns its point.
+func (c *collector) step(at time.Duration, users int) results.Point {
+	c.collect()
+	p := results.Point{
+		T:          at,
+		Users:      users,
+		Ops:        c.sec.ops,
+		Errors:     c.sec.errors,
+		AcquireP50: q(c.sec.acquire, 50),
+		AcquireP95: q(c.sec.acquire, 95),
+		AcquireP99: q(c.sec.acquire, 99),
+		QueryP95:   q(c.sec.query, 95),
+		InUse:      c.inUseMax,
+		Idle:       c.lastStats.Idle,
+		Total:      c.lastStats.Total,
+		Waiting:    c.waitMax,
+	}
+	c.series.add(p)
+	c.total.merge(c.sec)
+	c.sec.reset()
+	c.inUseMax, c.waitMax = 0, 0
+	return p
+}
+
+func (w *window) merge(from *window) {
+	w.acquire.Merge(from.acquire)
+	w.query.Merge(from.query)
+	w.op.Merge(from.op)
+	w.hold.Merge(from.hold)
+	for i := range w.opHists {
+		w.opHists[i].Merge(from.opHists[i])
+		w.opCounts[i] += from.opCounts[i]
+		w.opErrors[i] += from.opErrors[i]
+	}
+	w.ops += from.ops
+	w.errors += from.errors
+	for i := range w.errorsBy {
+		w.errorsBy[i] += from.errorsBy[i]
+	}
+	w.maxAcquire = max(w.maxAcquire, from.maxAcquire)
+}
+
+// q is a percentile (0..100) as a duration.
+func q(h *hdrhistogram.Histogram, p float64) time.Duration {
+	if h.TotalCount() == 0 {
+		return 0
+	}
+	return time.Duration(h.ValueAtQuantile(p))
+}
+
+// latency summarises h; with encode it also carries the encoded histogram.
+func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
+	if h.TotalCount() == 0 {
+		return results.Latency{}
+	}
+	l := results.Latency{
+		Count: h.TotalCount(),
+		Min:   time.Duration(h.Min()),
+		Mean:  time.Duration(h.Mean()),
+		P50:   q(h, 50),
+		P90:   q(h, 90),
+		P95:   q(h, 95),
+		P99:   q(h, 99),
+		Max:   time.Duration(h.Max()),
+	}
+	if encode {
+		if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+			l.Histogram = string(b)
+		}
+	}
+	return l
+}
+
+// utilization summarises the pool samples.
+func (c *collector) utilization() results.Utilization {
+	if c.nSamples == 0 || c.capacity == 0 {
+		return results.Utilization{}
+	}
+	var sum, seen int64
+	p95, maxIdx := -1, 0
+	for i, n := range c.utilCounts {
+		if n == 0 {
+			continue
+		}
+		sum += int64(i) * n
+		seen += n
+		maxIdx = i
+		if p95 < 0 && float64(seen) >= 0.95*float64(c.nSamples) {
+			p95 = i
+		}
+	}
+	cp := float64(c.capacity)
+	return results.Utilization{
+		Mean: float64(sum) / float64(c.nSamples) / cp,
+		P95:  float64(max(p95, 0)) / cp,
+		Max:  float64(maxIdx) / cp,
+	}
+}
+
+// exhaustionTracker finds the periods in which every connection was in use
+// and acquires were waiting, one sample interval at a time.
+type exhaustionTracker struct {
+	in        bool
+	current   time.Duration
+	summary   results.Exhaustion
+	timeouts  int64
+	intervals int64
+}
+
+func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
+	if !exhausted {
+		e.in = false
+		e.current = 0
+		return
+	}
+	if !e.in {
+		e.in = true
+		e.summary.Events++
+	}
+	e.current += SampleInterval
+	e.summary.Total += SampleInterval
+	e.summary.Longest = max(e.summary.Longest, e.current)
+	if newTimeouts > 0 {
+		e.summary.Timeouts += newTimeouts
+	}
+}
+
+// recoveryTracker measures the time from the end of a stage until the pool
+// is healthy again: no acquire waiting at the sample and no acquire that
+// completed within the interval waited longer than threshold, for
+// recoveryWindow consecutive intervals (or until the scenario's end).
+type recoveryTracker struct {
+	end       time.Duration // offset of the stage's end
+	threshold time.Duration
+	runStart  time.Duration // start of the current healthy run (-1: none)
+	runLen    int
+	done      bool
+	result    time.Duration
+}
+
+func (r *recoveryTracker) add(from, to time.Duration, healthy bool) {
+	if r.done || to <= r.end {
+		return
+	}
+	if !healthy {
+		r.runStart, r.runLen = -1, 0
+		return
+	}
+	if r.runStart < 0 {
+		r.runStart = max(from, r.end)
+	}
+	r.runLen++
+	if r.runLen >= recoveryWindow {
+		r.done = true
+		r.result = r.runStart - r.end
+	}
+}
+
+// finish returns the measurement at the scenario's end (offset elapsed).
+func (r *recoveryTracker) finish(afterStage int, elapsed time.Duration) *results.Recovery {
+	switch {
+	case r.done:
+		return &results.Recovery{AfterStage: afterStage, Duration: r.result, Recovered: true}
+	case r.runStart >= 0: // healthy until the end, but the window was cut short
+		return &results.Recovery{AfterStage: afterStage, Duration: r.runStart - r.end, Recovered: true}
+	default:
+		return &results.Recovery{AfterStage: afterStage, Duration: max(elapsed-r.end, 0), Recovered: false}
+	}
+}
+
+// seriesBuilder keeps the time series bounded: past results.MaxSeriesPoints
+// it merges neighbouring points and doubles the step.
+type seriesBuilder struct {
+	points  []results.Point
+	step    time.Duration
+	pending results.Point
+	npend   int
+}
+
+func (s *seriesBuilder) add(p results.Point) {
+	per := int(s.step / SeriesInterval)
+	if s.npend == 0 {
+		s.pending = p
+	} else {
+		s.pending = mergePoints(s.pending, p)
+	}
+	s.npend++
+	if s.npend < per {
+		return
+	}
+	s.points = append(s.points, s.pending)
+	s.npend = 0
+	if len(s.points) > results.MaxSeriesPoints {
+		merged := s.points[:0]
+		for i := 0; i < len(s.points); i += 2 {
+			if i+1 < len(s.points) {
+				merged = append(merged, mergePoints(s.points[i], s.points[i+1]))
+			} else {
+				merged = append(merged, s.points[i])
+			}
+		}
+		s.points = merged
+		s.step *= 2
+	}
+}
+
+// flush appends a partial last step.
+func (s *seriesBuilder) flush() []results.Point {
+	if s.npend > 0 {
+		s.points = append(s.points, s.pending)
+		s.npend = 0
+	}
+	return s.points
+}
+
+// mergePoints combines two consecutive points: counts add up, percentiles and
+// peaks take the larger value, levels take the later one.
+func mergePoints(a, b results.Point) results.Point {
+	return results.Point{
+		T:          b.T,
+		Users:      b.Users,
+		Ops:        a.Ops + b.Ops,
+		Errors:     a.Errors + b.Errors,
+		AcquireP50: max(a.AcquireP50, b.AcquireP50),
+		AcquireP95: max(a.AcquireP95, b.AcquireP95),
+		AcquireP99: max(a.AcquireP99, b.AcquireP99),
+		QueryP95:   max(a.QueryP95, b.QueryP95),
+		InUse:      max(a.InUse, b.InUse),
+		Idle:       b.Idle,
+		Total:      b.Total,
+		Waiting:    max(a.Waiting, b.Waiting),
+	}
+}

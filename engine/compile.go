@@ -1,0 +1,219 @@
+package engine
+
+import (
+	"math"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/schema"
+)
+
+// Options change how a plan is compiled.
+type Options struct {
+	// TimeScale multiplies every scenario duration (duration, ramp_up, stages,
+	// and the default leak threshold) for a quick rehearsal of a long plan.
+	// Think, hold and pool timeouts are left as written: they shape the load
+	// itself. Default 1.
+	TimeScale float64
+	// Scenarios selects the scenarios to run, by name, in plan order. Default: all.
+	Scenarios []string
+}
+
+// Program is a compiled plan: what the engine runs.
+type Program struct {
+	Plan      *schema.Plan
+	TimeScale float64
+	Setup     []Statement
+	Teardown  []Statement
+	Scenarios []*Scenario
+}
+
+// Scenario is a compiled scenario.
+type Scenario struct {
+	Name  string
+	Mix   *Mix
+	Shape Ramp
+	// Think is the pause between a user's operations, uniform in [Min, Max].
+	Think schema.DurationRange
+	// RecoveryAfter is the 1-based stage after which recovery is measured (0 = none).
+	RecoveryAfter int
+	// RecoveryThreshold is the acquire wait under which the pool counts as healthy again.
+	RecoveryThreshold time.Duration
+	// LeakThreshold: a checkout held longer than this is a leak.
+	LeakThreshold time.Duration
+}
+
+// Mix is a compiled weighted list of operations.
+type Mix struct {
+	Name string
+	Ops  []*Op
+	// cum holds the cumulative weights normalised to 1, for picking by a uniform number.
+	cum []float64
+}
+
+// Op is one compiled operation.
+type Op struct {
+	Index      int
+	Name       string
+	Weight     float64
+	Statements []Statement
+	// Transaction wraps the statements in BEGIN ... COMMIT.
+	Transaction bool
+	Hold        time.Duration
+}
+
+// Statement is one compiled SQL statement.
+type Statement struct {
+	SQL  string
+	Args []*vm.Program
+}
+
+// DefaultRecoveryThreshold is the acquire wait under which a pool counts as
+// recovered after exhaustion (see docs/metrics.md).
+const DefaultRecoveryThreshold = 50 * time.Millisecond
+
+// Pick returns the operation for a uniform number u in [0, 1).
+func (m *Mix) Pick(u float64) *Op {
+	// Mixes are short: a linear scan beats a binary search and never allocates.
+	for i, c := range m.cum {
+		if u < c {
+			return m.Ops[i]
+		}
+	}
+	return m.Ops[len(m.Ops)-1]
+}
+
+// Compile turns a loaded plan into a Program. It compiles every args
+// expression and reports every problem at once as schema.Errors.
+func Compile(plan *schema.Plan, opts Options) (*Program, error) {
+	if opts.TimeScale == 0 {
+		opts.TimeScale = 1
+	}
+	var errs schema.Errors
+	if opts.TimeScale < 0 || math.IsNaN(opts.TimeScale) || math.IsInf(opts.TimeScale, 0) {
+		errs.Add(schema.Pos{File: plan.File}, "use a factor like 0.05 for a rehearsal at 5% of the planned durations", "--time-scale must be a positive number, got %v", opts.TimeScale)
+	}
+	prog := &Program{Plan: plan, TimeScale: opts.TimeScale}
+	prog.Setup = compileStatements(plan.Setup, &errs)
+	prog.Teardown = compileStatements(plan.Teardown, &errs)
+
+	mixes := map[string]*Mix{}
+	for _, name := range mixOrder(plan) {
+		mixes[name] = compileMix(name, plan.Mixes[name], &errs)
+	}
+
+	selected := map[string]bool{}
+	for _, name := range opts.Scenarios {
+		if plan.Scenario(name) == nil {
+			errs.Add(schema.Pos{File: plan.File}, "scenarios in this plan: "+scenarioNames(plan), "--scenario %q is not a scenario of plan %q", name, plan.Name)
+		}
+		selected[name] = true
+	}
+	for i := range plan.Scenarios {
+		s := &plan.Scenarios[i]
+		if len(selected) > 0 && !selected[s.Name] {
+			continue
+		}
+		prog.Scenarios = append(prog.Scenarios, compileScenario(plan, s, mixes, opts.TimeScale))
+	}
+	if err := errs.Err(); err != nil {
+		return nil, err
+	}
+	return prog, nil
+}
+
+func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*Mix, timeScale float64) *Scenario {
+	var shape Ramp
+	if len(s.Stages) > 0 {
+		for _, st := range s.Stages {
+			shape = append(shape, Stage{Users: st.Users, Ramp: st.Ramp.D(), Duration: st.Duration.D()})
+		}
+	} else {
+		shape = Ramp{{Users: s.Users, Ramp: s.RampUp.D(), Duration: s.Duration.D()}}
+	}
+	shape = shape.Scaled(timeScale)
+	sc := &Scenario{
+		Name:              s.Name,
+		Mix:               mixes[s.Mix],
+		Shape:             shape,
+		Think:             s.Think,
+		RecoveryAfter:     s.RecoveryAfter,
+		RecoveryThreshold: DefaultRecoveryThreshold,
+		LeakThreshold:     plan.Pool.LeakThreshold.D(),
+	}
+	if sc.LeakThreshold == 0 {
+		sc.LeakThreshold = shape.Duration()
+	}
+	return sc
+}
+
+func compileMix(name string, ops schema.Mix, errs *schema.Errors) *Mix {
+	m := &Mix{Name: name}
+	total := 0.0
+	for i, o := range ops {
+		op := &Op{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold.D()}
+		if len(o.Transaction) > 0 {
+			op.Transaction = true
+			op.Statements = compileStatements(o.Transaction, errs)
+		} else {
+			op.Statements = compileStatements([]schema.Statement{{SQL: o.SQL, SQLPos: o.Pos, Args: o.Args}}, errs)
+		}
+		m.Ops = append(m.Ops, op)
+		total += max(o.Weight, 0)
+	}
+	acc := 0.0
+	for _, op := range m.Ops {
+		acc += max(op.Weight, 0)
+		m.cum = append(m.cum, acc/total)
+	}
+	return m
+}
+
+func compileStatements(in []schema.Statement, errs *schema.Errors) []Statement {
+	out := make([]Statement, 0, len(in))
+	for _, st := range in {
+		c := Statement{SQL: st.SQL}
+		for _, a := range st.Args {
+			p, err := compileArg(a)
+			if err != nil {
+				*errs = append(*errs, err)
+				continue
+			}
+			c.Args = append(c.Args, p)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func mixOrder(plan *schema.Plan) []string {
+	if len(plan.MixOrder) == len(plan.Mixes) {
+		return plan.MixOrder
+	}
+	names := make([]string, 0, len(plan.Mixes))
+	for n := range plan.Mixes {
+		names = append(names, n)
+	}
+	return names
+}
+
+func scenarioNames(plan *schema.Plan) string {
+	s := ""
+	for i, sc := range plan.Scenarios {
+		if i > 0 {
+			s += ", "
+		}
+		s += sc.Name
+	}
+	return s
+}
+
+// Duration of the whole program's scenarios.
+func (p *Program) Duration() time.Duration {
+	var d time.Duration
+	for _, s := range p.Scenarios {
+		d += s.Shape.Duration()
+	}
+	return d
+}
+

@@ -1,0 +1,308 @@
+// Package engine compiles a plan into a stage pipeline (preflight → setup →
+// scenarios → teardown) and runs it against PostgreSQL, measuring every
+// acquire, statement and operation. It knows nothing of assertions or
+// reports: it returns plain results (package results).
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/planrun/planrun/engine/localpg"
+	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/engine/preflight"
+	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+// Driver names the database driver in results (`driver` in assertions).
+const Driver = "pgx"
+
+// MonitorApplicationName is the application_name of planrun's own
+// connection (setup, teardown, server-side checks), so it is never counted
+// among the pool's backends.
+const MonitorApplicationName = "planrun-monitor"
+
+// teardownTimeout bounds the teardown statements, which also run after an interrupt.
+const teardownTimeout = time.Minute
+
+// RunOptions are the hooks of a run. All are optional.
+type RunOptions struct {
+	// Progress is called once a second from the scenario's sampler goroutine.
+	Progress func(Progress)
+	// LiveFor is called once with the run being recorded; the function it
+	// returns (nil for none) is called once a second with the scenario's results
+	// so far, and returning true aborts the run (abort_on_fail assertions).
+	LiveFor func(run *results.Run) func(sc *results.Scenario, elapsed time.Duration) (abort bool, o results.Outcome)
+	// Logf receives one line per pipeline step (stderr in the CLI).
+	Logf func(format string, args ...any)
+	// Version is planrun's version, recorded in the results.
+	Version string
+}
+
+// Failure is a run that could not go on: the target was unreachable, a
+// critical preflight check failed, or setup failed. The results still hold
+// everything measured up to it.
+type Failure struct {
+	Stage string // "target", "preflight", "setup"
+	Err   error
+	Hint  string
+}
+
+func (f *Failure) Error() string {
+	s := fmt.Sprintf("%s failed: %v", f.Stage, f.Err)
+	if f.Hint != "" {
+		s += "\n  hint: " + f.Hint
+	}
+	return s
+}
+
+func (f *Failure) Unwrap() error { return f.Err }
+
+// runEnv is what every step of one run shares.
+type runEnv struct {
+	prog    *Program
+	opts    RunOptions
+	live    func(sc *results.Scenario, elapsed time.Duration) (bool, results.Outcome)
+	dsn     string
+	monitor *pgx.Conn
+}
+
+func (e *runEnv) logf(format string, args ...any) {
+	if e.opts.Logf != nil {
+		e.opts.Logf(format, args...)
+	}
+}
+
+func (e *runEnv) appName() string {
+	if n := e.prog.Plan.Target.ApplicationName; n != "" {
+		return n
+	}
+	return schema.DefaultApplicationName
+}
+
+func (e *runEnv) capacity() int {
+	return e.prog.Plan.Pool.Size + e.prog.Plan.Pool.MaxOverflow
+}
+
+func (e *runEnv) poolConfig() pool.Config {
+	p := e.prog.Plan.Pool
+	return pool.Config{
+		ConnString: e.dsn, ApplicationName: e.appName(),
+		Size: p.Size, MaxOverflow: p.MaxOverflow,
+		Timeout: p.Timeout.D(), Recycle: p.Recycle.D(), PrePing: p.PrePing,
+		ConnectTimeout: p.ConnectTimeout.D(),
+	}
+}
+
+func (e *runEnv) explain(err error) string {
+	return redact.Text(preflight.Explain(err, e.dsn))
+}
+
+// ResultsPool is the pool configuration of a plan as results record it.
+func ResultsPool(p schema.Pool) results.Pool {
+	return results.Pool{
+		Size: p.Size, MaxOverflow: p.MaxOverflow, Timeout: p.Timeout.D(), Recycle: p.Recycle.D(),
+		PrePing: p.PrePing, ConnectTimeout: p.ConnectTimeout.D(), LeakThreshold: p.LeakThreshold.D(),
+	}
+}
+
+// newRun starts the results of a run of prog.
+func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
+	plan := prog.Plan
+	run := &results.Run{
+		SchemaVersion:  results.SchemaVersion,
+		PlanrunVersion: opts.Version,
+		Plan:           results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
+		Pool:           ResultsPool(plan.Pool),
+		StartedAt:      time.Now().UTC(),
+		Status:         results.StatusCompleted,
+		TimeScale:      prog.TimeScale,
+		Scenarios:      []results.Scenario{},
+		Assertions:     []results.Outcome{},
+	}
+	e := &runEnv{prog: prog, opts: opts, dsn: plan.Target.URL}
+	run.Target = results.Target{ApplicationName: e.appName(), Replicas: max(plan.Target.Replicas, 1), Driver: Driver}
+	return e, run
+}
+
+// fail marks run as failed by f.
+func fail(run *results.Run, f *Failure) (*results.Run, error) {
+	run.Status = results.StatusFailed
+	run.StatusReason = redact.Text(f.Error())
+	return run, f
+}
+
+// target resolves the server: the plan's URL, or a throwaway local server
+// whose stop function the caller defers.
+func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *Failure) {
+	stop = func() {}
+	if e.dsn == "" {
+		e.logf("target: no URL in the plan, starting a throwaway PostgreSQL")
+		need := max(e.prog.Plan.Target.Replicas, 1)*e.capacity() + 20
+		started := time.Now()
+		srv, err := localpg.Start(ctx, localpg.Options{MaxConnections: max(100, need)})
+		if err != nil {
+			return stop, &Failure{Stage: "target", Err: err, Hint: "install PostgreSQL (make deps) or set target.url / DATABASE_URL"}
+		}
+		e.logf("target: PostgreSQL %s ready on %s in %s", srv.Version(), redact.DSN(srv.DSN()), fmtDuration(time.Since(started)))
+		stop = func() { _ = srv.Stop() }
+		e.dsn = srv.DSN()
+		run.Target.Embedded = true
+	}
+	run.Target.URL = redact.DSN(e.dsn)
+	return stop, nil
+}
+
+// preflight runs the checks on their own connection, before any load.
+func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
+	pf := preflight.Run(ctx, preflight.Config{
+		ConnString: e.dsn, ApplicationName: MonitorApplicationName, Pool: run.Pool,
+		Replicas: run.Target.Replicas, MaxThink: maxThink(e.prog),
+	})
+	run.Preflight = pf.Checks
+	run.Target.ServerVersion, run.Target.MaxConnections, run.Target.TLS, run.Target.RTT = pf.ServerVersion, pf.MaxConnections, pf.TLS, pf.RTT
+	for _, c := range pf.Checks {
+		e.logf("preflight %-12s %-4s %s", c.Name, c.Status, c.Reason)
+	}
+	if c, failed := pf.Failed(); failed {
+		return &Failure{Stage: "preflight", Err: fmt.Errorf("check %s: %s", c.Name, c.Reason)}
+	}
+	return nil
+}
+
+// Preflight resolves the target and runs only the preflight checks.
+func Preflight(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, error) {
+	e, run := newRun(prog, opts)
+	defer func() { run.FinishedAt = time.Now().UTC() }()
+	stop, f := e.target(ctx, run)
+	defer stop()
+	if f == nil {
+		f = e.preflight(ctx, run)
+	}
+	if f != nil {
+		return fail(run, f)
+	}
+	return run, nil
+}
+
+// Run runs the program: target (the embedded server when the plan names no
+// URL), preflight, setup, scenarios in order, and teardown, which always runs
+// once setup has started, also after a failure or an interrupt (ctx
+// cancelled). It returns the results in every case; the error is a *Failure
+// when the run could not go on.
+func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, error) {
+	e, run := newRun(prog, opts)
+	defer func() { run.FinishedAt = time.Now().UTC() }()
+	if opts.LiveFor != nil {
+		e.live = opts.LiveFor(run)
+	}
+	stop, f := e.target(ctx, run)
+	defer stop()
+	if f == nil {
+		f = e.preflight(ctx, run)
+	}
+	if f != nil {
+		return fail(run, f)
+	}
+
+	mon, err := connectMonitor(ctx, e.dsn, prog.Plan.Pool.ConnectTimeout.D())
+	if err != nil {
+		return fail(run, &Failure{Stage: "target", Err: errors.New(e.explain(err))})
+	}
+	e.monitor = mon
+	defer func() { _ = mon.Close(context.Background()) }()
+
+	defer func() {
+		if err := e.statements(context.WithoutCancel(ctx), "teardown", prog.Teardown, teardownTimeout); err != nil {
+			e.logf("%v", err)
+			if run.StatusReason == "" {
+				run.StatusReason = redact.Text(err.Error())
+			}
+		}
+	}()
+	if err := e.statements(ctx, "setup", prog.Setup, 0); err != nil {
+		return fail(run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
+	}
+
+	for i, sc := range prog.Scenarios {
+		if ctx.Err() != nil {
+			break
+		}
+		res := e.runScenario(ctx, i, sc)
+		res.Name = sc.Name
+		run.Scenarios = append(run.Scenarios, res)
+		e.logf("scenario %s: %s, %d ops, %d errors", sc.Name, res.Status, res.Ops, res.Errors)
+		if res.Status == results.StatusAborted {
+			run.Status = results.StatusAborted
+			run.StatusReason = fmt.Sprintf("aborted in scenario %s by an abort_on_fail assertion", sc.Name)
+			break
+		}
+		if res.Status == results.StatusFailed {
+			run.Status = results.StatusFailed
+			run.StatusReason = fmt.Sprintf("scenario %s could not run: %s", sc.Name, res.ErrorSamples[results.ErrOther])
+			break
+		}
+	}
+	if ctx.Err() != nil && run.Status == results.StatusCompleted {
+		run.Status = results.StatusInterrupted
+		run.StatusReason = "interrupted (Ctrl-C / SIGTERM); the results hold what was measured until then"
+	}
+	return run, nil
+}
+
+// statements runs setup or teardown SQL on the monitor connection.
+func (e *runEnv) statements(ctx context.Context, stage string, sts []Statement, timeout time.Duration) error {
+	if len(sts) == 0 {
+		return nil
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	e.logf("%s: %d statement(s)", stage, len(sts))
+	var env ArgEnv
+	u := &user{env: env}
+	for i := range sts {
+		args, err := u.evalArgs(&sts[i])
+		if err == nil {
+			_, err = e.monitor.Exec(ctx, sts[i].SQL, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("%s statement %d (%s): %w", stage, i+1, abbreviate(sts[i].SQL, 60), err)
+		}
+	}
+	return nil
+}
+
+func connectMonitor(ctx context.Context, dsn string, timeout time.Duration) (*pgx.Conn, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["application_name"] = MonitorApplicationName
+	if timeout > 0 {
+		cfg.ConnectTimeout = timeout
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+func maxThink(p *Program) time.Duration {
+	var m time.Duration
+	for _, s := range p.Scenarios {
+		m = max(m, s.Think.Max)
+	}
+	return m
+}
+
+func abbreviate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

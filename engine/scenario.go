@@ -1,0 +1,303 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/results"
+)
+
+// Timing of a scenario's edges.
+const (
+	// controlInterval is how often the ramp controller adjusts the user count.
+	controlInterval = 10 * time.Millisecond
+	// drainExtra is added to the pool timeout to bound how long the users may
+	// take to finish their operations once the scenario's time is up; past it,
+	// operations are cancelled (counted as errors_by.cancelled).
+	drainExtra = 10 * time.Second
+	// serverLeakGrace is how long the server's backend count may take to fall
+	// back to the pool's level after the load stops.
+	serverLeakGrace = 2 * time.Second
+)
+
+// scenarioRun is the state of one scenario while it runs.
+type scenarioRun struct {
+	sc       *Scenario
+	env      *runEnv
+	pool     *pool.Pool
+	col      *collector
+	start    time.Time
+	users    []*user // active users, in start order
+	all      []*user // every user started
+	nextID   int
+	abort    *results.Outcome
+	progress Progress
+}
+
+// runScenario runs one scenario with a fresh pool and returns its results.
+// ctx cancellation (interrupt) stops it early; the results hold what was measured.
+func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results.Scenario {
+	out := results.Scenario{
+		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
+		Planned: sc.Shape.Duration(), MaxUsers: sc.Shape.MaxUsers(),
+		ErrorsBy: map[string]int64{},
+	}
+	p, err := pool.New(ctx, e.poolConfig())
+	if err != nil {
+		out.Status = results.StatusFailed
+		out.ErrorSamples = map[string]string{results.ErrOther: e.explain(err)}
+		return out
+	}
+	r := &scenarioRun{sc: sc, env: e, pool: p, col: newCollector(sc, e.capacity())}
+	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.Scenarios), Planned: out.Planned, MaxUsers: out.MaxUsers, Capacity: e.capacity()}
+
+	opCtx, cancelOps := context.WithCancel(ctx)
+	defer cancelOps()
+	r.start = time.Now()
+	out.StartedAt = r.start.UTC()
+	e.logf("scenario %s: %d users max, %s", sc.Name, out.MaxUsers, fmtDuration(out.Planned))
+
+	r.drive(ctx, opCtx)
+	elapsed := r.drain(ctx, cancelOps)
+
+	// Final collection and pool accounting.
+	r.col.collect()
+	r.col.step(elapsed, 0)
+	r.fill(&out, elapsed)
+	r.serverLeaks(&out)
+	p.Close()
+	st := p.Stats()
+	r.fillConnections(&out, st)
+
+	switch {
+	case r.abort != nil:
+		out.Status = results.StatusAborted
+	case ctx.Err() != nil:
+		out.Status = results.StatusInterrupted
+	}
+	return out
+}
+
+// drive runs the load shape: it adds and removes users, samples the pool and
+// closes series steps until the scenario's time is up, the run is
+// interrupted, or a live assertion aborts it.
+func (r *scenarioRun) drive(ctx, opCtx context.Context) {
+	control := time.NewTicker(controlInterval)
+	defer control.Stop()
+	sample := time.NewTicker(SampleInterval)
+	defer sample.Stop()
+	planned := r.sc.Shape.Duration()
+	nextStep := SeriesInterval
+	r.adjust(opCtx, 0)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-control.C:
+			el := time.Since(r.start)
+			if el >= planned {
+				return
+			}
+			r.adjust(opCtx, el)
+		case <-sample.C:
+			el := time.Since(r.start)
+			r.col.sample(el, r.pool.Stats())
+			if el >= nextStep {
+				p := r.col.step(el, len(r.users))
+				nextStep += SeriesInterval
+				if r.secondDone(p, el) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// secondDone reports progress and evaluates live assertions; true stops the scenario.
+func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
+	pr := &r.progress
+	pr.Elapsed, pr.Users = el, len(r.users)
+	pr.Ops += p.Ops
+	pr.Errors += p.Errors
+	pr.OpsPerSec = float64(p.Ops) / SeriesInterval.Seconds()
+	pr.AcquireP95 = p.AcquireP95
+	st := r.col.lastStats
+	pr.InUse, pr.Idle, pr.Total, pr.Waiting = st.InUse, st.Idle, st.Total, st.Waiting
+	if r.env.opts.Progress != nil {
+		r.env.opts.Progress(*pr)
+	}
+	if r.env.live == nil {
+		return false
+	}
+	var partial results.Scenario
+	partial.Name, partial.Mix, partial.MaxUsers = r.sc.Name, r.sc.Mix.Name, r.sc.Shape.MaxUsers()
+	partial.ErrorsBy = map[string]int64{}
+	r.fill(&partial, el)
+	if abort, o := r.env.live(&partial, el); abort {
+		r.abort = &o
+		r.env.logf("scenario %s: aborted by assertion %q (%s)", r.sc.Name, o.Name, o.Actual)
+		return true
+	}
+	return false
+}
+
+// adjust starts or stops users to match the shape at el.
+func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
+	want := r.sc.Shape.Users(el)
+	for len(r.users) < want {
+		r.nextID++
+		rec := newRecorder(len(r.sc.Mix.Ops))
+		r.col.register(rec)
+		u := newUser(r.nextID, r.sc, r.pool, rec)
+		r.users = append(r.users, u)
+		r.all = append(r.all, u)
+		go u.run(opCtx)
+	}
+	for len(r.users) > want {
+		last := r.users[len(r.users)-1]
+		close(last.stop) // it finishes its current operation
+		r.users = r.users[:len(r.users)-1]
+	}
+}
+
+// drain stops every user and waits for them to finish their operations, up to
+// the pool timeout plus drainExtra; then it cancels what is left. It returns
+// the scenario's elapsed time at the end of the drain.
+func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) time.Duration {
+	for _, u := range r.users {
+		close(u.stop)
+	}
+	r.users = nil
+	if ctx.Err() != nil {
+		cancelOps() // interrupted: stop operations now
+	}
+	grace := time.NewTimer(r.env.prog.Plan.Pool.Timeout.D() + drainExtra)
+	defer grace.Stop()
+	for _, u := range r.all {
+		select {
+		case <-u.done:
+		case <-grace.C:
+			r.unreleased()
+			cancelOps()
+			<-u.done
+		}
+	}
+	return time.Since(r.start)
+}
+
+// unreleased records the users that still hold a connection as leaks.
+func (r *scenarioRun) unreleased() {
+	now := time.Now()
+	for _, u := range r.all {
+		u.rec.mu.Lock()
+		at, name := u.checkedOut, u.opName
+		u.rec.mu.Unlock()
+		if !at.IsZero() {
+			u.rec.noteLeak(results.Leak{Operation: name, User: u.id, Held: now.Sub(at), Kind: "unreleased"})
+		}
+	}
+}
+
+// fill writes the measurements so far into out.
+func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
+	c := r.col
+	t := c.total
+	out.Elapsed = elapsed
+	out.Ops, out.Errors = t.ops, t.errors
+	out.SuccessRate = 1
+	if t.ops > 0 {
+		out.SuccessRate = 1 - float64(t.errors)/float64(t.ops)
+	}
+	if elapsed > 0 {
+		out.Throughput = float64(t.ops-t.errors) / elapsed.Seconds()
+	}
+	final := out.Status != "" // a live partial has no status
+	out.Acquire = latency(t.acquire, final)
+	out.Query = latency(t.query, final)
+	out.Op = latency(t.op, final)
+	out.Hold = latency(t.hold, final)
+	out.Operations = out.Operations[:0]
+	for i, op := range r.sc.Mix.Ops {
+		o := results.Operation{Name: op.Name, Weight: op.Weight, Ops: t.opCounts[i], Errors: t.opErrors[i], Op: latency(t.opHists[i], false)}
+		if t.ops > 0 {
+			o.Share = float64(o.Ops) / float64(t.ops)
+		}
+		out.Operations = append(out.Operations, o)
+	}
+	for i, cat := range results.ErrorCategories {
+		if n := t.errorsBy[i]; n > 0 {
+			out.ErrorsBy[cat] = n
+		}
+	}
+	if len(c.samples) > 0 {
+		out.ErrorSamples = c.samples
+	}
+	if len(c.states) > 0 {
+		out.SQLStates = c.states
+	}
+	out.Utilization = c.utilization()
+	out.Exhaustion = c.exh.summary
+	out.Leaks = c.nLeaks
+	out.LeakDetails = c.leaks
+	if c.rec != nil {
+		out.Recovery = c.rec.finish(r.sc.RecoveryAfter, elapsed)
+	}
+	if final {
+		out.Series = c.series.flush()
+		out.SeriesStep = c.series.step
+	}
+}
+
+func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {
+	c := results.Connections{
+		Opened: st.Opened,
+		Closed: st.ClosedRecycled + st.ClosedOverflow + st.ClosedBroken + st.ClosedEnd,
+		ClosedBy: map[string]int64{
+			results.CloseRecycled: st.ClosedRecycled,
+			results.CloseOverflow: st.ClosedOverflow,
+			results.CloseBroken:   st.ClosedBroken,
+			results.CloseEnd:      st.ClosedEnd,
+		},
+		MaxOpen: max(st.MaxOpen, r.col.maxOpen),
+	}
+	if st.Acquires > 0 {
+		c.Reuse = 1 - float64(st.Opened)/float64(st.Acquires)
+	}
+	out.Connections = c
+	out.Connect = latency(r.pool.ConnectLatency(), true)
+}
+
+// serverLeaks checks that the server's backends for the plan's
+// application_name fall back to what the pool holds once the load stopped.
+func (r *scenarioRun) serverLeaks(out *results.Scenario) {
+	mon := r.env.monitor
+	if mon == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), serverLeakGrace+time.Second)
+	defer cancel()
+	deadline := time.Now().Add(serverLeakGrace)
+	var extra int
+	for {
+		var n int
+		err := mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.appName()).Scan(&n)
+		if err != nil {
+			r.env.logf("server leak check skipped: %v", err)
+			return
+		}
+		extra = n - r.pool.Stats().Total
+		if extra <= 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if extra > 0 {
+		out.Leaks += extra
+		if len(out.LeakDetails) < maxLeakDetails {
+			out.LeakDetails = append(out.LeakDetails, results.Leak{Operation: fmt.Sprintf("%d backend(s) with application_name %q beyond the pool's connections", extra, r.env.appName()), Kind: "server"})
+		}
+	}
+}
+

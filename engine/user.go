@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/results"
+)
+
+// user is one closed-model virtual user: it loops think → acquire → run →
+// hold → release until it is stopped. A stopped user finishes the operation
+// it is in.
+type user struct {
+	id    int
+	sc    *Scenario
+	pool  *pool.Pool
+	rec   *recorder
+	stop  chan struct{} // closed to remove the user (ramp-down, scenario end)
+	done  chan struct{} // closed when the user has returned
+	timer *time.Timer
+	env   ArgEnv
+	vm    vm.VM
+	args  []any
+	res   opResult
+	// checkedOut is the time the user's current connection was acquired (zero when none);
+	// read by the scenario after the drain to find unreleased connections.
+	checkedOut time.Time
+	opName     string
+}
+
+func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &user{
+		id: id, sc: sc, pool: p, rec: rec,
+		stop: make(chan struct{}), done: make(chan struct{}),
+		timer: t,
+		env:   ArgEnv{User: id, Scenario: sc.Name},
+	}
+}
+
+// run is the user's loop. ctx ends the operations themselves (interrupt, or
+// the end of the drain grace period).
+func (u *user) run(ctx context.Context) {
+	defer close(u.done)
+	for {
+		if !u.sleep(u.think(), u.stop) {
+			return
+		}
+		select {
+		case <-u.stop:
+			return
+		default:
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		u.operate(ctx, u.sc.Mix.Pick(mrand.Float64()))
+	}
+}
+
+func (u *user) think() time.Duration {
+	t := u.sc.Think
+	if t.Max <= t.Min {
+		return t.Min
+	}
+	return t.Min + time.Duration(mrand.Int64N(int64(t.Max-t.Min)+1))
+}
+
+// sleep waits d unless cancel is closed first; it reports whether it slept fully.
+func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
+	u.timer.Reset(d)
+	select {
+	case <-u.timer.C:
+		return true
+	case <-cancel:
+		u.timer.Stop()
+		return false
+	}
+}
+
+// operate runs one operation and records it.
+func (u *user) operate(ctx context.Context, op *Op) {
+	u.env.Iteration++
+	res := &u.res
+	*res = opResult{op: op.Index, category: -1}
+	start := time.Now()
+	err := u.execute(ctx, op, res, start)
+	res.total = time.Since(start)
+	if err != nil {
+		cat, state := classify(err)
+		if ctx.Err() != nil {
+			cat = results.ErrCancelled
+		}
+		res.category = categoryIndex[cat]
+		u.rec.noteError(cat, state, fmt.Sprintf("%s: %s", op.Name, errorSample(err, state)))
+	}
+	u.rec.add(res)
+	if res.acquired && res.hold > u.sc.LeakThreshold {
+		u.rec.noteLeak(results.Leak{Operation: op.Name, User: u.id, Held: res.hold, Kind: "held"})
+	}
+}
+
+func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Time) error {
+	conn, err := u.pool.Acquire(ctx)
+	acquired := time.Now()
+	res.acquire = acquired.Sub(start)
+	if err != nil {
+		return err
+	}
+	res.acquired = true
+	u.rec.mu.Lock()
+	u.checkedOut, u.opName = acquired, op.Name
+	u.rec.mu.Unlock()
+	defer func() {
+		u.pool.Release(conn)
+		res.hold = time.Since(acquired)
+		u.rec.mu.Lock()
+		u.checkedOut = time.Time{}
+		u.rec.mu.Unlock()
+	}()
+
+	pg := conn.PgConn()
+	if op.Transaction {
+		if _, err := pg.Exec(ctx, "BEGIN"); err != nil {
+			return err
+		}
+	}
+	for i := range op.Statements {
+		st := &op.Statements[i]
+		args, err := u.evalArgs(st)
+		if err != nil {
+			if op.Transaction {
+				_, _ = pg.Exec(ctx, "ROLLBACK")
+			}
+			return err
+		}
+		t := time.Now()
+		_, err = pg.Exec(ctx, st.SQL, args...)
+		d := time.Since(t)
+		if res.nQueries < len(res.queries) {
+			res.queries[res.nQueries] = d
+			res.nQueries++
+		} else {
+			u.rec.addQuery(d)
+		}
+		if err != nil {
+			if op.Transaction && !pg.IsClosed() {
+				_, _ = pg.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+			}
+			return err
+		}
+	}
+	if op.Transaction {
+		if _, err := pg.Exec(ctx, "COMMIT"); err != nil {
+			return err
+		}
+	}
+	if op.Hold > 0 {
+		if !u.sleep(op.Hold, ctx.Done()) {
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (u *user) evalArgs(st *Statement) ([]any, error) {
+	if len(st.Args) == 0 {
+		return nil, nil
+	}
+	u.args = u.args[:0]
+	for _, p := range st.Args {
+		v, err := u.vm.Run(p, &u.env)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s", errArgs, err)
+		}
+		u.args = append(u.args, v)
+	}
+	return u.args, nil
+}
