@@ -1,0 +1,408 @@
+package compare_test
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/planrun/planrun/compare"
+	"github.com/planrun/planrun/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+const ms = time.Millisecond
+
+// lat builds a summary-only latency (no histogram).
+func lat(p50, p95, p99, max time.Duration) results.Latency {
+	return results.Latency{Count: 1000, Min: p50 / 2, Mean: p50, P50: p50, P90: p95, P95: p95, P99: p99, Max: max}
+}
+
+// scenario builds a completed scenario with sane defaults; edit adjusts it.
+func scenario(name string, edit func(*results.Scenario)) results.Scenario {
+	s := results.Scenario{
+		Name: name, Mix: "app", Status: "completed",
+		Ops: 10000, Errors: 0, SuccessRate: 1, Throughput: 480,
+		Acquire:     lat(40*time.Microsecond, 2*ms, 5*ms, 20*ms),
+		Query:       lat(1*ms, 4*ms, 8*ms, 30*ms),
+		Op:          lat(3*ms, 25*ms, 40*ms, 90*ms),
+		Utilization: results.Utilization{Mean: 0.4, P95: 0.6, Max: 0.8},
+	}
+	if edit != nil {
+		edit(&s)
+	}
+	return s
+}
+
+func run(scenarios ...results.Scenario) *results.Run {
+	return &results.Run{
+		SchemaVersion: results.SchemaVersion,
+		Plan:          results.PlanInfo{Name: "production", File: "plans/production.yaml", SHA256: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+		Target:        results.Target{ServerVersion: "15.18", Replicas: 1, Driver: "pgx"},
+		Pool:          results.Pool{Size: 20, MaxOverflow: 30, Timeout: 30 * time.Second, Recycle: 30 * time.Minute, PrePing: true, ConnectTimeout: 5 * time.Second},
+		Status:        results.StatusCompleted,
+		Scenarios:     scenarios,
+		TimeScale:     1,
+	}
+}
+
+// prFixture is a base run and a new run in which a pull request made the
+// peak scenario worse, broke recovery and improved queries.
+func prFixture() (base, new *results.Run) {
+	base = run(
+		scenario("normal", nil),
+		scenario("peak", func(s *results.Scenario) {
+			s.Acquire = lat(1*ms, 120*ms, 180*ms, 400*ms)
+			s.Query = lat(2*ms, 20*ms, 30*ms, 60*ms)
+			s.Utilization.P95 = 0.7
+		}),
+		scenario("stress", nil),
+		scenario("exhaustion_recovery", func(s *results.Scenario) {
+			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 800 * ms, Recovered: true}
+		}),
+	)
+	new = run(
+		scenario("normal", func(s *results.Scenario) {
+			// +200% but only 80 µs: under the noise floor.
+			s.Acquire.P50 = 120 * time.Microsecond
+			// −5%: within tolerance.
+			s.Throughput = 456
+		}),
+		scenario("peak", func(s *results.Scenario) {
+			s.Acquire = lat(1*ms, 162*ms, 190*ms, 410*ms)
+			s.Query = lat(2*ms, 15*ms, 30*ms, 60*ms)
+			s.Errors, s.SuccessRate = 12, 1-12.0/10000
+			s.Utilization.P95 = 0.9
+		}),
+		scenario("exhaustion_recovery", func(s *results.Scenario) {
+			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+		}),
+		scenario("spike", nil),
+	)
+	return base, new
+}
+
+func findRow(t *testing.T, c *compare.Comparison, scenario, metric string) compare.Row {
+	t.Helper()
+	for _, r := range c.Rows {
+		if r.Scenario == scenario && r.Metric == metric {
+			return r
+		}
+	}
+	t.Fatalf("no row %s %s", scenario, metric)
+	return compare.Row{}
+}
+
+func TestRunsMarkers(t *testing.T) {
+	base, new := prFixture()
+	c := compare.Runs(base, new, compare.Options{})
+
+	tests := []struct {
+		scenario, metric        string
+		regression, improvement bool
+		informational           bool
+	}{
+		{"normal", "acquire.p50", false, false, false}, // under the noise floor
+		{"normal", "throughput", false, false, false},  // −5% within 10%
+		{"normal", "errors", false, false, false},
+		{"peak", "acquire.p95", true, false, false}, // +35%
+		{"peak", "acquire.p99", false, false, false},
+		{"peak", "acquire.max", false, false, false},
+		{"peak", "query.p95", false, true, false}, // −25%
+		{"peak", "errors", true, false, false},    // 0 → 12
+		{"peak", "success_rate", true, false, false},
+		{"peak", "leaks", false, false, false},
+		{"peak", "utilization.p95", false, false, true},
+		{"exhaustion_recovery", "recovery", true, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scenario+"/"+tt.metric, func(t *testing.T) {
+			r := findRow(t, c, tt.scenario, tt.metric)
+			if r.Regression != tt.regression || r.Improvement != tt.improvement || r.Informational != tt.informational {
+				t.Errorf("row = %+v; want regression %t, improvement %t, informational %t", r, tt.regression, tt.improvement, tt.informational)
+			}
+		})
+	}
+
+	if c.Regressions != 4 {
+		t.Errorf("Regressions = %d, want 4", c.Regressions)
+	}
+	if c.Improvements != 1 {
+		t.Errorf("Improvements = %d, want 1", c.Improvements)
+	}
+	if got := strings.Join(c.Missing, ","); got != "stress,spike" {
+		t.Errorf("Missing = %q, want stress,spike", got)
+	}
+	if got := strings.Join(c.OnlyInBase, ","); got != "stress" {
+		t.Errorf("OnlyInBase = %q", got)
+	}
+	if got := strings.Join(c.OnlyInNew, ","); got != "spike" {
+		t.Errorf("OnlyInNew = %q", got)
+	}
+	for _, r := range c.Rows {
+		if r.Scenario == "stress" || r.Scenario == "spike" {
+			t.Errorf("row for a scenario in one run only: %+v", r)
+		}
+	}
+	if r := findRow(t, c, "normal", "acquire.p50"); r.Note != "noise: under 100µs" {
+		t.Errorf("acquire.p50 note = %q", r.Note)
+	}
+	if r := findRow(t, c, "exhaustion_recovery", "recovery"); r.Note != "did not recover" {
+		t.Errorf("recovery note = %q", r.Note)
+	}
+}
+
+func TestRules(t *testing.T) {
+	tests := []struct {
+		name                    string
+		opts                    compare.Options
+		metric                  string
+		base, new               func(*results.Scenario)
+		regression, improvement bool
+		change                  float64 // checked unless NaN
+	}{
+		{name: "latency within tolerance", metric: "op.p95",
+			base: func(s *results.Scenario) { s.Op.P95 = 100 * ms }, new: func(s *results.Scenario) { s.Op.P95 = 109 * ms }, change: 0.09},
+		{name: "latency beyond tolerance", metric: "op.p95", regression: true,
+			base: func(s *results.Scenario) { s.Op.P95 = 100 * ms }, new: func(s *results.Scenario) { s.Op.P95 = 111 * ms }, change: 0.11},
+		{name: "latency beyond a custom tolerance", metric: "op.p95", opts: compare.Options{Tolerance: 0.05}, regression: true,
+			base: func(s *results.Scenario) { s.Op.P95 = 100 * ms }, new: func(s *results.Scenario) { s.Op.P95 = 106 * ms }, change: 0.06},
+		{name: "latency under the noise floor", metric: "query.p95",
+			base: func(s *results.Scenario) { s.Query.P95 = 300 * time.Microsecond }, new: func(s *results.Scenario) { s.Query.P95 = 390 * time.Microsecond }, change: 0.3},
+		{name: "latency just over the noise floor", metric: "query.p95", regression: true,
+			base: func(s *results.Scenario) { s.Query.P95 = 300 * time.Microsecond }, new: func(s *results.Scenario) { s.Query.P95 = 410 * time.Microsecond }, change: 110.0 / 300},
+		{name: "noise floor disabled", metric: "query.p95", opts: compare.Options{NoiseFloor: -1}, regression: true,
+			base: func(s *results.Scenario) { s.Query.P95 = 300 * time.Microsecond }, new: func(s *results.Scenario) { s.Query.P95 = 390 * time.Microsecond }, change: 0.3},
+		{name: "latency improvement", metric: "acquire.p99", improvement: true,
+			base: func(s *results.Scenario) { s.Acquire.P99 = 50 * ms }, new: func(s *results.Scenario) { s.Acquire.P99 = 20 * ms }, change: -0.6},
+		{name: "latency from zero", metric: "acquire.p95", regression: true,
+			base: func(s *results.Scenario) { s.Acquire.P95 = 0 }, new: func(s *results.Scenario) { s.Acquire.P95 = 5 * ms }, change: math.Inf(1)},
+		{name: "throughput drop", metric: "throughput", regression: true,
+			base: func(s *results.Scenario) { s.Throughput = 500 }, new: func(s *results.Scenario) { s.Throughput = 400 }, change: -0.2},
+		{name: "throughput rise", metric: "throughput", improvement: true,
+			base: func(s *results.Scenario) { s.Throughput = 400 }, new: func(s *results.Scenario) { s.Throughput = 500 }, change: 0.25},
+		{name: "throughput both zero", metric: "throughput",
+			base: func(s *results.Scenario) { s.Throughput = 0 }, new: func(s *results.Scenario) { s.Throughput = 0 }, change: 0},
+		{name: "success rate 99% to 98.5%", metric: "success_rate", regression: true,
+			base: func(s *results.Scenario) { s.SuccessRate = 0.99 }, new: func(s *results.Scenario) { s.SuccessRate = 0.985 }, change: math.NaN()},
+		{name: "success rate 99% to 98.95% is under the floor", metric: "success_rate",
+			base: func(s *results.Scenario) { s.SuccessRate = 0.99 }, new: func(s *results.Scenario) { s.SuccessRate = 0.9895 }, change: math.NaN()},
+		{name: "success rate 90% to 89.5% within tolerance of the error rate", metric: "success_rate",
+			base: func(s *results.Scenario) { s.SuccessRate = 0.90 }, new: func(s *results.Scenario) { s.SuccessRate = 0.895 }, change: math.NaN()},
+		{name: "success rate recovers", metric: "success_rate", improvement: true,
+			base: func(s *results.Scenario) { s.SuccessRate = 0.95 }, new: func(s *results.Scenario) { s.SuccessRate = 1 }, change: math.NaN()},
+		{name: "errors from zero", metric: "errors", regression: true,
+			base: func(s *results.Scenario) { s.Errors = 0 }, new: func(s *results.Scenario) { s.Errors = 1 }, change: math.Inf(1)},
+		{name: "errors to zero", metric: "errors", improvement: true,
+			base: func(s *results.Scenario) { s.Errors = 7 }, new: func(s *results.Scenario) { s.Errors = 0 }, change: -1},
+		{name: "errors slightly up", metric: "errors",
+			base: func(s *results.Scenario) { s.Errors = 100 }, new: func(s *results.Scenario) { s.Errors = 105 }, change: 0.05},
+		{name: "leaks from zero", metric: "leaks", regression: true,
+			base: func(s *results.Scenario) { s.Leaks = 0 }, new: func(s *results.Scenario) { s.Leaks = 2 }, change: math.Inf(1)},
+		{name: "recovery slower", metric: "recovery", regression: true,
+			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 500 * ms, Recovered: true} },
+			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 900 * ms, Recovered: true} }, change: 0.8},
+		{name: "recovery now recovers", metric: "recovery", improvement: true,
+			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 10 * time.Second, Recovered: false} },
+			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 11 * time.Second, Recovered: true} }, change: 0.1},
+		{name: "utilization is not gated", metric: "utilization.p95",
+			base: func(s *results.Scenario) { s.Utilization.P95 = 0.5 }, new: func(s *results.Scenario) { s.Utilization.P95 = 0.99 }, change: 0.98},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := compare.Runs(run(scenario("s", tt.base)), run(scenario("s", tt.new)), tt.opts)
+			r := findRow(t, c, "s", tt.metric)
+			if r.Regression != tt.regression || r.Improvement != tt.improvement {
+				t.Errorf("row = %+v; want regression %t, improvement %t", r, tt.regression, tt.improvement)
+			}
+			if !math.IsNaN(tt.change) && !(r.Change == tt.change || math.Abs(r.Change-tt.change) < 1e-9) {
+				t.Errorf("Change = %v, want %v", r.Change, tt.change)
+			}
+			wantCount := 0
+			if tt.regression {
+				wantCount = 1
+			}
+			if c.Regressions != wantCount {
+				t.Errorf("Regressions = %d, want %d", c.Regressions, wantCount)
+			}
+		})
+	}
+}
+
+// encode records values (nanoseconds) into a histogram the way the engine
+// does and returns it in the V2 base64 encoding of the reports.
+func encode(t *testing.T, values ...time.Duration) (string, *hdrhistogram.Histogram) {
+	t.Helper()
+	h := hdrhistogram.New(int64(time.Microsecond), int64(time.Hour), 3)
+	for _, v := range values {
+		if err := h.RecordValue(int64(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), h
+}
+
+func TestPercentilesFromHistogram(t *testing.T) {
+	// 90 fast acquires and 10 slow ones: p50 ≈ 1ms, p95 ≈ 50ms, p99 ≈ 80ms.
+	var baseVals, newVals []time.Duration
+	for i := range 100 {
+		switch {
+		case i < 90:
+			baseVals = append(baseVals, 1*ms)
+			newVals = append(newVals, 1*ms)
+		default:
+			baseVals = append(baseVals, 50*ms)
+			newVals = append(newVals, 80*ms)
+		}
+	}
+	baseHist, bh := encode(t, baseVals...)
+	newHist, nh := encode(t, newVals...)
+
+	// The summaries say something else on purpose: the histogram must win.
+	base := run(scenario("s", func(s *results.Scenario) {
+		s.Acquire = lat(7*ms, 7*ms, 7*ms, 50*ms)
+		s.Acquire.Histogram = baseHist
+	}))
+	new := run(scenario("s", func(s *results.Scenario) {
+		s.Acquire = lat(7*ms, 7*ms, 7*ms, 80*ms)
+		s.Acquire.Histogram = newHist
+	}))
+	c := compare.Runs(base, new, compare.Options{})
+
+	tests := []struct {
+		metric    string
+		quantile  float64
+		wantBase  float64
+		wantNew   float64
+		regressed bool
+	}{
+		{"acquire.p50", 50, float64(bh.ValueAtQuantile(50)), float64(nh.ValueAtQuantile(50)), false},
+		{"acquire.p95", 95, float64(bh.ValueAtQuantile(95)), float64(nh.ValueAtQuantile(95)), true},
+		{"acquire.p99", 99, float64(bh.ValueAtQuantile(99)), float64(nh.ValueAtQuantile(99)), true},
+		{"acquire.max", 0, float64(50 * ms), float64(80 * ms), true}, // the summary's exact Max
+	}
+	for _, tt := range tests {
+		t.Run(tt.metric, func(t *testing.T) {
+			r := findRow(t, c, "s", tt.metric)
+			if r.Base != tt.wantBase || r.New != tt.wantNew {
+				t.Errorf("base, new = %v, %v; want %v, %v", time.Duration(r.Base), time.Duration(r.New), time.Duration(tt.wantBase), time.Duration(tt.wantNew))
+			}
+			if r.Regression != tt.regressed {
+				t.Errorf("Regression = %t, want %t", r.Regression, tt.regressed)
+			}
+		})
+	}
+	// Sanity: the histogram values are the recorded ones within 0.1%.
+	if p95 := time.Duration(findRow(t, c, "s", "acquire.p95").Base); p95 < 49*ms || p95 > 51*ms {
+		t.Errorf("base p95 from histogram = %s, want ≈ 50ms", p95)
+	}
+	if len(c.Notes) != 0 {
+		t.Errorf("Notes = %q, want none", c.Notes)
+	}
+
+	t.Run("unreadable histogram falls back to the summary", func(t *testing.T) {
+		broken := run(scenario("s", func(s *results.Scenario) {
+			s.Acquire = lat(7*ms, 7*ms, 7*ms, 50*ms)
+			s.Acquire.Histogram = "not-a-histogram"
+		}))
+		c := compare.Runs(broken, new, compare.Options{})
+		if r := findRow(t, c, "s", "acquire.p95"); r.Base != float64(7*ms) {
+			t.Errorf("base p95 = %s, want the summary's 7ms", time.Duration(r.Base))
+		}
+		if len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "s acquire: the base histogram cannot be read") {
+			t.Errorf("Notes = %q", c.Notes)
+		}
+	})
+}
+
+func TestSkippedAndEmpty(t *testing.T) {
+	base := run(scenario("a", nil), scenario("b", nil))
+	new := run(scenario("a", func(s *results.Scenario) {
+		s.Query = results.Latency{}
+	}), scenario("b", func(s *results.Scenario) { s.Status = "skipped" }))
+	base.Scenarios[0].Query = results.Latency{}
+	c := compare.Runs(base, new, compare.Options{})
+	if got := strings.Join(c.OnlyInBase, ","); got != "b" {
+		t.Errorf("OnlyInBase = %q, want b (skipped in new)", got)
+	}
+	for _, r := range c.Rows {
+		if strings.HasPrefix(r.Metric, "query.") {
+			t.Errorf("row for a latency with no samples in either run: %+v", r)
+		}
+	}
+}
+
+func TestNotes(t *testing.T) {
+	base, new := run(scenario("a", nil)), run(scenario("a", nil))
+	new.Pool.Size = 10
+	new.Plan.SHA256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	new.TimeScale = 0.1
+	new.Status = results.StatusAborted
+	c := compare.Runs(base, new, compare.Options{})
+	want := []string{"plan file differs", "pool configuration differs: size 20", "→ size 10", "time scale differs: 1 → 0.1", "new run did not complete (aborted)"}
+	all := strings.Join(c.Notes, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("notes %q do not contain %q", all, w)
+		}
+	}
+}
+
+func TestGolden(t *testing.T) {
+	prBase, prNew := prFixture()
+	same := run(scenario("normal", nil), scenario("peak", nil))
+	tests := []struct {
+		name      string
+		base, new *results.Run
+		render    func(*compare.Comparison, *bytes.Buffer) error
+	}{
+		{"regressions.md", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Markdown(b) }},
+		{"regressions.txt", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Table(b, false) }},
+		{"regressions.color.txt", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Table(b, true) }},
+		{"no_regressions.md", same, same, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Markdown(b) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := tt.render(compare.Runs(tt.base, tt.new, compare.Options{}), &buf); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./compare/ -update to create it)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("output differs from %s (go test ./compare/ -update rewrites it)\ngot:\n%s\nwant:\n%s", path, buf.String(), want)
+			}
+		})
+	}
+}
+
+func TestMarkdownSummaryFirst(t *testing.T) {
+	base, new := prFixture()
+	var buf bytes.Buffer
+	if err := compare.Runs(base, new, compare.Options{}).Markdown(&buf); err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(buf.String(), "\n")
+	if !strings.HasPrefix(first, "4 regressions beyond 10%: peak acquire.p95 120ms → 162ms (+35.0%)") {
+		t.Errorf("first line = %q", first)
+	}
+}
