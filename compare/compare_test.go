@@ -210,8 +210,10 @@ func TestRules(t *testing.T) {
 			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 500 * ms, Recovered: true} },
 			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 900 * ms, Recovered: true} }, change: 0.8},
 		{name: "recovery now recovers", metric: "recovery", improvement: true,
-			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 10 * time.Second, Recovered: false} },
-			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 11 * time.Second, Recovered: true} }, change: 0.1},
+			base: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 10 * time.Second, Recovered: false}
+			},
+			new: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 11 * time.Second, Recovered: true} }, change: 0.1},
 		{name: "utilization is not gated", metric: "utilization.p95",
 			base: func(s *results.Scenario) { s.Utilization.P95 = 0.5 }, new: func(s *results.Scenario) { s.Utilization.P95 = 0.99 }, change: 0.98},
 	}
