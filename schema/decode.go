@@ -472,7 +472,7 @@ func (d *decoder) flowArg(it rawItem, c ctx) (Expr, bool) {
 }
 
 // quotedEnd returns the offset just after the YAML quoted scalar at the
-// start of s: "..." with backslash escapes, '...' with '' for a quote.
+// start of s: "..." with backslash escapes, '...' with ” for a quote.
 func quotedEnd(s string) int {
 	if s[0] == '"' {
 		return skipQuoted([]byte(s), 0)

@@ -23,7 +23,9 @@ func mustParse(t *testing.T, src string, env map[string]string) *schema.Plan {
 	return p
 }
 
-func pos(line, col int) schema.Pos { return schema.Pos{File: "testdata/production.yaml", Line: line, Col: col} }
+func pos(line, col int) schema.Pos {
+	return schema.Pos{File: "testdata/production.yaml", Line: line, Col: col}
+}
 
 // TestLoadProduction loads the contract's production plan and spot-checks
 // what the engine and the assertions rely on.
