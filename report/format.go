@@ -39,6 +39,22 @@ func formatDuration(d time.Duration) string {
 	}
 }
 
+// configDuration renders a configured (exact) duration the way plans write
+// it: 30s, 30m, 1h30m, 250ms.
+func configDuration(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // roundSignificant rounds d to n significant decimal digits, so that the unit
 // is chosen after rounding (999.6ms becomes 1.00s, not 1000ms).
 func roundSignificant(d time.Duration, n int) time.Duration {
@@ -131,9 +147,9 @@ func formatSeconds(d time.Duration) string {
 
 // poolSummary describes the pool under test: "size 20 + overflow 30, timeout 30s".
 func poolSummary(p results.Pool) string {
-	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, formatDuration(p.Timeout))
+	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, configDuration(p.Timeout))
 	if p.Recycle > 0 {
-		s += ", recycle " + formatDuration(p.Recycle)
+		s += ", recycle " + configDuration(p.Recycle)
 	}
 	if p.PrePing {
 		s += ", pre-ping"
@@ -424,4 +440,13 @@ func formatTime(t time.Time) string {
 		return "–"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// sqlStatesText renders server errors by SQLSTATE, codes sorted: "23505 2, 40P01 37".
+func sqlStatesText(m map[string]int64) string {
+	var parts []string
+	for _, k := range sortedKeys(m, nil) {
+		parts = append(parts, k+" "+formatInt(m[k]))
+	}
+	return strings.Join(parts, ", ")
 }

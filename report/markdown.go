@@ -257,6 +257,16 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 		}
 	}
 	m.table([]string{"scenario", "category", "count", "first sample"}, "llrl", rows)
+
+	var states [][]string
+	for _, s := range scenarios {
+		for _, code := range sortedKeys(s.SQLStates, nil) {
+			states = append(states, []string{mdText(s.Name), mdCode(code), formatInt(s.SQLStates[code])})
+		}
+	}
+	if len(states) > 0 {
+		m.table([]string{"scenario", "SQLSTATE", "count"}, "llr", states)
+	}
 }
 
 func (m *mdWriter) leaks(scenarios []results.Scenario) {
@@ -278,9 +288,9 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			continue
 		}
 		idx := sampleIndexes(len(s.Series), maxSeriesRows)
-		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), formatDuration(s.SeriesStep))
+		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), configDuration(s.SeriesStep))
 		if len(idx) == len(s.Series) {
-			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), formatDuration(s.SeriesStep))
+			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), configDuration(s.SeriesStep))
 		}
 		m.printf("%s\n\n", title)
 		rows := make([][]string, 0, len(idx))
@@ -291,7 +301,7 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 				rate = formatRate(float64(p.Ops) / s.SeriesStep.Seconds())
 			}
 			rows = append(rows, []string{
-				formatDuration(p.T), fmt.Sprint(p.Users), rate, formatInt(p.Errors),
+				configDuration(p.T), fmt.Sprint(p.Users), rate, formatInt(p.Errors),
 				formatDuration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
 			})
 		}
@@ -385,13 +395,13 @@ func targetDetail(run *results.Run) string {
 func poolDetail(p results.Pool) string {
 	recycle, leak := "never", "the scenario's duration"
 	if p.Recycle > 0 {
-		recycle = formatDuration(p.Recycle)
+		recycle = configDuration(p.Recycle)
 	}
 	if p.LeakThreshold > 0 {
-		leak = formatDuration(p.LeakThreshold)
+		leak = configDuration(p.LeakThreshold)
 	}
 	return fmt.Sprintf("size %d, max_overflow %d, timeout %s, recycle %s, pre_ping %t, connect_timeout %s, leak_threshold %s",
-		p.Size, p.MaxOverflow, formatDuration(p.Timeout), recycle, p.PrePing, formatDuration(p.ConnectTimeout), leak)
+		p.Size, p.MaxOverflow, configDuration(p.Timeout), recycle, p.PrePing, configDuration(p.ConnectTimeout), leak)
 }
 
 // errorCount is the number of failed operations over all scenarios.

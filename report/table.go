@@ -125,20 +125,42 @@ func (tr *tableRenderer) section(title string) {
 	tr.printf("\n%s\n", tr.p.paint(ansiBold, title))
 }
 
-// table renders one tablewriter table with the given header and per-column
-// alignment; free-text columns wrap at maxCellWidth.
-func (tr *tableRenderer) table(header []string, aligns []tw.Align, rows [][]string) {
+// tableSpec describes one tablewriter table.
+type tableSpec struct {
+	header []string // nil: no header row
+	aligns []tw.Align
+	// widths caps the width of some columns (by index); others wrap at maxCellWidth.
+	widths map[int]int
+	// rowLines draws a line between rows (for multi-line rows).
+	rowLines bool
+}
+
+// table renders rows as one tablewriter table.
+func (tr *tableRenderer) table(spec tableSpec, rows [][]string) {
 	if tr.err != nil {
 		return
 	}
-	t := tablewriter.NewTable(tr.w,
+	perColumn := tw.NewMapper[int, int]()
+	for col, w := range spec.widths {
+		perColumn.Set(col, w)
+	}
+	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: aligns}),
+		tablewriter.WithHeaderAlignmentConfig(tw.CellAlignment{PerColumn: spec.aligns}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: spec.aligns}),
 		tablewriter.WithRowAutoWrap(tw.WrapNormal),
 		tablewriter.WithRowMaxWidth(maxCellWidth),
-	)
-	t.Header(toAny(header)...)
+	}
+	if spec.rowLines {
+		opts = append(opts, tablewriter.WithRendition(tw.Rendition{
+			Settings: tw.Settings{Separators: tw.Separators{BetweenRows: tw.On}},
+		}))
+	}
+	t := tablewriter.NewTable(tr.w, opts...)
+	t.Configure(func(cfg *tablewriter.Config) { cfg.Row.ColMaxWidths.PerColumn = perColumn })
+	if spec.header != nil {
+		t.Header(toAny(spec.header)...)
+	}
 	for _, r := range rows {
 		if err := t.Append(r); err != nil {
 			tr.err = err
@@ -210,7 +232,7 @@ func (tr *tableRenderer) preflight(checks []results.Check) {
 		}
 		rows = append(rows, []string{tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), name, c.Reason})
 	}
-	tr.table([]string{"status", "check", "reason"}, []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignLeft}, rows)
+	tr.table(tableSpec{header: []string{"status", "check", "reason"}}, rows)
 }
 
 func (tr *tableRenderer) load(scenarios []results.Scenario) {
@@ -230,36 +252,34 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		})
 	}
 	r, l := tw.AlignRight, tw.AlignLeft
-	tr.table([]string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success"},
-		[]tw.Align{l, l, r, r, r, r, r, r}, rows)
+	tr.table(tableSpec{
+		header: []string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success"},
+		aligns: []tw.Align{l, l, r, r, r, r, r, r},
+	}, rows)
 }
 
-// quadWidth is the width of one figure in a latency cell ("1.24ms", "16m32s").
-const quadWidth = 6
-
-// quadCell lines four figures up in one cell: right-aligned, fixed width.
-func quadCell(q [4]string) string {
-	var b strings.Builder
-	for i, v := range q {
-		if i > 0 {
-			b.WriteString("  ")
-		}
-		b.WriteString(strings.Repeat(" ", max(0, quadWidth-len([]rune(v)))))
-		b.WriteString(v)
-	}
-	return b.String()
-}
-
+// latency writes one row per scenario; each row holds the acquire, query
+// and op lines.
 func (tr *tableRenderer) latency(scenarios []results.Scenario) {
 	rows := make([][]string, 0, len(scenarios))
 	for _, s := range scenarios {
-		rows = append(rows, []string{s.Name,
-			quadCell(latencyQuad(s.Acquire)), quadCell(latencyQuad(s.Query)), quadCell(latencyQuad(s.Op))})
+		row := []string{s.Name, "acquire\nquery\nop", "", "", "", ""}
+		for _, l := range []results.Latency{s.Acquire, s.Query, s.Op} {
+			for i, v := range latencyQuad(l) {
+				if row[2+i] != "" {
+					row[2+i] += "\n"
+				}
+				row[2+i] += v
+			}
+		}
+		rows = append(rows, row)
 	}
-	sub := quadCell([4]string{"p50", "p95", "p99", "max"})
-	r := tw.AlignRight
-	tr.table([]string{"scenario", "acquire\n" + sub, "query\n" + sub, "op\n" + sub},
-		[]tw.Align{tw.AlignLeft, r, r, r}, rows)
+	l, r := tw.AlignLeft, tw.AlignRight
+	tr.table(tableSpec{
+		header:   []string{"scenario", "", "p50", "p95", "p99", "max"},
+		aligns:   []tw.Align{l, l, r, r, r, r},
+		rowLines: true,
+	}, rows)
 }
 
 func (tr *tableRenderer) pool(s results.Scenario) {
@@ -290,25 +310,38 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		}
 		rows = append(rows, []string{"errors: " + cat, text})
 	}
-	tr.table([]string{"", ""}, []tw.Align{tw.AlignLeft, tw.AlignLeft}, rows)
+	if len(s.SQLStates) > 0 {
+		rows = append(rows, []string{"sqlstates", sqlStatesText(s.SQLStates)})
+	}
+	tr.table(tableSpec{}, rows)
 }
 
+// assertions writes one row per evaluation; the name and check show once
+// for consecutive evaluations of the same assertion.
 func (tr *tableRenderer) assertions(outcomes []results.Outcome) {
 	rows := make([][]string, 0, len(outcomes))
-	for _, o := range outcomes {
-		name := o.Name
+	for i, o := range outcomes {
+		name, check := o.Name, o.Check
 		if isWarning(o) {
 			name += " (warning)"
 		}
+		if i > 0 && outcomes[i-1].Name == o.Name && outcomes[i-1].Check == o.Check && outcomes[i-1].Severity == o.Severity {
+			name, check = "", ""
+		}
+		actual := actualText(o)
 		if o.Aborted {
-			name += " (aborted the run)"
+			actual += " (aborted the run)"
 		}
 		rows = append(rows, []string{
-			tr.p.outcome(o, outcomeSymbol(o)), name, o.Scenario, tr.p.outcome(o, actualText(o)), o.Check,
+			tr.p.outcome(o, outcomeSymbol(o)), name, check, o.Scenario, tr.p.outcome(o, actual),
 		})
 	}
 	l := tw.AlignLeft
-	tr.table([]string{"", "assertion", "scenario", "actual", "check"}, []tw.Align{tw.AlignCenter, l, l, l, l}, rows)
+	tr.table(tableSpec{
+		header: []string{"", "assertion", "check", "scenario", "actual"},
+		aligns: []tw.Align{tw.AlignCenter, l, l, l, l},
+		widths: map[int]int{1: 30, 2: 36, 4: 40},
+	}, rows)
 }
 
 func (tr *tableRenderer) criteria(criteria []results.Criterion) {
@@ -318,8 +351,7 @@ func (tr *tableRenderer) criteria(criteria []results.Criterion) {
 			tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), c.Name, strings.Join(c.Reasons, "; "),
 		})
 	}
-	l := tw.AlignLeft
-	tr.table([]string{"status", "criterion", "reasons"}, []tw.Align{l, l, l}, rows)
+	tr.table(tableSpec{header: []string{"status", "criterion", "reasons"}}, rows)
 }
 
 // verdict ends the report: a rule, the one-sentence summary, and the verdict

@@ -1,0 +1,679 @@
+package report_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/planrun/planrun/report"
+	"github.com/planrun/planrun/results"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func TestMain(m *testing.M) {
+	// tablewriter measures ambiguous-width runes (–, µ) by the locale; pin
+	// narrow widths so that the golden files do not depend on it.
+	os.Setenv("RUNEWIDTH_EASTASIAN", "0")
+	flag.Parse()
+	os.Exit(m.Run())
+}
+
+// cases are the fixed runs every renderer is checked against.
+var cases = []struct {
+	name string
+	run  func() *results.Run
+}{
+	{"passing", PassingRun},
+	{"failing", FailingRun},
+	{"unreachable", UnreachableRun},
+}
+
+// golden compares got with testdata/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden file (go test ./report/ -update writes it): %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test ./report/ -update rewrites it)\n%s", path, firstDiff(string(want), string(got)))
+	}
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(wl), len(gl)) {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return fmt.Sprintf("first difference at line %d:\nwant: %q\ngot:  %q", i+1, w, g)
+		}
+	}
+	return "same lines, different bytes"
+}
+
+func render(t *testing.T, format string, run *results.Run, opts report.Options) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := report.Render(&buf, format, run, opts); err != nil {
+		t.Fatalf("Render(%s): %v", format, err)
+	}
+	return buf.Bytes()
+}
+
+func TestGolden(t *testing.T) {
+	formats := []struct {
+		format, ext string
+		opts        report.Options
+	}{
+		{"table", "txt", report.Options{}},
+		{"table", "color.txt", report.Options{Color: true}},
+		{"markdown", "md", report.Options{}},
+		{"json", "json", report.Options{}},
+		{"junit", "xml", report.Options{}},
+	}
+	for _, c := range cases {
+		for _, f := range formats {
+			t.Run(c.name+"/"+f.ext, func(t *testing.T) {
+				golden(t, c.name+"."+f.ext+".golden", render(t, f.format, c.run(), f.opts))
+			})
+		}
+	}
+}
+
+func TestRenderUnknownFormat(t *testing.T) {
+	err := report.Render(&bytes.Buffer{}, "html", PassingRun(), report.Options{})
+	if err == nil {
+		t.Fatal("Render(html) succeeded, want an error")
+	}
+	for _, f := range report.Formats {
+		if !strings.Contains(err.Error(), f) {
+			t.Errorf("error %q does not name valid format %q", err, f)
+		}
+	}
+}
+
+func TestRenderersDoNotModifyRun(t *testing.T) {
+	for _, format := range report.Formats {
+		t.Run(format, func(t *testing.T) {
+			run := secretRun()
+			render(t, format, run, report.Options{Color: true})
+			if !reflect.DeepEqual(run, secretRun()) {
+				t.Errorf("%s renderer modified its input", format)
+			}
+		})
+	}
+}
+
+func TestTable(t *testing.T) {
+	tests := []struct {
+		name string
+		run  *results.Run
+		opts report.Options
+		want []string // substrings, in order
+		not  []string
+	}{
+		{
+			name: "passing ends with the verdict",
+			run:  PassingRun(),
+			want: []string{"size 20 + overflow 30, timeout 30s", "2,173", "exhaustion_recovery", "412ms after stage 2",
+				"✓", "acquire.p95 < 200ms", "acquire.p95 = 148ms", "✓  APPROVED FOR PRODUCTION\n"},
+			not: []string{"\x1b["},
+		},
+		{
+			name: "failing marks critical, warning and skipped outcomes",
+			run:  FailingRun(),
+			want: []string{"✗", "acquire.p95 = 312ms", "!", "utilization.p95 = 91.2%", "–", "skipped: scenario soak",
+				"error: time: unknown unit", "not recovered", "✗  NOT APPROVED FOR PRODUCTION\n"},
+		},
+		{
+			name: "colour only when asked",
+			run:  FailingRun(),
+			opts: report.Options{Color: true},
+			want: []string{"\x1b[32m✓\x1b[0m", "\x1b[31m✗\x1b[0m", "\x1b[33m!\x1b[0m", "\x1b[1m\x1b[31m✗  NOT APPROVED FOR PRODUCTION\x1b[0m\n"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := string(render(t, "table", tt.run, tt.opts))
+			rest := out
+			for _, w := range tt.want {
+				i := strings.Index(rest, w)
+				if i < 0 {
+					t.Fatalf("table lacks %q (in order) in:\n%s", w, out)
+				}
+				rest = rest[i+len(w):]
+			}
+			if !strings.HasSuffix(out, tt.want[len(tt.want)-1]) {
+				t.Errorf("the verdict %q is not the last line", tt.want[len(tt.want)-1])
+			}
+			for _, n := range tt.not {
+				if strings.Contains(out, n) {
+					t.Errorf("table contains %q", n)
+				}
+			}
+		})
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	tests := []struct {
+		name      string
+		run       *results.Run
+		firstLine string
+		sentence  string
+	}{
+		{"passing", PassingRun(), "## ✅ APPROVED FOR PRODUCTION — production",
+			"All 25 critical checks passed."},
+		{"failing", FailingRun(), "## ❌ NOT APPROVED FOR PRODUCTION — production",
+			"6 of 26 critical checks failed: acquire p95 under 200ms (stress), acquire p95 under 200ms (exhaustion_recovery)"},
+		{"unreachable", UnreachableRun(), "## ❌ NOT APPROVED FOR PRODUCTION — production",
+			"No critical checks were evaluated. The run failed: preflight: server reachable: dial tcp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := string(render(t, "markdown", tt.run, report.Options{}))
+			lines := strings.Split(out, "\n")
+			if lines[0] != tt.firstLine {
+				t.Errorf("first line = %q, want %q", lines[0], tt.firstLine)
+			}
+			if !strings.HasPrefix(lines[2], tt.sentence) {
+				t.Errorf("sentence = %q, want prefix %q", lines[2], tt.sentence)
+			}
+			if o, c := strings.Count(out, "<details>"), strings.Count(out, "</details>"); o != c || o == 0 {
+				t.Errorf("%d <details> and %d </details>", o, c)
+			}
+			checkMarkdownTables(t, out)
+		})
+	}
+}
+
+// checkMarkdownTables checks that every row of every GFM table has as many
+// cells as its header, counting unescaped pipes: an unescaped | in a cell
+// would break the table on GitHub.
+func checkMarkdownTables(t *testing.T, md string) {
+	t.Helper()
+	cols := -1
+	for i, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			cols = -1
+			continue
+		}
+		n := strings.Count(line, "|") - strings.Count(line, `\|`)
+		if cols < 0 {
+			cols = n
+		} else if n != cols {
+			t.Errorf("line %d has %d cell separators, its table %d: %s", i+1, n, cols, line)
+		}
+	}
+}
+
+func TestMarkdownEscapes(t *testing.T) {
+	run := UnreachableRun()
+	run.Preflight[0].Reason = "a|b <script>alert(1)</script> *bold* [link](http://x)\nsecond line"
+	out := string(render(t, "markdown", run, report.Options{}))
+	want := `a\|b &lt;script&gt;alert(1)&lt;/script&gt; \*bold\* \[link\](http://x) second line`
+	if !strings.Contains(out, want) {
+		t.Errorf("markdown lacks escaped reason %q:\n%s", want, out)
+	}
+	if strings.Contains(out, "<script>") {
+		t.Error("markdown contains raw HTML from a reason")
+	}
+	checkMarkdownTables(t, out)
+}
+
+func TestMarkdownSeriesCondensed(t *testing.T) {
+	run := PassingRun()
+	s := &run.Scenarios[0]
+	s.Series = nil
+	for i := range 600 {
+		s.Series = append(s.Series, results.Point{T: time.Duration(i+1) * time.Second, Users: 25, Ops: 240, AcquireP95: time.Duration(i) * time.Microsecond})
+	}
+	s.SeriesStep = time.Second
+	out := string(render(t, "markdown", run, report.Options{}))
+	_, section, _ := strings.Cut(out, "**normal**: 20 of 600 points, one every 1s")
+	section, _, _ = strings.Cut(section, "**peak**")
+	rows := strings.Count(section, "\n| ") - 1 // minus the header
+	if rows != 20 {
+		t.Errorf("normal series has %d rows, want 20:\n%s", rows, section)
+	}
+	for _, want := range []string{"| 1s | 25 | 240 |", "| 10m | 25 | 240 |"} {
+		if !strings.Contains(section, want) {
+			t.Errorf("series lacks first/last point %q", want)
+		}
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			run := c.run()
+			var buf bytes.Buffer
+			if err := report.JSON(&buf, run); err != nil {
+				t.Fatal(err)
+			}
+			got, err := report.Decode(&buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, run) {
+				a, _ := json.Marshal(run)
+				b, _ := json.Marshal(got)
+				t.Errorf("round trip changed the run:\n%s", firstDiff(string(a), string(b)))
+			}
+		})
+	}
+}
+
+func TestJSONSetsNothing(t *testing.T) {
+	run := PassingRun()
+	run.SchemaVersion = 0
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"schema_version": 0,`) {
+		t.Errorf("JSON changed schema_version:\n%.200s", buf.String())
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"missing schema_version", `{"plan": {"name": "x"}}`, "no schema_version"},
+		{"future schema_version", `{"schema_version": 2}`, "schema_version 2 is not supported"},
+		{"zero schema_version", `{"schema_version": 0}`, "schema_version 0 is not supported"},
+		{"not JSON", `schema_version: 1`, "decode JSON report"},
+		{"wrong type", `{"schema_version": 1, "scenarios": {}}`, "decode JSON report"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := report.Decode(strings.NewReader(tt.input))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeIgnoresNewFields(t *testing.T) {
+	run, err := report.Decode(strings.NewReader(`{"schema_version": 1, "plan": {"name": "p"}, "added_later": true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Plan.Name != "p" {
+		t.Errorf("plan name = %q", run.Plan.Name)
+	}
+}
+
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "run.json")
+	if err := os.WriteFile(path, render(t, "json", FailingRun(), report.Options{}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := report.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, FailingRun()) {
+		t.Error("ReadFile did not return the run written")
+	}
+	if _, err := report.ReadFile(filepath.Join(dir, "missing.json")); err == nil {
+		t.Error("ReadFile of a missing file succeeded")
+	}
+}
+
+// The histogram in a report decodes the way docs/json-report.md says.
+func TestHistogramDecodes(t *testing.T) {
+	run, err := report.Decode(bytes.NewReader(render(t, "json", PassingRun(), report.Options{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := hdrhistogram.Decode([]byte(run.Scenarios[0].Acquire.Histogram))
+	if err != nil {
+		t.Fatalf("hdrhistogram.Decode: %v", err)
+	}
+	if h.TotalCount() != 8 {
+		t.Errorf("count = %d, want 8", h.TotalCount())
+	}
+	if p50 := time.Duration(h.ValueAtQuantile(50)); p50 < 19900*time.Nanosecond || p50 > 20500*time.Nanosecond {
+		t.Errorf("p50 = %v, want ~20µs (the 4th of 8 values)", p50)
+	}
+	if max := time.Duration(h.Max()); max < 3090*time.Microsecond || max > 3110*time.Microsecond {
+		t.Errorf("max = %v, want ~3.1ms", max)
+	}
+}
+
+// junitDoc mirrors what CI JUnit parsers read.
+type junitDoc struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Name     string   `xml:"name,attr"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Time     float64  `xml:"time,attr"`
+	Suites   []struct {
+		Name     string  `xml:"name,attr"`
+		Tests    int     `xml:"tests,attr"`
+		Failures int     `xml:"failures,attr"`
+		Errors   int     `xml:"errors,attr"`
+		Skipped  int     `xml:"skipped,attr"`
+		Time     float64 `xml:"time,attr"`
+		Cases    []struct {
+			Classname string `xml:"classname,attr"`
+			Name      string `xml:"name,attr"`
+			Failure   *struct {
+				Message string `xml:"message,attr"`
+				Type    string `xml:"type,attr"`
+			} `xml:"failure"`
+			Error *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"error"`
+			Skipped *struct {
+				Message string `xml:"message,attr"`
+			} `xml:"skipped"`
+			SystemOut string `xml:"system-out"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func TestJUnitStructure(t *testing.T) {
+	tests := []struct {
+		name                             string
+		run                              *results.Run
+		suites                           []string
+		tests, failures, errors, skipped int
+	}{
+		{"passing", PassingRun(), []string{"preflight", "normal", "peak", "stress", "exhaustion_recovery", "soak"}, 3 + 28, 0, 0, 1},
+		{"failing", FailingRun(), []string{"preflight", "normal", "peak", "stress", "exhaustion_recovery", "soak"}, 3 + 29, 5, 1, 1},
+		{"unreachable", UnreachableRun(), []string{"preflight", "run"}, 2, 1, 1, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc junitDoc
+			if err := xml.Unmarshal(render(t, "junit", tt.run, report.Options{}), &doc); err != nil {
+				t.Fatalf("unmarshal JUnit: %v", err)
+			}
+			if doc.Name != "production" {
+				t.Errorf("testsuites name = %q", doc.Name)
+			}
+			if got := [4]int{doc.Tests, doc.Failures, doc.Errors, doc.Skipped}; got != [4]int{tt.tests, tt.failures, tt.errors, tt.skipped} {
+				t.Errorf("tests/failures/errors/skipped = %v, want %v", got, [4]int{tt.tests, tt.failures, tt.errors, tt.skipped})
+			}
+			var names []string
+			var sum [4]int
+			for _, s := range doc.Suites {
+				names = append(names, s.Name)
+				var counted [4]int
+				for _, c := range s.Cases {
+					counted[0]++
+					if c.Failure != nil {
+						counted[1]++
+					}
+					if c.Error != nil {
+						counted[2]++
+					}
+					if c.Skipped != nil {
+						counted[3]++
+					}
+					if want := "planrun.production." + s.Name; c.Classname != want {
+						t.Errorf("classname = %q, want %q", c.Classname, want)
+					}
+				}
+				if got := [4]int{s.Tests, s.Failures, s.Errors, s.Skipped}; got != counted {
+					t.Errorf("suite %s counts %v, its testcases %v", s.Name, got, counted)
+				}
+				for i := range sum {
+					sum[i] += counted[i]
+				}
+			}
+			if !reflect.DeepEqual(names, tt.suites) {
+				t.Errorf("suites = %v, want %v", names, tt.suites)
+			}
+			if sum != [4]int{doc.Tests, doc.Failures, doc.Errors, doc.Skipped} {
+				t.Errorf("testsuites counts %v, suites add up to %v", [4]int{doc.Tests, doc.Failures, doc.Errors, doc.Skipped}, sum)
+			}
+		})
+	}
+}
+
+func TestJUnitOutcomes(t *testing.T) {
+	var doc junitDoc
+	if err := xml.Unmarshal(render(t, "junit", FailingRun(), report.Options{}), &doc); err != nil {
+		t.Fatal(err)
+	}
+	find := func(suite, name string) (found bool, failure, errMsg, skipped, out string) {
+		for _, s := range doc.Suites {
+			for _, c := range s.Cases {
+				if s.Name == suite && c.Name == name {
+					if c.Failure != nil {
+						failure = c.Failure.Type + ": " + c.Failure.Message
+					}
+					if c.Error != nil {
+						errMsg = c.Error.Message
+					}
+					if c.Skipped != nil {
+						skipped = c.Skipped.Message
+					}
+					return true, failure, errMsg, skipped, c.SystemOut
+				}
+			}
+		}
+		return
+	}
+	tests := []struct {
+		name, suite, testcase            string
+		failure, err, skipped, systemOut string
+	}{
+		{"critical failure", "stress", "acquire p95 under 200ms", "assertion: acquire.p95 = 312ms (check: acquire.p95 < 200ms)", "", "", ""},
+		{"critical pass", "normal", "acquire p95 under 200ms", "", "", "", ""},
+		{"evaluation error", "normal", "query p99 under 1s", "", `could not evaluate query.p99 < duration("1 s"): time: unknown unit " s" in duration "1 s"`, "", ""},
+		{"skipped", "soak", "soak holds for an hour", "", "", "scenario soak was not selected (--scenario)", ""},
+		{"failing warning passes", "peak", "pool utilization below 85% sustained", "", "", "", "warning: utilization.p95 = 91.2% (check: utilization.p95 < 0.85)"},
+		{"preflight warning passes", "preflight", "pg_stat_statements", "", "", "", "warn: extension not installed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found, failure, errMsg, skipped, out := find(tt.suite, tt.testcase)
+			if !found {
+				t.Fatalf("no testcase %q in suite %q", tt.testcase, tt.suite)
+			}
+			if failure != tt.failure || errMsg != tt.err || skipped != tt.skipped {
+				t.Errorf("failure %q error %q skipped %q, want %q %q %q", failure, errMsg, skipped, tt.failure, tt.err, tt.skipped)
+			}
+			if !strings.HasPrefix(out, tt.systemOut) || (tt.systemOut == "" && out != "") {
+				t.Errorf("system-out = %q, want prefix %q", out, tt.systemOut)
+			}
+		})
+	}
+}
+
+// secretRun is the failing run with a password in every place one may leak.
+func secretRun() *results.Run {
+	run := FailingRun()
+	run.Target.URL = "postgres://app:s3cr3t-pw@db:5432/x"
+	run.StatusReason = "connect postgres://app:s3cr3t-pw@db:5432/x failed"
+	run.Scenarios[3].ErrorSamples[results.ErrConnect] = "failed to connect to `host=db user=app password=s3cr3t-pw database=x`: server error"
+	run.Scenarios[3].ErrorsBy[results.ErrConnect] = 1
+	run.Preflight[0].Reason = "connected with password=s3cr3t-pw"
+	run.Assertions[0].Reason = "dsn postgres://app:s3cr3t-pw@db/x"
+	run.Assertions[len(run.Assertions)-1].Reason = "cannot connect: password=s3cr3t-pw rejected"
+	run.Verdict.Criteria[1].Reasons = append(run.Verdict.Criteria[1].Reasons, "host=db password=s3cr3t-pw")
+	return run
+}
+
+func TestNoFormatLeaksPassword(t *testing.T) {
+	for _, format := range report.Formats {
+		for _, color := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/color=%t", format, color), func(t *testing.T) {
+				out := string(render(t, format, secretRun(), report.Options{Color: color}))
+				if strings.Contains(out, "s3cr3t-pw") {
+					t.Errorf("%s output contains the password", format)
+				}
+				if !strings.Contains(out, "xxxxx") {
+					t.Errorf("%s output shows no masked password at all", format)
+				}
+			})
+		}
+	}
+	t.Run("files", func(t *testing.T) {
+		dir := t.TempDir()
+		paths, err := report.WriteFiles(dir, secretRun(), time.Date(2025, 3, 14, 9, 30, 0, 0, time.Local))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range paths {
+			b, _ := os.ReadFile(p)
+			if bytes.Contains(b, []byte("s3cr3t-pw")) {
+				t.Errorf("%s contains the password", p)
+			}
+		}
+	})
+}
+
+func TestWriteFiles(t *testing.T) {
+	tests := []struct {
+		name, plan, base string
+	}{
+		{"plain name", "production", "production_20250314_093005"},
+		{"unsafe name", "../prod plan/α", "prod_plan_20250314_093005"},
+		{"empty name", "", "planrun_20250314_093005"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "reports", "nested") // created if missing
+			run := FailingRun()
+			run.Plan.Name = tt.plan
+			now := time.Date(2025, 3, 14, 9, 30, 5, 0, time.Local)
+			paths, err := report.WriteFiles(dir, run, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []string{
+				filepath.Join(dir, tt.base+".json"), filepath.Join(dir, tt.base+".md"), filepath.Join(dir, tt.base+".xml"),
+			}
+			if !reflect.DeepEqual(paths, want) {
+				t.Fatalf("paths = %v, want %v", paths, want)
+			}
+			entries, err := os.ReadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 3 {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("dir holds %v, want exactly the 3 reports (no temp files)", names)
+			}
+			for i, format := range []string{"json", "markdown", "junit"} {
+				got, err := os.ReadFile(paths[i])
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := render(t, format, run, report.Options{}); !bytes.Equal(got, want) {
+					t.Errorf("%s differs from the %s renderer's output", paths[i], format)
+				}
+				if info, _ := os.Stat(paths[i]); info.Mode().Perm() != 0o644 {
+					t.Errorf("%s mode %v, want 0644", paths[i], info.Mode().Perm())
+				}
+			}
+		})
+	}
+}
+
+func TestWriteFilesReplacesAtomically(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2025, 3, 14, 9, 30, 5, 0, time.Local)
+	if _, err := report.WriteFiles(dir, FailingRun(), now); err != nil {
+		t.Fatal(err)
+	}
+	paths, err := report.WriteFiles(dir, PassingRun(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := report.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Verdict.Pass {
+		t.Error("the second WriteFiles did not replace the first report")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("dir holds %d entries, want 3", len(entries))
+	}
+}
+
+func TestWriteFilesErrors(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "not-a-dir")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := report.WriteFiles(file, PassingRun(), time.Now()); err == nil {
+		t.Error("WriteFiles into a regular file succeeded")
+	}
+}
+
+func TestAppendGitHubSummary(t *testing.T) {
+	t.Run("unset is a no-op", func(t *testing.T) {
+		t.Setenv("GITHUB_STEP_SUMMARY", "")
+		if err := report.AppendGitHubSummary(PassingRun()); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("appends", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "summary.md")
+		if err := os.WriteFile(path, []byte("# earlier step\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("GITHUB_STEP_SUMMARY", path)
+		for _, run := range []*results.Run{PassingRun(), FailingRun()} {
+			if err := report.AppendGitHubSummary(run); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "# earlier step\n" + string(render(t, "markdown", PassingRun(), report.Options{})) + "\n" +
+			string(render(t, "markdown", FailingRun(), report.Options{})) + "\n"
+		if string(got) != want {
+			t.Errorf("summary file:\n%s", firstDiff(want, string(got)))
+		}
+	})
+	t.Run("unwritable", func(t *testing.T) {
+		t.Setenv("GITHUB_STEP_SUMMARY", filepath.Join(t.TempDir(), "missing", "summary.md"))
+		if err := report.AppendGitHubSummary(PassingRun()); err == nil {
+			t.Error("append to a file in a missing directory succeeded")
+		}
+	})
+}
