@@ -178,7 +178,7 @@ func (s *Server) Stop() error {
 			errs = append(errs, err)
 		}
 		if s.dir != "" {
-			if err := os.RemoveAll(s.dir); err != nil {
+			if err := removeAll(s.dir); err != nil {
 				errs = append(errs, fmt.Errorf("localpg: remove %s: %w", s.dir, err))
 			}
 		}
@@ -218,8 +218,13 @@ func (s *Server) initdb(ctx context.Context, cred *syscall.Credential) error {
 		"--no-sync", "-E", "UTF8", "--locale=C")
 	cmd.Dir = s.dir // initdb needs a working directory it may read
 	cmd.Env = childEnv()
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.SysProcAttr = childProcAttr(cred)
+	// On timeout, kill initdb's helper postgres processes along with it.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	if out, err := cmd.CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("localpg: initdb stopped before finishing (start timeout or cancel): %w", context.Cause(ctx))
+		}
 		return fmt.Errorf("localpg: initdb: %w\n%s", err, tail(out, 20))
 	}
 	return nil
@@ -256,7 +261,7 @@ func (s *Server) launch(ctx context.Context, cred *syscall.Credential, maxConns 
 	cmd.Dir = s.dir
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = serverProcAttr(cred)
+	cmd.SysProcAttr = childProcAttr(cred)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("localpg: start postgres: %w", err)
 	}
@@ -355,6 +360,20 @@ func (s *Server) stopProcess() error {
 	}
 	<-s.exited
 	return nil
+}
+
+// removeAll removes dir, retrying for up to a second: processes killed a
+// moment ago (initdb's helpers, which are not our children) may still be
+// writing in it.
+func removeAll(dir string) error {
+	var err error
+	for range 20 {
+		if err = os.RemoveAll(dir); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return err
 }
 
 // logTail returns the last lines of the server log.

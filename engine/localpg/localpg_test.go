@@ -134,7 +134,9 @@ func TestStartFailureLeavesNothing(t *testing.T) {
 		// max_connections is capped at 262143: the server exits at once,
 		// and its log tail must be in the error.
 		{name: "server rejects settings", opts: localpg.Options{MaxConnections: 1 << 30}, wantErr: "max_connections"},
-		{name: "start timeout", opts: localpg.Options{StartTimeout: time.Millisecond}},
+		{name: "timeout before initdb", opts: localpg.Options{StartTimeout: time.Millisecond}},
+		// initdb takes about a second: killed halfway, with its helpers.
+		{name: "timeout during initdb", opts: localpg.Options{StartTimeout: 300 * time.Millisecond}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,9 +2,13 @@ package localpg
 
 import "syscall"
 
-// serverProcAttr puts postgres in its own process group (so a terminal's
+// childProcAttr puts initdb or postgres in its own process group (so a terminal's
 // Ctrl-C reaches planrun only, and Stop can kill the group) and asks the
 // kernel to send it SIGTERM should planrun die without calling Stop.
-func serverProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
+// (The kernel ties that signal to the thread that started the child; Go only
+// ends threads of goroutines that exit while locked with runtime.LockOSThread,
+// so do not call Start from such a goroutine.) SIGTERM is PostgreSQL's smart
+// shutdown, which completes at once since planrun's connections died with it.
+func childProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM, Credential: cred}
 }

@@ -4,10 +4,10 @@ package localpg
 
 import "syscall"
 
-// serverProcAttr puts postgres in its own process group (so a terminal's
+// childProcAttr puts initdb or postgres in its own process group (so a terminal's
 // Ctrl-C reaches planrun only, and Stop can kill the group). Without Linux's
 // parent-death signal, a server orphaned by a killed planrun notices only
 // when its clients go; its directory is removed by the next Start (see sweepStale).
-func serverProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
+func childProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 }
