@@ -357,10 +357,7 @@ func resolve(cs *checkSource, segs []segment, errs *schema.Errors) (string, bool
 			return "", false
 		}
 		if info.leaf {
-			if i < len(segs)-1 {
-				// A member of a value: leave it to expr (methods, errors).
-				return name, true
-			}
+			// Anything after a value (a method, a bad member) is left to expr.
 			return name, true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
 )
 
 // Criteria of the production certificate, in report order. CriterionRun
@@ -133,7 +134,7 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		}
 	}
 	for _, j := range judged {
-		if j.c.severity != "warning" && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
+		if j.c.severity != string(schema.Warning) && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
 			v.Pass = false
 		}
 	}
@@ -171,7 +172,7 @@ func criterionOf(name string, in []judgement) results.Criterion {
 			} else if o.Aborted {
 				line += " (" + o.Reason + ")"
 			}
-			if j.c.severity == "warning" {
+			if j.c.severity == string(schema.Warning) {
 				warns = append(warns, line+" (warning)")
 			} else {
 				fails = append(fails, line)

@@ -85,3 +85,22 @@ func TestCompileShippedPlans(t *testing.T) {
 		})
 	}
 }
+
+// TestDocsListEveryName keeps docs/assertions.md in step with the
+// environment: every name (baseline.* aside, documented as a pattern) is
+// written there in backticks.
+func TestDocsListEveryName(t *testing.T) {
+	data, err := os.ReadFile("../docs/assertions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for _, name := range assertions.Names() {
+		if strings.HasPrefix(name, "baseline.") {
+			continue
+		}
+		if !strings.Contains(doc, "`"+name+"`") {
+			t.Errorf("docs/assertions.md does not document `%s`", name)
+		}
+	}
+}
