@@ -25,16 +25,19 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr,omitempty"`
-	Properties []junitProperty `xml:"properties>property,omitempty"`
-	Cases      []junitCase     `xml:"testcase"`
-	SystemOut  string          `xml:"system-out,omitempty"`
+	Name       string           `xml:"name,attr"`
+	Tests      int              `xml:"tests,attr"`
+	Failures   int              `xml:"failures,attr"`
+	Errors     int              `xml:"errors,attr"`
+	Skipped    int              `xml:"skipped,attr"`
+	Time       string           `xml:"time,attr"`
+	Timestamp  string           `xml:"timestamp,attr,omitempty"`
+	Properties *junitProperties `xml:"properties"`
+	Cases      []junitCase      `xml:"testcase"`
+}
+
+type junitProperties struct {
+	Property []junitProperty `xml:"property"`
 }
 
 type junitProperty struct {
@@ -49,13 +52,33 @@ type junitCase struct {
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
 	Skipped   *junitSkipped `xml:"skipped,omitempty"`
-	SystemOut string        `xml:"system-out,omitempty"`
+	SystemOut *junitText    `xml:"system-out"`
+}
+
+// junitText is element text kept readable: CDATA, line breaks as they are.
+type junitText struct {
+	Text string `xml:",cdata"`
+}
+
+// text wraps s for a CDATA section (see xmlText).
+func text(s string) *junitText { return &junitText{xmlText(s)} }
+
+// xmlText replaces the characters XML 1.0 forbids (control characters in an
+// error message) with U+FFFD: encoding/xml escapes them in attributes but
+// writes CDATA bytes as they are ("]]>" it splits itself).
+func xmlText(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xD7FF) || (r >= 0xE000 && r <= 0xFFFD) || (r >= 0x10000 && r <= 0x10FFFF) {
+			return r
+		}
+		return '\uFFFD'
+	}, s)
 }
 
 type junitProblem struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr"`
-	Text    string `xml:",chardata"`
+	Text    string `xml:",cdata"`
 }
 
 type junitSkipped struct {
@@ -125,7 +148,7 @@ func JUnit(w io.Writer, run *results.Run) error {
 			msg += ": " + run.StatusReason
 		}
 		suite.add(junitCase{Classname: class("run"), Name: "run status", Time: doc.Time,
-			Error: &junitProblem{Message: msg, Type: "run." + run.Status, Text: msg}})
+			Error: &junitProblem{Message: msg, Type: "run." + run.Status, Text: xmlText(msg)}})
 		doc.Suites = append(doc.Suites, suite)
 	}
 
@@ -157,7 +180,7 @@ func scenarioSuite(s results.Scenario) junitSuite {
 	if !s.StartedAt.IsZero() {
 		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	}
-	suite.Properties = []junitProperty{
+	suite.Properties = &junitProperties{Property: []junitProperty{
 		{"status", s.Status},
 		{"users", fmt.Sprint(s.MaxUsers)},
 		{"ops", fmt.Sprint(s.Ops)},
@@ -167,7 +190,7 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		{"acquire.p95", formatDuration(s.Acquire.P95)},
 		{"query.p95", formatDuration(s.Query.P95)},
 		{"op.p95", formatDuration(s.Op.P95)},
-	}
+	}}
 	return suite
 }
 
@@ -193,16 +216,16 @@ func outcomeCase(class string, o results.Outcome) junitCase {
 			msg = "check failed: " + o.Check
 		}
 		if isWarning(o) {
-			c.SystemOut = "warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)"
+			c.SystemOut = text("warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)")
 		} else {
-			c.Failure = &junitProblem{Message: msg, Type: "assertion", Text: detail}
+			c.Failure = &junitProblem{Message: msg, Type: "assertion", Text: xmlText(detail)}
 		}
 	case results.OutcomeError:
 		msg := fmt.Sprintf("could not evaluate %s: %s", o.Check, o.Reason)
 		if isWarning(o) {
-			c.SystemOut = "warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)"
+			c.SystemOut = text("warning: " + msg + "\n" + detail + "\n(a warning does not fail the verdict)")
 		} else {
-			c.Error = &junitProblem{Message: msg, Type: "evaluation", Text: detail}
+			c.Error = &junitProblem{Message: msg, Type: "evaluation", Text: xmlText(detail)}
 		}
 	}
 	return c
@@ -214,9 +237,9 @@ func preflightCase(class string, ch results.Check) junitCase {
 	c := junitCase{Classname: class, Name: ch.Name, Time: "0.000"}
 	switch {
 	case ch.Status == results.CheckFail && ch.Critical:
-		c.Failure = &junitProblem{Message: ch.Reason, Type: "preflight", Text: ch.Reason}
+		c.Failure = &junitProblem{Message: ch.Reason, Type: "preflight", Text: xmlText(ch.Reason)}
 	case ch.Status != results.CheckPass:
-		c.SystemOut = strings.TrimSpace(ch.Status + ": " + ch.Reason)
+		c.SystemOut = text(strings.TrimSpace(ch.Status + ": " + ch.Reason))
 	}
 	return c
 }

@@ -677,3 +677,23 @@ func TestAppendGitHubSummary(t *testing.T) {
 		}
 	})
 }
+
+func TestJUnitHostileText(t *testing.T) {
+	run := FailingRun()
+	for i := range run.Assertions {
+		if run.Assertions[i].Status == results.OutcomeError {
+			run.Assertions[i].Reason = "bad \x1b[31mcolour\x1b[0m and \x00 nul ]]> end <tag> & \"quote\""
+		}
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal(render(t, "junit", run, report.Options{}), &doc); err != nil {
+		t.Fatalf("JUnit with control characters and ]]> is not well-formed XML: %v", err)
+	}
+	for _, s := range doc.Suites {
+		for _, c := range s.Cases {
+			if c.Error != nil && !strings.Contains(c.Error.Message, "]]> end <tag> & \"quote\"") {
+				t.Errorf("error message = %q, lost the text", c.Error.Message)
+			}
+		}
+	}
+}
