@@ -347,6 +347,8 @@ func resolve(cs *checkSource, segs []segment, errs *schema.Errors) (string, bool
 			hint := ""
 			if sug := suggest(full, leafNames); sug != "" {
 				hint = "did you mean `" + sug + "`?"
+			} else if ms := endingIn(full); len(ms) > 0 {
+				hint = "did you mean " + strings.Join(quoteEach(ms), " or ") + "?"
 			} else if i > 0 {
 				parent := joinSegments(segs[:i])
 				hint = "`" + parent + "` has " + quoteList(membersOf(parent))
@@ -366,6 +368,18 @@ func resolve(cs *checkSource, segs []segment, errs *schema.Errors) (string, bool
 	return "", false
 }
 
+// endingIn lists the names (baseline.* aside) whose last part is word, so
+// that a bare `p95` suggests `acquire.p95`, `query.p95`, ...
+func endingIn(word string) []string {
+	var out []string
+	for _, n := range leafNames {
+		if strings.HasSuffix(n, "."+word) && !strings.HasPrefix(n, "baseline.") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func joinSegments(segs []segment) string {
 	parts := make([]string, len(segs))
 	for i, s := range segs {
@@ -374,12 +388,14 @@ func joinSegments(segs []segment) string {
 	return strings.Join(parts, ".")
 }
 
-func quoteList(names []string) string {
+func quoteList(names []string) string { return strings.Join(quoteEach(names), ", ") }
+
+func quoteEach(names []string) []string {
 	q := make([]string, len(names))
 	for i, n := range names {
 		q[i] = "`" + n + "`"
 	}
-	return strings.Join(q, ", ")
+	return q
 }
 
 // describeType names a check's result type for people.
