@@ -131,13 +131,17 @@ func JUnit(w io.Writer, run *results.Run) error {
 		suites = append(suites, scenarioSuite(s))
 	}
 	for _, o := range run.Assertions {
-		i, ok := index[o.Scenario]
+		name := o.Scenario
+		if name == "" {
+			name = "run" // an outcome about the whole run
+		}
+		i, ok := index[name]
 		if !ok {
 			i = len(suites)
-			index[o.Scenario] = i
-			suites = append(suites, junitSuite{Name: o.Scenario, Time: "0.000"})
+			index[name] = i
+			suites = append(suites, junitSuite{Name: name, Time: "0.000"})
 		}
-		suites[i].add(outcomeCase(class(o.Scenario), o))
+		suites[i].add(outcomeCase(class(name), o))
 	}
 	doc.Suites = append(doc.Suites, suites...)
 
