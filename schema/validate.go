@@ -228,7 +228,9 @@ func (v *validator) stage(st *Stage) {
 func (v *validator) assertions() {
 	names := make([]string, 0, len(v.p.Scenarios))
 	for _, s := range v.p.Scenarios {
-		names = append(names, s.Name)
+		if s.Name != "" {
+			names = append(names, s.Name)
+		}
 	}
 	for i := range v.p.Assertions {
 		a := &v.p.Assertions[i]
