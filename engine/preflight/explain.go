@@ -88,10 +88,12 @@ const (
 	sqlstateCannotConnectNow     = "57P03"
 )
 
-// cause names the most specific cause found in err. A server's answer is
-// preferred over transport errors because with sslmode=prefer or several
-// hosts the error joins every attempt, and the last attempt that reached a
-// server says the most.
+// cause names the most specific cause found in err. With sslmode=prefer,
+// several hosts or a name with several addresses (localhost: ::1 and
+// 127.0.0.1) the error joins every attempt, so what an attempt that reached
+// a server said comes first: the server's error, then TLS certificate and
+// handshake errors, and only then the transport errors (unknown host,
+// refused, timeout, unreachable).
 func cause(err error, cfg *pgconn.Config) string {
 	user, db := "", ""
 	if cfg != nil {
@@ -119,6 +121,22 @@ func cause(err error, cfg *pgconn.Config) string {
 		return fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
 	}
 
+	if strings.Contains(err.Error(), "server refused TLS connection") {
+		return "the server does not accept TLS but sslmode requires it: enable ssl on the server, or use sslmode=prefer or disable"
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var certErr x509.CertificateInvalidError
+	var certVerify *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	switch {
+	case errors.As(err, &hostErr):
+		return fmt.Sprintf("TLS: the server certificate does not match the host (%s): connect by the name in the certificate, or use sslmode=verify-ca", oneLine(hostErr.Error()))
+	case errors.As(err, &unknownCA), errors.As(err, &certErr), errors.As(err, &certVerify):
+		return "TLS: the server certificate is not trusted: set sslrootcert to the CA that signed it, or use sslmode=require to encrypt without verifying"
+	case errors.As(err, &recordErr):
+		return "TLS handshake failed: the server did not answer in TLS; check sslmode and that this is a PostgreSQL port"
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return fmt.Sprintf("unknown host %q (%s): check the host name in the URL and DNS", dnsErr.Name, dnsErr.Err)
@@ -138,22 +156,6 @@ func cause(err error, cfg *pgconn.Config) string {
 	}
 	if errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
 		return "host or network unreachable: check the host name, routing and VPN"
-	}
-	if strings.Contains(err.Error(), "server refused TLS connection") {
-		return "the server does not accept TLS but sslmode requires it: enable ssl on the server, or use sslmode=prefer or disable"
-	}
-	var unknownCA x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var certErr x509.CertificateInvalidError
-	var certVerify *tls.CertificateVerificationError
-	var recordErr tls.RecordHeaderError
-	switch {
-	case errors.As(err, &hostErr):
-		return fmt.Sprintf("TLS: the server certificate does not match the host (%s): connect by the name in the certificate, or use sslmode=verify-ca", oneLine(hostErr.Error()))
-	case errors.As(err, &unknownCA), errors.As(err, &certErr), errors.As(err, &certVerify):
-		return "TLS: the server certificate is not trusted: set sslrootcert to the CA that signed it, or use sslmode=require to encrypt without verifying"
-	case errors.As(err, &recordErr):
-		return "TLS handshake failed: the server did not answer in TLS; check sslmode and that this is a PostgreSQL port"
 	}
 	if strings.Contains(err.Error(), "tls error") {
 		return "TLS handshake failed (" + oneLine(innermost(err).Error()) + "): check sslmode, sslrootcert and the server's ssl settings"

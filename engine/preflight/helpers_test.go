@@ -7,29 +7,25 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/engine/localpg"
+	"github.com/planrun/planrun/internal/pgtest"
 )
 
-// devDSN is the shared development server, used when
-// PLANRUN_TEST_DATABASE_URL is not set.
-// TODO: switch to internal/pgtest once it lands.
-const devDSN = "postgres://postgres@127.0.0.1:54329/postgres?sslmode=disable"
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// testDSN returns the database the ordinary tests use.
+// testDSN returns the database the ordinary tests use:
+// PLANRUN_TEST_DATABASE_URL, or a throwaway server shared by the package.
 func testDSN(t *testing.T) string {
 	t.Helper()
-	if dsn := os.Getenv("PLANRUN_TEST_DATABASE_URL"); dsn != "" {
-		return dsn
-	}
-	return devDSN
+	return pgtest.DSN(t)
 }
 
 // startServer starts a throwaway server of its own, for tests that need
 // special settings (few connection slots, password authentication).
 func startServer(t *testing.T, maxConns int) *localpg.Server {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	s, err := localpg.Start(ctx, localpg.Options{MaxConnections: maxConns, Logf: t.Logf})
+	s, err := localpg.Start(ctx, localpg.Options{MaxConnections: maxConns})
 	if err != nil {
 		t.Fatalf("start local server: %v", err)
 	}

@@ -142,6 +142,8 @@ func TestExplain(t *testing.T) {
 		{"too many connections", &pgconn.PgError{Code: "53300", Message: "sorry, too many clients already"}, []string{"too many clients", "max_connections"}},
 		{"tls refused", errors.New("failed to connect: server refused TLS connection"), []string{"does not accept TLS", "sslmode"}},
 		{"untrusted certificate", dial(x509.UnknownAuthorityError{}), []string{"not trusted", "sslrootcert"}},
+		{"refused on one address, untrusted on the other", errors.Join(dial(os.NewSyscallError("connect", syscall.ECONNREFUSED)), dial(x509.UnknownAuthorityError{})),
+			[]string{"not trusted"}},
 		{"other", errors.New("something odd with password=" + secret), []string{"something odd"}},
 	}
 	for _, tt := range tests {

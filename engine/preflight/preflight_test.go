@@ -21,7 +21,7 @@ func roomyPool() results.Pool {
 		PrePing: true, ConnectTimeout: 5 * time.Second}
 }
 
-func TestRunDevServer(t *testing.T) {
+func TestRun(t *testing.T) {
 	ctx := context.Background()
 	res := preflight.Run(ctx, preflight.Config{
 		ConnString:      testDSN(t),
