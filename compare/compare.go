@@ -115,6 +115,8 @@ type Comparison struct {
 	// like for like (plan, pool configuration, time scale, server version),
 	// and histograms that could not be read.
 	Notes []string
+
+	hists map[string]decoded // decoded histograms while Runs works; nil after
 }
 
 // Runs compares new against base. Scenarios are matched by name; metrics
@@ -171,6 +173,7 @@ func Runs(base, new *results.Run, opts Options) *Comparison {
 			c.OnlyInNew = append(c.OnlyInNew, n.Name)
 		}
 	}
+	c.hists = nil
 	c.Missing = append(append([]string(nil), c.OnlyInBase...), c.OnlyInNew...)
 	for _, r := range c.Rows {
 		if r.Regression {
@@ -252,7 +255,7 @@ func (c *Comparison) latencyValue(scenario, metric, side string, l *results.Late
 	var h *hdrhistogram.Histogram
 	if l.Histogram != "" {
 		var err error
-		h, err = hdrhistogram.Decode([]byte(l.Histogram))
+		h, err = c.decode(l.Histogram)
 		if err != nil {
 			h = nil
 			c.note(fmt.Sprintf("%s %s: the %s histogram cannot be read (%v); using the summary", scenario, metricGroup(metric), side, err))
@@ -278,6 +281,25 @@ func (c *Comparison) latencyValue(scenario, metric, side string, l *results.Late
 		return l.P99
 	}
 	return 0
+}
+
+// decoded is a histogram decoded once for all the percentiles read from it.
+type decoded struct {
+	h   *hdrhistogram.Histogram
+	err error
+}
+
+// decode decodes a V2 base64 histogram, once per distinct encoding.
+func (c *Comparison) decode(encoded string) (*hdrhistogram.Histogram, error) {
+	if d, ok := c.hists[encoded]; ok {
+		return d.h, d.err
+	}
+	h, err := hdrhistogram.Decode([]byte(encoded))
+	if c.hists == nil {
+		c.hists = map[string]decoded{}
+	}
+	c.hists[encoded] = decoded{h, err}
+	return h, err
 }
 
 // metricGroup returns "acquire" for "acquire.p95".
