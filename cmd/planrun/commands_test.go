@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/compare"
+	"github.com/planrun/planrun/report"
+)
+
+func TestValidate(t *testing.T) {
+	// validate never connects; ${DATABASE_URL} may as well point nowhere.
+	t.Setenv("DATABASE_URL", "postgres://postgres@127.0.0.1:1/postgres")
+
+	t.Run("all valid", func(t *testing.T) {
+		files := []string{plan("approved"), plan("not_approved"), plan("two_scenarios"), plan("abort")}
+		r := planrun(t, append([]string{"validate"}, files...)...)
+		if r.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", r)
+		}
+		for _, f := range files {
+			if !strings.Contains(r.stdout, f+": ok") {
+				t.Errorf("stdout lacks %q:\n%s", f+": ok", r.stdout)
+			}
+		}
+		if !strings.Contains(r.stdout, plan("two_scenarios")+": ok (2 scenarios, 1 assertions, 2s of load)") {
+			t.Errorf("two_scenarios summary is not `2 scenarios, 1 assertions, 2s of load`:\n%s", r.stdout)
+		}
+	})
+
+	t.Run("one invalid", func(t *testing.T) {
+		r := planrun(t, "validate", plan("approved"), plan("invalid"), plan("invalid_other"), plan("two_scenarios"))
+		if r.code != ExitUsage {
+			t.Fatalf("want exit 2, got %s", r)
+		}
+		// The valid plans are still reported ok, before and after the invalid ones.
+		for _, f := range []string{plan("approved"), plan("two_scenarios")} {
+			if !strings.Contains(r.stdout, f+": ok") {
+				t.Errorf("stdout lacks %q:\n%s", f+": ok", r.stdout)
+			}
+		}
+		// Every problem of every invalid plan, at its position.
+		for _, want := range []*regexp.Regexp{
+			regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(plan("invalid")) + `:7:\d+: .*size`),
+			regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(plan("invalid")) + `:14:\d+: .*nosuchmix`),
+			regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(plan("invalid_other")) + `:8:\d+: .*weight`),
+		} {
+			if !want.MatchString(r.stderr) {
+				t.Errorf("stderr lacks a line matching %s:\n%s", want, r.stderr)
+			}
+		}
+	})
+
+	t.Run("no files", func(t *testing.T) {
+		if r := planrun(t, "validate"); r.code != ExitUsage {
+			t.Errorf("want exit 2, got %s", r)
+		}
+	})
+}
+
+func TestSchemaCommand(t *testing.T) {
+	r := planrun(t, "schema")
+	if r.code != ExitApproved {
+		t.Fatalf("want exit 0, got %s", r)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("planrun schema does not print valid JSON (%d bytes): %v", len(r.stdout), err)
+	}
+	props, _ := doc["properties"].(map[string]any)
+	for _, key := range []string{"version", "name", "target", "pool", "scenarios", "assertions"} {
+		if _, ok := props[key]; !ok {
+			t.Errorf("schema has no property %q", key)
+		}
+	}
+	if r := planrun(t, "schema", "extra"); r.code != ExitUsage {
+		t.Errorf("schema with an argument: want exit 2, got %s", r)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		r := planrun(t, arg)
+		if r.code != ExitApproved || r.stdout != "planrun "+version+"\n" {
+			t.Errorf("%s: want exit 0 and %q, got %s", arg, "planrun "+version+"\n", r)
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	useDB(t)
+	r := planrun(t, plan("approved"), "--format", "json", "--quiet")
+	if r.code != ExitApproved {
+		t.Fatalf("want exit 0, got %s", r)
+	}
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.json")
+	if err := os.WriteFile(base, []byte(r.stdout), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A deliberately worse copy: half the throughput in every scenario.
+	worse := decodeRun(t, r)
+	for i := range worse.Scenarios {
+		worse.Scenarios[i].Throughput /= 2
+	}
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, worse); err != nil {
+		t.Fatal(err)
+	}
+	worsePath := filepath.Join(dir, "worse.json")
+	if err := os.WriteFile(worsePath, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("against itself", func(t *testing.T) {
+		c := planrun(t, "compare", base, base)
+		if c.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", c)
+		}
+		if strings.Contains(c.stdout, compare.MarkRegression) {
+			t.Errorf("a run compared with itself shows a regression:\n%s", c.stdout)
+		}
+	})
+	t.Run("against a worse copy", func(t *testing.T) {
+		for _, format := range []string{"table", "markdown"} {
+			c := planrun(t, "compare", base, worsePath, "--format", format)
+			if c.code != ExitNotApproved {
+				t.Fatalf("%s: want exit 1, got %s", format, c)
+			}
+			var regressed bool
+			for _, line := range strings.Split(c.stdout, "\n") {
+				if strings.Contains(line, "throughput") && strings.Contains(line, compare.MarkRegression) {
+					regressed = true
+				}
+			}
+			if !regressed {
+				t.Errorf("%s: no throughput row marked %q:\n%s", format, compare.MarkRegression, c.stdout)
+			}
+		}
+	})
+	t.Run("usage", func(t *testing.T) {
+		for name, args := range map[string][]string{
+			"one file":       {"compare", base},
+			"missing file":   {"compare", base, filepath.Join(dir, "nope.json")},
+			"bad tolerance":  {"compare", base, base, "--tolerance", "lots"},
+			"unknown format": {"compare", base, base, "--format", "junit"},
+		} {
+			if c := planrun(t, args...); c.code != ExitUsage {
+				t.Errorf("%s: want exit 2, got %s", name, c)
+			}
+		}
+	})
+}
+
+func TestScenarioSelection(t *testing.T) {
+	useDB(t)
+
+	t.Run("one scenario", func(t *testing.T) {
+		r := planrun(t, plan("two_scenarios"), "--scenario", "beta", "--format", "json", "--quiet")
+		if r.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", r)
+		}
+		run := decodeRun(t, r)
+		if len(run.Scenarios) != 1 || run.Scenarios[0].Name != "beta" {
+			var names []string
+			for _, s := range run.Scenarios {
+				names = append(names, s.Name)
+			}
+			t.Fatalf("want only scenario beta, got %q", names)
+		}
+		for _, o := range run.Assertions {
+			if o.Scenario != "beta" {
+				t.Errorf("assertion %q evaluated on scenario %q, which was not selected (status %s)", o.Name, o.Scenario, o.Status)
+			}
+		}
+	})
+
+	t.Run("unknown scenario", func(t *testing.T) {
+		r := planrun(t, plan("two_scenarios"), "--scenario", "gamma", "--quiet")
+		if r.code != ExitUsage {
+			t.Fatalf("want exit 2, got %s", r)
+		}
+		for _, want := range []string{"gamma", "alpha", "beta"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("stderr does not name %q:\n%s", want, r.stderr)
+			}
+		}
+	})
+
+	t.Run("time scale", func(t *testing.T) {
+		r := planrun(t, plan("approved"), "--time-scale", "0.5", "--format", "json", "--quiet")
+		if r.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", r)
+		}
+		run := decodeRun(t, r)
+		if run.TimeScale != 0.5 {
+			t.Errorf("time_scale = %v, want 0.5", run.TimeScale)
+		}
+		if len(run.Scenarios) != 1 || run.Scenarios[0].Planned != 500*time.Millisecond {
+			t.Fatalf("want one scenario planned 500ms (1s × 0.5), got %+v", run.Scenarios)
+		}
+		if e := run.Scenarios[0].Elapsed; e < 400*time.Millisecond || e > 900*time.Millisecond {
+			t.Errorf("scenario elapsed %s, want about 500ms", e)
+		}
+	})
+
+	t.Run("bad time scale", func(t *testing.T) {
+		for _, v := range []string{"-1", "NaN", "fast"} {
+			if r := planrun(t, plan("approved"), "--time-scale", v, "--quiet"); r.code != ExitUsage {
+				t.Errorf("--time-scale %s: want exit 2, got %s", v, r)
+			}
+		}
+	})
+}

@@ -1,0 +1,324 @@
+package main
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/results"
+)
+
+// TestJSONOutputAndFiles runs the approved plan once with --format json,
+// --out and GITHUB_STEP_SUMMARY set, and checks the JSON, the three files,
+// the paths on stderr, the job summary and a byte-identical re-render.
+func TestJSONOutputAndFiles(t *testing.T) {
+	useDB(t)
+	out := filepath.Join(t.TempDir(), "reports") // created by planrun
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+
+	before := time.Now().Truncate(time.Second)
+	r := planrun(t, plan("approved"), "--format", "json", "--out", out, "--quiet")
+	after := time.Now()
+	if r.code != ExitApproved {
+		t.Fatalf("want exit 0, got %s", r)
+	}
+	run := decodeRun(t, r)
+	if run.SchemaVersion != results.SchemaVersion || run.Plan.Name != "approved" || run.Status != results.StatusCompleted || !run.Verdict.Pass {
+		t.Errorf("unexpected run header: schema %d, plan %q, status %q, pass %v", run.SchemaVersion, run.Plan.Name, run.Status, run.Verdict.Pass)
+	}
+	if len(run.Scenarios) != 1 || run.Scenarios[0].Planned != time.Second || run.Scenarios[0].Ops == 0 {
+		t.Errorf("want one scenario of 1 s planned with ops, got %+v", run.Scenarios)
+	}
+
+	t.Run("files", func(t *testing.T) {
+		entries, err := os.ReadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		sort.Strings(names)
+		if len(names) != 3 {
+			t.Fatalf("want exactly 3 files in --out, got %q", names)
+		}
+		re := regexp.MustCompile(`^approved_(\d{8}_\d{6})\.(json|md|xml)$`)
+		stamps := map[string]bool{}
+		exts := map[string]bool{}
+		for _, n := range names {
+			m := re.FindStringSubmatch(n)
+			if m == nil {
+				t.Errorf("file %q is not named <plan>_<YYYYMMDD_HHMMSS>.{json,md,xml}", n)
+				continue
+			}
+			stamps[m[1]] = true
+			exts[m[2]] = true
+			ts, err := time.ParseInLocation("20060102_150405", m[1], time.Local)
+			if err != nil || ts.Before(before) || ts.After(after) {
+				t.Errorf("timestamp %s of %q is not between the run's start %s and end %s", m[1], n, before.Format(time.TimeOnly), after.Format(time.TimeOnly))
+			}
+			// Every path is printed on stderr.
+			if !strings.Contains(r.stderr, filepath.Join(out, n)) {
+				t.Errorf("stderr does not print the path %s:\n%s", filepath.Join(out, n), r.stderr)
+			}
+		}
+		if len(stamps) != 1 || len(exts) != 3 {
+			t.Errorf("want one timestamp and three extensions, got %q", names)
+		}
+		// The JSON file is the report stdout got.
+		if len(names) == 3 {
+			data, err := os.ReadFile(filepath.Join(out, names[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(data) != r.stdout {
+				t.Errorf("the JSON file differs from the JSON on stdout")
+			}
+			md, err := os.ReadFile(filepath.Join(out, names[1]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum, err := os.ReadFile(summary)
+			if err != nil {
+				t.Fatalf("GITHUB_STEP_SUMMARY was not written: %v", err)
+			}
+			if strings.TrimSpace(string(sum)) != strings.TrimSpace(string(md)) {
+				t.Errorf("GITHUB_STEP_SUMMARY does not hold the markdown report:\n%s", sum)
+			}
+			if !strings.HasPrefix(string(sum), "## ✅ APPROVED FOR PRODUCTION — approved") {
+				t.Errorf("GITHUB_STEP_SUMMARY does not start with the verdict heading:\n%.200s", sum)
+			}
+			var doc junitDoc
+			xmlData, _ := os.ReadFile(filepath.Join(out, names[2]))
+			if err := xml.Unmarshal(xmlData, &doc); err != nil {
+				t.Errorf("the XML file is not well-formed: %v", err)
+			}
+		}
+	})
+
+	t.Run("report re-renders byte-identical", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "run.json")
+		if err := os.WriteFile(path, []byte(r.stdout), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		rr := planrun(t, "report", path, "--format", "json")
+		if rr.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", rr)
+		}
+		if rr.stdout != r.stdout {
+			t.Errorf("re-rendered JSON differs from the original (%d vs %d bytes)\n%s", len(rr.stdout), len(r.stdout), firstDiff(r.stdout, rr.stdout))
+		}
+		// The markdown re-render equals the markdown written at run time.
+		mds, _ := filepath.Glob(filepath.Join(out, "*.md"))
+		if len(mds) == 1 {
+			want, _ := os.ReadFile(mds[0])
+			rm := planrun(t, "report", path, "--format", "markdown")
+			if rm.code != ExitApproved || rm.stdout != string(want) {
+				t.Errorf("markdown re-render differs from the run's .md (exit %d)\n%s", rm.code, firstDiff(string(want), rm.stdout))
+			}
+		}
+	})
+}
+
+// firstDiff shows where two strings first differ.
+func firstDiff(a, b string) string {
+	i := 0
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	lo := max(0, i-80)
+	return fmt.Sprintf("first difference at byte %d:\n  want …%q\n  got  …%q", i, a[lo:min(len(a), i+80)], b[lo:min(len(b), i+80)])
+}
+
+func TestMarkdownOutput(t *testing.T) {
+	useDB(t)
+	r := planrun(t, plan("approved"), "--format", "markdown", "--quiet")
+	if r.code != ExitApproved {
+		t.Fatalf("want exit 0, got %s", r)
+	}
+	first, _, _ := strings.Cut(r.stdout, "\n")
+	if first != "## ✅ APPROVED FOR PRODUCTION — approved" {
+		t.Errorf("first line %q, want the verdict heading", first)
+	}
+	for _, want := range []string{"### Scenarios", "### Assertions", "steady"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+}
+
+// junitDoc is the JUnit subset the CI reporters read.
+type junitDoc struct {
+	XMLName  xml.Name `xml:"testsuites"`
+	Name     string   `xml:"name,attr"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
+	Skipped  int      `xml:"skipped,attr"`
+	Suites   []struct {
+		Name     string `xml:"name,attr"`
+		Tests    int    `xml:"tests,attr"`
+		Failures int    `xml:"failures,attr"`
+		Errors   int    `xml:"errors,attr"`
+		Skipped  int    `xml:"skipped,attr"`
+		Cases    []struct {
+			Classname string    `xml:"classname,attr"`
+			Name      string    `xml:"name,attr"`
+			Failure   *struct{} `xml:"failure"`
+			Error     *struct{} `xml:"error"`
+			Skipped   *struct{} `xml:"skipped"`
+		} `xml:"testcase"`
+	} `xml:"testsuite"`
+}
+
+func TestJUnitOutput(t *testing.T) {
+	useDB(t)
+	r := planrun(t, plan("not_approved"), "--format", "junit", "--quiet")
+	if r.code != ExitNotApproved {
+		t.Fatalf("want exit 1, got %s", r)
+	}
+	var doc junitDoc
+	if err := xml.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("JUnit output is not well-formed XML: %v\n%s", err, r.stdout)
+	}
+	if doc.Name != "not_approved" {
+		t.Errorf("testsuites name %q, want the plan name", doc.Name)
+	}
+	var tests, failures, errs, skipped int
+	var failed []string
+	var steady bool
+	for _, s := range doc.Suites {
+		var st, sf, se, ss int
+		for _, c := range s.Cases {
+			st++
+			switch {
+			case c.Failure != nil:
+				sf++
+				failed = append(failed, c.Name)
+			case c.Error != nil:
+				se++
+			case c.Skipped != nil:
+				ss++
+			}
+		}
+		if st != s.Tests || sf != s.Failures || se != s.Errors || ss != s.Skipped {
+			t.Errorf("suite %q: attributes tests=%d failures=%d errors=%d skipped=%d, cases give %d/%d/%d/%d",
+				s.Name, s.Tests, s.Failures, s.Errors, s.Skipped, st, sf, se, ss)
+		}
+		tests, failures, errs, skipped = tests+st, failures+sf, errs+se, skipped+ss
+		if s.Name == "steady" {
+			steady = true
+			if s.Tests != 2 || s.Failures != 1 {
+				t.Errorf("suite steady: %d tests, %d failures; want 2 assertions, 1 failing", s.Tests, s.Failures)
+			}
+		}
+	}
+	if !steady {
+		t.Errorf("no testsuite for scenario steady")
+	}
+	if tests != doc.Tests || failures != doc.Failures || errs != doc.Errors || skipped != doc.Skipped {
+		t.Errorf("testsuites attributes tests=%d failures=%d errors=%d skipped=%d, suites give %d/%d/%d/%d",
+			doc.Tests, doc.Failures, doc.Errors, doc.Skipped, tests, failures, errs, skipped)
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0], "nothing was acquired") {
+		t.Errorf("failing test cases %q, want the one `nothing was acquired`", failed)
+	}
+}
+
+// TestRedaction runs with a password in the DSN (ignored by the trust-auth
+// test server) and checks it never appears in any output or written file.
+func TestRedaction(t *testing.T) {
+	const secret = "Sup3r-s3cret"
+	u, err := url.Parse(pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User == nil {
+		t.Skip("the test server's DSN names no user; cannot add a password")
+	}
+	if _, has := u.User.Password(); has {
+		t.Skip("the test server's DSN has a password of its own (PLANRUN_TEST_DATABASE_URL)")
+	}
+	u.User = url.UserPassword(u.User.Username(), secret)
+	withPassword := u.String()
+	port := closedPort(t)
+	unreachable := fmt.Sprintf("postgres://postgres:%s@127.0.0.1:%d/postgres?sslmode=disable", secret, port)
+	unreachableQuery := fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable&password=%s", port, secret)
+	unreachableKV := fmt.Sprintf("host=127.0.0.1 port=%d user=postgres password=%s sslmode=disable", port, secret)
+
+	tests := []struct {
+		name   string
+		dsn    string
+		format string
+		want   int
+	}{
+		{"table", withPassword, "table", ExitApproved},
+		{"markdown", withPassword, "markdown", ExitApproved},
+		{"json", withPassword, "json", ExitApproved},
+		{"junit", withPassword, "junit", ExitApproved},
+		{"unreachable url", unreachable, "table", ExitCouldNotRun},
+		{"unreachable url json", unreachable, "json", ExitCouldNotRun},
+		{"unreachable query password", unreachableQuery, "json", ExitCouldNotRun},
+		{"unreachable key-value dsn", unreachableKV, "json", ExitCouldNotRun},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DATABASE_URL", tt.dsn)
+			out := t.TempDir()
+			summary := filepath.Join(t.TempDir(), "summary.md")
+			t.Setenv("GITHUB_STEP_SUMMARY", summary)
+			// Not --quiet: the progress and pipeline lines on stderr count too.
+			r := planrun(t, plan("approved"), "--format", tt.format, "--out", out)
+			if r.code != tt.want {
+				t.Fatalf("want exit %d, got %s", tt.want, r)
+			}
+			if strings.Contains(r.stdout, secret) {
+				t.Errorf("the password appears on stdout:\n%s", excerpt(r.stdout, secret))
+			}
+			if strings.Contains(r.stderr, secret) {
+				t.Errorf("the password appears on stderr:\n%s", excerpt(r.stderr, secret))
+			}
+			files, _ := filepath.Glob(filepath.Join(out, "*"))
+			files = append(files, summary)
+			if len(files) != 4 {
+				t.Errorf("want 3 reports and the job summary, got %q", files)
+			}
+			for _, f := range files {
+				data, err := os.ReadFile(f)
+				if err != nil {
+					t.Error(err)
+					continue
+				}
+				if strings.Contains(string(data), secret) {
+					t.Errorf("the password appears in %s:\n%s", filepath.Base(f), excerpt(string(data), secret))
+				}
+			}
+			if tt.format == "json" {
+				run := decodeRun(t, r)
+				if run.Target.URL == "" && tt.want == ExitApproved {
+					t.Errorf("target.url is empty")
+				}
+				t.Logf("target.url = %q", run.Target.URL)
+			}
+		})
+	}
+}
+
+// excerpt shows the text around the first occurrence of s.
+func excerpt(text, s string) string {
+	i := strings.Index(text, s)
+	if i < 0 {
+		return ""
+	}
+	return text[max(0, i-120):min(len(text), i+len(s)+40)]
+}
