@@ -71,12 +71,34 @@ func TestCapacity(t *testing.T) {
 	ctx := context.Background()
 
 	// Two other clients are connected while the check runs.
+	var extra *pgx.Conn
 	for i := range 2 {
 		c, err := pgx.Connect(ctx, s.DSN())
 		if err != nil {
 			t.Fatalf("extra connection %d: %v", i, err)
 		}
 		t.Cleanup(func() { _ = c.Close(context.Background()) })
+		extra = c
+	}
+	// A closed connection's backend exits a moment after the client has
+	// gone: wait until only the two extra clients are left, so that the
+	// previous case's check connection is not counted.
+	settle := func(t *testing.T) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			var n int
+			if err := extra.QueryRow(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n == 2 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d client backends, want 2", n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 
 	// 20 − 3 reserved − 2 in use = 15 available.
@@ -106,6 +128,7 @@ func TestCapacity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			settle(t)
 			pool := roomyPool()
 			pool.Size, pool.MaxOverflow = tt.size, tt.over
 			res := preflight.Run(ctx, preflight.Config{ConnString: s.DSN(), Pool: pool, Replicas: tt.replicas, Pings: 3})
