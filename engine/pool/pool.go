@@ -30,15 +30,20 @@
 //     pgxpool). Connections idle in the pool are not recycled in the
 //     background; they are replaced at their next checkout.
 //   - Pre-ping is done by Acquire after pgxpool hands the connection out.
-//   - Closes by the package keep the pgxpool slot until the Terminate message
-//     is sent, and then free it (Hijack), so a new connection never starts
-//     while an old one is being closed: the server sees at most N+M backends.
+//   - Closes by the package keep the pgxpool slot until the server has closed
+//     its end of the connection (Terminate sent, then read until EOF), and
+//     only then free it (Hijack). A backend leaves pg_stat_activity before it
+//     closes its socket, so a new connection never starts while the backend
+//     of an old one is still listed: the server sees at most N+M backends.
+//     (pgconn's Close only sends Terminate: measured, that let the server
+//     list N+M+1 backends for a moment while overflow was churning.)
 package pool
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -56,7 +61,8 @@ import (
 const DefaultConnectTimeout = 5 * time.Second
 
 const (
-	// closeTimeout bounds sending the Terminate message when closing a connection.
+	// closeTimeout bounds closing a connection: sending Terminate and waiting
+	// for the server to close its end.
 	closeTimeout = 5 * time.Second
 	// healthCheckPeriod of pgxpool: its health check has nothing to do here
 	// (no lifetime, no idle time, no MinConns), so it runs rarely.
@@ -148,6 +154,7 @@ const (
 	reasonRecycled closeReason = iota
 	reasonOverflow
 	reasonBroken
+	reasonEnd
 )
 
 // New returns a pool for cfg. It opens no connection: they are opened on
@@ -349,7 +356,7 @@ func (p *Pool) Release(c *Conn) {
 	case p.recycle > 0 && time.Since(c.created) >= p.recycle:
 		p.destroy(pc, reasonRecycled)
 	case p.closing.Load():
-		pc.Release() // pgxpool closes it (counted as an end close)
+		p.destroy(pc, reasonEnd)
 	case p.putIdle():
 		pc.Release()
 	default:
@@ -392,16 +399,39 @@ func (p *Pool) destroy(pc *pgxpool.Conn, reason closeReason) {
 		p.closedRecycled.Add(1)
 	case reasonOverflow:
 		p.closedOverflow.Add(1)
+	case reasonEnd:
+		p.closedEnd.Add(1)
 	default:
 		p.closedBroken.Add(1)
 	}
 	p.goBackground(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		_ = pc.Conn().Close(ctx) // errors sending Terminate are ignored, as libpq does
-		cancel()
+		terminate(pc.Conn())
 		p.open.Add(-1)
 		pc.Hijack()
 	})
+}
+
+// terminateMsg is the protocol's Terminate message.
+var terminateMsg = []byte{'X', 0, 0, 0, 4}
+
+// terminate closes conn and waits, at most closeTimeout, until the server
+// has closed its end: by then the backend has left pg_stat_activity. Errors
+// are ignored, as libpq's PQfinish does. A connection that is already closed
+// or busy is closed the ordinary way.
+func terminate(conn *pgx.Conn) {
+	hc, err := conn.PgConn().Hijack()
+	if err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+		_ = conn.Close(ctx)
+		cancel()
+		return
+	}
+	nc := hc.Conn
+	_ = nc.SetDeadline(time.Now().Add(closeTimeout))
+	if _, err := nc.Write(terminateMsg); err == nil {
+		_, _ = io.Copy(io.Discard, nc) // until EOF: the server closed the connection
+	}
+	_ = nc.Close()
 }
 
 // goBackground runs f in a goroutine that [Pool.Close] waits for; once Close
@@ -502,8 +532,9 @@ func (p *Pool) afterConnect(ctx context.Context, conn *pgx.Conn) error {
 }
 
 // beforeClose is the pgxpool BeforeClose hook. pgxpool closes connections by
-// itself only when the pool is closed (or, defensively, when it finds a
-// returned connection broken): the package's own closes do not pass here.
+// itself only when the pool is closed (a connection put idle while Close
+// runs), or, defensively, when it finds a returned connection broken; the
+// package's own closes do not pass here.
 func (p *Pool) beforeClose(*pgx.Conn) {
 	p.open.Add(-1)
 	if p.closing.Load() {
@@ -521,13 +552,16 @@ func (p *Pool) ConnectLatency() *hdrhistogram.Histogram {
 	return hdrhistogram.Import(p.connectHist.Export())
 }
 
-// Close closes every connection (counted as end closes) and waits for the
-// background closes. It blocks until every checked-out connection is
-// released. Acquire after Close returns [ErrClosed]. Calling Close again is a
-// no-op.
+// Close closes every connection (counted as end closes) and waits until the
+// server has closed them. It blocks until every checked-out connection is
+// released (each is closed on release). Acquire after Close returns
+// [ErrClosed]. Calling Close again is a no-op.
 func (p *Pool) Close() {
 	p.closeOnce.Do(func() {
 		p.closing.Store(true)
+		for _, pc := range p.pp.AcquireAllIdle(context.Background()) {
+			p.destroy(pc, reasonEnd)
+		}
 		p.bgMu.Lock()
 		p.bgClosed = true
 		p.bgMu.Unlock()
