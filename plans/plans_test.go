@@ -1,0 +1,178 @@
+package plans_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/assertions"
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// planDirs are the directories whose *.yaml files are plans, relative to
+// this package.
+var planDirs = []string{".", "../examples"}
+
+// maxRunDuration is the longest total scenario duration of a plan that
+// TestExamplesRun runs; longer plans are only compiled.
+const maxRunDuration = 5 * time.Second
+
+// runTimeout bounds one example's run: its load, setup, teardown and drain.
+const runTimeout = 60 * time.Second
+
+// planFiles returns every *.yaml of dir, sorted.
+func planFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// dirName names a plan directory in subtest names ("plans", "examples").
+func dirName(dir string) string {
+	if dir == "." {
+		return "plans"
+	}
+	return filepath.Base(dir)
+}
+
+// load loads, compiles and compiles the assertions of the plan at path,
+// failing the test with every positioned error.
+func load(t *testing.T, path string) (*schema.Plan, *engine.Program, *assertions.Set) {
+	t.Helper()
+	plan, err := schema.Load(path)
+	if err != nil {
+		t.Fatalf("load:\n%v", err)
+	}
+	prog, err := engine.Compile(plan, engine.Options{})
+	if err != nil {
+		t.Fatalf("compile:\n%v", err)
+	}
+	set, err := assertions.Compile(plan)
+	if err != nil {
+		t.Fatalf("compile assertions:\n%v", err)
+	}
+	return plan, prog, set
+}
+
+// TestPlansCompile loads and compiles every shipped plan and example, as
+// `planrun validate` does, so a plan that no longer matches the format fails
+// here with its file:line:col.
+func TestPlansCompile(t *testing.T) {
+	total := 0
+	for _, dir := range planDirs {
+		files := planFiles(t, dir)
+		total += len(files)
+		t.Run(dirName(dir), func(t *testing.T) {
+			for _, path := range files {
+				t.Run(filepath.Base(path), func(t *testing.T) {
+					_, prog, _ := load(t, path)
+					if len(prog.Scenarios) == 0 {
+						t.Error("compiled to no scenario")
+					}
+				})
+			}
+		})
+	}
+	if total == 0 {
+		t.Fatal("no plan found: the globs are wrong")
+	}
+}
+
+// TestExamplesRun runs every short example (at most maxRunDuration of load)
+// against the test server and checks that it completes, that every scenario
+// did work, and that the example's own assertions pass: each example is
+// written to pass on a healthy, even busy, machine.
+func TestExamplesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs load against PostgreSQL; skipped with -short")
+	}
+	files := planFiles(t, "../examples")
+	if len(files) == 0 {
+		t.Fatal("no example found")
+	}
+	for _, path := range files {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			plan, prog, set := load(t, path)
+			if d := prog.Duration(); d > maxRunDuration {
+				t.Skipf("%s of load, longer than the %s this test runs", d, maxRunDuration)
+			}
+			// Every example runs on the one test server, never on a server of its own.
+			plan.Target.URL = pgtest.DSN(t)
+
+			ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+			defer cancel()
+			run, err := engine.Run(ctx, prog, engine.RunOptions{LiveFor: set.Live, Logf: t.Logf, Version: "test"})
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			set.Evaluate(run, nil)
+
+			if run.Status != results.StatusCompleted {
+				t.Errorf("run status = %s (%s), want %s", run.Status, run.StatusReason, results.StatusCompleted)
+			}
+			if len(run.Scenarios) != len(plan.Scenarios) {
+				t.Errorf("%d scenarios ran, want %d", len(run.Scenarios), len(plan.Scenarios))
+			}
+			for _, sc := range run.Scenarios {
+				if sc.Ops == 0 {
+					t.Errorf("scenario %s: no operation", sc.Name)
+				}
+				if sc.Status != results.StatusCompleted {
+					t.Errorf("scenario %s: status %s, want %s", sc.Name, sc.Status, results.StatusCompleted)
+				}
+			}
+			for _, o := range run.Assertions {
+				switch o.Status {
+				case results.OutcomeFail, results.OutcomeError:
+					t.Logf("%s %s on %s (%s): %s %s", o.Status, o.Name, o.Scenario, o.Severity, o.Actual, o.Reason)
+				}
+			}
+			if !run.Verdict.Pass {
+				t.Errorf("verdict %q, want %q (the example must pass on a healthy machine)", run.Verdict.Label, plan.Verdict.Pass)
+			} else if run.Verdict.Label != plan.Verdict.Pass {
+				t.Errorf("verdict label %q, want the plan's %q", run.Verdict.Label, plan.Verdict.Pass)
+			}
+		})
+	}
+}
+
+// TestExamplesDocumented checks that every example says what it shows and
+// how to run it, and is listed in examples/README.md.
+func TestExamplesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../examples/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range planFiles(t, "../examples") {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(data), "# yaml-language-server: $schema=../schema/plan.schema.json\n") {
+				t.Error("first line is not the yaml-language-server $schema comment")
+			}
+			head, _, _ := strings.Cut(string(data), "\nversion:")
+			if !strings.Contains(head, "planrun examples/"+name) {
+				t.Errorf("the opening comment block does not say how to run it (`planrun examples/%s`)", name)
+			}
+			if !strings.Contains(string(readme), "["+name+"]("+name+")") {
+				t.Errorf("examples/README.md does not list it as [%s](%s)", name, name)
+			}
+		})
+	}
+}
