@@ -626,18 +626,18 @@ var expandKeys = map[string]bool{"name": true, "description": true, "target": tr
 
 // mapping decodes a YAML mapping into a struct by its yaml tags.
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
+	t := v.Type()
+	si := infoOf(t)
+	if si.posIdx >= 0 {
+		v.Field(si.posIdx).Set(reflect.ValueOf(d.src.pos(n)))
+	}
 	if isNull(n) {
-		return true
+		return true // an empty mapping: every key absent
 	}
 	if n.Kind != yaml.MappingNode {
 		d.typeError(n, c.key, "a mapping", "")
 		d.meta.bad[v.Addr().Interface()] = true
 		return false
-	}
-	t := v.Type()
-	si := infoOf(t)
-	if si.posIdx >= 0 {
-		v.Field(si.posIdx).Set(reflect.ValueOf(d.src.pos(n)))
 	}
 	good := true
 	for _, kv := range d.pairs(n) {
