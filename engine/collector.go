@@ -14,8 +14,6 @@ import (
 const (
 	SampleInterval = 100 * time.Millisecond
 	SeriesInterval = time.Second
-	// recoveryWindow is how long the pool must stay healthy to count as recovered.
-	recoveryWindow = 5 // sample intervals (500 ms)
 )
 
 // collector merges the users' measurements and samples the pool. It runs on
@@ -63,7 +61,6 @@ func newCollector(sc *Scenario, capacity int) *collector {
 		c.rec = &recoveryTracker{
 			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
 			threshold: sc.RecoveryThreshold,
-			runStart:  -1,
 		}
 	}
 	return c
@@ -83,11 +80,12 @@ func (c *collector) recorders() []*recorder {
 
 // sample takes one pool sample covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, st pool.Stats) {
-	var tickMax time.Duration
+	var acquires, slow int64
 	for _, r := range c.recorders() {
 		r.mu.Lock()
-		tickMax = max(tickMax, r.tickMax)
-		r.tickMax = 0
+		acquires += r.tickAcquires
+		slow += r.tickSlow
+		r.tickAcquires, r.tickSlow = 0, 0
 		r.mu.Unlock()
 	}
 	inUse := min(max(st.InUse, 0), c.capacity)
@@ -99,8 +97,7 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 	exhausted := st.InUse >= c.capacity && st.Waiting > 0
 	c.exh.add(exhausted, st.Timeouts-c.lastStats.Timeouts)
 	if c.rec != nil {
-		healthy := st.Waiting == 0 && tickMax <= c.rec.threshold
-		c.rec.add(at-SampleInterval, at, healthy)
+		c.rec.add(at, exhausted, acquires, slow)
 	}
 	c.lastStats = st
 }
@@ -274,46 +271,35 @@ func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
 }
 
 // recoveryTracker measures the time from the end of a stage until the pool
-// is healthy again: no acquire waiting at the sample and no acquire that
-// completed within the interval waited longer than threshold, for
-// recoveryWindow consecutive intervals (or until the scenario's end).
+// is healthy again. A sample interval that ends after the stage's end is
+// healthy when, at its sample, the pool is not exhausted (a connection is
+// free or nobody waits) and at most 5% of the acquires completed within it
+// waited longer than threshold: the interval's acquire p95 is under the
+// threshold. Recovery is the end of the first healthy interval minus the
+// stage's end, at sample resolution (100 ms).
 type recoveryTracker struct {
 	end       time.Duration // offset of the stage's end
 	threshold time.Duration
-	runStart  time.Duration // start of the current healthy run (-1: none)
-	runLen    int
 	done      bool
 	result    time.Duration
 }
 
-func (r *recoveryTracker) add(from, to time.Duration, healthy bool) {
-	if r.done || to <= r.end {
+func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow int64) {
+	if r.done || at <= r.end || exhausted {
 		return
 	}
-	if !healthy {
-		r.runStart, r.runLen = -1, 0
-		return
-	}
-	if r.runStart < 0 {
-		r.runStart = max(from, r.end)
-	}
-	r.runLen++
-	if r.runLen >= recoveryWindow {
+	if float64(slow) <= 0.05*float64(acquires) {
 		r.done = true
-		r.result = r.runStart - r.end
+		r.result = at - r.end
 	}
 }
 
 // finish returns the measurement at the scenario's end (offset elapsed).
 func (r *recoveryTracker) finish(afterStage int, elapsed time.Duration) *results.Recovery {
-	switch {
-	case r.done:
+	if r.done {
 		return &results.Recovery{AfterStage: afterStage, Duration: r.result, Recovered: true}
-	case r.runStart >= 0: // healthy until the end, but the window was cut short
-		return &results.Recovery{AfterStage: afterStage, Duration: r.runStart - r.end, Recovered: true}
-	default:
-		return &results.Recovery{AfterStage: afterStage, Duration: max(elapsed-r.end, 0), Recovered: false}
 	}
+	return &results.Recovery{AfterStage: afterStage, Duration: max(elapsed-r.end, 0), Recovered: false}
 }
 
 // seriesBuilder keeps the time series bounded: past results.MaxSeriesPoints

@@ -96,12 +96,16 @@ type recorder struct {
 	sqlstates map[string]int64
 	leaks     []results.Leak
 	leakCount int
-	// tickMax is the longest acquire wait completed since the last pool sample.
-	tickMax time.Duration
+	// Acquires completed since the last pool sample, and how many of them
+	// waited longer than slow (the scenario's recovery threshold).
+	tickAcquires, tickSlow int64
+	slow                   time.Duration
 }
 
-func newRecorder(nOps int) *recorder {
-	return &recorder{cur: newWindow(nOps)}
+// newRecorder returns a recorder for a mix of nOps operations; acquires
+// longer than slow count as slow for the recovery measure.
+func newRecorder(nOps int, slow time.Duration) *recorder {
+	return &recorder{cur: newWindow(nOps), slow: slow}
 }
 
 // opResult is what one operation measured. A zero duration means the phase did not run.
@@ -124,8 +128,9 @@ func (r *recorder) add(res *opResult) {
 	if res.acquire > w.maxAcquire {
 		w.maxAcquire = res.acquire
 	}
-	if res.acquire > r.tickMax {
-		r.tickMax = res.acquire
+	r.tickAcquires++
+	if res.acquire > r.slow {
+		r.tickSlow++
 	}
 	for i := 0; i < res.nQueries; i++ {
 		record(w.query, res.queries[i])

@@ -148,7 +148,7 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
-		rec := newRecorder(len(r.sc.Mix.Ops))
+		rec := newRecorder(len(r.sc.Mix.Ops), r.sc.RecoveryThreshold)
 		r.col.register(rec)
 		u := newUser(r.nextID, r.sc, r.pool, rec)
 		r.users = append(r.users, u)

@@ -1,0 +1,541 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"reflect"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/report"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// appSeq makes every test's application_name unique, so server-side counts
+// never mix tests (or parallel packages sharing a server).
+var appSeq atomic.Int64
+
+// compile parses a plan written inline, points it at the test server and compiles it.
+func compile(t *testing.T, src string, opts engine.Options) *engine.Program {
+	t.Helper()
+	plan, err := schema.Parse(t.Name()+".yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatalf("plan does not load:\n%v", err)
+	}
+	plan.Target.URL = pgtest.DSN(t)
+	if plan.Target.ApplicationName == "" || plan.Target.ApplicationName == schema.DefaultApplicationName {
+		plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
+	}
+	prog, err := engine.Compile(plan, opts)
+	if err != nil {
+		t.Fatalf("plan does not compile:\n%v", err)
+	}
+	return prog
+}
+
+func run(t *testing.T, prog *engine.Program, opts engine.RunOptions) *results.Run {
+	t.Helper()
+	r, err := engine.Run(context.Background(), prog, opts)
+	if err != nil {
+		t.Fatalf("run failed: %v", err)
+	}
+	return r
+}
+
+func within(t *testing.T, what string, got, want, tol float64) {
+	t.Helper()
+	if math.Abs(got-want) > tol*want {
+		t.Errorf("%s = %.4g, want %.4g ± %.0f%%", what, got, want, tol*100)
+	} else {
+		t.Logf("%s = %.4g (ground truth %.4g, tolerance %.0f%%)", what, got, want, tol*100)
+	}
+}
+
+// TestLittlesLaw checks the engine against ground truth: N users, C
+// connections, a fixed hold H and no think time give a throughput of C/H and
+// a mean acquire wait of N·H/C − H.
+func TestLittlesLaw(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: littles-law
+pool: {size: 2, max_overflow: 0, timeout: 10s}
+mixes:
+  m:
+    - {name: hold, sql: SELECT 1, hold: 50ms}
+scenarios:
+  - {name: s, users: 8, duration: 4s}
+`, engine.Options{})
+	r := run(t, prog, engine.RunOptions{})
+	sc := r.Scenarios[0]
+	if sc.Errors != 0 {
+		t.Fatalf("errors: %d %v", sc.Errors, sc.ErrorSamples)
+	}
+	const n, c, h = 8.0, 2.0, 0.050
+	within(t, "throughput (ops/s)", sc.Throughput, c/h, 0.10)
+	within(t, "mean acquire wait (s)", sc.Acquire.Mean.Seconds(), n*h/c-h, 0.15)
+	// Little's law on the whole system: N = X · (W + H_op).
+	within(t, "users by Little's law", sc.Throughput*sc.Op.Mean.Seconds(), n, 0.10)
+}
+
+// TestCountsAndRoundTrip runs a small mixed plan and checks that the numbers
+// agree with each other and survive the JSON report.
+func TestCountsAndRoundTrip(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: counts
+pool: {size: 2, max_overflow: 2, timeout: 5s}
+setup:
+  - CREATE TABLE IF NOT EXISTS engine_counts (id int PRIMARY KEY, n int NOT NULL DEFAULT 0)
+  - INSERT INTO engine_counts SELECT g FROM generate_series(1, 100) g ON CONFLICT DO NOTHING
+teardown:
+  - DROP TABLE IF EXISTS engine_counts
+mixes:
+  m:
+    - {name: read, weight: 3, sql: "SELECT n FROM engine_counts WHERE id = $1", args: [randInt(1, 100)]}
+    - name: move
+      weight: 1
+      transaction:
+        - {sql: "UPDATE engine_counts SET n = n + 1 WHERE id = $1", args: [randInt(1, 100)]}
+        - {sql: "UPDATE engine_counts SET n = n - 1 WHERE id = $1", args: [randInt(1, 100)]}
+scenarios:
+  - {name: s, users: 6, duration: 2s, think: 1ms..3ms}
+`, engine.Options{})
+	r := run(t, prog, engine.RunOptions{})
+	sc := r.Scenarios[0]
+	if sc.Ops == 0 {
+		t.Fatal("no operations")
+	}
+	if sc.Acquire.Count != sc.Ops || sc.Op.Count != sc.Ops {
+		t.Errorf("every operation records one acquire and one op: ops %d, acquire.count %d, op.count %d", sc.Ops, sc.Acquire.Count, sc.Op.Count)
+	}
+	acquired := sc.Ops - sc.ErrorsBy[results.ErrAcquireTimeout] - sc.ErrorsBy[results.ErrConnect]
+	if sc.Hold.Count != acquired {
+		t.Errorf("hold.count = %d, want acquires that got a connection = %d", sc.Hold.Count, acquired)
+	}
+	var read, move int64
+	for _, o := range sc.Operations {
+		switch o.Name {
+		case "read":
+			read = o.Ops
+		case "move":
+			move = o.Ops
+		}
+	}
+	if read+move != sc.Ops {
+		t.Errorf("per-operation ops %d + %d != %d", read, move, sc.Ops)
+	}
+	if want := read + 2*move; sc.Errors == 0 && sc.Query.Count != want {
+		t.Errorf("query.count = %d, want one per statement = %d", sc.Query.Count, want)
+	}
+	for name, l := range map[string]results.Latency{"acquire": sc.Acquire, "query": sc.Query, "op": sc.Op, "hold": sc.Hold} {
+		ordered := []time.Duration{l.Min, l.P50, l.P90, l.P95, l.P99, l.Max}
+		for i := 1; i < len(ordered); i++ {
+			if ordered[i] < ordered[i-1] {
+				t.Errorf("%s percentiles out of order: %v", name, ordered)
+				break
+			}
+		}
+		if l.Histogram == "" {
+			t.Errorf("%s: no encoded histogram", name)
+		}
+	}
+	if sc.Op.P50 < sc.Query.P50 {
+		t.Errorf("op p50 %v below query p50 %v", sc.Op.P50, sc.Query.P50)
+	}
+	if got := sc.Connections.Reuse; got <= 0 || got > 1 {
+		t.Errorf("reuse = %v", got)
+	}
+
+	var buf bytes.Buffer
+	if err := report.JSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := report.Decode(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(normalize(r), normalize(back)) {
+		t.Error("the JSON report does not round-trip")
+	}
+}
+
+func normalize(r *results.Run) *results.Run {
+	c := *r
+	c.StartedAt, c.FinishedAt = c.StartedAt.UTC().Round(0), c.FinishedAt.UTC().Round(0)
+	c.Scenarios = append([]results.Scenario(nil), r.Scenarios...)
+	for i := range c.Scenarios {
+		c.Scenarios[i].StartedAt = c.Scenarios[i].StartedAt.UTC().Round(0)
+	}
+	return &c
+}
+
+// TestWeightsAreHonoured checks the observed mix against the weights.
+func TestWeightsAreHonoured(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: weights
+pool: {size: 4, max_overflow: 0}
+mixes:
+  m:
+    - {name: a, weight: 70, sql: SELECT 1}
+    - {name: b, weight: 20, sql: SELECT 2}
+    - {name: c, weight: 10, sql: SELECT 3}
+scenarios:
+  - {name: s, users: 4, duration: 2s}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	if sc.Ops < 1000 {
+		t.Fatalf("too few operations to judge the mix: %d", sc.Ops)
+	}
+	want := map[string]float64{"a": 0.7, "b": 0.2, "c": 0.1}
+	for _, o := range sc.Operations {
+		if math.Abs(o.Share-want[o.Name]) > 0.03 {
+			t.Errorf("operation %s: share %.3f, weight says %.2f", o.Name, o.Share, want[o.Name])
+		}
+	}
+	t.Logf("%d ops: %+v", sc.Ops, sc.Operations)
+}
+
+// TestRampProfileFollowsStages checks the active users over time against the stages.
+func TestRampProfileFollowsStages(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: ramp
+pool: {size: 2, max_overflow: 2}
+mixes:
+  m:
+    - {name: a, sql: SELECT 1}
+scenarios:
+  - name: s
+    think: 20ms
+    stages:
+      - {users: 2, duration: 1s}
+      - {users: 8, ramp: 2s, duration: 3s}
+      - {users: 1, duration: 1s}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	shape := prog.Scenarios[0].Shape
+	if len(sc.Series) < 4 {
+		t.Fatalf("series too short: %d points", len(sc.Series))
+	}
+	for _, p := range sc.Series[:len(sc.Series)-1] { // the last point is the drain
+		// A point's user count is read a little after its second ends.
+		lo, hi := shape.Users(p.T-150*time.Millisecond), shape.Users(p.T+150*time.Millisecond)
+		if p.Users < min(lo, hi) || p.Users > max(lo, hi) {
+			t.Errorf("at %v: %d users active, the shape says %d..%d", p.T, p.Users, min(lo, hi), max(lo, hi))
+		}
+	}
+	if sc.MaxUsers != 8 {
+		t.Errorf("max users = %d, want 8", sc.MaxUsers)
+	}
+}
+
+// TestAcquireTimeouts: one connection held 500 ms, ten users, a 100 ms pool timeout.
+func TestAcquireTimeouts(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: timeouts
+pool: {size: 1, max_overflow: 0, timeout: 100ms}
+mixes:
+  m:
+    - {name: long, sql: SELECT 1, hold: 500ms}
+scenarios:
+  - {name: s, users: 10, duration: 2s}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	timeouts := sc.ErrorsBy[results.ErrAcquireTimeout]
+	if timeouts == 0 || timeouts != sc.Errors {
+		t.Fatalf("errors %d, acquire timeouts %d, by category %v", sc.Errors, timeouts, sc.ErrorsBy)
+	}
+	if !strings.Contains(sc.ErrorSamples[results.ErrAcquireTimeout], "QueuePool limit of size 1 overflow 0 reached") {
+		t.Errorf("sample = %q", sc.ErrorSamples[results.ErrAcquireTimeout])
+	}
+	// Nearly every acquire times out, each at about the pool timeout.
+	if sc.Acquire.P50 < 90*time.Millisecond || sc.Acquire.P50 > 200*time.Millisecond {
+		t.Errorf("acquire p50 = %v, want about 100ms", sc.Acquire.P50)
+	}
+	if sc.Acquire.Max > 600*time.Millisecond {
+		t.Errorf("acquire max = %v: an acquire waited well past the timeout", sc.Acquire.Max)
+	}
+	t.Logf("ops %d, timeouts %d, acquire p50 %v p99 %v", sc.Ops, timeouts, sc.Acquire.P50, sc.Acquire.P99)
+}
+
+func TestLeaks(t *testing.T) {
+	t.Run("held past the threshold", func(t *testing.T) {
+		prog := compile(t, `
+version: 1
+name: leak
+pool: {size: 2, max_overflow: 0, leak_threshold: 100ms}
+mixes:
+  m:
+    - {name: quick, weight: 9, sql: SELECT 1}
+    - {name: slow_report, weight: 1, sql: SELECT 1, hold: 250ms}
+scenarios:
+  - {name: s, users: 2, duration: 1500ms, think: 10ms}
+`, engine.Options{})
+		sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+		if sc.Leaks == 0 || len(sc.LeakDetails) == 0 {
+			t.Fatalf("no leak reported: %+v", sc.LeakDetails)
+		}
+		for _, l := range sc.LeakDetails {
+			if l.Operation != "slow_report" || l.Kind != "held" || l.Held < 250*time.Millisecond {
+				t.Errorf("leak %+v: want slow_report held ≥ 250ms", l)
+			}
+		}
+	})
+	t.Run("clean run", func(t *testing.T) {
+		prog := compile(t, `
+version: 1
+name: clean
+pool: {size: 2, max_overflow: 2}
+mixes:
+  m:
+    - {name: quick, sql: SELECT 1, hold: 5ms}
+scenarios:
+  - {name: s, users: 6, duration: 1s}
+`, engine.Options{})
+		sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+		if sc.Leaks != 0 {
+			t.Errorf("leaks = %d %+v on a clean run", sc.Leaks, sc.LeakDetails)
+		}
+	})
+}
+
+func TestErrorCategories(t *testing.T) {
+	t.Run("query error keeps its SQLSTATE", func(t *testing.T) {
+		prog := compile(t, `
+version: 1
+name: query-error
+pool: {size: 2, max_overflow: 0}
+mixes:
+  m:
+    - {name: good, weight: 1, sql: SELECT 1}
+    - {name: divide, weight: 1, sql: SELECT 1/0}
+scenarios:
+  - {name: s, users: 2, duration: 500ms, think: 5ms}
+`, engine.Options{})
+		sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+		if sc.ErrorsBy[results.ErrQuery] == 0 || sc.ErrorsBy[results.ErrQuery] != sc.Errors {
+			t.Fatalf("errors by category %v", sc.ErrorsBy)
+		}
+		if sc.SQLStates["22012"] != sc.Errors {
+			t.Errorf("sqlstates %v, want 22012 (division_by_zero) × %d", sc.SQLStates, sc.Errors)
+		}
+		if s := sc.ErrorSamples[results.ErrQuery]; !strings.Contains(s, "22012") || !strings.Contains(s, "divide") {
+			t.Errorf("sample %q should name the operation and the SQLSTATE", s)
+		}
+		if sc.SuccessRate <= 0.3 || sc.SuccessRate >= 0.7 {
+			t.Errorf("success rate %.2f, want about half", sc.SuccessRate)
+		}
+	})
+	t.Run("terminated backends are broken connections and the run goes on", func(t *testing.T) {
+		prog := compile(t, `
+version: 1
+name: broken
+pool: {size: 3, max_overflow: 0}
+mixes:
+  m:
+    - {name: sleepy, sql: SELECT pg_sleep(0.02)}
+scenarios:
+  - {name: s, users: 3, duration: 3s}
+`, engine.Options{})
+		app := prog.Plan.Target.ApplicationName
+		killed := make(chan int, 1)
+		go func() {
+			time.Sleep(time.Second)
+			conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+			if err != nil {
+				killed <- -1
+				return
+			}
+			defer conn.Close(context.Background())
+			var n int
+			_ = conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
+			killed <- n
+		}()
+		r := run(t, prog, engine.RunOptions{})
+		sc := r.Scenarios[0]
+		if n := <-killed; n <= 0 {
+			t.Fatalf("terminated %d backends", n)
+		}
+		if sc.ErrorsBy[results.ErrBroken] == 0 {
+			t.Fatalf("no broken-connection errors: %v %v", sc.ErrorsBy, sc.ErrorSamples)
+		}
+		if sc.Status != results.StatusCompleted {
+			t.Errorf("status %s", sc.Status)
+		}
+		last := sc.Series[len(sc.Series)-2] // the second before the drain
+		if last.Ops == 0 || last.Errors != 0 {
+			t.Errorf("the run did not go on after the kill: last full second %+v", last)
+		}
+		if sc.Connections.ClosedBy[results.CloseBroken] == 0 {
+			t.Errorf("closed_by %v: the broken connections should be counted", sc.Connections.ClosedBy)
+		}
+	})
+}
+
+// TestRecovery drives a real exhaustion (20 users on 4 connections) and
+// checks the recovery measure: short when the load drops back, not recovered
+// when it does not.
+func TestRecovery(t *testing.T) {
+	plan := func(after int) string {
+		return fmt.Sprintf(`
+version: 1
+name: recovery
+pool: {size: 2, max_overflow: 2, timeout: 5s}
+mixes:
+  m:
+    - {name: work, sql: SELECT 1, hold: 20ms}
+scenarios:
+  - name: s
+    stages:
+      - {users: 2, duration: 1s}
+      - {users: 20, duration: 1s}
+      - {users: %d, duration: 1500ms}
+    recovery_after: 2
+`, after)
+	}
+	t.Run("load drops back", func(t *testing.T) {
+		sc := run(t, compile(t, plan(2), engine.Options{}), engine.RunOptions{}).Scenarios[0]
+		if sc.Exhaustion.Events == 0 {
+			t.Errorf("20 users on 4 connections should exhaust the pool: %+v", sc.Exhaustion)
+		}
+		if sc.Recovery == nil || !sc.Recovery.Recovered {
+			t.Fatalf("recovery = %+v, want recovered", sc.Recovery)
+		}
+		// 18 waiters × 20 ms / 4 connections ≈ 90 ms of queue to drain, at
+		// 100 ms resolution; a loaded machine serves the queue slower.
+		if sc.Recovery.Duration > time.Second {
+			t.Errorf("recovery took %v, want under 1s", sc.Recovery.Duration)
+		}
+		t.Logf("recovery %v, exhaustion %+v", sc.Recovery.Duration, sc.Exhaustion)
+	})
+	t.Run("load stays high", func(t *testing.T) {
+		sc := run(t, compile(t, plan(20), engine.Options{}), engine.RunOptions{}).Scenarios[0]
+		if sc.Recovery == nil || sc.Recovery.Recovered {
+			t.Fatalf("recovery = %+v, want not recovered", sc.Recovery)
+		}
+		if sc.Recovery.Duration < time.Second {
+			t.Errorf("not recovered: duration %v should run to the scenario's end", sc.Recovery.Duration)
+		}
+	})
+}
+
+// TestTeardownAfterInterrupt cancels a run mid-scenario: the results hold what
+// was measured and teardown has run.
+func TestTeardownAfterInterrupt(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: interrupt
+pool: {size: 2, max_overflow: 0}
+setup: [CREATE TABLE IF NOT EXISTS engine_interrupt (id int)]
+teardown: [DROP TABLE IF EXISTS engine_interrupt]
+mixes:
+  m:
+    - {name: a, sql: SELECT count(*) FROM engine_interrupt, hold: 10ms}
+scenarios:
+  - {name: s, users: 2, duration: 30s}
+`, engine.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(700*time.Millisecond, cancel)
+	start := time.Now()
+	r, err := engine.Run(ctx, prog, engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("the interrupt took %v to stop the run", time.Since(start))
+	}
+	if r.Status != results.StatusInterrupted || r.Scenarios[0].Status != results.StatusInterrupted {
+		t.Errorf("status %s / %s", r.Status, r.Scenarios[0].Status)
+	}
+	if r.Scenarios[0].Ops == 0 {
+		t.Error("the measurements before the interrupt are lost")
+	}
+	if tableExists(t, "engine_interrupt") {
+		t.Error("teardown did not run after the interrupt")
+	}
+}
+
+func TestTeardownAfterSetupFailure(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: setup-fails
+setup:
+  - CREATE TABLE IF NOT EXISTS engine_setup_fails (id int)
+  - SELECT * FROM no_such_table
+teardown: [DROP TABLE IF EXISTS engine_setup_fails]
+mixes:
+  m:
+    - {name: a, sql: SELECT 1}
+scenarios:
+  - {name: s, users: 1, duration: 1s}
+`, engine.Options{})
+	r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
+	var f *engine.Failure
+	if !errors.As(err, &f) || f.Stage != "setup" {
+		t.Fatalf("err = %v, want a setup Failure", err)
+	}
+	if !strings.Contains(err.Error(), "no_such_table") || !strings.Contains(err.Error(), "statement 2") {
+		t.Errorf("the error should say which statement failed and why: %v", err)
+	}
+	if r.Status != results.StatusFailed || len(r.Scenarios) != 0 {
+		t.Errorf("status %s, %d scenarios", r.Status, len(r.Scenarios))
+	}
+	if tableExists(t, "engine_setup_fails") {
+		t.Error("teardown did not run after the setup failure")
+	}
+}
+
+func tableExists(t *testing.T, name string) bool {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(context.Background(), `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	return exists
+}
+
+func TestOverflowIsClosedOnReturn(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: overflow
+pool: {size: 5, max_overflow: 5, timeout: 5s}
+mixes:
+  m:
+    - {name: a, sql: SELECT 1, hold: 50ms}
+scenarios:
+  - {name: s, users: 20, duration: 2s}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	c := sc.Connections
+	if c.MaxOpen > 10 {
+		t.Errorf("max open %d > size + overflow = 10", c.MaxOpen)
+	}
+	if c.ClosedBy[results.CloseOverflow] != c.Opened-5 {
+		t.Errorf("overflow closes %d, want opened beyond size = %d - 5", c.ClosedBy[results.CloseOverflow], c.Opened)
+	}
+	if c.ClosedBy[results.CloseEnd] != 5 {
+		t.Errorf("closed at the end %d, want the 5 pooled", c.ClosedBy[results.CloseEnd])
+	}
+	if sc.Utilization.Max != 1 || sc.Utilization.P95 < 0.9 {
+		t.Errorf("20 users on 10 connections: utilization %+v", sc.Utilization)
+	}
+}
