@@ -216,4 +216,3 @@ func (p *Program) Duration() time.Duration {
 	}
 	return d
 }
-

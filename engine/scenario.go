@@ -300,4 +300,3 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 		}
 	}
 }
-

@@ -15,6 +15,7 @@ import (
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/report"
+	"github.com/planrun/planrun/schema"
 )
 
 // cmdValidate checks plans without connecting: exit 0 when every plan is
@@ -166,6 +167,6 @@ func cmdSchema(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: schema takes no arguments")
 		return ExitUsage
 	}
-	_, _ = stdout.Write(schemaJSON())
+	_, _ = stdout.Write(schema.JSONSchema)
 	return ExitApproved
 }

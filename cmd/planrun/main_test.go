@@ -337,21 +337,16 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// TestInterrupt runs the binary on a 30 s plan and sends SIGINT after ~2 s:
-// exit 4, the report written by --out says interrupted with the load measured
-// until then, and teardown ran.
-func TestInterrupt(t *testing.T) {
+// runSignalled runs the built binary with args and DATABASE_URL=dsn, sends
+// sig after the given delay and waits for it to end (40 s at most).
+func runSignalled(t *testing.T, dsn string, sig os.Signal, after time.Duration, args ...string) result {
+	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	dsn := pgtest.DSN(t)
-	conn := db(t)
-	resetMarker(t, conn, "interrupt")
-	out := t.TempDir()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binPath, plan("interrupt"), "--out", out, "--format", "table")
+	cmd := exec.CommandContext(ctx, binPath, args...)
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -359,22 +354,34 @@ func TestInterrupt(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Second)
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+	time.Sleep(after)
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	err := cmd.Wait()
-	wall := time.Since(start)
-	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), wall: wall}
+	r := result{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String(), wall: time.Since(start)}
 	var exitErr *exec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
 		t.Fatalf("wait: %v\n%s", err, r)
 	}
+	return r
+}
+
+// TestInterrupt runs the binary on a 30 s plan and sends SIGINT after ~2 s:
+// exit 4, the report written by --out says interrupted with the load measured
+// until then, and teardown ran.
+func TestInterrupt(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	conn := db(t)
+	resetMarker(t, conn, "interrupt")
+	out := t.TempDir()
+
+	r := runSignalled(t, dsn, syscall.SIGINT, 2*time.Second, plan("interrupt"), "--out", out, "--format", "table")
 	if r.code != ExitAborted {
 		t.Fatalf("want exit %d, got %s", ExitAborted, r)
 	}
-	if wall > 15*time.Second {
-		t.Errorf("interrupted after 2 s, the process took %s to end", wall)
+	if r.wall > 15*time.Second {
+		t.Errorf("interrupted after 2 s, the process took %s to end", r.wall)
 	}
 
 	jsons, _ := filepath.Glob(filepath.Join(out, "*.json"))
@@ -391,11 +398,34 @@ func TestInterrupt(t *testing.T) {
 	if ops := totalOps(run); ops <= 0 {
 		t.Errorf("ops = %d, want > 0 after ~2 s of load", ops)
 	}
-	if !tableExists(t, conn, "planrun_cli_interrupt") && markers(t, conn, "interrupt") == 1 {
-		t.Logf("teardown ran: table dropped, marker written")
-	} else {
+	if tableExists(t, conn, "planrun_cli_interrupt") || markers(t, conn, "interrupt") != 1 {
 		t.Errorf("teardown did not run after SIGINT: table exists %v, %d marker rows",
 			tableExists(t, conn, "planrun_cli_interrupt"), markers(t, conn, "interrupt"))
 	}
-	t.Logf("interrupted run: %d ops in %s, process ended %s after start", totalOps(run), run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), wall.Round(time.Millisecond))
+	t.Logf("interrupted run: %d ops in %s, process ended %s after start", totalOps(run), run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), r.wall.Round(time.Millisecond))
+}
+
+// TestInterruptDuringSetup sends SIGINT while setup runs (a 5 s pg_sleep):
+// the run was interrupted, not broken, so the documented exit code is 4 and
+// the status "interrupted"; teardown still runs.
+func TestInterruptDuringSetup(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	conn := db(t)
+	resetMarker(t, conn, "interrupt_setup")
+
+	r := runSignalled(t, dsn, syscall.SIGINT, time.Second, plan("interrupt_setup"), "--format", "json")
+	if r.wall > 4*time.Second {
+		t.Errorf("SIGINT did not cancel the 5 s setup statement: the process took %s", r.wall)
+	}
+	if n := markers(t, conn, "interrupt_setup"); n != 1 {
+		t.Errorf("teardown left %d marker rows, want 1; stderr:\n%s", n, r.stderr)
+	}
+	run, err := report.Decode(strings.NewReader(r.stdout))
+	if err != nil {
+		t.Fatalf("decode the JSON report: %v\n%s", err, r)
+	}
+	if r.code != ExitAborted || run.Status != results.StatusInterrupted {
+		t.Errorf("interrupted during setup: want exit %d and status %q, got exit %d, status %q (%s)",
+			ExitAborted, results.StatusInterrupted, r.code, run.Status, run.StatusReason)
+	}
 }
