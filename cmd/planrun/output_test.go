@@ -322,3 +322,80 @@ func excerpt(text, s string) string {
 	}
 	return text[max(0, i-120):min(len(text), i+len(s)+40)]
 }
+
+// TestTableRerender: `planrun report RUN.json` prints exactly what the run
+// printed (docs/reports.md), and the --out files hold exactly what
+// --format json|markdown|junit print.
+func TestTableRerender(t *testing.T) {
+	useDB(t)
+	out := t.TempDir()
+	r := planrun(t, plan("not_approved"), "--out", out, "--quiet")
+	if r.code != ExitNotApproved {
+		t.Fatalf("want exit 1, got %s", r)
+	}
+	jsons, _ := filepath.Glob(filepath.Join(out, "*.json"))
+	if len(jsons) != 1 {
+		t.Fatalf("want one JSON file in --out, got %q", jsons)
+	}
+	rr := planrun(t, "report", jsons[0])
+	if rr.code != ExitNotApproved {
+		t.Errorf("report of a not-approved run: want exit 1, got %d", rr.code)
+	}
+	if rr.stdout != r.stdout {
+		t.Errorf("the table re-rendered from the JSON differs from the run's\n%s", firstDiff(r.stdout, rr.stdout))
+	}
+	if !strings.HasSuffix(strings.TrimRight(r.stdout, "\n"), "NOT APPROVED FOR PRODUCTION") {
+		t.Errorf("the table's last line is not the verdict:\n…%s", r.stdout[max(0, len(r.stdout)-200):])
+	}
+	for ext, format := range map[string]string{".md": "markdown", ".xml": "junit"} {
+		want, err := os.ReadFile(strings.TrimSuffix(jsons[0], ".json") + ext)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		got := planrun(t, "report", jsons[0], "--format", format)
+		if got.stdout != string(want) {
+			t.Errorf("%s file differs from `report --format %s`\n%s", ext, format, firstDiff(string(want), got.stdout))
+		}
+	}
+}
+
+// TestJUnitIncompleteRun: a run that did not complete has a `run` suite with
+// one <error>, so CI never sees a green report for a run that did not happen.
+func TestJUnitIncompleteRun(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		plan string
+		dsn  func(t *testing.T) string
+		want int
+	}{
+		{"unreachable", "approved", func(t *testing.T) string {
+			return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", closedPort(t))
+		}, ExitCouldNotRun},
+		{"aborted", "abort", func(t *testing.T) string { return pgtest.DSN(t) }, ExitAborted},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("DATABASE_URL", tt.dsn(t))
+			r := planrun(t, plan(tt.plan), "--format", "junit", "--quiet")
+			if r.code != tt.want {
+				t.Fatalf("want exit %d, got %s", tt.want, r)
+			}
+			var doc junitDoc
+			if err := xml.Unmarshal([]byte(r.stdout), &doc); err != nil {
+				t.Fatalf("not well-formed XML: %v\n%s", err, r.stdout)
+			}
+			if doc.Errors+doc.Failures == 0 {
+				t.Errorf("an incomplete run gives a green JUnit report: tests=%d failures=%d errors=%d", doc.Tests, doc.Failures, doc.Errors)
+			}
+			found := false
+			for _, s := range doc.Suites {
+				if s.Name == "run" {
+					found = s.Tests == 1 && s.Errors == 1 && len(s.Cases) == 1 && s.Cases[0].Error != nil
+				}
+			}
+			if !found {
+				t.Errorf("no `run` suite with one <error> test case:\n%s", r.stdout)
+			}
+		})
+	}
+}
