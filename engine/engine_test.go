@@ -30,6 +30,11 @@ var appSeq atomic.Int64
 // compile parses a plan written inline, points it at the test server and compiles it.
 func compile(t *testing.T, src string, opts engine.Options) *engine.Program {
 	t.Helper()
+	return compileTB(t, src, opts)
+}
+
+func compileTB(t testing.TB, src string, opts engine.Options) *engine.Program {
+	t.Helper()
 	plan, err := schema.Parse(t.Name()+".yaml", []byte(src), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)

@@ -158,6 +158,9 @@ func parseTolerance(s string) (float64, error) {
 	if v < 0 {
 		return 0, errors.New("must not be negative")
 	}
+	if v == 0 {
+		return -1, nil // compare.Options: 0 means the default, a negative value means none
+	}
 	return v, nil
 }
 

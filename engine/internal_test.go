@@ -1,0 +1,147 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/results"
+)
+
+func TestCategoriesFitTheWindow(t *testing.T) {
+	var w window
+	if len(results.ErrorCategories) > len(w.errorsBy) {
+		t.Fatalf("%d error categories, window counts %d", len(results.ErrorCategories), len(w.errorsBy))
+	}
+}
+
+func TestRampUsers(t *testing.T) {
+	r := Ramp{
+		{Users: 10, Ramp: 10 * time.Second, Duration: 20 * time.Second},
+		{Users: 30, Duration: 10 * time.Second},
+		{Users: 0, Ramp: 10 * time.Second, Duration: 10 * time.Second},
+	}
+	cases := []struct {
+		name string
+		at   time.Duration
+		want int
+	}{
+		{"start", 0, 0},
+		{"mid ramp-up", 5 * time.Second, 5},
+		{"just before a user's share", 999 * time.Millisecond, 0},
+		{"end of ramp", 10 * time.Second, 10},
+		{"hold", 15 * time.Second, 10},
+		{"step up", 20 * time.Second, 30},
+		{"ramp down starts from the previous level", 30 * time.Second, 30},
+		{"ramp down halfway", 35 * time.Second, 15},
+		{"after the end", 41 * time.Second, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := r.Users(c.at); got != c.want {
+				t.Errorf("Users(%v) = %d, want %d", c.at, got, c.want)
+			}
+		})
+	}
+	if r.Duration() != 40*time.Second || r.MaxUsers() != 30 || r.StageEnd(2) != 30*time.Second {
+		t.Errorf("duration %v, max %d, stage 2 ends %v", r.Duration(), r.MaxUsers(), r.StageEnd(2))
+	}
+	if s := r.Scaled(0.5); s.Duration() != 20*time.Second || s.Users(2500*time.Millisecond) != 5 {
+		t.Errorf("scaled: duration %v, users at 2.5s %d", s.Duration(), s.Users(2500*time.Millisecond))
+	}
+}
+
+func TestMixPick(t *testing.T) {
+	m := &Mix{Ops: []*Op{{Name: "a"}, {Name: "b"}, {Name: "c"}}, cum: []float64{0.7, 0.9, 1}}
+	for u, want := range map[float64]string{0: "a", 0.69: "a", 0.7: "b", 0.89: "b", 0.9: "c", 0.9999: "c"} {
+		if got := m.Pick(u).Name; got != want {
+			t.Errorf("Pick(%v) = %s, want %s", u, got, want)
+		}
+	}
+}
+
+// TestSeriesIsBounded feeds two hours of one-second points: the series stays
+// within results.MaxSeriesPoints and keeps every operation.
+func TestSeriesIsBounded(t *testing.T) {
+	var s seriesBuilder
+	s.step = SeriesInterval
+	const seconds = 2 * 60 * 60
+	for i := 1; i <= seconds; i++ {
+		s.add(results.Point{T: time.Duration(i) * time.Second, Users: i % 7, Ops: 10, Errors: 1, AcquireP95: time.Duration(i) * time.Microsecond, Waiting: i % 5})
+	}
+	pts := s.flush()
+	if len(pts) > results.MaxSeriesPoints || len(pts) < results.MaxSeriesPoints/2 {
+		t.Fatalf("%d points for a 2-hour run, want %d/2..%d", len(pts), results.MaxSeriesPoints, results.MaxSeriesPoints)
+	}
+	var ops, errs int64
+	for i, p := range pts {
+		ops += p.Ops
+		errs += p.Errors
+		if i > 0 && p.T <= pts[i-1].T {
+			t.Fatalf("points out of order at %d", i)
+		}
+	}
+	if ops != 10*seconds || errs != seconds {
+		t.Errorf("downsampling lost counts: ops %d, errors %d", ops, errs)
+	}
+	if last := pts[len(pts)-1]; last.T != seconds*time.Second || last.AcquireP95 != seconds*time.Microsecond {
+		t.Errorf("last point %+v: want the end and the worst p95", last)
+	}
+	t.Logf("2 h → %d points of %v", len(pts), s.step)
+}
+
+func TestRecoveryTracker(t *testing.T) {
+	const th = 50 * time.Millisecond
+	type sample struct {
+		at        time.Duration
+		exhausted bool
+		n, slow   int64
+	}
+	cases := []struct {
+		name      string
+		samples   []sample
+		recovered bool
+		want      time.Duration
+	}{
+		{"samples before the end are ignored", []sample{{900 * time.Millisecond, false, 10, 0}, {1100 * time.Millisecond, false, 10, 0}}, true, 100 * time.Millisecond},
+		{"exhausted is never healthy", []sample{{1100 * time.Millisecond, true, 10, 0}, {1200 * time.Millisecond, true, 0, 0}}, false, 0},
+		{"too many slow acquires", []sample{{1100 * time.Millisecond, false, 10, 5}, {1200 * time.Millisecond, false, 20, 1}}, true, 200 * time.Millisecond},
+		{"an idle pool is healthy", []sample{{1100 * time.Millisecond, false, 0, 0}}, true, 100 * time.Millisecond},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &recoveryTracker{end: time.Second, threshold: th}
+			for _, s := range c.samples {
+				r.add(s.at, s.exhausted, s.n, s.slow)
+			}
+			got := r.finish(2, 3*time.Second)
+			if got.Recovered != c.recovered || (c.recovered && got.Duration != c.want) {
+				t.Errorf("got %+v, want recovered=%v after %v", got, c.recovered, c.want)
+			}
+			if !c.recovered && got.Duration != 2*time.Second {
+				t.Errorf("not recovered: duration %v, want the time to the end (2s)", got.Duration)
+			}
+		})
+	}
+}
+
+// BenchmarkRecord measures the per-operation recording path: one lock that
+// only its user and the once-a-second collector take, and no allocation.
+func BenchmarkRecord(b *testing.B) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		r := newRecorder(3, 50*time.Millisecond)
+		res := opResult{op: 1, acquire: 120 * time.Microsecond, acquired: true, nQueries: 2, hold: 3 * time.Millisecond, total: 4 * time.Millisecond, category: -1}
+		res.queries[0], res.queries[1] = 900*time.Microsecond, 1200*time.Microsecond
+		for pb.Next() {
+			r.add(&res)
+		}
+	})
+}
+
+func TestRecordDoesNotAllocate(t *testing.T) {
+	r := newRecorder(2, time.Millisecond)
+	res := opResult{op: 0, acquire: time.Millisecond, acquired: true, nQueries: 1, total: 2 * time.Millisecond, category: 3}
+	if n := testing.AllocsPerRun(1000, func() { r.add(&res) }); n != 0 {
+		t.Errorf("recording allocates %.1f times per operation", n)
+	}
+}
