@@ -2,6 +2,7 @@ package schema
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -14,6 +15,8 @@ type source struct {
 	file  string
 	data  []byte
 	lines []int // byte offset of the start of each line
+
+	cursor cursor
 }
 
 func newSource(file string, data []byte) *source {
@@ -43,25 +46,37 @@ func (s *source) offset(line, col int) int {
 	if line < 1 || line > len(s.lines) || col < 1 {
 		return -1
 	}
-	off := s.lines[line-1]
-	for c := 1; c < col; c++ {
+	off, c := s.lines[line-1], 1
+	if cur := s.cursor; cur.line == line && cur.col <= col {
+		off, c = cur.off, cur.col
+	}
+	for ; c < col; c++ {
 		if off >= len(s.data) || s.data[off] == '\n' {
 			return -1
 		}
 		_, size := utf8.DecodeRune(s.data[off:])
 		off += size
 	}
+	s.cursor = cursor{off: off, line: line, col: col}
 	return off
 }
 
-// posAt returns the position of byte offset off.
+// posAt returns the position of byte offset off. Calls with increasing
+// offsets on one line (the items of a long flow list) count runes from the
+// previous call, so that they cost O(distance), not O(line length).
 func (s *source) posAt(off int) Pos {
-	l := 0
-	for l+1 < len(s.lines) && s.lines[l+1] <= off {
-		l++
+	l := sort.Search(len(s.lines), func(i int) bool { return s.lines[i] > off }) - 1
+	from, col := s.lines[l], 1
+	if c := s.cursor; c.line == l+1 && c.off <= off && c.off >= from {
+		from, col = c.off, c.col
 	}
-	return Pos{File: s.file, Line: l + 1, Col: utf8.RuneCount(s.data[s.lines[l]:off]) + 1}
+	col += utf8.RuneCount(s.data[from:off])
+	s.cursor = cursor{off: off, line: l + 1, col: col}
+	return Pos{File: s.file, Line: l + 1, Col: col}
 }
+
+// cursor remembers the last position posAt computed.
+type cursor struct{ off, line, col int }
 
 // pos is the position of a node as yaml reports it.
 func (s *source) pos(n *yaml.Node) Pos {

@@ -9,8 +9,15 @@ import (
 // enough to be a plausible typo: one edit (a transposition counts as one), or
 // two edits for words of five runes or more.
 func suggest(word string, candidates []string) string {
+	const maxLen = 64 // longer names are no typos; and the distance is quadratic
+	if len(word) > maxLen {
+		return ""
+	}
 	best, bestDist := "", -1
 	for _, c := range candidates {
+		if len(c) > maxLen {
+			continue
+		}
 		d := editDistance(strings.ToLower(word), strings.ToLower(c))
 		if bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
