@@ -120,15 +120,23 @@ type Pool struct {
 	waiting atomic.Int64
 	closing atomic.Bool
 
+	// counters of Stats
 	opened, connectFailures, acquires, timeouts             atomic.Int64
 	closedRecycled, closedOverflow, closedBroken, closedEnd atomic.Int64
-	trimming                                                atomic.Bool
-	histMu                                                  sync.Mutex
-	connectHist                                             *hdrhistogram.Histogram
-	bgMu                                                    sync.Mutex
-	bgClosed                                                bool
-	bg                                                      sync.WaitGroup
-	closeOnce                                               sync.Once
+
+	trimming atomic.Bool // a trim is running
+
+	histMu      sync.Mutex
+	connectHist *hdrhistogram.Histogram // ns, successful connects
+
+	// bg counts background closes and trims; Close waits for them. Once
+	// bgClosed is set (under bgMu) no more are started.
+	bgMu      sync.Mutex
+	bgClosed  bool
+	bg        sync.WaitGroup
+	closeOnce sync.Once
+
+	attempts sync.Pool // of *attempt, for reuse
 }
 
 // Conn is one checkout of a connection, from [Pool.Acquire] to [Pool.Release].
@@ -226,36 +234,6 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// attempt is the context of one pgxpool Acquire call. pgxpool passes its
-// values (not its cancellation) to the connection hooks, so a connection
-// opened for this call is linked to it: attempt.state tells whether the call
-// took the new connection or had given up before it was ready.
-type attempt struct {
-	context.Context
-	state        atomic.Int32
-	connectStart time.Time // written and read by the connecting goroutine only
-}
-
-const (
-	attemptWaiting     = iota // no connection opened for this call (yet)
-	attemptAbandoned          // the call returned an error
-	attemptConstructed        // a connection was opened for this call
-)
-
-type attemptKey struct{}
-
-func (a *attempt) Value(key any) any {
-	if _, ok := key.(attemptKey); ok {
-		return a
-	}
-	return a.Context.Value(key)
-}
-
-func attemptOf(ctx context.Context) *attempt {
-	a, _ := ctx.Value(attemptKey{}).(*attempt)
-	return a
-}
-
 // Acquire returns a connection, waiting at most [Config.Timeout]. Errors:
 //   - a pool timeout: errors.Is(err, [ErrTimeout]), with SQLAlchemy's text;
 //   - a failure to open a new connection: errors.Is(err, [ErrConnect]);
@@ -271,21 +249,27 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	if p.closing.Load() {
 		return nil, ErrClosed
 	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("pool: acquire: %w", context.Cause(ctx))
+	}
 
-	tctx, cancel := context.WithTimeoutCause(ctx, p.timeout, p.errTimeout)
-	defer cancel()
-	a := &attempt{Context: tctx}
+	a := p.startAttempt(ctx)
+	reusable := true // false once a connect or a goroutine may still refer to a
+	defer func() { p.endAttempt(a, reusable) }()
 	for {
 		pc, err := p.pp.Acquire(a)
 		if err != nil {
+			reusable = false
 			if !a.state.CompareAndSwap(attemptWaiting, attemptAbandoned) {
 				// A connection was opened for this call but is left to
 				// pgxpool, which puts it idle.
 				p.adopt()
 			}
-			return nil, p.acquireError(tctx, err)
+			return nil, p.acquireError(a, err)
 		}
-		if !a.state.CompareAndSwap(attemptConstructed, attemptWaiting) {
+		if a.state.CompareAndSwap(attemptConstructed, attemptWaiting) {
+			reusable = false
+		} else {
 			// Not opened for this call: pgxpool took it from its idle ones.
 			p.idle.Add(-1)
 		}
@@ -301,10 +285,11 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 			continue
 		}
 		if p.prePing {
-			if err := raw.Ping(tctx); err != nil {
+			reusable = false // pgconn may watch a in a goroutine
+			if err := raw.Ping(a); err != nil {
 				p.destroy(pc, reasonBroken)
-				if context.Cause(tctx) != nil {
-					return nil, p.acquireError(tctx, err)
+				if a.Err() != nil {
+					return nil, p.acquireError(a, err)
 				}
 				continue
 			}
@@ -315,8 +300,8 @@ func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 }
 
 // acquireError classifies the error of a pgxpool Acquire.
-func (p *Pool) acquireError(tctx context.Context, err error) error {
-	if cause := context.Cause(tctx); cause != nil {
+func (p *Pool) acquireError(a *attempt, err error) error {
+	if cause := a.cause(); cause != nil {
 		if cause == error(p.errTimeout) {
 			p.timeouts.Add(1)
 			return p.errTimeout
