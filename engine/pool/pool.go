@@ -24,8 +24,14 @@
 //     hands out an idle connection. A connection opened for an Acquire that
 //     gave up meanwhile (it lands idle in pgxpool) is adopted into the count,
 //     and any excess over N is trimmed in the background. The counter is
-//     never below the number of connections idle in pgxpool, and equal to it
-//     when no call is in flight, so at most N connections are ever left idle.
+//     equal to the number of connections idle in pgxpool when no call is in
+//     flight, and otherwise not below it (one exception: a connection opened
+//     for an Acquire that timed out after the connect finished may land idle
+//     a moment before it is counted; the trim corrects that). So at most N
+//     connections are left idle. As in SQLAlchemy's queue, a connection
+//     released to a waiter counts as idle until the waiter takes it: a burst
+//     of releases while waiters are being woken can close connections that
+//     are reopened a moment later (Opened > N+M under churn).
 //   - Recycle is checked at checkout (like SQLAlchemy) and at release (like
 //     pgxpool). Connections idle in the pool are not recycled in the
 //     background; they are replaced at their next checkout.
