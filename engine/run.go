@@ -27,7 +27,7 @@ const Driver = "pgx"
 // among the pool's backends.
 const MonitorApplicationName = "planrun-monitor"
 
-// teardownTimeout bounds the teardown statements, which also run after an interrupt.
+// teardownTimeout bounds the teardown (all statements), which also runs after an interrupt.
 const teardownTimeout = time.Minute
 
 // RunOptions are the hooks of a run. All are optional.
@@ -130,8 +130,14 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 	return e, run
 }
 
-// fail marks run as failed by f.
-func fail(run *results.Run, f *Failure) (*results.Run, error) {
+// fail marks run as failed by f, or as interrupted when ctx was cancelled
+// (an interrupt during preflight or setup is not the target's fault).
+func fail(ctx context.Context, run *results.Run, f *Failure) (*results.Run, error) {
+	if ctx.Err() != nil {
+		run.Status = results.StatusInterrupted
+		run.StatusReason = fmt.Sprintf("interrupted (Ctrl-C / SIGTERM) during %s", f.Stage)
+		return run, nil
+	}
 	run.Status = results.StatusFailed
 	run.StatusReason = redact.Text(f.Error())
 	return run, f
@@ -185,7 +191,7 @@ func Preflight(ctx context.Context, prog *Program, opts RunOptions) (*results.Ru
 		f = e.preflight(ctx, run)
 	}
 	if f != nil {
-		return fail(run, f)
+		return fail(ctx, run, f)
 	}
 	return run, nil
 }
@@ -207,26 +213,24 @@ func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, err
 		f = e.preflight(ctx, run)
 	}
 	if f != nil {
-		return fail(run, f)
+		return fail(ctx, run, f)
 	}
 
 	mon, err := connectMonitor(ctx, e.dsn, prog.Plan.Pool.ConnectTimeout.D())
 	if err != nil {
-		return fail(run, &Failure{Stage: "target", Err: errors.New(e.explain(err))})
+		return fail(ctx, run, &Failure{Stage: "target", Err: errors.New(e.explain(err))})
 	}
 	e.monitor = mon
-	defer func() { _ = mon.Close(context.Background()) }()
+	defer func() { _ = e.monitor.Close(context.Background()) }()
 
 	defer func() {
-		if err := e.statements(context.WithoutCancel(ctx), "teardown", prog.Teardown, teardownTimeout); err != nil {
+		if err := e.teardown(ctx); err != nil {
 			e.logf("%v", err)
-			if run.StatusReason == "" {
-				run.StatusReason = redact.Text(err.Error())
-			}
+			run.TeardownError = redact.Text(err.Error())
 		}
 	}()
-	if err := e.statements(ctx, "setup", prog.Setup, 0); err != nil {
-		return fail(run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
+	if err := e.statements(ctx, "setup", prog.Setup); err != nil {
+		return fail(ctx, run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
 	}
 
 	for i, sc := range prog.Scenarios {
@@ -255,29 +259,57 @@ func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, err
 	return run, nil
 }
 
-// statements runs setup or teardown SQL on the monitor connection.
-func (e *runEnv) statements(ctx context.Context, stage string, sts []Statement, timeout time.Duration) error {
+// statements runs setup SQL on the monitor connection, stopping at the first error.
+func (e *runEnv) statements(ctx context.Context, stage string, sts []Statement) error {
 	if len(sts) == 0 {
 		return nil
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	e.logf("%s: %d statement(s)", stage, len(sts))
-	var env ArgEnv
-	u := &user{env: env}
 	for i := range sts {
-		args, err := u.evalArgs(&sts[i])
-		if err == nil {
-			_, err = e.monitor.Exec(ctx, sts[i].SQL, args...)
-		}
-		if err != nil {
-			return fmt.Errorf("%s statement %d (%s): %w", stage, i+1, abbreviate(sts[i].SQL, 60), err)
+		if err := e.exec(ctx, stage, i, &sts[i]); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// exec runs statement i of a stage on the monitor connection.
+func (e *runEnv) exec(ctx context.Context, stage string, i int, st *Statement) error {
+	u := &user{}
+	args, err := u.evalArgs(st)
+	if err == nil {
+		_, err = e.monitor.Exec(ctx, st.SQL, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("%s statement %d (%s): %w", stage, i+1, abbreviate(st.SQL, 60), err)
+	}
+	return nil
+}
+
+// teardown runs every teardown statement, also after an interrupt (on a
+// fresh connection when an interrupted statement closed the monitor's), and
+// goes on past a failing statement so that later clean-up still happens. It
+// returns every failure, joined.
+func (e *runEnv) teardown(ctx context.Context) error {
+	sts := e.prog.Teardown
+	if len(sts) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	defer cancel()
+	if e.monitor.IsClosed() {
+		mon, err := connectMonitor(ctx, e.dsn, e.prog.Plan.Pool.ConnectTimeout.D())
+		if err != nil {
+			return fmt.Errorf("teardown: cannot connect: %s", e.explain(err))
+		}
+		e.monitor = mon
+	}
+	e.logf("teardown: %d statement(s)", len(sts))
+	var errs []error
+	for i := range sts {
+		errs = append(errs, e.exec(ctx, "teardown", i, &sts[i]))
+	}
+	return errors.Join(errs...)
 }
 
 func connectMonitor(ctx context.Context, dsn string, timeout time.Duration) (*pgx.Conn, error) {

@@ -34,12 +34,14 @@ type Run struct {
 	StartedAt      time.Time `json:"started_at"`
 	FinishedAt     time.Time `json:"finished_at"`
 	// Status is one of the Status* constants; StatusReason says why, when not completed.
-	Status       string     `json:"status"`
-	StatusReason string     `json:"status_reason,omitempty"`
-	Preflight    []Check    `json:"preflight,omitempty"`
-	Scenarios    []Scenario `json:"scenarios"`
-	Assertions   []Outcome  `json:"assertions"`
-	Verdict      Verdict    `json:"verdict"`
+	Status       string `json:"status"`
+	StatusReason string `json:"status_reason,omitempty"`
+	// TeardownError says which teardown statements failed (empty when all ran).
+	TeardownError string     `json:"teardown_error,omitempty"`
+	Preflight     []Check    `json:"preflight,omitempty"`
+	Scenarios     []Scenario `json:"scenarios"`
+	Assertions    []Outcome  `json:"assertions"`
+	Verdict       Verdict    `json:"verdict"`
 	// TimeScale is the --time-scale factor the durations were multiplied by (1 = as written).
 	TimeScale float64 `json:"time_scale"`
 }

@@ -72,6 +72,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: run takes exactly one plan file (see planrun help)")
 		return ExitUsage
 	}
+	if f.timeScale <= 0 {
+		fmt.Fprintf(stderr, "planrun: --time-scale must be a positive factor (e.g. 0.05), got %v\n", f.timeScale)
+		return ExitUsage
+	}
 	if !validFormat(f.format) {
 		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", f.format, strings.Join(report.Formats, ", "))
 		return ExitUsage
@@ -107,10 +111,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if err := report.Render(stdout, f.format, run, report.Options{Color: !f.noColor && isTerminal(stdout) && f.format == "table"}); err != nil {
 		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)
 	}
+	lost := false
 	if f.out != "" {
 		paths, err := report.WriteFiles(f.out, run, time.Now())
 		if err != nil {
-			fmt.Fprintf(stderr, "planrun: writing reports: %v\n", err)
+			fmt.Fprintf(stderr, "planrun: writing the reports to %s failed: %v\n  the results are on stdout only; rerun with --out pointing at a writable directory\n", f.out, err)
+			lost = true
 		}
 		for _, p := range paths {
 			fmt.Fprintf(stderr, "wrote %s\n", p)
@@ -118,8 +124,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := report.AppendGitHubSummary(run); err != nil {
 		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n", err)
+		lost = true
 	}
-	return exitCode(run, runErr, stderr)
+	if run.TeardownError != "" {
+		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", run.TeardownError)
+	}
+	code = exitCode(run, runErr, stderr)
+	if lost && code < ExitCouldNotRun {
+		return ExitCouldNotRun // CI asked for report files it will not find
+	}
+	return code
 }
 
 // exitCode maps a finished run to the documented exit codes.
