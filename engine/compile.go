@@ -141,6 +141,9 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*Mi
 		RecoveryThreshold: DefaultRecoveryThreshold,
 		LeakThreshold:     plan.Pool.LeakThreshold.D(),
 	}
+	if s.RecoveryThreshold > 0 {
+		sc.RecoveryThreshold = s.RecoveryThreshold.D()
+	}
 	if sc.LeakThreshold == 0 {
 		sc.LeakThreshold = shape.Duration()
 	}

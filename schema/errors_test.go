@@ -326,6 +326,11 @@ func TestParseErrors(t *testing.T) {
 			want: []want{{"7:55", "recovery_after needs stages", ""}},
 		},
 		{
+			name: "recovery_threshold without recovery_after",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, stages: [{users: 1, duration: 1s}], recovery_threshold: 10ms}"),
+			want: []want{{"7:71", "recovery_threshold needs recovery_after", "recovery_after: N"}},
+		},
+		{
 			name: "pool bounds",
 			src:  doc(head, mixApp, scenario, "pool:", "  size: 0", "  max_overflow: -1", "  timeout: 0s", "  connect_timeout: 0"),
 			want: []want{

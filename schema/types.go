@@ -158,6 +158,9 @@ type Scenario struct {
 	Think DurationRange `yaml:"think"`
 	// RecoveryAfter is the 1-based stage after whose end recovery is measured. Default 0 = not measured.
 	RecoveryAfter int `yaml:"recovery_after"`
+	// RecoveryThreshold is the acquire wait under which the pool counts as
+	// healthy again when recovery is measured (docs/metrics.md). Default 50ms.
+	RecoveryThreshold Duration `yaml:"recovery_threshold"`
 	Pos           Pos `yaml:"-"`
 }
 

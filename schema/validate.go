@@ -195,6 +195,8 @@ func (v *validator) loadShape(s *Scenario, label string) {
 			"duration includes ramp_up", "ramp_up %s is longer than duration %s", s.RampUp.D(), s.Duration.D())
 		v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
 			"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
+		v.check(v.m.has(&s.RecoveryThreshold), &s.RecoveryThreshold, s.Pos,
+			"recovery is measured from the end of a stage: use `stages` and `recovery_after`", "recovery_threshold needs stages")
 	case hasStages:
 		v.check(v.m.has(&s.RampUp), &s.RampUp, s.Pos, "with stages, each stage has its own `ramp`",
 			"ramp_up belongs with users, not stages")
@@ -208,6 +210,10 @@ func (v *validator) loadShape(s *Scenario, label string) {
 		v.check(v.m.has(&s.RecoveryAfter) && n > 0 && (s.RecoveryAfter < 1 || s.RecoveryAfter > n), &s.RecoveryAfter, s.Pos,
 			"it is the 1-based number of the stage after whose end recovery is measured",
 			"recovery_after must be between 1 and %d (the number of stages), got %d", n, s.RecoveryAfter)
+		v.check(v.m.has(&s.RecoveryThreshold) && !v.m.has(&s.RecoveryAfter), &s.RecoveryThreshold, s.Pos,
+			"add `recovery_after: N` to measure recovery from the end of stage N", "recovery_threshold needs recovery_after")
+		v.check(v.m.has(&s.RecoveryThreshold) && s.RecoveryThreshold <= 0, &s.RecoveryThreshold, s.Pos,
+			"", "recovery_threshold must be > 0")
 	}
 }
 
