@@ -133,6 +133,12 @@ func TestExamplesRun(t *testing.T) {
 				if sc.Status != results.StatusCompleted {
 					t.Errorf("scenario %s: status %s, want %s", sc.Name, sc.Status, results.StatusCompleted)
 				}
+				for _, l := range sc.LeakDetails {
+					t.Logf("scenario %s: leak %+v", sc.Name, l)
+				}
+				for cat, msg := range sc.ErrorSamples {
+					t.Logf("scenario %s: %d %s errors, first: %s", sc.Name, sc.ErrorsBy[cat], cat, msg)
+				}
 			}
 			for _, o := range run.Assertions {
 				switch o.Status {
