@@ -36,7 +36,28 @@ func Load(path string) (*Plan, error) {
 // The error, when not nil, is an [Errors] holding every problem found, sorted
 // by position, each with file:line:col. Parse never panics; the plan is nil
 // when there is an error.
-func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (plan *Plan, err error) {
+func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Plan, error) {
+	plan, err := ParsePartial(file, data, lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// LoadPartial is [Load] that also returns the plan as far as it could be read
+// when it has errors, so that later steps (compiling args and assertions) can
+// report their problems in the same pass. The partial plan is nil only when
+// the file is not a YAML mapping; never run a plan that came with an error.
+func LoadPartial(path string) (*Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Errors{{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot read plan: %v", err), Err: err}}
+	}
+	return ParsePartial(path, data, os.LookupEnv)
+}
+
+// ParsePartial is [Parse] that keeps the partial plan; see [LoadPartial].
+func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool)) (plan *Plan, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			plan = nil
@@ -71,10 +92,7 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (pla
 	p.MixOrder = d.meta.mixOrder
 	applyDefaults(p, d.meta)
 	validate(p, d.meta, &d.errs)
-	if err := d.errs.Err(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return p, d.errs.Err()
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -160,17 +160,15 @@ func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
 // loadPlan loads, compiles and checks a plan, printing every problem at once.
 // It returns a nil program and the exit code when the plan is invalid.
 func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
-	plan, err := schema.Load(path)
-	if err != nil {
-		var errs schema.Errors
-		if errors.As(err, &errs) {
-			printPlanErrors(stderr, errs)
-			return nil, nil, ExitUsage
-		}
-		fmt.Fprintf(stderr, "planrun: %v\n", err)
+	// A partial plan still has its args and checks compiled, so every
+	// problem is reported in one pass.
+	plan, err := schema.LoadPartial(path)
+	var all schema.Errors
+	collect(&all, err)
+	if plan == nil {
+		printPlanErrors(stderr, all)
 		return nil, nil, ExitUsage
 	}
-	var all schema.Errors
 	prog, err := engine.Compile(plan, opts)
 	collect(&all, err)
 	set, err := assertions.Compile(plan)
