@@ -161,7 +161,7 @@ type Scenario struct {
 	// RecoveryThreshold is the acquire wait under which the pool counts as
 	// healthy again when recovery is measured (docs/metrics.md). Default 50ms.
 	RecoveryThreshold Duration `yaml:"recovery_threshold"`
-	Pos           Pos `yaml:"-"`
+	Pos               Pos      `yaml:"-"`
 }
 
 // Stage ramps linearly from the previous level to Users over Ramp, then holds
