@@ -15,7 +15,7 @@ var (
 	// postgres://user:secret@host -> postgres://user:xxxxx@host
 	urlPassword = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@\s]*:)([^@\s]*)(@)`)
 	// key/value DSNs: password=secret or password='se cret'
-	kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)`)
+	kvPassword = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&"']*)`)
 )
 
 // DSN returns dsn with its password masked. It accepts URLs and key=value strings.
