@@ -112,6 +112,7 @@ type Config struct {
 type Pool struct {
 	pp         *pgxpool.Pool
 	size       int64
+	capacity   int64 // Size + MaxOverflow
 	recycle    time.Duration
 	prePing    bool
 	timeout    time.Duration
@@ -204,6 +205,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 
 	p := &Pool{
 		size:        int64(cfg.Size),
+		capacity:    int64(cfg.Size + cfg.MaxOverflow),
 		recycle:     cfg.Recycle,
 		prePing:     cfg.PrePing,
 		timeout:     cfg.Timeout,
@@ -250,8 +252,12 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 // broken) and another one is tried. Every Acquire must be paired with a
 // [Pool.Release] of the returned Conn.
 func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
-	p.waiting.Add(1)
-	defer p.waiting.Add(-1)
+	// Only a call that finds no idle connection and no room to open one
+	// waits; it is counted until it returns.
+	if p.idle.Load() <= 0 && p.open.Load() >= p.capacity {
+		p.waiting.Add(1)
+		defer p.waiting.Add(-1)
+	}
 	if p.closing.Load() {
 		return nil, ErrClosed
 	}

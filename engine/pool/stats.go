@@ -11,8 +11,9 @@ type Stats struct {
 	Total int
 	// Constructing is the number of connections being opened.
 	Constructing int
-	// Waiting is the number of Acquire calls in flight (from call to return;
-	// it includes calls that are served at once).
+	// Waiting is the number of Acquire calls blocked for a connection: calls
+	// that found no idle connection and all Size+MaxOverflow open, counted
+	// from the call to its return.
 	Waiting int
 	// MaxOpen is the peak of open connections since New.
 	MaxOpen int
