@@ -92,6 +92,7 @@ scenarios:
 	within(t, "mean acquire wait (s)", sc.Acquire.Mean.Seconds(), n*h/c-h, 0.15)
 	// Little's law on the whole system: N = X · (W + H_op).
 	within(t, "users by Little's law", sc.Throughput*sc.Op.Mean.Seconds(), n, 0.10)
+	t.Logf("hold mean %v, op mean %v, query mean %v, elapsed %v, ops %d", sc.Hold.Mean, sc.Op.Mean, sc.Query.Mean, sc.Elapsed, sc.Ops)
 }
 
 // TestCountsAndRoundTrip runs a small mixed plan and checks that the numbers
@@ -232,8 +233,9 @@ scenarios:
 `, engine.Options{})
 	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
 	shape := prog.Scenarios[0].Shape
-	if len(sc.Series) < 4 {
-		t.Fatalf("series too short: %d points", len(sc.Series))
+	// One point per second of the 5 s shape, and one for the drain.
+	if len(sc.Series) < 5 || len(sc.Series) > 7 || sc.SeriesStep != time.Second {
+		t.Fatalf("series of %d points of %v for a 5s scenario", len(sc.Series), sc.SeriesStep)
 	}
 	for _, p := range sc.Series[:len(sc.Series)-1] { // the last point is the drain
 		// A point's user count is read a little after its second ends.
