@@ -393,6 +393,8 @@ func criticalSummary(run *results.Run) string {
 	}
 	var s string
 	switch {
+	case total == 0 && len(run.Scenarios) == 0 && len(run.Preflight) > 0:
+		s = preflightSummary(run.Preflight)
 	case total == 0:
 		s = "No critical checks were evaluated."
 	case len(failures) == 0:
@@ -415,6 +417,24 @@ func criticalSummary(run *results.Run) string {
 		s += "."
 	}
 	return s
+}
+
+// preflightSummary counts the preflight checks by status, for a run that
+// stopped at (or only ran) preflight.
+func preflightSummary(checks []results.Check) string {
+	n := map[string]int{}
+	var failed []string
+	for _, c := range checks {
+		n[c.Status]++
+		if c.Status == results.CheckFail {
+			failed = append(failed, c.Name)
+		}
+	}
+	s := fmt.Sprintf("Preflight: %d passed, %d warned, %d failed", n[results.CheckPass], n[results.CheckWarn], n[results.CheckFail])
+	if len(failed) > 0 {
+		s += " (" + strings.Join(failed, ", ") + ")"
+	}
+	return s + "."
 }
 
 // statusWord turns a run status into a phrase for a sentence.

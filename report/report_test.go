@@ -192,7 +192,7 @@ func TestMarkdown(t *testing.T) {
 		{"failing", FailingRun(), "## ❌ NOT APPROVED FOR PRODUCTION — production",
 			"6 of 26 critical checks failed: acquire p95 under 200ms (stress), acquire p95 under 200ms (exhaustion_recovery)"},
 		{"unreachable", UnreachableRun(), "## ❌ NOT APPROVED FOR PRODUCTION — production",
-			"No critical checks were evaluated. The run failed: preflight: server reachable: dial tcp"},
+			"Preflight: 0 passed, 0 warned, 1 failed (server reachable). The run failed: preflight: server reachable: dial tcp"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

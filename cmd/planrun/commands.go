@@ -15,6 +15,7 @@ import (
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/report"
+	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -57,6 +58,10 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	run, runErr := engine.Preflight(ctx, prog, engine.RunOptions{Version: version})
+	run.Verdict = results.Verdict{Pass: runErr == nil && run.Status == results.StatusCompleted, Label: "PREFLIGHT PASSED"}
+	if !run.Verdict.Pass {
+		run.Verdict.Label = "PREFLIGHT FAILED"
+	}
 	if err := report.Render(stdout, *format, run, report.Options{Color: isTerminal(stdout)}); err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 	}
