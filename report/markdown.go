@@ -38,8 +38,18 @@ func Markdown(w io.Writer, run *results.Run) error {
 		m.scenarios(run.Scenarios)
 	}
 	if len(run.Assertions) > 0 {
-		m.printf("### Assertions\n\n")
-		m.assertions(run.Assertions)
+		// What a reviewer must see comes first; the full list is folded.
+		var notable []results.Outcome
+		for _, o := range run.Assertions {
+			if failed(o) || warned(o) {
+				notable = append(notable, o)
+			}
+		}
+		if len(notable) > 0 {
+			m.printf("### Failed assertions\n\n")
+			m.assertions(notable)
+		}
+		m.details(fmt.Sprintf("All assertions (%d evaluations)", len(run.Assertions)), func() { m.assertions(run.Assertions) })
 	}
 	if len(run.Verdict.Criteria) > 0 {
 		m.printf("### Certificate\n\n")

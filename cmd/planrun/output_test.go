@@ -150,7 +150,7 @@ func TestMarkdownOutput(t *testing.T) {
 	if first != "## ✅ APPROVED FOR PRODUCTION — approved" {
 		t.Errorf("first line %q, want the verdict heading", first)
 	}
-	for _, want := range []string{"### Scenarios", "### Assertions", "steady"} {
+	for _, want := range []string{"### Scenarios", "<summary>All assertions", "steady"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("markdown lacks %q", want)
 		}
