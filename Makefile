@@ -10,6 +10,7 @@
 GO   ?= go
 BIN  ?= bin/planrun
 PLAN ?= plans/smoke.yaml
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: all deps build demo test bench fmt vet clean
 
@@ -19,7 +20,7 @@ deps:
 	bash scripts/install-postgres.sh
 
 build:
-	$(GO) build -o $(BIN) ./cmd/planrun
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/planrun
 
 demo: deps build
 	./$(BIN) $(PLAN)
