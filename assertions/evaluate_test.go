@@ -87,7 +87,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 		{"configuration", `pool.size == 20 && pool.max_overflow == 30 && pool.timeout == 30s && driver == "pgx"`, "pass",
 			`pool.size = 20, pool.max_overflow = 30, pool.timeout = 30s, driver = "pgx"`},
 		{"context", `scenario == "peak" && users == 50 && elapsed == 5m && server.max_connections == 100`, "pass",
-			`scenario = "peak", users = 50, elapsed = 5m0s, server.max_connections = 100`},
+			`scenario = "peak", users = 50, elapsed = 5m00s, server.max_connections = 100`},
 		{"preflight", `preflight.capacity == "pass" && preflight.consistency == ""`, "pass",
 			`preflight.capacity = "pass", preflight.consistency = ""`},
 		{"rtt", "rtt < 1ms", "pass", "rtt = 300µs"},

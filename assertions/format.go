@@ -2,6 +2,7 @@ package assertions
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"strconv"
 	"strings"
 	"time"
@@ -48,11 +49,11 @@ func formatValue(name string, v any) string {
 	base := strings.TrimPrefix(name, "baseline.")
 	switch x := v.(type) {
 	case time.Duration:
-		return formatDuration(x)
+		return humanize.Duration(x)
 	case float64:
 		switch {
 		case fractionNames[base]:
-			return formatPercent(x)
+			return humanize.Percent(x)
 		case base == "throughput":
 			return formatFloat(x) + " ops/s"
 		}
@@ -61,49 +62,6 @@ func formatValue(name string, v any) string {
 		return strconv.Quote(x)
 	}
 	return fmt.Sprint(v)
-}
-
-// formatDuration renders d with 3 significant digits in the largest unit
-// that keeps the number at least 1 (100ns, 1.24µs, 312ms, 8.1s); from 100s up
-// it rounds to the second (2m5s).
-func formatDuration(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "-" + formatDuration(-d)
-	case d == 0:
-		return "0s"
-	case d >= 100*time.Second:
-		return d.Round(time.Second).String()
-	}
-	units := []struct {
-		size time.Duration
-		name string
-	}{{time.Second, "s"}, {time.Millisecond, "ms"}, {time.Microsecond, "µs"}, {time.Nanosecond, "ns"}}
-	for i, u := range units {
-		if d < u.size {
-			continue
-		}
-		s := sig3(float64(d) / float64(u.size))
-		if s == "1000" && i > 0 { // 999.96ms rounds to 1s
-			return "1" + units[i-1].name
-		}
-		return s + u.name
-	}
-	return d.String()
-}
-
-// formatPercent renders a fraction as a percentage with one decimal, or more
-// when one would round a value that is not exactly 0 or 1 to 0% or 100%.
-func formatPercent(f float64) string {
-	p := f * 100
-	s := ""
-	for dec := 1; dec <= 4; dec++ {
-		s = trimZeros(strconv.FormatFloat(p, 'f', dec, 64))
-		if (s != "100" || f == 1) && (s != "0" || f == 0) {
-			break
-		}
-	}
-	return s + "%"
 }
 
 // formatFloat renders f with 3 significant digits below 1000, whole above.

@@ -1,6 +1,7 @@
 package assertions
 
 import (
+	"github.com/planrun/planrun/internal/humanize"
 	"testing"
 	"time"
 )
@@ -23,13 +24,13 @@ func TestFormatDuration(t *testing.T) {
 		{8100 * time.Millisecond, "8.1s"},
 		{8 * time.Second, "8s"},
 		{12345 * time.Millisecond, "12.3s"},
-		{90 * time.Second, "90s"},
-		{125 * time.Second, "2m5s"},
+		{90 * time.Second, "1m30s"},
+		{125 * time.Second, "2m05s"},
 		{-312 * time.Millisecond, "-312ms"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
-			if got := formatDuration(tc.d); got != tc.want {
-				t.Errorf("formatDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			if got := humanize.Duration(tc.d); got != tc.want {
+				t.Errorf("humanize.Duration(%v) = %q, want %q", tc.d, got, tc.want)
 			}
 		})
 	}

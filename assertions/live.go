@@ -1,6 +1,7 @@
 package assertions
 
 import (
+	"github.com/planrun/planrun/internal/humanize"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -55,7 +56,7 @@ func (s *Set) Live(run *results.Run) func(sc *results.Scenario, elapsed time.Dur
 				continue
 			}
 			o.Aborted = true
-			o.Reason = "stopped the run " + formatDuration(elapsed) + " into the scenario"
+			o.Reason = "stopped the run " + humanize.Duration(elapsed) + " into the scenario"
 			s.mu.Lock()
 			if s.abort == nil {
 				s.abort = &liveAbort{c: c, scenario: sc.Name, elapsed: elapsed, actual: o.Actual}
@@ -79,5 +80,5 @@ func (s *Set) markAborted(c *compiled, o *results.Outcome) {
 	}
 	o.Aborted = true
 	o.Status = results.OutcomeFail
-	o.Reason = "stopped the run " + formatDuration(a.elapsed) + " into the scenario, when " + a.actual
+	o.Reason = "stopped the run " + humanize.Duration(a.elapsed) + " into the scenario, when " + a.actual
 }

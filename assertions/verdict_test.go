@@ -108,7 +108,7 @@ func TestVerdict(t *testing.T) {
 			name:   "no recovery",
 			change: func(r *results.Run) { r.Scenarios[3].Recovery = &results.Recovery{Duration: 90 * time.Second} },
 			pass:   false, label: schema.DefaultVerdictFail,
-			criteria: map[string][2]string{"recovery": {"fail", "recovery = 90s (not recovered by the scenario's end)"}},
+			criteria: map[string][2]string{"recovery": {"fail", "recovery = 1m30s (not recovered by the scenario's end)"}},
 		},
 		{
 			name: "aborted run never passes",

@@ -11,6 +11,7 @@ package compare
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"math"
 	"time"
 
@@ -367,7 +368,7 @@ func judgeDuration(scenario, metric string, b, n time.Duration, opts Options) Ro
 	r := judgeRelative(Row{Scenario: scenario, Metric: metric, Base: float64(b), New: float64(n), Unit: UnitDuration}, higherWorse, opts.Tolerance)
 	if d := n - b; d < opts.NoiseFloor && -d < opts.NoiseFloor {
 		if r.Regression || r.Improvement {
-			r.Note = "noise: under " + formatDuration(opts.NoiseFloor)
+			r.Note = "noise: under " + humanize.Duration(opts.NoiseFloor)
 		}
 		r.Regression, r.Improvement = false, false
 	}

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"math"
 	"strings"
@@ -218,39 +219,15 @@ func formatValue(v float64, unit string) string {
 	}
 	switch unit {
 	case UnitDuration:
-		return formatDuration(time.Duration(v))
+		return humanize.Duration(time.Duration(v))
 	case UnitRate:
-		return fmt.Sprintf("%.2f%%", v*100)
+		return humanize.Percent(v)
 	case UnitCount:
-		return fmt.Sprintf("%.0f", v)
+		return humanize.Int(int64(math.Round(v)))
 	case UnitOpsPerS:
 		return fmt.Sprintf("%.1f", v)
 	}
 	return fmt.Sprintf("%g", v)
-}
-
-// formatDuration shows d with about 3 significant figures: 850µs, 1.23ms,
-// 12.3ms, 123ms, 1.23s.
-func formatDuration(d time.Duration) string {
-	f := float64(d)
-	switch {
-	case d == 0:
-		return "0"
-	case d < time.Microsecond:
-		return fmt.Sprintf("%dns", d)
-	case d < time.Millisecond:
-		return fmt.Sprintf("%.0fµs", f/1e3)
-	case d < 10*time.Millisecond:
-		return fmt.Sprintf("%.2fms", f/1e6)
-	case d < 100*time.Millisecond:
-		return fmt.Sprintf("%.1fms", f/1e6)
-	case d < time.Second:
-		return fmt.Sprintf("%.0fms", f/1e6)
-	case d < 10*time.Second:
-		return fmt.Sprintf("%.2fs", f/1e9)
-	default:
-		return fmt.Sprintf("%.1fs", f/1e9)
-	}
 }
 
 // formatChange shows the change: percentage points for rates, a relative

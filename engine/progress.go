@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"fmt"
-	"time"
-)
+import "time"
 
 // Progress is a scenario's state, reported once a second while it runs.
 type Progress struct {
@@ -20,18 +17,4 @@ type Progress struct {
 	AcquireP95 time.Duration
 	// Pool gauges at the last sample; Capacity is size + max_overflow.
 	InUse, Idle, Total, Waiting, Capacity int
-}
-
-// fmtDuration renders a duration for log lines (3 significant digits).
-func fmtDuration(d time.Duration) string {
-	switch {
-	case d >= time.Minute:
-		return d.Round(time.Second).String()
-	case d >= time.Second:
-		return fmt.Sprintf("%.3gs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.3gms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.3gµs", float64(d)/1e3)
-	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -155,7 +156,7 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 		if err != nil {
 			return stop, &Failure{Stage: "target", Err: err, Hint: "install PostgreSQL (make deps) or set target.url / DATABASE_URL"}
 		}
-		e.logf("target: PostgreSQL %s ready on %s in %s", srv.Version(), redact.DSN(srv.DSN()), fmtDuration(time.Since(started)))
+		e.logf("target: PostgreSQL %s ready on %s in %s", srv.Version(), redact.DSN(srv.DSN()), humanize.Duration(time.Since(started)))
 		stop = func() { _ = srv.Stop() }
 		e.dsn = srv.DSN()
 		run.Target.Embedded = true

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"time"
 
 	"github.com/planrun/planrun/engine/pool"
@@ -57,7 +58,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results
 	defer cancelOps()
 	r.start = time.Now()
 	out.StartedAt = r.start.UTC()
-	e.logf("scenario %s: %d users max, %s", sc.Name, out.MaxUsers, fmtDuration(out.Planned))
+	e.logf("scenario %s: %d users max, %s", sc.Name, out.MaxUsers, humanize.Duration(out.Planned))
 
 	r.drive(ctx, opCtx)
 	elapsed := r.drain(ctx, cancelOps)

@@ -8,36 +8,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
-
-// formatDuration renders d for people with about three significant digits:
-// 850ns, 412µs, 1.24ms, 312ms, 8.10s, 1m30s, 1h05m.
-func formatDuration(d time.Duration) string {
-	if d < 0 {
-		return "-" + formatDuration(-d)
-	}
-	if d == 0 {
-		return "0"
-	}
-	d = roundSignificant(d, 3)
-	switch {
-	case d < time.Microsecond:
-		return strconv.FormatInt(int64(d), 10) + "ns"
-	case d < time.Millisecond:
-		return threeDigits(float64(d)/float64(time.Microsecond)) + "µs"
-	case d < time.Second:
-		return threeDigits(float64(d)/float64(time.Millisecond)) + "ms"
-	case d < time.Minute:
-		return threeDigits(float64(d)/float64(time.Second)) + "s"
-	case d < time.Hour:
-		d = d.Round(time.Second)
-		return fmt.Sprintf("%dm%02ds", int64(d/time.Minute), int64(d%time.Minute/time.Second))
-	default:
-		d = d.Round(time.Minute)
-		return fmt.Sprintf("%dh%02dm", int64(d/time.Hour), int64(d%time.Hour/time.Minute))
-	}
-}
 
 // configDuration renders a configured (exact) duration the way plans write
 // it: 30s, 30m, 1h30m, 250ms.
@@ -55,78 +28,6 @@ func configDuration(d time.Duration) string {
 	return s
 }
 
-// roundSignificant rounds d to n significant decimal digits, so that the unit
-// is chosen after rounding (999.6ms becomes 1.00s, not 1000ms).
-func roundSignificant(d time.Duration, n int) time.Duration {
-	digits := len(strconv.FormatInt(int64(d), 10))
-	if digits <= n {
-		return d
-	}
-	unit := time.Duration(math.Pow10(digits - n))
-	return d.Round(unit)
-}
-
-// threeDigits prints v (1 <= v < 1000) with three significant digits.
-func threeDigits(v float64) string {
-	switch {
-	case v >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case v >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-}
-
-// formatPercent renders a fraction as a percentage with one decimal, adding
-// decimals rather than rounding a near-perfect rate up to 100% (or a tiny one
-// down to 0%).
-func formatPercent(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "n/a"
-	case f == 1:
-		return "100%"
-	case f == 0:
-		return "0%"
-	}
-	p := f * 100
-	for dec := 1; dec <= 3; dec++ {
-		s := strconv.FormatFloat(p, 'f', dec, 64)
-		if v, _ := strconv.ParseFloat(s, 64); (v == 100 && f < 1) || (v == 0 && f > 0) {
-			continue
-		}
-		return s + "%"
-	}
-	if f > 0 && f < 1 && p < 50 {
-		return "<0.001%"
-	}
-	return ">99.999%"
-}
-
-// formatInt renders n with thousands separators: 1234567 → 1,234,567.
-func formatInt(n int64) string {
-	if n < 0 {
-		return "-" + formatInt(-n)
-	}
-	s := strconv.FormatInt(n, 10)
-	if len(s) <= 3 {
-		return s
-	}
-	var b strings.Builder
-	lead := len(s) % 3
-	if lead > 0 {
-		b.WriteString(s[:lead])
-	}
-	for i := lead; i < len(s); i += 3 {
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(s[i : i+3])
-	}
-	return b.String()
-}
-
 // formatRate renders a throughput in operations per second: one decimal
 // below 100, whole numbers with thousands separators above.
 func formatRate(r float64) string {
@@ -136,7 +37,7 @@ func formatRate(r float64) string {
 	if r < 100 {
 		return strconv.FormatFloat(r, 'f', 1, 64)
 	}
-	return formatInt(int64(math.Round(r)))
+	return humanize.Int(int64(math.Round(r)))
 }
 
 // formatSeconds renders a duration in seconds with millisecond precision, the
@@ -162,7 +63,7 @@ func latencyQuad(l results.Latency) [4]string {
 	if l.Count == 0 {
 		return [4]string{"–", "–", "–", "–"}
 	}
-	return [4]string{formatDuration(l.P50), formatDuration(l.P95), formatDuration(l.P99), formatDuration(l.Max)}
+	return [4]string{humanize.Duration(l.P50), humanize.Duration(l.P95), humanize.Duration(l.P99), humanize.Duration(l.Max)}
 }
 
 // outcomeSymbol is the one-character status of an assertion evaluation:
@@ -280,7 +181,7 @@ func closedBy(m map[string]int64) string {
 	var parts []string
 	for _, k := range sortedKeys(m, []string{results.CloseRecycled, results.CloseOverflow, results.CloseBroken, results.CloseEnd}) {
 		if m[k] != 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", k, formatInt(m[k])))
+			parts = append(parts, fmt.Sprintf("%s %s", k, humanize.Int(m[k])))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -325,9 +226,9 @@ func recoveryText(r *results.Recovery) string {
 		return "–"
 	}
 	if !r.Recovered {
-		return fmt.Sprintf("not recovered (%s after stage %d, until the end)", formatDuration(r.Duration), r.AfterStage)
+		return fmt.Sprintf("not recovered (%s after stage %d, until the end)", humanize.Duration(r.Duration), r.AfterStage)
 	}
-	return fmt.Sprintf("%s after stage %d", formatDuration(r.Duration), r.AfterStage)
+	return fmt.Sprintf("%s after stage %d", humanize.Duration(r.Duration), r.AfterStage)
 }
 
 // exhaustionText summarises exhaustion periods in one line.
@@ -336,21 +237,21 @@ func exhaustionText(e results.Exhaustion) string {
 		return "none"
 	}
 	return fmt.Sprintf("%s events, total %s, longest %s, %s timeouts",
-		formatInt(int64(e.Events)), formatDuration(e.Total), formatDuration(e.Longest), formatInt(e.Timeouts))
+		humanize.Int(int64(e.Events)), humanize.Duration(e.Total), humanize.Duration(e.Longest), humanize.Int(e.Timeouts))
 }
 
 // connectionsText summarises the connection lifecycle in one line.
 func connectionsText(c results.Connections) string {
-	s := fmt.Sprintf("opened %s, closed %s", formatInt(c.Opened), formatInt(c.Closed))
+	s := fmt.Sprintf("opened %s, closed %s", humanize.Int(c.Opened), humanize.Int(c.Closed))
 	if by := closedBy(c.ClosedBy); by != "" {
 		s += " (" + by + ")"
 	}
-	return s + fmt.Sprintf(", max open %d, reuse %s", c.MaxOpen, formatPercent(c.Reuse))
+	return s + fmt.Sprintf(", max open %d, reuse %s", c.MaxOpen, humanize.Percent(c.Reuse))
 }
 
 // utilizationText summarises pool utilization in one line.
 func utilizationText(u results.Utilization) string {
-	return fmt.Sprintf("mean %s, p95 %s, max %s", formatPercent(u.Mean), formatPercent(u.P95), formatPercent(u.Max))
+	return fmt.Sprintf("mean %s, p95 %s, max %s", humanize.Percent(u.Mean), humanize.Percent(u.P95), humanize.Percent(u.Max))
 }
 
 // leaksText summarises leaks in one line, with the longest-held one.
@@ -358,10 +259,10 @@ func leaksText(s results.Scenario) string {
 	if s.Leaks == 0 {
 		return "0"
 	}
-	text := formatInt(int64(s.Leaks))
+	text := humanize.Int(int64(s.Leaks))
 	if len(s.LeakDetails) > 0 {
 		l := s.LeakDetails[0]
-		text += fmt.Sprintf(" (first: %s, user %d, %s held %s)", l.Operation, l.User, l.Kind, formatDuration(l.Held))
+		text += fmt.Sprintf(" (first: %s, user %d, %s held %s)", l.Operation, l.User, l.Kind, humanize.Duration(l.Held))
 	}
 	return text
 }
@@ -466,7 +367,7 @@ func formatTime(t time.Time) string {
 func sqlStatesText(m map[string]int64) string {
 	var parts []string
 	for _, k := range sortedKeys(m, nil) {
-		parts = append(parts, k+" "+formatInt(m[k]))
+		parts = append(parts, k+" "+humanize.Int(m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 
@@ -190,10 +191,10 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		{"ops", fmt.Sprint(s.Ops)},
 		{"errors", fmt.Sprint(s.Errors)},
 		{"throughput", formatRate(s.Throughput) + " ops/s"},
-		{"success_rate", formatPercent(s.SuccessRate)},
-		{"acquire.p95", formatDuration(s.Acquire.P95)},
-		{"query.p95", formatDuration(s.Query.P95)},
-		{"op.p95", formatDuration(s.Op.P95)},
+		{"success_rate", humanize.Percent(s.SuccessRate)},
+		{"acquire.p95", humanize.Duration(s.Acquire.P95)},
+		{"query.p95", humanize.Duration(s.Query.P95)},
+		{"op.p95", humanize.Duration(s.Op.P95)},
 	}}
 	return suite
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 	"time"
@@ -60,10 +61,10 @@ func Markdown(w io.Writer, run *results.Run) error {
 		m.details("Pool diagnostics", func() { m.pool(run.Scenarios) })
 		m.details("Operations", func() { m.operations(run.Scenarios) })
 		if n := errorCount(run.Scenarios); n > 0 {
-			m.details(fmt.Sprintf("Errors (%s)", formatInt(n)), func() { m.errors(run.Scenarios) })
+			m.details(fmt.Sprintf("Errors (%s)", humanize.Int(n)), func() { m.errors(run.Scenarios) })
 		}
 		if n := leakCount(run.Scenarios); n > 0 {
-			m.details(fmt.Sprintf("Leaks (%s)", formatInt(n)), func() { m.leaks(run.Scenarios) })
+			m.details(fmt.Sprintf("Leaks (%s)", humanize.Int(n)), func() { m.leaks(run.Scenarios) })
 		}
 		m.details("Time series", func() { m.series(run.Scenarios) })
 	}
@@ -126,7 +127,7 @@ func (m *mdWriter) context(run *results.Run) {
 	}
 	status := mdText(run.Status)
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
-		status += " in " + formatDuration(run.FinishedAt.Sub(run.StartedAt))
+		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
 	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
 		mdCode(run.Plan.Name), mdCode(run.Plan.File), target, mdText(poolSummary(run.Pool)), status)
@@ -140,8 +141,8 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 			name += " (" + mdText(s.Status) + ")"
 		}
 		rows = append(rows, []string{
-			name, formatInt(int64(s.MaxUsers)), formatDuration(s.Elapsed), formatInt(s.Ops), formatRate(s.Throughput),
-			formatInt(s.Errors), formatPercent(s.SuccessRate),
+			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), formatRate(s.Throughput),
+			humanize.Int(s.Errors), humanize.Percent(s.SuccessRate),
 			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3],
 		})
 	}
@@ -190,12 +191,12 @@ func (m *mdWriter) latencies(scenarios []results.Scenario) {
 			l    results.Latency
 		}{{"acquire", s.Acquire}, {"query", s.Query}, {"op", s.Op}, {"hold", s.Hold}, {"connect", s.Connect}} {
 			l := ph.l
-			row := []string{mdText(s.Name), ph.name, formatInt(l.Count)}
+			row := []string{mdText(s.Name), ph.name, humanize.Int(l.Count)}
 			if l.Count == 0 {
 				row = append(row, "–", "–", "–", "–", "–", "–", "–")
 			} else {
 				for _, d := range []time.Duration{l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.Max} {
-					row = append(row, formatDuration(d))
+					row = append(row, humanize.Duration(d))
 				}
 			}
 			rows = append(rows, row)
@@ -217,26 +218,26 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 		return r
 	}
 	rows := [][]string{
-		row("connections opened", func(s results.Scenario) string { return formatInt(s.Connections.Opened) }),
+		row("connections opened", func(s results.Scenario) string { return humanize.Int(s.Connections.Opened) }),
 		row("connections closed", func(s results.Scenario) string {
-			c := formatInt(s.Connections.Closed)
+			c := humanize.Int(s.Connections.Closed)
 			if by := closedBy(s.Connections.ClosedBy); by != "" {
 				c += " (" + by + ")"
 			}
 			return c
 		}),
-		row("max open", func(s results.Scenario) string { return formatInt(int64(s.Connections.MaxOpen)) }),
-		row("reuse", func(s results.Scenario) string { return formatPercent(s.Connections.Reuse) }),
+		row("max open", func(s results.Scenario) string { return humanize.Int(int64(s.Connections.MaxOpen)) }),
+		row("reuse", func(s results.Scenario) string { return humanize.Percent(s.Connections.Reuse) }),
 		row("utilization mean / p95 / max", func(s results.Scenario) string {
 			u := s.Utilization
-			return formatPercent(u.Mean) + " / " + formatPercent(u.P95) + " / " + formatPercent(u.Max)
+			return humanize.Percent(u.Mean) + " / " + humanize.Percent(u.P95) + " / " + humanize.Percent(u.Max)
 		}),
-		row("exhaustion events", func(s results.Scenario) string { return formatInt(int64(s.Exhaustion.Events)) }),
+		row("exhaustion events", func(s results.Scenario) string { return humanize.Int(int64(s.Exhaustion.Events)) }),
 		row("exhaustion total / longest", func(s results.Scenario) string {
-			return formatDuration(s.Exhaustion.Total) + " / " + formatDuration(s.Exhaustion.Longest)
+			return humanize.Duration(s.Exhaustion.Total) + " / " + humanize.Duration(s.Exhaustion.Longest)
 		}),
-		row("acquire timeouts", func(s results.Scenario) string { return formatInt(s.Exhaustion.Timeouts) }),
-		row("leaks", func(s results.Scenario) string { return formatInt(int64(s.Leaks)) }),
+		row("acquire timeouts", func(s results.Scenario) string { return humanize.Int(s.Exhaustion.Timeouts) }),
+		row("leaks", func(s results.Scenario) string { return humanize.Int(int64(s.Leaks)) }),
 		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery) }),
 	}
 	m.table(header, "l"+strings.Repeat("r", len(scenarios)), rows)
@@ -247,8 +248,8 @@ func (m *mdWriter) operations(scenarios []results.Scenario) {
 	for _, s := range scenarios {
 		for _, op := range s.Operations {
 			rows = append(rows, []string{
-				mdText(s.Name), mdText(op.Name), formatFloat(op.Weight), formatPercent(op.Share),
-				formatInt(op.Ops), formatInt(op.Errors), latencyQuad(op.Op)[1],
+				mdText(s.Name), mdText(op.Name), formatFloat(op.Weight), humanize.Percent(op.Share),
+				humanize.Int(op.Ops), humanize.Int(op.Errors), latencyQuad(op.Op)[1],
 			})
 		}
 	}
@@ -263,7 +264,7 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 			if v := s.ErrorSamples[cat]; v != "" {
 				sample = mdCode(v)
 			}
-			rows = append(rows, []string{mdText(s.Name), mdText(cat), formatInt(s.ErrorsBy[cat]), sample})
+			rows = append(rows, []string{mdText(s.Name), mdText(cat), humanize.Int(s.ErrorsBy[cat]), sample})
 		}
 	}
 	m.table([]string{"scenario", "category", "count", "first sample"}, "llrl", rows)
@@ -271,7 +272,7 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 	var states [][]string
 	for _, s := range scenarios {
 		for _, code := range sortedKeys(s.SQLStates, nil) {
-			states = append(states, []string{mdText(s.Name), mdCode(code), formatInt(s.SQLStates[code])})
+			states = append(states, []string{mdText(s.Name), mdCode(code), humanize.Int(s.SQLStates[code])})
 		}
 	}
 	if len(states) > 0 {
@@ -283,7 +284,7 @@ func (m *mdWriter) leaks(scenarios []results.Scenario) {
 	var rows [][]string
 	for _, s := range scenarios {
 		for _, l := range s.LeakDetails {
-			rows = append(rows, []string{mdText(s.Name), mdText(l.Operation), fmt.Sprint(l.User), mdText(l.Kind), formatDuration(l.Held)})
+			rows = append(rows, []string{mdText(s.Name), mdText(l.Operation), fmt.Sprint(l.User), mdText(l.Kind), humanize.Duration(l.Held)})
 		}
 		if extra := s.Leaks - len(s.LeakDetails); extra > 0 {
 			rows = append(rows, []string{mdText(s.Name), fmt.Sprintf("*%d more not detailed*", extra), "", "", ""})
@@ -311,8 +312,8 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 				rate = formatRate(float64(p.Ops) / s.SeriesStep.Seconds())
 			}
 			rows = append(rows, []string{
-				configDuration(p.T), fmt.Sprint(p.Users), rate, formatInt(p.Errors),
-				formatDuration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
+				configDuration(p.T), fmt.Sprint(p.Users), rate, humanize.Int(p.Errors),
+				humanize.Duration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
 			})
 		}
 		m.table([]string{"t", "users", "ops/s", "errors", "acquire p95", "in use", "idle", "waiting"}, "rrrrrrrr", rows)
@@ -396,7 +397,7 @@ func targetDetail(run *results.Run) string {
 		parts = append(parts, "no TLS")
 	}
 	if t.RTT > 0 {
-		parts = append(parts, "rtt "+formatDuration(t.RTT))
+		parts = append(parts, "rtt "+humanize.Duration(t.RTT))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"bufio"
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 
@@ -199,14 +200,14 @@ func (tr *tableRenderer) header(run *results.Run) {
 		target = append(target, "TLS")
 	}
 	if run.Target.RTT > 0 {
-		target = append(target, "rtt "+formatDuration(run.Target.RTT))
+		target = append(target, "rtt "+humanize.Duration(run.Target.RTT))
 	}
 	tr.printf("  target  %s\n", strings.Join(target, " · "))
 	tr.printf("  pool    %s\n", poolSummary(run.Pool))
 
 	status := run.Status
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
-		status += " in " + formatDuration(run.FinishedAt.Sub(run.StartedAt))
+		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
 	if !run.StartedAt.IsZero() {
 		status += ", started " + run.StartedAt.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -242,13 +243,13 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		if status != results.StatusCompleted {
 			status = tr.p.paint(ansiYellow, status)
 		}
-		success := formatPercent(s.SuccessRate)
+		success := humanize.Percent(s.SuccessRate)
 		if s.Errors > 0 {
 			success = tr.p.paint(ansiYellow, success)
 		}
 		rows = append(rows, []string{
-			s.Name, status, formatInt(int64(s.MaxUsers)), formatDuration(s.Elapsed),
-			formatInt(s.Ops), formatRate(s.Throughput), formatInt(s.Errors), success,
+			s.Name, status, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed),
+			humanize.Int(s.Ops), formatRate(s.Throughput), humanize.Int(s.Errors), success,
 		})
 	}
 	r, l := tw.AlignRight, tw.AlignLeft
@@ -304,7 +305,7 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		rows = append(rows, []string{"errors", "0"})
 	}
 	for _, cat := range cats {
-		text := formatInt(s.ErrorsBy[cat])
+		text := humanize.Int(s.ErrorsBy[cat])
 		if sample := s.ErrorSamples[cat]; sample != "" {
 			text += ", first: " + sample
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"sync"
 	"time"
@@ -45,8 +46,8 @@ func (p *progressPrinter) print(pr engine.Progress) {
 func progressLine(pr engine.Progress) string {
 	return fmt.Sprintf("%s %s/%s  users %d/%d  %s ops/s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
 		pr.Scenario, clock(pr.Elapsed), clock(pr.Planned), pr.Users, pr.MaxUsers,
-		thousands(int64(pr.OpsPerSec+0.5)), shortDuration(pr.AcquireP95),
-		pr.Total, pr.Capacity, pr.InUse, pr.Waiting, thousands(pr.Errors))
+		humanize.Int(int64(pr.OpsPerSec+0.5)), humanize.Duration(pr.AcquireP95),
+		pr.Total, pr.Capacity, pr.InUse, pr.Waiting, humanize.Int(pr.Errors))
 }
 
 func clock(d time.Duration) string {
@@ -55,34 +56,4 @@ func clock(d time.Duration) string {
 		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
 	}
 	return fmt.Sprintf("%02d:%02d", s/60, s%60)
-}
-
-func thousands(n int64) string {
-	s := fmt.Sprint(n)
-	neg := n < 0
-	if neg {
-		s = s[1:]
-	}
-	out := make([]byte, 0, len(s)+len(s)/3)
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
-
-func shortDuration(d time.Duration) string {
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.3gs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.3gms", float64(d)/1e6)
-	default:
-		return fmt.Sprintf("%.3gµs", float64(d)/1e3)
-	}
 }

@@ -1,0 +1,120 @@
+// Package humanize formats measurements for people, the same way in every
+// table, report, progress line and assertion value planrun prints.
+package humanize
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Duration renders d for people with at most three significant digits and
+// no trailing zeros: 850ns, 412µs, 1.24ms, 22ms, 312ms, 8.1s, 30s, 1m30s, 1h05m.
+func Duration(d time.Duration) string {
+	if d < 0 {
+		return "-" + Duration(-d)
+	}
+	if d == 0 {
+		return "0s"
+	}
+	d = roundSignificant(d, 3)
+	switch {
+	case d < time.Microsecond:
+		return strconv.FormatInt(int64(d), 10) + "ns"
+	case d < time.Millisecond:
+		return threeDigits(float64(d)/float64(time.Microsecond)) + "µs"
+	case d < time.Second:
+		return threeDigits(float64(d)/float64(time.Millisecond)) + "ms"
+	case d < time.Minute:
+		return threeDigits(float64(d)/float64(time.Second)) + "s"
+	case d < time.Hour:
+		d = d.Round(time.Second)
+		return fmt.Sprintf("%dm%02ds", int64(d/time.Minute), int64(d%time.Minute/time.Second))
+	default:
+		d = d.Round(time.Minute)
+		return fmt.Sprintf("%dh%02dm", int64(d/time.Hour), int64(d%time.Hour/time.Minute))
+	}
+}
+
+// roundSignificant rounds d to n significant decimal digits, so that the unit
+// is chosen after rounding (999.6ms becomes 1.00s, not 1000ms).
+func roundSignificant(d time.Duration, n int) time.Duration {
+	digits := len(strconv.FormatInt(int64(d), 10))
+	if digits <= n {
+		return d
+	}
+	unit := time.Duration(math.Pow10(digits - n))
+	return d.Round(unit)
+}
+
+// threeDigits prints v (1 <= v < 1000) with at most three significant
+// digits, without trailing zeros.
+func threeDigits(v float64) string {
+	switch {
+	case v >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return trimZeros(strconv.FormatFloat(v, 'f', 1, 64))
+	default:
+		return trimZeros(strconv.FormatFloat(v, 'f', 2, 64))
+	}
+}
+
+// trimZeros drops the trailing zeros of a decimal number (and a bare point).
+func trimZeros(s string) string {
+	if !strings.Contains(s, ".") {
+		return s
+	}
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}
+
+// Percent renders a fraction as a percentage with at most one decimal
+// (99.2%, 95%), adding decimals rather than rounding a near-perfect rate up to
+// 100% (or a tiny one down to 0%).
+func Percent(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "n/a"
+	case f == 1:
+		return "100%"
+	case f == 0:
+		return "0%"
+	}
+	p := f * 100
+	for dec := 1; dec <= 3; dec++ {
+		s := strconv.FormatFloat(p, 'f', dec, 64)
+		if v, _ := strconv.ParseFloat(s, 64); (v == 100 && f < 1) || (v == 0 && f > 0) {
+			continue
+		}
+		return trimZeros(s) + "%"
+	}
+	if f > 0 && f < 1 && p < 50 {
+		return "<0.001%"
+	}
+	return ">99.999%"
+}
+
+// Int renders n with thousands separators: 1234567 → 1,234,567.
+func Int(n int64) string {
+	if n < 0 {
+		return "-" + Int(-n)
+	}
+	s := strconv.FormatInt(n, 10)
+	if len(s) <= 3 {
+		return s
+	}
+	var b strings.Builder
+	lead := len(s) % 3
+	if lead > 0 {
+		b.WriteString(s[:lead])
+	}
+	for i := lead; i < len(s); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(s[i : i+3])
+	}
+	return b.String()
+}

@@ -1,0 +1,67 @@
+package humanize
+
+import (
+	"testing"
+	"time"
+)
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		name string
+		in   time.Duration
+		want string
+	}{
+		{"zero", 0, "0s"},
+		{"nanoseconds", 850, "850ns"},
+		{"microseconds", 412 * time.Microsecond, "412µs"},
+		{"small microseconds", 4120, "4.12µs"},
+		{"milliseconds two decimals", 1239 * time.Microsecond, "1.24ms"},
+		{"milliseconds", 312 * time.Millisecond, "312ms"},
+		{"no trailing zeros", 22 * time.Millisecond, "22ms"},
+		{"rounds into the next unit", 999600 * time.Microsecond, "1s"},
+		{"seconds", 8100 * time.Millisecond, "8.1s"},
+		{"minutes", 90 * time.Second, "1m30s"},
+		{"59.96s rounds to a minute", 59960 * time.Millisecond, "1m00s"},
+		{"hours", 65 * time.Minute, "1h05m"},
+		{"negative", -3 * time.Millisecond, "-3ms"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Duration(tt.in); got != tt.want {
+				t.Errorf("Duration(%d) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPercent(t *testing.T) {
+	tests := []struct {
+		name string
+		in   float64
+		want string
+	}{
+		{"one", 1, "100%"},
+		{"zero", 0, "0%"},
+		{"one decimal", 0.912, "91.2%"},
+		{"never rounds up to 100", 0.99987, "99.99%"},
+		{"needs three decimals", 0.999992, "99.999%"},
+		{"almost one", 0.9999999, ">99.999%"},
+		{"never rounds down to 0", 0.0004, "0.04%"},
+		{"tiny", 0.000000001, "<0.001%"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Percent(tt.in); got != tt.want {
+				t.Errorf("Percent(%v) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestInt(t *testing.T) {
+	for in, want := range map[int64]string{0: "0", 999: "999", 1234: "1,234", 1234567: "1,234,567", -45678: "-45,678"} {
+		if got := Int(in); got != want {
+			t.Errorf("Int(%d) = %q, want %q", in, got, want)
+		}
+	}
+}
