@@ -145,3 +145,23 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 		t.Errorf("recording allocates %.1f times per operation", n)
 	}
 }
+
+// TestRecordersAreReused: a profile that ramps down and up again keeps one
+// recorder per concurrent user.
+func TestRecordersAreReused(t *testing.T) {
+	sc := &Scenario{Name: "s", Mix: &Mix{Ops: []*Op{{Name: "a"}}, cum: []float64{1}}}
+	r := &scenarioRun{sc: sc, col: newCollector(sc, 1)}
+	for range 5 {
+		var active []*user
+		for range 4 {
+			active = append(active, newUser(0, sc, nil, r.recorder()))
+		}
+		for _, u := range active { // ramp down: they finish and stop
+			close(u.done)
+			r.stopping = append(r.stopping, u)
+		}
+	}
+	if n := len(r.col.recorders()); n != 4 {
+		t.Errorf("%d recorders for 4 concurrent users over 5 cycles", n)
+	}
+}

@@ -31,7 +31,7 @@ type scenarioRun struct {
 	col      *collector
 	start    time.Time
 	users    []*user // active users, in start order
-	all      []*user // every user started
+	stopping []*user // removed users, until their recorder is reclaimed
 	nextID   int
 	abort    *results.Outcome
 	progress Progress
@@ -149,18 +149,33 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
-		rec := newRecorder(len(r.sc.Mix.Ops), r.sc.RecoveryThreshold)
-		r.col.register(rec)
-		u := newUser(r.nextID, r.sc, r.pool, rec)
+		u := newUser(r.nextID, r.sc, r.pool, r.recorder())
 		r.users = append(r.users, u)
-		r.all = append(r.all, u)
 		go u.run(opCtx)
 	}
 	for len(r.users) > want {
 		last := r.users[len(r.users)-1]
 		close(last.stop) // it finishes its current operation
 		r.users = r.users[:len(r.users)-1]
+		r.stopping = append(r.stopping, last)
 	}
+}
+
+// recorder returns the recorder of a removed user that has finished, or a
+// new one, so that a profile that ramps down and up again keeps one recorder
+// per concurrent user, not one per user ever started.
+func (r *scenarioRun) recorder() *recorder {
+	for i, u := range r.stopping {
+		select {
+		case <-u.done:
+			r.stopping = append(r.stopping[:i], r.stopping[i+1:]...)
+			return u.rec
+		default:
+		}
+	}
+	rec := newRecorder(len(r.sc.Mix.Ops), r.sc.RecoveryThreshold)
+	r.col.register(rec)
+	return rec
 }
 
 // drain stops every user and waits for them to finish their operations, up to
@@ -170,13 +185,14 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 	for _, u := range r.users {
 		close(u.stop)
 	}
+	r.stopping = append(r.stopping, r.users...)
 	r.users = nil
 	if ctx.Err() != nil {
 		cancelOps() // interrupted: stop operations now
 	}
 	grace := time.NewTimer(r.env.prog.Plan.Pool.Timeout.D() + drainExtra)
 	defer grace.Stop()
-	for _, u := range r.all {
+	for _, u := range r.stopping {
 		select {
 		case <-u.done:
 		case <-grace.C:
@@ -191,7 +207,7 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 // unreleased records the users that still hold a connection as leaks.
 func (r *scenarioRun) unreleased() {
 	now := time.Now()
-	for _, u := range r.all {
+	for _, u := range r.stopping {
 		u.rec.mu.Lock()
 		at, name := u.checkedOut, u.opName
 		u.rec.mu.Unlock()
