@@ -260,16 +260,16 @@ type assertion struct {
 
 var productionAssertions = []assertion{
 	{name: "acquire p95 under 200ms", check: "acquire.p95 < 200ms", actual: map[string]string{
-		"normal": "acquire.p95 = 61.0µs", "peak": "acquire.p95 = 640µs", "stress": "acquire.p95 = 38.0ms", "exhaustion_recovery": "acquire.p95 = 148ms"}},
+		"normal": "acquire.p95 = 61µs", "peak": "acquire.p95 = 640µs", "stress": "acquire.p95 = 38ms", "exhaustion_recovery": "acquire.p95 = 148ms"}},
 	{name: "query p95 under 500ms", check: "query.p95 < 500ms", actual: map[string]string{
-		"normal": "query.p95 = 1.90ms", "peak": "query.p95 = 2.30ms", "stress": "query.p95 = 3.30ms", "exhaustion_recovery": "query.p95 = 3.50ms"}},
+		"normal": "query.p95 = 1.9ms", "peak": "query.p95 = 2.3ms", "stress": "query.p95 = 3.3ms", "exhaustion_recovery": "query.p95 = 3.5ms"}},
 	{name: "success rate above 95%", check: "success_rate > 0.95", actual: map[string]string{
 		"normal": "success_rate = 100%", "peak": "success_rate = 100%", "stress": "success_rate = 100%", "exhaustion_recovery": "success_rate = 99.98%"}},
 	{name: "zero connection leaks", check: "leaks == 0", actual: map[string]string{
 		"normal": "leaks = 0", "peak": "leaks = 0", "stress": "leaks = 0", "exhaustion_recovery": "leaks = 0"}},
 	{name: "no 8-15 s timeout regressions", check: "acquire.max < 8s && op.max < 8s", actual: map[string]string{
-		"normal": "acquire.max = 3.10ms, op.max = 48.0ms", "peak": "acquire.max = 41.0ms, op.max = 71.0ms",
-		"stress": "acquire.max = 412ms, op.max = 455ms", "exhaustion_recovery": "acquire.max = 1.90s, op.max = 1.95s"}},
+		"normal": "acquire.max = 3.1ms, op.max = 48ms", "peak": "acquire.max = 41ms, op.max = 71ms",
+		"stress": "acquire.max = 412ms, op.max = 455ms", "exhaustion_recovery": "acquire.max = 1.9s, op.max = 1.95s"}},
 	{name: "exhaustion recovers within 1s", check: "recovery < 1s", scenarios: []string{"exhaustion_recovery"}, actual: map[string]string{
 		"exhaustion_recovery": "recovery = 412ms"}},
 	{name: "pool configuration", check: `pool.size == 20 && pool.max_overflow == 30 && pool.timeout == 30s && driver == "pgx"`, actual: map[string]string{
@@ -339,12 +339,12 @@ func FailingRun() *results.Run {
 
 	run.Assertions = outcomes(map[string]results.Outcome{
 		"acquire p95 under 200ms/stress":              {Status: results.OutcomeFail, Actual: "acquire.p95 = 312ms"},
-		"acquire p95 under 200ms/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "acquire.p95 = 12.0s"},
+		"acquire p95 under 200ms/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "acquire.p95 = 12s"},
 		"success rate above 95%/exhaustion_recovery":  {Status: results.OutcomePass, Actual: "success_rate = 99.4%"},
 		"zero connection leaks/exhaustion_recovery":   {Status: results.OutcomeFail, Actual: "leaks = 2"},
 		"no 8-15 s timeout regressions/exhaustion_recovery": {Status: results.OutcomeFail,
-			Actual: "acquire.max = 30.0s, op.max = 30.1s"},
-		"exhaustion recovers within 1s/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "recovery = 30.0s (not recovered)"},
+			Actual: "acquire.max = 30s, op.max = 30.1s"},
+		"exhaustion recovers within 1s/exhaustion_recovery": {Status: results.OutcomeFail, Actual: "recovery = 30s (not recovered)"},
 		"pool utilization below 85% sustained/peak":         {Status: results.OutcomeFail, Actual: "utilization.p95 = 91.2%"},
 	})
 	run.Assertions = append(run.Assertions, results.Outcome{
@@ -354,10 +354,10 @@ func FailingRun() *results.Run {
 	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
 		{Name: "configuration", Status: "pass"},
 		{Name: "preflight", Status: "warn", Reasons: []string{"pg_stat_statements: extension not installed: server-side statement statistics unavailable"}},
-		{Name: "performance", Status: "fail", Reasons: []string{"acquire p95 under 200ms (stress): acquire.p95 = 312ms", "acquire p95 under 200ms (exhaustion_recovery): acquire.p95 = 12.0s", "query p99 under 1s (normal): could not evaluate"}},
-		{Name: "load capacity", Status: "fail", Reasons: []string{"no 8-15 s timeout regressions (exhaustion_recovery): acquire.max = 30.0s, op.max = 30.1s"}},
+		{Name: "performance", Status: "fail", Reasons: []string{"acquire p95 under 200ms (stress): acquire.p95 = 312ms", "acquire p95 under 200ms (exhaustion_recovery): acquire.p95 = 12s", "query p99 under 1s (normal): could not evaluate"}},
+		{Name: "load capacity", Status: "fail", Reasons: []string{"no 8-15 s timeout regressions (exhaustion_recovery): acquire.max = 30s, op.max = 30.1s"}},
 		{Name: "leaks", Status: "fail", Reasons: []string{"zero connection leaks (exhaustion_recovery): leaks = 2"}},
-		{Name: "recovery", Status: "fail", Reasons: []string{"exhaustion recovers within 1s (exhaustion_recovery): recovery = 30.0s (not recovered)"}},
+		{Name: "recovery", Status: "fail", Reasons: []string{"exhaustion recovers within 1s (exhaustion_recovery): recovery = 30s (not recovered)"}},
 	}}
 	return run
 }
