@@ -546,3 +546,33 @@ scenarios:
 		t.Errorf("20 users on 10 connections: utilization %+v", sc.Utilization)
 	}
 }
+
+// TestInterruptBreaksLongStatements: statements run with a context that is
+// never cancelled (pgx would watch a cancellable one on every call), so an
+// interrupt must break a long statement by closing its connection.
+func TestInterruptBreaksLongStatements(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: long-statement
+pool: {size: 2, max_overflow: 0}
+mixes:
+  m:
+    - {name: sleepy, sql: SELECT pg_sleep(30)}
+scenarios:
+  - {name: s, users: 2, duration: 60s}
+`, engine.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	r, err := engine.Run(ctx, prog, engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the interrupt took %v to stop 30 s statements", took)
+	}
+	sc := r.Scenarios[0]
+	if sc.Ops != 2 || sc.ErrorsBy[results.ErrCancelled] != 2 {
+		t.Errorf("ops %d, errors by category %v: want the 2 running statements cancelled", sc.Ops, sc.ErrorsBy)
+	}
+}

@@ -187,8 +187,9 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 	}
 	r.stopping = append(r.stopping, r.users...)
 	r.users = nil
-	if ctx.Err() != nil {
-		cancelOps() // interrupted: stop operations now
+	if ctx.Err() != nil { // interrupted: stop operations now
+		cancelOps()
+		r.abortStatements()
 	}
 	grace := time.NewTimer(r.env.prog.Plan.Pool.Timeout.D() + drainExtra)
 	defer grace.Stop()
@@ -198,21 +199,31 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 		case <-grace.C:
 			r.unreleased()
 			cancelOps()
+			r.abortStatements()
 			<-u.done
 		}
 	}
 	return time.Since(r.start)
 }
 
+// abortStatements breaks the statements still running by closing their
+// connections' sockets (statements run with a context that is never
+// cancelled; see user.qctx). The connections are then destroyed on release.
+func (r *scenarioRun) abortStatements() {
+	for _, u := range r.stopping {
+		if c := u.conn.Load(); c != nil {
+			_ = c.PgConn().PgConn().Conn().Close()
+		}
+	}
+}
+
 // unreleased records the users that still hold a connection as leaks.
 func (r *scenarioRun) unreleased() {
 	now := time.Now()
 	for _, u := range r.stopping {
-		u.rec.mu.Lock()
-		at, name := u.checkedOut, u.opName
-		u.rec.mu.Unlock()
-		if !at.IsZero() {
-			u.rec.noteLeak(results.Leak{Operation: name, User: u.id, Held: now.Sub(at), Kind: "unreleased"})
+		if op := u.holding.Load(); op > 0 {
+			held := now.Sub(time.Unix(0, u.holdingSince.Load()))
+			u.rec.noteLeak(results.Leak{Operation: r.sc.Mix.Ops[op-1].Name, User: u.id, Held: held, Kind: "unreleased"})
 		}
 	}
 }

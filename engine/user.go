@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	mrand "math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -26,10 +27,18 @@ type user struct {
 	vm    vm.VM
 	args  []any
 	res   opResult
-	// checkedOut is the time the user's current connection was acquired (zero when none);
-	// read by the scenario after the drain to find unreleased connections.
-	checkedOut time.Time
-	opName     string
+	// holding is the operation index + 1 of the connection the user holds
+	// (0 when none), and holdingSince when it was acquired (Unix ns); read by
+	// the scenario after the drain to find unreleased connections.
+	holding      atomic.Int32
+	holdingSince atomic.Int64
+	// conn is the connection the user holds (nil when none), so that a forced
+	// stop can break the statement it runs (see scenarioRun.abortStatements).
+	conn atomic.Pointer[pool.Conn]
+	// qctx is the context of statements: never cancelled, because pgx would
+	// watch a cancellable one on every call; a forced stop closes the
+	// connection instead.
+	qctx context.Context
 }
 
 func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
@@ -47,6 +56,11 @@ func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
 // the end of the drain grace period).
 func (u *user) run(ctx context.Context) {
 	defer close(u.done)
+	// Every call watches its context (pgx, the pool): a context of the user's
+	// own keeps that bookkeeping off the lock of the scenario's shared one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	u.qctx = context.WithoutCancel(ctx)
 	for {
 		if !u.sleep(u.think(), u.stop) {
 			return
@@ -116,20 +130,19 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 		return err
 	}
 	res.acquired = true
-	u.rec.mu.Lock()
-	u.checkedOut, u.opName = acquired, op.Name
-	u.rec.mu.Unlock()
+	u.holdingSince.Store(acquired.UnixNano())
+	u.holding.Store(int32(op.Index + 1))
+	u.conn.Store(conn)
 	defer func() {
+		u.conn.Store(nil)
 		u.pool.Release(conn)
 		res.hold = time.Since(acquired)
-		u.rec.mu.Lock()
-		u.checkedOut = time.Time{}
-		u.rec.mu.Unlock()
+		u.holding.Store(0)
 	}()
 
 	pg := conn.PgConn()
 	if op.Transaction {
-		if _, err := pg.Exec(ctx, "BEGIN"); err != nil {
+		if _, err := pg.Exec(u.qctx, "BEGIN"); err != nil {
 			return err
 		}
 	}
@@ -138,12 +151,12 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 		args, err := u.evalArgs(st)
 		if err != nil {
 			if op.Transaction {
-				_, _ = pg.Exec(ctx, "ROLLBACK")
+				_, _ = pg.Exec(u.qctx, "ROLLBACK")
 			}
 			return err
 		}
 		t := time.Now()
-		_, err = pg.Exec(ctx, st.SQL, args...)
+		_, err = pg.Exec(u.qctx, st.SQL, args...)
 		d := time.Since(t)
 		if res.nQueries < len(res.queries) {
 			res.queries[res.nQueries] = d
@@ -153,13 +166,13 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 		}
 		if err != nil {
 			if op.Transaction && !pg.IsClosed() {
-				_, _ = pg.Exec(context.WithoutCancel(ctx), "ROLLBACK")
+				_, _ = pg.Exec(u.qctx, "ROLLBACK")
 			}
 			return err
 		}
 	}
 	if op.Transaction {
-		if _, err := pg.Exec(ctx, "COMMIT"); err != nil {
+		if _, err := pg.Exec(u.qctx, "COMMIT"); err != nil {
 			return err
 		}
 	}
