@@ -197,7 +197,11 @@ func printPlanErrors(w io.Writer, errs schema.Errors) {
 	for _, e := range errs {
 		fmt.Fprintln(w, e.Error())
 	}
-	fmt.Fprintf(w, "%d problem(s) in the plan; nothing was run\n", len(errs))
+	noun := "problems"
+	if len(errs) == 1 {
+		noun = "problem"
+	}
+	fmt.Fprintf(w, "%d %s in the plan; nothing was run\n", len(errs), noun)
 }
 
 func validFormat(f string) bool {
