@@ -2,10 +2,11 @@ package assertions
 
 import (
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/planrun/planrun/internal/humanize"
 )
 
 // fractionNames are the values shown as percentages.

@@ -1,9 +1,10 @@
 package assertions
 
 import (
-	"github.com/planrun/planrun/internal/humanize"
 	"testing"
 	"time"
+
+	"github.com/planrun/planrun/internal/humanize"
 )
 
 func TestFormatDuration(t *testing.T) {

@@ -1,11 +1,11 @@
 package assertions
 
 import (
-	"github.com/planrun/planrun/internal/humanize"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

@@ -11,12 +11,12 @@ package compare
 
 import (
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"math"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

@@ -2,7 +2,6 @@ package compare
 
 import (
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"math"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+	"github.com/planrun/planrun/internal/humanize"
 )
 
 // Markers of the last column.

@@ -3,10 +3,10 @@ package engine
 import (
 	"context"
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"time"
 
 	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

@@ -3,10 +3,10 @@ package report
 import (
 	"encoding/xml"
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

@@ -3,12 +3,12 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

@@ -3,13 +3,13 @@ package report
 import (
 	"bufio"
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 

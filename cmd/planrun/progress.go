@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/planrun/planrun/internal/humanize"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/humanize"
 )
 
 // plainEvery is how often progress is printed when stderr is not a terminal (CI logs).
