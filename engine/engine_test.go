@@ -576,3 +576,51 @@ scenarios:
 		t.Errorf("ops %d, errors by category %v: want the 2 running statements cancelled", sc.Ops, sc.ErrorsBy)
 	}
 }
+
+// TestRampDownFinishesOperations: users removed by a ramp-down finish the
+// operation they are in; none is cut off.
+func TestRampDownFinishesOperations(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: ramp-down
+pool: {size: 4, max_overflow: 0}
+mixes:
+  m:
+    - {name: long, sql: SELECT 1, hold: 400ms}
+scenarios:
+  - name: s
+    stages:
+      - {users: 4, duration: 600ms}
+      - {users: 0, duration: 900ms}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	if sc.Errors != 0 {
+		t.Errorf("errors %v: a removed user's operation was cut off", sc.ErrorsBy)
+	}
+	// 4 users × 2 operations each (started at 0 and 400 ms), the second
+	// finishing after the ramp-down at 600 ms.
+	if sc.Ops != 8 || sc.Hold.Min < 400*time.Millisecond {
+		t.Errorf("ops %d, shortest hold %v: want 8 whole operations", sc.Ops, sc.Hold.Min)
+	}
+}
+
+// TestScenariosGetFreshPools: every scenario opens its own connections.
+func TestScenariosGetFreshPools(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: fresh-pools
+pool: {size: 2, max_overflow: 0}
+mixes:
+  m:
+    - {name: a, sql: SELECT 1, hold: 5ms}
+scenarios:
+  - {name: first, users: 2, duration: 300ms}
+  - {name: second, users: 2, duration: 300ms}
+`, engine.Options{})
+	r := run(t, prog, engine.RunOptions{})
+	for _, sc := range r.Scenarios {
+		if sc.Connections.Opened != 2 || sc.Connections.ClosedBy[results.CloseEnd] != 2 {
+			t.Errorf("%s: opened %d, closed at the end %d: want a pool of its own", sc.Name, sc.Connections.Opened, sc.Connections.ClosedBy[results.CloseEnd])
+		}
+	}
+}
