@@ -15,6 +15,7 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -345,7 +346,7 @@ func resolve(cs *checkSource, segs []segment, errs *schema.Errors) (string, bool
 		if !ok {
 			full := joinSegments(segs)
 			hint := ""
-			if sug := suggest(full, leafNames); sug != "" {
+			if sug := suggest.Closest(full, leafNames); sug != "" {
 				hint = "did you mean `" + sug + "`?"
 			} else if ms := endingIn(full); len(ms) > 0 {
 				hint = "did you mean " + strings.Join(quoteEach(ms), " or ") + "?"

@@ -2,9 +2,11 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -103,9 +105,17 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	}
 
 	selected := map[string]bool{}
+	names := make([]string, len(plan.Scenarios))
+	for i, sc := range plan.Scenarios {
+		names[i] = sc.Name
+	}
 	for _, name := range opts.Scenarios {
 		if plan.Scenario(name) == nil {
-			errs.Add(schema.Pos{File: plan.File}, "scenarios in this plan: "+scenarioNames(plan), "--scenario %q is not a scenario of plan %q", name, plan.Name)
+			hint := "scenarios in this plan: " + strings.Join(names, ", ")
+			if s := suggest.Closest(name, names); s != "" {
+				hint = "did you mean `" + s + "`? " + hint
+			}
+			errs.Add(schema.Pos{File: plan.File}, hint, "--scenario %q is not a scenario of plan %q", name, plan.Name)
 		}
 		selected[name] = true
 	}
@@ -198,17 +208,6 @@ func mixOrder(plan *schema.Plan) []string {
 		names = append(names, n)
 	}
 	return names
-}
-
-func scenarioNames(plan *schema.Plan) string {
-	s := ""
-	for i, sc := range plan.Scenarios {
-		if i > 0 {
-			s += ", "
-		}
-		s += sc.Name
-	}
-	return s
 }
 
 // Duration of the whole program's scenarios.
