@@ -184,17 +184,7 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 
 // Preflight resolves the target and runs only the preflight checks.
 func Preflight(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, error) {
-	e, run := newRun(prog, opts)
-	defer func() { run.FinishedAt = time.Now().UTC() }()
-	stop, f := e.target(ctx, run)
-	defer stop()
-	if f == nil {
-		f = e.preflight(ctx, run)
-	}
-	if f != nil {
-		return fail(ctx, run, f)
-	}
-	return run, nil
+	return pipeline(ctx, prog, opts, false)
 }
 
 // Run runs the program: target (the embedded server when the plan names no
@@ -203,6 +193,11 @@ func Preflight(ctx context.Context, prog *Program, opts RunOptions) (*results.Ru
 // cancelled). It returns the results in every case; the error is a *Failure
 // when the run could not go on.
 func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, error) {
+	return pipeline(ctx, prog, opts, true)
+}
+
+// pipeline runs the stages; without load it stops after preflight.
+func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*results.Run, error) {
 	e, run := newRun(prog, opts)
 	defer func() { run.FinishedAt = time.Now().UTC() }()
 	if opts.LiveFor != nil {
@@ -215,6 +210,9 @@ func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, err
 	}
 	if f != nil {
 		return fail(ctx, run, f)
+	}
+	if !load {
+		return run, nil
 	}
 
 	mon, err := connectMonitor(ctx, e.dsn, prog.Plan.Pool.ConnectTimeout.D())
