@@ -236,6 +236,16 @@ func TestExitCodes(t *testing.T) {
 			},
 		},
 		{
+			name: "unwritable --out, found before the run",
+			args: []string{plan("approved"), "--quiet", "--out", "/proc/planrun-cannot-write-here"},
+			want: ExitUsage,
+			check: func(t *testing.T, r result) {
+				if !strings.Contains(r.stderr, "--out") || r.wall > 5*time.Second {
+					t.Errorf("want an --out error before any load:\n%s", r)
+				}
+			},
+		},
+		{
 			name: "unknown format",
 			args: []string{plan("approved"), "--format", "yaml"},
 			want: ExitUsage,

@@ -81,6 +81,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
+	if f.out != "" {
+		if err := checkWritable(f.out); err != nil {
+			fmt.Fprintf(stderr, "planrun: --out: %v\n", err)
+			return ExitUsage
+		}
+	}
+
 	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios}, stderr)
 	if prog == nil {
 		return code
@@ -134,6 +141,21 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return ExitCouldNotRun // CI asked for report files it will not find
 	}
 	return code
+}
+
+// checkWritable makes sure the reports can be written into dir before a long
+// run starts: it creates dir and a file in it.
+func checkWritable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".planrun-check-*")
+	if err != nil {
+		return fmt.Errorf("cannot write into %s: %w", dir, err)
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // exitCode maps a finished run to the documented exit codes.
