@@ -245,11 +245,9 @@ func (c *collector) utilization() results.Utilization {
 // exhaustionTracker finds the periods in which every connection was in use
 // and acquires were waiting, one sample interval at a time.
 type exhaustionTracker struct {
-	in        bool
-	current   time.Duration
-	summary   results.Exhaustion
-	timeouts  int64
-	intervals int64
+	in      bool
+	current time.Duration
+	summary results.Exhaustion
 }
 
 func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
