@@ -182,7 +182,6 @@ func (w *window) merge(from *window) {
 	for i := range w.errorsBy {
 		w.errorsBy[i] += from.errorsBy[i]
 	}
-	w.maxAcquire = max(w.maxAcquire, from.maxAcquire)
 }
 
 // q is a percentile (0..100) as a duration.

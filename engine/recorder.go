@@ -58,8 +58,6 @@ type window struct {
 	opCounts, opErrors       []int64                   // per operation index
 	ops, errors              int64
 	errorsBy                 [8]int64 // by categoryIndex
-	// maxAcquire is the longest acquire wait that completed in this window.
-	maxAcquire time.Duration
 }
 
 func newWindow(nOps int) *window {
@@ -82,7 +80,7 @@ func (w *window) reset() {
 		w.opHists[i].Reset()
 		w.opCounts[i], w.opErrors[i] = 0, 0
 	}
-	w.ops, w.errors, w.maxAcquire = 0, 0, 0
+	w.ops, w.errors = 0, 0
 	w.errorsBy = [8]int64{}
 }
 
@@ -125,9 +123,6 @@ func (r *recorder) add(res *opResult) {
 	r.mu.Lock()
 	w := r.cur
 	record(w.acquire, res.acquire)
-	if res.acquire > w.maxAcquire {
-		w.maxAcquire = res.acquire
-	}
 	r.tickAcquires++
 	if res.acquire > r.slow {
 		r.tickSlow++

@@ -66,40 +66,36 @@ func latencyQuad(l results.Latency) [4]string {
 	return [4]string{humanize.Duration(l.P50), humanize.Duration(l.P95), humanize.Duration(l.P99), humanize.Duration(l.Max)}
 }
 
-// outcomeSymbol is the one-character status of an assertion evaluation:
-// ✓ pass, ✗ critical fail or error, ! warning fail or error, – skipped.
-func outcomeSymbol(o results.Outcome) string {
+// outcomeSymbols are the marks of an assertion evaluation: pass, critical
+// fail or error, warning fail or error, skipped, unknown.
+type outcomeSymbols struct{ pass, fail, warn, skipped, unknown string }
+
+var (
+	tableSymbols    = outcomeSymbols{"✓", "✗", "!", "–", "?"}
+	markdownSymbols = outcomeSymbols{"✅", "❌", "⚠️", "⏭️", "❔"}
+)
+
+// of picks the mark for o.
+func (s outcomeSymbols) of(o results.Outcome) string {
 	switch o.Status {
 	case results.OutcomePass:
-		return "✓"
+		return s.pass
 	case results.OutcomeSkipped:
-		return "–"
+		return s.skipped
 	case results.OutcomeFail, results.OutcomeError:
 		if isWarning(o) {
-			return "!"
+			return s.warn
 		}
-		return "✗"
-	default:
-		return "?"
+		return s.fail
 	}
+	return s.unknown
 }
 
+// outcomeSymbol is the one-character status of an assertion evaluation.
+func outcomeSymbol(o results.Outcome) string { return tableSymbols.of(o) }
+
 // outcomeEmoji is the markdown counterpart of outcomeSymbol.
-func outcomeEmoji(o results.Outcome) string {
-	switch o.Status {
-	case results.OutcomePass:
-		return "✅"
-	case results.OutcomeSkipped:
-		return "⏭️"
-	case results.OutcomeFail, results.OutcomeError:
-		if isWarning(o) {
-			return "⚠️"
-		}
-		return "❌"
-	default:
-		return "❔"
-	}
-}
+func outcomeEmoji(o results.Outcome) string { return markdownSymbols.of(o) }
 
 // isWarning reports whether the outcome's failure only warns.
 func isWarning(o results.Outcome) bool { return o.Severity == "warning" }
