@@ -320,7 +320,7 @@ func metricsOf(sc *results.Scenario) Metrics {
 	}
 	if sc.Recovery != nil {
 		m.Recovery = sc.Recovery.Duration
-		m.Recovered = sc.Recovery.Recovered
+		m.Recovered = sc.Recovery.Recovered()
 	}
 	return m
 }

@@ -232,13 +232,13 @@ func (c *Comparison) scenario(b, n *results.Scenario, opts Options) {
 	if b.Recovery != nil && n.Recovery != nil {
 		r := judgeDuration(b.Name, "recovery", b.Recovery.Duration, n.Recovery.Duration, opts)
 		switch {
-		case b.Recovery.Recovered && !n.Recovery.Recovered:
+		case b.Recovery.Recovered() && !n.Recovery.Recovered():
 			r.Regression, r.Improvement = true, false
 			r.Note = "did not recover"
-		case !b.Recovery.Recovered && n.Recovery.Recovered:
+		case !b.Recovery.Recovered() && n.Recovery.Recovered():
 			r.Regression, r.Improvement = false, true
 			r.Note = "recovers now"
-		case !b.Recovery.Recovered && !n.Recovery.Recovered:
+		case !b.Recovery.Recovered() && !n.Recovery.Recovered():
 			r.Note = "recovered in neither run"
 		}
 		c.Rows = append(c.Rows, r)

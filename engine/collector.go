@@ -58,9 +58,15 @@ func newCollector(sc *Scenario, capacity int) *collector {
 		series:     seriesBuilder{step: SeriesInterval},
 	}
 	if sc.RecoveryAfter > 0 {
+		var start time.Duration // of stage RecoveryAfter
+		if sc.RecoveryAfter > 1 {
+			start = sc.Shape.StageEnd(sc.RecoveryAfter - 1)
+		}
 		c.rec = &recoveryTracker{
+			start:     start,
 			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
 			threshold: sc.RecoveryThreshold,
+			settle:    RecoverySettle,
 		}
 	}
 	return c
@@ -267,36 +273,63 @@ func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
 	}
 }
 
+// RecoverySettle is how long the pool must stay healthy after its last
+// stressed interval to count as recovered (docs/metrics.md).
+const RecoverySettle = 500 * time.Millisecond
+
 // recoveryTracker measures the time from the end of a stage until the pool
-// is healthy again. A sample interval that ends after the stage's end is
-// healthy when, at its sample, the pool is not exhausted (a connection is
-// free or nobody waits) and at most 5% of the acquires completed within it
-// waited longer than threshold: the interval's acquire p95 is under the
-// threshold. Recovery is the end of the first healthy interval minus the
-// stage's end, at sample resolution (100 ms).
+// is healthy again, at sample resolution (SampleInterval). A sample interval
+// is stressed when the pool was exhausted in it or more than 5% of the
+// acquires completed in it waited longer than threshold (the interval's
+// acquire p95 is above it). Measured from the stage's start on:
+//
+//   - never stressed: nothing to recover from (RecoveryNotStressed);
+//   - otherwise recovery is the end of the last stressed interval minus the
+//     stage's end (0 when that was before the end), provided the pool then
+//     stayed healthy for RecoverySettle before the scenario ended; if not,
+//     it did not recover (RecoveryNotRecovered);
+//   - a scenario that stopped before the stage's end did not reach it
+//     (RecoveryNotReached).
+//
+// So a sustained overload can never read as recovered: it stays stressed.
 type recoveryTracker struct {
-	end       time.Duration // offset of the stage's end
-	threshold time.Duration
-	done      bool
-	result    time.Duration
+	start, end time.Duration // offsets of the stage's start and end
+	threshold  time.Duration
+	settle     time.Duration
+	stressed   bool
+	lastStress time.Duration // end of the last stressed interval
+	lastAt     time.Duration // end of the last interval seen
 }
 
+// add takes one sample interval ending at offset at.
 func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow int64) {
-	if r.done || at <= r.end || exhausted {
+	r.lastAt = at
+	if at <= r.start {
 		return
 	}
-	if float64(slow) <= 0.05*float64(acquires) {
-		r.done = true
-		r.result = at - r.end
+	if exhausted || float64(slow) > 0.05*float64(acquires) {
+		r.stressed = true
+		r.lastStress = at
 	}
 }
 
-// finish returns the measurement at the scenario's end (offset elapsed).
-func (r *recoveryTracker) finish(afterStage int, elapsed time.Duration) *results.Recovery {
-	if r.done {
-		return &results.Recovery{AfterStage: afterStage, Duration: r.result, Recovered: true}
+// finish returns the measurement once the scenario's sampling has ended.
+func (r *recoveryTracker) finish(afterStage int) *results.Recovery {
+	out := &results.Recovery{AfterStage: afterStage, Settle: r.settle}
+	healthySince := max(r.lastStress, r.end)
+	switch {
+	case r.lastAt < r.end:
+		out.Status = results.RecoveryNotReached
+	case !r.stressed:
+		out.Status = results.RecoveryNotStressed
+	case r.lastAt-healthySince >= r.settle:
+		out.Status = results.RecoveryRecovered
+		out.Duration = healthySince - r.end
+	default:
+		out.Status = results.RecoveryNotRecovered
+		out.Duration = r.lastAt - r.end
 	}
-	return &results.Recovery{AfterStage: afterStage, Duration: max(elapsed-r.end, 0), Recovered: false}
+	return out
 }
 
 // seriesBuilder keeps the time series bounded: past results.MaxSeriesPoints

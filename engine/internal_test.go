@@ -90,35 +90,52 @@ func TestSeriesIsBounded(t *testing.T) {
 }
 
 func TestRecoveryTracker(t *testing.T) {
-	const th = 50 * time.Millisecond
-	type sample struct {
-		at        time.Duration
+	const ms = time.Millisecond
+	// Stage 2 runs from 1s to 2s; samples every 100 ms up to at most 3s.
+	type interval struct {
 		exhausted bool
 		n, slow   int64
 	}
+	healthy, exhausted, slow := interval{false, 10, 0}, interval{true, 10, 0}, interval{false, 20, 2}
+	// from returns n copies of iv.
+	from := func(n int, iv interval) []interval {
+		out := make([]interval, n)
+		for i := range out {
+			out[i] = iv
+		}
+		return out
+	}
+	cat := func(parts ...[]interval) []interval {
+		var out []interval
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
+	}
 	cases := []struct {
 		name      string
-		samples   []sample
-		recovered bool
-		want      time.Duration
+		intervals []interval // from 100 ms on
+		status    results.RecoveryStatus
+		duration  time.Duration
 	}{
-		{"samples before the end are ignored", []sample{{900 * time.Millisecond, false, 10, 0}, {1100 * time.Millisecond, false, 10, 0}}, true, 100 * time.Millisecond},
-		{"exhausted is never healthy", []sample{{1100 * time.Millisecond, true, 10, 0}, {1200 * time.Millisecond, true, 0, 0}}, false, 0},
-		{"too many slow acquires", []sample{{1100 * time.Millisecond, false, 10, 5}, {1200 * time.Millisecond, false, 20, 1}}, true, 200 * time.Millisecond},
-		{"an idle pool is healthy", []sample{{1100 * time.Millisecond, false, 0, 0}}, true, 100 * time.Millisecond},
+		{"stress before the stage is ignored", cat(from(9, exhausted), from(21, healthy)), results.RecoveryNotStressed, 0},
+		{"stressed in the stage, healthy from its end", cat(from(10, healthy), from(10, exhausted), from(10, healthy)), results.RecoveryRecovered, 0},
+		{"exhausted 300 ms past the end", cat(from(10, healthy), from(13, exhausted), from(7, healthy)), results.RecoveryRecovered, 300 * ms},
+		{"slow acquires count as stress", cat(from(10, healthy), from(12, slow), from(8, healthy)), results.RecoveryRecovered, 200 * ms},
+		{"sustained overload never recovers", cat(from(10, healthy), from(20, exhausted)), results.RecoveryNotRecovered, time.Second},
+		{"a healthy moment inside an overload is not recovery", cat(from(10, healthy), from(12, exhausted), from(2, healthy), from(6, exhausted)), results.RecoveryNotRecovered, time.Second},
+		{"healthy for less than the settle window", cat(from(10, healthy), from(17, exhausted), from(3, healthy)), results.RecoveryNotRecovered, time.Second},
+		{"stopped before the stage's end", cat(from(10, healthy), from(5, exhausted)), results.RecoveryNotReached, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := &recoveryTracker{end: time.Second, threshold: th}
-			for _, s := range c.samples {
-				r.add(s.at, s.exhausted, s.n, s.slow)
+			r := &recoveryTracker{start: time.Second, end: 2 * time.Second, threshold: 50 * ms, settle: RecoverySettle}
+			for i, iv := range c.intervals {
+				r.add(time.Duration(i+1)*SampleInterval, iv.exhausted, iv.n, iv.slow)
 			}
-			got := r.finish(2, 3*time.Second)
-			if got.Recovered != c.recovered || (c.recovered && got.Duration != c.want) {
-				t.Errorf("got %+v, want recovered=%v after %v", got, c.recovered, c.want)
-			}
-			if !c.recovered && got.Duration != 2*time.Second {
-				t.Errorf("not recovered: duration %v, want the time to the end (2s)", got.Duration)
+			got := r.finish(2)
+			if got.Status != c.status || got.Duration != c.duration {
+				t.Errorf("got %s after %v, want %s after %v", got.Status, got.Duration, c.status, c.duration)
 			}
 		})
 	}

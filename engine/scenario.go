@@ -270,7 +270,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Leaks = c.nLeaks
 	out.LeakDetails = c.leaks
 	if c.rec != nil {
-		out.Recovery = c.rec.finish(r.sc.RecoveryAfter, elapsed)
+		out.Recovery = c.rec.finish(r.sc.RecoveryAfter)
 	}
 	if final {
 		out.Series = c.series.flush()

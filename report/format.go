@@ -221,7 +221,7 @@ func recoveryText(r *results.Recovery) string {
 	if r == nil {
 		return "–"
 	}
-	if !r.Recovered {
+	if !r.Recovered() {
 		return fmt.Sprintf("not recovered (%s after stage %d, until the end)", humanize.Duration(r.Duration), r.AfterStage)
 	}
 	return fmt.Sprintf("%s after stage %d", humanize.Duration(r.Duration), r.AfterStage)

@@ -295,7 +295,7 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 	}
 	if s.Recovery != nil {
 		rec := recoveryText(s.Recovery)
-		if !s.Recovery.Recovered {
+		if !s.Recovery.Recovered() {
 			rec = tr.p.paint(ansiRed, rec)
 		}
 		rows = append(rows, []string{"recovery", rec})

@@ -108,13 +108,22 @@ type Scenario struct {
 	Status    string    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
-	Planned  time.Duration `json:"planned"`
-	Elapsed  time.Duration `json:"elapsed"`
-	MaxUsers int           `json:"max_users"`
+	Planned time.Duration `json:"planned"`
+	Elapsed time.Duration `json:"elapsed"`
+	// Warmup is the scenario's warm-up period at its start: it ran as planned
+	// but its operations are left out of every figure below except Series
+	// (whose points within it are marked Warmup). Elapsed includes it.
+	Warmup time.Duration `json:"warmup,omitempty"`
+	// MaxUsers is the highest number of users that ran at once.
+	MaxUsers int `json:"max_users"`
 
 	// Ops counts every attempted operation, failed ones included; Errors the failed ones.
 	Ops    int64 `json:"ops"`
 	Errors int64 `json:"errors"`
+	// Cancelled counts operations cut short because the run was stopped
+	// (Ctrl-C, SIGTERM, an abort, or the drain deadline). They are not in Ops
+	// or Errors: an interrupted run does not blame the pool for them.
+	Cancelled int64 `json:"cancelled,omitempty"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
 	SuccessRate float64 `json:"success_rate"`
 	// Throughput is successful operations per second of Elapsed.
@@ -195,7 +204,13 @@ type Operation struct {
 	Share  float64 `json:"share"`
 	Ops    int64   `json:"ops"`
 	Errors int64   `json:"errors"`
-	Op     Latency `json:"op"`
+	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
+	SuccessRate float64 `json:"success_rate"`
+	// Acquire, Query and Op are this operation's latencies, defined as the
+	// scenario's (Query: each of its statements).
+	Acquire Latency `json:"acquire"`
+	Query   Latency `json:"query"`
+	Op      Latency `json:"op"`
 }
 
 // Connections counts the lifecycle of server connections.
@@ -244,14 +259,42 @@ type Leak struct {
 }
 
 // Recovery is the time from the end of stage recovery_after until the pool is
-// healthy again (docs/metrics.md gives the exact definition).
+// healthy again and stays so for Settle (docs/metrics.md gives the exact
+// definition).
 type Recovery struct {
-	AfterStage int           `json:"after_stage"`
-	Duration   time.Duration `json:"duration"`
-	// Recovered is false when the pool was not healthy again by the scenario's
-	// end; Duration is then the time until the end.
-	Recovered bool `json:"recovered"`
+	AfterStage int `json:"after_stage"`
+	// Status says whether Duration is a recovery time (RecoveryRecovered) or
+	// why not.
+	Status RecoveryStatus `json:"status"`
+	// Duration is the recovery time when recovered; when not recovered, the
+	// time from the stage's end to the scenario's end; otherwise 0.
+	Duration time.Duration `json:"duration"`
+	// Settle is how long the pool had to stay healthy to count as recovered.
+	Settle time.Duration `json:"settle"`
 }
+
+// RecoveryStatus is the outcome of a recovery measurement.
+type RecoveryStatus string
+
+// Recovery statuses.
+const (
+	// RecoveryRecovered: the pool was stressed and became healthy again for
+	// at least Settle before the scenario ended.
+	RecoveryRecovered RecoveryStatus = "recovered"
+	// RecoveryNotRecovered: the pool was still stressed, or not healthy for
+	// Settle, when the scenario ended.
+	RecoveryNotRecovered RecoveryStatus = "not_recovered"
+	// RecoveryNotStressed: the pool was never exhausted nor slow during or
+	// after stage recovery_after, so there was nothing to recover from: the
+	// load did not test recovery.
+	RecoveryNotStressed RecoveryStatus = "not_stressed"
+	// RecoveryNotReached: the scenario stopped before stage recovery_after
+	// ended.
+	RecoveryNotReached RecoveryStatus = "not_reached"
+)
+
+// Recovered reports whether the pool recovered.
+func (r *Recovery) Recovered() bool { return r != nil && r.Status == RecoveryRecovered }
 
 // Point is one step of a scenario's time series.
 type Point struct {
@@ -264,10 +307,13 @@ type Point struct {
 	AcquireP95 time.Duration `json:"acquire_p95"`
 	AcquireP99 time.Duration `json:"acquire_p99"`
 	QueryP95   time.Duration `json:"query_p95"`
+	OpP95      time.Duration `json:"op_p95"`
 	InUse      int           `json:"in_use"`
 	Idle       int           `json:"idle"`
 	Total      int           `json:"total"`
 	Waiting    int           `json:"waiting"`
+	// Warmup marks a point within the scenario's warm-up period.
+	Warmup bool `json:"warmup,omitempty"`
 }
 
 // Outcome is one evaluation of one assertion on one scenario.
