@@ -31,6 +31,9 @@ type Set struct {
 	abort *liveAbort // the live abort that stopped the run, if any
 }
 
+// Len is the number of the plan's assertions.
+func (s *Set) Len() int { return len(s.items) }
+
 // compiled is one assertion, compiled, with what the check references.
 type compiled struct {
 	a        schema.Assertion

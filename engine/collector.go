@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"sync"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -16,29 +15,24 @@ const (
 	SeriesInterval = time.Second
 )
 
-// collector merges the users' measurements and samples the pool. It runs on
-// one goroutine (the scenario's sampler) except for register, so its state
-// needs no lock beyond the registration list.
+// collector merges the recorders' measurements and samples the pool. It runs
+// on one goroutine (the scenario's sampler), so its state needs no lock; it
+// touches the recorders only through their methods.
 type collector struct {
 	sc       *Scenario
 	capacity int
-	nOps     int
-
-	mu   sync.Mutex // guards recs
-	recs []*recorder
+	recs     []*recorder // fixed for the scenario; user i records into recs[i % len]
+	warmup   time.Duration
 
 	spare *window // swapped into the next recorder collected
 	sec   *window // the current series step
-	total *window // the whole scenario
+	total *window // the whole scenario after the warm-up
 
-	samples map[string]string
-	states  map[string]int64
-	leaks   []results.Leak
-	nLeaks  int
+	rare rare // merged from the recorders
 
 	series seriesBuilder
 
-	// pool sampling
+	// pool sampling, after the warm-up
 	utilCounts []int64 // samples by in-use count (0..capacity)
 	nSamples   int64
 	maxOpen    int
@@ -52,10 +46,13 @@ type collector struct {
 func newCollector(sc *Scenario, capacity int) *collector {
 	n := len(sc.Mix.Ops)
 	c := &collector{
-		sc: sc, capacity: capacity, nOps: n,
+		sc: sc, capacity: capacity, warmup: sc.Warmup,
 		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
 		utilCounts: make([]int64, capacity+1),
 		series:     seriesBuilder{step: SeriesInterval},
+	}
+	for range recorderCount(sc.Shape.MaxUsers()) {
+		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
 	}
 	if sc.RecoveryAfter > 0 {
 		var start time.Duration // of stage RecoveryAfter
@@ -72,84 +69,75 @@ func newCollector(sc *Scenario, capacity int) *collector {
 	return c
 }
 
-func (c *collector) register(r *recorder) {
-	c.mu.Lock()
-	c.recs = append(c.recs, r)
-	c.mu.Unlock()
-}
-
-func (c *collector) recorders() []*recorder {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.recs[:len(c.recs):len(c.recs)]
+// recorderFor returns the recorder of user id.
+func (c *collector) recorderFor(id int) *recorder {
+	return c.recs[id%len(c.recs)]
 }
 
 // sample takes one pool sample covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, st pool.Stats) {
 	var acquires, slow int64
-	for _, r := range c.recorders() {
-		r.mu.Lock()
-		acquires += r.tickAcquires
-		slow += r.tickSlow
-		r.tickAcquires, r.tickSlow = 0, 0
-		r.mu.Unlock()
+	for _, r := range c.recs {
+		a, s := r.takeTick()
+		acquires += a
+		slow += s
 	}
-	inUse := min(max(st.InUse, 0), c.capacity)
-	c.utilCounts[inUse]++
-	c.nSamples++
-	c.maxOpen = max(c.maxOpen, st.Total, st.MaxOpen)
+	exhausted := st.InUse >= c.capacity && st.Waiting > 0
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
-	exhausted := st.InUse >= c.capacity && st.Waiting > 0
-	c.exh.add(exhausted, st.Timeouts-c.lastStats.Timeouts)
 	if c.rec != nil {
 		c.rec.add(at, exhausted, acquires, slow)
+	}
+	if at > c.warmup {
+		inUse := min(max(st.InUse, 0), c.capacity)
+		c.utilCounts[inUse]++
+		c.nSamples++
+		c.maxOpen = max(c.maxOpen, st.Total, st.MaxOpen)
+		c.exh.add(exhausted, st.Timeouts-c.lastStats.Timeouts)
 	}
 	c.lastStats = st
 }
 
-// collect takes every user's window and merges it into the current step and
-// the scenario total.
+// collect takes every recorder's window and merges it into the current step.
 func (c *collector) collect() {
-	for _, r := range c.recorders() {
+	for _, r := range c.recs {
 		w := r.swap(c.spare)
-		if w.ops == 0 && w.acquire.TotalCount() == 0 {
-			c.spare = w // nothing recorded: reuse as is
-		} else {
+		if !w.empty() {
 			c.sec.merge(w)
 			w.reset()
-			c.spare = w
 		}
-		r.mu.Lock()
-		for k, v := range r.samples {
-			if c.samples == nil {
-				c.samples = map[string]string{}
-			}
-			if _, ok := c.samples[k]; !ok {
-				c.samples[k] = v
-			}
+		c.spare = w
+		c.rare.merge(r.takeRare())
+	}
+}
+
+// merge adds what one recorder noted.
+func (r *rare) merge(from rare) {
+	for k, v := range from.samples {
+		if r.samples == nil {
+			r.samples = map[string]string{}
 		}
-		r.samples = nil
-		for k, v := range r.sqlstates {
-			if c.states == nil {
-				c.states = map[string]int64{}
-			}
-			c.states[k] += v
+		if _, ok := r.samples[k]; !ok {
+			r.samples[k] = v
 		}
-		r.sqlstates = nil
-		c.nLeaks += r.leakCount
-		for _, l := range r.leaks {
-			if len(c.leaks) < maxLeakDetails {
-				c.leaks = append(c.leaks, l)
-			}
+	}
+	for k, v := range from.sqlstates {
+		if r.sqlstates == nil {
+			r.sqlstates = map[string]int64{}
 		}
-		r.leaks, r.leakCount = nil, 0
-		r.mu.Unlock()
+		r.sqlstates[k] += v
+	}
+	r.leakCount += from.leakCount
+	for _, l := range from.leaks {
+		if len(r.leaks) < maxLeakDetails {
+			r.leaks = append(r.leaks, l)
+		}
 	}
 }
 
 // step closes one series step at offset at with users active users and
-// returns its point.
+// returns its point. A step that ends within the warm-up is marked so and
+// left out of the scenario's totals.
 func (c *collector) step(at time.Duration, users int) results.Point {
 	c.collect()
 	p := results.Point{
@@ -161,33 +149,20 @@ func (c *collector) step(at time.Duration, users int) results.Point {
 		AcquireP95: q(c.sec.acquire, 95),
 		AcquireP99: q(c.sec.acquire, 99),
 		QueryP95:   q(c.sec.query, 95),
+		OpP95:      q(c.sec.op, 95),
 		InUse:      c.inUseMax,
 		Idle:       c.lastStats.Idle,
 		Total:      c.lastStats.Total,
 		Waiting:    c.waitMax,
+		Warmup:     at <= c.warmup,
 	}
 	c.series.add(p)
-	c.total.merge(c.sec)
+	if !p.Warmup {
+		c.total.merge(c.sec)
+	}
 	c.sec.reset()
 	c.inUseMax, c.waitMax = 0, 0
 	return p
-}
-
-func (w *window) merge(from *window) {
-	w.acquire.Merge(from.acquire)
-	w.query.Merge(from.query)
-	w.op.Merge(from.op)
-	w.hold.Merge(from.hold)
-	for i := range w.opHists {
-		w.opHists[i].Merge(from.opHists[i])
-		w.opCounts[i] += from.opCounts[i]
-		w.opErrors[i] += from.opErrors[i]
-	}
-	w.ops += from.ops
-	w.errors += from.errors
-	for i := range w.errorsBy {
-		w.errorsBy[i] += from.errorsBy[i]
-	}
 }
 
 // q is a percentile (0..100) as a duration.
@@ -389,9 +364,11 @@ func mergePoints(a, b results.Point) results.Point {
 		AcquireP95: max(a.AcquireP95, b.AcquireP95),
 		AcquireP99: max(a.AcquireP99, b.AcquireP99),
 		QueryP95:   max(a.QueryP95, b.QueryP95),
+		OpP95:      max(a.OpP95, b.OpP95),
 		InUse:      max(a.InUse, b.InUse),
 		Idle:       b.Idle,
 		Total:      b.Total,
 		Waiting:    max(a.Waiting, b.Waiting),
+		Warmup:     a.Warmup && b.Warmup,
 	}
 }

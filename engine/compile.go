@@ -7,27 +7,43 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/planrun/planrun/internal/suggest"
+	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
 // Options change how a plan is compiled.
 type Options struct {
-	// TimeScale multiplies every scenario duration (duration, ramp_up, stages,
-	// and the default leak threshold) for a quick rehearsal of a long plan.
-	// Think, hold and pool timeouts are left as written: they shape the load
-	// itself. Default 1.
+	// TimeScale multiplies every scenario duration (duration, ramp_up,
+	// stages, warmup) for a quick rehearsal of a long plan. Think, hold, pool
+	// timeouts and the leak threshold are left as written: they shape the
+	// load itself, and a rehearsal must not report a leak that the plan as
+	// written would not. Default 1.
 	TimeScale float64
 	// Scenarios selects the scenarios to run, by name, in plan order. Default: all.
 	Scenarios []string
 }
 
-// Program is a compiled plan: what the engine runs.
+// Program is a compiled plan: everything the engine needs to run it, with
+// no reference to the plan it came from.
 type Program struct {
-	Plan      *schema.Plan
+	Plan   results.PlanInfo
+	Target Target
+	// Pool is the pool configuration, defaults applied.
+	Pool      results.Pool
 	TimeScale float64
 	Setup     []Statement
 	Teardown  []Statement
 	Scenarios []*Scenario
+}
+
+// Target is where a program runs.
+type Target struct {
+	// URL of the server; "" starts a throwaway local server.
+	URL string
+	// ApplicationName is set on every pool connection.
+	ApplicationName string
+	// Replicas is the number of application instances the capacity check counts.
+	Replicas int
 }
 
 // Scenario is a compiled scenario.
@@ -37,6 +53,8 @@ type Scenario struct {
 	Shape Ramp
 	// Think is the pause between a user's operations, uniform in [Min, Max].
 	Think schema.DurationRange
+	// Warmup is the period at the start left out of the figures (0 = none).
+	Warmup time.Duration
 	// RecoveryAfter is the 1-based stage after which recovery is measured (0 = none).
 	RecoveryAfter int
 	// RecoveryThreshold is the acquire wait under which the pool counts as healthy again.
@@ -70,10 +88,6 @@ type Statement struct {
 	Args []*vm.Program
 }
 
-// DefaultRecoveryThreshold is the acquire wait under which a pool counts as
-// recovered after exhaustion (see docs/metrics.md).
-const DefaultRecoveryThreshold = 50 * time.Millisecond
-
 // Pick returns the operation for a uniform number u in [0, 1).
 func (m *Mix) Pick(u float64) *Op {
 	// Mixes are short: a linear scan beats a binary search and never allocates.
@@ -95,7 +109,12 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	if opts.TimeScale < 0 || math.IsNaN(opts.TimeScale) || math.IsInf(opts.TimeScale, 0) {
 		errs.Add(schema.Pos{File: plan.File}, "use a factor like 0.05 for a rehearsal at 5% of the planned durations", "--time-scale must be a positive number, got %v", opts.TimeScale)
 	}
-	prog := &Program{Plan: plan, TimeScale: opts.TimeScale}
+	prog := &Program{
+		Plan:      results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
+		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1)},
+		Pool:      resultsPool(plan.Pool),
+		TimeScale: opts.TimeScale,
+	}
 	prog.Setup = compileStatements(plan.Setup, &errs)
 	prog.Teardown = compileStatements(plan.Teardown, &errs)
 
@@ -142,22 +161,24 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*Mi
 		shape = Ramp{{Users: s.Users, Ramp: s.RampUp.D(), Duration: s.Duration.D()}}
 	}
 	shape = shape.Scaled(timeScale)
-	sc := &Scenario{
+	return &Scenario{
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],
 		Shape:             shape,
 		Think:             s.Think,
+		Warmup:            scale(s.Warmup.D(), timeScale),
 		RecoveryAfter:     s.RecoveryAfter,
-		RecoveryThreshold: DefaultRecoveryThreshold,
-		LeakThreshold:     plan.Pool.LeakThreshold.D(),
+		RecoveryThreshold: s.RecoveryThreshold.D(),
+		LeakThreshold:     plan.LeakThreshold(s),
 	}
-	if s.RecoveryThreshold > 0 {
-		sc.RecoveryThreshold = s.RecoveryThreshold.D()
+}
+
+// resultsPool is the pool configuration of a plan as results record it.
+func resultsPool(p schema.Pool) results.Pool {
+	return results.Pool{
+		Size: p.Size, MaxOverflow: p.MaxOverflow, Timeout: p.Timeout.D(), Recycle: p.Recycle.D(),
+		PrePing: p.PrePing, ConnectTimeout: p.ConnectTimeout.D(), LeakThreshold: p.LeakThreshold.D(),
 	}
-	if sc.LeakThreshold == 0 {
-		sc.LeakThreshold = shape.Duration()
-	}
-	return sc
 }
 
 func compileMix(name string, ops schema.Mix, errs *schema.Errors) *Mix {

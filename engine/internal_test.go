@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -163,22 +164,20 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// TestRecordersAreReused: a profile that ramps down and up again keeps one
-// recorder per concurrent user.
-func TestRecordersAreReused(t *testing.T) {
-	sc := &Scenario{Name: "s", Mix: &Mix{Ops: []*Op{{Name: "a"}}, cum: []float64{1}}}
-	r := &scenarioRun{sc: sc, col: newCollector(sc, 1)}
-	for range 5 {
-		var active []*user
-		for range 4 {
-			active = append(active, newUser(0, sc, nil, r.recorder()))
+// TestRecordersFollowConcurrency: a scenario's recorders are bounded by the
+// machine's concurrency, not by its users, and every user records into one.
+func TestRecordersFollowConcurrency(t *testing.T) {
+	for _, users := range []int{1, 3, 10_000} {
+		sc := &Scenario{Name: "s", Mix: &Mix{Ops: []*Op{{Name: "a"}}, cum: []float64{1}}, Shape: Ramp{{Users: users, Duration: time.Second}}}
+		c := newCollector(sc, 1)
+		want := min(users, shardsPerProc*runtime.GOMAXPROCS(0))
+		if len(c.recs) != want {
+			t.Errorf("%d users: %d recorders, want %d", users, len(c.recs), want)
 		}
-		for _, u := range active { // ramp down: they finish and stop
-			close(u.done)
-			r.stopping = append(r.stopping, u)
+		for id := 1; id <= users; id++ {
+			if c.recorderFor(id) == nil {
+				t.Fatalf("user %d has no recorder", id)
+			}
 		}
-	}
-	if n := len(r.col.recorders()); n != 4 {
-		t.Errorf("%d recorders for 4 concurrent users over 5 cycles", n)
 	}
 }

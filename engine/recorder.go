@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"runtime"
 	"sync"
 	"time"
 
@@ -37,7 +38,7 @@ func record(h *hdrhistogram.Histogram, d time.Duration) {
 	_ = h.RecordValue(v) // cannot fail within the clamped range
 }
 
-// categories indexes results.ErrorCategories.
+// categoryIndex indexes results.ErrorCategories.
 var categoryIndex = func() map[string]int {
 	m := map[string]int{}
 	for i, c := range results.ErrorCategories {
@@ -46,29 +47,51 @@ var categoryIndex = func() map[string]int {
 	return m
 }()
 
+// cancelledCategory is the index of results.ErrCancelled: operations cut
+// short by a stop, counted apart from Ops and Errors.
+var cancelledCategory = categoryIndex[results.ErrCancelled]
+
 // maxLeakDetails bounds the leak descriptions kept per scenario.
 const maxLeakDetails = 20
 
-// window is what one user recorded since the collector last took it. Two
-// windows per user are swapped by the collector, so the user's lock is held
-// for a pointer swap only, never for a merge.
+// shardsPerProc is how many recorders a scenario has per GOMAXPROCS: enough
+// that two running users rarely share one.
+const shardsPerProc = 4
+
+// recorderCount is the number of recorders of a scenario of at most
+// maxUsers users: one per user up to shardsPerProc × GOMAXPROCS, so memory
+// follows the machine's concurrency, not the number of users.
+func recorderCount(maxUsers int) int {
+	return max(1, min(maxUsers, shardsPerProc*runtime.GOMAXPROCS(0)))
+}
+
+// opWindow is what one operation of the mix recorded.
+type opWindow struct {
+	acquire, query, op *hdrhistogram.Histogram
+	ops, errors        int64
+}
+
+// window is what a recorder recorded since the collector last took it. Two
+// windows per recorder are swapped by the collector, so the recorder's lock
+// is held for a pointer swap only, never for a merge.
 type window struct {
 	acquire, query, op, hold *hdrhistogram.Histogram
-	opHists                  []*hdrhistogram.Histogram // per operation index
-	opCounts, opErrors       []int64                   // per operation index
-	ops, errors              int64
+	perOp                    []opWindow // by operation index
+	ops, errors, cancelled   int64
 	errorsBy                 [8]int64 // by categoryIndex
 }
 
 func newWindow(nOps int) *window {
-	w := &window{
-		acquire: newHist(), query: newHist(), op: newHist(), hold: newHist(),
-		opCounts: make([]int64, nOps), opErrors: make([]int64, nOps),
-	}
-	for range nOps {
-		w.opHists = append(w.opHists, newOpHist())
+	w := &window{acquire: newHist(), query: newHist(), op: newHist(), hold: newHist(), perOp: make([]opWindow, nOps)}
+	for i := range w.perOp {
+		w.perOp[i] = opWindow{acquire: newOpHist(), query: newOpHist(), op: newOpHist()}
 	}
 	return w
+}
+
+// empty reports whether nothing was recorded into w.
+func (w *window) empty() bool {
+	return w.ops == 0 && w.cancelled == 0 && w.query.TotalCount() == 0
 }
 
 func (w *window) reset() {
@@ -76,24 +99,55 @@ func (w *window) reset() {
 	w.query.Reset()
 	w.op.Reset()
 	w.hold.Reset()
-	for i := range w.opHists {
-		w.opHists[i].Reset()
-		w.opCounts[i], w.opErrors[i] = 0, 0
+	for i := range w.perOp {
+		o := &w.perOp[i]
+		o.acquire.Reset()
+		o.query.Reset()
+		o.op.Reset()
+		o.ops, o.errors = 0, 0
 	}
-	w.ops, w.errors = 0, 0
+	w.ops, w.errors, w.cancelled = 0, 0, 0
 	w.errorsBy = [8]int64{}
 }
 
-// recorder is one user's measurement sink. Only its user writes to it and only
-// the collector swaps its window: the lock is never shared between users.
-type recorder struct {
-	mu  sync.Mutex
-	cur *window
-	// rare events, under mu too
+func (w *window) merge(from *window) {
+	w.acquire.Merge(from.acquire)
+	w.query.Merge(from.query)
+	w.op.Merge(from.op)
+	w.hold.Merge(from.hold)
+	for i := range w.perOp {
+		o, f := &w.perOp[i], &from.perOp[i]
+		o.acquire.Merge(f.acquire)
+		o.query.Merge(f.query)
+		o.op.Merge(f.op)
+		o.ops += f.ops
+		o.errors += f.errors
+	}
+	w.ops += from.ops
+	w.errors += from.errors
+	w.cancelled += from.cancelled
+	for i := range w.errorsBy {
+		w.errorsBy[i] += from.errorsBy[i]
+	}
+}
+
+// rare is what a recorder noted besides the histograms: first error
+// messages, SQLSTATE counts and leaks.
+type rare struct {
 	samples   map[string]string // first message per category
 	sqlstates map[string]int64
-	leaks     []results.Leak
+	leaks     []results.Leak // at most maxLeakDetails
 	leakCount int
+}
+
+// recorder is one shard of a scenario's measurements. Several users record
+// into one recorder (user id modulo the recorder count); its lock is held for
+// the few counter and histogram updates of one operation, so users on
+// different recorders never contend, and the collector only swaps windows.
+type recorder struct {
+	mu   sync.Mutex
+	cur  *window
+	rare rare
 	// Acquires completed since the last pool sample, and how many of them
 	// waited longer than slow (the scenario's recovery threshold).
 	tickAcquires, tickSlow int64
@@ -118,63 +172,74 @@ type opResult struct {
 	category int // -1 when the operation succeeded
 }
 
-// add records one operation. It takes only this user's lock and does not allocate.
+// add records one operation. It takes only this recorder's lock and does
+// not allocate. An operation cut short by a stop is only counted as
+// cancelled: its partial timings describe the stop, not the pool.
 func (r *recorder) add(res *opResult) {
 	r.mu.Lock()
 	w := r.cur
+	if res.category == cancelledCategory {
+		w.cancelled++
+		r.mu.Unlock()
+		return
+	}
+	o := &w.perOp[res.op]
 	record(w.acquire, res.acquire)
+	record(o.acquire, res.acquire)
 	r.tickAcquires++
 	if res.acquire > r.slow {
 		r.tickSlow++
 	}
 	for i := 0; i < res.nQueries; i++ {
 		record(w.query, res.queries[i])
+		record(o.query, res.queries[i])
 	}
 	if res.acquired {
 		record(w.hold, res.hold)
 	}
 	record(w.op, res.total)
-	record(w.opHists[res.op], res.total)
+	record(o.op, res.total)
 	w.ops++
-	w.opCounts[res.op]++
+	o.ops++
 	if res.category >= 0 {
 		w.errors++
 		w.errorsBy[res.category]++
-		w.opErrors[res.op]++
+		o.errors++
 	}
 	r.mu.Unlock()
 }
 
-// addQuery records statement times of an operation that has more than fit in opResult.
-func (r *recorder) addQuery(d time.Duration) {
+// addQuery records a statement time of operation op that did not fit in opResult.
+func (r *recorder) addQuery(op int, d time.Duration) {
 	r.mu.Lock()
 	record(r.cur.query, d)
+	record(r.cur.perOp[op].query, d)
 	r.mu.Unlock()
 }
 
 // noteError keeps the first message of a category and counts SQLSTATEs.
 func (r *recorder) noteError(category, sqlstate, msg string) {
 	r.mu.Lock()
-	if r.samples == nil {
-		r.samples = map[string]string{}
+	if r.rare.samples == nil {
+		r.rare.samples = map[string]string{}
 	}
-	if _, ok := r.samples[category]; !ok {
-		r.samples[category] = msg
+	if _, ok := r.rare.samples[category]; !ok {
+		r.rare.samples[category] = msg
 	}
 	if sqlstate != "" {
-		if r.sqlstates == nil {
-			r.sqlstates = map[string]int64{}
+		if r.rare.sqlstates == nil {
+			r.rare.sqlstates = map[string]int64{}
 		}
-		r.sqlstates[sqlstate]++
+		r.rare.sqlstates[sqlstate]++
 	}
 	r.mu.Unlock()
 }
 
 func (r *recorder) noteLeak(l results.Leak) {
 	r.mu.Lock()
-	r.leakCount++
-	if len(r.leaks) < maxLeakDetails {
-		r.leaks = append(r.leaks, l)
+	r.rare.leakCount++
+	if len(r.rare.leaks) < maxLeakDetails {
+		r.rare.leaks = append(r.rare.leaks, l)
 	}
 	r.mu.Unlock()
 }
@@ -186,4 +251,23 @@ func (r *recorder) swap(spare *window) *window {
 	r.cur = spare
 	r.mu.Unlock()
 	return w
+}
+
+// takeTick returns the acquires completed since the last call and how many
+// of them were slow.
+func (r *recorder) takeTick() (acquires, slow int64) {
+	r.mu.Lock()
+	acquires, slow = r.tickAcquires, r.tickSlow
+	r.tickAcquires, r.tickSlow = 0, 0
+	r.mu.Unlock()
+	return acquires, slow
+}
+
+// takeRare returns what was noted since the last call and forgets it.
+func (r *recorder) takeRare() rare {
+	r.mu.Lock()
+	out := r.rare
+	r.rare = rare{}
+	r.mu.Unlock()
+	return out
 }

@@ -80,23 +80,21 @@ func (e *runEnv) logf(format string, args ...any) {
 }
 
 func (e *runEnv) appName() string {
-	if n := e.prog.Plan.Target.ApplicationName; n != "" {
+	if n := e.prog.Target.ApplicationName; n != "" {
 		return n
 	}
 	return schema.DefaultApplicationName
 }
 
-func (e *runEnv) capacity() int {
-	return e.prog.Plan.Pool.Size + e.prog.Plan.Pool.MaxOverflow
-}
+func (e *runEnv) capacity() int { return e.prog.Pool.Capacity() }
 
 func (e *runEnv) poolConfig() pool.Config {
-	p := e.prog.Plan.Pool
+	p := e.prog.Pool
 	return pool.Config{
 		ConnString: e.dsn, ApplicationName: e.appName(),
 		Size: p.Size, MaxOverflow: p.MaxOverflow,
-		Timeout: p.Timeout.D(), Recycle: p.Recycle.D(), PrePing: p.PrePing,
-		ConnectTimeout: p.ConnectTimeout.D(),
+		Timeout: p.Timeout, Recycle: p.Recycle, PrePing: p.PrePing,
+		ConnectTimeout: p.ConnectTimeout,
 	}
 }
 
@@ -104,30 +102,21 @@ func (e *runEnv) explain(err error) string {
 	return redact.Text(preflight.Explain(err, e.dsn))
 }
 
-// ResultsPool is the pool configuration of a plan as results record it.
-func ResultsPool(p schema.Pool) results.Pool {
-	return results.Pool{
-		Size: p.Size, MaxOverflow: p.MaxOverflow, Timeout: p.Timeout.D(), Recycle: p.Recycle.D(),
-		PrePing: p.PrePing, ConnectTimeout: p.ConnectTimeout.D(), LeakThreshold: p.LeakThreshold.D(),
-	}
-}
-
 // newRun starts the results of a run of prog.
 func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
-	plan := prog.Plan
 	run := &results.Run{
 		SchemaVersion:  results.SchemaVersion,
 		PlanrunVersion: opts.Version,
-		Plan:           results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
-		Pool:           ResultsPool(plan.Pool),
+		Plan:           prog.Plan,
+		Pool:           prog.Pool,
 		StartedAt:      time.Now().UTC(),
 		Status:         results.StatusCompleted,
 		TimeScale:      prog.TimeScale,
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}
-	e := &runEnv{prog: prog, opts: opts, dsn: plan.Target.URL}
-	run.Target = results.Target{ApplicationName: e.appName(), Replicas: max(plan.Target.Replicas, 1), Driver: Driver}
+	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL}
+	run.Target = results.Target{ApplicationName: e.appName(), Replicas: prog.Target.Replicas, Driver: Driver}
 	return e, run
 }
 
@@ -150,7 +139,7 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 	stop = func() {}
 	if e.dsn == "" {
 		e.logf("target: no URL in the plan, starting a throwaway PostgreSQL")
-		need := max(e.prog.Plan.Target.Replicas, 1)*e.capacity() + 20
+		need := e.prog.Target.Replicas*e.capacity() + 20
 		started := time.Now()
 		srv, err := localpg.Start(ctx, localpg.Options{MaxConnections: max(100, need)})
 		if err != nil {
@@ -215,7 +204,7 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 		return run, nil
 	}
 
-	mon, err := connectMonitor(ctx, e.dsn, prog.Plan.Pool.ConnectTimeout.D())
+	mon, err := connectMonitor(ctx, e.dsn, prog.Pool.ConnectTimeout)
 	if err != nil {
 		return fail(ctx, run, &Failure{Stage: "target", Err: errors.New(e.explain(err))})
 	}
@@ -297,7 +286,7 @@ func (e *runEnv) teardown(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
 	if e.monitor.IsClosed() {
-		mon, err := connectMonitor(ctx, e.dsn, e.prog.Plan.Pool.ConnectTimeout.D())
+		mon, err := connectMonitor(ctx, e.dsn, e.prog.Pool.ConnectTimeout)
 		if err != nil {
 			return fmt.Errorf("teardown: cannot connect: %s", e.explain(err))
 		}

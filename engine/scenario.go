@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/planrun/planrun/engine/pool"
@@ -21,6 +22,10 @@ const (
 	// serverLeakGrace is how long the server's backend count may take to fall
 	// back to the pool's level after the load stops.
 	serverLeakGrace = 2 * time.Second
+	// stopGrace bounds the wait for users once their operations were
+	// cancelled and their sockets closed: a user still running after it is
+	// left behind (reported), so a scenario always ends.
+	stopGrace = 5 * time.Second
 )
 
 // scenarioRun is the state of one scenario while it runs.
@@ -31,7 +36,8 @@ type scenarioRun struct {
 	col      *collector
 	start    time.Time
 	users    []*user // active users, in start order
-	stopping []*user // removed users, until their recorder is reclaimed
+	stopping []*user // removed users that may still finish an operation
+	peak     int     // most users active at once
 	nextID   int
 	abort    *results.Outcome
 	progress Progress
@@ -42,7 +48,7 @@ type scenarioRun struct {
 func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results.Scenario {
 	out := results.Scenario{
 		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
-		Planned: sc.Shape.Duration(), MaxUsers: sc.Shape.MaxUsers(),
+		Planned:  sc.Shape.Duration(),
 		ErrorsBy: map[string]int64{},
 	}
 	p, err := pool.New(ctx, e.poolConfig())
@@ -52,16 +58,18 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results
 		return out
 	}
 	r := &scenarioRun{sc: sc, env: e, pool: p, col: newCollector(sc, e.capacity())}
-	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.Scenarios), Planned: out.Planned, MaxUsers: out.MaxUsers, Capacity: e.capacity()}
+	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.Scenarios), Planned: out.Planned, MaxUsers: sc.Shape.MaxUsers(), Capacity: e.capacity()}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
 	r.start = time.Now()
 	out.StartedAt = r.start.UTC()
-	e.logf("scenario %s: %d users max, %s", sc.Name, out.MaxUsers, humanize.Duration(out.Planned))
+	e.logf("scenario %s: %d users max, %s", sc.Name, sc.Shape.MaxUsers(), humanize.Duration(out.Planned))
 
 	r.drive(ctx, opCtx)
 	elapsed := r.drain(ctx, cancelOps)
+	out.MaxUsers = r.peak
+	out.Warmup = min(sc.Warmup, elapsed)
 
 	// Final collection and pool accounting.
 	r.col.collect()
@@ -90,7 +98,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 	sample := time.NewTicker(SampleInterval)
 	defer sample.Stop()
 	planned := r.sc.Shape.Duration()
-	nextStep := SeriesInterval
+	nextStep := r.nextStep(0)
 	r.adjust(opCtx, 0)
 	for {
 		select {
@@ -107,13 +115,24 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			r.col.sample(el, r.pool.Stats())
 			if el >= nextStep {
 				p := r.col.step(el, len(r.users))
-				nextStep += SeriesInterval
+				nextStep = r.nextStep(nextStep)
 				if r.secondDone(p, el) {
 					return
 				}
 			}
 		}
 	}
+}
+
+// nextStep returns the end of the series step after the one ending at prev:
+// a second later, or the end of the warm-up when that comes first, so that
+// no step straddles it.
+func (r *scenarioRun) nextStep(prev time.Duration) time.Duration {
+	next := prev + SeriesInterval
+	if w := r.sc.Warmup; prev < w && w < next {
+		return w
+	}
+	return next
 }
 
 // secondDone reports progress and evaluates live assertions; true stops the scenario.
@@ -133,7 +152,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 		return false
 	}
 	var partial results.Scenario
-	partial.Name, partial.Mix, partial.MaxUsers = r.sc.Name, r.sc.Mix.Name, r.sc.Shape.MaxUsers()
+	partial.Name, partial.Mix, partial.MaxUsers, partial.Warmup = r.sc.Name, r.sc.Mix.Name, r.peak, min(r.sc.Warmup, el)
 	partial.ErrorsBy = map[string]int64{}
 	r.fill(&partial, el)
 	if abort, o := r.env.live(&partial, el); abort {
@@ -149,9 +168,13 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
-		u := newUser(r.nextID, r.sc, r.pool, r.recorder())
+		u := newUser(r.nextID, r.sc, r.pool, r.col.recorderFor(r.nextID))
 		r.users = append(r.users, u)
 		go u.run(opCtx)
+	}
+	r.peak = max(r.peak, len(r.users))
+	if len(r.users) > want {
+		r.stopping = slices.DeleteFunc(r.stopping, (*user).finished)
 	}
 	for len(r.users) > want {
 		last := r.users[len(r.users)-1]
@@ -161,26 +184,10 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	}
 }
 
-// recorder returns the recorder of a removed user that has finished, or a
-// new one, so that a profile that ramps down and up again keeps one recorder
-// per concurrent user, not one per user ever started.
-func (r *scenarioRun) recorder() *recorder {
-	for i, u := range r.stopping {
-		select {
-		case <-u.done:
-			r.stopping = append(r.stopping[:i], r.stopping[i+1:]...)
-			return u.rec
-		default:
-		}
-	}
-	rec := newRecorder(len(r.sc.Mix.Ops), r.sc.RecoveryThreshold)
-	r.col.register(rec)
-	return rec
-}
-
-// drain stops every user and waits for them to finish their operations, up to
-// the pool timeout plus drainExtra; then it cancels what is left. It returns
-// the scenario's elapsed time at the end of the drain.
+// drain stops every user and waits for them to finish their operations, up
+// to the pool timeout plus drainExtra; then it cancels what is left, breaks
+// the statements still running, and waits at most stopGrace more. It
+// returns the scenario's elapsed time at the end of the drain.
 func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) time.Duration {
 	for _, u := range r.users {
 		close(u.stop)
@@ -191,19 +198,31 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 		cancelOps()
 		r.abortStatements()
 	}
-	grace := time.NewTimer(r.env.prog.Plan.Pool.Timeout.D() + drainExtra)
-	defer grace.Stop()
-	for _, u := range r.stopping {
-		select {
-		case <-u.done:
-		case <-grace.C:
-			r.unreleased()
-			cancelOps()
-			r.abortStatements()
-			<-u.done
+	if !r.wait(r.env.prog.Pool.Timeout + drainExtra) {
+		r.unreleased()
+		cancelOps()
+		r.abortStatements()
+		if !r.wait(stopGrace) {
+			n := len(slices.DeleteFunc(slices.Clone(r.stopping), (*user).finished))
+			r.env.logf("scenario %s: %d user(s) still running %s after being stopped; left behind", r.sc.Name, n, humanize.Duration(stopGrace))
 		}
 	}
 	return time.Since(r.start)
+}
+
+// wait waits until every stopping user has returned, at most d; it reports
+// whether they all did.
+func (r *scenarioRun) wait(d time.Duration) bool {
+	deadline := time.NewTimer(d)
+	defer deadline.Stop()
+	for _, u := range r.stopping {
+		select {
+		case <-u.done:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
 }
 
 // abortStatements breaks the statements still running by closing their
@@ -211,19 +230,17 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 // cancelled; see user.qctx). The connections are then destroyed on release.
 func (r *scenarioRun) abortStatements() {
 	for _, u := range r.stopping {
-		if c := u.conn.Load(); c != nil {
-			_ = c.PgConn().PgConn().Conn().Close()
+		if co := u.held.Load(); co != nil {
+			_ = co.conn.PgConn().PgConn().Conn().Close()
 		}
 	}
 }
 
 // unreleased records the users that still hold a connection as leaks.
 func (r *scenarioRun) unreleased() {
-	now := time.Now()
 	for _, u := range r.stopping {
-		if op := u.holding.Load(); op > 0 {
-			held := now.Sub(time.Unix(0, u.holdingSince.Load()))
-			u.rec.noteLeak(results.Leak{Operation: r.sc.Mix.Ops[op-1].Name, User: u.id, Held: held, Kind: "unreleased"})
+		if co := u.held.Load(); co != nil {
+			u.rec.noteLeak(results.Leak{Operation: co.op.Name, User: u.id, Held: time.Since(co.since), Kind: "unreleased"})
 		}
 	}
 }
@@ -233,13 +250,10 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	c := r.col
 	t := c.total
 	out.Elapsed = elapsed
-	out.Ops, out.Errors = t.ops, t.errors
-	out.SuccessRate = 1
-	if t.ops > 0 {
-		out.SuccessRate = 1 - float64(t.errors)/float64(t.ops)
-	}
-	if elapsed > 0 {
-		out.Throughput = float64(t.ops-t.errors) / elapsed.Seconds()
+	out.Ops, out.Errors, out.Cancelled = t.ops, t.errors, t.cancelled
+	out.SuccessRate = successRate(t.ops, t.errors)
+	if measured := elapsed - min(r.sc.Warmup, elapsed); measured > 0 {
+		out.Throughput = float64(t.ops-t.errors) / measured.Seconds()
 	}
 	final := out.Status != "" // a live partial has no status
 	out.Acquire = latency(t.acquire, final)
@@ -248,27 +262,32 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Hold = latency(t.hold, final)
 	out.Operations = out.Operations[:0]
 	for i, op := range r.sc.Mix.Ops {
-		o := results.Operation{Name: op.Name, Weight: op.Weight, Ops: t.opCounts[i], Errors: t.opErrors[i], Op: latency(t.opHists[i], false)}
+		w := &t.perOp[i]
+		o := results.Operation{
+			Name: op.Name, Weight: op.Weight, Ops: w.ops, Errors: w.errors,
+			SuccessRate: successRate(w.ops, w.errors),
+			Acquire:     latency(w.acquire, false), Query: latency(w.query, false), Op: latency(w.op, false),
+		}
 		if t.ops > 0 {
 			o.Share = float64(o.Ops) / float64(t.ops)
 		}
 		out.Operations = append(out.Operations, o)
 	}
 	for i, cat := range results.ErrorCategories {
-		if n := t.errorsBy[i]; n > 0 {
+		if n := t.errorsBy[i]; n > 0 && i != cancelledCategory {
 			out.ErrorsBy[cat] = n
 		}
 	}
-	if len(c.samples) > 0 {
-		out.ErrorSamples = c.samples
+	if len(c.rare.samples) > 0 {
+		out.ErrorSamples = c.rare.samples
 	}
-	if len(c.states) > 0 {
-		out.SQLStates = c.states
+	if len(c.rare.sqlstates) > 0 {
+		out.SQLStates = c.rare.sqlstates
 	}
 	out.Utilization = c.utilization()
 	out.Exhaustion = c.exh.summary
-	out.Leaks = c.nLeaks
-	out.LeakDetails = c.leaks
+	out.Leaks = c.rare.leakCount
+	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {
 		out.Recovery = c.rec.finish(r.sc.RecoveryAfter)
 	}
@@ -276,6 +295,14 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		out.Series = c.series.flush()
 		out.SeriesStep = c.series.step
 	}
+}
+
+// successRate is 1 − errors/ops, 1 when nothing ran.
+func successRate(ops, errors int64) float64 {
+	if ops == 0 {
+		return 1
+	}
+	return 1 - float64(errors)/float64(ops)
 }
 
 func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {

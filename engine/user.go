@@ -27,18 +27,22 @@ type user struct {
 	vm    vm.VM
 	args  []any
 	res   opResult
-	// holding is the operation index + 1 of the connection the user holds
-	// (0 when none), and holdingSince when it was acquired (Unix ns); read by
-	// the scenario after the drain to find unreleased connections.
-	holding      atomic.Int32
-	holdingSince atomic.Int64
-	// conn is the connection the user holds (nil when none), so that a forced
-	// stop can break the statement it runs (see scenarioRun.abortStatements).
-	conn atomic.Pointer[pool.Conn]
+	// held is the checkout the user is in (nil when none): read by the
+	// scenario to find unreleased connections and, on a forced stop, to
+	// break the statement it runs (see scenarioRun.abortStatements).
+	held atomic.Pointer[checkout]
 	// qctx is the context of statements: never cancelled, because pgx would
 	// watch a cancellable one on every call; a forced stop closes the
 	// connection instead.
 	qctx context.Context
+}
+
+// checkout is one connection held by a user, from acquire to release. It is
+// never changed once published, so a reader sees one consistent checkout.
+type checkout struct {
+	conn  *pool.Conn
+	op    *Op
+	since time.Time
 }
 
 func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
@@ -49,6 +53,16 @@ func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
 		stop: make(chan struct{}), done: make(chan struct{}),
 		timer: t,
 		env:   ArgEnv{User: id, Scenario: sc.Name},
+	}
+}
+
+// finished reports whether the user's loop has returned.
+func (u *user) finished() bool {
+	select {
+	case <-u.done:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -130,14 +144,11 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 		return err
 	}
 	res.acquired = true
-	u.holdingSince.Store(acquired.UnixNano())
-	u.holding.Store(int32(op.Index + 1))
-	u.conn.Store(conn)
+	u.held.Store(&checkout{conn: conn, op: op, since: acquired})
 	defer func() {
-		u.conn.Store(nil)
+		u.held.Store(nil)
 		u.pool.Release(conn)
 		res.hold = time.Since(acquired)
-		u.holding.Store(0)
 	}()
 
 	pg := conn.PgConn()
@@ -162,7 +173,7 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 			res.queries[res.nQueries] = d
 			res.nQueries++
 		} else {
-			u.rec.addQuery(d)
+			u.rec.addQuery(op.Index, d)
 		}
 		if err != nil {
 			if op.Transaction && !pg.IsClosed() {

@@ -19,6 +19,9 @@ func applyDefaults(p *Plan, m *meta) {
 	}
 	for i := range p.Scenarios {
 		s := &p.Scenarios[i]
+		if s.RecoveryAfter > 0 {
+			setIfAbsent(m, &s.RecoveryThreshold, Duration(DefaultRecoveryThreshold))
+		}
 		if !m.has(&s.Mix) && len(p.MixOrder) == 1 {
 			s.Mix = p.MixOrder[0]
 			s.MixPos = s.Pos

@@ -24,3 +24,14 @@ func (s *Scenario) TotalDuration() time.Duration {
 	}
 	return total
 }
+
+// LeakThreshold is how long a checkout may be held in scenario s before it
+// counts as a leak: pool.leak_threshold, or the scenario's duration as
+// written when that is 0. --time-scale never changes it: a rehearsal must
+// not report a leak that the plan as written would not.
+func (p *Plan) LeakThreshold(s *Scenario) time.Duration {
+	if t := p.Pool.LeakThreshold.D(); t > 0 {
+		return t
+	}
+	return s.TotalDuration()
+}

@@ -161,7 +161,12 @@ type Scenario struct {
 	// RecoveryThreshold is the acquire wait under which the pool counts as
 	// healthy again when recovery is measured (docs/metrics.md). Default 50ms.
 	RecoveryThreshold Duration `yaml:"recovery_threshold"`
-	Pos               Pos      `yaml:"-"`
+	// Warmup is a period at the scenario's start that runs as planned but is
+	// left out of the scenario's figures and assertions (the time series
+	// keeps it, marked). It counts in the scenario's duration and is scaled
+	// by --time-scale like it. Default 0; must be shorter than the scenario.
+	Warmup Duration `yaml:"warmup"`
+	Pos    Pos      `yaml:"-"`
 }
 
 // Stage ramps linearly from the previous level to Users over Ramp, then holds
@@ -215,6 +220,9 @@ const (
 	DefaultPoolTimeout     = 30 * time.Second
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultWeight          = 1.0
-	DefaultVerdictPass     = "APPROVED FOR PRODUCTION"
-	DefaultVerdictFail     = "NOT APPROVED FOR PRODUCTION"
+	// DefaultRecoveryThreshold is a scenario's recovery_threshold when it
+	// measures recovery (recovery_after) and does not set one.
+	DefaultRecoveryThreshold = 50 * time.Millisecond
+	DefaultVerdictPass       = "APPROVED FOR PRODUCTION"
+	DefaultVerdictFail       = "NOT APPROVED FOR PRODUCTION"
 )

@@ -215,6 +215,11 @@ func (v *validator) loadShape(s *Scenario, label string) {
 		v.check(v.m.has(&s.RecoveryThreshold) && s.RecoveryThreshold <= 0, &s.RecoveryThreshold, s.Pos,
 			"", "recovery_threshold must be > 0")
 	}
+	v.check(v.m.has(&s.Warmup) && s.Warmup < 0, &s.Warmup, s.Pos, "", "warmup must be ≥ 0")
+	if total := s.TotalDuration(); v.m.has(&s.Warmup) && total > 0 && s.Warmup.D() >= total {
+		v.errs.Add(v.m.at(&s.Warmup, s.Pos), "the warm-up is left out of the figures: keep it well under the scenario's length",
+			"warmup %s is not shorter than the scenario (%s)", s.Warmup.D(), total)
+	}
 }
 
 func (v *validator) stage(st *Stage) {

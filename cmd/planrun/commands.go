@@ -28,12 +28,12 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 	}
 	code := ExitApproved
 	for _, path := range args {
-		prog, _, c := loadPlan(path, engine.Options{}, stderr)
+		prog, set, c := loadPlan(path, engine.Options{}, stderr)
 		if prog == nil {
 			code = c
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d scenarios, %d assertions, %s of load)\n", path, len(prog.Scenarios), len(prog.Plan.Assertions), prog.Duration())
+		fmt.Fprintf(stdout, "%s: ok (%d scenarios, %d assertions, %s of load)\n", path, len(prog.Scenarios), set.Len(), prog.Duration())
 	}
 	return code
 }
