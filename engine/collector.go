@@ -30,6 +30,11 @@ type collector struct {
 
 	rare rare // merged from the recorders
 
+	// lag records how late each sample came after the previous one
+	// (beyond SampleInterval): the generator's own starvation.
+	lag      *hdrhistogram.Histogram
+	lastTick time.Duration
+
 	series seriesBuilder
 
 	// pool sampling, after the warm-up
@@ -50,6 +55,7 @@ func newCollector(sc *Scenario, capacity int) *collector {
 		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
 		utilCounts: make([]int64, capacity+1),
 		series:     seriesBuilder{step: SeriesInterval},
+		lag:        newHist(),
 	}
 	for range recorderCount(sc.Shape.MaxUsers()) {
 		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
@@ -76,6 +82,10 @@ func (c *collector) recorderFor(id int) *recorder {
 
 // sample takes one pool sample covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, st pool.Stats) {
+	if c.lastTick > 0 && at > c.warmup {
+		record(c.lag, at-c.lastTick-SampleInterval)
+	}
+	c.lastTick = at
 	var acquires, slow int64
 	for _, r := range c.recs {
 		a, s := r.takeTick()
@@ -136,9 +146,9 @@ func (r *rare) merge(from rare) {
 }
 
 // step closes one series step at offset at with users active users and
-// returns its point. A step that ends within the warm-up is marked so and
-// left out of the scenario's totals.
-func (c *collector) step(at time.Duration, users int) results.Point {
+// returns its point. A warm-up step is marked so and left out of the
+// scenario's totals.
+func (c *collector) step(at time.Duration, users int, warmup bool) results.Point {
 	c.collect()
 	p := results.Point{
 		T:          at,
@@ -154,7 +164,7 @@ func (c *collector) step(at time.Duration, users int) results.Point {
 		Idle:       c.lastStats.Idle,
 		Total:      c.lastStats.Total,
 		Waiting:    c.waitMax,
-		Warmup:     at <= c.warmup,
+		Warmup:     warmup,
 	}
 	c.series.add(p)
 	if !p.Warmup {

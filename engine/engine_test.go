@@ -680,3 +680,49 @@ scenarios:
 		}
 	}
 }
+
+// TestWarmup: the warm-up runs but is left out of the scenario's figures;
+// the series keeps it, marked, and a step ends exactly at its end.
+func TestWarmup(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: warmup
+pool: {size: 4, max_overflow: 0}
+mixes:
+  m:
+    - {name: a, sql: SELECT 1, hold: 5ms}
+scenarios:
+  - {name: s, users: 4, duration: 2500ms, warmup: 1500ms, think: 5ms}
+`, engine.Options{})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	if sc.Warmup != 1500*time.Millisecond {
+		t.Errorf("warmup = %v, want 1.5s", sc.Warmup)
+	}
+	var warm, measured int64
+	var warmPoints int
+	for _, p := range sc.Series {
+		if p.Warmup {
+			warm += p.Ops
+			warmPoints++
+			if p.T > 1500*time.Millisecond+time.Second {
+				t.Errorf("a point at %v is marked warm-up", p.T)
+			}
+		} else {
+			measured += p.Ops
+		}
+	}
+	// Steps end at 1s, at the warm-up's end (1.5s), then every second.
+	if warmPoints != 2 {
+		t.Errorf("%d warm-up points, want 2 (up to 1s and up to 1.5s): %+v", warmPoints, sc.Series)
+	}
+	if warm == 0 || measured == 0 {
+		t.Fatalf("ops in warm-up %d, after %d: want both", warm, measured)
+	}
+	if sc.Ops != measured || sc.Op.Count != measured {
+		t.Errorf("ops %d, op.count %d: want only the %d operations after the warm-up", sc.Ops, sc.Op.Count, measured)
+	}
+	// The 4 connections were opened in the warm-up: what was measured reused them.
+	if sc.Connections.Opened != 4 {
+		t.Errorf("opened %d connections, want 4", sc.Connections.Opened)
+	}
+}

@@ -73,7 +73,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results
 
 	// Final collection and pool accounting.
 	r.col.collect()
-	r.col.step(elapsed, 0)
+	r.col.step(elapsed, 0, elapsed <= sc.Warmup)
 	r.fill(&out, elapsed)
 	r.serverLeaks(&out)
 	p.Close()
@@ -114,7 +114,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			el := time.Since(r.start)
 			r.col.sample(el, r.pool.Stats())
 			if el >= nextStep {
-				p := r.col.step(el, len(r.users))
+				p := r.col.step(el, len(r.users), nextStep <= r.sc.Warmup)
 				nextStep = r.nextStep(nextStep)
 				if r.secondDone(p, el) {
 					return
@@ -260,6 +260,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Query = latency(t.query, final)
 	out.Op = latency(t.op, final)
 	out.Hold = latency(t.hold, final)
+	out.GeneratorLag = latency(c.lag, false)
 	out.Operations = out.Operations[:0]
 	for i, op := range r.sc.Mix.Ops {
 		w := &t.perOp[i]

@@ -139,6 +139,11 @@ type Scenario struct {
 	Hold Latency `json:"hold"`
 	// Connect: time to open a new server connection.
 	Connect Latency `json:"connect"`
+	// GeneratorLag is how late planrun's own 100 ms sampling clock ticked,
+	// one value per tick: a measure of how starved of CPU the load generator
+	// was. Tens of milliseconds mean the machine, not the pool, set the pace
+	// and latencies include waits for a CPU.
+	GeneratorLag Latency `json:"generator_lag"`
 
 	// Operations breaks the totals down by operation name, in mix order.
 	Operations []Operation `json:"operations"`
