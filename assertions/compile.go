@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/planrun/planrun/internal/suggest"
+	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -34,7 +35,7 @@ type Set struct {
 // compiled is one assertion, compiled, with what the check references.
 type compiled struct {
 	a        schema.Assertion
-	severity string
+	severity results.Severity
 	program  *vm.Program
 	// refs are the dotted names the check reads, in source order, deduplicated.
 	refs []string
@@ -162,9 +163,9 @@ func compileOne(a schema.Assertion, planFile string) (*compiled, schema.Errors) 
 		cs.errorf(&errs, 0, "write a boolean expression, e.g. `acquire.p95 < 200ms`", "check is empty")
 		return nil, errs
 	}
-	c := &compiled{a: a, severity: string(a.Severity)}
+	c := &compiled{a: a, severity: results.Severity(a.Severity)}
 	if c.severity == "" {
-		c.severity = string(schema.Critical)
+		c.severity = results.SeverityCritical
 	}
 	if len(a.Scenarios) > 0 {
 		c.scenarios = map[string]bool{}

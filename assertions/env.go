@@ -334,17 +334,17 @@ func preflightOf(checks []results.Check) PreflightEnv {
 	for _, c := range checks {
 		switch c.Name {
 		case "reachability":
-			p.Reachability = c.Status
+			p.Reachability = string(c.Status)
 		case "server":
-			p.Server = c.Status
+			p.Server = string(c.Status)
 		case "rtt":
-			p.RTT = c.Status
+			p.RTT = string(c.Status)
 		case "capacity":
-			p.Capacity = c.Status
+			p.Capacity = string(c.Status)
 		case "timeouts":
-			p.Timeouts = c.Status
+			p.Timeouts = string(c.Status)
 		case "consistency":
-			p.Consistency = c.Status
+			p.Consistency = string(c.Status)
 		}
 	}
 	return p

@@ -100,7 +100,7 @@ func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base 
 		return o
 	}
 	switch {
-	case sc.Status == "skipped":
+	case sc.Status == results.StatusSkipped:
 		return skip(reasonScenarioSkipped)
 	case c.references("baseline") && base == nil:
 		return skip(noBase)

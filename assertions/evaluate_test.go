@@ -72,7 +72,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		check  string
-		status string
+		status results.OutcomeStatus
 		actual string
 	}{
 		{"acquire fails", "acquire.p95 < 200ms", "fail", "acquire.p95 = 312ms"},
@@ -130,7 +130,7 @@ func TestEvaluateBaselineRegressions(t *testing.T) {
 		name     string
 		check    string
 		baseline *results.Run
-		status   string
+		status   results.OutcomeStatus
 		actual   string
 	}{
 		// 312ms against 250ms * 1.2 = 300ms: a regression.
@@ -177,13 +177,13 @@ func TestEvaluateBaselineRegressions(t *testing.T) {
 
 func TestEvaluateRecovery(t *testing.T) {
 	recovered := scenario("exhaustion_recovery")
-	recovered.Recovery = &results.Recovery{AfterStage: 2, Duration: 640 * ms, Recovered: true}
+	recovered.Recovery = &results.Recovery{AfterStage: 2, Duration: 640 * ms, Status: results.RecoveryRecovered}
 	stuck := scenario("exhaustion_recovery")
-	stuck.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+	stuck.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Status: results.RecoveryNotRecovered}
 	for _, tc := range []struct {
 		name   string
 		sc     results.Scenario
-		status string
+		status results.OutcomeStatus
 		actual string
 		reason string
 	}{
@@ -215,7 +215,7 @@ func TestEvaluateScopingAndOrder(t *testing.T) {
 	nowhere := assertion("stress only", "leaks == 0")
 	nowhere.Scenarios = []string{"stress"}
 	rec := scenario("exhaustion_recovery")
-	rec.Recovery = &results.Recovery{Duration: 200 * ms, Recovered: true}
+	rec.Recovery = &results.Recovery{Duration: 200 * ms, Status: results.RecoveryRecovered}
 	skipped := scenario("soak")
 	skipped.Status = "skipped"
 
@@ -224,7 +224,7 @@ func TestEvaluateScopingAndOrder(t *testing.T) {
 
 	var got []string
 	for _, o := range r.Assertions {
-		got = append(got, o.Name+"@"+o.Scenario+"="+o.Status)
+		got = append(got, o.Name+"@"+o.Scenario+"="+string(o.Status))
 	}
 	want := []string{
 		"leaks@normal=pass",

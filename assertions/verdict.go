@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/planrun/planrun/results"
-	"github.com/planrun/planrun/schema"
 )
 
 // Criteria of the production certificate, in report order. CriterionRun
@@ -89,10 +88,10 @@ func groupsOf(refs []string) []string {
 // not be evaluated. Warnings never fail it.
 func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	v := results.Verdict{Pass: true}
-	runC := results.Criterion{Name: CriterionRun, Status: results.OutcomePass}
+	runC := results.Criterion{Name: CriterionRun, Status: results.CriterionPass}
 	if run.Status != results.StatusCompleted {
 		v.Pass = false
-		runC.Status = results.OutcomeFail
+		runC.Status = results.CriterionFail
 		r := "the run " + orUnknown(run.Status)
 		if run.StatusReason != "" {
 			r += ": " + run.StatusReason
@@ -134,7 +133,7 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		}
 	}
 	for _, j := range judged {
-		if j.c.severity != string(schema.Warning) && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
+		if j.c.severity != results.SeverityWarning && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
 			v.Pass = false
 		}
 	}
@@ -145,14 +144,11 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	return v
 }
 
-// Criterion statuses (pass, fail and skipped are the outcome statuses).
-const criterionWarn = "warn"
-
 // criterionOf summarises the outcomes of the assertions counting in one
 // criterion: fail when a critical one failed or errored, warn when only
 // warnings did, pass when some passed, skipped otherwise.
 func criterionOf(name string, in []judgement) results.Criterion {
-	c := results.Criterion{Name: name, Status: results.OutcomeSkipped}
+	c := results.Criterion{Name: name, Status: results.CriterionSkipped}
 	var fails, warns, passes, skips []string
 	passedOn := map[*compiled][]string{}
 	skippedOn := map[string][]string{} // "name: reason" → scenarios
@@ -172,7 +168,7 @@ func criterionOf(name string, in []judgement) results.Criterion {
 			} else if o.Aborted {
 				line += " (" + o.Reason + ")"
 			}
-			if j.c.severity == string(schema.Warning) {
+			if j.c.severity == results.SeverityWarning {
 				warns = append(warns, line+" (warning)")
 			} else {
 				fails = append(fails, line)
@@ -205,11 +201,11 @@ func criterionOf(name string, in []judgement) results.Criterion {
 	}
 	switch {
 	case len(fails) > 0:
-		c.Status = results.OutcomeFail
+		c.Status = results.CriterionFail
 	case len(warns) > 0:
-		c.Status = criterionWarn
+		c.Status = results.CriterionWarn
 	case len(passes) > 0:
-		c.Status = results.OutcomePass
+		c.Status = results.CriterionPass
 	}
 	c.Reasons = append(append(append(append(c.Reasons, fails...), warns...), passes...), skips...)
 	return c
@@ -242,12 +238,12 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 			passed = append(passed, ch.Name)
 		}
 	}
-	status := results.OutcomePass
+	status := results.CriterionPass
 	switch {
 	case len(fails) > 0:
-		status = results.OutcomeFail
+		status = results.CriterionFail
 	case len(warns) > 0:
-		status = criterionWarn
+		status = results.CriterionWarn
 	}
 	reasons := append(fails, warns...)
 	if len(passed) > 0 {
@@ -261,13 +257,13 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 }
 
 // rank orders criterion statuses by severity.
-func rank(status string) int {
+func rank(status results.CriterionStatus) int {
 	switch status {
-	case results.OutcomeFail:
+	case results.CriterionFail:
 		return 3
-	case criterionWarn:
+	case results.CriterionWarn:
 		return 2
-	case results.OutcomePass:
+	case results.CriterionPass:
 		return 1
 	}
 	return 0
@@ -282,9 +278,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func orUnknown(status string) string {
+func orUnknown(status results.Status) string {
 	if status == "" {
 		return "did not report a status"
 	}
-	return "was " + status
+	return "was " + string(status)
 }

@@ -46,7 +46,7 @@ func healthy(name string) results.Scenario {
 	sc.Acquire.P95 = 50 * ms
 	sc.Utilization.P95 = 0.6
 	if name == "exhaustion_recovery" {
-		sc.Recovery = &results.Recovery{AfterStage: 2, Duration: 400 * ms, Recovered: true}
+		sc.Recovery = &results.Recovery{AfterStage: 2, Duration: 400 * ms, Status: results.RecoveryRecovered}
 	}
 	return sc
 }
@@ -161,7 +161,7 @@ func TestVerdict(t *testing.T) {
 			}
 			for name, want := range tc.criteria {
 				c := criterion(t, r.Verdict, name)
-				if c.Status != want[0] {
+				if string(c.Status) != want[0] {
 					t.Errorf("%s = %s, want %s: %q", name, c.Status, want[0], c.Reasons)
 				}
 				if !strings.Contains(strings.Join(c.Reasons, "\n"), want[1]) {

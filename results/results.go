@@ -16,12 +16,16 @@ import (
 // field changes meaning or disappears; new fields do not change it.
 const SchemaVersion = 1
 
-// Run statuses.
+// Status is how a run or a scenario ended.
+type Status string
+
+// Run and scenario statuses.
 const (
-	StatusCompleted   = "completed"   // every selected scenario ran to its end
-	StatusAborted     = "aborted"     // an abort_on_fail assertion stopped the run
-	StatusInterrupted = "interrupted" // Ctrl-C / SIGTERM
-	StatusFailed      = "failed"      // could not run: target unreachable, preflight or setup failed
+	StatusCompleted   Status = "completed"   // every selected scenario ran to its end
+	StatusAborted     Status = "aborted"     // an abort_on_fail assertion stopped the run
+	StatusInterrupted Status = "interrupted" // Ctrl-C / SIGTERM
+	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
+	StatusSkipped     Status = "skipped"     // a scenario that did not run
 )
 
 // Run is one whole run of a plan.
@@ -33,8 +37,9 @@ type Run struct {
 	Pool           Pool      `json:"pool"`
 	StartedAt      time.Time `json:"started_at"`
 	FinishedAt     time.Time `json:"finished_at"`
-	// Status is one of the Status* constants; StatusReason says why, when not completed.
-	Status       string `json:"status"`
+	// Status is one of the Status* constants but StatusSkipped; StatusReason
+	// says why, when not completed.
+	Status       Status `json:"status"`
 	StatusReason string `json:"status_reason,omitempty"`
 	// TeardownError says which teardown statements failed (empty when all ran).
 	TeardownError string     `json:"teardown_error,omitempty"`
@@ -86,18 +91,21 @@ func (p Pool) Capacity() int { return p.Size + p.MaxOverflow }
 
 // Check is one preflight check.
 type Check struct {
-	Name   string `json:"name"`
-	Status string `json:"status"` // pass | warn | fail
-	Reason string `json:"reason"`
+	Name   string      `json:"name"`
+	Status CheckStatus `json:"status"`
+	Reason string      `json:"reason"`
 	// Critical checks that fail stop the run before any load.
 	Critical bool `json:"critical"`
 }
 
+// CheckStatus is the result of a preflight check.
+type CheckStatus string
+
 // Preflight check statuses.
 const (
-	CheckPass = "pass"
-	CheckWarn = "warn"
-	CheckFail = "fail"
+	CheckPass CheckStatus = "pass"
+	CheckWarn CheckStatus = "warn"
+	CheckFail CheckStatus = "fail"
 )
 
 // Scenario holds everything measured in one scenario.
@@ -105,7 +113,7 @@ type Scenario struct {
 	Name string `json:"name"`
 	Mix  string `json:"mix"`
 	// Status: completed, aborted, interrupted, failed, or skipped.
-	Status    string    `json:"status"`
+	Status    Status    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
 	Planned time.Duration `json:"planned"`
@@ -178,7 +186,8 @@ const (
 	ErrOther          = "other"
 )
 
-// ErrorCategories lists every category, in report order.
+// ErrorCategories lists every category, in report order. Assertions see
+// each as errors_by.<category>.
 var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrOther}
 
 // Latency summarises one histogram. Histogram is the HdrHistogram in V2
@@ -231,6 +240,10 @@ const (
 	CloseBroken   = "broken"   // failed pre-ping or died
 	CloseEnd      = "end"      // closed with the pool at the scenario's end
 )
+
+// CloseReasons lists every close reason, in report order. Assertions see
+// each as connections.closed_by.<reason>.
+var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
 
 // Utilization is in-use / (size + max_overflow), sampled over time.
 type Utilization struct {
@@ -316,27 +329,43 @@ type Point struct {
 	Warmup bool `json:"warmup,omitempty"`
 }
 
-// Outcome is one evaluation of one assertion on one scenario.
+// Outcome is one evaluation of one assertion on one scenario, or on the run
+// as a whole (Scenario "") for a check that reads no scenario figure.
 type Outcome struct {
-	Name     string `json:"name"`
-	Check    string `json:"check"`
-	Scenario string `json:"scenario"`
-	Severity string `json:"severity"` // critical | warning
+	Name     string   `json:"name"`
+	Check    string   `json:"check"`
+	Scenario string   `json:"scenario"`
+	Severity Severity `json:"severity"`
 	// Status: pass, fail, skipped (with Reason), or error (could not evaluate; with Reason).
-	Status string `json:"status"`
+	Status OutcomeStatus `json:"status"`
 	// Actual shows the values the check used, e.g. "acquire.p95 = 312ms".
 	Actual string `json:"actual,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Aborted is true when this assertion stopped the run (abort_on_fail).
 	Aborted bool `json:"aborted,omitempty"`
+	// Builtin is true for planrun's own checks, which apply to every
+	// scenario unless the plan overrides them (docs/assertions.md).
+	Builtin bool `json:"builtin,omitempty"`
 }
+
+// Severity says whether a failed outcome fails the verdict.
+type Severity string
+
+// Severities.
+const (
+	SeverityCritical Severity = "critical" // a fail or an error fails the verdict
+	SeverityWarning  Severity = "warning"  // reported only
+)
+
+// OutcomeStatus is the result of one evaluation.
+type OutcomeStatus string
 
 // Outcome statuses.
 const (
-	OutcomePass    = "pass"
-	OutcomeFail    = "fail"
-	OutcomeSkipped = "skipped"
-	OutcomeError   = "error"
+	OutcomePass    OutcomeStatus = "pass"
+	OutcomeFail    OutcomeStatus = "fail"
+	OutcomeSkipped OutcomeStatus = "skipped"
+	OutcomeError   OutcomeStatus = "error"
 )
 
 // Verdict is the run's final word.
@@ -350,7 +379,18 @@ type Verdict struct {
 
 // Criterion is one group of the production certificate.
 type Criterion struct {
-	Name    string   `json:"name"`
-	Status  string   `json:"status"` // pass | fail | warn | skipped
-	Reasons []string `json:"reasons,omitempty"`
+	Name    string          `json:"name"`
+	Status  CriterionStatus `json:"status"`
+	Reasons []string        `json:"reasons,omitempty"`
 }
+
+// CriterionStatus is the result of one criterion of the certificate.
+type CriterionStatus string
+
+// Criterion statuses.
+const (
+	CriterionPass    CriterionStatus = "pass"
+	CriterionFail    CriterionStatus = "fail"
+	CriterionWarn    CriterionStatus = "warn"    // only warnings failed
+	CriterionSkipped CriterionStatus = "skipped" // nothing in it was evaluated
+)
