@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is the version of the JSON report format. It changes when a
 // field changes meaning or disappears; new fields do not change it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Status is how a run or a scenario ended.
 type Status string

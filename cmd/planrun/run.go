@@ -94,7 +94,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	var baseline *results.Run
 	if f.baseline != "" {
-		if baseline, err = report.ReadFile(f.baseline); err != nil {
+		if baseline, err = results.ReadFile(f.baseline); err != nil {
 			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
 			return ExitUsage
 		}
