@@ -66,6 +66,9 @@ var assertionCriteria = []struct{ name, example string }{
 func groupsOf(refs []string) []string {
 	in := map[string]bool{}
 	for _, r := range refs {
+		if _, _, member, ok := opRef(r); ok {
+			r = member // operations.<name>.op.p95 counts as op.p95
+		}
 		root, _, _ := strings.Cut(strings.TrimPrefix(r, "baseline."), ".")
 		if g, ok := groupOfRoot[root]; ok {
 			in[g] = true
@@ -99,6 +102,11 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		runC.Reasons = []string{r + " (only a completed run can pass)"}
 	} else {
 		runC.Reasons = []string{fmt.Sprintf("all %d scenarios ran to their end", len(run.Scenarios))}
+	}
+	if why := s.unchecked(run, judged); why != "" {
+		v.Pass = false
+		runC.Status = results.CriterionFail
+		runC.Reasons = append(runC.Reasons, why+" (only a run that was checked can pass)")
 	}
 	v.Criteria = append(v.Criteria, runC)
 
@@ -142,6 +150,30 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		v.Label = s.pass
 	}
 	return v
+}
+
+// unchecked says why no critical check was evaluated (none passed, failed
+// or errored), or "" when one was.
+func (s *Set) unchecked(run *results.Run, judged []judgement) string {
+	critical := 0
+	for _, j := range judged {
+		if j.c.severity == results.SeverityWarning {
+			continue
+		}
+		critical++
+		if j.o.Status != results.OutcomeSkipped {
+			return ""
+		}
+	}
+	switch {
+	case critical > 0:
+		return "no critical check was evaluated: every one was skipped"
+	case len(run.Scenarios) == 0:
+		return "no critical check was evaluated: no scenario ran"
+	case s.noBuiltins:
+		return "no critical check was evaluated: the plan has no critical assertion and turns the built-in checks off"
+	}
+	return "no critical check was evaluated: the plan has no critical assertion"
 }
 
 // criterionOf summarises the outcomes of the assertions counting in one
@@ -189,6 +221,10 @@ func criterionOf(name string, in []judgement) results.Criterion {
 		}
 	}
 	for _, pc := range passOrder {
+		if pc.runLevel {
+			passes = append(passes, pc.a.Name+": passed once for the run")
+			continue
+		}
 		passes = append(passes, pc.a.Name+": passed on "+strings.Join(passedOn[pc], ", "))
 	}
 	for _, k := range skipOrder {

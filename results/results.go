@@ -6,6 +6,12 @@
 // `planrun report` and `planrun compare`. Renderers format it; they never
 // compute. Durations are encoded in JSON as integer nanoseconds (time.Duration);
 // docs/json-report.md describes every field.
+//
+// The `expr` tags name the fields assertions read (docs/assertions.md): the
+// assertions package builds its environment from these types, so a new
+// metric is one tagged field here, computed once in the engine, and
+// documented; the assertions test that keeps docs/assertions.md in step with
+// the names then says what to write.
 package results
 
 import (
@@ -110,59 +116,59 @@ const (
 
 // Scenario holds everything measured in one scenario.
 type Scenario struct {
-	Name string `json:"name"`
+	Name string `json:"name" expr:"scenario"`
 	Mix  string `json:"mix"`
 	// Status: completed, aborted, interrupted, failed, or skipped.
 	Status    Status    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
 	Planned time.Duration `json:"planned"`
-	Elapsed time.Duration `json:"elapsed"`
+	Elapsed time.Duration `json:"elapsed" expr:"elapsed"`
 	// Warmup is the scenario's warm-up period at its start: it ran as planned
 	// but its operations are left out of every figure below except Series
 	// (whose points within it are marked Warmup). Elapsed includes it.
 	Warmup time.Duration `json:"warmup,omitempty"`
 	// MaxUsers is the highest number of users that ran at once.
-	MaxUsers int `json:"max_users"`
+	MaxUsers int `json:"max_users" expr:"users"`
 
 	// Ops counts every attempted operation, failed ones included; Errors the failed ones.
-	Ops    int64 `json:"ops"`
-	Errors int64 `json:"errors"`
+	Ops    int64 `json:"ops" expr:"ops"`
+	Errors int64 `json:"errors" expr:"errors"`
 	// Cancelled counts operations cut short because the run was stopped
 	// (Ctrl-C, SIGTERM, an abort, or the drain deadline). They are not in Ops
 	// or Errors: an interrupted run does not blame the pool for them.
 	Cancelled int64 `json:"cancelled,omitempty"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
 	// Throughput is successful operations per second of Elapsed.
-	Throughput float64 `json:"throughput"`
+	Throughput float64 `json:"throughput" expr:"throughput"`
 
 	// Acquire: time to get a connection (timeouts included, at their wait time).
-	Acquire Latency `json:"acquire"`
+	Acquire Latency `json:"acquire" expr:"acquire"`
 	// Query: each statement's server round trip.
-	Query Latency `json:"query"`
+	Query Latency `json:"query" expr:"query"`
 	// Op: a whole operation: acquire + statements (+ BEGIN/COMMIT) + hold.
-	Op Latency `json:"op"`
+	Op Latency `json:"op" expr:"op"`
 	// Hold: how long each checkout kept its connection (acquire to release).
-	Hold Latency `json:"hold"`
+	Hold Latency `json:"hold" expr:"hold"`
 	// Connect: time to open a new server connection.
-	Connect Latency `json:"connect"`
+	Connect Latency `json:"connect" expr:"connect"`
 
 	// Operations breaks the totals down by operation name, in mix order.
 	Operations []Operation `json:"operations"`
 	// ErrorsBy counts failures by category (Err* constants).
-	ErrorsBy map[string]int64 `json:"errors_by"`
+	ErrorsBy map[string]int64 `json:"errors_by" expr:"errors_by"`
 	// ErrorSamples holds the first (redacted) message of each category.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// SQLStates counts server errors by SQLSTATE code (e.g. "23505" unique
 	// violation, "40001" serialization failure), across categories.
 	SQLStates map[string]int64 `json:"sqlstates,omitempty"`
 
-	Connections Connections `json:"connections"`
-	Utilization Utilization `json:"utilization"`
-	Exhaustion  Exhaustion  `json:"exhaustion"`
+	Connections Connections `json:"connections" expr:"connections"`
+	Utilization Utilization `json:"utilization" expr:"utilization"`
+	Exhaustion  Exhaustion  `json:"exhaustion" expr:"exhaustion"`
 	// Leaks counts leaked connections (LeakDetails describes each, bounded).
-	Leaks       int    `json:"leaks"`
+	Leaks       int    `json:"leaks" expr:"leaks"`
 	LeakDetails []Leak `json:"leak_details,omitempty"`
 	// Recovery is nil when the scenario has no recovery_after.
 	Recovery *Recovery `json:"recovery,omitempty"`
@@ -194,14 +200,14 @@ var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroke
 // compressed base64 encoding (values in nanoseconds), so later commands can
 // merge and compare without re-running.
 type Latency struct {
-	Count     int64         `json:"count"`
-	Min       time.Duration `json:"min"`
-	Mean      time.Duration `json:"mean"`
-	P50       time.Duration `json:"p50"`
-	P90       time.Duration `json:"p90"`
-	P95       time.Duration `json:"p95"`
-	P99       time.Duration `json:"p99"`
-	Max       time.Duration `json:"max"`
+	Count     int64         `json:"count" expr:"count"`
+	Min       time.Duration `json:"min" expr:"min"`
+	Mean      time.Duration `json:"mean" expr:"mean"`
+	P50       time.Duration `json:"p50" expr:"p50"`
+	P90       time.Duration `json:"p90" expr:"p90"`
+	P95       time.Duration `json:"p95" expr:"p95"`
+	P99       time.Duration `json:"p99" expr:"p99"`
+	Max       time.Duration `json:"max" expr:"max"`
 	Histogram string        `json:"histogram,omitempty"`
 }
 
@@ -211,26 +217,26 @@ type Operation struct {
 	Weight float64 `json:"weight"`
 	// Share is this operation's fraction of all attempted operations.
 	Share  float64 `json:"share"`
-	Ops    int64   `json:"ops"`
-	Errors int64   `json:"errors"`
+	Ops    int64   `json:"ops" expr:"ops"`
+	Errors int64   `json:"errors" expr:"errors"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
 	// Acquire, Query and Op are this operation's latencies, defined as the
 	// scenario's (Query: each of its statements).
-	Acquire Latency `json:"acquire"`
-	Query   Latency `json:"query"`
-	Op      Latency `json:"op"`
+	Acquire Latency `json:"acquire" expr:"acquire"`
+	Query   Latency `json:"query" expr:"query"`
+	Op      Latency `json:"op" expr:"op"`
 }
 
 // Connections counts the lifecycle of server connections.
 type Connections struct {
-	Opened int64 `json:"opened"`
-	Closed int64 `json:"closed"`
+	Opened int64 `json:"opened" expr:"opened"`
+	Closed int64 `json:"closed" expr:"closed"`
 	// ClosedBy counts closes by reason (Close* constants).
-	ClosedBy map[string]int64 `json:"closed_by"`
-	MaxOpen  int              `json:"max_open"`
+	ClosedBy map[string]int64 `json:"closed_by" expr:"closed_by"`
+	MaxOpen  int              `json:"max_open" expr:"max_open"`
 	// Reuse is 1 − opened/acquires (0 when nothing was acquired).
-	Reuse float64 `json:"reuse"`
+	Reuse float64 `json:"reuse" expr:"reuse"`
 }
 
 // Close reasons.
@@ -247,18 +253,18 @@ var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
 
 // Utilization is in-use / (size + max_overflow), sampled over time.
 type Utilization struct {
-	Mean float64 `json:"mean"`
-	P95  float64 `json:"p95"`
-	Max  float64 `json:"max"`
+	Mean float64 `json:"mean" expr:"mean"`
+	P95  float64 `json:"p95" expr:"p95"`
+	Max  float64 `json:"max" expr:"max"`
 }
 
 // Exhaustion summarises the periods in which every connection was in use and
 // acquires were waiting.
 type Exhaustion struct {
-	Events   int           `json:"events"`
-	Total    time.Duration `json:"total"`
-	Longest  time.Duration `json:"longest"`
-	Timeouts int64         `json:"timeouts"`
+	Events   int           `json:"events" expr:"events"`
+	Total    time.Duration `json:"total" expr:"total"`
+	Longest  time.Duration `json:"longest" expr:"longest"`
+	Timeouts int64         `json:"timeouts" expr:"timeouts"`
 }
 
 // Leak is one connection held too long or still checked out at the end.
