@@ -152,12 +152,13 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	return v
 }
 
-// unchecked says why no critical check was evaluated (none passed, failed
-// or errored), or "" when one was.
+// unchecked says why no critical check was evaluated on a scenario (none
+// passed, failed or errored there), or "" when one was. Run-level checks
+// (the configuration, preflight) do not count: they do not judge the load.
 func (s *Set) unchecked(run *results.Run, judged []judgement) string {
 	critical := 0
 	for _, j := range judged {
-		if j.c.severity == results.SeverityWarning {
+		if j.c.severity == results.SeverityWarning || j.c.runLevel {
 			continue
 		}
 		critical++
@@ -165,15 +166,16 @@ func (s *Set) unchecked(run *results.Run, judged []judgement) string {
 			return ""
 		}
 	}
+	const none = "no critical check was evaluated on a scenario: "
 	switch {
-	case critical > 0:
-		return "no critical check was evaluated: every one was skipped"
 	case len(run.Scenarios) == 0:
-		return "no critical check was evaluated: no scenario ran"
+		return none + "no scenario ran"
+	case critical > 0:
+		return none + "every one was skipped"
 	case s.noBuiltins:
-		return "no critical check was evaluated: the plan has no critical assertion and turns the built-in checks off"
+		return none + "the plan has no critical assertion on the scenarios' figures and turns the built-in checks off"
 	}
-	return "no critical check was evaluated: the plan has no critical assertion"
+	return none + "the plan has no critical assertion on the scenarios' figures"
 }
 
 // criterionOf summarises the outcomes of the assertions counting in one

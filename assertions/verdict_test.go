@@ -226,7 +226,7 @@ func TestVerdictNoAssertions(t *testing.T) {
 	}
 	c := criterion(t, r.Verdict, "run")
 	if c.Status != results.CriterionFail || !strings.Contains(strings.Join(c.Reasons, "\n"),
-		"no critical check was evaluated: the plan has no critical assertion and turns the built-in checks off") {
+		"no critical check was evaluated on a scenario: the plan has no critical assertion on the scenarios' figures and turns the built-in checks off") {
 		t.Errorf("run criterion = %+v", c)
 	}
 }
