@@ -16,14 +16,19 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/planrun/planrun/internal/suggest"
+	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
-// Set is a plan's assertions, compiled. Its programs are immutable and may be
-// shared; [Set.Evaluate] and the function [Set.Live] returns each use their
-// own expr VM.
+// Set is a plan's assertions and the built-in checks, compiled. Its
+// programs are immutable and may be shared; [Set.Evaluate] and the function
+// [Set.Live] returns each use their own expr VM.
 type Set struct {
 	items []*compiled
+	// builtins are the built-in checks (none when turned off).
+	builtins []*compiled
+	// noBuiltins records that the plan turned the built-in checks off.
+	noBuiltins bool
 	// pass and fail are the verdict labels (schema defaults when the plan has none).
 	pass, fail string
 
@@ -37,7 +42,7 @@ func (s *Set) Len() int { return len(s.items) }
 // compiled is one assertion, compiled, with what the check references.
 type compiled struct {
 	a        schema.Assertion
-	severity string
+	severity results.Severity
 	program  *vm.Program
 	// refs are the dotted names the check reads, in source order, deduplicated.
 	refs []string
@@ -45,6 +50,14 @@ type compiled struct {
 	groups []string
 	// scenarios narrows the assertion; nil means every scenario.
 	scenarios map[string]bool
+	// runLevel: the check reads only the run's context (preflight.*,
+	// server.*, rtt, pool.*, driver): it is evaluated once per run.
+	runLevel bool
+	// builtin is one of planrun's own checks; covers is the name whose use
+	// in a plan assertion replaces it for the scenarios that assertion
+	// applies to.
+	builtin bool
+	covers  string
 }
 
 // references reports whether the check reads a name starting with prefix
@@ -62,20 +75,32 @@ func (c *compiled) appliesTo(scenario string) bool {
 	return c.scenarios == nil || c.scenarios[scenario]
 }
 
-// Compile compiles every assertion in plan.Assertions against the environment.
-// The error, if any, is a schema.Errors with file:line:col positions pointing
-// at what the user wrote.
+// Options tunes [CompileWith].
+type Options struct {
+	// NoBuiltins turns the built-in checks off (docs/assertions.md: discouraged).
+	NoBuiltins bool
+}
+
+// Compile compiles every assertion in plan.Assertions against the
+// environment, and the built-in checks. The error, if any, is a
+// schema.Errors with file:line:col positions pointing at what the user wrote.
 func Compile(plan *schema.Plan) (*Set, error) {
-	s := &Set{pass: plan.Verdict.Pass, fail: plan.Verdict.Fail}
+	return CompileWith(plan, Options{})
+}
+
+// CompileWith is [Compile] with options.
+func CompileWith(plan *schema.Plan, opts Options) (*Set, error) {
+	s := &Set{pass: plan.Verdict.Pass, fail: plan.Verdict.Fail, noBuiltins: opts.NoBuiltins}
 	if s.pass == "" {
 		s.pass = schema.DefaultVerdictPass
 	}
 	if s.fail == "" {
 		s.fail = schema.DefaultVerdictFail
 	}
+	pc := newPlanContext(plan)
 	var errs schema.Errors
 	for _, a := range plan.Assertions {
-		c, es := compileOne(a, plan.File)
+		c, es := compileOne(a, pc)
 		errs = append(errs, es...)
 		if c != nil {
 			s.items = append(s.items, c)
@@ -84,7 +109,58 @@ func Compile(plan *schema.Plan) (*Set, error) {
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
+	if !opts.NoBuiltins {
+		s.builtins = compileBuiltins()
+	}
 	return s, nil
+}
+
+// planContext is what compiling a check needs to know of the plan.
+type planContext struct {
+	file string
+	// ops lists every operation name of the plan's mixes, sorted.
+	ops   []string
+	isOp  map[string]bool
+	scens map[string]schema.Scenario
+}
+
+func newPlanContext(plan *schema.Plan) *planContext {
+	pc := &planContext{file: plan.File, isOp: map[string]bool{}, scens: map[string]schema.Scenario{}}
+	for _, mix := range plan.Mixes {
+		for _, op := range mix {
+			if !pc.isOp[op.Name] {
+				pc.isOp[op.Name] = true
+				pc.ops = append(pc.ops, op.Name)
+			}
+		}
+	}
+	sort.Strings(pc.ops)
+	for _, sc := range plan.Scenarios {
+		pc.scens[sc.Name] = sc
+	}
+	return pc
+}
+
+// builtinChecks are planrun's own critical checks, applied to every scenario
+// unless a plan assertion on the same name (covers) applies to it.
+var builtinChecks = []struct{ name, check, covers string }{
+	{"built-in: operations succeeded", "ops - errors > 0", "ops"},
+	{"built-in: success rate at least 95%", "success_rate >= 0.95", "success_rate"},
+	{"built-in: no connection leaks", "leaks == 0", "leaks"},
+}
+
+func compileBuiltins() []*compiled {
+	pc := &planContext{isOp: map[string]bool{}}
+	out := make([]*compiled, 0, len(builtinChecks))
+	for _, b := range builtinChecks {
+		c, errs := compileOne(schema.Assertion{Name: b.name, Check: schema.Expr{Src: b.check}}, pc)
+		if len(errs) > 0 {
+			panic("built-in check does not compile: " + errs.Error())
+		}
+		c.builtin, c.covers = true, b.covers
+		out = append(out, c)
+	}
+	return out
 }
 
 // exprOptions are the options every check is compiled with: the typed
@@ -112,6 +188,7 @@ type checkSource struct {
 	rw   rewritten
 	pos  schema.Pos // of the first character of the check
 	file string
+	pc   *planContext
 }
 
 // at returns the plan position of a rune offset in the rewritten source.
@@ -154,20 +231,20 @@ func (cs *checkSource) errorf(errs *schema.Errors, off int, hint, format string,
 	errs.Add(p, hint, "%s", msg)
 }
 
-func compileOne(a schema.Assertion, planFile string) (*compiled, schema.Errors) {
+func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) {
 	var errs schema.Errors
 	pos := a.Check.Pos
 	if pos.Line == 0 {
 		pos = a.Pos
 	}
-	cs := &checkSource{name: a.Name, orig: []rune(a.Check.Src), rw: rewriteDurations(a.Check.Src), pos: pos, file: planFile}
+	cs := &checkSource{name: a.Name, orig: []rune(a.Check.Src), rw: rewriteDurations(a.Check.Src), pos: pos, file: pc.file, pc: pc}
 	if strings.TrimSpace(a.Check.Src) == "" {
 		cs.errorf(&errs, 0, "write a boolean expression, e.g. `acquire.p95 < 200ms`", "check is empty")
 		return nil, errs
 	}
-	c := &compiled{a: a, severity: string(a.Severity)}
+	c := &compiled{a: a, severity: results.Severity(a.Severity)}
 	if c.severity == "" {
-		c.severity = string(schema.Critical)
+		c.severity = results.SeverityCritical
 	}
 	if len(a.Scenarios) > 0 {
 		c.scenarios = map[string]bool{}
@@ -176,6 +253,9 @@ func compileOne(a schema.Assertion, planFile string) (*compiled, schema.Errors) 
 		}
 	}
 
+	if checkPercent(cs, &errs) {
+		return nil, errs
+	}
 	tree, err := parser.Parse(cs.rw.src)
 	if err != nil {
 		addExprError(cs, &errs, err)
@@ -185,7 +265,13 @@ func compileOne(a schema.Assertion, planFile string) (*compiled, schema.Errors) 
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	checkFractions(cs, tree.Node, &errs)
+	checkRecoveryScope(c, pc, &errs)
+	if len(errs) > 0 {
+		return nil, errs
+	}
 	c.groups = groupsOf(c.refs)
+	c.runLevel = isRunLevel(c.refs)
 
 	program, err := expr.Compile(cs.rw.src, exprOptions...)
 	if err != nil {
@@ -366,10 +452,75 @@ func resolve(cs *checkSource, segs []segment, errs *schema.Errors) (string, bool
 			// Anything after a value (a method, a bad member) is left to expr.
 			return name, true
 		}
+		if s.name == opRoot {
+			return resolveOp(cs, segs, i, errs)
+		}
 	}
 	cs.errorf(errs, segs[0].from, "pick one of "+quoteList(membersOf(name)),
 		"`%s` is a group of metrics, not a value", name)
 	return "", false
+}
+
+// resolveOp checks a per-operation name, segs[at] being `operations`: the
+// next part must name an operation of the plan's mixes, the rest one of
+// [OperationMembers].
+func resolveOp(cs *checkSource, segs []segment, at int, errs *schema.Errors) (string, bool) {
+	group := joinSegments(segs[:at+1])
+	if len(segs) == at+1 {
+		hint := "write `" + group + ".<operation>.op.p95`"
+		if len(cs.pc.ops) > 0 {
+			hint += "; the plan's operations: " + quoteList(cs.pc.ops)
+		}
+		cs.errorf(errs, segs[0].from, hint, "`%s` is a group of metrics, not a value", group)
+		return "", false
+	}
+	op := segs[at+1]
+	if !cs.pc.isOp[op.name] {
+		hint := "operations are named in the plan's mixes"
+		switch sug := suggest.Closest(op.name, cs.pc.ops); {
+		case sug != "":
+			hint = "did you mean `" + group + "." + sug + "`?"
+		case len(cs.pc.ops) > 0:
+			hint = "the plan's operations: " + quoteList(cs.pc.ops)
+		}
+		cs.errorf(errs, op.from, hint, "unknown operation `%s` in `%s`", op.name, joinSegments(segs))
+		return "", false
+	}
+	prefix := group + "." + op.name
+	member := ""
+	for i, s := range segs[at+2:] {
+		if i > 0 {
+			member += "."
+		}
+		member += s.name
+		info, ok := opNames[member]
+		if !ok {
+			hint := "an operation has " + quoteList(opMembersOf(""))
+			if sug := suggest.Closest(member, opLeafNames); sug != "" {
+				hint = "did you mean `" + prefix + "." + sug + "`?"
+			}
+			cs.errorf(errs, s.from, hint, "unknown name `%s`", joinSegments(segs))
+			return "", false
+		}
+		if info.leaf {
+			return prefix + "." + member, true
+		}
+	}
+	what := prefix
+	if member != "" {
+		what += "." + member
+	}
+	cs.errorf(errs, segs[0].from, "pick one of "+quoteList(prefixEach(prefix+".", opMembersOf(member))),
+		"`%s` is a group of metrics, not a value", what)
+	return "", false
+}
+
+func prefixEach(prefix string, names []string) []string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = prefix + n
+	}
+	return out
 }
 
 // endingIn lists the names (baseline.* aside) whose last part is word, so

@@ -1,9 +1,14 @@
 // Package assertions judges a run: it compiles a plan's assertions (expr-lang
-// expressions) against a typed environment of per-scenario metrics, evaluates
-// them on the results, and gives the verdict and its production certificate.
+// expressions) and planrun's built-in checks against a typed environment,
+// evaluates them on the results, and gives the outcomes, the verdict and its
+// production certificate.
 //
-// docs/assertions.md is the user-facing reference of every name an assertion
-// can see; [Names] lists them and a test keeps the two in step.
+// The environment is the results types themselves: every field of
+// [results.Scenario] (and the types it holds) with an `expr` tag is a name an
+// assertion can read, plus the few names derived here (recovery, recovered,
+// operations.<name>) and the run's context (pool, server, preflight).
+// docs/assertions.md is the user-facing reference of every name; [Names]
+// lists them and a test keeps the two in step.
 package assertions
 
 import (
@@ -15,14 +20,13 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// Env is what one evaluation of an assertion sees: the figures of one scenario
-// (embedded [Metrics]), the run's context and the baseline run's scenario of
-// the same name. Durations are time.Duration, rates fractions 0..1.
+// Env is what one evaluation of an assertion sees: the figures of one
+// scenario (embedded [ScenarioEnv]), the run's context and the baseline
+// run's scenario of the same name. Durations are time.Duration, rates
+// fractions 0..1.
 type Env struct {
-	Metrics
+	ScenarioEnv
 
-	// Scenario is the scenario's name.
-	Scenario string `expr:"scenario"`
 	// Pool is the pool configuration under test.
 	Pool PoolEnv `expr:"pool"`
 	// Driver is the database driver ("pgx").
@@ -38,111 +42,21 @@ type Env struct {
 	Preflight PreflightEnv `expr:"preflight"`
 	// Baseline is the baseline run's scenario of the same name (--baseline).
 	// An assertion that references it is skipped when there is none.
-	Baseline Metrics `expr:"baseline"`
+	Baseline ScenarioEnv `expr:"baseline"`
 }
 
-// Metrics are the figures of one scenario.
-type Metrics struct {
-	// Acquire: time to get a connection from the pool (timeouts included, at their wait time).
-	Acquire LatencyEnv `expr:"acquire"`
-	// Query: each statement's server round trip.
-	Query LatencyEnv `expr:"query"`
-	// Op: one whole operation: acquire + statements (+ transaction) + hold.
-	Op LatencyEnv `expr:"op"`
-	// Hold: how long each checkout kept its connection (acquire to release).
-	Hold LatencyEnv `expr:"hold"`
-	// Connect: time to open a new server connection.
-	Connect LatencyEnv `expr:"connect"`
+// ScenarioEnv is one scenario's figures: the [results.Scenario] itself (its
+// expr-tagged fields: acquire, ops, success_rate, errors_by, leaks, ...) and
+// the names derived from it.
+type ScenarioEnv struct {
+	results.Scenario
 
-	// Ops counts every attempted operation, failed ones included.
-	Ops int64 `expr:"ops"`
-	// Errors counts the failed operations.
-	Errors int64 `expr:"errors"`
-	// SuccessRate is 1 − errors/ops (1 when ops is 0), a fraction 0..1.
-	SuccessRate float64 `expr:"success_rate"`
-	// Throughput is successful operations per second.
-	Throughput float64 `expr:"throughput"`
-	// ErrorsBy counts failures by category.
-	ErrorsBy ErrorsByEnv `expr:"errors_by"`
-
-	// Leaks counts connections held longer than pool.leak_threshold or still
-	// checked out when the scenario ended.
-	Leaks int `expr:"leaks"`
-	// Recovery is the time from the end of stage recovery_after until the pool
-	// was healthy again; when it never was, the time until the scenario's end.
-	Recovery time.Duration `expr:"recovery"`
-	// Recovered is false when the pool was not healthy again by the scenario's
-	// end (and true when no recovery was measured).
+	// RecoveryTime is the scenario's Recovery.Duration (0 without one).
+	RecoveryTime time.Duration `expr:"recovery"`
+	// Recovered is Recovery.Recovered() (true without a recovery).
 	Recovered bool `expr:"recovered"`
-
-	Utilization UtilizationEnv `expr:"utilization"`
-	Connections ConnectionsEnv `expr:"connections"`
-	Exhaustion  ExhaustionEnv  `expr:"exhaustion"`
-
-	// Users is the scenario's highest number of concurrent users.
-	Users int `expr:"users"`
-	// Elapsed is how long the scenario ran.
-	Elapsed time.Duration `expr:"elapsed"`
-}
-
-// LatencyEnv summarises one latency histogram.
-type LatencyEnv struct {
-	Min  time.Duration `expr:"min"`
-	Mean time.Duration `expr:"mean"`
-	P50  time.Duration `expr:"p50"`
-	P90  time.Duration `expr:"p90"`
-	P95  time.Duration `expr:"p95"`
-	P99  time.Duration `expr:"p99"`
-	Max  time.Duration `expr:"max"`
-	// Count is the number of values recorded.
-	Count int64 `expr:"count"`
-}
-
-// ErrorsByEnv counts failures by category (results.Err* constants).
-type ErrorsByEnv struct {
-	AcquireTimeout int64 `expr:"acquire_timeout"`
-	Connect        int64 `expr:"connect"`
-	Query          int64 `expr:"query"`
-	Broken         int64 `expr:"broken"`
-	Cancelled      int64 `expr:"cancelled"`
-	Args           int64 `expr:"args"`
-	Other          int64 `expr:"other"`
-}
-
-// UtilizationEnv is checked-out connections / (size + max_overflow), sampled over time.
-type UtilizationEnv struct {
-	Mean float64 `expr:"mean"`
-	P95  float64 `expr:"p95"`
-	Max  float64 `expr:"max"`
-}
-
-// ConnectionsEnv counts the lifecycle of server connections.
-type ConnectionsEnv struct {
-	Opened int64 `expr:"opened"`
-	Closed int64 `expr:"closed"`
-	// MaxOpen is the highest number of connections open at once.
-	MaxOpen int `expr:"max_open"`
-	// Reuse is 1 − opened/acquires (0 when nothing was acquired), a fraction.
-	Reuse float64 `expr:"reuse"`
-	// ClosedBy counts closes by reason.
-	ClosedBy ClosedByEnv `expr:"closed_by"`
-}
-
-// ClosedByEnv counts connection closes by reason (results.Close* constants).
-type ClosedByEnv struct {
-	Recycled int64 `expr:"recycled"`
-	Overflow int64 `expr:"overflow"`
-	Broken   int64 `expr:"broken"`
-	End      int64 `expr:"end"`
-}
-
-// ExhaustionEnv summarises the periods in which every connection was in use
-// and acquires were waiting.
-type ExhaustionEnv struct {
-	Events   int           `expr:"events"`
-	Total    time.Duration `expr:"total"`
-	Longest  time.Duration `expr:"longest"`
-	Timeouts int64         `expr:"timeouts"`
+	// ByOperation is Scenario.Operations by name.
+	ByOperation map[string]results.Operation `expr:"operations"`
 }
 
 // PoolEnv is the pool configuration under test.
@@ -165,7 +79,8 @@ type ServerEnv struct {
 	Version        string `expr:"version"`
 }
 
-// PreflightEnv holds each preflight check's status by name.
+// PreflightEnv holds each preflight check's status by name. The statuses are
+// plain strings so that checks compare them with string literals.
 type PreflightEnv struct {
 	Reachability string `expr:"reachability"`
 	Server       string `expr:"server"`
@@ -178,9 +93,25 @@ type PreflightEnv struct {
 // nameInfo is what the package knows of one name of the environment.
 type nameInfo struct {
 	index []int        // reflect field index path from Env
-	typ   reflect.Type // the field's type
+	typ   reflect.Type // the value's type
 	leaf  bool         // a value, not a group of values
+	key   string       // for a member of a counted map (errors_by.query): its key
 }
+
+// mapKeys lists the keys of the environment's count maps, so that their
+// members are names like any other (checked when a plan loads).
+var mapKeys = map[string][]string{
+	"errors_by":             results.ErrorCategories,
+	"connections.closed_by": results.CloseReasons,
+}
+
+// Names under baseline that are not offered: the baseline's scenario has the
+// same name, and per-operation baselines are reached through
+// operations (below), not listed.
+var hiddenNames = map[string]bool{"baseline.scenario": true}
+
+// opRoot is the group of per-operation figures, operations.<name>.<member>.
+const opRoot = "operations"
 
 var (
 	envType      = reflect.TypeOf(Env{})
@@ -189,37 +120,66 @@ var (
 	names = map[string]nameInfo{}
 	// leafNames lists the value names in declaration order.
 	leafNames []string
+	// opNames maps the members of one operation ("op.p95", "ops") and
+	// opLeafNames lists its values.
+	opNames     = map[string]nameInfo{}
+	opLeafNames []string
 )
 
 func init() {
-	indexNames(envType, "", nil)
+	indexNames(names, &leafNames, envType, "", nil)
+	indexNames(opNames, &opLeafNames, reflect.TypeOf(results.Operation{}), "", nil)
 }
 
 // indexNames walks t's fields by their expr tags and records every name.
-func indexNames(t reflect.Type, prefix string, index []int) {
+// Fields without an expr tag are not part of the environment.
+func indexNames(into map[string]nameInfo, leaves *[]string, t reflect.Type, prefix string, index []int) {
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
 		idx := append(append([]int(nil), index...), i)
 		if f.Anonymous {
-			indexNames(f.Type, prefix, idx)
+			indexNames(into, leaves, f.Type, prefix, idx)
 			continue
 		}
-		name := prefix + f.Tag.Get("expr")
-		group := f.Type.Kind() == reflect.Struct && f.Type != durationType
-		names[name] = nameInfo{index: idx, typ: f.Type, leaf: !group}
-		if group {
-			indexNames(f.Type, name+".", idx)
+		tag := f.Tag.Get("expr")
+		if tag == "" || tag == "-" {
 			continue
 		}
-		leafNames = append(leafNames, name)
+		name := prefix + tag
+		if hiddenNames[name] {
+			continue
+		}
+		switch {
+		case name == opRoot || strings.HasSuffix(name, "."+opRoot):
+			into[name] = nameInfo{index: idx, typ: f.Type}
+		case f.Type.Kind() == reflect.Map:
+			into[name] = nameInfo{index: idx, typ: f.Type}
+			for _, k := range mapKeys[strings.TrimPrefix(name, "baseline.")] {
+				into[name+"."+k] = nameInfo{index: idx, typ: f.Type.Elem(), leaf: true, key: k}
+				*leaves = append(*leaves, name+"."+k)
+			}
+		case f.Type.Kind() == reflect.Struct && f.Type != durationType:
+			into[name] = nameInfo{index: idx, typ: f.Type}
+			indexNames(into, leaves, f.Type, name+".", idx)
+		default:
+			into[name] = nameInfo{index: idx, typ: f.Type, leaf: true}
+			*leaves = append(*leaves, name)
+		}
 	}
 }
 
 // Names lists every name the environment offers, in reference order
-// (scenario metrics, context, then baseline.*). Groups such as `acquire` are
-// not listed, only their members (`acquire.p95`).
+// (scenario figures, context, then baseline.*). Groups such as `acquire` are
+// not listed, only their members (`acquire.p95`); nor are the per-operation
+// names, which depend on the plan: see [OperationMembers].
 func Names() []string {
 	return append([]string(nil), leafNames...)
+}
+
+// OperationMembers lists what `operations.<name>.` offers for each operation
+// of the plan's mixes ("acquire.p95", "ops", "success_rate", ...).
+func OperationMembers() []string {
+	return append([]string(nil), opLeafNames...)
 }
 
 // membersOf lists the leaf names directly under group, sorted.
@@ -234,20 +194,90 @@ func membersOf(group string) []string {
 	return out
 }
 
-// value returns the value of a known name in env.
-func (e *Env) value(name string) (any, bool) {
-	info, ok := names[name]
-	if !ok {
-		return nil, false
+// opMembersOf lists the members of an operation directly under group
+// ("" for the operation itself), sorted.
+func opMembersOf(group string) []string {
+	var out []string
+	for _, n := range opLeafNames {
+		rest := n
+		if group != "" {
+			var ok bool
+			if rest, ok = strings.CutPrefix(n, group+"."); !ok {
+				continue
+			}
+		}
+		if !strings.Contains(rest, ".") {
+			out = append(out, n)
+		} else if group == "" {
+			g, _, _ := strings.Cut(rest, ".")
+			if len(out) == 0 || out[len(out)-1] != g {
+				out = append(out, g)
+			}
+		}
 	}
-	return reflect.ValueOf(e).Elem().FieldByIndex(info.index).Interface(), true
+	sort.Strings(out)
+	return out
 }
 
-// newEnv builds the environment of one scenario. baseline may be nil.
+// opRef splits a per-operation name ("operations.checkout.op.p95", or the
+// same under baseline.) into the scenario figures it reads from, the
+// operation's name and the member.
+func opRef(name string) (baseline bool, op, member string, ok bool) {
+	rest := name
+	if r, found := strings.CutPrefix(rest, "baseline."); found {
+		baseline, rest = true, r
+	}
+	rest, found := strings.CutPrefix(rest, opRoot+".")
+	if !found {
+		return false, "", "", false
+	}
+	// An operation name may contain dots when written operations["a.b"];
+	// the member is the longest known suffix.
+	for i := 0; i < len(rest); i++ {
+		if rest[i] == '.' {
+			if _, known := opNames[rest[i+1:]]; known {
+				return baseline, rest[:i], rest[i+1:], true
+			}
+		}
+	}
+	return false, "", "", false
+}
+
+// value returns the value of a known name in env.
+func (e *Env) value(name string) (any, bool) {
+	if baseline, op, member, ok := opRef(name); ok {
+		sc := &e.ScenarioEnv
+		if baseline {
+			sc = &e.Baseline
+		}
+		o, found := sc.ByOperation[op]
+		if !found {
+			return nil, false
+		}
+		return reflect.ValueOf(o).FieldByIndex(opNames[member].index).Interface(), true
+	}
+	info, ok := names[name]
+	if !ok || !info.leaf {
+		return nil, false
+	}
+	v := reflect.ValueOf(e).Elem().FieldByIndex(info.index)
+	if info.key != "" {
+		if v.IsNil() {
+			return reflect.Zero(info.typ).Interface(), true
+		}
+		m := v.MapIndex(reflect.ValueOf(info.key))
+		if !m.IsValid() {
+			return reflect.Zero(info.typ).Interface(), true
+		}
+		return m.Interface(), true
+	}
+	return v.Interface(), true
+}
+
+// newEnv builds the environment of one scenario (nil: a run-level
+// evaluation, which reads no scenario figure). baseline may be nil.
 func newEnv(run *results.Run, sc *results.Scenario, baseline *results.Scenario) Env {
 	env := Env{
-		Metrics:       metricsOf(sc),
-		Scenario:      sc.Name,
 		Driver:        run.Target.Driver,
 		ServerVersion: run.Target.ServerVersion,
 		Server:        ServerEnv{MaxConnections: run.Target.MaxConnections, Version: run.Target.ServerVersion},
@@ -264,87 +294,48 @@ func newEnv(run *results.Run, sc *results.Scenario, baseline *results.Scenario) 
 		},
 		Preflight: preflightOf(run.Preflight),
 	}
+	if sc != nil {
+		env.ScenarioEnv = scenarioEnv(sc)
+	}
 	if baseline != nil {
-		env.Baseline = metricsOf(baseline)
+		env.Baseline = scenarioEnv(baseline)
 	}
 	return env
 }
 
-func metricsOf(sc *results.Scenario) Metrics {
-	m := Metrics{
-		Acquire:     latencyOf(sc.Acquire),
-		Query:       latencyOf(sc.Query),
-		Op:          latencyOf(sc.Op),
-		Hold:        latencyOf(sc.Hold),
-		Connect:     latencyOf(sc.Connect),
-		Ops:         sc.Ops,
-		Errors:      sc.Errors,
-		SuccessRate: sc.SuccessRate,
-		Throughput:  sc.Throughput,
-		ErrorsBy: ErrorsByEnv{
-			AcquireTimeout: sc.ErrorsBy[results.ErrAcquireTimeout],
-			Connect:        sc.ErrorsBy[results.ErrConnect],
-			Query:          sc.ErrorsBy[results.ErrQuery],
-			Broken:         sc.ErrorsBy[results.ErrBroken],
-			Cancelled:      sc.ErrorsBy[results.ErrCancelled],
-			Args:           sc.ErrorsBy[results.ErrArgs],
-			Other:          sc.ErrorsBy[results.ErrOther],
-		},
-		Leaks:     sc.Leaks,
-		Recovered: true,
-		Utilization: UtilizationEnv{
-			Mean: sc.Utilization.Mean,
-			P95:  sc.Utilization.P95,
-			Max:  sc.Utilization.Max,
-		},
-		Connections: ConnectionsEnv{
-			Opened:  sc.Connections.Opened,
-			Closed:  sc.Connections.Closed,
-			MaxOpen: sc.Connections.MaxOpen,
-			Reuse:   sc.Connections.Reuse,
-			ClosedBy: ClosedByEnv{
-				Recycled: sc.Connections.ClosedBy[results.CloseRecycled],
-				Overflow: sc.Connections.ClosedBy[results.CloseOverflow],
-				Broken:   sc.Connections.ClosedBy[results.CloseBroken],
-				End:      sc.Connections.ClosedBy[results.CloseEnd],
-			},
-		},
-		Exhaustion: ExhaustionEnv{
-			Events:   sc.Exhaustion.Events,
-			Total:    sc.Exhaustion.Total,
-			Longest:  sc.Exhaustion.Longest,
-			Timeouts: sc.Exhaustion.Timeouts,
-		},
-		Users:   sc.MaxUsers,
-		Elapsed: sc.Elapsed,
-	}
+// scenarioEnv wraps a scenario's results with the names derived from them.
+func scenarioEnv(sc *results.Scenario) ScenarioEnv {
+	e := ScenarioEnv{Scenario: *sc, Recovered: true}
 	if sc.Recovery != nil {
-		m.Recovery = sc.Recovery.Duration
-		m.Recovered = sc.Recovery.Recovered()
+		e.RecoveryTime = sc.Recovery.Duration
+		e.Recovered = sc.Recovery.Recovered()
 	}
-	return m
-}
-
-func latencyOf(l results.Latency) LatencyEnv {
-	return LatencyEnv{Min: l.Min, Mean: l.Mean, P50: l.P50, P90: l.P90, P95: l.P95, P99: l.P99, Max: l.Max, Count: l.Count}
+	if len(sc.Operations) > 0 {
+		e.ByOperation = make(map[string]results.Operation, len(sc.Operations))
+		for _, o := range sc.Operations {
+			e.ByOperation[o.Name] = o
+		}
+	}
+	return e
 }
 
 func preflightOf(checks []results.Check) PreflightEnv {
 	var p PreflightEnv
 	for _, c := range checks {
+		s := string(c.Status)
 		switch c.Name {
 		case "reachability":
-			p.Reachability = c.Status
+			p.Reachability = s
 		case "server":
-			p.Server = c.Status
+			p.Server = s
 		case "rtt":
-			p.RTT = c.Status
+			p.RTT = s
 		case "capacity":
-			p.Capacity = c.Status
+			p.Capacity = s
 		case "timeouts":
-			p.Timeouts = c.Status
+			p.Timeouts = s
 		case "consistency":
-			p.Consistency = c.Status
+			p.Consistency = s
 		}
 	}
 	return p

@@ -19,28 +19,48 @@ const (
 	reasonScenarioSkipped    = "the scenario was skipped"
 )
 
-// Evaluate evaluates each assertion once per scenario it applies to (in
-// scenario order, then assertion order), appends the outcomes to
-// run.Assertions and sets run.Verdict. baseline may be nil.
+// Evaluate judges run and returns the outcomes and the verdict; it changes
+// neither run nor baseline (nil: no --baseline). The caller stores them:
 //
-// An assertion that applies to no scenario of the run gets one skipped
-// outcome with an empty Scenario. Call Evaluate once per run: it appends.
-func (s *Set) Evaluate(run *results.Run, baseline *results.Run) {
+//	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+//
+// A run-level assertion (one that reads only preflight.*, server.*,
+// server_version, rtt, pool.* or driver) is evaluated once, with an empty
+// Scenario; every other assertion once per scenario it applies to, in
+// scenario order then assertion order, followed by the built-in checks that
+// no plan assertion replaces for that scenario. An assertion that applies to
+// no scenario of the run gets one skipped outcome with an empty Scenario.
+func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outcome, results.Verdict) {
 	machine := &vm.VM{}
 	var judged []judgement
 	ran := map[*compiled]bool{}
+	runEnv := newEnv(run, nil, nil)
+	for _, c := range s.items {
+		if c.runLevel {
+			ran[c] = true
+			o := evaluate(machine, c, &runEnv, nil, nil, "")
+			s.markAborted(c, &o)
+			judged = append(judged, judgement{c, o})
+		}
+	}
 	for i := range run.Scenarios {
 		sc := &run.Scenarios[i]
 		base, missing := baselineScenario(baseline, sc.Name)
 		env := newEnv(run, sc, base)
 		for _, c := range s.items {
-			if !c.appliesTo(sc.Name) {
+			if c.runLevel || !c.appliesTo(sc.Name) {
 				continue
 			}
 			ran[c] = true
 			o := evaluate(machine, c, &env, sc, base, missing)
 			s.markAborted(c, &o)
 			judged = append(judged, judgement{c, o})
+		}
+		for _, b := range s.builtins {
+			if s.replaced(b, sc.Name) {
+				continue
+			}
+			judged = append(judged, judgement{b, evaluate(machine, b, &env, sc, base, missing)})
 		}
 	}
 	for _, c := range s.items {
@@ -55,10 +75,22 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) {
 		o.Status, o.Reason = results.OutcomeSkipped, reason
 		judged = append(judged, judgement{c, o})
 	}
-	for _, j := range judged {
-		run.Assertions = append(run.Assertions, j.o)
+	outcomes := make([]results.Outcome, len(judged))
+	for i, j := range judged {
+		outcomes[i] = j.o
 	}
-	run.Verdict = s.verdict(run, judged)
+	return outcomes, s.verdict(run, judged)
+}
+
+// replaced reports whether a plan assertion that applies to scenario reads
+// the name the built-in check b covers.
+func (s *Set) replaced(b *compiled, scenario string) bool {
+	for _, c := range s.items {
+		if !c.runLevel && c.appliesTo(scenario) && c.references(b.covers) {
+			return true
+		}
+	}
+	return false
 }
 
 // judgement is one outcome and the assertion it came from.
@@ -87,27 +119,24 @@ func (c *compiled) outcome(scenario string) results.Outcome {
 		Check:    c.a.Check.Src,
 		Scenario: scenario,
 		Severity: c.severity,
+		Builtin:  c.builtin,
 	}
 }
 
-// evaluate runs one assertion on one scenario's environment. base is the
-// baseline's scenario (nil: skipped when the check needs it, for the reason
-// noBase).
+// evaluate runs one assertion on one scenario's environment (sc nil: a
+// run-level assertion on the run's context). base is the baseline's scenario
+// (nil: skipped when the check needs it, for the reason noBase).
 func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base *results.Scenario, noBase string) results.Outcome {
-	o := c.outcome(sc.Name)
-	skip := func(reason string) results.Outcome {
-		o.Status, o.Reason = results.OutcomeSkipped, reason
-		return o
+	name := ""
+	if sc != nil {
+		name = sc.Name
 	}
-	switch {
-	case sc.Status == "skipped":
-		return skip(reasonScenarioSkipped)
-	case c.references("baseline") && base == nil:
-		return skip(noBase)
-	case (c.references("recovery") || c.references("recovered")) && sc.Recovery == nil:
-		return skip(reasonNoRecovery)
-	case (c.references("baseline.recovery") || c.references("baseline.recovered")) && base.Recovery == nil:
-		return skip(reasonNoBaselineRecovery)
+	o := c.outcome(name)
+	if sc != nil {
+		if status, reason := cannotJudge(c, env, sc, base, noBase); status != "" {
+			o.Status, o.Reason = status, reason
+			return o
+		}
 	}
 	o.Actual = formatActual(c.refs, env)
 	out, err := machine.Run(c.program, *env)
@@ -125,6 +154,57 @@ func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base 
 		o.Status = results.OutcomeFail
 	}
 	return o
+}
+
+// cannotJudge says why an assertion cannot be judged on a scenario: skipped
+// when what it reads was not measured there, error when a measurement would
+// make it pass or fail for the wrong reason. It returns "" when it can.
+func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scenario, noBase string) (results.OutcomeStatus, string) {
+	readsRecovery := c.references("recovery") || c.references("recovered")
+	readsBaseRecovery := c.references("baseline.recovery") || c.references("baseline.recovered")
+	switch {
+	case sc.Status == results.StatusSkipped:
+		return results.OutcomeSkipped, reasonScenarioSkipped
+	case c.references("baseline") && base == nil:
+		return results.OutcomeSkipped, noBase
+	case readsRecovery && sc.Recovery == nil:
+		return results.OutcomeSkipped, reasonNoRecovery
+	case readsBaseRecovery && base.Recovery == nil:
+		return results.OutcomeSkipped, reasonNoBaselineRecovery
+	}
+	if readsRecovery {
+		switch r := sc.Recovery; r.Status {
+		case results.RecoveryNotStressed:
+			return results.OutcomeError, fmt.Sprintf("the pool was never exhausted nor slow during stage %d: "+
+				"the load did not test recovery; raise the load", r.AfterStage)
+		case results.RecoveryNotReached:
+			return results.OutcomeError, fmt.Sprintf("the scenario stopped before stage %d ended: recovery was not measured", r.AfterStage)
+		}
+	}
+	if readsBaseRecovery {
+		switch base.Recovery.Status {
+		case results.RecoveryNotStressed, results.RecoveryNotReached:
+			return results.OutcomeSkipped, "the baseline's scenario did not test recovery (" + string(base.Recovery.Status) + ")"
+		}
+	}
+	for _, r := range c.refs {
+		isBase, op, _, ok := opRef(r)
+		if !ok {
+			continue
+		}
+		switch {
+		case !isBase && !hasOp(env.ByOperation, op):
+			return results.OutcomeSkipped, fmt.Sprintf("mix %q of the scenario has no operation %q", sc.Mix, op)
+		case isBase && !hasOp(env.Baseline.ByOperation, op):
+			return results.OutcomeSkipped, fmt.Sprintf("the baseline's scenario has no operation %q", op)
+		}
+	}
+	return "", ""
+}
+
+func hasOp(ops map[string]results.Operation, name string) bool {
+	_, ok := ops[name]
+	return ok
 }
 
 // runtimeMessage drops expr's source snippet (it shows the rewritten source).

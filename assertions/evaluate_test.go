@@ -48,9 +48,11 @@ func assertion(name, check string) schema.Assertion {
 	return schema.Assertion{Name: name, Check: schema.Expr{Src: check, Pos: schema.Pos{File: "plan.yaml", Line: 1, Col: 1}}}
 }
 
+// mustCompile compiles as with the built-in checks off: these tests judge the
+// plan's checks one at a time (builtin_test.go tests the built-ins).
 func mustCompile(t *testing.T, as ...schema.Assertion) *assertions.Set {
 	t.Helper()
-	set, err := assertions.Compile(&schema.Plan{File: "plan.yaml", Assertions: as})
+	set, err := assertions.CompileWith(&schema.Plan{File: "plan.yaml", Assertions: as}, assertions.Options{NoBuiltins: true})
 	if err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
@@ -61,7 +63,7 @@ func mustCompile(t *testing.T, as ...schema.Assertion) *assertions.Set {
 func evaluate(t *testing.T, check string, sc results.Scenario, baseline *results.Run) results.Outcome {
 	t.Helper()
 	r := run(sc)
-	mustCompile(t, assertion("x", check)).Evaluate(r, baseline)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("x", check)).Evaluate(r, baseline)
 	if len(r.Assertions) != 1 {
 		t.Fatalf("got %d outcomes, want 1: %+v", len(r.Assertions), r.Assertions)
 	}
@@ -72,7 +74,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		check  string
-		status string
+		status results.OutcomeStatus
 		actual string
 	}{
 		{"acquire fails", "acquire.p95 < 200ms", "fail", "acquire.p95 = 312ms"},
@@ -112,7 +114,13 @@ func TestEvaluateOutcomes(t *testing.T) {
 			if tc.actual != "" && o.Actual != tc.actual {
 				t.Errorf("actual = %q, want %q", o.Actual, tc.actual)
 			}
-			if o.Check != tc.check || o.Scenario != "peak" || o.Severity != "critical" || o.Name != "x" {
+			// A check that reads only the run's context is judged once for
+			// the run, with no scenario.
+			scenario := "peak"
+			if tc.name == "configuration" || tc.name == "preflight" || tc.name == "rtt" {
+				scenario = ""
+			}
+			if o.Check != tc.check || o.Scenario != scenario || o.Severity != "critical" || o.Name != "x" {
 				t.Errorf("outcome = %+v, want check, scenario, severity and name filled", o)
 			}
 		})
@@ -130,7 +138,7 @@ func TestEvaluateBaselineRegressions(t *testing.T) {
 		name     string
 		check    string
 		baseline *results.Run
-		status   string
+		status   results.OutcomeStatus
 		actual   string
 	}{
 		// 312ms against 250ms * 1.2 = 300ms: a regression.
@@ -177,13 +185,13 @@ func TestEvaluateBaselineRegressions(t *testing.T) {
 
 func TestEvaluateRecovery(t *testing.T) {
 	recovered := scenario("exhaustion_recovery")
-	recovered.Recovery = &results.Recovery{AfterStage: 2, Duration: 640 * ms, Recovered: true}
+	recovered.Recovery = &results.Recovery{AfterStage: 2, Duration: 640 * ms, Status: results.RecoveryRecovered}
 	stuck := scenario("exhaustion_recovery")
-	stuck.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+	stuck.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Status: results.RecoveryNotRecovered}
 	for _, tc := range []struct {
 		name   string
 		sc     results.Scenario
-		status string
+		status results.OutcomeStatus
 		actual string
 		reason string
 	}{
@@ -215,16 +223,16 @@ func TestEvaluateScopingAndOrder(t *testing.T) {
 	nowhere := assertion("stress only", "leaks == 0")
 	nowhere.Scenarios = []string{"stress"}
 	rec := scenario("exhaustion_recovery")
-	rec.Recovery = &results.Recovery{Duration: 200 * ms, Recovered: true}
+	rec.Recovery = &results.Recovery{Duration: 200 * ms, Status: results.RecoveryRecovered}
 	skipped := scenario("soak")
 	skipped.Status = "skipped"
 
 	r := run(scenario("normal"), rec, skipped)
-	mustCompile(t, scoped, everywhere, nowhere).Evaluate(r, nil)
+	r.Assertions, r.Verdict = mustCompile(t, scoped, everywhere, nowhere).Evaluate(r, nil)
 
 	var got []string
 	for _, o := range r.Assertions {
-		got = append(got, o.Name+"@"+o.Scenario+"="+o.Status)
+		got = append(got, o.Name+"@"+o.Scenario+"="+string(o.Status))
 	}
 	want := []string{
 		"leaks@normal=pass",
@@ -246,7 +254,7 @@ func TestEvaluateSeverity(t *testing.T) {
 	warn.Severity = schema.Warning
 	crit := assertion("leaks", "leaks == 0")
 	r := run(scenario("peak"))
-	mustCompile(t, warn, crit).Evaluate(r, nil)
+	r.Assertions, r.Verdict = mustCompile(t, warn, crit).Evaluate(r, nil)
 	if r.Assertions[0].Severity != "warning" || r.Assertions[0].Status != "fail" {
 		t.Fatalf("warning outcome = %+v", r.Assertions[0])
 	}

@@ -53,7 +53,7 @@ func formatValue(name string, v any) string {
 		return humanize.Duration(x)
 	case float64:
 		switch {
-		case fractionNames[base]:
+		case isFraction(name):
 			return humanize.Percent(x)
 		case base == "throughput":
 			return formatFloat(x) + " ops/s"

@@ -75,7 +75,7 @@ func (s *Set) markAborted(c *compiled, o *results.Outcome) {
 	s.mu.Lock()
 	a := s.abort
 	s.mu.Unlock()
-	if a == nil || a.c != c || a.scenario != o.Scenario {
+	if a == nil || a.c != c || (a.scenario != o.Scenario && !c.runLevel) {
 		return
 	}
 	o.Aborted = true

@@ -91,7 +91,7 @@ func TestLiveAbortMarksTheFinalOutcome(t *testing.T) {
 	final.Status = "aborted"
 	r.Scenarios = []results.Scenario{final}
 	r.Status = results.StatusAborted
-	set.Evaluate(r, nil)
+	r.Assertions, r.Verdict = set.Evaluate(r, nil)
 	o := r.Assertions[0]
 	if !o.Aborted || o.Status != "fail" || o.Reason != "stopped the run 3s into the scenario, when acquire.max = 9s" {
 		t.Errorf("outcome = %+v", o)

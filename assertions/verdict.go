@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/planrun/planrun/results"
-	"github.com/planrun/planrun/schema"
 )
 
 // Criteria of the production certificate, in report order. CriterionRun
@@ -67,6 +66,9 @@ var assertionCriteria = []struct{ name, example string }{
 func groupsOf(refs []string) []string {
 	in := map[string]bool{}
 	for _, r := range refs {
+		if _, _, member, ok := opRef(r); ok {
+			r = member // operations.<name>.op.p95 counts as op.p95
+		}
 		root, _, _ := strings.Cut(strings.TrimPrefix(r, "baseline."), ".")
 		if g, ok := groupOfRoot[root]; ok {
 			in[g] = true
@@ -89,10 +91,10 @@ func groupsOf(refs []string) []string {
 // not be evaluated. Warnings never fail it.
 func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	v := results.Verdict{Pass: true}
-	runC := results.Criterion{Name: CriterionRun, Status: results.OutcomePass}
+	runC := results.Criterion{Name: CriterionRun, Status: results.CriterionPass}
 	if run.Status != results.StatusCompleted {
 		v.Pass = false
-		runC.Status = results.OutcomeFail
+		runC.Status = results.CriterionFail
 		r := "the run " + orUnknown(run.Status)
 		if run.StatusReason != "" {
 			r += ": " + run.StatusReason
@@ -100,6 +102,11 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		runC.Reasons = []string{r + " (only a completed run can pass)"}
 	} else {
 		runC.Reasons = []string{fmt.Sprintf("all %d scenarios ran to their end", len(run.Scenarios))}
+	}
+	if why := s.unchecked(run, judged); why != "" {
+		v.Pass = false
+		runC.Status = results.CriterionFail
+		runC.Reasons = append(runC.Reasons, why+" (only a run that was checked can pass)")
 	}
 	v.Criteria = append(v.Criteria, runC)
 
@@ -134,7 +141,7 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		}
 	}
 	for _, j := range judged {
-		if j.c.severity != string(schema.Warning) && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
+		if j.c.severity != results.SeverityWarning && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
 			v.Pass = false
 		}
 	}
@@ -145,14 +152,37 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	return v
 }
 
-// Criterion statuses (pass, fail and skipped are the outcome statuses).
-const criterionWarn = "warn"
+// unchecked says why no critical check was evaluated on a scenario (none
+// passed, failed or errored there), or "" when one was. Run-level checks
+// (the configuration, preflight) do not count: they do not judge the load.
+func (s *Set) unchecked(run *results.Run, judged []judgement) string {
+	critical := 0
+	for _, j := range judged {
+		if j.c.severity == results.SeverityWarning || j.c.runLevel {
+			continue
+		}
+		critical++
+		if j.o.Status != results.OutcomeSkipped {
+			return ""
+		}
+	}
+	const none = "no critical check was evaluated on a scenario: "
+	switch {
+	case len(run.Scenarios) == 0:
+		return none + "no scenario ran"
+	case critical > 0:
+		return none + "every one was skipped"
+	case s.noBuiltins:
+		return none + "the plan has no critical assertion on the scenarios' figures and turns the built-in checks off"
+	}
+	return none + "the plan has no critical assertion on the scenarios' figures"
+}
 
 // criterionOf summarises the outcomes of the assertions counting in one
 // criterion: fail when a critical one failed or errored, warn when only
 // warnings did, pass when some passed, skipped otherwise.
 func criterionOf(name string, in []judgement) results.Criterion {
-	c := results.Criterion{Name: name, Status: results.OutcomeSkipped}
+	c := results.Criterion{Name: name, Status: results.CriterionSkipped}
 	var fails, warns, passes, skips []string
 	passedOn := map[*compiled][]string{}
 	skippedOn := map[string][]string{} // "name: reason" → scenarios
@@ -172,7 +202,7 @@ func criterionOf(name string, in []judgement) results.Criterion {
 			} else if o.Aborted {
 				line += " (" + o.Reason + ")"
 			}
-			if j.c.severity == string(schema.Warning) {
+			if j.c.severity == results.SeverityWarning {
 				warns = append(warns, line+" (warning)")
 			} else {
 				fails = append(fails, line)
@@ -193,6 +223,10 @@ func criterionOf(name string, in []judgement) results.Criterion {
 		}
 	}
 	for _, pc := range passOrder {
+		if pc.runLevel {
+			passes = append(passes, pc.a.Name+": passed once for the run")
+			continue
+		}
 		passes = append(passes, pc.a.Name+": passed on "+strings.Join(passedOn[pc], ", "))
 	}
 	for _, k := range skipOrder {
@@ -205,11 +239,11 @@ func criterionOf(name string, in []judgement) results.Criterion {
 	}
 	switch {
 	case len(fails) > 0:
-		c.Status = results.OutcomeFail
+		c.Status = results.CriterionFail
 	case len(warns) > 0:
-		c.Status = criterionWarn
+		c.Status = results.CriterionWarn
 	case len(passes) > 0:
-		c.Status = results.OutcomePass
+		c.Status = results.CriterionPass
 	}
 	c.Reasons = append(append(append(append(c.Reasons, fails...), warns...), passes...), skips...)
 	return c
@@ -242,12 +276,12 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 			passed = append(passed, ch.Name)
 		}
 	}
-	status := results.OutcomePass
+	status := results.CriterionPass
 	switch {
 	case len(fails) > 0:
-		status = results.OutcomeFail
+		status = results.CriterionFail
 	case len(warns) > 0:
-		status = criterionWarn
+		status = results.CriterionWarn
 	}
 	reasons := append(fails, warns...)
 	if len(passed) > 0 {
@@ -261,13 +295,13 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 }
 
 // rank orders criterion statuses by severity.
-func rank(status string) int {
+func rank(status results.CriterionStatus) int {
 	switch status {
-	case results.OutcomeFail:
+	case results.CriterionFail:
 		return 3
-	case criterionWarn:
+	case results.CriterionWarn:
 		return 2
-	case results.OutcomePass:
+	case results.CriterionPass:
 		return 1
 	}
 	return 0
@@ -282,9 +316,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func orUnknown(status string) string {
+func orUnknown(status results.Status) string {
 	if status == "" {
 		return "did not report a status"
 	}
-	return "was " + status
+	return "was " + string(status)
 }

@@ -46,7 +46,7 @@ func healthy(name string) results.Scenario {
 	sc.Acquire.P95 = 50 * ms
 	sc.Utilization.P95 = 0.6
 	if name == "exhaustion_recovery" {
-		sc.Recovery = &results.Recovery{AfterStage: 2, Duration: 400 * ms, Recovered: true}
+		sc.Recovery = &results.Recovery{AfterStage: 2, Duration: 400 * ms, Status: results.RecoveryRecovered}
 	}
 	return sc
 }
@@ -69,7 +69,7 @@ func TestVerdict(t *testing.T) {
 			name: "all pass", change: func(*results.Run) {}, pass: true, label: schema.DefaultVerdictPass,
 			criteria: map[string][2]string{
 				"run":           {"pass", "all 4 scenarios ran to their end"},
-				"configuration": {"pass", "pool configuration: passed on normal, peak, stress, exhaustion_recovery"},
+				"configuration": {"pass", "pool configuration: passed once for the run"},
 				"preflight":     {"pass", "passed: reachability, capacity"},
 				"performance":   {"pass", "acquire p95 under 200ms: passed on"},
 				"load capacity": {"pass", "success rate above 95%: passed on"},
@@ -155,13 +155,13 @@ func TestVerdict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			set.Evaluate(r, nil)
+			r.Assertions, r.Verdict = set.Evaluate(r, nil)
 			if r.Verdict.Pass != tc.pass || r.Verdict.Label != tc.label {
 				t.Errorf("verdict = %v %q, want %v %q; criteria %+v", r.Verdict.Pass, r.Verdict.Label, tc.pass, tc.label, r.Verdict.Criteria)
 			}
 			for name, want := range tc.criteria {
 				c := criterion(t, r.Verdict, name)
-				if c.Status != want[0] {
+				if string(c.Status) != want[0] {
 					t.Errorf("%s = %s, want %s: %q", name, c.Status, want[0], c.Reasons)
 				}
 				if !strings.Contains(strings.Join(c.Reasons, "\n"), want[1]) {
@@ -174,7 +174,7 @@ func TestVerdict(t *testing.T) {
 
 func TestVerdictCriteriaOrderAndCoverage(t *testing.T) {
 	r := healthyRun()
-	mustCompile(t, assertion("leaks", "leaks == 0")).Evaluate(r, nil)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("leaks", "leaks == 0")).Evaluate(r, nil)
 	var names []string
 	for _, c := range r.Verdict.Criteria {
 		names = append(names, c.Name)
@@ -192,7 +192,7 @@ func TestVerdictCriteriaOrderAndCoverage(t *testing.T) {
 func TestVerdictAssertionCountsInEveryGroupItReads(t *testing.T) {
 	r := healthyRun()
 	r.Scenarios[0].Leaks = 1
-	mustCompile(t, assertion("mixed", "leaks == 0 && acquire.p95 < 1s && pool.size == 20")).Evaluate(r, nil)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("mixed", "leaks == 0 && acquire.p95 < 1s && pool.size == 20")).Evaluate(r, nil)
 	for _, name := range []string{"leaks", "performance", "configuration"} {
 		if c := criterion(t, r.Verdict, name); c.Status != "fail" || !strings.Contains(c.Reasons[0], "mixed on normal: leaks = 1, acquire.p95 = 50ms, pool.size = 20") {
 			t.Errorf("%s = %+v", name, c)
@@ -207,7 +207,7 @@ func TestVerdictErrorFailsLikeAFailure(t *testing.T) {
 	r := healthyRun()
 	base := healthyRun()
 	base.Scenarios[0].Acquire.P95 = 0
-	mustCompile(t, assertion("ratio", "acquire.p95 / baseline.acquire.p95 < 1.5")).Evaluate(r, base)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("ratio", "acquire.p95 / baseline.acquire.p95 < 1.5")).Evaluate(r, base)
 	if r.Verdict.Pass {
 		t.Errorf("an evaluation error passed: %+v", r.Verdict)
 	}
@@ -216,10 +216,17 @@ func TestVerdictErrorFailsLikeAFailure(t *testing.T) {
 	}
 }
 
+// A plan that turns the built-ins off and has no assertion checked nothing:
+// it is not approved, and the run criterion says why.
 func TestVerdictNoAssertions(t *testing.T) {
 	r := healthyRun()
-	mustCompile(t).Evaluate(r, nil)
-	if !r.Verdict.Pass || len(r.Assertions) != 0 {
+	r.Assertions, r.Verdict = mustCompile(t).Evaluate(r, nil)
+	if r.Verdict.Pass || len(r.Assertions) != 0 {
 		t.Errorf("verdict = %+v, outcomes %d", r.Verdict, len(r.Assertions))
+	}
+	c := criterion(t, r.Verdict, "run")
+	if c.Status != results.CriterionFail || !strings.Contains(strings.Join(c.Reasons, "\n"),
+		"no critical check was evaluated on a scenario: the plan has no critical assertion on the scenarios' figures and turns the built-in checks off") {
+		t.Errorf("run criterion = %+v", c)
 	}
 }

@@ -104,3 +104,23 @@ func TestDocsListEveryName(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsListEveryOperationMember keeps the per-operation table of
+// docs/assertions.md in step with results.Operation's expr tags.
+func TestDocsListEveryOperationMember(t *testing.T) {
+	data, err := os.ReadFile("../docs/assertions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(data)
+	for _, m := range assertions.OperationMembers() {
+		group, _, nested := strings.Cut(m, ".")
+		want := "`operations.<name>." + m + "`"
+		if nested {
+			want = "`operations.<name>." + group + ".*`"
+		}
+		if !strings.Contains(doc, want) {
+			t.Errorf("docs/assertions.md does not document %s", want)
+		}
+	}
+}

@@ -65,7 +65,7 @@ func prFixture() (base, new *results.Run) {
 		}),
 		scenario("stress", nil),
 		scenario("exhaustion_recovery", func(s *results.Scenario) {
-			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 800 * ms, Recovered: true}
+			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 800 * ms, Status: results.RecoveryRecovered}
 		}),
 	)
 	new = run(
@@ -82,7 +82,7 @@ func prFixture() (base, new *results.Run) {
 			s.Utilization.P95 = 0.9
 		}),
 		scenario("exhaustion_recovery", func(s *results.Scenario) {
-			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+			s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Status: results.RecoveryNotRecovered}
 		}),
 		scenario("spike", nil),
 	)
@@ -207,13 +207,19 @@ func TestRules(t *testing.T) {
 		{name: "leaks from zero", metric: "leaks", regression: true,
 			base: func(s *results.Scenario) { s.Leaks = 0 }, new: func(s *results.Scenario) { s.Leaks = 2 }, change: math.Inf(1)},
 		{name: "recovery slower", metric: "recovery", regression: true,
-			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 500 * ms, Recovered: true} },
-			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 900 * ms, Recovered: true} }, change: 0.8},
+			base: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 500 * ms, Status: results.RecoveryRecovered}
+			},
+			new: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 900 * ms, Status: results.RecoveryRecovered}
+			}, change: 0.8},
 		{name: "recovery now recovers", metric: "recovery", improvement: true,
 			base: func(s *results.Scenario) {
-				s.Recovery = &results.Recovery{Duration: 10 * time.Second, Recovered: false}
+				s.Recovery = &results.Recovery{Duration: 10 * time.Second, Status: results.RecoveryNotRecovered}
 			},
-			new: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 11 * time.Second, Recovered: true} }, change: 0.1},
+			new: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 11 * time.Second, Status: results.RecoveryRecovered}
+			}, change: 0.1},
 		{name: "utilization is not gated", metric: "utilization.p95",
 			base: func(s *results.Scenario) { s.Utilization.P95 = 0.5 }, new: func(s *results.Scenario) { s.Utilization.P95 = 0.99 }, change: 0.98},
 	}

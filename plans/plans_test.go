@@ -118,7 +118,7 @@ func TestExamplesRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
-			set.Evaluate(run, nil)
+			run.Assertions, run.Verdict = set.Evaluate(run, nil)
 
 			if run.Status != results.StatusCompleted {
 				t.Errorf("run status = %s (%s), want %s", run.Status, run.StatusReason, results.StatusCompleted)

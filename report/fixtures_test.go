@@ -208,7 +208,7 @@ func exhaustionScenario(recovered bool) results.Scenario {
 		Connections: results.Connections{Opened: 50, Closed: 50, ClosedBy: map[string]int64{results.CloseOverflow: 30, results.CloseEnd: 20}, MaxOpen: 50, Reuse: 0.99975},
 		Utilization: results.Utilization{Mean: 0.78, P95: 1, Max: 1},
 		Exhaustion:  results.Exhaustion{Events: 3, Total: 58200 * ms, Longest: 55 * time.Second},
-		Recovery:    &results.Recovery{AfterStage: 2, Duration: 412 * ms, Recovered: true},
+		Recovery:    &results.Recovery{AfterStage: 2, Duration: 412 * ms, Status: results.RecoveryRecovered},
 		Series: series(24, 5*time.Second,
 			func(i int) int {
 				switch {
@@ -240,7 +240,7 @@ func exhaustionScenario(recovered bool) results.Scenario {
 		s.Acquire = latency(201344, 5*us, 2100*ms, 2400*us, 7*time.Second, 12*time.Second, 30*time.Second, 30*time.Second+4*ms)
 		s.Op = latency(201344, 250*us, 2200*ms, 6100*us, 7100*ms, 12100*ms, 30*time.Second+31*ms, 30*time.Second+58*ms)
 		s.Exhaustion = results.Exhaustion{Events: 2, Total: 61 * time.Second, Longest: 59200 * ms, Timeouts: 1240}
-		s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Recovered: false}
+		s.Recovery = &results.Recovery{AfterStage: 2, Duration: 30 * time.Second, Status: results.RecoveryNotRecovered}
 		s.Leaks = 2
 		s.LeakDetails = []results.Leak{
 			{Operation: "monthly_report", User: 61, Held: 2*time.Minute + 17*ms, Kind: "unreleased"},
@@ -296,7 +296,7 @@ func outcomes(overrides map[string]results.Outcome) []results.Outcome {
 			if sev == "" {
 				sev = "critical"
 			}
-			o := results.Outcome{Name: a.name, Check: a.check, Scenario: sc, Severity: sev, Status: results.OutcomePass, Actual: a.actual[sc]}
+			o := results.Outcome{Name: a.name, Check: a.check, Scenario: sc, Severity: results.Severity(sev), Status: results.OutcomePass, Actual: a.actual[sc]}
 			if a.name == "pool configuration" {
 				o.Actual = poolConfigActual
 			}

@@ -131,11 +131,11 @@ func actualText(o results.Outcome) string {
 // checkSymbol is the one-character status of a preflight check or criterion.
 func checkSymbol(status string) string {
 	switch status {
-	case results.CheckPass:
+	case string(results.CheckPass):
 		return "✓"
-	case results.CheckWarn:
+	case string(results.CheckWarn):
 		return "!"
-	case results.CheckFail:
+	case string(results.CheckFail):
 		return "✗"
 	case "skipped":
 		return "–"
@@ -147,11 +147,11 @@ func checkSymbol(status string) string {
 // checkEmoji is the markdown counterpart of checkSymbol.
 func checkEmoji(status string) string {
 	switch status {
-	case results.CheckPass:
+	case string(results.CheckPass):
 		return "✅"
-	case results.CheckWarn:
+	case string(results.CheckWarn):
 		return "⚠️"
-	case results.CheckFail:
+	case string(results.CheckFail):
 		return "❌"
 	case "skipped":
 		return "⏭️"
@@ -319,7 +319,7 @@ func criticalSummary(run *results.Run) string {
 // preflightSummary counts the preflight checks by status, for a run that
 // stopped at (or only ran) preflight.
 func preflightSummary(checks []results.Check) string {
-	n := map[string]int{}
+	n := map[results.CheckStatus]int{}
 	var failed []string
 	for _, c := range checks {
 		n[c.Status]++
@@ -335,7 +335,7 @@ func preflightSummary(checks []results.Check) string {
 }
 
 // statusWord turns a run status into a phrase for a sentence.
-func statusWord(status string) string {
+func statusWord(status results.Status) string {
 	switch status {
 	case results.StatusAborted:
 		return "was aborted"
@@ -344,7 +344,7 @@ func statusWord(status string) string {
 	case results.StatusFailed:
 		return "failed"
 	default:
-		return "ended " + status
+		return "ended " + string(status)
 	}
 }
 

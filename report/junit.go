@@ -148,12 +148,12 @@ func JUnit(w io.Writer, run *results.Run) error {
 
 	if run.Status != results.StatusCompleted {
 		suite := junitSuite{Name: "run", Time: doc.Time}
-		msg := "run " + run.Status
+		msg := "run " + string(run.Status)
 		if run.StatusReason != "" {
 			msg += ": " + run.StatusReason
 		}
 		suite.add(junitCase{Classname: class("run"), Name: "run status", Time: doc.Time,
-			Error: &junitProblem{Message: msg, Type: "run." + run.Status, Text: xmlText(msg)}})
+			Error: &junitProblem{Message: msg, Type: "run." + string(run.Status), Text: xmlText(msg)}})
 		doc.Suites = append(doc.Suites, suite)
 	}
 
@@ -186,7 +186,7 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	}
 	suite.Properties = &junitProperties{Property: []junitProperty{
-		{"status", s.Status},
+		{"status", string(s.Status)},
 		{"users", fmt.Sprint(s.MaxUsers)},
 		{"ops", fmt.Sprint(s.Ops)},
 		{"errors", fmt.Sprint(s.Errors)},
@@ -244,7 +244,7 @@ func preflightCase(class string, ch results.Check) junitCase {
 	case ch.Status == results.CheckFail && ch.Critical:
 		c.Failure = &junitProblem{Message: ch.Reason, Type: "preflight", Text: xmlText(ch.Reason)}
 	case ch.Status != results.CheckPass:
-		c.SystemOut = text(strings.TrimSpace(ch.Status + ": " + ch.Reason))
+		c.SystemOut = text(strings.TrimSpace(string(ch.Status) + ": " + ch.Reason))
 	}
 	return c
 }

@@ -125,7 +125,7 @@ func (m *mdWriter) context(run *results.Run) {
 	if run.Target.ServerVersion != "" {
 		target += " · PostgreSQL " + mdText(run.Target.ServerVersion)
 	}
-	status := mdText(run.Status)
+	status := mdText(string(run.Status))
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
@@ -138,7 +138,7 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	for _, s := range scenarios {
 		name := mdText(s.Name)
 		if s.Status != results.StatusCompleted {
-			name += " (" + mdText(s.Status) + ")"
+			name += " (" + mdText(string(s.Status)) + ")"
 		}
 		rows = append(rows, []string{
 			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), formatRate(s.Throughput),
@@ -178,7 +178,7 @@ func (m *mdWriter) criteria(criteria []results.Criterion) {
 		for i, r := range c.Reasons {
 			reasons[i] = mdText(r)
 		}
-		rows = append(rows, []string{checkEmoji(c.Status), mdText(c.Name), strings.Join(reasons, "; ")})
+		rows = append(rows, []string{checkEmoji(string(c.Status)), mdText(c.Name), strings.Join(reasons, "; ")})
 	}
 	m.table([]string{"", "criterion", "reasons"}, "", rows)
 }
@@ -344,7 +344,7 @@ func (m *mdWriter) preflight(checks []results.Check) {
 		if c.Critical {
 			name += " *(critical)*"
 		}
-		rows = append(rows, []string{checkEmoji(c.Status), name, mdText(c.Reason)})
+		rows = append(rows, []string{checkEmoji(string(c.Status)), name, mdText(c.Reason)})
 	}
 	m.table([]string{"", "check", "reason"}, "", rows)
 }
@@ -364,7 +364,7 @@ func (m *mdWriter) runContext(run *results.Run) {
 	lines = append(lines,
 		[2]string{"started", mdText(formatTime(run.StartedAt))},
 		[2]string{"finished", mdText(formatTime(run.FinishedAt))},
-		[2]string{"status", mdText(run.Status)},
+		[2]string{"status", mdText(string(run.Status))},
 	)
 	if run.StatusReason != "" {
 		lines = append(lines, [2]string{"status reason", mdText(run.StatusReason)})

@@ -11,7 +11,6 @@ package report
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,46 +67,23 @@ func JSON(w io.Writer, run *results.Run) error {
 	return nil
 }
 
-// Decode reads a JSON report written by [JSON]. It rejects input whose
-// schema_version is missing or not [results.SchemaVersion], and ignores
-// fields it does not know (new fields do not change the schema version).
+// Decode reads a JSON report written by [JSON] (any version planrun still
+// reads, upgraded to the current one).
+//
+// Deprecated: use [results.Decode], which this calls.
 func Decode(r io.Reader) (*results.Run, error) {
-	data, err := io.ReadAll(r)
+	run, err := results.Decode(r)
 	if err != nil {
-		return nil, fmt.Errorf("read JSON report: %w", err)
-	}
-	var head struct {
-		SchemaVersion *int `json:"schema_version"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("decode JSON report: %w", err)
-	}
-	switch {
-	case head.SchemaVersion == nil:
-		return nil, errors.New("decode JSON report: no schema_version: not a planrun JSON report")
-	case *head.SchemaVersion != results.SchemaVersion:
-		return nil, fmt.Errorf("decode JSON report: schema_version %d is not supported (this planrun reads schema_version %d)",
-			*head.SchemaVersion, results.SchemaVersion)
-	}
-	var run results.Run
-	if err := json.Unmarshal(data, &run); err != nil {
-		return nil, fmt.Errorf("decode JSON report: %w", err)
-	}
-	return &run, nil
-}
-
-// ReadFile reads the JSON report at path (see [Decode]).
-func ReadFile(path string) (*results.Run, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("read report: %w", err)
-	}
-	defer f.Close()
-	run, err := Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return run, nil
+}
+
+// ReadFile reads the JSON report at path.
+//
+// Deprecated: use [results.ReadFile], which this calls.
+func ReadFile(path string) (*results.Run, error) {
+	return results.ReadFile(path)
 }
 
 // unsafeFileChars matches what may not appear in a report file name.

@@ -306,7 +306,7 @@ func TestDecodeErrors(t *testing.T) {
 		name, input, want string
 	}{
 		{"missing schema_version", `{"plan": {"name": "x"}}`, "no schema_version"},
-		{"future schema_version", `{"schema_version": 2}`, "schema_version 2 is not supported"},
+		{"future schema_version", `{"schema_version": 3}`, "schema_version 3 is not supported"},
 		{"zero schema_version", `{"schema_version": 0}`, "schema_version 0 is not supported"},
 		{"not JSON", `schema_version: 1`, "decode JSON report"},
 		{"wrong type", `{"schema_version": 1, "scenarios": {}}`, "decode JSON report"},

@@ -53,11 +53,11 @@ func (p painter) outcome(o results.Outcome, s string) string {
 // check colours a preflight or criterion status.
 func (p painter) check(status, s string) string {
 	switch status {
-	case results.CheckPass:
+	case string(results.CheckPass):
 		return p.paint(ansiGreen, s)
-	case results.CheckFail:
+	case string(results.CheckFail):
 		return p.paint(ansiRed, s)
-	case results.CheckWarn:
+	case string(results.CheckWarn):
 		return p.paint(ansiYellow, s)
 	default:
 		return p.paint(ansiDim, s)
@@ -205,7 +205,7 @@ func (tr *tableRenderer) header(run *results.Run) {
 	tr.printf("  target  %s\n", strings.Join(target, " · "))
 	tr.printf("  pool    %s\n", poolSummary(run.Pool))
 
-	status := run.Status
+	status := string(run.Status)
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
@@ -231,7 +231,7 @@ func (tr *tableRenderer) preflight(checks []results.Check) {
 		if c.Critical {
 			name += " (critical)"
 		}
-		rows = append(rows, []string{tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), name, c.Reason})
+		rows = append(rows, []string{tr.p.check(string(c.Status), checkSymbol(string(c.Status))+" "+string(c.Status)), name, c.Reason})
 	}
 	tr.table(tableSpec{header: []string{"status", "check", "reason"}}, rows)
 }
@@ -239,8 +239,8 @@ func (tr *tableRenderer) preflight(checks []results.Check) {
 func (tr *tableRenderer) load(scenarios []results.Scenario) {
 	rows := make([][]string, 0, len(scenarios))
 	for _, s := range scenarios {
-		status := s.Status
-		if status != results.StatusCompleted {
+		status := string(s.Status)
+		if s.Status != results.StatusCompleted {
 			status = tr.p.paint(ansiYellow, status)
 		}
 		success := humanize.Percent(s.SuccessRate)
@@ -349,7 +349,7 @@ func (tr *tableRenderer) criteria(criteria []results.Criterion) {
 	rows := make([][]string, 0, len(criteria))
 	for _, c := range criteria {
 		rows = append(rows, []string{
-			tr.p.check(c.Status, checkSymbol(c.Status)+" "+c.Status), c.Name, strings.Join(c.Reasons, "; "),
+			tr.p.check(string(c.Status), checkSymbol(string(c.Status))+" "+string(c.Status)), c.Name, strings.Join(c.Reasons, "; "),
 		})
 	}
 	tr.table(tableSpec{header: []string{"status", "criterion", "reasons"}}, rows)

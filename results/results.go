@@ -6,6 +6,12 @@
 // `planrun report` and `planrun compare`. Renderers format it; they never
 // compute. Durations are encoded in JSON as integer nanoseconds (time.Duration);
 // docs/json-report.md describes every field.
+//
+// The `expr` tags name the fields assertions read (docs/assertions.md): the
+// assertions package builds its environment from these types, so a new
+// metric is one tagged field here, computed once in the engine, and
+// documented; the assertions test that keeps docs/assertions.md in step with
+// the names then says what to write.
 package results
 
 import (
@@ -14,14 +20,18 @@ import (
 
 // SchemaVersion is the version of the JSON report format. It changes when a
 // field changes meaning or disappears; new fields do not change it.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
-// Run statuses.
+// Status is how a run or a scenario ended.
+type Status string
+
+// Run and scenario statuses.
 const (
-	StatusCompleted   = "completed"   // every selected scenario ran to its end
-	StatusAborted     = "aborted"     // an abort_on_fail assertion stopped the run
-	StatusInterrupted = "interrupted" // Ctrl-C / SIGTERM
-	StatusFailed      = "failed"      // could not run: target unreachable, preflight or setup failed
+	StatusCompleted   Status = "completed"   // every selected scenario ran to its end
+	StatusAborted     Status = "aborted"     // an abort_on_fail assertion stopped the run
+	StatusInterrupted Status = "interrupted" // Ctrl-C / SIGTERM
+	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
+	StatusSkipped     Status = "skipped"     // a scenario that did not run
 )
 
 // Run is one whole run of a plan.
@@ -33,8 +43,9 @@ type Run struct {
 	Pool           Pool      `json:"pool"`
 	StartedAt      time.Time `json:"started_at"`
 	FinishedAt     time.Time `json:"finished_at"`
-	// Status is one of the Status* constants; StatusReason says why, when not completed.
-	Status       string `json:"status"`
+	// Status is one of the Status* constants but StatusSkipped; StatusReason
+	// says why, when not completed.
+	Status       Status `json:"status"`
 	StatusReason string `json:"status_reason,omitempty"`
 	// TeardownError says which teardown statements failed (empty when all ran).
 	TeardownError string     `json:"teardown_error,omitempty"`
@@ -86,80 +97,83 @@ func (p Pool) Capacity() int { return p.Size + p.MaxOverflow }
 
 // Check is one preflight check.
 type Check struct {
-	Name   string `json:"name"`
-	Status string `json:"status"` // pass | warn | fail
-	Reason string `json:"reason"`
+	Name   string      `json:"name"`
+	Status CheckStatus `json:"status"`
+	Reason string      `json:"reason"`
 	// Critical checks that fail stop the run before any load.
 	Critical bool `json:"critical"`
 }
 
+// CheckStatus is the result of a preflight check.
+type CheckStatus string
+
 // Preflight check statuses.
 const (
-	CheckPass = "pass"
-	CheckWarn = "warn"
-	CheckFail = "fail"
+	CheckPass CheckStatus = "pass"
+	CheckWarn CheckStatus = "warn"
+	CheckFail CheckStatus = "fail"
 )
 
 // Scenario holds everything measured in one scenario.
 type Scenario struct {
-	Name string `json:"name"`
+	Name string `json:"name" expr:"scenario"`
 	Mix  string `json:"mix"`
 	// Status: completed, aborted, interrupted, failed, or skipped.
-	Status    string    `json:"status"`
+	Status    Status    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
 	Planned time.Duration `json:"planned"`
-	Elapsed time.Duration `json:"elapsed"`
+	Elapsed time.Duration `json:"elapsed" expr:"elapsed"`
 	// Warmup is the scenario's warm-up period at its start: it ran as planned
 	// but its operations are left out of every figure below except Series
 	// (whose points within it are marked Warmup). Elapsed includes it.
-	Warmup time.Duration `json:"warmup,omitempty"`
+	Warmup time.Duration `json:"warmup,omitempty" expr:"warmup"`
 	// MaxUsers is the highest number of users that ran at once.
-	MaxUsers int `json:"max_users"`
+	MaxUsers int `json:"max_users" expr:"users"`
 
 	// Ops counts every attempted operation, failed ones included; Errors the failed ones.
-	Ops    int64 `json:"ops"`
-	Errors int64 `json:"errors"`
+	Ops    int64 `json:"ops" expr:"ops"`
+	Errors int64 `json:"errors" expr:"errors"`
 	// Cancelled counts operations cut short because the run was stopped
 	// (Ctrl-C, SIGTERM, an abort, or the drain deadline). They are not in Ops
 	// or Errors: an interrupted run does not blame the pool for them.
-	Cancelled int64 `json:"cancelled,omitempty"`
+	Cancelled int64 `json:"cancelled,omitempty" expr:"cancelled"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
 	// Throughput is successful operations per second of Elapsed.
-	Throughput float64 `json:"throughput"`
+	Throughput float64 `json:"throughput" expr:"throughput"`
 
 	// Acquire: time to get a connection (timeouts included, at their wait time).
-	Acquire Latency `json:"acquire"`
+	Acquire Latency `json:"acquire" expr:"acquire"`
 	// Query: each statement's server round trip.
-	Query Latency `json:"query"`
+	Query Latency `json:"query" expr:"query"`
 	// Op: a whole operation: acquire + statements (+ BEGIN/COMMIT) + hold.
-	Op Latency `json:"op"`
+	Op Latency `json:"op" expr:"op"`
 	// Hold: how long each checkout kept its connection (acquire to release).
-	Hold Latency `json:"hold"`
+	Hold Latency `json:"hold" expr:"hold"`
 	// Connect: time to open a new server connection.
-	Connect Latency `json:"connect"`
+	Connect Latency `json:"connect" expr:"connect"`
 	// GeneratorLag is how late planrun's own 100 ms sampling clock ticked,
 	// one value per tick: a measure of how starved of CPU the load generator
 	// was. Tens of milliseconds mean the machine, not the pool, set the pace
 	// and latencies include waits for a CPU.
-	GeneratorLag Latency `json:"generator_lag"`
+	GeneratorLag Latency `json:"generator_lag" expr:"generator_lag"`
 
 	// Operations breaks the totals down by operation name, in mix order.
 	Operations []Operation `json:"operations"`
 	// ErrorsBy counts failures by category (Err* constants).
-	ErrorsBy map[string]int64 `json:"errors_by"`
+	ErrorsBy map[string]int64 `json:"errors_by" expr:"errors_by"`
 	// ErrorSamples holds the first (redacted) message of each category.
 	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 	// SQLStates counts server errors by SQLSTATE code (e.g. "23505" unique
 	// violation, "40001" serialization failure), across categories.
 	SQLStates map[string]int64 `json:"sqlstates,omitempty"`
 
-	Connections Connections `json:"connections"`
-	Utilization Utilization `json:"utilization"`
-	Exhaustion  Exhaustion  `json:"exhaustion"`
+	Connections Connections `json:"connections" expr:"connections"`
+	Utilization Utilization `json:"utilization" expr:"utilization"`
+	Exhaustion  Exhaustion  `json:"exhaustion" expr:"exhaustion"`
 	// Leaks counts leaked connections (LeakDetails describes each, bounded).
-	Leaks       int    `json:"leaks"`
+	Leaks       int    `json:"leaks" expr:"leaks"`
 	LeakDetails []Leak `json:"leak_details,omitempty"`
 	// Recovery is nil when the scenario has no recovery_after.
 	Recovery *Recovery `json:"recovery,omitempty"`
@@ -183,21 +197,22 @@ const (
 	ErrOther          = "other"
 )
 
-// ErrorCategories lists every category, in report order.
+// ErrorCategories lists every category, in report order. Assertions see
+// each as errors_by.<category>.
 var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrOther}
 
 // Latency summarises one histogram. Histogram is the HdrHistogram in V2
 // compressed base64 encoding (values in nanoseconds), so later commands can
 // merge and compare without re-running.
 type Latency struct {
-	Count     int64         `json:"count"`
-	Min       time.Duration `json:"min"`
-	Mean      time.Duration `json:"mean"`
-	P50       time.Duration `json:"p50"`
-	P90       time.Duration `json:"p90"`
-	P95       time.Duration `json:"p95"`
-	P99       time.Duration `json:"p99"`
-	Max       time.Duration `json:"max"`
+	Count     int64         `json:"count" expr:"count"`
+	Min       time.Duration `json:"min" expr:"min"`
+	Mean      time.Duration `json:"mean" expr:"mean"`
+	P50       time.Duration `json:"p50" expr:"p50"`
+	P90       time.Duration `json:"p90" expr:"p90"`
+	P95       time.Duration `json:"p95" expr:"p95"`
+	P99       time.Duration `json:"p99" expr:"p99"`
+	Max       time.Duration `json:"max" expr:"max"`
 	Histogram string        `json:"histogram,omitempty"`
 }
 
@@ -207,26 +222,26 @@ type Operation struct {
 	Weight float64 `json:"weight"`
 	// Share is this operation's fraction of all attempted operations.
 	Share  float64 `json:"share"`
-	Ops    int64   `json:"ops"`
-	Errors int64   `json:"errors"`
+	Ops    int64   `json:"ops" expr:"ops"`
+	Errors int64   `json:"errors" expr:"errors"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
 	// Acquire, Query and Op are this operation's latencies, defined as the
 	// scenario's (Query: each of its statements).
-	Acquire Latency `json:"acquire"`
-	Query   Latency `json:"query"`
-	Op      Latency `json:"op"`
+	Acquire Latency `json:"acquire" expr:"acquire"`
+	Query   Latency `json:"query" expr:"query"`
+	Op      Latency `json:"op" expr:"op"`
 }
 
 // Connections counts the lifecycle of server connections.
 type Connections struct {
-	Opened int64 `json:"opened"`
-	Closed int64 `json:"closed"`
+	Opened int64 `json:"opened" expr:"opened"`
+	Closed int64 `json:"closed" expr:"closed"`
 	// ClosedBy counts closes by reason (Close* constants).
-	ClosedBy map[string]int64 `json:"closed_by"`
-	MaxOpen  int              `json:"max_open"`
+	ClosedBy map[string]int64 `json:"closed_by" expr:"closed_by"`
+	MaxOpen  int              `json:"max_open" expr:"max_open"`
 	// Reuse is 1 − opened/acquires (0 when nothing was acquired).
-	Reuse float64 `json:"reuse"`
+	Reuse float64 `json:"reuse" expr:"reuse"`
 }
 
 // Close reasons.
@@ -237,20 +252,24 @@ const (
 	CloseEnd      = "end"      // closed with the pool at the scenario's end
 )
 
+// CloseReasons lists every close reason, in report order. Assertions see
+// each as connections.closed_by.<reason>.
+var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
+
 // Utilization is in-use / (size + max_overflow), sampled over time.
 type Utilization struct {
-	Mean float64 `json:"mean"`
-	P95  float64 `json:"p95"`
-	Max  float64 `json:"max"`
+	Mean float64 `json:"mean" expr:"mean"`
+	P95  float64 `json:"p95" expr:"p95"`
+	Max  float64 `json:"max" expr:"max"`
 }
 
 // Exhaustion summarises the periods in which every connection was in use and
 // acquires were waiting.
 type Exhaustion struct {
-	Events   int           `json:"events"`
-	Total    time.Duration `json:"total"`
-	Longest  time.Duration `json:"longest"`
-	Timeouts int64         `json:"timeouts"`
+	Events   int           `json:"events" expr:"events"`
+	Total    time.Duration `json:"total" expr:"total"`
+	Longest  time.Duration `json:"longest" expr:"longest"`
+	Timeouts int64         `json:"timeouts" expr:"timeouts"`
 }
 
 // Leak is one connection held too long or still checked out at the end.
@@ -321,27 +340,43 @@ type Point struct {
 	Warmup bool `json:"warmup,omitempty"`
 }
 
-// Outcome is one evaluation of one assertion on one scenario.
+// Outcome is one evaluation of one assertion on one scenario, or on the run
+// as a whole (Scenario "") for a check that reads no scenario figure.
 type Outcome struct {
-	Name     string `json:"name"`
-	Check    string `json:"check"`
-	Scenario string `json:"scenario"`
-	Severity string `json:"severity"` // critical | warning
+	Name     string   `json:"name"`
+	Check    string   `json:"check"`
+	Scenario string   `json:"scenario"`
+	Severity Severity `json:"severity"`
 	// Status: pass, fail, skipped (with Reason), or error (could not evaluate; with Reason).
-	Status string `json:"status"`
+	Status OutcomeStatus `json:"status"`
 	// Actual shows the values the check used, e.g. "acquire.p95 = 312ms".
 	Actual string `json:"actual,omitempty"`
 	Reason string `json:"reason,omitempty"`
 	// Aborted is true when this assertion stopped the run (abort_on_fail).
 	Aborted bool `json:"aborted,omitempty"`
+	// Builtin is true for planrun's own checks, which apply to every
+	// scenario unless the plan overrides them (docs/assertions.md).
+	Builtin bool `json:"builtin,omitempty"`
 }
+
+// Severity says whether a failed outcome fails the verdict.
+type Severity string
+
+// Severities.
+const (
+	SeverityCritical Severity = "critical" // a fail or an error fails the verdict
+	SeverityWarning  Severity = "warning"  // reported only
+)
+
+// OutcomeStatus is the result of one evaluation.
+type OutcomeStatus string
 
 // Outcome statuses.
 const (
-	OutcomePass    = "pass"
-	OutcomeFail    = "fail"
-	OutcomeSkipped = "skipped"
-	OutcomeError   = "error"
+	OutcomePass    OutcomeStatus = "pass"
+	OutcomeFail    OutcomeStatus = "fail"
+	OutcomeSkipped OutcomeStatus = "skipped"
+	OutcomeError   OutcomeStatus = "error"
 )
 
 // Verdict is the run's final word.
@@ -355,7 +390,18 @@ type Verdict struct {
 
 // Criterion is one group of the production certificate.
 type Criterion struct {
-	Name    string   `json:"name"`
-	Status  string   `json:"status"` // pass | fail | warn | skipped
-	Reasons []string `json:"reasons,omitempty"`
+	Name    string          `json:"name"`
+	Status  CriterionStatus `json:"status"`
+	Reasons []string        `json:"reasons,omitempty"`
 }
+
+// CriterionStatus is the result of one criterion of the certificate.
+type CriterionStatus string
+
+// Criterion statuses.
+const (
+	CriterionPass    CriterionStatus = "pass"
+	CriterionFail    CriterionStatus = "fail"
+	CriterionWarn    CriterionStatus = "warn"    // only warnings failed
+	CriterionSkipped CriterionStatus = "skipped" // nothing in it was evaluated
+)

@@ -85,7 +85,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: report takes exactly one JSON report")
 		return ExitUsage
 	}
-	run, err := report.ReadFile(pos[0])
+	run, err := results.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
@@ -120,12 +120,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: --tolerance: %v\n", err)
 		return ExitUsage
 	}
-	base, err := report.ReadFile(pos[0])
+	base, err := results.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
 	}
-	cur, err := report.ReadFile(pos[1])
+	cur, err := results.ReadFile(pos[1])
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage

@@ -94,7 +94,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	var baseline *results.Run
 	if f.baseline != "" {
-		if baseline, err = report.ReadFile(f.baseline); err != nil {
+		if baseline, err = results.ReadFile(f.baseline); err != nil {
 			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
 			return ExitUsage
 		}
@@ -113,7 +113,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if opts.Progress != nil && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	set.Evaluate(run, baseline)
+	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
 
 	if err := report.Render(stdout, f.format, run, report.Options{Color: !f.noColor && isTerminal(stdout) && f.format == "table"}); err != nil {
 		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)

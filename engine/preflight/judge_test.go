@@ -24,7 +24,7 @@ func TestCapacityJudge(t *testing.T) {
 	tests := []struct {
 		name   string
 		edit   func(*preflight.Capacity)
-		status string
+		status results.CheckStatus
 		reason string
 	}{
 		{"does not fit", func(*preflight.Capacity) {}, results.CheckFail,
@@ -55,7 +55,7 @@ func TestTimeoutsJudge(t *testing.T) {
 		name   string
 		t      preflight.Timeouts
 		pool   results.Pool
-		status string
+		status results.CheckStatus
 		reason string
 	}{
 		{"off", preflight.Timeouts{}, pool, results.CheckWarn, "statement_timeout 0 (off), idle_in_transaction_session_timeout 0 (off); with no statement_timeout"},

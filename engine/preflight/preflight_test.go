@@ -106,7 +106,7 @@ func TestCapacity(t *testing.T) {
 		name        string
 		replicas    int
 		size, over  int
-		wantStatus  string
+		wantStatus  results.CheckStatus
 		wantReasons []string
 	}{
 		{

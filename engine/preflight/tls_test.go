@@ -154,7 +154,7 @@ func TestTimeoutsFromServer(t *testing.T) {
 	tests := []struct {
 		name    string
 		options string // URL-encoded options= value; "" for none
-		status  string
+		status  results.CheckStatus
 		reason  string
 	}{
 		{"server defaults", "", results.CheckWarn, "statement_timeout 0 (off)"},

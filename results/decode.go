@@ -1,0 +1,150 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// oldestSchemaVersion is the oldest JSON report version Decode still reads
+// (and upgrades).
+const oldestSchemaVersion = 1
+
+// Decode reads a JSON report (docs/json-report.md) from r. It reads every
+// version from 1 to [SchemaVersion] and upgrades an older one to the
+// current shape (the returned Run has SchemaVersion == [SchemaVersion]):
+//
+//   - version 1 → 2: a scenario's recovery.recovered (bool) becomes
+//     recovery.status (recovered / not_recovered), and each operation's
+//     success_rate, which version 1 did not have, is computed from its ops
+//     and errors.
+//
+// It refuses input that is not JSON (saying so when it looks like a YAML
+// plan), a document without schema_version, and a version newer than this
+// planrun reads. Fields it does not know are ignored.
+func Decode(r io.Reader) (*Run, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read JSON report: %w", err)
+	}
+	return decode(data, "")
+}
+
+// ReadFile reads the JSON report at path (see [Decode]). Its errors name path.
+func ReadFile(path string) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	return decode(data, path)
+}
+
+// decode decodes data read from path ("" for a stream). Its errors name the
+// input.
+func decode(data []byte, path string) (*Run, error) {
+	name := path
+	if name == "" {
+		name = "the input"
+	}
+	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
+	if len(trimmed) == 0 {
+		return nil, fmt.Errorf("%s is not a planrun JSON report: it is empty", name)
+	}
+	if trimmed[0] != '{' {
+		return nil, fmt.Errorf("%s %w", name, notJSON(trimmed, path))
+	}
+	var head struct {
+		SchemaVersion *int `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("%s is not a planrun JSON report: %w", name, err)
+	}
+	switch v := head.SchemaVersion; {
+	case v == nil:
+		return nil, fmt.Errorf("%s is not a planrun JSON report: it has no schema_version", name)
+	case *v > SchemaVersion:
+		return nil, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s; a newer planrun wrote it: upgrade planrun)",
+			name, *v, supportedVersions())
+	case *v < oldestSchemaVersion:
+		return nil, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s)",
+			name, *v, supportedVersions())
+	}
+	var run Run
+	if err := json.Unmarshal(data, &run); err != nil {
+		return nil, fmt.Errorf("%s: invalid planrun JSON report (schema_version %d): %w", name, *head.SchemaVersion, err)
+	}
+	if run.SchemaVersion == 1 {
+		if err := upgradeV1(data, &run); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return &run, nil
+}
+
+func supportedVersions() string {
+	if oldestSchemaVersion == SchemaVersion {
+		return fmt.Sprintf("schema_version %d", SchemaVersion)
+	}
+	return fmt.Sprintf("schema_version %d to %d", oldestSchemaVersion, SchemaVersion)
+}
+
+// notJSON explains input that is not a JSON object.
+func notJSON(data []byte, path string) error {
+	name := path
+	if name == "" {
+		name = "PLAN"
+	}
+	if looksLikeYAML(data) {
+		return fmt.Errorf("is not a planrun JSON report (it looks like YAML: a plan? run it with `planrun %s`)", name)
+	}
+	return errors.New("is not a planrun JSON report (it is not a JSON object)")
+}
+
+// looksLikeYAML reports whether data starts like a YAML document: a
+// comment, a document marker, or a `key:` line.
+func looksLikeYAML(data []byte) bool {
+	first, _, _ := strings.Cut(string(data), "\n")
+	first = strings.TrimSpace(first)
+	switch {
+	case strings.HasPrefix(first, "#"), strings.HasPrefix(first, "---"), strings.HasPrefix(first, "%YAML"):
+		return true
+	}
+	key, _, ok := strings.Cut(first, ":")
+	return ok && key != "" && !strings.ContainsAny(key, " \t\"'{[")
+}
+
+// upgradeV1 brings a version-1 report to the current version.
+func upgradeV1(data []byte, run *Run) error {
+	var v1 struct {
+		Scenarios []struct {
+			Recovery *struct {
+				Recovered bool `json:"recovered"`
+			} `json:"recovery"`
+		} `json:"scenarios"`
+	}
+	if err := json.Unmarshal(data, &v1); err != nil {
+		return fmt.Errorf("invalid planrun JSON report (schema_version 1): %w", err)
+	}
+	for i := range run.Scenarios {
+		sc := &run.Scenarios[i]
+		if sc.Recovery != nil && i < len(v1.Scenarios) && v1.Scenarios[i].Recovery != nil {
+			sc.Recovery.Status = RecoveryNotRecovered
+			if v1.Scenarios[i].Recovery.Recovered {
+				sc.Recovery.Status = RecoveryRecovered
+			}
+		}
+		for j := range sc.Operations {
+			op := &sc.Operations[j]
+			op.SuccessRate = 1
+			if op.Ops > 0 {
+				op.SuccessRate = 1 - float64(op.Errors)/float64(op.Ops)
+			}
+		}
+	}
+	run.SchemaVersion = SchemaVersion
+	return nil
+}
