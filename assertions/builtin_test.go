@@ -229,3 +229,40 @@ func TestPerOperationNames(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanTurnsBuiltinsOff: `verdict.builtins` in the plan file decides
+// whether Compile adds the built-ins; absent means on.
+func TestPlanTurnsBuiltinsOff(t *testing.T) {
+	failed := scenario("s")
+	failed.Errors = failed.Ops // every operation failed
+	failed.SuccessRate = 0
+	for _, tc := range []struct {
+		name, verdict string
+		pass          bool
+	}{
+		{"absent: built-ins on", "", false},
+		{"true: built-ins on", "verdict: {builtins: true}\n", false},
+		{"false: nothing is checked, so not approved either", "verdict: {builtins: false}\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := parse(t, tc.verdict)
+			set, err := assertions.Compile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			outcomes, v := set.Evaluate(run(failed), nil)
+			builtins := 0
+			for _, o := range outcomes {
+				if o.Builtin {
+					builtins++
+				}
+			}
+			if on := tc.verdict != "verdict: {builtins: false}\n"; (builtins > 0) != on {
+				t.Errorf("%d built-in outcomes, want built-ins on = %v: %s", builtins, on, summary(outcomes))
+			}
+			if v.Pass != tc.pass {
+				t.Errorf("verdict pass = %v, want %v", v.Pass, tc.pass)
+			}
+		})
+	}
+}

@@ -82,10 +82,12 @@ type Options struct {
 }
 
 // Compile compiles every assertion in plan.Assertions against the
-// environment, and the built-in checks. The error, if any, is a
-// schema.Errors with file:line:col positions pointing at what the user wrote.
+// environment, and the built-in checks unless the plan turns them off
+// (verdict.builtins: false). The error, if any, is a schema.Errors with
+// file:line:col positions pointing at what the user wrote.
 func Compile(plan *schema.Plan) (*Set, error) {
-	return CompileWith(plan, Options{})
+	off := plan.Verdict.Builtins != nil && !*plan.Verdict.Builtins
+	return CompileWith(plan, Options{NoBuiltins: off})
 }
 
 // CompileWith is [Compile] with options.

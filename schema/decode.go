@@ -205,6 +205,12 @@ func (d *decoder) typeError(n *yaml.Node, key, want, hint string) {
 // A value of the wrong kind for its type (or an alias that cannot be
 // followed) is also marked bad in meta, so that validation skips it.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
+	if v.Kind() == reflect.Pointer { // an optional value: nil when the key is absent
+		elem := reflect.New(v.Type().Elem())
+		ok := d.value(n, elem.Elem(), c)
+		v.Set(elem)
+		return ok
+	}
 	if n = d.deref(n); n == nil {
 		d.meta.bad[v.Addr().Interface()] = true
 		return false

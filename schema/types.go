@@ -209,6 +209,10 @@ type Verdict struct {
 	Pass string `yaml:"pass"`
 	// Fail label. Default "NOT APPROVED FOR PRODUCTION".
 	Fail string `yaml:"fail"`
+	// Builtins applies the built-in critical checks (operations succeeded,
+	// success_rate >= 0.95, leaks == 0) to every scenario. Default (nil)
+	// true; turning them off is discouraged (docs/assertions.md).
+	Builtins *bool `yaml:"builtins"`
 }
 
 // Defaults, in one place.
