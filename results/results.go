@@ -329,6 +329,8 @@ type Outcome struct {
 	Reason string `json:"reason,omitempty"`
 	// Aborted is true when this assertion stopped the run (abort_on_fail).
 	Aborted bool `json:"aborted,omitempty"`
+	// Builtin is true for an assertion planrun adds itself, not written in the plan.
+	Builtin bool `json:"builtin,omitempty"`
 }
 
 // Outcome statuses.
