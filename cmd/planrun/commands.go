@@ -76,10 +76,8 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	if err := report.Render(stdout, *format, run, report.Options{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 	}
-	if runErr != nil {
-		return exitCode(run, runErr, stderr)
-	}
-	return ExitApproved
+	// A preflight that stopped without an error (interrupted) is no pass either.
+	return exitCode(run, runErr, stderr)
 }
 
 // cmdReport re-renders a saved JSON report. It exits 0 once the report is

@@ -73,7 +73,7 @@ func usage(w io.Writer) {
 Usage:
   planrun PLAN.yaml [flags]            run a plan (same as: planrun run PLAN.yaml)
   planrun validate PLAN.yaml...        check plans without connecting (exit 0 or 2)
-  planrun preflight PLAN.yaml          run only the preflight checks (exit 0, 2 or 3)
+  planrun preflight PLAN.yaml          run only the preflight checks (exit 0, 3 failed, 4 interrupted)
   planrun report RUN.json [--format F] re-render a saved JSON report (exit 0)
   planrun compare BASE.json NEW.json   compare two saved runs (exit 1 on a regression)
   planrun schema                       print the plan's JSON Schema
