@@ -102,6 +102,9 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		runC.Reasons = []string{r + " (only a completed run can pass)"}
 	} else {
 		runC.Reasons = []string{fmt.Sprintf("all %d scenarios ran to their end", len(run.Scenarios))}
+		if len(run.Scenarios) == 1 {
+			runC.Reasons = []string{"the scenario ran to its end"}
+		}
 	}
 	if why := s.unchecked(run, judged); why != "" {
 		v.Pass = false

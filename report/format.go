@@ -128,7 +128,8 @@ func actualText(o results.Outcome) string {
 	}
 }
 
-// checkSymbol is the one-character status of a preflight check or criterion.
+// checkSymbol is the one-character status of a preflight check or criterion
+// (whose statuses are the checks' plus skipped).
 func checkSymbol(status string) string {
 	switch status {
 	case string(results.CheckPass):
@@ -137,7 +138,7 @@ func checkSymbol(status string) string {
 		return "!"
 	case string(results.CheckFail):
 		return "✗"
-	case "skipped":
+	case string(results.OutcomeSkipped):
 		return "–"
 	default:
 		return "?"
@@ -153,7 +154,7 @@ func checkEmoji(status string) string {
 		return "⚠️"
 	case string(results.CheckFail):
 		return "❌"
-	case "skipped":
+	case string(results.OutcomeSkipped):
 		return "⏭️"
 	default:
 		return "❔"
@@ -216,15 +217,36 @@ func errorCategories(s results.Scenario) []string {
 	return cats
 }
 
-// recoveryText describes a scenario's recovery measurement.
+// recoveryText describes a scenario's recovery measurement by its status.
 func recoveryText(r *results.Recovery) string {
 	if r == nil {
 		return "–"
 	}
-	if !r.Recovered() {
-		return fmt.Sprintf("not recovered (%s after stage %d, until the end)", humanize.Duration(r.Duration), r.AfterStage)
+	switch r.Status {
+	case results.RecoveryRecovered:
+		s := fmt.Sprintf("%s after stage %d", humanize.Duration(r.Duration), r.AfterStage)
+		if r.Settle > 0 {
+			s += " (settled " + humanize.Duration(r.Settle) + ")"
+		}
+		return s
+	case results.RecoveryNotRecovered:
+		return fmt.Sprintf("not recovered by the end (%s after stage %d)", humanize.Duration(r.Duration), r.AfterStage)
+	case results.RecoveryNotStressed:
+		return fmt.Sprintf("not measured: the pool was never exhausted nor slow in stage %d", r.AfterStage)
+	case results.RecoveryNotReached:
+		return fmt.Sprintf("not measured: the scenario stopped before stage %d ended", r.AfterStage)
 	}
-	return fmt.Sprintf("%s after stage %d", humanize.Duration(r.Duration), r.AfterStage)
+	status := string(r.Status)
+	if status == "" {
+		status = "no status recorded"
+	}
+	return fmt.Sprintf("%s after stage %d (%s)", humanize.Duration(r.Duration), r.AfterStage, status)
+}
+
+// recoveryMeasured reports whether a recovery was measured (recovered or
+// not), as opposed to a load that did not test it.
+func recoveryMeasured(r *results.Recovery) bool {
+	return r != nil && (r.Status == results.RecoveryRecovered || r.Status == results.RecoveryNotRecovered)
 }
 
 // exhaustionText summarises exhaustion periods in one line.
@@ -232,8 +254,32 @@ func exhaustionText(e results.Exhaustion) string {
 	if e.Events == 0 && e.Timeouts == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("%s events, total %s, longest %s, %s timeouts",
-		humanize.Int(int64(e.Events)), humanize.Duration(e.Total), humanize.Duration(e.Longest), humanize.Int(e.Timeouts))
+	return fmt.Sprintf("%s, total %s, longest %s, %s",
+		plural(int64(e.Events), "event", "events"), humanize.Duration(e.Total), humanize.Duration(e.Longest),
+		plural(e.Timeouts, "timeout", "timeouts"))
+}
+
+// plural renders a count with thousands separators and the noun that agrees
+// with it: "1 event", "0 events", "1,240 timeouts".
+func plural(n int64, one, many string) string { return humanize.Count(n, one, many) }
+
+// warmupText says that a scenario's warm-up is left out of its figures, or
+// is empty when it has none.
+func warmupText(s results.Scenario) string {
+	if s.Warmup <= 0 {
+		return ""
+	}
+	return "warm-up " + configDuration(s.Warmup) + " excluded"
+}
+
+// outcomeName is an outcome's name with the marks the table and markdown
+// both show after it.
+func outcomeName(o results.Outcome) string {
+	name := o.Name
+	if o.Builtin {
+		name += " (built-in)"
+	}
+	return name
 }
 
 // connectionsText summarises the connection lifecycle in one line.
@@ -294,17 +340,15 @@ func criticalSummary(run *results.Run) string {
 		s = preflightSummary(run.Preflight)
 	case total == 0:
 		s = "No critical checks were evaluated."
+	case len(failures) == 0 && total == 1:
+		s = "The one critical check passed."
 	case len(failures) == 0:
 		s = fmt.Sprintf("All %d critical checks passed.", total)
 	default:
-		s = fmt.Sprintf("%d of %d critical checks failed: %s.", len(failures), total, strings.Join(failures, ", "))
+		s = fmt.Sprintf("%d of %s failed: %s.", len(failures), plural(int64(total), "critical check", "critical checks"), strings.Join(failures, ", "))
 	}
 	if len(warnings) > 0 {
-		noun := "warnings"
-		if len(warnings) == 1 {
-			noun = "warning"
-		}
-		s += fmt.Sprintf(" %d %s: %s.", len(warnings), noun, strings.Join(warnings, ", "))
+		s += fmt.Sprintf(" %s: %s.", plural(int64(len(warnings)), "warning", "warnings"), strings.Join(warnings, ", "))
 	}
 	if run.Status != "" && run.Status != results.StatusCompleted {
 		s += " The run " + statusWord(run.Status)
@@ -327,7 +371,8 @@ func preflightSummary(checks []results.Check) string {
 			failed = append(failed, c.Name)
 		}
 	}
-	s := fmt.Sprintf("Preflight: %d passed, %d warned, %d failed", n[results.CheckPass], n[results.CheckWarn], n[results.CheckFail])
+	s := fmt.Sprintf("Preflight: %d passed, %d warned, %d failed",
+		n[results.CheckPass], n[results.CheckWarn], n[results.CheckFail])
 	if len(failed) > 0 {
 		s += " (" + strings.Join(failed, ", ") + ")"
 	}

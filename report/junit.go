@@ -185,17 +185,26 @@ func scenarioSuite(s results.Scenario) junitSuite {
 	if !s.StartedAt.IsZero() {
 		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
 	}
-	suite.Properties = &junitProperties{Property: []junitProperty{
+	props := []junitProperty{
 		{"status", string(s.Status)},
 		{"users", fmt.Sprint(s.MaxUsers)},
 		{"ops", fmt.Sprint(s.Ops)},
 		{"errors", fmt.Sprint(s.Errors)},
-		{"throughput", formatRate(s.Throughput) + " ops/s"},
-		{"success_rate", humanize.Percent(s.SuccessRate)},
-		{"acquire.p95", humanize.Duration(s.Acquire.P95)},
-		{"query.p95", humanize.Duration(s.Query.P95)},
-		{"op.p95", humanize.Duration(s.Op.P95)},
-	}}
+	}
+	if s.Cancelled > 0 {
+		props = append(props, junitProperty{"cancelled", fmt.Sprint(s.Cancelled)})
+	}
+	if s.Warmup > 0 {
+		props = append(props, junitProperty{"warmup_excluded", configDuration(s.Warmup)})
+	}
+	props = append(props,
+		junitProperty{"throughput", formatRate(s.Throughput) + " ops/s"},
+		junitProperty{"success_rate", humanize.Percent(s.SuccessRate)},
+		junitProperty{"acquire.p95", humanize.Duration(s.Acquire.P95)},
+		junitProperty{"query.p95", humanize.Duration(s.Query.P95)},
+		junitProperty{"op.p95", humanize.Duration(s.Op.P95)},
+	)
+	suite.Properties = &junitProperties{Property: props}
 	return suite
 }
 
@@ -211,6 +220,9 @@ func outcomeCase(class string, o results.Outcome) junitCase {
 	}
 	if o.Aborted {
 		detail += "\nthis assertion aborted the run"
+	}
+	if o.Builtin {
+		detail += "\nbuilt-in: planrun adds this assertion itself"
 	}
 	switch o.Status {
 	case results.OutcomeSkipped:

@@ -50,7 +50,7 @@ func Markdown(w io.Writer, run *results.Run) error {
 			m.printf("### Failed assertions\n\n")
 			m.assertions(notable)
 		}
-		m.details(fmt.Sprintf("All assertions (%d evaluations)", len(run.Assertions)), func() { m.assertions(run.Assertions) })
+		m.details("All assertions ("+plural(int64(len(run.Assertions)), "evaluation", "evaluations")+")", func() { m.assertions(run.Assertions) })
 	}
 	if len(run.Verdict.Criteria) > 0 {
 		m.printf("### Certificate\n\n")
@@ -133,27 +133,47 @@ func (m *mdWriter) context(run *results.Run) {
 		mdCode(run.Plan.Name), mdCode(run.Plan.File), target, mdText(poolSummary(run.Pool)), status)
 }
 
+// scenarios writes the compact per-scenario table: users is the peak of
+// users that ran at once; the cancelled column shows only when a scenario
+// has operations cut short by a stop (in neither ops nor errors).
 func (m *mdWriter) scenarios(scenarios []results.Scenario) {
+	cancelled := anyCancelled(scenarios)
 	rows := make([][]string, 0, len(scenarios))
 	for _, s := range scenarios {
-		name := mdText(s.Name)
+		var notes []string
 		if s.Status != results.StatusCompleted {
-			name += " (" + mdText(string(s.Status)) + ")"
+			notes = append(notes, string(s.Status))
 		}
-		rows = append(rows, []string{
+		if w := warmupText(s); w != "" {
+			notes = append(notes, w)
+		}
+		name := mdText(s.Name)
+		if len(notes) > 0 {
+			name += " (" + mdText(strings.Join(notes, ", ")) + ")"
+		}
+		row := []string{
 			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), formatRate(s.Throughput),
 			humanize.Int(s.Errors), humanize.Percent(s.SuccessRate),
-			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3],
-		})
+		}
+		if cancelled {
+			row = append(row, humanize.Int(s.Cancelled))
+		}
+		row = append(row,
+			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3])
+		rows = append(rows, row)
 	}
-	m.table([]string{"scenario", "users", "elapsed", "ops", "ops/s", "errors", "success",
-		"acquire p95", "acquire max", "query p95", "op p95", "op max"}, "lrrrrrrrrrrr", rows)
+	header := []string{"scenario", "users", "elapsed", "ops", "ops/s", "errors", "success"}
+	if cancelled {
+		header = append(header, "cancelled")
+	}
+	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
+	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)
 }
 
 func (m *mdWriter) assertions(outcomes []results.Outcome) {
 	rows := make([][]string, 0, len(outcomes))
 	for _, o := range outcomes {
-		name := mdText(o.Name)
+		name := mdText(outcomeName(o))
 		if isWarning(o) {
 			name += " *(warning)*"
 		}
@@ -240,20 +260,27 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 		row("leaks", func(s results.Scenario) string { return humanize.Int(int64(s.Leaks)) }),
 		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery) }),
 	}
+	if anyCancelled(scenarios) {
+		rows = append(rows, row("cancelled (not errors)", func(s results.Scenario) string { return humanize.Int(s.Cancelled) }))
+	}
 	m.table(header, "l"+strings.Repeat("r", len(scenarios)), rows)
 }
 
+// operations writes the per-operation breakdown: counts, success rate and
+// the p95 of acquire, of each statement (query) and of the whole operation.
 func (m *mdWriter) operations(scenarios []results.Scenario) {
 	var rows [][]string
 	for _, s := range scenarios {
 		for _, op := range s.Operations {
 			rows = append(rows, []string{
 				mdText(s.Name), mdText(op.Name), formatFloat(op.Weight), humanize.Percent(op.Share),
-				humanize.Int(op.Ops), humanize.Int(op.Errors), latencyQuad(op.Op)[1],
+				humanize.Int(op.Ops), humanize.Int(op.Errors), humanize.Percent(op.SuccessRate),
+				latencyQuad(op.Acquire)[1], latencyQuad(op.Query)[1], latencyQuad(op.Op)[1],
 			})
 		}
 	}
-	m.table([]string{"scenario", "operation", "weight", "share", "ops", "errors", "op p95"}, "llrrrrr", rows)
+	m.table([]string{"scenario", "operation", "weight", "share", "ops", "errors", "success", "acquire p95", "query p95", "op p95"},
+		"llrrrrrrrr", rows)
 }
 
 func (m *mdWriter) errors(scenarios []results.Scenario) {
@@ -303,6 +330,9 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 		if len(idx) == len(s.Series) {
 			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), configDuration(s.SeriesStep))
 		}
+		if w := warmupText(s); w != "" {
+			title += "; " + mdText(w) + " from the figures (points marked warm-up)"
+		}
 		m.printf("%s\n\n", title)
 		rows := make([][]string, 0, len(idx))
 		for _, i := range idx {
@@ -311,8 +341,12 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			if s.SeriesStep > 0 {
 				rate = formatRate(float64(p.Ops) / s.SeriesStep.Seconds())
 			}
+			t := humanize.Duration(p.T)
+			if p.Warmup {
+				t += " (warm-up)"
+			}
 			rows = append(rows, []string{
-				configDuration(p.T), fmt.Sprint(p.Users), rate, humanize.Int(p.Errors),
+				t, fmt.Sprint(p.Users), rate, humanize.Int(p.Errors),
 				humanize.Duration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
 			})
 		}

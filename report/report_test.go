@@ -261,10 +261,49 @@ func TestMarkdownSeriesCondensed(t *testing.T) {
 	if rows != 20 {
 		t.Errorf("normal series has %d rows, want 20:\n%s", rows, section)
 	}
-	for _, want := range []string{"| 1s | 25 | 240 |", "| 10m | 25 | 240 |"} {
+	for _, want := range []string{"| 1s | 25 | 240 |", "| 10m00s | 25 | 240 |"} {
 		if !strings.Contains(section, want) {
 			t.Errorf("series lacks first/last point %q", want)
 		}
+	}
+}
+
+// seriesSection returns the markdown time-series block of scenario name.
+func seriesSection(t *testing.T, md, name string) string {
+	t.Helper()
+	_, section, ok := strings.Cut(md, "**"+name+"**: ")
+	if !ok {
+		t.Fatalf("no time series for %s:\n%s", name, md)
+	}
+	section, _, _ = strings.Cut(section, "\n\n**")
+	section, _, _ = strings.Cut(section, "</details>")
+	return section
+}
+
+// The markdown time series prints t as elapsed time (12s, 1m05s), marks
+// warm-up points and says the warm-up is left out of the figures.
+func TestMarkdownSeriesTimeAndWarmup(t *testing.T) {
+	run := PassingRun()
+	s := &run.Scenarios[0]
+	s.SeriesStep = time.Second
+	s.Warmup = 10 * time.Second
+	s.Series = []results.Point{
+		{T: 10 * time.Second, Users: 5, Ops: 40, Warmup: true},
+		{T: 12 * time.Second, Users: 5, Ops: 41},
+		{T: 65 * time.Second, Users: 5, Ops: 42},
+		{T: time.Hour + 5*time.Minute, Users: 5, Ops: 43},
+	}
+	section := seriesSection(t, string(render(t, "markdown", run, report.Options{})), "normal")
+	for _, want := range []string{
+		"warm-up 10s excluded from the figures",
+		"| 10s (warm-up) | 5 | 40.0 |", "| 12s | 5 | 41.0 |", "| 1m05s | 5 | 42.0 |", "| 1h05m | 5 | 43.0 |",
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("series lacks %q:\n%s", want, section)
+		}
+	}
+	if strings.Contains(section, "12000000000") || strings.Contains(section, "| 12s (warm-up)") {
+		t.Errorf("series shows nanoseconds or marks a point after the warm-up:\n%s", section)
 	}
 }
 
@@ -694,6 +733,171 @@ func TestJUnitHostileText(t *testing.T) {
 			if c.Error != nil && !strings.Contains(c.Error.Message, "]]> end <tag> & \"quote\"") {
 				t.Errorf("error message = %q, lost the text", c.Error.Message)
 			}
+		}
+	}
+}
+
+// loadRow returns the load-table line of scenario name.
+func loadRow(t *testing.T, table, name string) string {
+	t.Helper()
+	_, load, _ := strings.Cut(table, "\nLoad\n")
+	load, _, _ = strings.Cut(load, "\n\n")
+	for _, line := range strings.Split(load, "\n") {
+		if strings.HasPrefix(line, "│ "+name+" ") {
+			return line
+		}
+	}
+	t.Fatalf("no load row for %s in:\n%s", name, load)
+	return ""
+}
+
+// cells splits a table or markdown row into its trimmed cells.
+func cells(row string) []string {
+	var out []string
+	for _, c := range strings.FieldsFunc(row, func(r rune) bool { return r == '│' || r == '|' }) {
+		if c = strings.TrimSpace(c); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// The users column is the peak of users that ran (MaxUsers), whatever the
+// series or the plan say.
+func TestUsersIsMaxUsers(t *testing.T) {
+	run := PassingRun()
+	run.Scenarios[2].MaxUsers = 37 // the series says 100 throughout
+	if got := cells(loadRow(t, string(render(t, "table", run, report.Options{})), "stress")); got[2] != "37" {
+		t.Errorf("table users = %q, want 37 (row %q)", got[2], got)
+	}
+	md := string(render(t, "markdown", run, report.Options{}))
+	if !strings.Contains(md, "\n| stress | 37 | 3m00s |") {
+		t.Errorf("markdown scenarios row does not show users 37:\n%s", md)
+	}
+	xml := string(render(t, "junit", run, report.Options{}))
+	if !strings.Contains(xml, `<property name="users" value="37">`) {
+		t.Error("JUnit users property is not 37")
+	}
+}
+
+// Cancelled operations show in their own column (only when there are
+// some), never as errors; the success rate is the engine's.
+func TestCancelled(t *testing.T) {
+	t.Run("none", func(t *testing.T) {
+		for _, format := range []string{"table", "markdown", "junit"} {
+			if out := string(render(t, format, PassingRun(), report.Options{})); strings.Contains(out, "cancelled") {
+				t.Errorf("%s shows cancelled although no operation was", format)
+			}
+		}
+	})
+	run := PassingRun()
+	s := &run.Scenarios[1]
+	s.Status = results.StatusInterrupted
+	s.Cancelled = 9
+	table := string(render(t, "table", run, report.Options{}))
+	if got := cells(loadRow(t, table, "peak")); len(got) != 9 || got[6] != "0" || got[7] != "100%" || got[8] != "9" {
+		t.Errorf("peak row %q: want errors 0, success 100%%, cancelled 9", got)
+	}
+	if got := cells(loadRow(t, table, "normal")); len(got) != 9 || got[8] != "0" {
+		t.Errorf("normal row %q: want cancelled 0", got)
+	}
+	if !strings.Contains(table, "│ cancelled   │ 9 operations cut short (not counted in ops or errors)") {
+		t.Errorf("peak pool diagnostics do not explain the cancelled operations:\n%s", table)
+	}
+	md := string(render(t, "markdown", run, report.Options{}))
+	for _, want := range []string{
+		"| scenario | users | elapsed | ops | ops/s | errors | success | cancelled | acquire p95 |",
+		"\n| peak (interrupted) | 50 | 5m30s | 155,877 | 472 | 0 | 100% | 9 | 640µs |",
+		"\n| cancelled (not errors) | 0 | 9 | 0 | 0 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	checkMarkdownTables(t, md)
+	if xml := string(render(t, "junit", run, report.Options{})); !strings.Contains(xml, `<property name="cancelled" value="9">`) {
+		t.Error("JUnit has no cancelled property")
+	}
+}
+
+// Each recovery status reads as what it means, in the table and markdown;
+// only a measured failure to recover is red.
+func TestRecoveryStatuses(t *testing.T) {
+	tests := []struct {
+		name string
+		r    results.Recovery
+		want string
+		code string // colour of the cell
+	}{
+		{"recovered", results.Recovery{AfterStage: 2, Status: results.RecoveryRecovered, Duration: 123 * ms, Settle: 500 * ms},
+			"123ms after stage 2 (settled 500ms)", ""},
+		{"not recovered", results.Recovery{AfterStage: 2, Status: results.RecoveryNotRecovered, Duration: 1900 * ms, Settle: 500 * ms},
+			"not recovered by the end (1.9s after stage 2)", "\x1b[31m"},
+		{"not stressed", results.Recovery{AfterStage: 2, Status: results.RecoveryNotStressed, Settle: 500 * ms},
+			"not measured: the pool was never exhausted nor slow in stage 2", "\x1b[33m"},
+		{"not reached", results.Recovery{AfterStage: 2, Status: results.RecoveryNotReached, Settle: 500 * ms},
+			"not measured: the scenario stopped before stage 2 ended", "\x1b[33m"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			run := PassingRun()
+			r := tt.r
+			run.Scenarios[3].Recovery = &r
+			// Long texts wrap in the table; compare with the lines joined.
+			table := string(render(t, "table", run, report.Options{Color: true}))
+			_, pool, _ := strings.Cut(table, "Pool · exhaustion_recovery")
+			if !strings.Contains(pool, "│ recovery      │ "+tt.code+tt.want[:20]) {
+				t.Errorf("table recovery row does not start %q (colour %q):\n%s", tt.want[:20], tt.code, pool)
+			}
+			md := string(render(t, "markdown", run, report.Options{}))
+			if !strings.Contains(md, "| recovery | – | – | – | "+tt.want+" |") {
+				t.Errorf("markdown lacks recovery %q", tt.want)
+			}
+		})
+	}
+}
+
+// Built-in assertions carry a mark after their name.
+func TestBuiltinOutcomes(t *testing.T) {
+	run := PassingRun()
+	table := string(render(t, "table", run, report.Options{}))
+	if !strings.Contains(table, "│ ✓ │ zero connection leaks      │") || !strings.Contains(table, "│   │ (built-in)                 │") {
+		t.Errorf("table does not mark the built-in assertion:\n%s", table)
+	}
+	if strings.Contains(table, "acquire p95 under 200ms (built-in)") {
+		t.Error("table marks a plan assertion as built-in")
+	}
+	md := string(render(t, "markdown", run, report.Options{}))
+	if !strings.Contains(md, "| ✅ | zero connection leaks (built-in) | normal |") {
+		t.Error("markdown does not mark the built-in assertion")
+	}
+	if strings.Contains(md, "acquire p95 under 200ms (built-in)") {
+		t.Error("markdown marks a plan assertion as built-in")
+	}
+}
+
+// A run of one scenario with one assertion speaks in the singular.
+func TestSingularWording(t *testing.T) {
+	run := PassingRun()
+	run.Scenarios = run.Scenarios[3:4]
+	run.Scenarios[0].Exhaustion = results.Exhaustion{Events: 1, Total: 2 * time.Second, Longest: 2 * time.Second, Timeouts: 1}
+	run.Assertions = run.Assertions[:1]
+	run.Assertions[0].Scenario = run.Scenarios[0].Name
+	table := string(render(t, "table", run, report.Options{}))
+	md := string(render(t, "markdown", run, report.Options{}))
+	for _, want := range []string{"1 event, total 2s, longest 2s, 1 timeout", "The one critical check passed."} {
+		if !strings.Contains(table, want) {
+			t.Errorf("table lacks %q", want)
+		}
+	}
+	for _, want := range []string{"All assertions (1 evaluation)", "The one critical check passed."} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"1 events", "1 timeouts", "1 evaluations", "1 critical checks", "All 1 "} {
+		if strings.Contains(table+md, bad) {
+			t.Errorf("output says %q", bad)
 		}
 	}
 }

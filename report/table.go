@@ -85,7 +85,11 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 		tr.section("Latency (p50 / p95 / p99 / max)")
 		tr.latency(run.Scenarios)
 		for _, s := range run.Scenarios {
-			tr.section("Pool · " + s.Name)
+			title := "Pool · " + s.Name
+			if w := warmupText(s); w != "" {
+				title += " (" + w + ")"
+			}
+			tr.section(title)
 			tr.pool(s)
 		}
 	}
@@ -231,13 +235,21 @@ func (tr *tableRenderer) preflight(checks []results.Check) {
 		if c.Critical {
 			name += " (critical)"
 		}
-		rows = append(rows, []string{tr.p.check(string(c.Status), checkSymbol(string(c.Status))+" "+string(c.Status)), name, c.Reason})
+		status := string(c.Status)
+		rows = append(rows, []string{tr.p.check(status, checkSymbol(status)+" "+status), name, c.Reason})
 	}
 	tr.table(tableSpec{header: []string{"status", "check", "reason"}}, rows)
 }
 
+// load writes one row per scenario. users is the peak of users that ran at
+// once (results.Scenario.MaxUsers). The cancelled column (operations cut
+// short by a stop, in neither ops nor errors) shows only when one scenario
+// has some; a note under the table names the scenarios whose warm-up is
+// left out of the figures.
 func (tr *tableRenderer) load(scenarios []results.Scenario) {
+	cancelled := anyCancelled(scenarios)
 	rows := make([][]string, 0, len(scenarios))
+	var notes []string
 	for _, s := range scenarios {
 		status := string(s.Status)
 		if s.Status != results.StatusCompleted {
@@ -247,16 +259,41 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		if s.Errors > 0 {
 			success = tr.p.paint(ansiYellow, success)
 		}
-		rows = append(rows, []string{
+		row := []string{
 			s.Name, status, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed),
 			humanize.Int(s.Ops), formatRate(s.Throughput), humanize.Int(s.Errors), success,
-		})
+		}
+		if cancelled {
+			row = append(row, humanize.Int(s.Cancelled))
+		}
+		rows = append(rows, row)
+		if w := warmupText(s); w != "" {
+			notes = append(notes, s.Name+": "+w)
+		}
 	}
 	r, l := tw.AlignRight, tw.AlignLeft
-	tr.table(tableSpec{
+	spec := tableSpec{
 		header: []string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success"},
 		aligns: []tw.Align{l, l, r, r, r, r, r, r},
-	}, rows)
+	}
+	if cancelled {
+		spec.header = append(spec.header, "cancelled")
+		spec.aligns = append(spec.aligns, r)
+	}
+	tr.table(spec, rows)
+	for _, n := range notes {
+		tr.printf("  %s\n", tr.p.paint(ansiDim, n))
+	}
+}
+
+// anyCancelled reports whether a scenario has cancelled operations.
+func anyCancelled(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if s.Cancelled > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // latency writes one row per scenario; each row holds the acquire, query
@@ -295,10 +332,17 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 	}
 	if s.Recovery != nil {
 		rec := recoveryText(s.Recovery)
-		if !s.Recovery.Recovered() {
+		switch {
+		case s.Recovery.Recovered():
+		case recoveryMeasured(s.Recovery):
 			rec = tr.p.paint(ansiRed, rec)
+		default: // the load did not test recovery
+			rec = tr.p.paint(ansiYellow, rec)
 		}
 		rows = append(rows, []string{"recovery", rec})
+	}
+	if s.Cancelled > 0 {
+		rows = append(rows, []string{"cancelled", plural(s.Cancelled, "operation", "operations") + " cut short (not counted in ops or errors)"})
 	}
 	cats := errorCategories(s)
 	if len(cats) == 0 {
@@ -322,11 +366,11 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 func (tr *tableRenderer) assertions(outcomes []results.Outcome) {
 	rows := make([][]string, 0, len(outcomes))
 	for i, o := range outcomes {
-		name, check := o.Name, o.Check
+		name, check := outcomeName(o), o.Check
 		if isWarning(o) {
 			name += " (warning)"
 		}
-		if i > 0 && outcomes[i-1].Name == o.Name && outcomes[i-1].Check == o.Check && outcomes[i-1].Severity == o.Severity {
+		if i > 0 && outcomes[i-1].Name == o.Name && outcomes[i-1].Check == o.Check && outcomes[i-1].Severity == o.Severity && outcomes[i-1].Builtin == o.Builtin {
 			name, check = "", ""
 		}
 		actual := actualText(o)
@@ -348,8 +392,9 @@ func (tr *tableRenderer) assertions(outcomes []results.Outcome) {
 func (tr *tableRenderer) criteria(criteria []results.Criterion) {
 	rows := make([][]string, 0, len(criteria))
 	for _, c := range criteria {
+		status := string(c.Status)
 		rows = append(rows, []string{
-			tr.p.check(string(c.Status), checkSymbol(string(c.Status))+" "+string(c.Status)), c.Name, strings.Join(c.Reasons, "; "),
+			tr.p.check(status, checkSymbol(status)+" "+status), c.Name, strings.Join(c.Reasons, "; "),
 		})
 	}
 	tr.table(tableSpec{header: []string{"status", "criterion", "reasons"}}, rows)

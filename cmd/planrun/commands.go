@@ -33,16 +33,21 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			code = c
 			continue
 		}
-		fmt.Fprintf(stdout, "%s: ok (%d scenarios, %d assertions, %s of load)\n", path, len(prog.Scenarios), set.Len(), prog.Duration())
+		fmt.Fprintf(stdout, "%s: ok (%s, %s, %s of load)\n", path,
+			plural(len(prog.Scenarios), "scenario", "scenarios"), plural(set.Len(), "assertion", "assertions"), prog.Duration())
 	}
 	return code
 }
 
-// cmdPreflight resolves the target and runs only the preflight checks.
+// cmdPreflight resolves the target and runs only the preflight checks. It
+// takes the output flags of a run that apply without load: --format,
+// --no-color and --quiet.
 func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun preflight", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
+	quiet := fs.Bool("quiet", false, "no pipeline lines on stderr")
+	noColor := fs.Bool("no-color", false, "no ANSI colour")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -51,32 +56,40 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: preflight takes exactly one plan file")
 		return ExitUsage
 	}
+	if !validFormat(*format) {
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
+		return ExitUsage
+	}
 	prog, _, code := loadPlan(pos[0], engine.Options{}, stderr)
 	if prog == nil {
 		return code
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	run, runErr := engine.Preflight(ctx, prog, engine.RunOptions{Version: version})
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, *quiet, isTerminal(stderr))}
+	run, runErr := engine.Preflight(ctx, prog, opts)
 	run.Verdict = results.Verdict{Pass: runErr == nil && run.Status == results.StatusCompleted, Label: "PREFLIGHT PASSED"}
 	if !run.Verdict.Pass {
 		run.Verdict.Label = "PREFLIGHT FAILED"
 	}
-	if err := report.Render(stdout, *format, run, report.Options{Color: isTerminal(stdout)}); err != nil {
+	color := !*noColor && isTerminal(stdout) && *format == "table"
+	if err := report.Render(stdout, *format, run, report.Options{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 	}
-	if runErr != nil {
-		return exitCode(run, runErr, stderr)
-	}
-	return ExitApproved
+	// A preflight that stopped without an error (interrupted) is no pass either.
+	return exitCode(run, runErr, stderr)
 }
 
-// cmdReport re-renders a saved JSON report.
+// cmdReport re-renders a saved JSON report. It exits 0 once the report is
+// rendered, whatever the saved verdict, so that a re-render step does not
+// fail a `set -e` script; with --exit-code it exits with the code the run
+// itself gave (0, 1, 3 or 4; see verdictCode).
 func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
+	withCode := fs.Bool("exit-code", false, "exit with the saved run's exit code (0 approved, 1 not approved, 3 could not run, 4 aborted or interrupted)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -85,19 +98,24 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: report takes exactly one JSON report")
 		return ExitUsage
 	}
+	if !validFormat(*format) {
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
+		return ExitUsage
+	}
 	run, err := results.ReadFile(pos[0])
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
 	}
-	if err := report.Render(stdout, *format, run, report.Options{Color: !*noColor && isTerminal(stdout)}); err != nil {
+	color := !*noColor && isTerminal(stdout) && *format == "table"
+	if err := report.Render(stdout, *format, run, report.Options{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
 	}
-	if run.Verdict.Pass {
-		return ExitApproved
+	if *withCode {
+		return verdictCode(run)
 	}
-	return ExitNotApproved
+	return ExitApproved
 }
 
 // cmdCompare compares two saved runs; exit 1 when a regression is found.

@@ -29,8 +29,11 @@ func TestValidate(t *testing.T) {
 				t.Errorf("stdout lacks %q:\n%s", f+": ok", r.stdout)
 			}
 		}
-		if !strings.Contains(r.stdout, plan("two_scenarios")+": ok (2 scenarios, 1 assertions, 2s of load)") {
-			t.Errorf("two_scenarios summary is not `2 scenarios, 1 assertions, 2s of load`:\n%s", r.stdout)
+		if !strings.Contains(r.stdout, plan("approved")+": ok (1 scenario, 2 assertions, 1s of load)") {
+			t.Errorf("approved summary is not `1 scenario, 2 assertions, 1s of load`:\n%s", r.stdout)
+		}
+		if !strings.Contains(r.stdout, plan("two_scenarios")+": ok (2 scenarios, 1 assertion, 2s of load)") {
+			t.Errorf("two_scenarios summary is not `2 scenarios, 1 assertion, 2s of load`:\n%s", r.stdout)
 		}
 	})
 

@@ -4,13 +4,15 @@
 //	planrun PLAN.yaml [flags]          run a plan (also: planrun run PLAN.yaml)
 //	planrun validate PLAN.yaml...      check plans without connecting
 //	planrun preflight PLAN.yaml        run only the preflight checks
-//	planrun report RUN.json            re-render a saved JSON report
+//	planrun report RUN.json            re-render a saved JSON report (exit 0; --exit-code: the run's code)
 //	planrun compare BASE.json NEW.json compare two saved runs
 //	planrun schema                     print the plan's JSON Schema
 //	planrun version
 //
 // Exit codes: 0 approved, 1 not approved (or a regression in compare),
 // 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or interrupted.
+// `planrun report` exits 0 once it rendered (2 when it cannot read or render
+// the file); with --exit-code it exits with the code the saved run gave.
 package main
 
 import (
@@ -71,8 +73,8 @@ func usage(w io.Writer) {
 Usage:
   planrun PLAN.yaml [flags]            run a plan (same as: planrun run PLAN.yaml)
   planrun validate PLAN.yaml...        check plans without connecting (exit 0 or 2)
-  planrun preflight PLAN.yaml          run only the preflight checks
-  planrun report RUN.json [--format F] re-render a saved JSON report
+  planrun preflight PLAN.yaml          run only the preflight checks (exit 0, 3 failed, 4 interrupted)
+  planrun report RUN.json [--format F] re-render a saved JSON report (exit 0)
   planrun compare BASE.json NEW.json   compare two saved runs (exit 1 on a regression)
   planrun schema                       print the plan's JSON Schema
   planrun version
@@ -85,6 +87,13 @@ Run flags:
   --baseline RUN.json make an earlier run's figures available as baseline.*
   --quiet             no live progress on stderr
   --no-color          no ANSI colour even on a terminal
+
+Preflight flags: --format F, --quiet, --no-color (as for a run).
+
+Report flags:
+  --format F          table (default), markdown, json, junit
+  --no-color          no ANSI colour even on a terminal
+  --exit-code         exit with the saved run's code (0, 1, 3 or 4) instead of 0
 
 Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
             3 could not run, 4 aborted by an assertion or interrupted.

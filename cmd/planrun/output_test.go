@@ -344,8 +344,11 @@ func TestTableRerender(t *testing.T) {
 		t.Fatalf("want one JSON file in --out, got %q", jsons)
 	}
 	rr := planrun(t, "report", jsons[0])
-	if rr.code != ExitNotApproved {
-		t.Errorf("report of a not-approved run: want exit 1, got %d", rr.code)
+	if rr.code != ExitApproved {
+		t.Errorf("report of a not-approved run: want exit 0 (rendered), got %d", rr.code)
+	}
+	if rc := planrun(t, "report", jsons[0], "--exit-code"); rc.code != r.code || rc.stdout != rr.stdout {
+		t.Errorf("report --exit-code: want the run's exit %d and the same table, got exit %d", r.code, rc.code)
 	}
 	if rr.stdout != r.stdout {
 		t.Errorf("the table re-rendered from the JSON differs from the run's\n%s", firstDiff(r.stdout, rr.stdout))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
@@ -158,7 +159,8 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// exitCode maps a finished run to the documented exit codes.
+// exitCode maps a finished run to the documented exit codes, printing why
+// when the run could not go on or was stopped.
 func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
 	var failure *engine.Failure
 	switch {
@@ -170,10 +172,21 @@ func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
 		return ExitCouldNotRun
 	case run.Status == results.StatusAborted || run.Status == results.StatusInterrupted:
 		fmt.Fprintf(stderr, "planrun: %s\n", run.StatusReason)
+	}
+	return verdictCode(run)
+}
+
+// verdictCode is the exit code a run's record stands for: 4 aborted or
+// interrupted, 3 failed (could not run), 0 approved, 1 not approved. It is
+// what the run exited with, so `planrun report --exit-code` gives it back.
+func verdictCode(run *results.Run) int {
+	switch run.Status {
+	case results.StatusAborted, results.StatusInterrupted:
 		return ExitAborted
-	case run.Status == results.StatusFailed:
+	case results.StatusFailed:
 		return ExitCouldNotRun
-	case run.Verdict.Pass:
+	}
+	if run.Verdict.Pass {
 		return ExitApproved
 	}
 	return ExitNotApproved
@@ -219,12 +232,11 @@ func printPlanErrors(w io.Writer, errs schema.Errors) {
 	for _, e := range errs {
 		fmt.Fprintln(w, e.Error())
 	}
-	noun := "problems"
-	if len(errs) == 1 {
-		noun = "problem"
-	}
-	fmt.Fprintf(w, "%d %s in the plan; nothing was run\n", len(errs), noun)
+	fmt.Fprintf(w, "%s in the plan; nothing was run\n", plural(len(errs), "problem", "problems"))
 }
+
+// plural renders a count with its noun: "1 scenario", "2 scenarios".
+func plural(n int, one, many string) string { return humanize.Count(int64(n), one, many) }
 
 func validFormat(f string) bool {
 	for _, x := range report.Formats {

@@ -118,3 +118,12 @@ func Int(n int64) string {
 	}
 	return b.String()
 }
+
+// Count is n with the noun in the right number: "1 event", "2 events",
+// "1,234 events". many is the plural ("scenarios", "critical checks").
+func Count(n int64, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return Int(n) + " " + many
+}
