@@ -351,7 +351,7 @@ func containsFold(s, sub string) bool {
 func encodedWord(word string) string {
 	var b strings.Builder
 	for i := 0; i < len(word); i++ {
-		lo, up := strings.ToLower(word[i:i+1])[0], strings.ToUpper(word[i:i+1])[0]
+		lo, up := strings.ToLower(word[i : i+1])[0], strings.ToUpper(word[i : i+1])[0]
 		fmt.Fprintf(&b, "(?:%s|%%%02x|%%%02x)", regexp.QuoteMeta(word[i:i+1]), lo, up)
 	}
 	return b.String()
