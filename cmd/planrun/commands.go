@@ -14,6 +14,7 @@ import (
 
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -57,7 +58,9 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stderr = redact.New(redact.Passwords(prog.Plan.Target.URL)...).Writer(stderr)
 	run, runErr := engine.Preflight(ctx, prog, engine.RunOptions{Version: version})
+	run = report.Redact(run, redact.New(redact.Passwords(prog.Plan.Target.URL)...))
 	run.Verdict = results.Verdict{Pass: runErr == nil && run.Status == results.StatusCompleted, Label: "PREFLIGHT PASSED"}
 	if !run.Verdict.Pass {
 		run.Verdict.Label = "PREFLIGHT FAILED"
