@@ -283,6 +283,9 @@ teardown:
 			if !strings.Contains(r.stderr, "already exists") || !strings.Contains(r.stderr, "does not exist") {
 				t.Errorf("the setup and teardown errors should still be shown:\n%s", r.stderr)
 			}
+			if testing.Verbose() {
+				t.Logf("%s", r.stderr)
+			}
 		})
 	}
 }
