@@ -342,8 +342,15 @@ func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
+// containsFold reports whether s contains the lower-case ASCII word sub in
+// any case, without allocating (Text runs on every error sample).
 func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), sub)
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i]|0x20 == sub[0] && strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // encodedWord is a regexp (for use under (?i)) matching word with each
