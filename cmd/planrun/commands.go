@@ -133,6 +133,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
 	}
+	base, cur = report.Redact(base, nil), report.Redact(cur, nil) // reports written before redaction improved
 	c := compare.Runs(base, cur, compare.Options{Tolerance: tol})
 	switch *format {
 	case "table":

@@ -28,7 +28,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode/utf8"
 )
 
 // Mask replaces a password.
@@ -59,9 +58,7 @@ func Secret(s string, passwords ...string) string { return New(passwords...).Str
 // Redactor masks a fixed set of known passwords, plus whatever [Text] masks.
 // It is safe for concurrent use.
 type Redactor struct {
-	known  *regexp.Regexp // nil when no password is long enough
-	plain  []string       // passwords that are not valid UTF-8, removed verbatim
-	masker func(string) string
+	known []string // passwords and their pieces, longest first
 }
 
 // New returns a Redactor for passwords. Pass it the output of [Passwords] to
@@ -69,47 +66,90 @@ type Redactor struct {
 func New(passwords ...string) *Redactor {
 	r := &Redactor{}
 	seen := map[string]bool{}
-	var cands []string
 	for _, pw := range passwords {
 		for _, c := range append([]string{pw}, pieces(pw)...) {
-			if len(c) < MinSecret || seen[c] {
-				continue
+			if len(c) >= MinSecret && !seen[c] {
+				seen[c] = true
+				r.known = append(r.known, c)
 			}
-			seen[c] = true
-			if !utf8.ValidString(c) {
-				r.plain = append(r.plain, c)
-				continue
-			}
-			cands = append(cands, c)
 		}
 	}
-	// Longest first: at one position the regexp takes the first alternative
-	// that matches, and the whole password must win over its pieces.
-	sort.Slice(cands, func(i, j int) bool { return len(cands[i]) > len(cands[j]) })
-	if len(cands) > 0 {
-		alts := make([]string, len(cands))
-		for i, c := range cands {
-			alts[i] = spellings(c)
-		}
-		r.known = regexp.MustCompile(strings.Join(alts, "|"))
-	}
+	// Longest first: the whole password must win over its pieces.
+	sort.SliceStable(r.known, func(i, j int) bool { return len(r.known[i]) > len(r.known[j]) })
 	return r
 }
 
 // String returns s with the known passwords and everything [Text] finds masked.
 func (r *Redactor) String(s string) string {
-	if r == nil {
-		return Text(s)
-	}
 	// Known passwords first: Text could mask part of one and leave the rest
 	// in a shape that no longer matches it.
-	for _, p := range r.plain {
-		s = strings.ReplaceAll(s, p, Mask)
-	}
-	if r.known != nil {
-		s = r.known.ReplaceAllLiteralString(s, Mask)
+	if r != nil && len(r.known) > 0 {
+		s = r.maskKnown(s)
 	}
 	return Text(s)
+}
+
+// maskKnown replaces every spelling of a known password in s.
+func (r *Redactor) maskKnown(s string) string {
+	var b strings.Builder
+	at := 0 // s[:at] is written
+	for i := 0; i < len(s); {
+		end := -1
+		for _, pw := range r.known {
+			budget := matchBudget
+			if end = matchAt(s, i, pw, &budget); end >= 0 {
+				break
+			}
+		}
+		if end < 0 {
+			i++
+			continue
+		}
+		b.WriteString(s[at:i])
+		b.WriteString(Mask)
+		at, i = end, end
+	}
+	if at == 0 {
+		return s
+	}
+	b.WriteString(s[at:])
+	return b.String()
+}
+
+// matchBudget bounds the work of one matchAt; a text that exhausts it is
+// masked to its end (more, never less).
+const matchBudget = 1 << 12
+
+// matchAt returns the end of a spelling of pw that starts at s[i], or -1.
+// Each byte of pw may be written plain, percent-encoded (hex digits in
+// either case), as '+' for a space, and after one backslash (key=value
+// escapes, Go's %q).
+func matchAt(s string, i int, pw string, budget *int) int {
+	if pw == "" {
+		return i
+	}
+	if *budget--; *budget < 0 {
+		return len(s)
+	}
+	c := pw[0]
+	for k := i; k <= i+1 && k < len(s); k++ {
+		if k > i && s[i] != '\\' {
+			break
+		}
+		next := -1
+		switch {
+		case s[k] == c, c == ' ' && s[k] == '+':
+			next = k + 1
+		case s[k] == '%' && k+2 < len(s) && isHex(s[k+1]) && isHex(s[k+2]) && unhex(s[k+1])<<4|unhex(s[k+2]) == c:
+			next = k + 3
+		}
+		if next >= 0 {
+			if end := matchAt(s, next, pw[1:], budget); end >= 0 {
+				return end
+			}
+		}
+	}
+	return -1
 }
 
 // Writer returns a writer that writes what it is given to w, through
@@ -362,36 +402,6 @@ func encodedWord(word string) string {
 		fmt.Fprintf(&b, "(?:%s|%%%02x|%%%02x)", regexp.QuoteMeta(word[i:i+1]), lo, up)
 	}
 	return b.String()
-}
-
-// spellings is a regexp matching pw with each character plain or
-// percent-encoded (hex digits in either case), a space also as '+', and any
-// number of backslashes before each (key=value escapes, Go's %q).
-func spellings(pw string) string {
-	var b strings.Builder
-	b.WriteString("(?:")
-	for _, r := range pw {
-		b.WriteString(`\\*(?:`)
-		b.WriteString(regexp.QuoteMeta(string(r)))
-		b.WriteString("|")
-		for _, c := range []byte(string(r)) {
-			b.WriteString("%" + hexClass(c>>4) + hexClass(c&15))
-		}
-		if r == ' ' {
-			b.WriteString(`|\+`)
-		}
-		b.WriteString(")")
-	}
-	b.WriteString(")")
-	return b.String()
-}
-
-func hexClass(d byte) string {
-	const digits = "0123456789abcdef"
-	if d < 10 {
-		return digits[d : d+1]
-	}
-	return "[" + digits[d:d+1] + strings.ToUpper(digits[d:d+1]) + "]"
 }
 
 // pieces splits pw at the characters that end a URL or key=value component,

@@ -232,3 +232,19 @@ func BenchmarkTextNothingToHide(b *testing.B) {
 		_ = redact.Text(msg)
 	}
 }
+
+func BenchmarkRedactorString(b *testing.B) {
+	r := redact.New(redact.Passwords(`postgres://app:Xq7@Zz:9/Kk%2Fw#Vv?Ll@host/db?sslpassword=Sp3c%20!%40%3A%2F`)...)
+	msg := `pool: open connection: failed to connect to user=app database=db: 10.0.0.1:5432 (host): server error: FATAL: too many connections for role "app" (SQLSTATE 53300)`
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = r.String(msg)
+	}
+}
+
+func BenchmarkNew(b *testing.B) {
+	pws := redact.Passwords(`postgres://app:Xq7@Zz:9/Kk%2Fw#Vv?Ll@host/db?sslpassword=Sp3c%20!%40%3A%2F`)
+	for b.Loop() {
+		_ = redact.New(pws...)
+	}
+}
