@@ -269,7 +269,7 @@ func (e *runEnv) exec(ctx context.Context, stage string, i int, st *Statement) e
 		_, err = e.monitor.Exec(ctx, st.SQL, args...)
 	}
 	if err != nil {
-		return fmt.Errorf("%s statement %d (%s): %w", stage, i+1, abbreviate(st.SQL, 60), err)
+		return fmt.Errorf("%s statement %d (%s): %w", stage, i+1, abbreviate(redact.Text(st.SQL), 60), err)
 	}
 	return nil
 }

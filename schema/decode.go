@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/planrun/planrun/internal/redact"
 )
 
 // maxValues bounds the number of YAML values one plan may decode to, so that
@@ -296,7 +298,7 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
 		}
 		i, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			d.errorf(d.src.pos(n), "", "%s must be an integer, got %q after expanding %s", c.key, s, n.Value)
+			d.errorf(d.src.pos(n), "", "%s must be an integer, got %q after expanding %s", c.key, redact.Text(s), n.Value)
 			return false
 		}
 		v.SetInt(int64(i))

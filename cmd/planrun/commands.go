@@ -14,6 +14,7 @@ import (
 
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -66,8 +67,12 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, *quiet, isTerminal(stderr))}
+	secrets := redact.New(redact.Passwords(prog.Target.URL)...)
+	tty := isTerminal(stderr)
+	stderr = secrets.Writer(stderr)
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, *quiet, tty)}
 	run, runErr := engine.Preflight(ctx, prog, opts)
+	run = report.Redact(run, secrets)
 	run.Verdict = results.Verdict{Pass: runErr == nil && run.Status == results.StatusCompleted, Label: "PREFLIGHT PASSED"}
 	if !run.Verdict.Pass {
 		run.Verdict.Label = "PREFLIGHT FAILED"
@@ -148,6 +153,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
 	}
+	base, cur = report.Redact(base, nil), report.Redact(cur, nil) // reports written before redaction improved
 	c := compare.Runs(base, cur, compare.Options{Tolerance: tol})
 	switch *format {
 	case "table":

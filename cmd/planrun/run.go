@@ -105,6 +105,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 
 	tty := isTerminal(stderr)
+	stderr = redact.New(redact.Passwords(prog.Target.URL)...).Writer(stderr)
 	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live}
 	if !f.quiet {
 		opts.Progress = newProgressPrinter(stderr, tty).print
@@ -115,6 +116,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	run = report.Redact(run, redact.New(redact.Passwords(prog.Target.URL)...))
 
 	if err := report.Render(stdout, f.format, run, report.Options{Color: !f.noColor && isTerminal(stdout) && f.format == "table"}); err != nil {
 		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)

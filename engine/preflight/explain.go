@@ -40,7 +40,7 @@ func Explain(err error, connString string) string {
 	target := "the target"
 	var pce *pgconn.ParseConfigError
 	if errors.As(err, &pce) {
-		return redact.Text("invalid connection string: " + oneLine(err.Error()))
+		return redact.Secret("invalid connection string: "+oneLine(err.Error()), redact.Passwords(pce.ConnString)...)
 	}
 	var cfg *pgconn.Config
 	var ce *pgconn.ConnectError
