@@ -648,7 +648,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 			if t == reflect.TypeFor[Plan]() {
 				where = "at the top level"
 			}
-			d.errorf(d.src.pos(kv.key), didYouMean(key, "keys", si.keys), "unknown key `%s` %s", key, where)
+			hint := misplacedKeyHint(t, key, kv.val)
+			if hint == "" {
+				hint = didYouMean(key, "keys", si.keys)
+			}
+			d.errorf(d.src.pos(kv.key), hint, "unknown key `%s` %s", key, where)
 			good = false
 			continue
 		}

@@ -91,6 +91,46 @@ func TestParseErrors(t *testing.T) {
 			want: []want{{"8:1", "unknown key `asertions` at the top level", "did you mean `assertions`?"}},
 		},
 		{
+			name: "SQLAlchemy pool arguments at the top level",
+			src: doc(head, mixApp, scenario, "pool_size: 20", "max_overflow: 30", "pool_timeout: 10s",
+				"pool_recycle: 1800s", "pool_pre_ping: true"),
+			want: []want{
+				{"8:1", "unknown key `pool_size` at the top level", "SQLAlchemy's `pool_size` is `pool.size` in planrun: write `pool: {size: 20}`"},
+				{"9:1", "unknown key `max_overflow` at the top level", "`max_overflow` belongs under `pool:`: write `pool: {max_overflow: 30}`"},
+				{"10:1", "unknown key `pool_timeout` at the top level", "SQLAlchemy's `pool_timeout` is `pool.timeout` in planrun: write `pool: {timeout: 10s}`"},
+				{"11:1", "unknown key `pool_recycle` at the top level", "SQLAlchemy's `pool_recycle` is `pool.recycle` in planrun: write `pool: {recycle: 1800s}`"},
+				{"12:1", "unknown key `pool_pre_ping` at the top level", "SQLAlchemy's `pool_pre_ping` is `pool.pre_ping` in planrun: write `pool: {pre_ping: true}`"},
+			},
+		},
+		{
+			name: "pool key at the top level",
+			src:  doc(head, mixApp, scenario, "timeout: 5s"),
+			want: []want{{"8:1", "unknown key `timeout` at the top level", "`timeout` belongs under `pool:`: write `pool: {timeout: 5s}`"}},
+		},
+		{
+			name: "SQLAlchemy pool argument with a value that is no example",
+			src:  doc(head, mixApp, scenario, "pool_size: [1, 2]"),
+			want: []want{{"8:1", "unknown key `pool_size` at the top level", "write `pool: {size: 20}`"}},
+		},
+		{
+			name: "SQLAlchemy pool arguments inside pool",
+			src:  doc(head, mixApp, scenario, "pool: {pool_size: 20, pool_timeout: 5s, max_overflow: 2}"),
+			want: []want{
+				{"8:@pool_size", "unknown key `pool_size` in pool", "SQLAlchemy's `pool_size` is `size` in planrun: write `size: 20`"},
+				{"8:@pool_timeout", "unknown key `pool_timeout` in pool", "SQLAlchemy's `pool_timeout` is `timeout` in planrun: write `timeout: 5s`"},
+			},
+		},
+		{
+			name: "ramp_up in a stage",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 5, ramp_up: 10s, duration: 1m}"),
+			want: []want{{"9:@ramp_up", "unknown key `ramp_up` in stage", "a stage's ramp is `ramp`: write `ramp: 10s`"}},
+		},
+		{
+			name: "ramp next to users",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 5, ramp: 10s, duration: 1m}"),
+			want: []want{{"7:@ramp", "unknown key `ramp` in scenario", "with `users`, the ramp is `ramp_up`: write `ramp_up: 10s`"}},
+		},
+		{
 			name: "integer field given a string",
 			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    users: lots", "    duration: 1s"),
 			want: []want{{"8:12", `users must be an integer, got string "lots"`, ""}},
