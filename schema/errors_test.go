@@ -188,7 +188,47 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "think range bound without a unit",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50..150ms}"),
-			want: []want{{"7:@50..", "think: duration needs a unit", "write `50s`, not `50`"}},
+			want: []want{{"7:@50..", "think: duration needs a unit", "give both ends a unit: MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range with a dash",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms-150ms}"),
+			want: []want{{"7:@50ms-", `think: invalid duration "50ms-150ms"`, "a range is MIN..MAX: write `50ms..150ms`"}},
+		},
+		{
+			name: "think range with three dots",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms...150ms}"),
+			want: []want{{"7:@50ms.", `think: invalid range "50ms...150ms"`, "write MIN..MAX with two dots, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range without a maximum",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms..}"),
+			want: []want{{"7:@50ms", `think: range "50ms.." has no maximum`, "write MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range as a list",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    users: 1", "    duration: 1s", "    think: [50ms, 150ms]"),
+			want: []want{{"10:12", "think must be a duration or a range such as `50ms..150ms`, got a list", "a range is MIN..MAX, not a list: write `50ms..150ms`"}},
+		},
+		{
+			name: "think not a duration",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: fast}"),
+			want: []want{{"7:@fast", `think: invalid duration "fast"`, "a range is MIN..MAX, e.g. `50ms..150ms`, or one duration"}},
+		},
+		{
+			name: "think range bound not a duration",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 1ms..slow}"),
+			want: []want{{"7:@1ms..", `think: invalid duration "slow"`, "; write MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range bound negative",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: -1ms..1ms}"),
+			want: []want{{"7:@-1ms", "think must not be negative, got -1ms", "write MIN..MAX, both ≥ 0"}},
+		},
+		{
+			name: "duration too long for Go",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 3000000h}"),
+			want: []want{{"7:@3000000h", `duration: duration "3000000h" is too long`, "a duration is at most 2562047h47m16.854775807s"}},
 		},
 		{
 			name: "duplicate key",
