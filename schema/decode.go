@@ -24,6 +24,9 @@ type meta struct {
 	mixPos   map[string]Pos // position of each mix's value
 	mixOrder []string       // mix names in file order
 	root     Pos            // the document's top-level mapping
+	// sql holds the scalar each SQL text was decoded from, to point at a
+	// placeholder inside it.
+	sql map[*string]*yaml.Node
 }
 
 // has reports whether the field behind ptr was written in the file.
@@ -608,6 +611,7 @@ func (d *decoder) statement(n *yaml.Node, v reflect.Value, c ctx) bool {
 		st.SQL = strings.TrimSpace(n.Value)
 		st.SQLPos = d.src.textPos(n)
 		d.meta.pos[&st.SQL] = st.SQLPos
+		d.meta.sql[&st.SQL] = n
 		return true
 	case n.Kind == yaml.MappingNode:
 		return d.mapping(n, v, c)
@@ -780,6 +784,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		}
 		ptr := fv.Addr().Interface()
 		d.meta.pos[ptr] = d.src.pos(vn)
+		if key == "sql" && fv.Kind() == reflect.String {
+			d.meta.sql[ptr.(*string)] = vn
+		}
 		if !ok {
 			d.meta.bad[ptr] = true
 		}

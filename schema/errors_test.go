@@ -305,7 +305,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "args on a transaction",
-			src:  doc(head, "mixes:", "  app:", "    - {name: tx, transaction: [SELECT $1], args: [1]}", scenario),
+			src:  doc(head, "mixes:", "  app:", "    - {name: tx, transaction: [SELECT 1], args: [1]}", scenario),
 			want: []want{{"5:@[1]", "operation `tx`: args belong to sql, not to a transaction", "own `args`"}},
 		},
 		{
@@ -322,6 +322,60 @@ func TestParseErrors(t *testing.T) {
 			name: "args not a list",
 			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1, args: 5}", scenario),
 			want: []want{{"5:@5}", "args must be a list of expressions, got integer 5", "args: ["}},
+		},
+		{
+			name: "placeholder without an arg",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1 + $2, args: [1]}", scenario),
+			want: []want{{"5:@$2", "operation `read`: sql uses $2 but args has 1 value", "$1 is the first arg, $2 the last"}},
+		},
+		{
+			name: "placeholders without args",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: 'SELECT $1::text'}", scenario),
+			want: []want{{"5:@$1", "operation `read`: sql uses $1 but has no args", "add `args:`"}},
+		},
+		{
+			name: "args without placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT 1, args: [randInt(1, 10), 2]}", scenario),
+			want: []want{{"5:@[randInt", "operation `read`: args has 2 values but sql has no placeholders", "refer to the args as $1, $2"}},
+		},
+		{
+			name: "more args than placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1, args: [1, 2, 3]}", scenario),
+			want: []want{{"5:@2, 3", "operation `read`: args has 3 values but sql uses only $1..$1", "remove the args after the 1st"}},
+		},
+		{
+			name: "a gap in the placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1 + $3, args: [1, 2, 3]}", scenario),
+			want: []want{{"5:@$3", "operation `read`: sql uses $3 but not $2", "without a gap"}},
+		},
+		{
+			name: "placeholders in strings, names, comments and dollar quotes do not count",
+			src: doc(head, "mixes:", "  app:", "    - name: read",
+				`      sql: SELECT '$1', "$2", $$ $3 $$, $f$ $4 $f$, a$5 /* $6 */ -- $7`,
+				"      args: [1]", scenario),
+			want: []want{{"7:@[1]", "operation `read`: args has 1 value but sql has no placeholders", ""}},
+		},
+		{
+			name: "placeholder on a later line of a literal block",
+			src: doc(head, "mixes:", "  app:", "    - name: write", "      sql: |", "        UPDATE t",
+				"           SET v = $2", "         WHERE id = $1", "      args: [1]", scenario),
+			want: []want{{"8:@$2", "operation `write`: sql uses $2 but args has 1 value", ""}},
+		},
+		{
+			name: "transaction and setup statements",
+			src: doc(head, "mixes:", "  app:", "    - name: tx", "      transaction:",
+				"        - {sql: UPDATE t SET v = $1, args: [1]}",
+				"        - {sql: UPDATE t SET v = $2 WHERE id = $1, args: [1]}",
+				scenario, "setup:", "  - INSERT INTO t VALUES ($1)", "  - {sql: 'PREPARE p AS SELECT $1'}"),
+			want: []want{
+				{"8:@$2", "operation `tx`, statement 2: sql uses $2 but args has 1 value", ""},
+				{"12:@$1", "setup statement: sql uses $1 but has no args", ""},
+			},
+		},
+		{
+			name: "placeholder above PostgreSQL's limit",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $70000, args: [1]}", scenario),
+			want: []want{{"5:@$70000", "operation `read`: sql uses a placeholder above $65535", "$1 to $65535"}},
 		},
 		{
 			name: "scenario without a name",

@@ -78,7 +78,8 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 		src:    src,
 		lookup: lookupEnv,
 		active: map[*yaml.Node]bool{},
-		meta:   &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root)},
+		meta:   &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root),
+			sql: map[*string]*yaml.Node{}},
 	}
 	p := &Plan{File: file}
 	sum := sha256.Sum256(data)
@@ -91,7 +92,7 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 	d.value(root, reflect.ValueOf(p).Elem(), ctx{key: "plan"})
 	p.MixOrder = d.meta.mixOrder
 	applyDefaults(p, d.meta)
-	validate(p, d.meta, &d.errs)
+	validate(p, d.meta, src, &d.errs)
 	return p, d.errs.Err()
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -174,10 +175,21 @@ func TestExprs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := "version: 1\nname: t\nmixes:\n  app:\n    - {name: read, sql: SELECT $1, args: " + tt.args + "}\n" +
+			// The SQL has one placeholder per arg (validation checks
+			// them); the positions above are for `SELECT $1`.
+			sql := "SELECT 1"
+			for i := range tt.want {
+				sql += fmt.Sprintf("+$%d", i+1)
+			}
+			for i := range tt.want {
+				if tt.want[i].Pos.Line == 5 {
+					tt.want[i].Pos.Col += len(sql) - len("SELECT $1")
+				}
+			}
+			src := "version: 1\nname: t\nmixes:\n  app:\n    - {name: read, sql: " + sql + ", args: " + tt.args + "}\n" +
 				"scenarios:\n  - {name: s, users: 1, duration: 1s}\n"
 			if tt.args[0] == '\n' {
-				src = "version: 1\nname: t\nmixes:\n  app:\n    - name: read\n      sql: SELECT $1\n      args:" + tt.args + "\n" +
+				src = "version: 1\nname: t\nmixes:\n  app:\n    - name: read\n      sql: " + sql + "\n      args:" + tt.args + "\n" +
 					"scenarios:\n  - {name: s, users: 1, duration: 1s}\n"
 				for i := range tt.want {
 					tt.want[i].Pos.Line += 2
