@@ -78,7 +78,7 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 		src:    src,
 		lookup: lookupEnv,
 		active: map[*yaml.Node]bool{},
-		meta:   &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root),
+		meta: &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root),
 			sql: map[*string]*yaml.Node{}},
 	}
 	p := &Plan{File: file}
