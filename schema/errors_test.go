@@ -450,6 +450,36 @@ func TestParseErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "stages adding up past a Go duration",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 1, duration: 2000000h}", "      - {users: 1, duration: 2000000h}"),
+			want: []want{{"9:@2000000h", "scenario `s` lasts 2000000h by the end of stage 1, more than 1000h", "a plan's load lasts at most 1000h"}},
+		},
+		{
+			name: "stages adding up past the limit",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 1, duration: 600h}", "      - {users: 1, duration: 400h1s}"),
+			want: []want{{"10:@400h1s", "scenario `s` lasts 1000h0m1s by the end of stage 2, more than 1000h", "shorten it, or split it"}},
+		},
+		{
+			name: "users scenario over the limit",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1001h}"),
+			want: []want{{"7:@1001h", "scenario `s` lasts 1001h, more than 1000h", "at most 1000h"}},
+		},
+		{
+			name: "scenarios over the limit together",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: a, users: 1, duration: 600h}", "  - {name: b, users: 1, duration: 600h}", "  - {name: c, users: 1, duration: 600h}"),
+			want: []want{{"8:5", "the scenarios up to scenario `b` last 1200h in all, more than 1000h", "at most 1000h"}},
+		},
+		{
+			name: "think longer than a day",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 0ns..9223372036854775807ns}"),
+			want: []want{{"7:@0ns", "think 2562047h47m16.854775807s is longer than 24h", "MIN..MAX"}},
+		},
+		{
+			name: "hold longer than a day",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT 1, hold: 25h}", scenario),
+			want: []want{{"5:@25h", "hold 25h is longer than 24h", "at most 24h"}},
+		},
+		{
 			name: "recovery_after out of range",
 			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages: [{users: 1, duration: 1s}]", "    recovery_after: 2"),
 			want: []want{{"9:21", "recovery_after must be between 1 and 1 (the number of stages), got 2", "1-based"}},

@@ -82,9 +82,9 @@ func TestLoadProduction(t *testing.T) {
 		{"normal mix position", p.Scenarios[0].MixPos, pos(47, 10)},
 		{"stress ramp_up default", p.Scenarios[2].RampUp.D(), time.Duration(0)},
 		{"stages", p.Scenarios[3].Stages, []schema.Stage{
-			{Users: 25, Duration: schema.Duration(30 * time.Second), Pos: pos(67, 9)},
-			{Users: 80, Duration: schema.Duration(60 * time.Second), Pos: pos(68, 9)},
-			{Users: 25, Duration: schema.Duration(30 * time.Second), Pos: pos(69, 9)},
+			{Users: 25, Duration: schema.Duration(30 * time.Second), DurationPos: pos(67, 31), Pos: pos(67, 9)},
+			{Users: 80, Duration: schema.Duration(60 * time.Second), DurationPos: pos(68, 31), Pos: pos(68, 9)},
+			{Users: 25, Duration: schema.Duration(30 * time.Second), DurationPos: pos(69, 31), Pos: pos(69, 9)},
 		}},
 		{"recovery_after", p.Scenarios[3].RecoveryAfter, 2},
 		{"stages total duration", p.Scenarios[3].TotalDuration(), 2 * time.Minute},

@@ -24,6 +24,7 @@ func validate(p *Plan, m *meta, src *source, errs *Errors) {
 		v.mix(name, p.Mixes[name])
 	}
 	v.scenarios()
+	checkLoad(p, 1, errs)
 	v.assertions()
 	v.verdict()
 }
@@ -105,6 +106,9 @@ func (v *validator) mix(name string, mix Mix) {
 				seen[opName] = v.m.at(&op.Name, op.Pos)
 			}
 		}
+		v.check(op.Hold.D() > MaxPause, &op.Hold, op.Pos,
+			fmt.Sprintf("hold is the application's work on the connection, at most %s", durText(MaxPause)),
+			"hold %s is longer than %s", durText(op.Hold.D()), durText(MaxPause))
 		v.check(!(op.Weight > 0) || math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
 			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
 		v.operationBody(op)
@@ -163,6 +167,9 @@ func (v *validator) scenarios() {
 		}
 		v.scenarioMix(s, label)
 		v.loadShape(s, label)
+		v.check(s.Think.Max > MaxPause, &s.Think, s.Pos,
+			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", durText(MaxPause)),
+			"think %s is longer than %s", durText(s.Think.Max), durText(MaxPause))
 	}
 }
 
