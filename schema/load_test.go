@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -288,5 +289,16 @@ func TestMergeKeysAndAliases(t *testing.T) {
 	b := p.Scenario("b")
 	if b == nil || b.Users != 9 || b.Duration.D() != time.Minute || b.Think.Max != 2*time.Millisecond {
 		t.Errorf("merged scenario b = %+v, want users 9 (explicit) and duration, think from a", b)
+	}
+}
+
+func TestParseRefusesALargePlan(t *testing.T) {
+	data := append([]byte(minimal+"# "), bytes.Repeat([]byte("x"), schema.MaxPlanSize)...)
+	_, err := schema.Parse("plan.yaml", data, nil)
+	if !errors.Is(err, schema.ErrPlanTooLarge) {
+		t.Fatalf("error %v, want ErrPlanTooLarge", err)
+	}
+	if _, err := schema.Parse("plan.yaml", data[:schema.MaxPlanSize], nil); err != nil {
+		t.Errorf("a plan of exactly MaxPlanSize bytes: %v", err)
 	}
 }
