@@ -21,16 +21,17 @@ func TestCheckSourceAccepts(t *testing.T) {
 		"user * 1000 + iteration",
 		"map(1..10, randInt(1, 10))",
 		nested(2, "1..100"),
-		nested(3, "1..50"),
+		nested(3, "1..25"),
 		"filter(1..1000, # % 2 == 0)",
 		"let xs = 1..10; map(xs, # * 2)",
 		"sum(1..1000)",
+		"randString(50000)",
 		`repeat("x", 1000)`,
 		"user > 5 ? map(1..100, #) : []",
 		"not valid (", // a syntax error is for the compiler to report
 		"",
 	} {
-		if err := exprbudget.CheckSource(src, exprbudget.Limits{}); err != nil {
+		if err := exprbudget.CheckSource(src, randStringCost); err != nil {
 			t.Errorf("CheckSource(%q) = %v, want nil", src, err)
 		}
 	}
@@ -69,55 +70,55 @@ func TestCheckSourceRejects(t *testing.T) {
 			name: "three nested loops of 1000",
 			src:  nested(3, "1..1000"),
 			col:  len("all(1..1000, "),
-			msg:  "`all` may take about 3,006,004 steps per evaluation, more than the budget of 1,000,000",
+			msg:  "`all` may take about 3,006,004 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "loops over lengths not written are assumed 100 long",
 			src:  "map(1..user, map(1..user, map(1..user, 1)))",
 			col:  0,
-			msg:  "`map` may take about 3,060,604 steps per evaluation, more than the budget of 1,000,000",
+			msg:  "`map` may take about 3,060,604 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "a variable keeps its length",
 			src:  "let xs = 1..2000; all(xs, all(xs, true))",
 			col:  len("let xs = 1..2000; "),
-			msg:  "`all` may take about 8,006,002 steps per evaluation, more than the budget of 1,000,000",
+			msg:  "`all` may take about 8,006,002 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "a huge range",
 			src:  "len(1..100000000)",
 			col:  len("len(1"),
-			msg:  "the range holds 100,000,000 numbers, more than the budget of 1,000,000",
+			msg:  "the range holds 100,000,000 numbers, more than the budget of 100,000",
 		},
 		{
 			name: "negative ends",
 			src:  "len(-2000000..-1)",
 			col:  len("len(-2000000"),
-			msg:  "the range holds 2,000,000 numbers, more than the budget of 1,000,000",
+			msg:  "the range holds 2,000,000 numbers, more than the budget of 100,000",
 		},
 		{
 			name: "a costly call in a loop",
-			src:  "map(1..100, randString(100000))",
+			src:  "map(1..100, randString(10000))",
 			lim:  randStringCost,
-			msg:  "`map` may take about 10,000,504 steps per evaluation, more than the budget of 1,000,000",
+			msg:  "`map` may take about 1,000,504 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "a repeat in a loop",
-			src:  `map(1..1000, repeat("x", 100000))`,
-			msg:  "`map` may take about 100,005,004 steps per evaluation, more than the budget of 1,000,000",
+			src:  `map(1..1000, repeat("x", 10000))`,
+			msg:  "`map` may take about 10,005,004 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "on a later line",
 			src:  "1 +\n  sum(map(1..2000, sum(1..2000)))",
 			line: 2,
 			col:  len("  sum("),
-			msg:  "`map` may take about 8,012,004 steps per evaluation, more than the budget of 1,000,000",
+			msg:  "`map` may take about 8,012,004 steps per evaluation, more than the budget of 100,000",
 		},
 		{
 			name: "a costly call alone",
 			src:  "randString(2000000)",
 			lim:  randStringCost,
-			msg:  "the call may take about 2,000,003 steps, more than the budget of 1,000,000",
+			msg:  "the call may take about 2,000,003 steps, more than the budget of 100,000",
 		},
 		{
 			name: "a smaller budget",
