@@ -39,7 +39,10 @@ func TestCheckSourceAccepts(t *testing.T) {
 
 // randStringCost counts randString(n) as n steps.
 var randStringCost = exprbudget.Limits{CallCost: func(name string, args []ast.Node) (float64, bool) {
-	if n, ok := args[0].(*ast.IntegerNode); ok && name == "randString" {
+	if name != "randString" || len(args) == 0 {
+		return 0, false
+	}
+	if n, ok := args[0].(*ast.IntegerNode); ok {
 		return float64(n.Value), true
 	}
 	return 0, false
@@ -173,4 +176,17 @@ func TestEstimate(t *testing.T) {
 			t.Errorf("Estimate(%q) = %g, want %g", src, got, want)
 		}
 	}
+}
+
+// FuzzCheckSource: no expression makes the checker panic, and an error is
+// always located inside the source.
+func FuzzCheckSource(f *testing.F) {
+	for _, s := range []string{nested(5, "1..100"), "let x = 1..3; map(x, #)", "reduce(1..10, #acc + #, 0)", "sortBy([3, 1], #)", "a?.b[1:2]", "1 in 1..10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, src string) {
+		if err := exprbudget.CheckSource(src, randStringCost); err != nil && (err.Line < 1 || err.Message == "") {
+			t.Fatalf("error %+v", err)
+		}
+	})
 }
