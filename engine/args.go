@@ -9,8 +9,11 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/internal/exprbudget"
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -73,17 +76,52 @@ var argFunctions = []expr.Option{
 var ArgFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "randChoice(list)", "randString(n)", "uuid()", "now()", "user", "iteration", "scenario"}
 
 // compileArg compiles one args expression; its error is positioned in the plan.
+//
+// An expression whose evaluation could run too long is refused (see
+// [argBudget]): args run before every operation, and the expr VM cannot be
+// interrupted, not even by Ctrl-C.
 func compileArg(e schema.Expr) (*vm.Program, *schema.Error) {
 	opts := append([]expr.Option{expr.Env(ArgEnv{})}, argFunctions...)
 	p, err := expr.Compile(e.Src, opts...)
-	if err == nil {
-		return p, nil
+	if err != nil {
+		return nil, &schema.Error{
+			Pos:  exprErrorPos(e, err),
+			Msg:  fmt.Sprintf("args expression %q does not compile: %s", e.Src, exprMessage(err)),
+			Hint: "args are expr expressions; available: " + strings.Join(ArgFunctionNames, ", "),
+		}
 	}
-	return nil, &schema.Error{
-		Pos:  exprErrorPos(e, err),
-		Msg:  fmt.Sprintf("args expression %q does not compile: %s", e.Src, exprMessage(err)),
-		Hint: "args are expr expressions; available: " + strings.Join(ArgFunctionNames, ", "),
+	if ferr := exprbudget.CheckSource(e.Src, argBudget); ferr != nil {
+		return nil, &schema.Error{
+			Pos: exprErrorPos(e, ferr),
+			Msg: fmt.Sprintf("args expression %q may run too long: %s", e.Src, ferr.Message),
+			Hint: fmt.Sprintf("args are evaluated before every operation and cannot be interrupted: at most about %s steps, loops (all, any, map, filter, ...) at most %d deep; a list whose length is not written counts as %d items",
+				humanize.Int(exprbudget.DefaultMaxSteps), exprbudget.DefaultMaxDepth, exprbudget.DefaultUnknownLen),
+		}
 	}
+	return p, nil
+}
+
+// argBudget bounds one evaluation of an args expression. randString(n)
+// costs n steps (it draws n letters).
+var argBudget = exprbudget.Limits{
+	CallCost: func(name string, args []ast.Node) (float64, bool) {
+		if n, ok := args0Int(args); ok && name == "randString" {
+			return float64(n), true
+		}
+		return 0, false
+	},
+}
+
+// args0Int returns the first argument when it is an integer literal.
+func args0Int(args []ast.Node) (int, bool) {
+	if len(args) == 0 {
+		return 0, false
+	}
+	n, ok := args[0].(*ast.IntegerNode)
+	if !ok {
+		return 0, false
+	}
+	return n.Value, true
 }
 
 // exprErrorPos maps an expr compile error to the position in the plan file.

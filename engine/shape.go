@@ -1,6 +1,12 @@
 package engine
 
-import "time"
+import (
+	"math"
+	mrand "math/rand/v2"
+	"time"
+
+	"github.com/planrun/planrun/schema"
+)
 
 // Shape is a closed-model load profile: how many users should be active at
 // each moment of a scenario. It is a pure function of elapsed time, so it is
@@ -37,7 +43,7 @@ func (r Ramp) Users(elapsed time.Duration) int {
 	prev := 0
 	var start time.Duration
 	for _, s := range r {
-		if elapsed < start+s.Duration {
+		if elapsed < addSat(start, s.Duration) {
 			in := elapsed - start
 			if s.Ramp > 0 && in < s.Ramp {
 				return prev + int(float64(s.Users-prev)*float64(in)/float64(s.Ramp))
@@ -45,16 +51,17 @@ func (r Ramp) Users(elapsed time.Duration) int {
 			return s.Users
 		}
 		prev = s.Users
-		start += s.Duration
+		start = addSat(start, s.Duration)
 	}
 	return 0
 }
 
-// Duration implements Shape.
+// Duration implements Shape. A total too long for a time.Duration is
+// math.MaxInt64 (schema bounds a plan's load to schema.MaxLoad).
 func (r Ramp) Duration() time.Duration {
 	var d time.Duration
 	for _, s := range r {
-		d += s.Duration
+		d = addSat(d, s.Duration)
 	}
 	return d
 }
@@ -72,7 +79,7 @@ func (r Ramp) MaxUsers() int {
 func (r Ramp) StageEnd(i int) time.Duration {
 	var d time.Duration
 	for j, s := range r {
-		d += s.Duration
+		d = addSat(d, s.Duration)
 		if j+1 == i {
 			return d
 		}
@@ -81,6 +88,9 @@ func (r Ramp) StageEnd(i int) time.Duration {
 }
 
 // Scaled returns the ramp with every duration multiplied by f (--time-scale).
+// A product too long for a time.Duration is math.MaxInt64; a bad factor
+// (negative, NaN, infinite) gives 0. [schema.Plan.CheckTimeScale] reports
+// both before a run.
 func (r Ramp) Scaled(f float64) Ramp {
 	out := make(Ramp, len(r))
 	for i, s := range r {
@@ -90,5 +100,38 @@ func (r Ramp) Scaled(f float64) Ramp {
 }
 
 func scale(d time.Duration, f float64) time.Duration {
-	return time.Duration(float64(d) * f)
+	v, _ := schema.ScaleDuration(d, f)
+	return v
+}
+
+// addSat returns a + b for b ≥ 0, math.MaxInt64 when that overflows.
+func addSat(a, b time.Duration) time.Duration {
+	if b > 0 && a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// thinkTime draws a think time uniformly from r, both ends included; r.Min
+// when r.Max ≤ r.Min.
+func thinkTime(r schema.DurationRange) time.Duration {
+	return uniform(r.Min, r.Max, mrand.Uint64N, mrand.Uint64)
+}
+
+// uniform returns a duration uniform in [lo, hi] (lo when hi ≤ lo), from
+// below(n), uniform in [0, n), and full(), uniform over every uint64. It is
+// right for every pair of int64s: hi - lo + 1 is computed in uint64, where it
+// cannot overflow, except for the whole int64 range, which full() covers.
+func uniform(lo, hi time.Duration, below func(uint64) uint64, full func() uint64) time.Duration {
+	if hi <= lo {
+		return lo
+	}
+	span := uint64(hi) - uint64(lo)
+	var off uint64
+	if span == math.MaxUint64 {
+		off = full()
+	} else {
+		off = below(span + 1)
+	}
+	return time.Duration(uint64(lo) + off)
 }

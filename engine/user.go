@@ -91,13 +91,7 @@ func (u *user) run(ctx context.Context) {
 	}
 }
 
-func (u *user) think() time.Duration {
-	t := u.sc.Think
-	if t.Max <= t.Min {
-		return t.Min
-	}
-	return t.Min + time.Duration(mrand.Int64N(int64(t.Max-t.Min)+1))
-}
+func (u *user) think() time.Duration { return thinkTime(u.sc.Think) }
 
 // sleep waits d unless cancel is closed first; it reports whether it slept fully.
 func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {

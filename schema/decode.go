@@ -26,6 +26,9 @@ type meta struct {
 	mixPos   map[string]Pos // position of each mix's value
 	mixOrder []string       // mix names in file order
 	root     Pos            // the document's top-level mapping
+	// sql holds the scalar each SQL text was decoded from, to point at a
+	// placeholder inside it.
+	sql map[*string]*yaml.Node
 }
 
 // has reports whether the field behind ptr was written in the file.
@@ -332,50 +335,160 @@ func (d *decoder) duration(n *yaml.Node, key string) (time.Duration, bool) {
 }
 
 func (d *decoder) parseDuration(n *yaml.Node, key, s string) (time.Duration, bool) {
-	if _, err := strconv.ParseFloat(s, 64); err == nil {
-		if f, _ := strconv.ParseFloat(s, 64); f == 0 {
-			return 0, true
-		}
-		d.errorf(d.src.pos(n), fmt.Sprintf("write `%ss`, not `%s`", s, s), "%s: duration needs a unit", key)
-		return 0, false
-	}
-	dur, err := time.ParseDuration(s)
-	if err != nil {
-		d.errorf(d.src.pos(n), "Go-style durations: `250ms`, `30s`, `5m`, `1h30m`",
-			"%s: invalid duration %q", key, s)
-		return 0, false
-	}
-	if dur < 0 {
-		d.errorf(d.src.pos(n), "", "%s must not be negative, got %s", key, s)
+	dur, msg, hint := parseDuration(s)
+	if msg != "" {
+		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
 		return 0, false
 	}
 	return dur, true
 }
 
+// parseDuration parses a plan duration. When s is not one, msg says why and
+// hint how to write it.
+func parseDuration(s string) (dur time.Duration, msg, hint string) {
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		if f == 0 {
+			return 0, "", ""
+		}
+		return 0, "duration needs a unit", fmt.Sprintf("write `%ss`, not `%s`", s, s)
+	}
+	dur, err := time.ParseDuration(s)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "invalid duration") && overflows(s):
+		return 0, fmt.Sprintf("duration %q is too long", s),
+			fmt.Sprintf("a duration is at most %s (the largest Go duration); a plan's load lasts at most %s in all", durText(math.MaxInt64), durText(MaxLoad))
+	case err != nil:
+		return 0, fmt.Sprintf("invalid duration %q", s), "Go-style durations: `250ms`, `30s`, `5m`, `1h30m`"
+	case dur < 0:
+		return 0, "must not be negative, got " + s, ""
+	}
+	return dur, "", ""
+}
+
+// keyed prefixes a parseDuration message with the key: "hold must not be
+// negative, ...", "timeout: invalid duration ...".
+func keyed(key, msg string) string {
+	if strings.HasPrefix(msg, "must ") {
+		return key + " " + msg
+	}
+	return key + ": " + msg
+}
+
+// overflows reports whether s looks like a duration whose value does not fit
+// in an int64 of nanoseconds (time.ParseDuration says only "invalid").
+func overflows(s string) bool {
+	s = strings.TrimLeft(s, "+-")
+	if s == "" || !(s[0] >= '0' && s[0] <= '9' || s[0] == '.') {
+		return false
+	}
+	_, err := time.ParseDuration(strings.Map(func(r rune) rune {
+		if r >= '1' && r <= '9' {
+			return '0'
+		}
+		return r
+	}, s))
+	return err == nil
+}
+
+// rangeForm is the hint part every bad duration range shows.
+const rangeForm = "a range is MIN..MAX, e.g. `50ms..150ms`, or one duration, e.g. `100ms`"
+
+// rangeSeparators are what people write between two durations instead of `..`.
+var rangeSeparators = []string{"...", "…", " - ", "-", "–", " to ", "~", ","}
+
 // durationRange decodes `MIN..MAX` or a single duration.
 func (d *decoder) durationRange(n *yaml.Node, r *DurationRange, key string) bool {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.typeError(n, key, "a duration or a range such as `50ms..150ms`", "")
+		hint := rangeForm
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 2 && n.Content[0].Kind == yaml.ScalarNode && n.Content[1].Kind == yaml.ScalarNode {
+			hint = fmt.Sprintf("a range is MIN..MAX, not a list: write `%s..%s`", n.Content[0].Value, n.Content[1].Value)
+		}
+		d.typeError(n, key, "a duration or a range such as `50ms..150ms`", hint)
 		return false
 	}
-	lo, hi, isRange := strings.Cut(n.Value, "..")
+	text := strings.TrimSpace(n.Value)
+	lo, hi, isRange := strings.Cut(text, "..")
+	lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
 	if !isRange {
-		dur, ok := d.parseDuration(n, key, strings.TrimSpace(lo))
-		r.Min, r.Max = dur, dur
-		return ok
-	}
-	minD, ok1 := d.parseDuration(n, key, strings.TrimSpace(lo))
-	maxD, ok2 := d.parseDuration(n, key, strings.TrimSpace(hi))
-	if !ok1 || !ok2 {
+		dur, msg, hint := parseDuration(lo)
+		if msg == "" {
+			r.Min, r.Max = dur, dur
+			return true
+		}
+		if fixed, ok := asRange(lo); ok {
+			hint = "a range is MIN..MAX: write `" + fixed + "`"
+		} else if hint == "" {
+			hint = rangeForm
+		} else {
+			hint += "; " + rangeForm
+		}
+		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
 		return false
 	}
-	if minD > maxD {
-		d.errorf(d.src.pos(n), "write MIN..MAX, e.g. `50ms..150ms`",
-			"%s: minimum %s is greater than maximum %s", key, minD, maxD)
+	switch {
+	case strings.HasPrefix(hi, "."):
+		d.errorf(d.src.pos(n), "write MIN..MAX with two dots, e.g. `"+lo+".."+strings.TrimLeft(hi, ".")+"`",
+			"%s: invalid range %q", key, text)
+		return false
+	case lo == "" || hi == "":
+		end := "maximum"
+		if lo == "" {
+			end = "minimum"
+		}
+		d.errorf(d.src.pos(n), "write MIN..MAX, e.g. `50ms..150ms`", "%s: range %q has no %s", key, text, end)
 		return false
 	}
-	r.Min, r.Max = minD, maxD
+	good := true
+	for _, s := range []string{lo, hi} {
+		dur, msg, hint := parseDuration(s)
+		if msg != "" {
+			switch {
+			case strings.HasPrefix(msg, "duration needs a unit"):
+				hint = "give both ends a unit: MIN..MAX, e.g. `50ms..150ms`"
+			case hint == "":
+				hint = "write MIN..MAX, both ≥ 0, e.g. `50ms..150ms`"
+			default:
+				hint += "; write MIN..MAX, e.g. `50ms..150ms`"
+			}
+			d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
+			good = false
+			continue
+		}
+		if s == lo {
+			r.Min = dur
+		} else {
+			r.Max = dur
+		}
+	}
+	if !good {
+		*r = DurationRange{}
+		return false
+	}
+	if r.Min > r.Max {
+		d.errorf(d.src.pos(n), "write MIN..MAX, e.g. `"+hi+".."+lo+"`",
+			"%s: minimum %s is greater than maximum %s", key, r.Min, r.Max)
+		*r = DurationRange{}
+		return false
+	}
 	return true
+}
+
+// asRange returns s with a range separator people often write (`-`, `to`,
+// `...`) replaced by `..`, when both ends are durations.
+func asRange(s string) (string, bool) {
+	for _, sep := range rangeSeparators {
+		lo, hi, ok := strings.Cut(s, sep)
+		lo, hi = strings.TrimSpace(lo), strings.TrimSpace(hi)
+		if !ok || lo == "" || hi == "" {
+			continue
+		}
+		_, m1, _ := parseDuration(lo)
+		_, m2, _ := parseDuration(hi)
+		if m1 == "" && m2 == "" {
+			return lo + ".." + hi, true
+		}
+	}
+	return "", false
 }
 
 // yamlNulls are the plain scalars YAML reads as null; as an argument they
@@ -506,6 +619,7 @@ func (d *decoder) statement(n *yaml.Node, v reflect.Value, c ctx) bool {
 		st.SQL = strings.TrimSpace(n.Value)
 		st.SQLPos = d.src.textPos(n)
 		d.meta.pos[&st.SQL] = st.SQLPos
+		d.meta.sql[&st.SQL] = n
 		return true
 	case n.Kind == yaml.MappingNode:
 		return d.mapping(n, v, c)
@@ -656,7 +770,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 			if t == reflect.TypeFor[Plan]() {
 				where = "at the top level"
 			}
-			d.errorf(d.src.pos(kv.key), didYouMean(key, "keys", si.keys), "unknown key `%s` %s", key, where)
+			hint := misplacedKeyHint(t, key, kv.val)
+			if hint == "" {
+				hint = didYouMean(key, "keys", si.keys)
+			}
+			d.errorf(d.src.pos(kv.key), hint, "unknown key `%s` %s", key, where)
 			good = false
 			continue
 		}
@@ -674,6 +792,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		}
 		ptr := fv.Addr().Interface()
 		d.meta.pos[ptr] = d.src.pos(vn)
+		if key == "sql" && fv.Kind() == reflect.String {
+			d.meta.sql[ptr.(*string)] = vn
+		}
 		if !ok {
 			d.meta.bad[ptr] = true
 		}

@@ -91,6 +91,46 @@ func TestParseErrors(t *testing.T) {
 			want: []want{{"8:1", "unknown key `asertions` at the top level", "did you mean `assertions`?"}},
 		},
 		{
+			name: "SQLAlchemy pool arguments at the top level",
+			src: doc(head, mixApp, scenario, "pool_size: 20", "max_overflow: 30", "pool_timeout: 10s",
+				"pool_recycle: 1800s", "pool_pre_ping: true"),
+			want: []want{
+				{"8:1", "unknown key `pool_size` at the top level", "SQLAlchemy's `pool_size` is `pool.size` in planrun: write `pool: {size: 20}`"},
+				{"9:1", "unknown key `max_overflow` at the top level", "`max_overflow` belongs under `pool:`: write `pool: {max_overflow: 30}`"},
+				{"10:1", "unknown key `pool_timeout` at the top level", "SQLAlchemy's `pool_timeout` is `pool.timeout` in planrun: write `pool: {timeout: 10s}`"},
+				{"11:1", "unknown key `pool_recycle` at the top level", "SQLAlchemy's `pool_recycle` is `pool.recycle` in planrun: write `pool: {recycle: 1800s}`"},
+				{"12:1", "unknown key `pool_pre_ping` at the top level", "SQLAlchemy's `pool_pre_ping` is `pool.pre_ping` in planrun: write `pool: {pre_ping: true}`"},
+			},
+		},
+		{
+			name: "pool key at the top level",
+			src:  doc(head, mixApp, scenario, "timeout: 5s"),
+			want: []want{{"8:1", "unknown key `timeout` at the top level", "`timeout` belongs under `pool:`: write `pool: {timeout: 5s}`"}},
+		},
+		{
+			name: "SQLAlchemy pool argument with a value that is no example",
+			src:  doc(head, mixApp, scenario, "pool_size: [1, 2]"),
+			want: []want{{"8:1", "unknown key `pool_size` at the top level", "write `pool: {size: 20}`"}},
+		},
+		{
+			name: "SQLAlchemy pool arguments inside pool",
+			src:  doc(head, mixApp, scenario, "pool: {pool_size: 20, pool_timeout: 5s, max_overflow: 2}"),
+			want: []want{
+				{"8:@pool_size", "unknown key `pool_size` in pool", "SQLAlchemy's `pool_size` is `size` in planrun: write `size: 20`"},
+				{"8:@pool_timeout", "unknown key `pool_timeout` in pool", "SQLAlchemy's `pool_timeout` is `timeout` in planrun: write `timeout: 5s`"},
+			},
+		},
+		{
+			name: "ramp_up in a stage",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 5, ramp_up: 10s, duration: 1m}"),
+			want: []want{{"9:@ramp_up", "unknown key `ramp_up` in stage", "a stage's ramp is `ramp`: write `ramp: 10s`"}},
+		},
+		{
+			name: "ramp next to users",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 5, ramp: 10s, duration: 1m}"),
+			want: []want{{"7:@ramp", "unknown key `ramp` in scenario", "with `users`, the ramp is `ramp_up`: write `ramp_up: 10s`"}},
+		},
+		{
 			name: "integer field given a string",
 			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    users: lots", "    duration: 1s"),
 			want: []want{{"8:12", `users must be an integer, got string "lots"`, ""}},
@@ -148,7 +188,47 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "think range bound without a unit",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50..150ms}"),
-			want: []want{{"7:@50..", "think: duration needs a unit", "write `50s`, not `50`"}},
+			want: []want{{"7:@50..", "think: duration needs a unit", "give both ends a unit: MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range with a dash",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms-150ms}"),
+			want: []want{{"7:@50ms-", `think: invalid duration "50ms-150ms"`, "a range is MIN..MAX: write `50ms..150ms`"}},
+		},
+		{
+			name: "think range with three dots",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms...150ms}"),
+			want: []want{{"7:@50ms.", `think: invalid range "50ms...150ms"`, "write MIN..MAX with two dots, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range without a maximum",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 50ms..}"),
+			want: []want{{"7:@50ms", `think: range "50ms.." has no maximum`, "write MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range as a list",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    users: 1", "    duration: 1s", "    think: [50ms, 150ms]"),
+			want: []want{{"10:12", "think must be a duration or a range such as `50ms..150ms`, got a list", "a range is MIN..MAX, not a list: write `50ms..150ms`"}},
+		},
+		{
+			name: "think not a duration",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: fast}"),
+			want: []want{{"7:@fast", `think: invalid duration "fast"`, "a range is MIN..MAX, e.g. `50ms..150ms`, or one duration"}},
+		},
+		{
+			name: "think range bound not a duration",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 1ms..slow}"),
+			want: []want{{"7:@1ms..", `think: invalid duration "slow"`, "; write MIN..MAX, e.g. `50ms..150ms`"}},
+		},
+		{
+			name: "think range bound negative",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: -1ms..1ms}"),
+			want: []want{{"7:@-1ms", "think must not be negative, got -1ms", "write MIN..MAX, both ≥ 0"}},
+		},
+		{
+			name: "duration too long for Go",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 3000000h}"),
+			want: []want{{"7:@3000000h", `duration: duration "3000000h" is too long`, "a duration is at most 2562047h47m16.854775807s"}},
 		},
 		{
 			name: "duplicate key",
@@ -225,7 +305,7 @@ func TestParseErrors(t *testing.T) {
 		},
 		{
 			name: "args on a transaction",
-			src:  doc(head, "mixes:", "  app:", "    - {name: tx, transaction: [SELECT $1], args: [1]}", scenario),
+			src:  doc(head, "mixes:", "  app:", "    - {name: tx, transaction: [SELECT 1], args: [1]}", scenario),
 			want: []want{{"5:@[1]", "operation `tx`: args belong to sql, not to a transaction", "own `args`"}},
 		},
 		{
@@ -242,6 +322,60 @@ func TestParseErrors(t *testing.T) {
 			name: "args not a list",
 			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1, args: 5}", scenario),
 			want: []want{{"5:@5}", "args must be a list of expressions, got integer 5", "args: ["}},
+		},
+		{
+			name: "placeholder without an arg",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1 + $2, args: [1]}", scenario),
+			want: []want{{"5:@$2", "operation `read`: sql uses $2 but args has 1 value", "$1 is the first arg, $2 the last"}},
+		},
+		{
+			name: "placeholders without args",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: 'SELECT $1::text'}", scenario),
+			want: []want{{"5:@$1", "operation `read`: sql uses $1 but has no args", "add `args:`"}},
+		},
+		{
+			name: "args without placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT 1, args: [randInt(1, 10), 2]}", scenario),
+			want: []want{{"5:@[randInt", "operation `read`: args has 2 values but sql has no placeholders", "refer to the args as $1, $2"}},
+		},
+		{
+			name: "more args than placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1, args: [1, 2, 3]}", scenario),
+			want: []want{{"5:@2, 3", "operation `read`: args has 3 values but sql uses only $1..$1", "remove the args after the 1st"}},
+		},
+		{
+			name: "a gap in the placeholders",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1 + $3, args: [1, 2, 3]}", scenario),
+			want: []want{{"5:@$3", "operation `read`: sql uses $3 but not $2", "without a gap"}},
+		},
+		{
+			name: "placeholders in strings, names, comments and dollar quotes do not count",
+			src: doc(head, "mixes:", "  app:", "    - name: read",
+				`      sql: SELECT '$1', "$2", $$ $3 $$, $f$ $4 $f$, a$5 /* $6 */ -- $7`,
+				"      args: [1]", scenario),
+			want: []want{{"7:@[1]", "operation `read`: args has 1 value but sql has no placeholders", ""}},
+		},
+		{
+			name: "placeholder on a later line of a literal block",
+			src: doc(head, "mixes:", "  app:", "    - name: write", "      sql: |", "        UPDATE t",
+				"           SET v = $2", "         WHERE id = $1", "      args: [1]", scenario),
+			want: []want{{"8:@$2", "operation `write`: sql uses $2 but args has 1 value", ""}},
+		},
+		{
+			name: "transaction and setup statements",
+			src: doc(head, "mixes:", "  app:", "    - name: tx", "      transaction:",
+				"        - {sql: UPDATE t SET v = $1, args: [1]}",
+				"        - {sql: UPDATE t SET v = $2 WHERE id = $1, args: [1]}",
+				scenario, "setup:", "  - INSERT INTO t VALUES ($1)", "  - {sql: 'PREPARE p AS SELECT $1'}"),
+			want: []want{
+				{"8:@$2", "operation `tx`, statement 2: sql uses $2 but args has 1 value", ""},
+				{"12:@$1", "setup statement: sql uses $1 but has no args", ""},
+			},
+		},
+		{
+			name: "placeholder above PostgreSQL's limit",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $70000, args: [1]}", scenario),
+			want: []want{{"5:@$70000", "operation `read`: sql uses a placeholder above $65535", "$1 to $65535"}},
 		},
 		{
 			name: "scenario without a name",
@@ -314,6 +448,36 @@ func TestParseErrors(t *testing.T) {
 				{"11:30", "stage duration must be > 0", ""},
 				{"12:26", "ramp 2s is longer than the stage duration 1s", ""},
 			},
+		},
+		{
+			name: "stages adding up past a Go duration",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 1, duration: 2000000h}", "      - {users: 1, duration: 2000000h}"),
+			want: []want{{"9:@2000000h", "scenario `s` lasts 2000000h by the end of stage 1, more than 1000h", "a plan's load lasts at most 1000h"}},
+		},
+		{
+			name: "stages adding up past the limit",
+			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages:", "      - {users: 1, duration: 600h}", "      - {users: 1, duration: 400h1s}"),
+			want: []want{{"10:@400h1s", "scenario `s` lasts 1000h0m1s by the end of stage 2, more than 1000h", "shorten it, or split it"}},
+		},
+		{
+			name: "users scenario over the limit",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1001h}"),
+			want: []want{{"7:@1001h", "scenario `s` lasts 1001h, more than 1000h", "at most 1000h"}},
+		},
+		{
+			name: "scenarios over the limit together",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: a, users: 1, duration: 600h}", "  - {name: b, users: 1, duration: 600h}", "  - {name: c, users: 1, duration: 600h}"),
+			want: []want{{"8:5", "the scenarios up to scenario `b` last 1200h in all, more than 1000h", "at most 1000h"}},
+		},
+		{
+			name: "think longer than a day",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, think: 0ns..9223372036854775807ns}"),
+			want: []want{{"7:@0ns", "think 2562047h47m16.854775807s is longer than 24h", "MIN..MAX"}},
+		},
+		{
+			name: "hold longer than a day",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT 1, hold: 25h}", scenario),
+			want: []want{{"5:@25h", "hold 25h is longer than 24h", "at most 24h"}},
 		},
 		{
 			name: "recovery_after out of range",

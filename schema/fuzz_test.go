@@ -38,6 +38,10 @@ func FuzzParse(f *testing.F) {
 		"---\n---\n",
 		"\t",
 		"version: 1\nname: t\nscenarios: [{think: 1ms..}]\n",
+		"version: 1\nname: t\npool_size: 3\nmixes: {app: [{name: a, sql: 'SELECT $1, $$ $2 $$, E''\\'' $3 /* $4 */', args: [1]}]}\n" +
+			"scenarios: [{name: s, users: 1, duration: 2000000h, think: 0ns..9223372036854775807ns}, {name: t, stages: [{duration: 2000000h, ramp_up: 1s}, {duration: 2000000h}]}]\n",
+		"version: 1\nname: t\nmixes:\n  app:\n    - name: w\n      sql: |\n        UPDATE t\n          SET v = $2 -- $3\n      args: [1]\n      hold: 25h\n" +
+			"scenarios: [{name: s, users: 1, duration: 1s, think: 50ms-150ms}]\n",
 	} {
 		f.Add([]byte(seed))
 	}

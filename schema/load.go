@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -22,12 +23,93 @@ import (
 //
 // The error, when not nil, is an [Errors]; a file that cannot be read gives
 // one entry without a line, which unwraps to the os error.
+//
+// Only a regular file of at most [MaxPlanSize] bytes is read: a directory,
+// a device (/dev/zero), a named pipe or a socket is refused with
+// [ErrNotRegularFile], a larger file with [ErrPlanTooLarge], before its
+// contents are read.
 func Load(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readPlan(path)
 	if err != nil {
-		return nil, Errors{{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot read plan: %v", err), Err: err}}
+		return nil, Errors{err}
 	}
 	return Parse(path, data, os.LookupEnv)
+}
+
+// Errors a plan file can be refused with, before it is parsed; the
+// [Errors] of [Load] and [LoadPartial] unwrap to them.
+var (
+	ErrNotRegularFile = errors.New("not a regular file")
+	ErrPlanTooLarge   = errors.New("plan file too large")
+)
+
+// readPlan reads the plan file at path: a regular file of at most
+// MaxPlanSize bytes.
+func readPlan(path string) ([]byte, *Error) {
+	fail := func(err error) *Error {
+		return &Error{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot read plan: %v", err), Err: err}
+	}
+	// Stat before opening: opening a named pipe blocks until a writer comes.
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fail(err)
+	}
+	if e := checkFile(path, fi); e != nil {
+		return nil, e
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fail(err)
+	}
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		return nil, fail(err)
+	}
+	if e := checkFile(path, fi); e != nil {
+		return nil, e
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxPlanSize+1))
+	if err != nil {
+		return nil, fail(err)
+	}
+	if len(data) > MaxPlanSize {
+		return nil, tooLarge(path, "it grew while read")
+	}
+	return data, nil
+}
+
+// checkFile returns the error to report when the file at path, described
+// by fi, is not a regular file of at most MaxPlanSize bytes.
+func checkFile(path string, fi os.FileInfo) *Error {
+	mode := fi.Mode()
+	if !mode.IsRegular() {
+		kind := "not a regular file"
+		switch {
+		case mode.IsDir():
+			kind = "a directory"
+		case mode&os.ModeNamedPipe != 0:
+			kind = "a named pipe"
+		case mode&os.ModeSocket != 0:
+			kind = "a socket"
+		case mode&os.ModeCharDevice != 0:
+			kind = "a character device"
+		case mode&os.ModeDevice != 0:
+			kind = "a device"
+		}
+		return &Error{Pos: Pos{File: path}, Err: ErrNotRegularFile,
+			Msg:  fmt.Sprintf("cannot read plan: %s is %s, not a regular file", path, kind),
+			Hint: "give the path of a plan file; to use generated text, write it to a file first"}
+	}
+	if fi.Size() > MaxPlanSize {
+		return tooLarge(path, humanize.Int(fi.Size())+" bytes")
+	}
+	return nil
+}
+
+func tooLarge(path, size string) *Error {
+	return &Error{Pos: Pos{File: path}, Err: ErrPlanTooLarge,
+		Msg:  fmt.Sprintf("cannot read plan: %s is larger than %d MiB (%s)", path, MaxPlanSize>>20, size),
+		Hint: fmt.Sprintf("a plan file is at most %d MiB; is this the right file?", MaxPlanSize>>20)}
 }
 
 // Parse decodes, defaults and validates one plan. file names the plan in
@@ -49,9 +131,9 @@ func Parse(file string, data []byte, lookupEnv func(string) (string, bool)) (*Pl
 // report their problems in the same pass. The partial plan is nil only when
 // the file is not a YAML mapping; never run a plan that came with an error.
 func LoadPartial(path string) (*Plan, error) {
-	data, err := os.ReadFile(path)
+	data, err := readPlan(path)
 	if err != nil {
-		return nil, Errors{{Pos: Pos{File: path}, Msg: fmt.Sprintf("cannot read plan: %v", err), Err: err}}
+		return nil, Errors{err}
 	}
 	return ParsePartial(path, data, os.LookupEnv)
 }
@@ -66,6 +148,11 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 				Hint: "this is a planrun bug; please report it with the plan file"}}
 		}
 	}()
+	if len(data) > MaxPlanSize {
+		return nil, Errors{{Pos: Pos{File: file, Line: 1, Col: 1}, Err: ErrPlanTooLarge,
+			Msg:  fmt.Sprintf("the plan is larger than %d MiB (%s bytes)", MaxPlanSize>>20, humanize.Int(int64(len(data)))),
+			Hint: fmt.Sprintf("a plan file is at most %d MiB; is this the right file?", MaxPlanSize>>20)}}
+	}
 	if lookupEnv == nil {
 		lookupEnv = func(string) (string, bool) { return "", false }
 	}
@@ -78,7 +165,8 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 		src:    src,
 		lookup: lookupEnv,
 		active: map[*yaml.Node]bool{},
-		meta:   &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root)},
+		meta: &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root),
+			sql: map[*string]*yaml.Node{}},
 	}
 	p := &Plan{File: file}
 	sum := sha256.Sum256(data)
@@ -91,7 +179,7 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 	d.value(root, reflect.ValueOf(p).Elem(), ctx{key: "plan"})
 	p.MixOrder = d.meta.mixOrder
 	applyDefaults(p, d.meta)
-	validate(p, d.meta, &d.errs)
+	validate(p, d.meta, src, &d.errs)
 	return p, d.errs.Err()
 }
 

@@ -1,9 +1,11 @@
 package schema_test
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -81,9 +83,9 @@ func TestLoadProduction(t *testing.T) {
 		{"normal mix position", p.Scenarios[0].MixPos, pos(47, 10)},
 		{"stress ramp_up default", p.Scenarios[2].RampUp.D(), time.Duration(0)},
 		{"stages", p.Scenarios[3].Stages, []schema.Stage{
-			{Users: 25, Duration: schema.Duration(30 * time.Second), Pos: pos(67, 9)},
-			{Users: 80, Duration: schema.Duration(60 * time.Second), Pos: pos(68, 9)},
-			{Users: 25, Duration: schema.Duration(30 * time.Second), Pos: pos(69, 9)},
+			{Users: 25, Duration: schema.Duration(30 * time.Second), DurationPos: pos(67, 31), Pos: pos(67, 9)},
+			{Users: 80, Duration: schema.Duration(60 * time.Second), DurationPos: pos(68, 31), Pos: pos(68, 9)},
+			{Users: 25, Duration: schema.Duration(30 * time.Second), DurationPos: pos(69, 31), Pos: pos(69, 9)},
 		}},
 		{"recovery_after", p.Scenarios[3].RecoveryAfter, 2},
 		{"stages total duration", p.Scenarios[3].TotalDuration(), 2 * time.Minute},
@@ -174,10 +176,21 @@ func TestExprs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			src := "version: 1\nname: t\nmixes:\n  app:\n    - {name: read, sql: SELECT $1, args: " + tt.args + "}\n" +
+			// The SQL has one placeholder per arg (validation checks
+			// them); the positions above are for `SELECT $1`.
+			sql := "SELECT 1"
+			for i := range tt.want {
+				sql += fmt.Sprintf("+$%d", i+1)
+			}
+			for i := range tt.want {
+				if tt.want[i].Pos.Line == 5 {
+					tt.want[i].Pos.Col += len(sql) - len("SELECT $1")
+				}
+			}
+			src := "version: 1\nname: t\nmixes:\n  app:\n    - {name: read, sql: " + sql + ", args: " + tt.args + "}\n" +
 				"scenarios:\n  - {name: s, users: 1, duration: 1s}\n"
 			if tt.args[0] == '\n' {
-				src = "version: 1\nname: t\nmixes:\n  app:\n    - name: read\n      sql: SELECT $1\n      args:" + tt.args + "\n" +
+				src = "version: 1\nname: t\nmixes:\n  app:\n    - name: read\n      sql: " + sql + "\n      args:" + tt.args + "\n" +
 					"scenarios:\n  - {name: s, users: 1, duration: 1s}\n"
 				for i := range tt.want {
 					tt.want[i].Pos.Line += 2
@@ -276,5 +289,16 @@ func TestMergeKeysAndAliases(t *testing.T) {
 	b := p.Scenario("b")
 	if b == nil || b.Users != 9 || b.Duration.D() != time.Minute || b.Think.Max != 2*time.Millisecond {
 		t.Errorf("merged scenario b = %+v, want users 9 (explicit) and duration, think from a", b)
+	}
+}
+
+func TestParseRefusesALargePlan(t *testing.T) {
+	data := append([]byte(minimal+"# "), bytes.Repeat([]byte("x"), schema.MaxPlanSize)...)
+	_, err := schema.Parse("plan.yaml", data, nil)
+	if !errors.Is(err, schema.ErrPlanTooLarge) {
+		t.Fatalf("error %v, want ErrPlanTooLarge", err)
+	}
+	if _, err := schema.Parse("plan.yaml", data[:schema.MaxPlanSize], nil); err != nil {
+		t.Errorf("a plan of exactly MaxPlanSize bytes: %v", err)
 	}
 }

@@ -1,6 +1,9 @@
 package schema
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // Scenario returns the scenario called name, or nil.
 func (p *Plan) Scenario(name string) *Scenario {
@@ -13,13 +16,17 @@ func (p *Plan) Scenario(name string) *Scenario {
 }
 
 // TotalDuration is how long the scenario's load runs: Duration with users,
-// the sum of the stages' durations with stages.
+// the sum of the stages' durations with stages. A sum too long for a
+// time.Duration is math.MaxInt64 (a loaded plan lasts at most [MaxLoad]).
 func (s *Scenario) TotalDuration() time.Duration {
 	if len(s.Stages) == 0 {
 		return s.Duration.D()
 	}
 	var total time.Duration
 	for _, st := range s.Stages {
+		if d := st.Duration.D(); d > 0 && total > math.MaxInt64-d {
+			return math.MaxInt64
+		}
 		total += st.Duration.D()
 	}
 	return total

@@ -118,6 +118,27 @@ func (s *source) valuePos(n *yaml.Node, off int) Pos {
 	return p
 }
 
+// offsetPos returns the position of byte offset off within a scalar's
+// value: exact for a one-line scalar (see valuePos) and for a literal block
+// (`|`), whose lines are the source's lines; otherwise the text position.
+func (s *source) offsetPos(n *yaml.Node, off int) Pos {
+	if n.Style&yaml.LiteralStyle == 0 || off < 0 || off > len(n.Value) {
+		return s.valuePos(n, off)
+	}
+	lead := len(n.Value) - len(strings.TrimLeft(n.Value, " \t\r\n"))
+	p := s.textPos(n)
+	if off < lead {
+		return p
+	}
+	text := n.Value[lead:off]
+	if i := strings.LastIndexByte(text, '\n'); i >= 0 {
+		p.Line += strings.Count(text, "\n")
+		text = text[i+1:]
+	}
+	p.Col += utf8.RuneCountInString(text)
+	return p
+}
+
 // rawItem is one item of a flow sequence, cut from the source text.
 type rawItem struct {
 	text string

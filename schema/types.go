@@ -151,7 +151,8 @@ type Scenario struct {
 	// RampUp ramps linearly from 0 to Users. Default 0 (all users at once).
 	RampUp Duration `yaml:"ramp_up"`
 	// Duration of the scenario including RampUp. Required with Users.
-	Duration Duration `yaml:"duration"`
+	Duration    Duration `yaml:"duration"`
+	DurationPos Pos      `yaml:"-"`
 	// Stages is a ramp profile; exclusive with Users.
 	Stages []Stage `yaml:"stages"`
 	// Think is the pause between a user's operations. Default 0.
@@ -172,10 +173,11 @@ type Scenario struct {
 // Stage ramps linearly from the previous level to Users over Ramp, then holds
 // until Duration (which includes Ramp) ends.
 type Stage struct {
-	Users    int      `yaml:"users"`
-	Ramp     Duration `yaml:"ramp"`
-	Duration Duration `yaml:"duration"`
-	Pos      Pos      `yaml:"-"`
+	Users       int      `yaml:"users"`
+	Ramp        Duration `yaml:"ramp"`
+	Duration    Duration `yaml:"duration"`
+	DurationPos Pos      `yaml:"-"`
+	Pos         Pos      `yaml:"-"`
 }
 
 // Severity of an assertion.

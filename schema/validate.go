@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"math"
 	"strings"
 )
@@ -8,21 +9,22 @@ import (
 // validate reports every rule the decoded, defaulted plan breaks. It reads
 // the plan and never changes it. Fields that were badly typed (already
 // reported) are skipped, so one mistake gives one error.
-func validate(p *Plan, m *meta, errs *Errors) {
-	v := &validator{p: p, m: m, errs: errs}
+func validate(p *Plan, m *meta, src *source, errs *Errors) {
+	v := &validator{p: p, m: m, src: src, errs: errs}
 	v.top()
 	v.target()
 	v.pool()
 	for i := range p.Setup {
-		v.statement(&p.Setup[i], "setup statement")
+		v.statement(&p.Setup[i], "setup statement", "setup statement")
 	}
 	for i := range p.Teardown {
-		v.statement(&p.Teardown[i], "teardown statement")
+		v.statement(&p.Teardown[i], "teardown statement", "teardown statement")
 	}
 	for _, name := range p.MixOrder {
 		v.mix(name, p.Mixes[name])
 	}
 	v.scenarios()
+	checkLoad(p, 1, errs)
 	v.assertions()
 	v.verdict()
 }
@@ -30,6 +32,7 @@ func validate(p *Plan, m *meta, errs *Errors) {
 type validator struct {
 	p    *Plan
 	m    *meta
+	src  *source
 	errs *Errors
 }
 
@@ -69,11 +72,14 @@ func (v *validator) pool() {
 	v.check(pl.ConnectTimeout <= 0, &pl.ConnectTimeout, root, "", "pool connect_timeout must be > 0")
 }
 
-func (v *validator) statement(s *Statement, what string) {
+// statement checks one statement; what names it alone ("setup
+// statement"), label with its operation when it has one.
+func (v *validator) statement(s *Statement, what, label string) {
 	if !v.m.ok(s) {
 		return
 	}
 	v.check(strings.TrimSpace(s.SQL) == "", &s.SQL, s.Pos, "", "%s needs sql", what)
+	v.placeholderArgs(label, &s.SQL, s.Pos, &s.Args, s.Pos)
 }
 
 func (v *validator) mix(name string, mix Mix) {
@@ -100,6 +106,9 @@ func (v *validator) mix(name string, mix Mix) {
 				seen[opName] = v.m.at(&op.Name, op.Pos)
 			}
 		}
+		v.check(op.Hold.D() > MaxPause, &op.Hold, op.Pos,
+			fmt.Sprintf("hold is the application's work on the connection, at most %s", durText(MaxPause)),
+			"hold %s is longer than %s", durText(op.Hold.D()), durText(MaxPause))
 		v.check(!(op.Weight > 0) || math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
 			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
 		v.operationBody(op)
@@ -120,13 +129,14 @@ func (v *validator) operationBody(op *Operation) {
 		v.errs.Add(op.Pos, "add `sql: ...`, or `transaction:` with a list of statements", "%s needs sql or transaction", label)
 	case hasSQL:
 		v.check(strings.TrimSpace(op.SQL) == "", &op.SQL, op.Pos, "", "%s: sql is empty", label)
+		v.placeholderArgs(label, &op.SQL, op.Pos, &op.Args, op.Pos)
 	case hasTx:
 		v.check(len(op.Transaction) == 0, &op.Transaction, op.Pos, "list the statements to run between BEGIN and COMMIT",
 			"%s: transaction is empty", label)
 		v.check(v.m.has(&op.Args), &op.Args, op.Pos, "give each transaction statement its own `args`",
 			"%s: args belong to sql, not to a transaction", label)
 		for i := range op.Transaction {
-			v.statement(&op.Transaction[i], "transaction statement")
+			v.statement(&op.Transaction[i], "transaction statement", fmt.Sprintf("%s, statement %d", label, i+1))
 		}
 	}
 }
@@ -157,6 +167,9 @@ func (v *validator) scenarios() {
 		}
 		v.scenarioMix(s, label)
 		v.loadShape(s, label)
+		v.check(s.Think.Max > MaxPause, &s.Think, s.Pos,
+			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", durText(MaxPause)),
+			"think %s is longer than %s", durText(s.Think.Max), durText(MaxPause))
 	}
 }
 
@@ -270,4 +283,91 @@ func (v *validator) verdict() {
 	vd := &v.p.Verdict
 	v.check(strings.TrimSpace(vd.Pass) == "", &vd.Pass, v.m.root, "remove the key to use the default", "verdict pass label must not be empty")
 	v.check(strings.TrimSpace(vd.Fail) == "", &vd.Fail, v.m.root, "remove the key to use the default", "verdict fail label must not be empty")
+}
+
+// placeholderArgs checks, statically, that a statement's args match the
+// `$n` placeholders of its SQL: the highest `$n` is the number of args, and
+// every number below it is used (PostgreSQL cannot type an unused one).
+// Placeholders in strings, quoted names, comments and dollar-quoted bodies
+// do not count; statements that declare a body with its own parameters
+// (PREPARE, CREATE FUNCTION / PROCEDURE) are not checked.
+//
+// A placeholder without an arg is reported at the placeholder, an arg
+// without a placeholder at the arg.
+func (v *validator) placeholderArgs(label string, sql *string, sqlAt Pos, args *[]Expr, argsAt Pos) {
+	if !v.m.ok(sql) || !v.m.ok(args) || strings.TrimSpace(*sql) == "" || declaresParameters(*sql) {
+		return
+	}
+	var highest placeholder
+	used := map[int]bool{}
+	for _, p := range placeholders(*sql) {
+		if p.n > highest.n {
+			highest = p
+		}
+		used[p.n] = true
+	}
+	n := len(*args)
+	at := func(p placeholder) Pos { return v.placeholderPos(sql, p.off, sqlAt) }
+	switch {
+	case highest.n > maxPlaceholder:
+		v.errs.Add(at(highest), fmt.Sprintf("PostgreSQL numbers parameters $1 to $%d", maxPlaceholder),
+			"%s: sql uses a placeholder above $%d", label, maxPlaceholder)
+	case highest.n > n && n == 0:
+		v.errs.Add(at(highest), "add `args:` with one expression per placeholder, the first for $1, e.g. `args: [randInt(1, 100)]`",
+			"%s: sql uses $%d but has no args", label, highest.n)
+	case highest.n > n:
+		v.errs.Add(at(highest), fmt.Sprintf("give one arg per placeholder: $1 is the first arg, $%d the last", highest.n),
+			"%s: sql uses $%d but args has %s", label, highest.n, plural(n, "value"))
+	case highest.n == 0 && n > 0:
+		v.errs.Add(v.m.at(args, argsAt), "refer to the args as $1, $2, ... in the sql, or remove `args`",
+			"%s: args has %s but sql has no placeholders", label, plural(n, "value"))
+	case highest.n < n:
+		v.errs.Add((*args)[highest.n].Pos, fmt.Sprintf("remove the args after the %s, or use them in the sql as $%d, ...", ordinal(highest.n), highest.n+1),
+			"%s: args has %s but sql uses only $1..$%d", label, plural(n, "value"), highest.n)
+	default:
+		for i := 1; i < highest.n; i++ {
+			if !used[i] {
+				v.errs.Add(at(highest), fmt.Sprintf("PostgreSQL cannot tell the type of a parameter the sql does not use: number the placeholders $1..$%d without a gap", highest.n-1),
+					"%s: sql uses $%d but not $%d", label, highest.n, i)
+				break
+			}
+		}
+	}
+}
+
+// placeholderPos is the position of byte offset off of the SQL text behind
+// sql, or fallback when it cannot be told.
+func (v *validator) placeholderPos(sql *string, off int, fallback Pos) Pos {
+	n := v.m.sql[sql]
+	if n == nil {
+		return v.m.at(sql, fallback)
+	}
+	lead := strings.Index(n.Value, *sql)
+	if lead < 0 {
+		return v.m.at(sql, fallback)
+	}
+	return v.src.offsetPos(n, lead+off)
+}
+
+// plural renders "1 value", "2 values".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// ordinal renders 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st.
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

@@ -12,8 +12,13 @@ import (
 
 // Duration renders d for people with at most three significant digits and
 // no trailing zeros: 850ns, 412µs, 1.24ms, 22ms, 312ms, 8.1s, 30s, 1m30s, 1h05m.
+// Every int64 is printed, math.MinInt64 included (its magnitude is one more
+// than math.MaxInt64's, a difference the rounding to minutes does not show).
 func Duration(d time.Duration) string {
 	if d < 0 {
+		if d == math.MinInt64 {
+			d++ // -d would overflow back to MinInt64
+		}
 		return "-" + Duration(-d)
 	}
 	if d == 0 {
@@ -46,6 +51,7 @@ func roundSignificant(d time.Duration, n int) time.Duration {
 		return d
 	}
 	unit := time.Duration(math.Pow10(digits - n))
+	// Round saturates at math.MaxInt64 rather than wrapping.
 	return d.Round(unit)
 }
 
@@ -96,12 +102,18 @@ func Percent(f float64) string {
 	return ">99.999%"
 }
 
-// Int renders n with thousands separators: 1234567 → 1,234,567.
+// Int renders n with thousands separators: 1234567 → 1,234,567. Every int64
+// is printed, math.MinInt64 included.
 func Int(n int64) string {
-	if n < 0 {
-		return "-" + Int(-n)
-	}
 	s := strconv.FormatInt(n, 10)
+	if n < 0 {
+		return "-" + group(s[1:])
+	}
+	return group(s)
+}
+
+// group puts a comma between each group of three digits of s.
+func group(s string) string {
 	if len(s) <= 3 {
 		return s
 	}

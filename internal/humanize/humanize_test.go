@@ -1,6 +1,7 @@
 package humanize
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -24,6 +25,9 @@ func TestDuration(t *testing.T) {
 		{"59.96s rounds to a minute", 59960 * time.Millisecond, "1m00s"},
 		{"hours", 65 * time.Minute, "1h05m"},
 		{"negative", -3 * time.Millisecond, "-3ms"},
+		{"largest", math.MaxInt64, "2561111h07m"},
+		{"smallest", math.MinInt64, "-2561111h07m"},
+		{"one above the smallest", math.MinInt64 + 1, "-2561111h07m"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -59,7 +63,10 @@ func TestPercent(t *testing.T) {
 }
 
 func TestInt(t *testing.T) {
-	for in, want := range map[int64]string{0: "0", 999: "999", 1234: "1,234", 1234567: "1,234,567", -45678: "-45,678"} {
+	for in, want := range map[int64]string{
+		0: "0", 999: "999", 1234: "1,234", 1234567: "1,234,567", -45678: "-45,678", -999: "-999",
+		math.MaxInt64: "9,223,372,036,854,775,807", math.MinInt64: "-9,223,372,036,854,775,808",
+	} {
 		if got := Int(in); got != want {
 			t.Errorf("Int(%d) = %q, want %q", in, got, want)
 		}

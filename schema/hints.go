@@ -1,0 +1,75 @@
+package schema
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// sqlalchemyPool maps SQLAlchemy's create_engine pool arguments to the keys
+// of planrun's `pool:` (docs/plan-format.md, "pool").
+var sqlalchemyPool = map[string]string{
+	"pool_size":     "size",
+	"max_overflow":  "max_overflow",
+	"pool_timeout":  "timeout",
+	"pool_recycle":  "recycle",
+	"pool_pre_ping": "pre_ping",
+}
+
+// poolExample is a value to show in a hint when the plan's own is not a
+// short scalar.
+var poolExample = map[string]string{
+	"size": "20", "max_overflow": "10", "timeout": "30s", "recycle": "30m", "pre_ping": "true",
+	"connect_timeout": "5s", "leak_threshold": "10s",
+}
+
+// misplacedKeyHint returns the hint for an unknown key that is a known key
+// of another section or another tool: SQLAlchemy's pool arguments, pool keys
+// at the top level, `ramp_up` in a stage, `ramp` in a scenario. It returns ""
+// for other keys (the "did you mean" hint applies).
+func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
+	switch t {
+	case reflect.TypeFor[Plan]():
+		k, sqlalchemy := sqlalchemyPool[key]
+		if !sqlalchemy {
+			if _, ok := infoOf(reflect.TypeFor[Pool]()).fields[key]; !ok {
+				return ""
+			}
+			k = key
+		}
+		example := fmt.Sprintf("`pool: {%s: %s}`", k, exampleValue(k, val))
+		if k == key {
+			return fmt.Sprintf("`%s` belongs under `pool:`: write %s", key, example)
+		}
+		return fmt.Sprintf("SQLAlchemy's `%s` is `pool.%s` in planrun: write %s", key, k, example)
+	case reflect.TypeFor[Pool]():
+		if k, ok := sqlalchemyPool[key]; ok && k != key {
+			return fmt.Sprintf("SQLAlchemy's `%s` is `%s` in planrun: write `%s: %s`", key, k, k, exampleValue(k, val))
+		}
+	case reflect.TypeFor[Stage]():
+		if key == "ramp_up" {
+			return fmt.Sprintf("a stage's ramp is `ramp`: write `ramp: %s` (`ramp_up` goes with `users`, without stages)", exampleValue("ramp", val))
+		}
+	case reflect.TypeFor[Scenario]():
+		if key == "ramp" {
+			return fmt.Sprintf("with `users`, the ramp is `ramp_up`: write `ramp_up: %s` (`ramp` is a stage's key)", exampleValue("ramp", val))
+		}
+	}
+	return ""
+}
+
+// exampleValue is val's text when it is a short one-line scalar, otherwise
+// an example value for key.
+func exampleValue(key string, val *yaml.Node) string {
+	if val = derefQuiet(val); val != nil && val.Kind == yaml.ScalarNode && val.Tag != "!!null" &&
+		val.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 && len(val.Value) <= 20 &&
+		val.Value != "" && !strings.ContainsAny(val.Value, "\n`{}[],:#") {
+		return val.Value
+	}
+	if v, ok := poolExample[key]; ok {
+		return v
+	}
+	return "10s"
+}
