@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"math"
+	"errors"
 	"strings"
 	"time"
 
@@ -106,8 +106,9 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		opts.TimeScale = 1
 	}
 	var errs schema.Errors
-	if opts.TimeScale < 0 || math.IsNaN(opts.TimeScale) || math.IsInf(opts.TimeScale, 0) {
-		errs.Add(schema.Pos{File: plan.File}, "use a factor like 0.05 for a rehearsal at 5% of the planned durations", "--time-scale must be a positive number, got %v", opts.TimeScale)
+	var scaleErrs schema.Errors
+	if errors.As(plan.CheckTimeScale(opts.TimeScale), &scaleErrs) {
+		errs = append(errs, scaleErrs...)
 	}
 	prog := &Program{
 		Plan:      results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},

@@ -726,3 +726,29 @@ scenarios:
 		t.Errorf("opened %d connections, want 4", sc.Connections.Opened)
 	}
 }
+
+// TestTimeScaleLimits: a factor that is not a positive number, or that takes
+// the load past the plan limit, is a plan error before anything runs (a
+// factor of 1e10 once overflowed the durations and crashed the run).
+func TestTimeScaleLimits(t *testing.T) {
+	plan, err := schema.Parse("scale.yaml", []byte(`
+version: 1
+name: scale
+mixes:
+  m:
+    - {name: a, sql: SELECT 1}
+scenarios:
+  - {name: s, users: 1, duration: 10s}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []float64{-1, math.NaN(), math.Inf(1), 1e10} {
+		if _, err := engine.Compile(plan, engine.Options{TimeScale: f}); err == nil {
+			t.Errorf("--time-scale %v compiled", f)
+		}
+	}
+	if _, err := engine.Compile(plan, engine.Options{TimeScale: 0.5}); err != nil {
+		t.Errorf("--time-scale 0.5: %v", err)
+	}
+}
