@@ -140,6 +140,8 @@ type StatementsResult struct {
 	Check results.Check
 	// Problems lists every statement that failed, in plan order.
 	Problems []Problem
+	// Total is the number of statements checked.
+	Total int
 	// Prepared counts the statements the server parsed and described,
 	// ParsedOnly those among them that are utility statements (SET, CREATE,
 	// VACUUM, ...), which the server checks against the catalog only when
@@ -164,10 +166,8 @@ func (r StatementsResult) Err() error {
 		}
 	}
 	return fmt.Errorf("check %s: %d of %d statements do not prepare:\n%s",
-		r.Check.Name, len(lines), r.total(), strings.Join(lines, "\n"))
+		r.Check.Name, len(lines), r.Total, strings.Join(lines, "\n"))
 }
-
-func (r StatementsResult) total() int { return r.Prepared + r.Unchecked + len(r.Problems) }
 
 // Statements prepares every statement on a connection of its own, with the
 // extended protocol's Parse and Describe and never an Execute, in the
@@ -195,7 +195,7 @@ func (r StatementsResult) total() int { return r.Prepared + r.Unchecked + len(r.
 // (critically) when any statement fails; with [StatementsConfig.SetupPending]
 // failures that setup may cure only make it warn.
 func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
-	res := StatementsResult{Check: results.Check{Name: CheckStatements, Critical: true}}
+	res := StatementsResult{Check: results.Check{Name: CheckStatements, Critical: true}, Total: len(cfg.Statements)}
 	if len(cfg.Statements) == 0 {
 		res.Check.Status = results.CheckPass
 		res.Check.Reason = "no statements to prepare"
@@ -275,8 +275,8 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 			}
 		case changed != "" && undefinedName[pgErr.Code]:
 			res.Unchecked++
-			unchecked = append(unchecked, fmt.Sprintf("%s: %s may depend on %s of its transaction, which preflight does not run",
-				st.where(), oneLine(pgErr.Message), changed))
+			unchecked = append(unchecked, fmt.Sprintf("%s names what %s of its transaction may create or change (preflight runs no statement): %s",
+				st.where(), changed, oneLine(pgErr.Message)))
 		default:
 			res.Problems = append(res.Problems, Problem{Statement: st,
 				SQLState: pgErr.Code,
@@ -300,28 +300,30 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 	if r.Unchecked > 0 {
 		notes = append(notes, fmt.Sprintf("%d not checked: %s", r.Unchecked, strings.Join(unchecked, "; ")))
 	}
-	definite, doubtful := 0, 0
-	var lines []string
+	var definite, doubtful []string
 	for _, p := range r.Problems {
 		if p.Doubtful {
-			doubtful++
+			doubtful = append(doubtful, p.String())
 		} else {
-			definite++
+			definite = append(definite, p.String())
 		}
-		lines = append(lines, p.String())
 	}
+	pending := fmt.Sprintf("%d of %d statements of %s name something that does not exist yet; setup has not run (planrun preflight runs none), and may create it: %s",
+		len(doubtful), r.Total, plural(mixes, "mix"), strings.Join(doubtful, " | "))
 	switch {
-	case definite > 0:
+	case len(definite) > 0:
 		r.Check.Status = results.CheckFail
 		r.Check.Reason = fmt.Sprintf("%d of %d statements of %s do not prepare: %s",
-			len(r.Problems), r.total(), plural(mixes, "mix"), strings.Join(lines, " | "))
-	case doubtful > 0:
+			len(definite), r.Total, plural(mixes, "mix"), strings.Join(definite, " | "))
+		if len(doubtful) > 0 {
+			notes = append([]string{pending}, notes...)
+		}
+	case len(doubtful) > 0:
 		r.Check.Status = results.CheckWarn
-		r.Check.Reason = fmt.Sprintf("%d of %d statements of %s name something that does not exist yet; setup has not run (planrun preflight runs none), and may create it: %s",
-			doubtful, r.total(), plural(mixes, "mix"), strings.Join(lines, " | "))
+		r.Check.Reason = pending
 	default:
 		r.Check.Status = results.CheckPass
-		r.Check.Reason = fmt.Sprintf("%d statements of %s prepared", r.Prepared, plural(mixes, "mix"))
+		r.Check.Reason = fmt.Sprintf("%s of %s prepared", plural(r.Prepared, "statement"), plural(mixes, "mix"))
 		if cfg.SetupPending {
 			r.Check.Reason += " (setup not run)"
 		}
