@@ -188,7 +188,7 @@ func TestStatements(t *testing.T) {
 				st("", "INSERT INTO scratch VALUES ($1)", 1),
 			),
 			wantStatus: results.CheckPass,
-			want: []string{"1 statement of 1 mix prepared", "1 not checked", `statement 2 (plan.yaml:8:12) names what statement 1 (CREATE) of its transaction may create`, `relation "scratch" does not exist`}},
+			want:       []string{"1 statement of 1 mix prepared", "1 not checked", `statement 2 (plan.yaml:8:12) names what statement 1 (CREATE) of its transaction may create`, `relation "scratch" does not exist`}},
 		{name: "but a syntax error after it fails",
 			sts: tx("temp",
 				st("", "SET LOCAL search_path = elsewhere", 0),
