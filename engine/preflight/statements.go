@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -189,7 +190,8 @@ func (r StatementsResult) Err() error {
 //   - in a transaction, a statement after one that may change what names
 //     mean (SET search_path, CREATE TEMP TABLE, DO, CALL, ...) is not failed
 //     for naming something that does not exist: the earlier statement is
-//     not run, so it may be what creates it.
+//     not run, so it may be what creates it (with SetupPending such a
+//     statement warns instead, like any other that setup may cure).
 //
 // Every failing statement is reported, not just the first. The check fails
 // (critically) when any statement fails; with [StatementsConfig.SetupPending]
@@ -254,7 +256,7 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 					Message: fmt.Sprintf("the SQL has %s but the operation passes %s", plural(n, "parameter"), plural(st.Args, "arg")),
 					Hint:    countHint(n, st.Args)})
 			}
-			if mayChangeNames(kw) {
+			if mayChangeNames(kw, st.SQL) {
 				changed = fmt.Sprintf("statement %d (%s)", st.Index, kw)
 			}
 			continue
@@ -273,7 +275,7 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 			if st.Index > 0 {
 				changed = fmt.Sprintf("statement %d (several commands)", st.Index)
 			}
-		case changed != "" && undefinedName[pgErr.Code]:
+		case changed != "" && undefinedName[pgErr.Code] && !cfg.SetupPending:
 			res.Unchecked++
 			unchecked = append(unchecked, fmt.Sprintf("%s names what %s of its transaction may create or change (preflight runs no statement): %s",
 				st.where(), changed, oneLine(pgErr.Message)))
@@ -426,13 +428,26 @@ var keepsNames = map[string]bool{
 	"UNLISTEN": true, "VACUUM": true, "ANALYZE": true, "CHECKPOINT": true, "TRUNCATE": true,
 }
 
-// mayChangeNames reports whether a statement beginning with kw may, when it
-// runs, create something or change the search_path for the statements after
-// it in a transaction: a utility statement other than those in keepsNames,
-// or a procedure call.
-func mayChangeNames(kw string) bool {
-	return kw == "CALL" || (!analysed[kw] && !keepsNames[kw])
+// mayChangeNames reports whether a statement sql beginning with kw may,
+// when it runs, create something or change the search_path for the
+// statements after it in a transaction: a procedure call, a SET or RESET of
+// the search_path (SET SCHEMA is its alias, RESET ALL resets it), or any
+// other utility statement not in keepsNames.
+func mayChangeNames(kw, sql string) bool {
+	upper := strings.ToUpper(sql)
+	switch kw {
+	case "CALL":
+		return true
+	case "SET":
+		return strings.Contains(upper, "SEARCH_PATH") || setSchema.MatchString(upper)
+	case "RESET":
+		return strings.Contains(upper, "SEARCH_PATH") || strings.Contains(upper, "ALL")
+	}
+	return !analysed[kw] && !keepsNames[kw]
 }
+
+// setSchema matches SET [LOCAL | SESSION] SCHEMA, an alias of SET search_path.
+var setSchema = regexp.MustCompile(`^\s*SET\s+((LOCAL|SESSION)\s+)?SCHEMA\b`)
 
 // firstKeyword returns the statement's first word in upper case, after
 // white space, comments and opening parentheses; "" when there is none.
