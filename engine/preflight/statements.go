@@ -296,8 +296,12 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, unchecked []string) {
 	var notes []string
 	if r.ParsedOnly > 0 {
-		notes = append(notes, fmt.Sprintf("%s (%s) only parsed: the server checks what they name when they run",
-			plural(r.ParsedOnly, "utility statement"), strings.Join(distinct(parsedOnly), ", ")))
+		they := "they name when they run"
+		if r.ParsedOnly == 1 {
+			they = "it names when it runs"
+		}
+		notes = append(notes, fmt.Sprintf("%s (%s) only parsed: the server checks what %s",
+			plural(r.ParsedOnly, "utility statement"), strings.Join(distinct(parsedOnly), ", "), they))
 	}
 	if r.Unchecked > 0 {
 		notes = append(notes, fmt.Sprintf("%d not checked: %s", r.Unchecked, strings.Join(unchecked, "; ")))
