@@ -149,6 +149,21 @@ type StatementsResult struct {
 	// they run, and Unchecked the statements the check could not judge (see
 	// [Statements]).
 	Prepared, ParsedOnly, Unchecked int
+	// stopped is true when the check ended early (interrupted, connection
+	// lost): the reason says why, and Problems holds those found until then.
+	stopped bool
+}
+
+// stop ends the check early with a failure saying why, keeping the problems
+// found until then in the reason.
+func (r *StatementsResult) stop(why string) StatementsResult {
+	r.stopped = true
+	r.Check.Status = results.CheckFail
+	r.Check.Reason = why
+	for _, p := range r.Problems {
+		r.Check.Reason += " | " + p.String()
+	}
+	return *r
 }
 
 // Err returns nil unless the check failed; then an error listing every
@@ -157,7 +172,7 @@ func (r StatementsResult) Err() error {
 	if r.Check.Status != results.CheckFail {
 		return nil
 	}
-	if len(r.Problems) == 0 {
+	if len(r.Problems) == 0 || r.stopped {
 		return fmt.Errorf("check %s: %s", r.Check.Name, r.Check.Reason)
 	}
 	lines := make([]string, 0, len(r.Problems))
@@ -226,9 +241,7 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 			changed = ""
 		}
 		if ctx.Err() != nil {
-			res.Check.Status = results.CheckFail
-			res.Check.Reason = fmt.Sprintf("interrupted after %d of %d statements", i, len(cfg.Statements))
-			return res
+			return res.stop(fmt.Sprintf("interrupted after %d of %d statements", i, len(cfg.Statements)))
 		}
 		if conn.IsClosed() {
 			// A statement that timed out closes the connection: open another one.
@@ -238,9 +251,7 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 				Pool: results.Pool{ConnectTimeout: cfg.ConnectTimeout},
 			})
 			if conn == nil {
-				res.Check.Status = results.CheckFail
-				res.Check.Reason = fmt.Sprintf("lost the connection after %d of %d statements: %s", i, len(cfg.Statements), reach.Reason)
-				return res
+				return res.stop(fmt.Sprintf("lost the connection after %d of %d statements: %s", i, len(cfg.Statements), reach.Reason))
 			}
 		}
 		kw := firstKeyword(st.SQL)
@@ -263,8 +274,15 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 		}
 		var pgErr *pgconn.PgError
 		if !errors.As(err, &pgErr) {
+			if ctx.Err() != nil {
+				return res.stop(fmt.Sprintf("interrupted after %d of %d statements", i, len(cfg.Statements)))
+			}
+			msg := "no answer: " + redact.Secret(redact.Text(oneLine(err.Error())), password)
+			if errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+				msg = fmt.Sprintf("no answer within %s", QueryTimeout)
+			}
 			res.Problems = append(res.Problems, Problem{Statement: st,
-				Message: "no answer: " + redact.Secret(redact.Text(oneLine(err.Error())), password),
+				Message: msg,
 				Hint:    fmt.Sprintf("preparing should take milliseconds; a lock held on a table it names can block it for longer than %s", QueryTimeout)})
 			continue
 		}

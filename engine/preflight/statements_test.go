@@ -522,3 +522,46 @@ scenarios:
 		}
 	})
 }
+
+// TestStatementsInterrupted: preparing a statement waits for a lock another
+// session holds on its table; an interrupt then ends the check at once, as
+// a failure that says so.
+func TestStatementsInterrupted(t *testing.T) {
+	table := uniqueTable(t, "preflight_locked")
+	exec(t, fmt.Sprintf("CREATE TABLE %s (id int)", table))
+	t.Cleanup(func() { exec(t, "DROP TABLE IF EXISTS "+table) })
+
+	bg := context.Background()
+	holder, err := pgx.Connect(bg, testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close(bg)
+	lock, err := holder.Begin(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = lock.Rollback(bg) }()
+	if _, err := lock.Exec(bg, "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	res := preflight.Statements(ctx, preflight.StatementsConfig{
+		ConnString: testDSN(t), ApplicationName: "planrun-preflight-test",
+		Statements: []preflight.Statement{st("locked", "SELECT * FROM "+table, 0), st("after", "SELECT 1", 0)},
+	})
+	t.Logf("after %s: %s %s\n%v", time.Since(start).Round(time.Millisecond), res.Check.Status, res.Check.Reason, res.Err())
+	if res.Check.Status != results.CheckFail || !strings.Contains(res.Check.Reason, "interrupted after 0 of 2 statements") {
+		t.Errorf("check %s %q, want a failure saying it was interrupted", res.Check.Status, res.Check.Reason)
+	}
+	if err := res.Err(); err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("Err() = %v", err)
+	}
+	if time.Since(start) > preflight.QueryTimeout {
+		t.Errorf("the interrupt took %s to end the check", time.Since(start))
+	}
+}
