@@ -184,7 +184,10 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 
 // checkStatements prepares every statement of the scenarios' mixes (the
 // preflight check "statements"): after setup in a run, instead of setup in
-// preflight mode (setupPending: the plan has setup that has not run).
+// preflight mode (setupPending: the plan has setup that has not run). Without
+// setup the monitor's session is untouched and serves; after setup (which
+// may SET search_path or create temporary tables on it) the check opens a
+// fresh connection, as the pool will.
 func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPending bool) *Failure {
 	var mixes []string
 	for _, sc := range e.prog.Scenarios {
@@ -192,10 +195,14 @@ func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPen
 			mixes = append(mixes, sc.Mix.Name)
 		}
 	}
-	res := preflight.Statements(ctx, preflight.StatementsConfig{
+	cfg := preflight.StatementsConfig{
 		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Plan.Pool.ConnectTimeout.D(),
 		Statements: preflight.PlanStatements(e.prog.Plan, mixes), HasSetup: len(e.prog.Setup) > 0, SetupPending: setupPending,
-	})
+	}
+	if len(e.prog.Setup) == 0 {
+		cfg.Conn = e.monitor // nil in preflight mode: the check opens its own
+	}
+	res := preflight.Statements(ctx, cfg)
 	run.Preflight = append(run.Preflight, res.Check)
 	e.logf("preflight %-12s %-4s %s", res.Check.Name, res.Check.Status, res.Check.Reason)
 	if err := res.Err(); err != nil {

@@ -87,8 +87,16 @@ func PlanStatements(plan *schema.Plan, mixes []string) []Statement {
 
 // StatementsConfig says what the statements check prepares, and where.
 type StatementsConfig struct {
-	// ConnString is the target. The check opens one connection of its own.
+	// ConnString is the target. The check opens one connection of its own
+	// unless Conn is set.
 	ConnString string
+	// Conn, when set, is the connection to prepare on instead: it must be a
+	// session nothing has changed (no SET, no temporary objects), since the
+	// pool's connections will not share such changes. The check leaves it
+	// open and leaves nothing behind on it (the unnamed statement only). If
+	// it is closed, or a statement that times out closes it, the check opens
+	// one of its own.
+	Conn *pgx.Conn
 	// ApplicationName is set as application_name on the check's connection.
 	ApplicationName string
 	// ConnectTimeout bounds opening the connection. Default: the connection
@@ -185,7 +193,8 @@ func (r StatementsResult) Err() error {
 		r.Check.Name, len(lines), r.Total, strings.Join(lines, "\n"))
 }
 
-// Statements prepares every statement on a connection of its own, with the
+// Statements prepares every statement on a connection of its own (or
+// [StatementsConfig.Conn]), with the
 // extended protocol's Parse and Describe and never an Execute, in the
 // unnamed statement (nothing is left behind on the server). That catches
 // unknown tables, columns and functions, syntax errors, missing privileges
@@ -218,16 +227,27 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 		res.Check.Reason = "no statements to prepare"
 		return res
 	}
-	conn, reach := connect(ctx, Config{
-		ConnString: cfg.ConnString, ApplicationName: cfg.ApplicationName,
-		Pool: results.Pool{ConnectTimeout: cfg.ConnectTimeout},
-	})
-	if conn == nil {
-		res.Check.Status = results.CheckFail
-		res.Check.Reason = reach.Reason
-		return res
+	dial := func() (*pgx.Conn, results.Check) {
+		return connect(ctx, Config{
+			ConnString: cfg.ConnString, ApplicationName: cfg.ApplicationName,
+			Pool: results.Pool{ConnectTimeout: cfg.ConnectTimeout},
+		})
 	}
-	defer func() { closeConn(ctx, conn) }()
+	conn := cfg.Conn
+	if conn == nil || conn.IsClosed() {
+		var reach results.Check
+		if conn, reach = dial(); conn == nil {
+			res.Check.Status = results.CheckFail
+			res.Check.Reason = reach.Reason
+			return res
+		}
+	}
+	// Close the connection the check opened, never the caller's.
+	defer func() {
+		if conn != cfg.Conn {
+			closeConn(ctx, conn)
+		}
+	}()
 	password := conn.Config().Password
 
 	var parsedOnly, unchecked []string // keywords and reasons, for the summary
@@ -245,12 +265,11 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 		}
 		if conn.IsClosed() {
 			// A statement that timed out closes the connection: open another one.
-			closeConn(ctx, conn)
-			conn, reach = connect(ctx, Config{
-				ConnString: cfg.ConnString, ApplicationName: cfg.ApplicationName,
-				Pool: results.Pool{ConnectTimeout: cfg.ConnectTimeout},
-			})
-			if conn == nil {
+			if conn != cfg.Conn {
+				closeConn(ctx, conn)
+			}
+			var reach results.Check
+			if conn, reach = dial(); conn == nil {
 				return res.stop(fmt.Sprintf("lost the connection after %d of %d statements: %s", i, len(cfg.Statements), reach.Reason))
 			}
 		}

@@ -565,3 +565,49 @@ func TestStatementsInterrupted(t *testing.T) {
 		t.Errorf("the interrupt took %s to end the check", time.Since(start))
 	}
 }
+
+// TestStatementsOnGivenConn: with Conn set the check prepares on it, opens
+// no connection of its own, and leaves it open with no prepared statement.
+func TestStatementsOnGivenConn(t *testing.T) {
+	ctx := context.Background()
+	app := fmt.Sprintf("planrun-preflight-given-%d", os.Getpid())
+	cfg, err := pgx.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["application_name"] = app
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+
+	var backends int
+	res := preflight.Statements(ctx, preflight.StatementsConfig{
+		ConnString: testDSN(t), ApplicationName: app, Conn: conn,
+		Statements: []preflight.Statement{
+			st("add", "SELECT $1::int + 41", 1),
+			st("bad", "SELECT * FROM given_conn_missing", 0),
+		},
+	})
+	t.Logf("%s: %s", res.Check.Status, res.Check.Reason)
+	if res.Check.Status != results.CheckFail || len(res.Problems) != 1 || res.Problems[0].SQLState != "42P01" {
+		t.Errorf("check %s, problems %v: want the missing table only", res.Check.Status, res.Problems)
+	}
+	if conn.IsClosed() {
+		t.Fatal("the check closed the caller's connection")
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&backends); err != nil {
+		t.Fatalf("the connection is unusable after the check: %v", err)
+	}
+	if backends != 1 {
+		t.Errorf("%d backends named %s, want 1: the check opened a connection of its own", backends, app)
+	}
+	var prepared int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%+ 41%' OR statement LIKE '%given_conn_missing%'`).Scan(&prepared); err != nil {
+		t.Fatal(err)
+	}
+	if prepared != 0 {
+		t.Errorf("%d prepared statements left on the connection", prepared)
+	}
+}
