@@ -603,8 +603,8 @@ func TestStatementsOnGivenConn(t *testing.T) {
 	if backends != 1 {
 		t.Errorf("%d backends named %s, want 1: the check opened a connection of its own", backends, app)
 	}
-	var prepared int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%+ 41%' OR statement LIKE '%given_conn_missing%'`).Scan(&prepared); err != nil {
+	var prepared int // pgx's own cached statements (stmtcache_*) aside
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_prepared_statements WHERE name NOT LIKE 'stmtcache_%'`).Scan(&prepared); err != nil {
 		t.Fatal(err)
 	}
 	if prepared != 0 {
