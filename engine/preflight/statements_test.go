@@ -611,3 +611,34 @@ func TestStatementsOnGivenConn(t *testing.T) {
 		t.Errorf("%d prepared statements left on the connection", prepared)
 	}
 }
+
+// TestRunSetupSessionIsNotThePools: setup that sets the search_path for
+// its own session creates a table the pool's connections cannot see by its
+// bare name. The check prepares on a fresh connection, as the pool will, so
+// it fails there instead of minutes into the load.
+func TestRunSetupSessionIsNotThePools(t *testing.T) {
+	schemaName := uniqueTable(t, "preflight_schema")
+	prog := compile(t, fmt.Sprintf(`version: 1
+name: setup-search-path
+pool: {size: 1, max_overflow: 0}
+setup:
+  - CREATE SCHEMA %[1]s
+  - SET search_path = %[1]s
+  - CREATE TABLE only_in_schema (id int)
+teardown:
+  - DROP SCHEMA IF EXISTS %[1]s CASCADE
+mixes:
+  m:
+    - {name: read, sql: SELECT * FROM only_in_schema}
+scenarios:
+  - {name: s, users: 1, duration: 1h}
+`, schemaName))
+	run, err := engine.Run(context.Background(), prog, engine.RunOptions{})
+	var f *engine.Failure
+	if !errors.As(err, &f) || f.Stage != "preflight" || !strings.Contains(err.Error(), "SQLSTATE 42P01") {
+		t.Fatalf("err = %v, want the statements check to fail with 42P01", err)
+	}
+	if len(run.Scenarios) != 0 {
+		t.Errorf("%d scenarios ran", len(run.Scenarios))
+	}
+}
