@@ -171,13 +171,45 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 	return nil
 }
 
-// Preflight resolves the target and runs only the preflight checks.
+// checkStatements prepares every statement of the scenarios' mixes (the
+// preflight check "statements"): after setup in a run, instead of setup in
+// preflight mode (setupPending: the plan has setup that has not run). Without
+// setup the monitor's session is untouched and serves; after setup (which
+// may SET search_path or create temporary tables on it) the check opens a
+// fresh connection, as the pool will.
+func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPending bool) *Failure {
+	var mixes []string
+	for _, sc := range e.prog.Scenarios {
+		if sc.Mix != nil {
+			mixes = append(mixes, sc.Mix.Name)
+		}
+	}
+	cfg := preflight.StatementsConfig{
+		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Plan.Pool.ConnectTimeout.D(),
+		Statements: preflight.PlanStatements(e.prog.Plan, mixes), HasSetup: len(e.prog.Setup) > 0, SetupPending: setupPending,
+	}
+	if len(e.prog.Setup) == 0 {
+		cfg.Conn = e.monitor // nil in preflight mode: the check opens its own
+	}
+	res := preflight.Statements(ctx, cfg)
+	run.Preflight = append(run.Preflight, res.Check)
+	e.logf("preflight %-12s %-4s %s", res.Check.Name, res.Check.Status, res.Check.Reason)
+	if err := res.Err(); err != nil {
+		return &Failure{Stage: "preflight", Err: err, Hint: "fix the SQL or args at the plan positions shown, or the setup meant to create what they use; no load ran"}
+	}
+	return nil
+}
+
+// Preflight resolves the target and runs only the preflight checks. It runs
+// no setup: the statements check runs as is, and when the plan has setup,
+// a statement naming something that does not exist yet only warns.
 func Preflight(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, error) {
 	return pipeline(ctx, prog, opts, false)
 }
 
 // Run runs the program: target (the embedded server when the plan names no
-// URL), preflight, setup, scenarios in order, and teardown, which always runs
+// URL), preflight, setup, the statements check (every statement of the
+// mixes prepared), scenarios in order, and teardown, which always runs
 // once setup has started, also after a failure or an interrupt (ctx
 // cancelled). It returns the results in every case; the error is a *Failure
 // when the run could not go on.
@@ -196,6 +228,9 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	defer stop()
 	if f == nil {
 		f = e.preflight(ctx, run)
+	}
+	if f == nil && !load {
+		f = e.checkStatements(ctx, run, len(prog.Setup) > 0)
 	}
 	if f != nil {
 		return fail(ctx, run, f)
@@ -219,6 +254,9 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	}()
 	if err := e.statements(ctx, "setup", prog.Setup); err != nil {
 		return fail(ctx, run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
+	}
+	if f := e.checkStatements(ctx, run, false); f != nil {
+		return fail(ctx, run, f)
 	}
 
 	for i, sc := range prog.Scenarios {

@@ -1,0 +1,4 @@
+package preflight
+
+// FirstKeyword exposes firstKeyword to the external tests.
+var FirstKeyword = firstKeyword
