@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr/vm"
+	"github.com/planrun/planrun/engine/preflight"
 	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -86,6 +87,8 @@ type Op struct {
 type Statement struct {
 	SQL  string
 	Args []*vm.Program
+	// Pos is where the statement is written in the plan.
+	Pos schema.Pos
 }
 
 // Pick returns the operation for a uniform number u in [0, 1).
@@ -207,7 +210,10 @@ func compileMix(name string, ops schema.Mix, errs *schema.Errors) *Mix {
 func compileStatements(in []schema.Statement, errs *schema.Errors) []Statement {
 	out := make([]Statement, 0, len(in))
 	for _, st := range in {
-		c := Statement{SQL: st.SQL}
+		c := Statement{SQL: st.SQL, Pos: st.SQLPos}
+		if c.Pos.Line == 0 {
+			c.Pos = st.Pos
+		}
 		for _, a := range st.Args {
 			p, err := compileArg(a)
 			if err != nil {
@@ -230,6 +236,29 @@ func mixOrder(plan *schema.Plan) []string {
 		names = append(names, n)
 	}
 	return names
+}
+
+// mixStatements lists every statement of the mixes the program's scenarios
+// run, each mix once, for the statements preflight check.
+func (p *Program) mixStatements() []preflight.Statement {
+	var out []preflight.Statement
+	seen := map[*Mix]bool{}
+	for _, sc := range p.Scenarios {
+		if sc.Mix == nil || seen[sc.Mix] {
+			continue
+		}
+		seen[sc.Mix] = true
+		for _, op := range sc.Mix.Ops {
+			for i, st := range op.Statements {
+				ps := preflight.Statement{Mix: sc.Mix.Name, Operation: op.Name, SQL: st.SQL, Args: len(st.Args), Pos: st.Pos}
+				if op.Transaction {
+					ps.Index = i + 1
+				}
+				out = append(out, ps)
+			}
+		}
+	}
+	return out
 }
 
 // Duration of the whole program's scenarios.

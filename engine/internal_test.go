@@ -1,11 +1,14 @@
 package engine
 
 import (
+	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
 )
 
 func TestCategoriesFitTheWindow(t *testing.T) {
@@ -179,5 +182,47 @@ func TestRecordersFollowConcurrency(t *testing.T) {
 				t.Fatalf("user %d has no recorder", id)
 			}
 		}
+	}
+}
+
+// TestMixStatements: the statements check sees every statement of the mixes
+// the scenarios run (each mix once, unused mixes left out), where each is
+// written, and how many args it gets.
+func TestMixStatements(t *testing.T) {
+	src := `version: 1
+name: positions
+mixes:
+  reads:
+    - name: one
+      sql: SELECT 1
+    - name: pair
+      transaction:
+        - SELECT now()
+        - {sql: "SELECT $1::int, $2::int", args: [1, 2]}
+  unused:
+    - {name: u, sql: SELECT 2}
+scenarios:
+  - {name: s, mix: reads, users: 1, duration: 1s}
+  - {name: t, mix: reads, users: 1, duration: 1s}
+`
+	plan, err := schema.Parse("positions.yaml", []byte(src), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(plan, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, s := range prog.mixStatements() {
+		lines = append(lines, fmt.Sprintf("%s/%s#%d %s args=%d %q", s.Mix, s.Operation, s.Index, s.Pos, s.Args, s.SQL))
+	}
+	want := []string{
+		`reads/one#0 positions.yaml:5:7 args=0 "SELECT 1"`,
+		`reads/pair#1 positions.yaml:9:11 args=0 "SELECT now()"`,
+		`reads/pair#2 positions.yaml:10:18 args=2 "SELECT $1::int, $2::int"`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
 }

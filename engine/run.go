@@ -178,15 +178,9 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 // may SET search_path or create temporary tables on it) the check opens a
 // fresh connection, as the pool will.
 func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPending bool) *Failure {
-	var mixes []string
-	for _, sc := range e.prog.Scenarios {
-		if sc.Mix != nil {
-			mixes = append(mixes, sc.Mix.Name)
-		}
-	}
 	cfg := preflight.StatementsConfig{
-		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Plan.Pool.ConnectTimeout.D(),
-		Statements: preflight.PlanStatements(e.prog.Plan, mixes), HasSetup: len(e.prog.Setup) > 0, SetupPending: setupPending,
+		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Pool.ConnectTimeout,
+		Statements: e.prog.mixStatements(), HasSetup: len(e.prog.Setup) > 0, SetupPending: setupPending,
 	}
 	if len(e.prog.Setup) == 0 {
 		cfg.Conn = e.monitor // nil in preflight mode: the check opens its own

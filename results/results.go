@@ -193,7 +193,7 @@ const (
 	ErrQuery          = "query"           // the server rejected a statement (SQLSTATE known)
 	ErrBroken         = "broken"          // the connection died mid-operation
 	ErrCancelled      = "cancelled"       // the run was stopped while the operation ran
-	ErrArgs           = "args"            // an args expression failed at run time
+	ErrArgs           = "args"            // an args expression failed, or the args do not fit the statement's parameters
 	ErrOther          = "other"
 )
 

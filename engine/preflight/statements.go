@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -47,44 +46,6 @@ func (s Statement) where() string {
 	return w + " (" + s.Pos.String() + ")"
 }
 
-// PlanStatements lists the statements of the named mixes of plan, mixes in
-// the plan's order (each once), operations and statements in file order.
-// With no names it lists every mix.
-func PlanStatements(plan *schema.Plan, mixes []string) []Statement {
-	order := plan.MixOrder
-	if len(order) != len(plan.Mixes) {
-		order = make([]string, 0, len(plan.Mixes))
-		for name := range plan.Mixes {
-			order = append(order, name)
-		}
-		sort.Strings(order)
-	}
-	want := map[string]bool{}
-	for _, m := range mixes {
-		want[m] = true
-	}
-	var out []Statement
-	for _, name := range order {
-		if len(want) > 0 && !want[name] {
-			continue
-		}
-		for _, op := range plan.Mixes[name] {
-			if len(op.Transaction) == 0 {
-				out = append(out, Statement{Mix: name, Operation: op.Name, SQL: op.SQL, Args: len(op.Args), Pos: op.Pos})
-				continue
-			}
-			for i, st := range op.Transaction {
-				pos := st.SQLPos
-				if pos.Line == 0 {
-					pos = st.Pos
-				}
-				out = append(out, Statement{Mix: name, Operation: op.Name, Index: i + 1, SQL: st.SQL, Args: len(st.Args), Pos: pos})
-			}
-		}
-	}
-	return out
-}
-
 // StatementsConfig says what the statements check prepares, and where.
 type StatementsConfig struct {
 	// ConnString is the target. The check opens one connection of its own
@@ -102,7 +63,7 @@ type StatementsConfig struct {
 	// ConnectTimeout bounds opening the connection. Default: the connection
 	// string's connect_timeout, else [DefaultConnectTimeout].
 	ConnectTimeout time.Duration
-	// Statements to check, e.g. from [PlanStatements].
+	// Statements to check, one per statement of the mixes the plan runs.
 	Statements []Statement
 	// HasSetup is true when the plan has setup statements (for the hints).
 	HasSetup bool

@@ -111,7 +111,7 @@ func TestStatements(t *testing.T) {
 		name       string
 		sts        []preflight.Statement
 		pending    bool
-		wantStatus string
+		wantStatus results.CheckStatus
 		// want are substrings of the reason; for a failure also of Err().
 		want []string
 		// wantProblems is the number of statements reported.
@@ -293,44 +293,6 @@ func TestStatementsLeaveNothingBehind(t *testing.T) {
 	}
 	if n != 0 {
 		t.Errorf("%d backends of the check still connected", n)
-	}
-}
-
-func TestPlanStatements(t *testing.T) {
-	src := `version: 1
-name: positions
-mixes:
-  reads:
-    - name: one
-      sql: SELECT 1
-    - name: pair
-      transaction:
-        - SELECT $1::int
-        - {sql: "SELECT $1::int, $2::int", args: [1, 2]}
-  unused:
-    - {name: u, sql: SELECT 2}
-scenarios:
-  - {name: s, mix: reads, users: 1, duration: 1s}
-`
-	plan, err := schema.Parse("positions.yaml", []byte(src), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := preflight.PlanStatements(plan, []string{"reads"})
-	var lines []string
-	for _, s := range got {
-		lines = append(lines, fmt.Sprintf("%s/%s#%d %s args=%d %q", s.Mix, s.Operation, s.Index, s.Pos, s.Args, s.SQL))
-	}
-	want := []string{
-		`reads/one#0 positions.yaml:5:7 args=0 "SELECT 1"`,
-		`reads/pair#1 positions.yaml:9:11 args=0 "SELECT $1::int"`,
-		`reads/pair#2 positions.yaml:10:18 args=2 "SELECT $1::int, $2::int"`,
-	}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
-	}
-	if all := preflight.PlanStatements(plan, nil); len(all) != 4 {
-		t.Errorf("all mixes: %d statements, want 4", len(all))
 	}
 }
 
