@@ -17,9 +17,9 @@ import (
 	"github.com/planrun/planrun/schema"
 )
 
-// ArgEnv is what an `args` expression sees besides the generator functions.
+// argEnv is what an `args` expression sees besides the generator functions.
 // One value per user, updated before each operation.
-type ArgEnv struct {
+type argEnv struct {
 	// User is the user's 1-based number within its scenario.
 	User int `expr:"user"`
 	// Iteration is the 1-based count of this user's operations so far, this one included.
@@ -72,8 +72,8 @@ var argFunctions = []expr.Option{
 	expr.Function("now", func(...any) (any, error) { return time.Now(), nil }, new(func() time.Time)),
 }
 
-// ArgFunctionNames lists the generator functions, for docs and hints.
-var ArgFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "randChoice(list)", "randString(n)", "uuid()", "now()", "user", "iteration", "scenario"}
+// argFunctionNames lists the generator functions, for docs and hints.
+var argFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "randChoice(list)", "randString(n)", "uuid()", "now()", "user", "iteration", "scenario"}
 
 // compileArg compiles one args expression; its error is positioned in the plan.
 //
@@ -81,13 +81,13 @@ var ArgFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "ran
 // [argBudget]): args run before every operation, and the expr VM cannot be
 // interrupted, not even by Ctrl-C.
 func compileArg(e schema.Expr) (*vm.Program, *schema.Error) {
-	opts := append([]expr.Option{expr.Env(ArgEnv{})}, argFunctions...)
+	opts := append([]expr.Option{expr.Env(argEnv{})}, argFunctions...)
 	p, err := expr.Compile(e.Src, opts...)
 	if err != nil {
 		return nil, &schema.Error{
 			Pos:  exprErrorPos(e, err),
 			Msg:  fmt.Sprintf("args expression %q does not compile: %s", e.Src, exprMessage(err)),
-			Hint: "args are expr expressions; available: " + strings.Join(ArgFunctionNames, ", "),
+			Hint: "args are expr expressions; available: " + strings.Join(argFunctionNames, ", "),
 		}
 	}
 	if ferr := exprbudget.CheckSource(e.Src, argBudget); ferr != nil {

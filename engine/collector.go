@@ -8,18 +8,18 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// Sampling cadence: the pool is sampled every SampleInterval; the users'
-// windows are collected into the time series every SeriesInterval.
+// Sampling cadence: the pool is sampled every sampleInterval; the users'
+// windows are collected into the time series every seriesInterval.
 const (
-	SampleInterval = 100 * time.Millisecond
-	SeriesInterval = time.Second
+	sampleInterval = 100 * time.Millisecond
+	seriesInterval = time.Second
 )
 
 // collector merges the recorders' measurements and samples the pool. It runs
 // on one goroutine (the scenario's sampler), so its state needs no lock; it
 // touches the recorders only through their methods.
 type collector struct {
-	sc       *Scenario
+	sc       *scenario
 	capacity int
 	recs     []*recorder // fixed for the scenario; user i records into recs[i % len]
 	warmup   time.Duration
@@ -48,13 +48,13 @@ type collector struct {
 	inUseMax   int // max in use within the current series step
 }
 
-func newCollector(sc *Scenario, capacity int) *collector {
+func newCollector(sc *scenario, capacity int) *collector {
 	n := len(sc.Mix.Ops)
 	c := &collector{
 		sc: sc, capacity: capacity, warmup: sc.Warmup,
 		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
 		utilCounts: make([]int64, capacity+1),
-		series:     seriesBuilder{step: SeriesInterval},
+		series:     seriesBuilder{step: seriesInterval},
 		lag:        newHist(),
 	}
 	for range recorderCount(sc.Shape.MaxUsers()) {
@@ -69,7 +69,7 @@ func newCollector(sc *Scenario, capacity int) *collector {
 			start:     start,
 			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
 			threshold: sc.RecoveryThreshold,
-			settle:    RecoverySettle,
+			settle:    recoverySettle,
 		}
 	}
 	return c
@@ -83,7 +83,7 @@ func (c *collector) recorderFor(id int) *recorder {
 // sample takes one pool sample covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, st pool.Stats) {
 	if c.lastTick > 0 && at > c.warmup {
-		record(c.lag, at-c.lastTick-SampleInterval)
+		record(c.lag, at-c.lastTick-sampleInterval)
 	}
 	c.lastTick = at
 	var acquires, slow int64
@@ -250,17 +250,17 @@ func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
 		e.in = true
 		e.summary.Events++
 	}
-	e.current += SampleInterval
-	e.summary.Total += SampleInterval
+	e.current += sampleInterval
+	e.summary.Total += sampleInterval
 	e.summary.Longest = max(e.summary.Longest, e.current)
 	if newTimeouts > 0 {
 		e.summary.Timeouts += newTimeouts
 	}
 }
 
-// RecoverySettle is how long the pool must stay healthy after its last
+// recoverySettle is how long the pool must stay healthy after its last
 // stressed interval to count as recovered (docs/metrics.md).
-const RecoverySettle = 500 * time.Millisecond
+const recoverySettle = 500 * time.Millisecond
 
 // recoveryTracker measures the time from the end of a stage until the pool
 // is healthy again, at sample resolution (SampleInterval). A sample interval
@@ -271,7 +271,7 @@ const RecoverySettle = 500 * time.Millisecond
 //   - never stressed: nothing to recover from (RecoveryNotStressed);
 //   - otherwise recovery is the end of the last stressed interval minus the
 //     stage's end (0 when that was before the end), provided the pool then
-//     stayed healthy for RecoverySettle before the scenario ended; if not,
+//     stayed healthy for recoverySettle before the scenario ended; if not,
 //     it did not recover (RecoveryNotRecovered);
 //   - a scenario that stopped before the stage's end did not reach it
 //     (RecoveryNotReached).
@@ -327,7 +327,7 @@ type seriesBuilder struct {
 }
 
 func (s *seriesBuilder) add(p results.Point) {
-	per := int(s.step / SeriesInterval)
+	per := int(s.step / seriesInterval)
 	if s.npend == 0 {
 		s.pending = p
 	} else {

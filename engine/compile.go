@@ -32,9 +32,9 @@ type Program struct {
 	// Pool is the pool configuration, defaults applied.
 	Pool      results.Pool
 	TimeScale float64
-	Setup     []Statement
-	Teardown  []Statement
-	Scenarios []*Scenario
+	setup     []statement
+	teardown  []statement
+	scenarios []*scenario
 }
 
 // Target is where a program runs.
@@ -47,11 +47,11 @@ type Target struct {
 	Replicas int
 }
 
-// Scenario is a compiled scenario.
-type Scenario struct {
+// scenario is a compiled scenario.
+type scenario struct {
 	Name  string
-	Mix   *Mix
-	Shape Ramp
+	Mix   *mix
+	Shape ramp
 	// Think is the pause between a user's operations, uniform in [Min, Max].
 	Think schema.DurationRange
 	// Warmup is the period at the start left out of the figures (0 = none).
@@ -64,35 +64,35 @@ type Scenario struct {
 	LeakThreshold time.Duration
 }
 
-// Mix is a compiled weighted list of operations.
-type Mix struct {
+// mix is a compiled weighted list of operations.
+type mix struct {
 	Name string
-	Ops  []*Op
+	Ops  []*operation
 	// cum holds the cumulative weights normalised to 1, for picking by a uniform number.
 	cum []float64
 }
 
-// Op is one compiled operation.
-type Op struct {
+// operation is one compiled operation.
+type operation struct {
 	Index      int
 	Name       string
 	Weight     float64
-	Statements []Statement
+	Statements []statement
 	// Transaction wraps the statements in BEGIN ... COMMIT.
 	Transaction bool
 	Hold        time.Duration
 }
 
-// Statement is one compiled SQL statement.
-type Statement struct {
+// statement is one compiled SQL statement.
+type statement struct {
 	SQL  string
 	Args []*vm.Program
 	// Pos is where the statement is written in the plan.
 	Pos schema.Pos
 }
 
-// Pick returns the operation for a uniform number u in [0, 1).
-func (m *Mix) Pick(u float64) *Op {
+// pick returns the operation for a uniform number u in [0, 1).
+func (m *mix) pick(u float64) *operation {
 	// Mixes are short: a linear scan beats a binary search and never allocates.
 	for i, c := range m.cum {
 		if u < c {
@@ -119,10 +119,10 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 	}
-	prog.Setup = compileStatements(plan.Setup, &errs)
-	prog.Teardown = compileStatements(plan.Teardown, &errs)
+	prog.setup = compileStatements(plan.Setup, &errs)
+	prog.teardown = compileStatements(plan.Teardown, &errs)
 
-	mixes := map[string]*Mix{}
+	mixes := map[string]*mix{}
 	for _, name := range mixOrder(plan) {
 		mixes[name] = compileMix(name, plan.Mixes[name], &errs)
 	}
@@ -147,7 +147,7 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		if len(selected) > 0 && !selected[s.Name] {
 			continue
 		}
-		prog.Scenarios = append(prog.Scenarios, compileScenario(plan, s, mixes, opts.TimeScale))
+		prog.scenarios = append(prog.scenarios, compileScenario(plan, s, mixes, opts.TimeScale))
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -155,17 +155,17 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	return prog, nil
 }
 
-func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*Mix, timeScale float64) *Scenario {
-	var shape Ramp
+func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mix, timeScale float64) *scenario {
+	var shape ramp
 	if len(s.Stages) > 0 {
 		for _, st := range s.Stages {
-			shape = append(shape, Stage{Users: st.Users, Ramp: st.Ramp.D(), Duration: st.Duration.D()})
+			shape = append(shape, stage{Users: st.Users, Ramp: st.Ramp.D(), Duration: st.Duration.D()})
 		}
 	} else {
-		shape = Ramp{{Users: s.Users, Ramp: s.RampUp.D(), Duration: s.Duration.D()}}
+		shape = ramp{{Users: s.Users, Ramp: s.RampUp.D(), Duration: s.Duration.D()}}
 	}
 	shape = shape.Scaled(timeScale)
-	return &Scenario{
+	return &scenario{
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],
 		Shape:             shape,
@@ -185,11 +185,11 @@ func resultsPool(p schema.Pool) results.Pool {
 	}
 }
 
-func compileMix(name string, ops schema.Mix, errs *schema.Errors) *Mix {
-	m := &Mix{Name: name}
+func compileMix(name string, ops schema.Mix, errs *schema.Errors) *mix {
+	m := &mix{Name: name}
 	total := 0.0
 	for i, o := range ops {
-		op := &Op{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold.D()}
+		op := &operation{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold.D()}
 		if len(o.Transaction) > 0 {
 			op.Transaction = true
 			op.Statements = compileStatements(o.Transaction, errs)
@@ -207,10 +207,10 @@ func compileMix(name string, ops schema.Mix, errs *schema.Errors) *Mix {
 	return m
 }
 
-func compileStatements(in []schema.Statement, errs *schema.Errors) []Statement {
-	out := make([]Statement, 0, len(in))
+func compileStatements(in []schema.Statement, errs *schema.Errors) []statement {
+	out := make([]statement, 0, len(in))
 	for _, st := range in {
-		c := Statement{SQL: st.SQL, Pos: st.SQLPos}
+		c := statement{SQL: st.SQL, Pos: st.SQLPos}
 		if c.Pos.Line == 0 {
 			c.Pos = st.Pos
 		}
@@ -242,8 +242,8 @@ func mixOrder(plan *schema.Plan) []string {
 // run, each mix once, for the statements preflight check.
 func (p *Program) mixStatements() []preflight.Statement {
 	var out []preflight.Statement
-	seen := map[*Mix]bool{}
-	for _, sc := range p.Scenarios {
+	seen := map[*mix]bool{}
+	for _, sc := range p.scenarios {
 		if sc.Mix == nil || seen[sc.Mix] {
 			continue
 		}
@@ -261,10 +261,19 @@ func (p *Program) mixStatements() []preflight.Statement {
 	return out
 }
 
+// ScenarioNames lists the scenarios the program runs, in order.
+func (p *Program) ScenarioNames() []string {
+	names := make([]string, len(p.scenarios))
+	for i, sc := range p.scenarios {
+		names[i] = sc.Name
+	}
+	return names
+}
+
 // Duration of the whole program's scenarios.
 func (p *Program) Duration() time.Duration {
 	var d time.Duration
-	for _, s := range p.Scenarios {
+	for _, s := range p.scenarios {
 		d += s.Shape.Duration()
 	}
 	return d

@@ -258,14 +258,14 @@ scenarios:
       - {users: 1, duration: 1s}
 `, engine.Options{})
 	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
-	shape := prog.Scenarios[0].Shape
+	users := func(at time.Duration) int { return engine.PlannedUsers(prog, 0, at) }
 	// One point per second of the 5 s shape, and one for the drain.
 	if len(sc.Series) < 5 || len(sc.Series) > 7 || sc.SeriesStep != time.Second {
 		t.Fatalf("series of %d points of %v for a 5s scenario", len(sc.Series), sc.SeriesStep)
 	}
 	for _, p := range sc.Series[:len(sc.Series)-1] { // the last point is the drain
 		// A point's user count is read a little after its second ends.
-		lo, hi := shape.Users(p.T-150*time.Millisecond), shape.Users(p.T+150*time.Millisecond)
+		lo, hi := users(p.T-150*time.Millisecond), users(p.T+150*time.Millisecond)
 		if p.Users < min(lo, hi) || p.Users > max(lo, hi) {
 			t.Errorf("at %v: %d users active, the shape says %d..%d", p.T, p.Users, min(lo, hi), max(lo, hi))
 		}

@@ -19,7 +19,7 @@ func TestCategoriesFitTheWindow(t *testing.T) {
 }
 
 func TestRampUsers(t *testing.T) {
-	r := Ramp{
+	r := ramp{
 		{Users: 10, Ramp: 10 * time.Second, Duration: 20 * time.Second},
 		{Users: 30, Duration: 10 * time.Second},
 		{Users: 0, Ramp: 10 * time.Second, Duration: 10 * time.Second},
@@ -55,9 +55,9 @@ func TestRampUsers(t *testing.T) {
 }
 
 func TestMixPick(t *testing.T) {
-	m := &Mix{Ops: []*Op{{Name: "a"}, {Name: "b"}, {Name: "c"}}, cum: []float64{0.7, 0.9, 1}}
+	m := &mix{Ops: []*operation{{Name: "a"}, {Name: "b"}, {Name: "c"}}, cum: []float64{0.7, 0.9, 1}}
 	for u, want := range map[float64]string{0: "a", 0.69: "a", 0.7: "b", 0.89: "b", 0.9: "c", 0.9999: "c"} {
-		if got := m.Pick(u).Name; got != want {
+		if got := m.pick(u).Name; got != want {
 			t.Errorf("Pick(%v) = %s, want %s", u, got, want)
 		}
 	}
@@ -67,7 +67,7 @@ func TestMixPick(t *testing.T) {
 // within results.MaxSeriesPoints and keeps every operation.
 func TestSeriesIsBounded(t *testing.T) {
 	var s seriesBuilder
-	s.step = SeriesInterval
+	s.step = seriesInterval
 	const seconds = 2 * 60 * 60
 	for i := 1; i <= seconds; i++ {
 		s.add(results.Point{T: time.Duration(i) * time.Second, Users: i % 7, Ops: 10, Errors: 1, AcquireP95: time.Duration(i) * time.Microsecond, Waiting: i % 5})
@@ -133,9 +133,9 @@ func TestRecoveryTracker(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := &recoveryTracker{start: time.Second, end: 2 * time.Second, threshold: 50 * ms, settle: RecoverySettle}
+			r := &recoveryTracker{start: time.Second, end: 2 * time.Second, threshold: 50 * ms, settle: recoverySettle}
 			for i, iv := range c.intervals {
-				r.add(time.Duration(i+1)*SampleInterval, iv.exhausted, iv.n, iv.slow)
+				r.add(time.Duration(i+1)*sampleInterval, iv.exhausted, iv.n, iv.slow)
 			}
 			got := r.finish(2)
 			if got.Status != c.status || got.Duration != c.duration {
@@ -171,7 +171,7 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 // machine's concurrency, not by its users, and every user records into one.
 func TestRecordersFollowConcurrency(t *testing.T) {
 	for _, users := range []int{1, 3, 10_000} {
-		sc := &Scenario{Name: "s", Mix: &Mix{Ops: []*Op{{Name: "a"}}, cum: []float64{1}}, Shape: Ramp{{Users: users, Duration: time.Second}}}
+		sc := &scenario{Name: "s", Mix: &mix{Ops: []*operation{{Name: "a"}}, cum: []float64{1}}, Shape: ramp{{Users: users, Duration: time.Second}}}
 		c := newCollector(sc, 1)
 		want := min(users, shardsPerProc*runtime.GOMAXPROCS(0))
 		if len(c.recs) != want {

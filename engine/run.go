@@ -180,9 +180,9 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPending bool) *Failure {
 	cfg := preflight.StatementsConfig{
 		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Pool.ConnectTimeout,
-		Statements: e.prog.mixStatements(), HasSetup: len(e.prog.Setup) > 0, SetupPending: setupPending,
+		Statements: e.prog.mixStatements(), HasSetup: len(e.prog.setup) > 0, SetupPending: setupPending,
 	}
-	if len(e.prog.Setup) == 0 {
+	if len(e.prog.setup) == 0 {
 		cfg.Conn = e.monitor // nil in preflight mode: the check opens its own
 	}
 	res := preflight.Statements(ctx, cfg)
@@ -224,7 +224,7 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 		f = e.preflight(ctx, run)
 	}
 	if f == nil && !load {
-		f = e.checkStatements(ctx, run, len(prog.Setup) > 0)
+		f = e.checkStatements(ctx, run, len(prog.setup) > 0)
 	}
 	if f != nil {
 		return fail(ctx, run, f)
@@ -246,14 +246,14 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 			run.TeardownError = redact.Text(err.Error())
 		}
 	}()
-	if err := e.statements(ctx, "setup", prog.Setup); err != nil {
+	if err := e.statements(ctx, "setup", prog.setup); err != nil {
 		return fail(ctx, run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
 	}
 	if f := e.checkStatements(ctx, run, false); f != nil {
 		return fail(ctx, run, f)
 	}
 
-	for i, sc := range prog.Scenarios {
+	for i, sc := range prog.scenarios {
 		if ctx.Err() != nil {
 			break
 		}
@@ -280,7 +280,7 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 }
 
 // statements runs setup SQL on the monitor connection, stopping at the first error.
-func (e *runEnv) statements(ctx context.Context, stage string, sts []Statement) error {
+func (e *runEnv) statements(ctx context.Context, stage string, sts []statement) error {
 	if len(sts) == 0 {
 		return nil
 	}
@@ -294,7 +294,7 @@ func (e *runEnv) statements(ctx context.Context, stage string, sts []Statement) 
 }
 
 // exec runs statement i of a stage on the monitor connection.
-func (e *runEnv) exec(ctx context.Context, stage string, i int, st *Statement) error {
+func (e *runEnv) exec(ctx context.Context, stage string, i int, st *statement) error {
 	u := &user{}
 	args, err := u.evalArgs(st)
 	if err == nil {
@@ -311,7 +311,7 @@ func (e *runEnv) exec(ctx context.Context, stage string, i int, st *Statement) e
 // goes on past a failing statement so that later clean-up still happens. It
 // returns every failure, joined.
 func (e *runEnv) teardown(ctx context.Context) error {
-	sts := e.prog.Teardown
+	sts := e.prog.teardown
 	if len(sts) == 0 {
 		return nil
 	}
@@ -346,7 +346,7 @@ func connectMonitor(ctx context.Context, dsn string, timeout time.Duration) (*pg
 
 func maxThink(p *Program) time.Duration {
 	var m time.Duration
-	for _, s := range p.Scenarios {
+	for _, s := range p.scenarios {
 		m = max(m, s.Think.Max)
 	}
 	return m

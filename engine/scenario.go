@@ -30,7 +30,7 @@ const (
 
 // scenarioRun is the state of one scenario while it runs.
 type scenarioRun struct {
-	sc       *Scenario
+	sc       *scenario
 	env      *runEnv
 	pool     *pool.Pool
 	col      *collector
@@ -45,7 +45,7 @@ type scenarioRun struct {
 
 // runScenario runs one scenario with a fresh pool and returns its results.
 // ctx cancellation (interrupt) stops it early; the results hold what was measured.
-func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results.Scenario {
+func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results.Scenario {
 	out := results.Scenario{
 		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
 		Planned:  sc.Shape.Duration(),
@@ -58,7 +58,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results
 		return out
 	}
 	r := &scenarioRun{sc: sc, env: e, pool: p, col: newCollector(sc, e.capacity())}
-	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.Scenarios), Planned: out.Planned, MaxUsers: sc.Shape.MaxUsers(), Capacity: e.capacity()}
+	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.Shape.MaxUsers(), Capacity: e.capacity()}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
@@ -95,7 +95,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *Scenario) results
 func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 	control := time.NewTicker(controlInterval)
 	defer control.Stop()
-	sample := time.NewTicker(SampleInterval)
+	sample := time.NewTicker(sampleInterval)
 	defer sample.Stop()
 	planned := r.sc.Shape.Duration()
 	nextStep := r.nextStep(0)
@@ -128,7 +128,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 // a second later, or the end of the warm-up when that comes first, so that
 // no step straddles it.
 func (r *scenarioRun) nextStep(prev time.Duration) time.Duration {
-	next := prev + SeriesInterval
+	next := prev + seriesInterval
 	if w := r.sc.Warmup; prev < w && w < next {
 		return w
 	}
@@ -141,7 +141,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	pr.Elapsed, pr.Users = el, len(r.users)
 	pr.Ops += p.Ops
 	pr.Errors += p.Errors
-	pr.OpsPerSec = float64(p.Ops) / SeriesInterval.Seconds()
+	pr.OpsPerSec = float64(p.Ops) / seriesInterval.Seconds()
 	pr.AcquireP95 = p.AcquireP95
 	st := r.col.lastStats
 	pr.InUse, pr.Idle, pr.Total, pr.Waiting = st.InUse, st.Idle, st.Total, st.Waiting

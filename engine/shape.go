@@ -8,11 +8,11 @@ import (
 	"github.com/planrun/planrun/schema"
 )
 
-// Shape is a closed-model load profile: how many users should be active at
+// shape is a closed-model load profile: how many users should be active at
 // each moment of a scenario. It is a pure function of elapsed time, so it is
 // tested without a clock. An open model (arrival rate) would be another
 // implementation of a sibling interface, leaving the rest of the engine as is.
-type Shape interface {
+type shape interface {
 	// Users is the number of users that should be active at elapsed.
 	Users(elapsed time.Duration) int
 	// Duration is the scenario's total length.
@@ -23,23 +23,23 @@ type Shape interface {
 	StageEnd(i int) time.Duration
 }
 
-// Stage is one step of a Ramp: ramp linearly from the previous level to Users
+// stage is one step of a Ramp: ramp linearly from the previous level to Users
 // over Ramp, then hold until Duration (which includes Ramp) has passed.
-type Stage struct {
+type stage struct {
 	Users    int
 	Ramp     time.Duration
 	Duration time.Duration
 }
 
-// Ramp is a Shape made of stages, starting from 0 users. `users` + `ramp_up`
-// + `duration` is a Ramp of one stage.
-type Ramp []Stage
+// ramp is a Shape made of stages, starting from 0 users. `users` + `ramp_up`
+// + `duration` is a ramp of one stage.
+type ramp []stage
 
-var _ Shape = Ramp(nil)
+var _ shape = ramp(nil)
 
 // Users implements Shape. During a ramp the level rounds down, so a user is
 // added when its whole share of the ramp has passed; after the last stage it is 0.
-func (r Ramp) Users(elapsed time.Duration) int {
+func (r ramp) Users(elapsed time.Duration) int {
 	prev := 0
 	var start time.Duration
 	for _, s := range r {
@@ -58,7 +58,7 @@ func (r Ramp) Users(elapsed time.Duration) int {
 
 // Duration implements Shape. A total too long for a time.Duration is
 // math.MaxInt64 (schema bounds a plan's load to schema.MaxLoad).
-func (r Ramp) Duration() time.Duration {
+func (r ramp) Duration() time.Duration {
 	var d time.Duration
 	for _, s := range r {
 		d = addSat(d, s.Duration)
@@ -67,7 +67,7 @@ func (r Ramp) Duration() time.Duration {
 }
 
 // MaxUsers implements Shape.
-func (r Ramp) MaxUsers() int {
+func (r ramp) MaxUsers() int {
 	m := 0
 	for _, s := range r {
 		m = max(m, s.Users)
@@ -76,7 +76,7 @@ func (r Ramp) MaxUsers() int {
 }
 
 // StageEnd implements Shape. Out-of-range stages return the total duration.
-func (r Ramp) StageEnd(i int) time.Duration {
+func (r ramp) StageEnd(i int) time.Duration {
 	var d time.Duration
 	for j, s := range r {
 		d = addSat(d, s.Duration)
@@ -91,10 +91,10 @@ func (r Ramp) StageEnd(i int) time.Duration {
 // A product too long for a time.Duration is math.MaxInt64; a bad factor
 // (negative, NaN, infinite) gives 0. [schema.Plan.CheckTimeScale] reports
 // both before a run.
-func (r Ramp) Scaled(f float64) Ramp {
-	out := make(Ramp, len(r))
+func (r ramp) Scaled(f float64) ramp {
+	out := make(ramp, len(r))
 	for i, s := range r {
-		out[i] = Stage{Users: s.Users, Ramp: scale(s.Ramp, f), Duration: scale(s.Duration, f)}
+		out[i] = stage{Users: s.Users, Ramp: scale(s.Ramp, f), Duration: scale(s.Duration, f)}
 	}
 	return out
 }

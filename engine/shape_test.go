@@ -69,7 +69,7 @@ func TestThinkTimeIsUniform(t *testing.T) {
 }
 
 func TestShapeScaledSaturates(t *testing.T) {
-	r := Ramp{{Users: 1, Ramp: time.Second, Duration: 2000000 * time.Hour}, {Users: 2, Duration: 2000000 * time.Hour}}
+	r := ramp{{Users: 1, Ramp: time.Second, Duration: 2000000 * time.Hour}, {Users: 2, Duration: 2000000 * time.Hour}}
 	for _, f := range []float64{1, 1e10, math.MaxFloat64} {
 		s := r.Scaled(f)
 		if d := s.Duration(); d != math.MaxInt64 {
@@ -99,8 +99,8 @@ func TestShapeScaledSaturates(t *testing.T) {
 }
 
 func TestShapeRehearsal(t *testing.T) {
-	r := Ramp{{Users: 10, Ramp: 10 * time.Second, Duration: time.Minute}}.Scaled(0.5)
-	want := Ramp{{Users: 10, Ramp: 5 * time.Second, Duration: 30 * time.Second}}
+	r := ramp{{Users: 10, Ramp: 10 * time.Second, Duration: time.Minute}}.Scaled(0.5)
+	want := ramp{{Users: 10, Ramp: 5 * time.Second, Duration: 30 * time.Second}}
 	if r[0] != want[0] {
 		t.Errorf("Scaled(0.5) = %+v, want %+v", r, want)
 	}

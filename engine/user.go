@@ -17,13 +17,13 @@ import (
 // it is in.
 type user struct {
 	id    int
-	sc    *Scenario
+	sc    *scenario
 	pool  *pool.Pool
 	rec   *recorder
 	stop  chan struct{} // closed to remove the user (ramp-down, scenario end)
 	done  chan struct{} // closed when the user has returned
 	timer *time.Timer
-	env   ArgEnv
+	env   argEnv
 	vm    vm.VM
 	args  []any
 	res   opResult
@@ -41,18 +41,18 @@ type user struct {
 // never changed once published, so a reader sees one consistent checkout.
 type checkout struct {
 	conn  *pool.Conn
-	op    *Op
+	op    *operation
 	since time.Time
 }
 
-func newUser(id int, sc *Scenario, p *pool.Pool, rec *recorder) *user {
+func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder) *user {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	return &user{
 		id: id, sc: sc, pool: p, rec: rec,
 		stop: make(chan struct{}), done: make(chan struct{}),
 		timer: t,
-		env:   ArgEnv{User: id, Scenario: sc.Name},
+		env:   argEnv{User: id, Scenario: sc.Name},
 	}
 }
 
@@ -87,7 +87,7 @@ func (u *user) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		u.operate(ctx, u.sc.Mix.Pick(mrand.Float64()))
+		u.operate(ctx, u.sc.Mix.pick(mrand.Float64()))
 	}
 }
 
@@ -109,7 +109,7 @@ func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
 }
 
 // operate runs one operation and records it.
-func (u *user) operate(ctx context.Context, op *Op) {
+func (u *user) operate(ctx context.Context, op *operation) {
 	u.env.Iteration++
 	res := &u.res
 	*res = opResult{op: op.Index, category: -1}
@@ -130,7 +130,7 @@ func (u *user) operate(ctx context.Context, op *Op) {
 	}
 }
 
-func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Time) error {
+func (u *user) execute(ctx context.Context, op *operation, res *opResult, start time.Time) error {
 	conn, err := u.pool.Acquire(ctx)
 	acquired := time.Now()
 	res.acquire = acquired.Sub(start)
@@ -189,7 +189,7 @@ func (u *user) execute(ctx context.Context, op *Op, res *opResult, start time.Ti
 	return nil
 }
 
-func (u *user) evalArgs(st *Statement) ([]any, error) {
+func (u *user) evalArgs(st *statement) ([]any, error) {
 	if len(st.Args) == 0 {
 		return nil, nil
 	}

@@ -79,7 +79,7 @@ func TestPlansCompile(t *testing.T) {
 			for _, path := range files {
 				t.Run(filepath.Base(path), func(t *testing.T) {
 					_, prog, _ := load(t, path)
-					if len(prog.Scenarios) == 0 {
+					if len(prog.ScenarioNames()) == 0 {
 						t.Error("compiled to no scenario")
 					}
 				})

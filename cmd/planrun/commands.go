@@ -35,7 +35,7 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: ok (%s, %s, %s of load)\n", path,
-			plural(len(prog.Scenarios), "scenario", "scenarios"), plural(set.Len(), "assertion", "assertions"), prog.Duration())
+			plural(len(prog.ScenarioNames()), "scenario", "scenarios"), plural(set.Len(), "assertion", "assertions"), prog.Duration())
 	}
 	return code
 }

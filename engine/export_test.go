@@ -1,0 +1,13 @@
+package engine
+
+import "time"
+
+// Test hooks: unexported values the external tests need.
+
+// SampleInterval is how often the pool is sampled.
+const SampleInterval = sampleInterval
+
+// PlannedUsers is the number of users scenario i of prog plans at offset at.
+func PlannedUsers(prog *Program, i int, at time.Duration) int {
+	return prog.scenarios[i].Shape.Users(at)
+}
