@@ -54,26 +54,46 @@ func BenchmarkThroughputVsBarePool(b *testing.B) {
 		b.Log("pgbench not found on PATH nor next to the PostgreSQL binaries: its metrics are skipped")
 	}
 	for range b.N {
-		prog := compileTB(b, benchPlan, engine.Options{})
-		r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
-		if err != nil {
-			b.Fatal(err)
+		rate := map[string]float64{}
+		clients := []struct {
+			name string
+			run  func() float64
+		}{
+			{"planrun", func() float64 {
+				prog := compileTB(b, benchPlan, engine.Options{})
+				r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r.Scenarios[0].Throughput
+			}},
+			{"bare", func() float64 { return bareLoop(b, users, d, 0) }},
+			{"bare-timeout", func() float64 { return bareLoop(b, users, d, 30*time.Second) }},
+			{"pgbench", func() float64 { return runPgbench(b, pgbench, users, d) }},
 		}
-		planrun := r.Scenarios[0].Throughput
-		floor := bareLoop(b, users, d, 0)
-		timeout := bareLoop(b, users, d, 30*time.Second)
-		b.ReportMetric(planrun, "planrun-ops/s")
-		b.ReportMetric(floor, "bare-ops/s")
-		b.ReportMetric(timeout, "bare-timeout-ops/s")
-		b.ReportMetric(planrun/floor, "ratio-bare")
-		b.ReportMetric(planrun/timeout, "ratio-bare-timeout")
-		if pgbench != "" {
-			tps := runPgbench(b, pgbench, users, d)
-			b.ReportMetric(tps, "pgbench-ops/s")
-			b.ReportMetric(planrun/tps, "ratio-pgbench")
+		if pgbench == "" {
+			clients = clients[:3]
+		}
+		// Each round starts with the next client, so that none is always
+		// measured first (or last) when load from elsewhere comes and goes.
+		first := int(benchRound.Add(1))
+		for k := range clients {
+			c := clients[(first+k)%len(clients)]
+			rate[c.name] = c.run()
+		}
+		planrun := rate["planrun"]
+		for _, c := range clients {
+			b.ReportMetric(rate[c.name], c.name+"-ops/s")
+			if c.name != "planrun" {
+				b.ReportMetric(planrun/rate[c.name], "ratio-"+c.name)
+			}
 		}
 	}
 }
+
+// benchRound rotates the order of the clients across the rounds of
+// BenchmarkThroughputVsBarePool (-count runs them in one process).
+var benchRound atomic.Int64
 
 // bareLoop runs users goroutines that acquire, SELECT 1 and release on a
 // plain pgxpool for d and returns the operations per second. With a
