@@ -221,7 +221,8 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 //   - after [Pool.Close]: [ErrClosed].
 //
 // With [Config.PrePing] a connection that fails its ping is closed (counted
-// broken) and another one is tried. Every Acquire must be paired with a
+// broken) and another one is tried; a ping is bounded by [Config.Timeout]
+// (and costs a context: a few allocations). Every Acquire must be paired with a
 // [Pool.Release] of the returned Conn.
 func (p *Pool) Acquire(ctx context.Context) (*Conn, error) {
 	p.waiting.Add(1)
@@ -244,29 +245,39 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			g := p.wait(ctx, w)
 			c, err, fresh = g.c, g.err, g.fresh
 		}
-		if err != nil {
-			p.putWaiter(w)
-			return nil, err
+		if err == nil && p.prePing && !fresh {
+			if c, err = p.ping(ctx, c); c == nil && err == nil {
+				continue // it was broken: try another
+			}
 		}
-		if !p.prePing || fresh {
-			p.putWaiter(w)
-			return c, nil
-		}
-		err = c.raw.Ping(ctx)
-		if err == nil {
-			p.putWaiter(w)
-			return c, nil
-		}
-		p.mu.Lock()
-		p.acquires-- // counted when handed out; not an acquire after all
-		c.out = false
-		p.discard(c, reasonBroken)
-		p.mu.Unlock()
-		if ctx.Err() != nil {
-			p.putWaiter(w)
-			return nil, ctxError(ctx)
-		}
+		p.putWaiter(w)
+		return c, err
 	}
+}
+
+// ping checks c with a ping bounded by the pool timeout. It returns c when
+// c is fine. Otherwise c is closed (counted broken) and ping returns nil
+// and: nil to try another connection, or the error that ends the Acquire
+// when the ping failed because ctx ended or the pool timeout passed.
+func (p *Pool) ping(ctx context.Context, c *Conn) (*Conn, error) {
+	pctx, cancel := context.WithTimeoutCause(ctx, p.timeout, p.errTimeout)
+	defer cancel()
+	if c.raw.Ping(pctx) == nil {
+		return c, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.acquires-- // counted when handed out; not an acquire after all
+	c.out = false
+	p.discard(c, reasonBroken)
+	switch {
+	case ctx.Err() != nil:
+		return nil, ctxError(ctx)
+	case pctx.Err() != nil:
+		p.timeouts++
+		return nil, p.errTimeout
+	}
+	return nil, nil
 }
 
 // take is the checkout decision, under p.mu: the oldest idle connection
@@ -351,7 +362,8 @@ func (p *Pool) giveUp(w *waiter, ctx context.Context) grant {
 //     while fewer than [Config.Size] are idle, else it is closed and counted
 //     overflow.
 //
-// Closing happens in the background. Releasing nil or a released Conn is a no-op.
+// Closing happens in the background. Releasing nil, or a Conn released and
+// not acquired again, is a no-op.
 func (p *Pool) Release(c *Conn) {
 	if c == nil {
 		return
