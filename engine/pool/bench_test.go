@@ -50,6 +50,48 @@ func BenchmarkAcquireRelease(b *testing.B) {
 	}
 }
 
+// BenchmarkAcquireReleasePgxpool is BenchmarkAcquireRelease on a bare
+// pgxpool (no acquire timeout): the reference for this package's overhead.
+func BenchmarkAcquireReleasePgxpool(b *testing.B) {
+	const size = 8
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(pgtest.DSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = size
+	cfg.ConnConfig.RuntimeParams["application_name"] = appName(b)
+	pp, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pp.Close()
+	var warm []*pgxpool.Conn
+	for range size {
+		c, err := pp.Acquire(ctx)
+		if err != nil {
+			b.Fatalf("Acquire: %v", err)
+		}
+		warm = append(warm, c)
+	}
+	for _, c := range warm {
+		c.Release()
+	}
+
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c, err := pp.Acquire(ctx)
+			if err != nil {
+				b.Errorf("Acquire: %v", err)
+				return
+			}
+			c.Release()
+		}
+	})
+}
+
 // BenchmarkPoolLoop isolates the pool in a load loop: 8 goroutines acquire,
 // run SELECT 1 and release, b.N operations in all, on 8 connections: this
 // package's pool, and a bare pgxpool with and without a per-acquire timeout
