@@ -102,17 +102,26 @@ var terminateMsg = []byte{'X', 0, 0, 0, 4}
 
 // terminate closes conn and waits, at most closeTimeout, until the server
 // has closed its end: by then the backend has left pg_stat_activity. Errors
-// are ignored, as libpq's PQfinish does. A connection that is already closed
-// or busy is closed the ordinary way.
+// are ignored, as libpq's PQfinish does.
 func terminate(conn *pgx.Conn) {
-	hc, err := conn.PgConn().Hijack()
-	if err != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		_ = conn.Close(ctx)
-		cancel()
+	pg := conn.PgConn()
+	if pg.IsClosed() {
+		// pgx closed it itself, on an I/O error or a cancelled context: it
+		// sends Terminate, reads until the server closes its end and then
+		// closes CleanupDone (pgconn's asyncClose). A connection closed by
+		// its user with Close is closed at once: nothing to wait for.
+		t := time.NewTimer(closeTimeout)
+		defer t.Stop()
+		select {
+		case <-pg.CleanupDone():
+		case <-t.C:
+		}
 		return
 	}
-	nc := hc.Conn
+	nc := pg.Conn() // busy (released in the middle of a query): pgx is done with it
+	if hc, err := pg.Hijack(); err == nil {
+		nc = hc.Conn
+	}
 	_ = nc.SetDeadline(time.Now().Add(closeTimeout))
 	if _, err := nc.Write(terminateMsg); err == nil {
 		_, _ = io.Copy(io.Discard, nc) // until EOF: the server closed the connection
