@@ -36,7 +36,8 @@
 // Acquire that asked for it: when that Acquire gives up (pool timeout or
 // its context), the new connection is released into the pool like any
 // other. A close keeps its slot until the server has closed its end
-// (Terminate sent, then read until EOF): a backend leaves pg_stat_activity
+// (Terminate sent, then read until EOF; for a connection pgx closed itself
+// on an error, until pgx has done the same): a backend leaves pg_stat_activity
 // before it closes its socket, so a new connection never starts while the
 // backend of an old one is still listed, and the server sees at most N+M
 // backends. (pgconn's Close only sends Terminate: measured, that let the
@@ -53,7 +54,7 @@
 // faster. Measured on one server, on a 2-core machine busy with other work
 // (BenchmarkAcquireRelease*, parallel acquire+release of an idle
 // connection, 3 runs each): the pgxpool-based pool took 1.1-2.9 µs and 1
-// allocation per operation, a bare pgxpool 1.6-1.7 µs, this pool 0.05-0.37
+// allocation per operation, a bare pgxpool 1.2-3.1 µs, this pool 0.05-0.37
 // µs and no allocation. With SELECT 1 per checkout (BenchmarkPoolLoop*,
 // 8 goroutines) the query is what costs: this pool and a bare pgxpool are
 // level within the machine's noise, and the pool does not show in a CPU
