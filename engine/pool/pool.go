@@ -54,7 +54,7 @@
 // faster. Measured on one server, on a 2-core machine busy with other work
 // (BenchmarkAcquireRelease*, parallel acquire+release of an idle
 // connection, 3 runs each): the pgxpool-based pool took 1.1-2.9 µs and 1
-// allocation per operation, a bare pgxpool 1.2-3.1 µs, this pool 0.05-0.37
+// allocation per operation, a bare pgxpool 0.5-3.1 µs, this pool 0.05-0.37
 // µs and no allocation. With SELECT 1 per checkout (BenchmarkPoolLoop*,
 // 8 goroutines) the query is what costs: this pool and a bare pgxpool are
 // level within the machine's noise, and the pool does not show in a CPU
