@@ -2,13 +2,22 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/engine/localpg"
 	"github.com/planrun/planrun/internal/pgtest"
 )
 
@@ -25,32 +34,66 @@ scenarios:
 `
 
 // BenchmarkThroughputVsBarePool compares a plan's throughput (SELECT 1,
-// 8 users, no think) with bare pgxpool loops of the same concurrency on the
-// same server, in one run: measuring must not disturb the load. The bare
-// loops run twice: as a program that bounds each acquire by the pool timeout
-// (context.WithTimeout, the pgxpool way to get SQLAlchemy's pool_timeout:
-// the same semantics as the plan) and, as a floor that does nothing but
-// acquire/query/release, without any timeout or cancellation. It reports the
-// three rates and planrun's ratio to each; run it with -benchtime=1x -count=5
-// on an otherwise idle machine: client and server share its cores.
+// 8 users, no think) with other clients of the same concurrency on the same
+// server, in one run: measuring must not disturb the load. The others are
+//   - bare: a pgxpool loop that does nothing but acquire/query/release,
+//     without any timeout or cancellation (the floor);
+//   - bare-timeout: the same loop bounding each acquire by the pool timeout
+//     (context.WithTimeout, the pgxpool way to get SQLAlchemy's pool_timeout:
+//     the same semantics as the plan);
+//   - pgbench -M prepared -n -c 8 -j 2 -T 3 with a script of SELECT 1, when
+//     pgbench is found on PATH or next to the PostgreSQL binaries.
+//
+// It reports the rates and planrun's ratio to each. Run it with
+// -benchtime=1x -count=3 or more on an otherwise idle machine: client and
+// server share its cores.
 func BenchmarkThroughputVsBarePool(b *testing.B) {
 	const users, d = 8, 3 * time.Second
+	pgbench := findPgbench()
+	if pgbench == "" {
+		b.Log("pgbench not found on PATH nor next to the PostgreSQL binaries: its metrics are skipped")
+	}
 	for range b.N {
-		floor := bareLoop(b, users, d, 0)
-		timeout := bareLoop(b, users, d, 30*time.Second)
-		prog := compileTB(b, benchPlan, engine.Options{})
-		r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
-		if err != nil {
-			b.Fatal(err)
+		rate := map[string]float64{}
+		clients := []struct {
+			name string
+			run  func() float64
+		}{
+			{"planrun", func() float64 {
+				prog := compileTB(b, benchPlan, engine.Options{})
+				r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return r.Scenarios[0].Throughput
+			}},
+			{"bare", func() float64 { return bareLoop(b, users, d, 0) }},
+			{"bare-timeout", func() float64 { return bareLoop(b, users, d, 30*time.Second) }},
+			{"pgbench", func() float64 { return runPgbench(b, pgbench, users, d) }},
 		}
-		planrun := r.Scenarios[0].Throughput
-		b.ReportMetric(floor, "bare-ops/s")
-		b.ReportMetric(timeout, "bare-timeout-ops/s")
-		b.ReportMetric(planrun, "planrun-ops/s")
-		b.ReportMetric(planrun/floor, "ratio-bare")
-		b.ReportMetric(planrun/timeout, "ratio-bare-timeout")
+		if pgbench == "" {
+			clients = clients[:3]
+		}
+		// Each round starts with the next client, so that none is always
+		// measured first (or last) when load from elsewhere comes and goes.
+		first := int(benchRound.Add(1))
+		for k := range clients {
+			c := clients[(first+k)%len(clients)]
+			rate[c.name] = c.run()
+		}
+		planrun := rate["planrun"]
+		for _, c := range clients {
+			b.ReportMetric(rate[c.name], c.name+"-ops/s")
+			if c.name != "planrun" {
+				b.ReportMetric(planrun/rate[c.name], "ratio-"+c.name)
+			}
+		}
 	}
 }
+
+// benchRound rotates the order of the clients across the rounds of
+// BenchmarkThroughputVsBarePool (-count runs them in one process).
+var benchRound atomic.Int64
 
 // bareLoop runs users goroutines that acquire, SELECT 1 and release on a
 // plain pgxpool for d and returns the operations per second. With a
@@ -97,4 +140,55 @@ func bareLoop(b *testing.B, users int, d, timeout time.Duration) float64 {
 	}
 	wg.Wait()
 	return float64(ops.Load()) / time.Since(start).Seconds()
+}
+
+// findPgbench returns the path of pgbench: on PATH, else next to the
+// PostgreSQL server binaries; "" when neither has it.
+func findPgbench() string {
+	if path, err := exec.LookPath("pgbench"); err == nil {
+		return path
+	}
+	if dir, err := localpg.FindBinaries(); err == nil {
+		path := filepath.Join(dir, "pgbench")
+		if _, err := os.Stat(path); err == nil {
+			return path
+		}
+	}
+	return ""
+}
+
+var pgbenchTPS = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
+
+// runPgbench runs pgbench with clients connections and a script of SELECT 1
+// for d (whole seconds) against the test server and returns its tps.
+func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) float64 {
+	cc, err := pgx.ParseConfig(pgtest.DSN(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	script := filepath.Join(b.TempDir(), "select1.sql")
+	if err := os.WriteFile(script, []byte("SELECT 1;\n"), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	cmd := exec.Command(pgbench, "-M", "prepared", "-n",
+		"-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(int(d.Seconds())), "-f", script)
+	cmd.Env = append(os.Environ(),
+		"PGHOST="+cc.Host, fmt.Sprintf("PGPORT=%d", cc.Port), "PGUSER="+cc.User,
+		"PGDATABASE="+cc.Database, "PGPASSWORD="+cc.Password, "PGAPPNAME=planrun-bench-pgbench")
+	if cc.TLSConfig == nil {
+		cmd.Env = append(cmd.Env, "PGSSLMODE=disable")
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := pgbenchTPS.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("pgbench: no tps in its output:\n%s", out)
+	}
+	tps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		b.Fatalf("pgbench: tps %q: %v", m[1], err)
+	}
+	return tps
 }

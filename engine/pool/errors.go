@@ -24,9 +24,7 @@ var (
 )
 
 // timeoutError is the error of a pool timeout. One value per pool, built in
-// [New], so that a timeout costs no allocation; it is also the cause given to
-// context.WithTimeoutCause so a pool timeout is told apart from a cancellation
-// or deadline of the caller's context.
+// [New], so that a timeout costs no allocation.
 type timeoutError struct {
 	msg string
 }

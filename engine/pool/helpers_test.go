@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -98,8 +99,9 @@ func backendPID(tb testing.TB, c *pool.Conn) uint32 {
 	return pid
 }
 
-// delayProxy is a TCP proxy to target that waits delay before connecting
-// each client through: it makes connects slow.
+// delayProxy is a TCP proxy to target that makes connects slow or fail:
+// for the i-th client (from 0) plan says how long to wait before connecting
+// it through, and whether to hang up on it instead.
 type delayProxy struct {
 	ln    net.Listener
 	mu    sync.Mutex
@@ -107,7 +109,12 @@ type delayProxy struct {
 	wg    sync.WaitGroup
 }
 
+// startDelayProxy delays every client by delay.
 func startDelayProxy(tb testing.TB, target string, delay time.Duration) *delayProxy {
+	return startProxy(tb, target, func(int) (time.Duration, bool) { return delay, false })
+}
+
+func startProxy(tb testing.TB, target string, plan func(i int) (delay time.Duration, hangUp bool)) *delayProxy {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -117,16 +124,21 @@ func startDelayProxy(tb testing.TB, target string, delay time.Duration) *delayPr
 	p.wg.Add(1)
 	go func() {
 		defer p.wg.Done()
-		for {
+		for i := 0; ; i++ {
 			client, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			p.track(client)
+			delay, hangUp := plan(i)
 			p.wg.Add(1)
 			go func() {
 				defer p.wg.Done()
 				time.Sleep(delay)
+				if hangUp {
+					_ = client.Close()
+					return
+				}
 				server, err := net.Dial("tcp", target)
 				if err != nil {
 					_ = client.Close()
@@ -158,3 +170,19 @@ func (p *delayProxy) track(c net.Conn) {
 }
 
 func (p *delayProxy) port() int { return p.ln.Addr().(*net.TCPAddr).Port }
+
+// proxyDSN returns a key=value DSN for the server of dsn reached through a
+// proxy started by plan (see startProxy).
+func proxyDSN(tb testing.TB, dsn string, plan func(i int) (time.Duration, bool)) string {
+	tb.Helper()
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		tb.Fatalf("parse DSN: %v", err)
+	}
+	proxy := startProxy(tb, net.JoinHostPort(cc.Host, fmt.Sprint(cc.Port)), plan)
+	out := fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable", proxy.port(), cc.User, cc.Database)
+	if cc.Password != "" {
+		out += " password=" + cc.Password
+	}
+	return out
+}

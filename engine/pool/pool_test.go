@@ -564,15 +564,7 @@ func TestConnectFailure(t *testing.T) {
 // over Size is closed as overflow, and the one kept is handed out next.
 func TestAbandonedConnects(t *testing.T) {
 	dsn := pgtest.DSN(t)
-	cc, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("parse DSN: %v", err)
-	}
-	proxy := startDelayProxy(t, net.JoinHostPort(cc.Host, fmt.Sprint(cc.Port)), 300*time.Millisecond)
-	slowDSN := fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable", proxy.port(), cc.User, cc.Database)
-	if cc.Password != "" {
-		slowDSN += " password=" + cc.Password
-	}
+	slowDSN := proxyDSN(t, dsn, func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
 	app := appName(t)
 	admin := adminConn(t, dsn)
 	p := newPool(t, pool.Config{ConnString: slowDSN, ApplicationName: app, Size: 1, MaxOverflow: 2, Timeout: 100 * time.Millisecond})

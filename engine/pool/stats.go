@@ -1,26 +1,44 @@
 package pool
 
+import "time"
+
 // Stats is a snapshot of a pool: gauges of now and counters since [New].
 type Stats struct {
-	// InUse is the number of connections handed out by pgxpool (checked out
-	// by users, or being pinged or closed by the pool).
+	// InUse is the number of connections checked out by users, or being
+	// pinged or closed by the pool.
 	InUse int
 	// Idle is the number of connections idle in the pool.
 	Idle int
-	// Total is InUse + Idle + Constructing.
+	// Total is InUse + Idle + Constructing: the connections open, being
+	// opened or being closed. At most Size+MaxOverflow.
 	Total int
 	// Constructing is the number of connections being opened.
 	Constructing int
-	// Waiting is the number of Acquire calls blocked for a connection: calls
-	// that found no idle connection and all Size+MaxOverflow open, counted
-	// from the call to its return.
+	// Waiting is the number of Acquire calls not yet served: every call that
+	// has begun and not returned, whatever the pool's state when it began
+	// (taking an idle connection, opening one, or queued).
 	Waiting int
 	// MaxOpen is the peak of open connections since New.
 	MaxOpen int
 
+	// Exhausted tells whether the pool is exhausted now: all
+	// Size+MaxOverflow connections are checked out (or being opened or
+	// closed) and at least one Acquire is queued for one.
+	Exhausted bool
+	// ExhaustedTotal is the time the pool has been exhausted since New,
+	// including the ongoing period up to this snapshot (nanoseconds, as a
+	// time.Duration).
+	ExhaustedTotal time.Duration
+	// ExhaustionEvents counts the periods of exhaustion begun since New,
+	// the ongoing one included.
+	ExhaustionEvents int64
+	// ExhaustedLongest is the longest period of exhaustion since New,
+	// including the ongoing one (time.Duration).
+	ExhaustedLongest time.Duration
+
 	// Opened counts successful connects.
 	Opened int64
-	// ConnectFailures counts Acquire calls that failed to open a connection.
+	// ConnectFailures counts failed connects.
 	ConnectFailures int64
 	// Acquires counts successful Acquire calls.
 	Acquires int64
@@ -39,25 +57,35 @@ type Stats struct {
 	ClosedEnd int64
 }
 
-// Stats returns the pool's gauges and counters. It calls pgxpool's Stat,
-// which locks the pool and scans every connection: call it from a sampler on
-// an interval (e.g. every 100 ms), never per operation.
+// Stats returns the pool's gauges and counters: a copy taken under the
+// pool's lock, cheap enough to call often.
 func (p *Pool) Stats() Stats {
-	s := p.pp.Stat()
-	return Stats{
-		InUse:           int(s.AcquiredConns()),
-		Idle:            int(s.IdleConns()),
-		Total:           int(s.TotalConns()),
-		Constructing:    int(s.ConstructingConns()),
-		Waiting:         int(p.waiting.Load()),
-		MaxOpen:         int(p.maxOpen.Load()),
-		Opened:          p.opened.Load(),
-		ConnectFailures: p.connectFailures.Load(),
-		Acquires:        p.acquires.Load(),
-		Timeouts:        p.timeouts.Load(),
-		ClosedRecycled:  p.closedRecycled.Load(),
-		ClosedOverflow:  p.closedOverflow.Load(),
-		ClosedBroken:    p.closedBroken.Load(),
-		ClosedEnd:       p.closedEnd.Load(),
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{
+		InUse:            p.open - p.idle.n - p.opening,
+		Idle:             p.idle.n,
+		Total:            p.open,
+		Constructing:     p.opening,
+		Waiting:          int(p.waiting.Load()),
+		MaxOpen:          p.maxOpen,
+		Exhausted:        p.queue.head != nil,
+		ExhaustedTotal:   p.exhaustedTotal,
+		ExhaustionEvents: p.exhaustionEvents,
+		ExhaustedLongest: p.exhaustedLongest,
+		Opened:           p.opened,
+		ConnectFailures:  p.connectFailures,
+		Acquires:         p.acquires,
+		Timeouts:         p.timeouts,
+		ClosedRecycled:   p.closedRecycled,
+		ClosedOverflow:   p.closedOverflow,
+		ClosedBroken:     p.closedBroken,
+		ClosedEnd:        p.closedEnd,
 	}
+	if s.Exhausted {
+		d := time.Since(p.exhaustedSince)
+		s.ExhaustedTotal += d
+		s.ExhaustedLongest = max(s.ExhaustedLongest, d)
+	}
+	return s
 }
