@@ -41,7 +41,8 @@ type collector struct {
 	utilCounts []int64 // samples by in-use count (0..capacity)
 	nSamples   int64
 	maxOpen    int
-	exh        exhaustionTracker
+	// timeouts is the pool's timeout count when the warm-up ended.
+	warmTimeouts int64
 	rec        *recoveryTracker
 	lastStats  pool.Stats
 	waitMax    int // max waiting within the current series step
@@ -92,7 +93,8 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 		acquires += a
 		slow += s
 	}
-	exhausted := st.InUse >= c.capacity && st.Waiting > 0
+	// Exhausted at the sample, or for some time since the last one.
+	exhausted := st.Exhausted || st.ExhaustedTotal > c.lastStats.ExhaustedTotal
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
@@ -103,7 +105,6 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 		c.utilCounts[inUse]++
 		c.nSamples++
 		c.maxOpen = max(c.maxOpen, st.Total, st.MaxOpen)
-		c.exh.add(exhausted, st.Timeouts-c.lastStats.Timeouts)
 	}
 	c.lastStats = st
 }
@@ -206,6 +207,24 @@ func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
 	return l
 }
 
+// endWarmup notes the pool's state at the warm-up's end; the pool's own
+// exhaustion figures restart there (see scenarioRun.drive).
+func (c *collector) endWarmup(st pool.Stats) {
+	c.warmTimeouts = st.Timeouts
+	c.lastStats = st
+}
+
+// exhaustion is the scenario's exhaustion after the warm-up, from the pool's
+// own accounting (st is the pool's final state).
+func (c *collector) exhaustion(st pool.Stats) results.Exhaustion {
+	return results.Exhaustion{
+		Events:   int(st.ExhaustionEvents),
+		Total:    st.ExhaustedTotal,
+		Longest:  st.ExhaustedLongest,
+		Timeouts: st.Timeouts - c.warmTimeouts,
+	}
+}
+
 // utilization summarises the pool samples.
 func (c *collector) utilization() results.Utilization {
 	if c.nSamples == 0 || c.capacity == 0 {
@@ -229,32 +248,6 @@ func (c *collector) utilization() results.Utilization {
 		Mean: float64(sum) / float64(c.nSamples) / cp,
 		P95:  float64(max(p95, 0)) / cp,
 		Max:  float64(maxIdx) / cp,
-	}
-}
-
-// exhaustionTracker finds the periods in which every connection was in use
-// and acquires were waiting, one sample interval at a time.
-type exhaustionTracker struct {
-	in      bool
-	current time.Duration
-	summary results.Exhaustion
-}
-
-func (e *exhaustionTracker) add(exhausted bool, newTimeouts int64) {
-	if !exhausted {
-		e.in = false
-		e.current = 0
-		return
-	}
-	if !e.in {
-		e.in = true
-		e.summary.Events++
-	}
-	e.current += sampleInterval
-	e.summary.Total += sampleInterval
-	e.summary.Longest = max(e.summary.Longest, e.current)
-	if newTimeouts > 0 {
-		e.summary.Timeouts += newTimeouts
 	}
 }
 

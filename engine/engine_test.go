@@ -752,3 +752,44 @@ scenarios:
 		t.Errorf("--time-scale 0.5: %v", err)
 	}
 }
+
+// TestWaitingAndExhaustionGroundTruth: 100 users on 5 connections with a
+// 10 ms hold and no think time keep ~95 callers waiting and the pool
+// exhausted for practically the whole scenario.
+func TestWaitingAndExhaustionGroundTruth(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: exhaustion
+pool: {size: 5, max_overflow: 0, timeout: 30s}
+mixes:
+  m:
+    - {name: a, sql: SELECT 1, hold: 10ms}
+scenarios:
+  - {name: s, users: 100, duration: 3s}
+`, engine.Options{})
+	var waiting []int
+	r := run(t, prog, engine.RunOptions{Progress: func(p engine.Progress) { waiting = append(waiting, p.Waiting) }})
+	sc := r.Scenarios[0]
+	if sc.Errors != 0 {
+		t.Fatalf("errors %v", sc.ErrorsBy)
+	}
+	// Little's law on the queue: mean waiting = throughput × mean acquire
+	// wait, over the whole scenario including its drain, when the queue
+	// empties (hence ≥ 85 there, ≥ 90 in the samples taken under load).
+	meanWaiting := sc.Throughput * sc.Acquire.Mean.Seconds()
+	t.Logf("waiting at each second %v, by Little's law %.1f; exhaustion %+v over %v", waiting, meanWaiting, sc.Exhaustion, sc.Elapsed)
+	if meanWaiting < 85 {
+		t.Errorf("mean waiting %.1f (throughput %.0f/s × acquire mean %v), want ≥ 85", meanWaiting, sc.Throughput, sc.Acquire.Mean)
+	}
+	if len(waiting) == 0 {
+		t.Fatal("no progress was reported")
+	}
+	for i, w := range waiting {
+		if w < 90 {
+			t.Errorf("second %d: %d waiting, want ≥ 90", i+1, w)
+		}
+	}
+	if sc.Exhaustion.Total < sc.Planned*9/10 {
+		t.Errorf("exhausted %v of the planned %v, want ≥ 90%%", sc.Exhaustion.Total, sc.Planned)
+	}
+}

@@ -99,6 +99,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 	defer sample.Stop()
 	planned := r.sc.Shape.Duration()
 	nextStep := r.nextStep(0)
+	warm := r.sc.Warmup > 0
 	r.adjust(opCtx, 0)
 	for {
 		select {
@@ -112,6 +113,11 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			r.adjust(opCtx, el)
 		case <-sample.C:
 			el := time.Since(r.start)
+			if warm && el >= r.sc.Warmup {
+				warm = false
+				r.pool.RestartExhaustion()
+				r.col.endWarmup(r.pool.Stats())
+			}
 			r.col.sample(el, r.pool.Stats())
 			if el >= nextStep {
 				p := r.col.step(el, len(r.users), nextStep <= r.sc.Warmup)
@@ -286,7 +292,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		out.SQLStates = c.rare.sqlstates
 	}
 	out.Utilization = c.utilization()
-	out.Exhaustion = c.exh.summary
+	out.Exhaustion = c.exhaustion(r.pool.Stats())
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {

@@ -89,3 +89,17 @@ func (p *Pool) Stats() Stats {
 	}
 	return s
 }
+
+// RestartExhaustion starts the exhaustion figures of [Stats] afresh, as if
+// the pool had been created now: ExhaustedTotal, ExhaustionEvents and
+// ExhaustedLongest count from this call on (an ongoing period counts as one
+// event beginning now). The engine calls it at the end of a warm-up.
+func (p *Pool) RestartExhaustion() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.exhaustedTotal, p.exhaustedLongest, p.exhaustionEvents = 0, 0, 0
+	if p.queue.head != nil {
+		p.exhaustedSince = time.Now()
+		p.exhaustionEvents = 1
+	}
+}
