@@ -43,10 +43,10 @@ type collector struct {
 	maxOpen    int
 	// timeouts is the pool's timeout count when the warm-up ended.
 	warmTimeouts int64
-	rec        *recoveryTracker
-	lastStats  pool.Stats
-	waitMax    int // max waiting within the current series step
-	inUseMax   int // max in use within the current series step
+	rec          *recoveryTracker
+	lastStats    pool.Stats
+	waitMax      int // max waiting within the current series step
+	inUseMax     int // max in use within the current series step
 }
 
 func newCollector(sc *scenario, capacity int) *collector {
