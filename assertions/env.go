@@ -96,6 +96,9 @@ type nameInfo struct {
 	typ   reflect.Type // the value's type
 	leaf  bool         // a value, not a group of values
 	key   string       // for a member of a counted map (errors_by.query): its key
+	// fraction: a rate from 0 to 1 (the field's tag unit:"fraction"), shown
+	// as a percentage and never compared with a number above 1.
+	fraction bool
 }
 
 // mapKeys lists the keys of the environment's count maps, so that their
@@ -162,7 +165,7 @@ func indexNames(into map[string]nameInfo, leaves *[]string, t reflect.Type, pref
 			into[name] = nameInfo{index: idx, typ: f.Type}
 			indexNames(into, leaves, f.Type, name+".", idx)
 		default:
-			into[name] = nameInfo{index: idx, typ: f.Type, leaf: true}
+			into[name] = nameInfo{index: idx, typ: f.Type, leaf: true, fraction: f.Tag.Get("unit") == "fraction"}
 			*leaves = append(*leaves, name)
 		}
 	}

@@ -16,7 +16,6 @@ const (
 	reasonNoBaseline         = "no baseline given (--baseline)"
 	reasonNoRecovery         = "scenario measures no recovery: set recovery_after"
 	reasonNoBaselineRecovery = "the baseline's scenario measures no recovery"
-	reasonScenarioSkipped    = "the scenario was skipped"
 )
 
 // Evaluate judges run and returns the outcomes and the verdict; it changes
@@ -163,8 +162,6 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 	readsRecovery := c.references("recovery") || c.references("recovered")
 	readsBaseRecovery := c.references("baseline.recovery") || c.references("baseline.recovered")
 	switch {
-	case sc.Status == results.StatusSkipped:
-		return results.OutcomeSkipped, reasonScenarioSkipped
 	case c.references("baseline") && base == nil:
 		return results.OutcomeSkipped, noBase
 	case readsRecovery && sc.Recovery == nil:

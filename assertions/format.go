@@ -9,15 +9,6 @@ import (
 	"github.com/planrun/planrun/internal/humanize"
 )
 
-// fractionNames are the values shown as percentages.
-var fractionNames = map[string]bool{
-	"success_rate":      true,
-	"utilization.mean":  true,
-	"utilization.p95":   true,
-	"utilization.max":   true,
-	"connections.reuse": true,
-}
-
 // formatActual renders the value of every name a check reads, for people:
 // "acquire.max = 1.2s, op.max = 1.3s".
 func formatActual(refs []string, env *Env) string {

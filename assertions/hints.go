@@ -77,9 +77,9 @@ func fraction(percent float64) string {
 // isFraction reports whether a name is a rate from 0 to 1.
 func isFraction(name string) bool {
 	if _, _, member, ok := opRef(name); ok {
-		return member == "success_rate"
+		return opNames[member].fraction
 	}
-	return fractionNames[strings.TrimPrefix(name, "baseline.")]
+	return names[name].fraction
 }
 
 // comparisons maps a comparison to its mirror (a < b is b > a).

@@ -792,4 +792,7 @@ scenarios:
 	if sc.Exhaustion.Total < sc.Planned*9/10 {
 		t.Errorf("exhausted %v of the planned %v, want ≥ 90%%", sc.Exhaustion.Total, sc.Planned)
 	}
+	if want := float64(sc.Exhaustion.Total) / float64(sc.Elapsed); math.Abs(sc.Exhaustion.Share-want) > 1e-9 {
+		t.Errorf("exhaustion.share %v, want total/elapsed = %v", sc.Exhaustion.Share, want)
+	}
 }

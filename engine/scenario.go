@@ -293,6 +293,9 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	}
 	out.Utilization = c.utilization()
 	out.Exhaustion = c.exhaustion(r.pool.Stats())
+	if measured := elapsed - out.Warmup; measured > 0 {
+		out.Exhaustion.Share = min(float64(out.Exhaustion.Total)/float64(measured), 1)
+	}
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {

@@ -11,7 +11,9 @@
 // assertions package builds its environment from these types, so a new
 // metric is one tagged field here, computed once in the engine, and
 // documented; the assertions test that keeps docs/assertions.md in step with
-// the names then says what to write.
+// the names then says what to write. A `unit:"fraction"` tag marks a rate
+// from 0 to 1: assertions show it as a percentage and reject comparing it
+// with a number above 1.
 package results
 
 import (
@@ -31,7 +33,6 @@ const (
 	StatusAborted     Status = "aborted"     // an abort_on_fail assertion stopped the run
 	StatusInterrupted Status = "interrupted" // Ctrl-C / SIGTERM
 	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
-	StatusSkipped     Status = "skipped"     // a scenario that did not run
 )
 
 // Run is one whole run of a plan.
@@ -43,8 +44,7 @@ type Run struct {
 	Pool           Pool      `json:"pool"`
 	StartedAt      time.Time `json:"started_at"`
 	FinishedAt     time.Time `json:"finished_at"`
-	// Status is one of the Status* constants but StatusSkipped; StatusReason
-	// says why, when not completed.
+	// Status is how the run ended; StatusReason says why, when not completed.
 	Status       Status `json:"status"`
 	StatusReason string `json:"status_reason,omitempty"`
 	// TeardownError says which teardown statements failed (empty when all ran).
@@ -139,7 +139,7 @@ type Scenario struct {
 	// or Errors: an interrupted run does not blame the pool for them.
 	Cancelled int64 `json:"cancelled,omitempty" expr:"cancelled"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate" unit:"fraction"`
 	// Throughput is successful operations per second of Elapsed.
 	Throughput float64 `json:"throughput" expr:"throughput"`
 
@@ -225,7 +225,7 @@ type Operation struct {
 	Ops    int64   `json:"ops" expr:"ops"`
 	Errors int64   `json:"errors" expr:"errors"`
 	// SuccessRate is 1 − Errors/Ops (1 when Ops is 0).
-	SuccessRate float64 `json:"success_rate" expr:"success_rate"`
+	SuccessRate float64 `json:"success_rate" expr:"success_rate" unit:"fraction"`
 	// Acquire, Query and Op are this operation's latencies, defined as the
 	// scenario's (Query: each of its statements).
 	Acquire Latency `json:"acquire" expr:"acquire"`
@@ -241,7 +241,7 @@ type Connections struct {
 	ClosedBy map[string]int64 `json:"closed_by" expr:"closed_by"`
 	MaxOpen  int              `json:"max_open" expr:"max_open"`
 	// Reuse is 1 − opened/acquires (0 when nothing was acquired).
-	Reuse float64 `json:"reuse" expr:"reuse"`
+	Reuse float64 `json:"reuse" expr:"reuse" unit:"fraction"`
 }
 
 // Close reasons.
@@ -258,9 +258,9 @@ var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
 
 // Utilization is in-use / (size + max_overflow), sampled over time.
 type Utilization struct {
-	Mean float64 `json:"mean" expr:"mean"`
-	P95  float64 `json:"p95" expr:"p95"`
-	Max  float64 `json:"max" expr:"max"`
+	Mean float64 `json:"mean" expr:"mean" unit:"fraction"`
+	P95  float64 `json:"p95" expr:"p95" unit:"fraction"`
+	Max  float64 `json:"max" expr:"max" unit:"fraction"`
 }
 
 // Exhaustion summarises the periods in which every connection was in use and
@@ -270,6 +270,9 @@ type Exhaustion struct {
 	Total    time.Duration `json:"total" expr:"total"`
 	Longest  time.Duration `json:"longest" expr:"longest"`
 	Timeouts int64         `json:"timeouts" expr:"timeouts"`
+	// Share is Total as a fraction of the measured time (the scenario's
+	// elapsed time after the warm-up).
+	Share float64 `json:"share" expr:"share" unit:"fraction"`
 }
 
 // Leak is one connection held too long or still checked out at the end.
