@@ -491,7 +491,7 @@ mixes:
   m:
     - {name: a, sql: SELECT count(*) FROM engine_interrupt, hold: 10ms}
 scenarios:
-  - {name: s, users: 2, duration: 30s}
+  - {name: s, users: 60, ramp_up: 30s, duration: 40s}
 `, engine.Options{})
 	// Interrupt once operations have been measured, however long the
 	// target and setup took to get there.
@@ -518,6 +518,11 @@ scenarios:
 	}
 	if r.Scenarios[0].Ops == 0 {
 		t.Error("the measurements before the interrupt are lost")
+	}
+	// The ramp to 60 users was cut short after a second or so: users says
+	// how many actually ran, not the plan's 60.
+	if u := r.Scenarios[0].MaxUsers; u < 1 || u >= 60 {
+		t.Errorf("users = %d, want the few that ran before the interrupt", u)
 	}
 	if tableExists(t, "engine_interrupt") {
 		t.Error("teardown did not run after the interrupt")
@@ -794,5 +799,31 @@ scenarios:
 	}
 	if want := float64(sc.Exhaustion.Total) / float64(sc.Elapsed); math.Abs(sc.Exhaustion.Share-want) > 1e-9 {
 		t.Errorf("exhaustion.share %v, want total/elapsed = %v", sc.Exhaustion.Share, want)
+	}
+}
+
+// TestTimeScaleNeverInventsLeaks: --time-scale shortens the scenario but not
+// the leak threshold (by default the scenario's duration as written), so a
+// 200 ms hold in a 2 s scenario rehearsed at 0.05 (100 ms) is not a leak.
+func TestTimeScaleNeverInventsLeaks(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: scaled-leaks
+pool: {size: 2, max_overflow: 0}
+mixes:
+  m:
+    - {name: slow, sql: SELECT 1, hold: 200ms}
+scenarios:
+  - {name: s, users: 2, duration: 2s}
+`, engine.Options{TimeScale: 0.05})
+	sc := run(t, prog, engine.RunOptions{}).Scenarios[0]
+	if sc.Planned != 100*time.Millisecond {
+		t.Fatalf("planned %v, want 100ms", sc.Planned)
+	}
+	if sc.Ops == 0 || sc.Hold.Max < 200*time.Millisecond {
+		t.Fatalf("ops %d, hold max %v: want whole 200 ms holds", sc.Ops, sc.Hold.Max)
+	}
+	if sc.Leaks != 0 {
+		t.Errorf("leaks %d %+v: a rehearsal reported a leak the plan as written would not", sc.Leaks, sc.LeakDetails)
 	}
 }
