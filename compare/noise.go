@@ -1,0 +1,260 @@
+package compare
+
+import (
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/planrun/planrun/results"
+)
+
+// Noise estimation. docs/compare.md ("Noise") describes the method for users;
+// the constants below are the ones it quotes.
+const (
+	// Confidence is the two-sided confidence level of every interval compare
+	// builds: 95%.
+	Confidence = 0.95
+	// BootstrapResamples is the number of bootstrap resamples of a run's
+	// windows.
+	BootstrapResamples = 2000
+	// MinWindows is the number of full windows a scenario needs before its
+	// window-to-window spread is used as an estimate of its noise.
+	MinWindows = 2
+
+	// z975 is the standard normal quantile at 97.5%.
+	z975 = 1.959963984540054
+	// bootstrapSeed makes every bootstrap reproducible: the same reports
+	// give the same output, run after run.
+	bootstrapSeed1, bootstrapSeed2 = 0x706c616e72756e, 0x636f6d70617265
+)
+
+// tTable holds the 97.5% quantiles of Student's t for 1..30 degrees of
+// freedom.
+var tTable = [...]float64{
+	12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+	2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+	2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+}
+
+// t975 is the 97.5% quantile of Student's t with df degrees of freedom
+// (df >= 1): the table up to 30, the Cornish–Fisher expansion beyond.
+func t975(df int) float64 {
+	if df < 1 {
+		return math.Inf(1)
+	}
+	if df <= len(tTable) {
+		return tTable[df-1]
+	}
+	z, v := z975, float64(df)
+	return z + (z*z*z+z)/(4*v) + (5*math.Pow(z, 5)+16*z*z*z+3*z)/(96*v*v)
+}
+
+// smallSampleFactor widens a bootstrap percentile interval built from k
+// values so that it is as wide as a Student-t interval would be: the
+// bootstrap behaves as if the spread were known (normal quantile) and
+// underestimates it by sqrt((k−1)/k). This is Hesterberg's "expanded
+// percentile interval" in its simplest form.
+func smallSampleFactor(k int) float64 {
+	if k < 2 {
+		return math.Inf(1)
+	}
+	return t975(k-1) / z975 * math.Sqrt(float64(k)/float64(k-1))
+}
+
+// window is one step of a scenario's series with its length.
+type window struct {
+	p   results.Point
+	len time.Duration
+}
+
+// windows returns the full windows of a scenario's series: a window shorter
+// than half a step (the partial one at the end, while the users drain) is
+// left out.
+func windows(s *results.Scenario) []window {
+	step := s.SeriesStep
+	if step <= 0 {
+		step = time.Second
+	}
+	var out []window
+	var prev time.Duration
+	for _, p := range s.Series {
+		l := p.T - prev
+		prev = p.T
+		if l < step/2 {
+			continue
+		}
+		out = append(out, window{p, l})
+	}
+	return out
+}
+
+// spread is a window-based estimate: the relative (or, for rates, absolute)
+// half-width of a 95% interval of a run's figure.
+type spread struct {
+	half float64 // half-width, relative to the centre for relative estimates
+	k    int     // windows it came from
+	ok   bool
+}
+
+// bootstrap estimates how far the weighted mean of values could move if the
+// run were repeated, from the values of its windows: it resamples the
+// windows with replacement BootstrapResamples times (fixed seed), takes the
+// 2.5th and 97.5th percentiles of the resampled weighted means, and returns
+// half their distance widened by [smallSampleFactor]. With relative set it
+// divides by the weighted mean of the original windows. Fewer than
+// MinWindows windows, or a zero mean with relative, give ok false.
+func bootstrap(values, weights []float64, relative bool) spread {
+	k := len(values)
+	if k < MinWindows {
+		return spread{k: k}
+	}
+	mean := weightedMean(values, weights, nil)
+	if relative && mean <= 0 {
+		return spread{k: k}
+	}
+	rng := rand.New(rand.NewPCG(bootstrapSeed1, bootstrapSeed2))
+	idx := make([]int, k)
+	means := make([]float64, BootstrapResamples)
+	for b := range means {
+		for i := range idx {
+			idx[i] = rng.IntN(k)
+		}
+		means[b] = weightedMean(values, weights, idx)
+	}
+	slices.Sort(means)
+	alpha := (1 - Confidence) / 2
+	lo := means[int(math.Floor(alpha*BootstrapResamples))]
+	hi := means[int(math.Ceil((1-alpha)*BootstrapResamples))-1]
+	half := (hi - lo) / 2 * smallSampleFactor(k)
+	if relative {
+		half /= mean
+	}
+	return spread{half: half, k: k, ok: true}
+}
+
+// weightedMean of values[idx[i]] (all values when idx is nil).
+func weightedMean(values, weights []float64, idx []int) float64 {
+	var sum, wsum float64
+	if idx == nil {
+		for i, v := range values {
+			sum += v * weights[i]
+			wsum += weights[i]
+		}
+	} else {
+		for _, i := range idx {
+			sum += values[i] * weights[i]
+			wsum += weights[i]
+		}
+	}
+	if wsum == 0 {
+		return 0
+	}
+	return sum / wsum
+}
+
+// windowNoise holds a scenario's window-based estimates, by series.
+type windowNoise struct {
+	acquire   map[float64]spread // by percentile: 50, 95, 99 (relative)
+	query95   spread             // relative
+	through   spread             // successful ops/s, relative
+	errorRate spread             // absolute
+	full      int                // full windows in the series
+}
+
+// scenarioNoise bootstraps every per-window series a scenario has.
+func scenarioNoise(s *results.Scenario) windowNoise {
+	ws := windows(s)
+	n := windowNoise{acquire: map[float64]spread{}, full: len(ws)}
+	latency := func(get func(results.Point) time.Duration) spread {
+		var vs, wt []float64
+		for _, w := range ws {
+			if w.p.Ops > 0 {
+				vs = append(vs, float64(get(w.p)))
+				wt = append(wt, float64(w.p.Ops))
+			}
+		}
+		return bootstrap(vs, wt, true)
+	}
+	n.acquire[50] = latency(func(p results.Point) time.Duration { return p.AcquireP50 })
+	n.acquire[95] = latency(func(p results.Point) time.Duration { return p.AcquireP95 })
+	n.acquire[99] = latency(func(p results.Point) time.Duration { return p.AcquireP99 })
+	n.query95 = latency(func(p results.Point) time.Duration { return p.QueryP95 })
+
+	var tv, tw, ev, ew []float64
+	for _, w := range ws {
+		tv = append(tv, float64(w.p.Ops-w.p.Errors)/w.len.Seconds())
+		tw = append(tw, w.len.Seconds())
+		if w.p.Ops > 0 {
+			ev = append(ev, float64(w.p.Errors)/float64(w.p.Ops))
+			ew = append(ew, float64(w.p.Ops))
+		}
+	}
+	n.through = bootstrap(tv, tw, true)
+	n.errorRate = bootstrap(ev, ew, false)
+	return n
+}
+
+// rel returns a relative spread's half-width, 0 when not estimated.
+func (s spread) rel() float64 {
+	if !s.ok {
+		return 0
+	}
+	return s.half
+}
+
+// quantileInterval is the half-width of the distribution-free 95% interval
+// of the p-th percentile (0..100) of h: the values at the ranks
+// n·q ± 1.96·sqrt(n·q·(1−q)). It is the sampling error of the percentile
+// if the samples were independent; 0 for an empty histogram.
+func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
+	if h == nil || h.TotalCount() == 0 {
+		return 0
+	}
+	n := float64(h.TotalCount())
+	q := p / 100
+	sd := math.Sqrt(n * q * (1 - q))
+	lo := max(n*q-z975*sd, 1)
+	hi := min(n*q+z975*sd, n)
+	vlo := float64(h.ValueAtQuantile(100 * lo / n))
+	vhi := float64(h.ValueAtQuantile(100 * hi / n))
+	return (vhi - vlo) / 2
+}
+
+// binomialHalf is the 95% half-width of a proportion p observed over n
+// trials (normal approximation); 0 when n is 0.
+func binomialHalf(p float64, n int64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return z975 * math.Sqrt(p*(1-p)/float64(n))
+}
+
+// poissonHalf is the 95% half-width of the difference of two counts a and b
+// taken as Poisson (normal approximation).
+func poissonHalf(a, b float64) float64 {
+	return z975 * math.Sqrt(max(a, 0)+max(b, 0))
+}
+
+// predictionHalf is the half-width of the 95% prediction interval for one
+// more run, from the figures of several baseline runs: t(B−1) · s ·
+// sqrt(1 + 1/B). 0 with fewer than two values.
+func predictionHalf(values []float64) float64 {
+	b := len(values)
+	if b < 2 {
+		return 0
+	}
+	var mean float64
+	for _, v := range values {
+		mean += v
+	}
+	mean /= float64(b)
+	var ss float64
+	for _, v := range values {
+		ss += (v - mean) * (v - mean)
+	}
+	s := math.Sqrt(ss / float64(b-1))
+	return t975(b-1) * s * math.Sqrt(1+1/float64(b))
+}
