@@ -399,24 +399,25 @@ func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure 
 		v, h := c.latency(s.Name, "acquire", side, &s.Acquire, p)
 		acq[p] = v
 		out = append(out, figure{metric: fmt.Sprintf("acquire.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(wn.acquire[p].rel()*v, quantileInterval(h, p))})
+			u: max(wn.acquire[p].h(), quantileInterval(h, p))})
 	}
 	out = append(out, figure{metric: "acquire.max", unit: UnitDuration, rule: ruleInfo, v: c.maxOf(s.Name, side, &s.Acquire)})
+	deff := c.designEffect(s, side, wn)
 	for _, p := range []float64{95, 99} {
 		v, h := c.latency(s.Name, "query", side, &s.Query, p)
 		out = append(out, figure{metric: fmt.Sprintf("query.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(wn.query95.rel()*v, quantileInterval(h, p))})
+			u: max(wn.query95.h(), deff*quantileInterval(h, p))})
 	}
 	for _, p := range []float64{95, 99} {
 		v, h := c.latency(s.Name, "op", side, &s.Op, p)
 		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(opWindowNoise(wn, p, acq[p], v), quantileInterval(h, p))})
+			u: max(opWindowNoise(wn, p, acq[p], v), deff*quantileInterval(h, p))})
 	}
 	succ := float64(s.Ops - s.Errors)
 	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: s.Throughput,
-		u: max(wn.through.rel()*s.Throughput, poissonRate(succ, s.Elapsed))})
+		u: max(wn.through.h(), poissonLog(succ))})
 	out = append(out, figure{metric: "success_rate", unit: UnitRate, rule: ruleErrorRate, errors: true, v: s.SuccessRate,
-		u: max(wn.errorRate.rel(), binomialHalf(1-s.SuccessRate, s.Ops))})
+		u: max(wn.errorRate.h(), binomialHalf(1-s.SuccessRate, s.Ops))})
 	out = append(out, figure{metric: "timeouts", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.ErrorsBy[results.ErrAcquireTimeout])})
 	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.Errors)})
 	out = append(out, figure{metric: "leaks", unit: UnitCount, rule: ruleCount, v: float64(s.Leaks)})
@@ -429,24 +430,49 @@ func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure 
 	return out
 }
 
-// opWindowNoise is the window-based uncertainty of an op percentile, which
-// has no series of its own: the acquire part (acq, the acquire percentile)
-// varies as the acquire series does, the rest (statements, hold, think of
-// the client) as the larger of the query series and the throughput series
-// (in a closed model the throughput is the inverse of the time an operation
-// takes).
-func opWindowNoise(wn windowNoise, p, acq, op float64) float64 {
-	rest := max(wn.query95.rel(), wn.through.rel())
-	return wn.acquire[p].rel()*min(acq, op) + rest*max(op-acq, 0)
+// designEffect is how many times wider than the sampling error of
+// independent samples the window-based interval of query.p95 and of
+// acquire.p95 is (the larger; at least 1): the samples of a run are not
+// independent (a slow second slows all of its operations), and this factor
+// carries that over to the percentiles that have no series of their own
+// (query.p99, op.*, the operations' latencies), applied to their own
+// sampling error, which knows how few samples their tail holds.
+func (c *Comparison) designEffect(s *results.Scenario, side string, wn windowNoise) float64 {
+	d := 1.0
+	for _, l := range []struct {
+		group string
+		lat   *results.Latency
+		sp    spread
+	}{{"query", &s.Query, wn.query95}, {"acquire", &s.Acquire, wn.acquire[95]}} {
+		_, h := c.latency(s.Name, l.group, side, l.lat, 95)
+		if iid := quantileInterval(h, 95); iid > 0 && l.sp.ok {
+			d = max(d, l.sp.h()/iid)
+		}
+	}
+	return d
 }
 
-// poissonRate is the 95% half-width of count/elapsed when count is taken as
-// Poisson.
-func poissonRate(count float64, elapsed time.Duration) float64 {
-	if elapsed <= 0 {
+// opWindowNoise is the window-based uncertainty (log units) of an op
+// percentile, which has no series of its own: the acquire part (acq, the
+// acquire percentile, of op) varies as the acquire series does, the rest
+// (statements, hold, the client) as the larger of the query series and the
+// throughput series (in a closed model the throughput is the inverse of the
+// time an operation takes); each weighs by its share of op.
+func opWindowNoise(wn windowNoise, p, acq, op float64) float64 {
+	if op <= 0 {
 		return 0
 	}
-	return z975 * math.Sqrt(max(count, 0)) / elapsed.Seconds()
+	share := min(max(acq/op, 0), 1)
+	return share*wn.acquire[p].h() + (1-share)*max(wn.query95.h(), wn.through.h())
+}
+
+// poissonLog is the 95% half-width, in log units, of a rate made of count
+// events taken as Poisson: 1.96/√count (0 for no events).
+func poissonLog(count float64) float64 {
+	if count <= 0 {
+		return 0
+	}
+	return z975 / math.Sqrt(count)
 }
 
 // operations appends the per-operation rows of one scenario.
@@ -502,17 +528,14 @@ func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, 
 func (c *Comparison) opFigures(s *results.Scenario, o *results.Operation, wn windowNoise, side string) []figure {
 	var out []figure
 	group := "operation " + o.Name
+	deff := c.designEffect(s, side, wn)
 	for _, p := range []float64{95, 99} {
 		v, h := c.latency(s.Name, group, side, &o.Op, p)
 		// The operation's share of the scenario's op noise, relatively.
 		sv, _ := c.latency(s.Name, "op", side, &s.Op, p)
 		sacq, _ := c.latency(s.Name, "acquire", side, &s.Acquire, p)
-		rel := 0.0
-		if sv > 0 {
-			rel = opWindowNoise(wn, p, sacq, sv) / sv
-		}
 		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(rel*v, quantileInterval(h, p))})
+			u: max(opWindowNoise(wn, p, sacq, sv), deff*quantileInterval(h, p))})
 	}
 	succ := float64(o.Ops - o.Errors)
 	tp := 0.0
@@ -520,7 +543,7 @@ func (c *Comparison) opFigures(s *results.Scenario, o *results.Operation, wn win
 		tp = succ / s.Elapsed.Seconds()
 	}
 	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: tp,
-		u: max(wn.through.rel()*tp, poissonRate(succ, s.Elapsed))})
+		u: max(wn.through.h(), poissonLog(succ))})
 	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(o.Errors)})
 	return out
 }
@@ -532,19 +555,48 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 	if n.rule == ruleRecovery {
 		return c.judgeRecovery(r, bf, n, opts)
 	}
-	var vals []float64
+	var vals, logs []float64
 	var u2 float64
+	positive := n.v > 0
 	for _, f := range bf {
 		vals = append(vals, f.v)
 		r.Base += f.v
 		u2 += f.u * f.u
+		if f.v > 0 {
+			logs = append(logs, math.Log(f.v))
+		} else {
+			positive = false
+		}
 	}
 	r.Base /= float64(len(bf))
 	u2 /= float64(len(bf))
 	// The noise of New − Base: the runs' own uncertainties combined (the
 	// mean of B baselines is √B times surer), or the spread between the
-	// baselines when it is larger.
-	r.Noise = max(math.Sqrt(u2/float64(len(bf))+n.u*n.u), predictionHalf(vals))
+	// baselines when it is larger. Latencies and throughput are judged on
+	// the log scale (their noise is multiplicative): Base is then the
+	// baselines' geometric mean, and Noise the log half-width turned back
+	// into the metric's unit in the direction of the change.
+	own := math.Sqrt(u2/float64(len(bf)) + n.u*n.u)
+	switch {
+	case (n.rule == ruleLatency || n.rule == ruleThroughput) && positive:
+		var lm float64
+		for _, l := range logs {
+			lm += l
+		}
+		if len(logs) > 1 {
+			r.Base = math.Exp(lm / float64(len(logs)))
+		}
+		h := max(own, predictionHalf(logs))
+		if r.New >= r.Base {
+			r.Noise = r.Base * math.Expm1(h)
+		} else {
+			r.Noise = -r.Base * math.Expm1(-h)
+		}
+	case n.rule == ruleLatency || n.rule == ruleThroughput:
+		r.Noise = predictionHalf(vals) // a zero: no log scale, no own noise
+	default:
+		r.Noise = max(own, predictionHalf(vals))
+	}
 	r.Change = change(r.Base, r.New)
 
 	switch n.rule {

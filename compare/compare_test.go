@@ -140,10 +140,10 @@ func TestRunsMarkers(t *testing.T) {
 		{"normal", "errors", false, false, false},
 		{"peak", "acquire.p95", true, false, false}, // +35%
 		{"peak", "acquire.p99", false, false, false},
-		{"normal", "query.p95", false, true, false},  // −25%
+		{"normal", "query.p95", false, true, false}, // −25%
 		{"peak", "acquire.max", false, false, true}, // reported only
 		{"peak", "query.p95", false, false, false},  // −25%, but errors rose in peak
-		{"peak", "errors", true, false, false},    // 0 → 12
+		{"peak", "errors", true, false, false},      // 0 → 12
 		{"peak", "success_rate", true, false, false},
 		{"peak", "leaks", false, false, false},
 		{"peak", "utilization.p95", false, false, true},

@@ -91,28 +91,27 @@ func windows(s *results.Scenario) []window {
 	return out
 }
 
-// spread is a window-based estimate: the relative (or, for rates, absolute)
-// half-width of a 95% interval of a run's figure.
+// spread is a window-based estimate of how far a run's figure could move
+// if the run were repeated: the half-width of a 95% interval, in natural
+// log units for positive figures (latencies, throughput: their noise is
+// multiplicative, a run twice as slow is as likely as one half as slow), in
+// the figure's own unit for the error rate.
 type spread struct {
-	half float64 // half-width, relative to the centre for relative estimates
-	k    int     // windows it came from
+	half float64
+	k    int // windows it came from
 	ok   bool
 }
 
-// bootstrap estimates how far the weighted mean of values could move if the
-// run were repeated, from the values of its windows: it resamples the
-// windows with replacement BootstrapResamples times (fixed seed), takes the
-// 2.5th and 97.5th percentiles of the resampled weighted means, and returns
-// half their distance widened by [smallSampleFactor]. With relative set it
-// divides by the weighted mean of the original windows. Fewer than
-// MinWindows windows, or a zero mean with relative, give ok false.
-func bootstrap(values, weights []float64, relative bool) spread {
+// bootstrap estimates the interval of the weighted mean of values from the
+// values of a run's windows: it resamples the windows with replacement
+// BootstrapResamples times (fixed seed), takes the 2.5th and 97.5th
+// percentiles of the resampled weighted means, and returns half their
+// distance (in log units with logScale) widened by [smallSampleFactor].
+// Fewer than MinWindows windows give ok false; in log units, a lower bound
+// of 0 gives an infinite half-width.
+func bootstrap(values, weights []float64, logScale bool) spread {
 	k := len(values)
 	if k < MinWindows {
-		return spread{k: k}
-	}
-	mean := weightedMean(values, weights, nil)
-	if relative && mean <= 0 {
 		return spread{k: k}
 	}
 	rng := rand.New(rand.NewPCG(bootstrapSeed1, bootstrapSeed2))
@@ -128,11 +127,16 @@ func bootstrap(values, weights []float64, relative bool) spread {
 	alpha := (1 - Confidence) / 2
 	lo := means[int(math.Floor(alpha*BootstrapResamples))]
 	hi := means[int(math.Ceil((1-alpha)*BootstrapResamples))-1]
-	half := (hi - lo) / 2 * smallSampleFactor(k)
-	if relative {
-		half /= mean
+	var half float64
+	switch {
+	case !logScale:
+		half = (hi - lo) / 2
+	case lo <= 0:
+		half = math.Inf(1)
+	default:
+		half = (math.Log(hi) - math.Log(lo)) / 2
 	}
-	return spread{half: half, k: k, ok: true}
+	return spread{half: half * smallSampleFactor(k), k: k, ok: true}
 }
 
 // weightedMean of values[idx[i]] (all values when idx is nil).
@@ -157,9 +161,9 @@ func weightedMean(values, weights []float64, idx []int) float64 {
 
 // windowNoise holds a scenario's window-based estimates, by series.
 type windowNoise struct {
-	acquire   map[float64]spread // by percentile: 50, 95, 99 (relative)
-	query95   spread             // relative
-	through   spread             // successful ops/s, relative
+	acquire   map[float64]spread // by percentile: 50, 95, 99 (log units)
+	query95   spread             // log units
+	through   spread             // successful ops/s, log units
 	errorRate spread             // absolute
 	full      int                // full windows in the series
 }
@@ -197,18 +201,19 @@ func scenarioNoise(s *results.Scenario) windowNoise {
 	return n
 }
 
-// rel returns a relative spread's half-width, 0 when not estimated.
-func (s spread) rel() float64 {
+// h returns the half-width, 0 when not estimated.
+func (s spread) h() float64 {
 	if !s.ok {
 		return 0
 	}
 	return s.half
 }
 
-// quantileInterval is the half-width of the distribution-free 95% interval
-// of the p-th percentile (0..100) of h: the values at the ranks
-// n·q ± 1.96·sqrt(n·q·(1−q)). It is the sampling error of the percentile
-// if the samples were independent; 0 for an empty histogram.
+// quantileInterval is the half-width, in log units, of the
+// distribution-free 95% interval of the p-th percentile (0..100) of h: the
+// values at the ranks n·q ± 1.96·sqrt(n·q·(1−q)). It is the sampling error
+// of the percentile if the samples were independent; 0 for an empty
+// histogram.
 func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	if h == nil || h.TotalCount() == 0 {
 		return 0
@@ -220,7 +225,10 @@ func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	hi := min(n*q+z975*sd, n)
 	vlo := float64(h.ValueAtQuantile(100 * lo / n))
 	vhi := float64(h.ValueAtQuantile(100 * hi / n))
-	return (vhi - vlo) / 2
+	if vlo <= 0 {
+		return 0
+	}
+	return (math.Log(vhi) - math.Log(vlo)) / 2
 }
 
 // binomialHalf is the 95% half-width of a proportion p observed over n

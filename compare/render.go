@@ -348,8 +348,13 @@ func marker(r Row) string {
 // durations, rates as percentages, counts with thousands separators, ops/s
 // with one decimal below 100 (as the run reports print them).
 func formatValue(v float64, unit string) string {
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "n/a"
+	case v >= math.MaxInt64: // beyond a time.Duration, or +Inf
+		return "∞"
+	case v <= math.MinInt64:
+		return "−∞"
 	}
 	switch unit {
 	case UnitDuration:
@@ -369,6 +374,9 @@ func formatValue(v float64, unit string) string {
 
 // formatNoise shows a row's noise: "±1.2ms", "±0.2 pt" for rates.
 func formatNoise(r Row) string {
+	if math.IsInf(r.Noise, 1) {
+		return "±∞"
+	}
 	if r.Unit == UnitRate {
 		return "±" + points(r.Noise)
 	}
