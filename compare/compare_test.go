@@ -118,7 +118,7 @@ func prFixture() (base, new *results.Run) {
 func findRow(t *testing.T, c *compare.Comparison, scenario, metric string) compare.Row {
 	t.Helper()
 	for _, r := range c.Rows {
-		if r.Scenario == scenario && r.Metric == metric {
+		if r.Scenario == scenario && r.Name() == metric {
 			return r
 		}
 	}
