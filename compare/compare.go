@@ -157,8 +157,13 @@ type Comparison struct {
 	// read, noise that could not be estimated, operations in one run only.
 	Notes []string
 
+	// Family is the factor every row's 95% noise was widened by for the
+	// number of rows judged ([FamilyFactor]).
+	Family float64
+
 	hists       map[string]decoded // decoded histograms while comparing; nil after
 	unestimated []string           // scenarios without a window-based noise estimate
+	pending     []*pendingScenario // rows waiting for the number of rows judged
 }
 
 // Runs compares new against one baseline run; see [Baselines].
@@ -225,6 +230,7 @@ func Baselines(bases []*results.Run, new *results.Run, opts Options) *Comparison
 			c.OnlyInNew = append(c.OnlyInNew, n.Name)
 		}
 	}
+	c.judgeAll()
 	if len(c.unestimated) > 0 {
 		c.note(fmt.Sprintf("fewer than %d full one-second windows in a run of %s: the noise there is only the sampling error of the histograms and the counts, which underestimates it; run longer or give several baselines",
 			MinWindows, joinNames(c.unestimated)))
@@ -293,7 +299,7 @@ func (c *Comparison) scenario(bases []*results.Scenario, n *results.Scenario, op
 		bf[i] = c.scenarioFigures(b, "base")
 	}
 	nf := c.scenarioFigures(n, "new")
-	first := len(c.Rows)
+	ps := &pendingScenario{n: n}
 	for j := range nf {
 		if skipLatency(nf[j], bf, j) {
 			continue
@@ -304,32 +310,80 @@ func (c *Comparison) scenario(bases []*results.Scenario, n *results.Scenario, op
 		if nf[j].rule == ruleRecovery && (nf[j].rec == nil || noRecovery(bf, j)) {
 			continue
 		}
-		c.Rows = append(c.Rows, c.judge(name, "", column(bf, j), nf[j], opts))
+		ps.add(name, "", column(bf, j), nf[j], c, opts)
 	}
 	if c.noiseUnknown(bases, n) {
 		c.unestimated = append(c.unestimated, name)
 	}
-	c.operations(bases, n, opts)
+	c.operations(bases, n, ps, opts)
+	c.pending = append(c.pending, ps)
+}
 
-	// Errors first: when operations failed more, the latencies that fell
-	// fell because the failed operations were cut short.
+// pendingScenario holds a scenario's rows until every scenario is known:
+// how many rows are judged sets how wide each row's interval must be.
+type pendingScenario struct {
+	n    *results.Scenario
+	rows []pendingRow
+}
+
+type pendingRow struct {
+	gated bool
+	eval  func(family float64) Row
+}
+
+func (ps *pendingScenario) add(scenario, op string, bf []figure, n figure, c *Comparison, opts Options) {
+	ps.rows = append(ps.rows, pendingRow{gated: n.rule != ruleInfo, eval: func(family float64) Row {
+		return c.judge(scenario, op, bf, n, opts, family)
+	}})
+}
+
+// judgeAll turns the pending rows into rows. Each row's 95% noise is
+// widened by the Bonferroni factor for the number of rows judged, so that
+// the chance of any row of the comparison passing its noise by chance stays
+// near 5% (see [FamilyFactor]); then [Comparison.errorsFirst] runs per
+// scenario.
+func (c *Comparison) judgeAll() {
+	m := 0
+	for _, ps := range c.pending {
+		for _, pr := range ps.rows {
+			if pr.gated {
+				m++
+			}
+		}
+	}
+	c.Family = FamilyFactor(m)
+	for _, ps := range c.pending {
+		first := len(c.Rows)
+		for _, pr := range ps.rows {
+			c.Rows = append(c.Rows, pr.eval(c.Family))
+		}
+		c.errorsFirst(first, ps.n)
+	}
+	c.pending = nil
+}
+
+// errorsFirst: when operations failed more, the latencies that fell in that
+// scenario fell because the failed operations were cut short; they are not
+// improvements. rows[first:] are the scenario's rows.
+func (c *Comparison) errorsFirst(first int, n *results.Scenario) {
 	rose := false
 	for _, r := range c.Rows[first:] {
 		if r.Errors && r.Regression {
 			rose = true
 		}
 	}
-	if rose {
-		why := fellBecause(n, c.New.Pool)
-		for i := first; i < len(c.Rows); i++ {
-			r := &c.Rows[i]
-			if r.Unit == UnitDuration && r.Improvement {
-				r.Improvement = false
-				r.Note = why
-			}
-			if r.Metric == "success_rate" && r.Operation == "" && r.Regression {
-				r.Note = failedText(n, c.New.Pool)
-			}
+	if !rose {
+		return
+	}
+	why := fellBecause(n, c.New.Pool)
+	for i := first; i < len(c.Rows); i++ {
+		r := &c.Rows[i]
+		if r.Unit == UnitDuration && r.Improvement {
+			r.Improvement = false
+			r.Note = why
+		}
+		if r.Metric == "success_rate" && r.Operation == "" && r.Regression {
+			r.Note = failedText(n, c.New.Pool)
 		}
 	}
 }
@@ -476,7 +530,7 @@ func poissonLog(count float64) float64 {
 }
 
 // operations appends the per-operation rows of one scenario.
-func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, opts Options) {
+func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, ps *pendingScenario, opts Options) {
 	wn := scenarioNoise(n)
 	newOps := map[string]*results.Operation{}
 	for i := range n.Operations {
@@ -507,7 +561,7 @@ func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, 
 			if nf[j].metric == "errors" && nf[j].v == 0 && allZero(bf, j) {
 				continue
 			}
-			c.Rows = append(c.Rows, c.judge(n.Name, o.Name, column(bf, j), nf[j], opts))
+			ps.add(n.Name, o.Name, column(bf, j), nf[j], c, opts)
 		}
 	}
 	var onlyNew []string
@@ -550,10 +604,10 @@ func (c *Comparison) opFigures(s *results.Scenario, o *results.Operation, wn win
 
 // judge builds the row of one metric from the baselines' figures (one per
 // baseline that measured it) and the new run's.
-func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Options) Row {
+func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Options, family float64) Row {
 	r := Row{Scenario: scenario, Operation: op, Metric: n.metric, Unit: n.unit, Errors: n.errors, New: n.v}
 	if n.rule == ruleRecovery {
-		return c.judgeRecovery(r, bf, n, opts)
+		return c.judgeRecovery(r, bf, n, opts, family)
 	}
 	var vals, logs []float64
 	var u2 float64
@@ -586,16 +640,17 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 		if len(logs) > 1 {
 			r.Base = math.Exp(lm / float64(len(logs)))
 		}
-		h := max(own, predictionHalf(logs))
-		if r.New >= r.Base {
+		h := max(own, predictionHalf(logs)) * family
+		switch {
+		case r.New >= r.Base:
 			r.Noise = r.Base * math.Expm1(h)
-		} else {
+		default:
 			r.Noise = -r.Base * math.Expm1(-h)
 		}
 	case n.rule == ruleLatency || n.rule == ruleThroughput:
-		r.Noise = predictionHalf(vals) // a zero: no log scale, no own noise
+		r.Noise = predictionHalf(vals) * family // a zero: no log scale, no own noise
 	default:
-		r.Noise = max(own, predictionHalf(vals))
+		r.Noise = max(own, predictionHalf(vals)) * family
 	}
 	r.Change = change(r.Base, r.New)
 
@@ -619,7 +674,7 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 		case r.Base > 0 && r.New == 0:
 			r.Improvement, r.Excess = true, math.Inf(1)
 		default:
-			r.Noise = max(r.Noise, poissonHalf(r.Base, r.New))
+			r.Noise = max(r.Noise, poissonHalf(r.Base, r.New)*family)
 			judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, 0, "")
 		}
 	}
@@ -664,7 +719,7 @@ func floorNote(floor time.Duration) string {
 
 // judgeRecovery judges recovery: a duration where higher is worse, and a
 // lost recovery is a regression whatever the durations.
-func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options) Row {
+func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, family float64) Row {
 	var recs []*results.Recovery
 	for _, f := range bf {
 		if f.rec != nil {
@@ -685,7 +740,7 @@ func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options) R
 		}
 	}
 	r.Base /= float64(len(recs))
-	r.Noise = predictionHalf(vals)
+	r.Noise = predictionHalf(vals) * family
 	r.Change = change(r.Base, r.New)
 	judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(opts.NoiseFloor), floorNote(opts.NoiseFloor))
 	switch {

@@ -346,3 +346,19 @@ func TestOperations(t *testing.T) {
 		t.Errorf("Name = %q", r.Name())
 	}
 }
+
+func TestFamilyFactor(t *testing.T) {
+	for _, tt := range []struct {
+		m    int
+		want float64
+	}{
+		{1, 1},
+		{2, 2.2414 / 1.96}, // z(1 − 0.0125)
+		{20, 3.0233 / 1.96},
+		{100, 3.4808 / 1.96},
+	} {
+		if got := compare.FamilyFactor(tt.m); math.Abs(got-tt.want) > 1e-3 {
+			t.Errorf("FamilyFactor(%d) = %.4f, want %.4f", tt.m, got, tt.want)
+		}
+	}
+}

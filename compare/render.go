@@ -28,6 +28,10 @@ const (
 	HeadingRegressions = "Regressions, most severe first"
 )
 
+// maxShownNoise: a noise above this many times the larger of the two values
+// is shown as "±∞": the number itself means nothing more.
+const maxShownNoise = 1000
+
 // summaryItems is how many regressions the one-line summary names; the
 // rest are counted ("and 15 more").
 const summaryItems = 3
@@ -374,7 +378,7 @@ func formatValue(v float64, unit string) string {
 
 // formatNoise shows a row's noise: "±1.2ms", "±0.2 pt" for rates.
 func formatNoise(r Row) string {
-	if math.IsInf(r.Noise, 1) {
+	if r.Noise > maxShownNoise*max(math.Abs(r.Base), math.Abs(r.New)) {
 		return "±∞"
 	}
 	if r.Unit == UnitRate {
