@@ -37,6 +37,10 @@ const (
 	// RateFloor is the absolute change of the error rate (1 − success_rate)
 	// below which success_rate never counts: 0.1 percentage point.
 	RateFloor = 0.001
+	// RecoveryResolution is the resolution of recovery, measured on the
+	// pool samples taken every 100 ms (docs/metrics.md): the floor of a
+	// recovery change.
+	RecoveryResolution = 100 * time.Millisecond
 )
 
 // Units of [Row.Unit].
@@ -742,7 +746,14 @@ func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, f
 	r.Base /= float64(len(recs))
 	r.Noise = predictionHalf(vals) * family
 	r.Change = change(r.Base, r.New)
-	judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(opts.NoiseFloor), floorNote(opts.NoiseFloor))
+	floor := max(opts.NoiseFloor, RecoveryResolution)
+	judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(floor), floorNote(floor))
+	if len(recs) < 2 && (r.Regression || r.Improvement) {
+		// One event per run: how much it varies between runs is only
+		// known from several baselines.
+		r.Regression, r.Improvement = false, false
+		r.Note = "not judged: one event per run, its noise needs several baselines"
+	}
 	switch {
 	case recovered == len(recs) && !n.rec.Recovered:
 		r.Regression, r.Improvement, r.Excess = true, false, math.Inf(1)

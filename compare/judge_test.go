@@ -362,3 +362,21 @@ func TestFamilyFactor(t *testing.T) {
 		}
 	}
 }
+
+func TestRecoveryNeedsBaselines(t *testing.T) {
+	rec := func(d time.Duration) *results.Run {
+		return run(scenario("s", func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: d, Recovered: true} }))
+	}
+	one := findRow(t, compare.Runs(rec(300*ms), rec(900*ms), compare.Options{}), "s", "recovery")
+	if one.Regression || one.Note != "not judged: one event per run, its noise needs several baselines" {
+		t.Errorf("one baseline: %+v", one)
+	}
+	several := findRow(t, compare.Baselines([]*results.Run{rec(300 * ms), rec(320 * ms), rec(310 * ms)}, rec(900*ms), compare.Options{}), "s", "recovery")
+	if !several.Regression {
+		t.Errorf("three close baselines: %+v", several)
+	}
+	within := findRow(t, compare.Baselines([]*results.Run{rec(300 * ms), rec(320 * ms), rec(310 * ms)}, rec(380*ms), compare.Options{}), "s", "recovery")
+	if within.Regression || within.Note != "noise: under 100ms" {
+		t.Errorf("+70ms, under the 100ms resolution: %+v", within)
+	}
+}
