@@ -168,6 +168,7 @@ type Comparison struct {
 	hists       map[string]decoded // decoded histograms while comparing; nil after
 	unestimated []string           // scenarios without a window-based noise estimate
 	pending     []*pendingScenario // rows waiting for the number of rows judged
+	noises      map[*results.Scenario]windowNoise
 }
 
 // Runs compares new against one baseline run; see [Baselines].
@@ -239,7 +240,7 @@ func Baselines(bases []*results.Run, new *results.Run, opts Options) *Comparison
 		c.note(fmt.Sprintf("fewer than %d full one-second windows in a run of %s: the noise there is only the sampling error of the histograms and the counts, which underestimates it; run longer or give several baselines",
 			MinWindows, joinNames(c.unestimated)))
 	}
-	c.hists, c.unestimated = nil, nil
+	c.hists, c.unestimated, c.noises = nil, nil, nil
 	c.Missing = append(append([]string(nil), c.OnlyInBase...), c.OnlyInNew...)
 	for _, r := range c.Rows {
 		if r.Regression {
@@ -450,7 +451,7 @@ func (c *Comparison) noiseUnknown(bases []*results.Scenario, n *results.Scenario
 // figures of two runs line up when both have it or both do not (recovery
 // is last but one and is dropped when either side lacks it).
 func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure {
-	wn := scenarioNoise(s)
+	wn := c.noiseOf(s)
 	var out []figure
 	acq := map[float64]float64{}
 	for _, p := range []float64{50, 95, 99} {
@@ -535,7 +536,7 @@ func poissonLog(count float64) float64 {
 
 // operations appends the per-operation rows of one scenario.
 func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, ps *pendingScenario, opts Options) {
-	wn := scenarioNoise(n)
+	wn := c.noiseOf(n)
 	newOps := map[string]*results.Operation{}
 	for i := range n.Operations {
 		newOps[n.Operations[i].Name] = &n.Operations[i]
@@ -553,7 +554,7 @@ func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, 
 		for _, b := range bases {
 			for i := range b.Operations {
 				if b.Operations[i].Name == o.Name {
-					bf = append(bf, c.opFigures(b, &b.Operations[i], scenarioNoise(b), "base"))
+					bf = append(bf, c.opFigures(b, &b.Operations[i], c.noiseOf(b), "base"))
 				}
 			}
 		}
@@ -711,6 +712,8 @@ func judgeMagnitude(r *Row, worse, base, tol, floor float64, floorText string) {
 		switch {
 		case floor >= r.Noise && floorText != "":
 			r.Note = floorText
+		case math.IsInf(r.Noise, 1):
+			r.Note = "not judged: too few samples for this percentile"
 		case r.Noise > 0:
 			r.Note = "within the noise (" + formatNoise(*r) + ")"
 		}
@@ -823,6 +826,19 @@ func (c *Comparison) maxOf(scenario, side string, l *results.Latency) float64 {
 		}
 	}
 	return float64(l.Max)
+}
+
+// noiseOf bootstraps a scenario's series once per comparison.
+func (c *Comparison) noiseOf(s *results.Scenario) windowNoise {
+	if wn, ok := c.noises[s]; ok {
+		return wn
+	}
+	if c.noises == nil {
+		c.noises = map[*results.Scenario]windowNoise{}
+	}
+	wn := scenarioNoise(s)
+	c.noises[s] = wn
+	return wn
 }
 
 // histogram decodes l's histogram; nil when absent or unreadable (noted).

@@ -250,7 +250,8 @@ func (s spread) h() float64 {
 // distribution-free 95% interval of the p-th percentile (0..100) of h: the
 // values at the ranks n·q ± 1.96·sqrt(n·q·(1−q)). It is the sampling error
 // of the percentile if the samples were independent; 0 for an empty
-// histogram.
+// histogram, +Inf when the upper rank is past the last sample (fewer than
+// about 380 samples for a p99, 73 for a p95).
 func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	if h == nil || h.TotalCount() == 0 {
 		return 0
@@ -258,8 +259,13 @@ func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	n := float64(h.TotalCount())
 	q := p / 100
 	sd := math.Sqrt(n * q * (1 - q))
+	if n*q+z975*sd > n {
+		// Too few samples beyond the percentile: the interval's upper
+		// end lies past the largest sample, the percentile is unknown.
+		return math.Inf(1)
+	}
 	lo := max(n*q-z975*sd, 1)
-	hi := min(n*q+z975*sd, n)
+	hi := n*q + z975*sd
 	vlo := float64(h.ValueAtQuantile(100 * lo / n))
 	vhi := float64(h.ValueAtQuantile(100 * hi / n))
 	if vlo <= 0 {
