@@ -20,6 +20,9 @@ const (
 	// BootstrapResamples is the number of bootstrap resamples of a run's
 	// windows.
 	BootstrapResamples = 2000
+	// MinTailSamples is how many samples must lie beyond a percentile for
+	// it to be judged: 10 (a p99 needs 1,000 samples, a p95 200).
+	MinTailSamples = 10
 	// MinWindows is the number of full windows a scenario needs before its
 	// window-to-window spread is used as an estimate of its noise.
 	MinWindows = 2
@@ -250,8 +253,8 @@ func (s spread) h() float64 {
 // distribution-free 95% interval of the p-th percentile (0..100) of h: the
 // values at the ranks n·q ± 1.96·sqrt(n·q·(1−q)). It is the sampling error
 // of the percentile if the samples were independent; 0 for an empty
-// histogram, +Inf when the upper rank is past the last sample (fewer than
-// about 380 samples for a p99, 73 for a p95).
+// histogram, +Inf when fewer than MinTailSamples samples lie beyond the
+// percentile (or the upper rank is past the last sample).
 func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	if h == nil || h.TotalCount() == 0 {
 		return 0
@@ -259,9 +262,10 @@ func quantileInterval(h *hdrhistogram.Histogram, p float64) float64 {
 	n := float64(h.TotalCount())
 	q := p / 100
 	sd := math.Sqrt(n * q * (1 - q))
-	if n*q+z975*sd > n {
+	if n*q+z975*sd > n || n*(1-q) < MinTailSamples {
 		// Too few samples beyond the percentile: the interval's upper
-		// end lies past the largest sample, the percentile is unknown.
+		// end lies past the largest sample, or the tail is a handful of
+		// events (one stall each) that another run need not have.
 		return math.Inf(1)
 	}
 	lo := max(n*q-z975*sd, 1)
