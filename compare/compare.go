@@ -1,12 +1,16 @@
 // Package compare answers "did this change make the pool worse?": it sets
-// two saved runs of the same plan side by side, scenario by scenario, and
-// marks every metric that got worse (a regression) or better (an
-// improvement) by more than a tolerance.
+// one or more saved baseline runs and a new run of the same plan side by
+// side, scenario by scenario and operation by operation, and marks every
+// metric that got worse (a regression) or better (an improvement) by more
+// than both a tolerance and the run-to-run noise it estimates from the runs
+// themselves.
 //
 // It reads only what the JSON reports hold: latency percentiles come from
 // the saved HdrHistograms (the summary fields when a histogram is absent or
-// unreadable), everything else from the scenario's totals. Nothing is
-// re-run or re-evaluated. docs/compare.md describes the rules for users.
+// unreadable), noise from the per-window series and the histograms (and,
+// with several baselines, from their spread), everything else from the
+// scenario's totals. Nothing is re-run or re-evaluated. docs/compare.md
+// describes the rules for users.
 package compare
 
 import (
@@ -23,16 +27,20 @@ import (
 // Defaults of [Options].
 const (
 	// DefaultTolerance is the relative change beyond which a worse value is
-	// a regression (10%).
+	// a regression (10%), when it is also beyond the noise.
 	DefaultTolerance = 0.10
 	// DefaultNoiseFloor is the absolute change below which a duration never
-	// counts as a regression or an improvement, whatever its relative size:
-	// timer resolution and scheduling jitter are absolute, so 60 µs → 120 µs
-	// is noise, not a 100% regression.
+	// counts as a regression or an improvement, whatever its relative size
+	// and whatever the noise estimate says: timer resolution and scheduling
+	// jitter are absolute, so 60 µs → 120 µs is noise, not a 100% regression.
 	DefaultNoiseFloor = 100 * time.Microsecond
 	// RateFloor is the absolute change of the error rate (1 − success_rate)
 	// below which success_rate never counts: 0.1 percentage point.
 	RateFloor = 0.001
+	// RecoveryResolution is the resolution of recovery, measured on the
+	// pool samples taken every 100 ms (docs/metrics.md): the floor of a
+	// recovery change.
+	RecoveryResolution = 100 * time.Millisecond
 )
 
 // Units of [Row.Unit].
@@ -43,11 +51,13 @@ const (
 	UnitOpsPerS  = "ops/s"
 )
 
-// Options tune [Runs]. Zero values take the documented defaults.
+// Options tune [Runs] and [Baselines]. Zero values take the documented
+// defaults.
 type Options struct {
 	// Tolerance is the relative change beyond which a worse value is a
-	// regression and a better one an improvement. Default [DefaultTolerance]
-	// (0.10); negative means 0 (every change beyond the floors counts).
+	// regression and a better one an improvement, when the change is also
+	// beyond the noise. Default [DefaultTolerance] (0.10); negative means 0
+	// (every change beyond the noise and the floors counts).
 	Tolerance float64
 	// NoiseFloor is the absolute duration change below which latencies and
 	// recovery never count. Default [DefaultNoiseFloor] (100 µs); negative
@@ -71,82 +81,131 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Row is one metric of one scenario in both runs.
+// Row is one metric of one scenario (or of one operation of a scenario) in
+// the baseline run(s) and the new run.
 type Row struct {
 	Scenario string
+	// Operation is the operation's name for per-operation rows, "" for the
+	// scenario's own rows.
+	Operation string
 	// Metric is named as in assertions: "acquire.p95", "throughput", ...
 	Metric string
 	// Base and New are the raw values: nanoseconds for durations, fractions
-	// for rates, plain numbers for counts and ops/s.
+	// for rates, plain numbers for counts and ops/s. With several baselines
+	// Base is their mean.
 	Base, New float64
 	// Unit is one of the Unit* constants.
 	Unit string
 	// Change is (New − Base)/Base: 0 when both are 0, ±Inf when only Base
 	// is 0, NaN when either value is NaN.
 	Change float64
+	// Noise is the estimated run-to-run variability of New − Base (half
+	// of a 95% interval, in the row's unit; for success_rate, of the error
+	// rate): 0 when nothing could be estimated. docs/compare.md, "Noise".
+	Noise float64
+	// Threshold is how far New had to move from Base to count:
+	// max(Tolerance·|Base|, Noise, the floor). 0 for informational rows.
+	Threshold float64
+	// Excess is |New − Base| / Threshold: above 1 for every regression and
+	// improvement, +Inf for one from zero (errors 0 → 12) or a lost recovery.
+	Excess float64
 	// Regression and Improvement say whether the change counts, by the
-	// metric's direction, the tolerance and the noise floors.
+	// metric's direction, the tolerance, the noise and the floors.
 	Regression, Improvement bool
 	// Informational rows are reported only; they are never a regression or
-	// an improvement (utilization.p95).
+	// an improvement (acquire.max, utilization.p95).
 	Informational bool
+	// Errors marks the rows about failed operations (success_rate, errors,
+	// timeouts): they come first among the regressions.
+	Errors bool
 	// Note explains a verdict the numbers alone do not show, e.g. "did not
-	// recover".
+	// recover" or "within the noise (±1.2ms)".
 	Note string
 }
 
-// Comparison is the outcome of [Runs].
+// Name is the metric as printed: "acquire.p95", or "balance · op.p95" for an
+// operation's row.
+func (r Row) Name() string {
+	if r.Operation == "" {
+		return r.Metric
+	}
+	return r.Operation + " · " + r.Metric
+}
+
+// Comparison is the outcome of [Runs] or [Baselines].
 type Comparison struct {
+	// Bases are the baseline runs; Base is the first of them.
+	Bases     []*results.Run
 	Base, New *results.Run
 	// Tolerance and NoiseFloor as applied (defaults resolved).
 	Tolerance  float64
 	NoiseFloor time.Duration
-	// Rows in base scenario order, metrics in a fixed order per scenario.
+	// Rows in base scenario order; per scenario, its metrics in a fixed
+	// order, then its operations' rows.
 	Rows []Row
 	// Regressions counts the rows with Regression set.
 	Regressions int
 	// Improvements counts the rows with Improvement set.
 	Improvements int
-	// Missing lists the scenarios that ran in one run only (OnlyInBase then
+	// Missing lists the scenarios that ran in one side only (OnlyInBase then
 	// OnlyInNew). A scenario that was skipped counts as not run.
 	Missing    []string
 	OnlyInBase []string
 	OnlyInNew  []string
-	// Notes are differences between the runs that make the comparison less
-	// like for like (plan, pool configuration, time scale, server version),
-	// and histograms that could not be read.
+	// Changes are the differences between the runs that change what the
+	// figures mean: the target (server version, embedded or not, TLS,
+	// replicas...), the pool configuration, the plan file, the time scale,
+	// a run that did not complete. Renderers state them at the top.
+	Changes []string
+	// Notes are everything else worth knowing: histograms that could not be
+	// read, noise that could not be estimated, operations in one run only.
 	Notes []string
 
-	hists map[string]decoded // decoded histograms while Runs works; nil after
+	// Family is the factor every row's 95% noise was widened by for the
+	// number of rows judged ([FamilyFactor]).
+	Family float64
+
+	hists       map[string]decoded // decoded histograms while comparing; nil after
+	unestimated []string           // scenarios without a window-based noise estimate
+	pending     []*pendingScenario // rows waiting for the number of rows judged
+	noises      map[*results.Scenario]windowNoise
 }
 
-// Runs compares new against base. Scenarios are matched by name; metrics
-// are, per scenario:
+// Runs compares new against one baseline run; see [Baselines].
+func Runs(base, new *results.Run, opts Options) *Comparison {
+	return Baselines([]*results.Run{base}, new, opts)
+}
+
+// Baselines compares new against one or more baseline runs of the same
+// plan. Scenarios are matched by name, operations within a scenario by
+// name; metrics are, per scenario:
 //
-//   - acquire.{p50,p95,p99,max}, query.{p95,p99}, op.{p95,p99}: durations,
+//   - acquire.{p50,p95,p99}, query.{p95,p99}, op.{p95,p99}: durations,
 //     higher is worse.
+//   - acquire.max: reported only (one sample; its noise cannot be estimated).
 //   - throughput: successful ops/s, lower is worse.
-//   - success_rate: lower is worse, judged on the error rate 1 − success_rate:
-//     it counts when the error rate changed by more than Tolerance relative to
-//     the base error rate and by more than [RateFloor] (0.1 point) in absolute
-//     terms. So 99% → 98.5% (errors 1% → 1.5%) is a regression, 100% → 99.95%
-//     is not (the errors row reports that one).
-//   - errors, leaks: counts, higher is worse; any increase from 0 is a
-//     regression, otherwise the relative Tolerance applies.
+//   - success_rate: lower is worse, judged on the error rate 1 − success_rate
+//     with the floor [RateFloor] (0.1 point).
+//   - errors, timeouts (acquire timeouts; shown when either run has some),
+//     leaks: counts, higher is worse; any increase from 0 is a regression.
 //   - recovery: a duration, higher is worse, for scenarios with
 //     recovery_after in both runs; a new run that did not recover when the
 //     base did is a regression whatever the numbers.
-//   - utilization.p95: reported only (a higher utilization is not a fault in
-//     itself; its cost shows in the acquire latencies).
+//   - utilization.p95: reported only.
 //
-// Durations (latencies and recovery) never count when they changed by less
-// than NoiseFloor in absolute terms. Percentiles come from the histograms
-// (values in nanoseconds), the maxima from the summary's exact Max.
-// Rows for latencies with no samples in either run are left out.
-func Runs(base, new *results.Run, opts Options) *Comparison {
+// and per operation: op.p95, op.p99, throughput, and errors (when either run
+// has some).
+//
+// A worse value is a regression, a better one an improvement, only when the
+// change is beyond the tolerance (relative to the base), beyond the noise
+// estimated from the runs themselves (see noise.go and docs/compare.md), and
+// beyond the floor of its kind (NoiseFloor for durations, RateFloor for the
+// error rate). In a scenario whose errors or timeouts rose, a latency that
+// fell is not an improvement: the failed operations cut it short.
+func Baselines(bases []*results.Run, new *results.Run, opts Options) *Comparison {
 	opts = opts.withDefaults()
-	c := &Comparison{Base: base, New: new, Tolerance: opts.Tolerance, NoiseFloor: opts.NoiseFloor}
-	c.Notes = differences(base, new)
+	c := &Comparison{Bases: bases, Base: bases[0], New: new, Tolerance: opts.Tolerance, NoiseFloor: opts.NoiseFloor}
+	c.Changes = changes(bases, new)
 
 	newByName := map[string]*results.Scenario{}
 	for i := range new.Scenarios {
@@ -154,27 +213,34 @@ func Runs(base, new *results.Run, opts Options) *Comparison {
 			newByName[new.Scenarios[i].Name] = &new.Scenarios[i]
 		}
 	}
-	baseNames := map[string]bool{}
-	for i := range base.Scenarios {
-		b := &base.Scenarios[i]
-		if !ran(b) {
-			continue
+	seen := map[string]bool{}
+	for _, base := range bases {
+		for i := range base.Scenarios {
+			b := &base.Scenarios[i]
+			if !ran(b) || seen[b.Name] {
+				continue
+			}
+			seen[b.Name] = true
+			n, ok := newByName[b.Name]
+			if !ok {
+				c.OnlyInBase = append(c.OnlyInBase, b.Name)
+				continue
+			}
+			c.scenario(scenariosNamed(bases, b.Name), n, opts)
 		}
-		baseNames[b.Name] = true
-		n, ok := newByName[b.Name]
-		if !ok {
-			c.OnlyInBase = append(c.OnlyInBase, b.Name)
-			continue
-		}
-		c.scenario(b, n, opts)
 	}
 	for i := range new.Scenarios {
 		n := &new.Scenarios[i]
-		if ran(n) && !baseNames[n.Name] {
+		if ran(n) && !seen[n.Name] {
 			c.OnlyInNew = append(c.OnlyInNew, n.Name)
 		}
 	}
-	c.hists = nil
+	c.judgeAll()
+	if len(c.unestimated) > 0 {
+		c.note(fmt.Sprintf("fewer than %d full one-second windows in a run of %s: the noise there is only the sampling error of the histograms and the counts, which underestimates it; run longer or give several baselines",
+			MinWindows, joinNames(c.unestimated)))
+	}
+	c.hists, c.unestimated, c.noises = nil, nil, nil
 	c.Missing = append(append([]string(nil), c.OnlyInBase...), c.OnlyInNew...)
 	for _, r := range c.Rows {
 		if r.Regression {
@@ -187,101 +253,618 @@ func Runs(base, new *results.Run, opts Options) *Comparison {
 	return c
 }
 
+// scenariosNamed returns the scenario called name in each run that ran it.
+func scenariosNamed(runs []*results.Run, name string) []*results.Scenario {
+	var out []*results.Scenario
+	for _, r := range runs {
+		for i := range r.Scenarios {
+			if s := &r.Scenarios[i]; s.Name == name && ran(s) {
+				out = append(out, s)
+				break
+			}
+		}
+	}
+	return out
+}
+
 // ran reports whether a scenario has measurements to compare.
 func ran(s *results.Scenario) bool { return s.Status != "skipped" }
 
-// direction of a metric.
-type direction int
+// rule is how a metric is judged.
+type rule int
 
 const (
-	higherWorse direction = iota
-	lowerWorse
-	informational
+	ruleLatency    rule = iota // a duration, higher is worse; tolerance, noise, NoiseFloor
+	ruleThroughput             // ops/s, lower is worse; tolerance, noise
+	ruleErrorRate              // success_rate judged on the error rate; tolerance, noise, RateFloor
+	ruleCount                  // higher is worse; from 0 always counts; tolerance, noise
+	ruleRecovery               // like ruleLatency, plus recovered or not
+	ruleInfo                   // reported only
 )
 
-// scenario appends the rows of one scenario present in both runs.
-func (c *Comparison) scenario(b, n *results.Scenario, opts Options) {
-	latencies := []struct {
-		name     string
-		bl, nl   *results.Latency
-		quantile float64 // 0..100; 0 = the maximum
-	}{
-		{"acquire.p50", &b.Acquire, &n.Acquire, 50},
-		{"acquire.p95", &b.Acquire, &n.Acquire, 95},
-		{"acquire.p99", &b.Acquire, &n.Acquire, 99},
-		{"acquire.max", &b.Acquire, &n.Acquire, 0},
-		{"query.p95", &b.Query, &n.Query, 95},
-		{"query.p99", &b.Query, &n.Query, 99},
-		{"op.p95", &b.Op, &n.Op, 95},
-		{"op.p99", &b.Op, &n.Op, 99},
-	}
-	for _, l := range latencies {
-		if l.bl.Count == 0 && l.nl.Count == 0 {
-			continue
-		}
-		bv := c.latencyValue(b.Name, l.name, "base", l.bl, l.quantile)
-		nv := c.latencyValue(n.Name, l.name, "new", l.nl, l.quantile)
-		c.Rows = append(c.Rows, judgeDuration(b.Name, l.name, bv, nv, opts))
-	}
-
-	c.Rows = append(c.Rows, judgeRelative(Row{Scenario: b.Name, Metric: "throughput", Base: b.Throughput, New: n.Throughput, Unit: UnitOpsPerS}, lowerWorse, opts.Tolerance))
-	c.Rows = append(c.Rows, judgeSuccessRate(b.Name, b.SuccessRate, n.SuccessRate, opts.Tolerance))
-	c.Rows = append(c.Rows, judgeCount(b.Name, "errors", float64(b.Errors), float64(n.Errors), opts.Tolerance))
-	c.Rows = append(c.Rows, judgeCount(b.Name, "leaks", float64(b.Leaks), float64(n.Leaks), opts.Tolerance))
-
-	if b.Recovery != nil && n.Recovery != nil {
-		r := judgeDuration(b.Name, "recovery", b.Recovery.Duration, n.Recovery.Duration, opts)
-		switch {
-		case b.Recovery.Recovered() && !n.Recovery.Recovered():
-			r.Regression, r.Improvement = true, false
-			r.Note = "did not recover"
-		case !b.Recovery.Recovered() && n.Recovery.Recovered():
-			r.Regression, r.Improvement = false, true
-			r.Note = "recovers now"
-		case !b.Recovery.Recovered() && !n.Recovery.Recovered():
-			r.Note = "recovered in neither run"
-		}
-		c.Rows = append(c.Rows, r)
-	}
-
-	c.Rows = append(c.Rows, judgeRelative(Row{Scenario: b.Name, Metric: "utilization.p95", Base: b.Utilization.P95, New: n.Utilization.P95, Unit: UnitRate}, informational, opts.Tolerance))
+// figure is one run's value of one metric with its own uncertainty.
+type figure struct {
+	metric string
+	unit   string
+	rule   rule
+	errors bool
+	v      float64
+	// u is the half-width of a 95% interval of v for this run alone (0
+	// when not estimated); for ruleErrorRate, of the error rate.
+	u   float64
+	rec *results.Recovery
 }
 
-// latencyValue returns the duration at quantile (0..100) of l from its
+// scenario appends the rows of one scenario: bases are the baselines that
+// ran it, n the new run's.
+func (c *Comparison) scenario(bases []*results.Scenario, n *results.Scenario, opts Options) {
+	name := n.Name
+	bf := make([][]figure, len(bases))
+	for i, b := range bases {
+		bf[i] = c.scenarioFigures(b, "base")
+	}
+	nf := c.scenarioFigures(n, "new")
+	ps := &pendingScenario{n: n}
+	for j := range nf {
+		if skipLatency(nf[j], bf, j) {
+			continue
+		}
+		if nf[j].metric == "timeouts" && nf[j].v == 0 && allZero(bf, j) {
+			continue
+		}
+		if nf[j].rule == ruleRecovery && (nf[j].rec == nil || noRecovery(bf, j)) {
+			continue
+		}
+		ps.add(name, "", column(bf, j), nf[j], c, opts)
+	}
+	if c.noiseUnknown(bases, n) {
+		c.unestimated = append(c.unestimated, name)
+	}
+	c.operations(bases, n, ps, opts)
+	c.pending = append(c.pending, ps)
+}
+
+// pendingScenario holds a scenario's rows until every scenario is known:
+// how many rows are judged sets how wide each row's interval must be.
+type pendingScenario struct {
+	n    *results.Scenario
+	rows []pendingRow
+}
+
+type pendingRow struct {
+	gated bool
+	eval  func(family float64) Row
+}
+
+func (ps *pendingScenario) add(scenario, op string, bf []figure, n figure, c *Comparison, opts Options) {
+	ps.rows = append(ps.rows, pendingRow{gated: n.rule != ruleInfo, eval: func(family float64) Row {
+		return c.judge(scenario, op, bf, n, opts, family)
+	}})
+}
+
+// judgeAll turns the pending rows into rows. Each row's 95% noise is
+// widened by the Bonferroni factor for the number of rows judged, so that
+// the chance of any row of the comparison passing its noise by chance stays
+// near 5% (see [FamilyFactor]); then [Comparison.errorsFirst] runs per
+// scenario.
+func (c *Comparison) judgeAll() {
+	m := 0
+	for _, ps := range c.pending {
+		for _, pr := range ps.rows {
+			if pr.gated {
+				m++
+			}
+		}
+	}
+	c.Family = FamilyFactor(m)
+	for _, ps := range c.pending {
+		first := len(c.Rows)
+		for _, pr := range ps.rows {
+			c.Rows = append(c.Rows, pr.eval(c.Family))
+		}
+		c.errorsFirst(first, ps.n)
+	}
+	c.pending = nil
+}
+
+// errorsFirst: when operations failed more, the latencies that fell in that
+// scenario fell because the failed operations were cut short; they are not
+// improvements. rows[first:] are the scenario's rows.
+func (c *Comparison) errorsFirst(first int, n *results.Scenario) {
+	rose := false
+	for _, r := range c.Rows[first:] {
+		if r.Errors && r.Regression {
+			rose = true
+		}
+	}
+	if !rose {
+		return
+	}
+	why := fellBecause(n, c.New.Pool)
+	for i := first; i < len(c.Rows); i++ {
+		r := &c.Rows[i]
+		if r.Unit == UnitDuration && r.Improvement {
+			r.Improvement = false
+			r.Note = why
+		}
+		if r.Metric == "success_rate" && r.Operation == "" && r.Regression {
+			r.Note = failedText(n, c.New.Pool)
+		}
+	}
+}
+
+// skipLatency leaves out a latency with no samples in any run.
+func skipLatency(n figure, bf [][]figure, j int) bool {
+	if n.unit != UnitDuration || n.rule == ruleRecovery || n.v != 0 {
+		return false
+	}
+	for _, f := range bf {
+		if f[j].v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func noRecovery(bf [][]figure, j int) bool {
+	for _, f := range bf {
+		if f[j].rec != nil {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(bf [][]figure, j int) bool {
+	for _, f := range bf {
+		if f[j].v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func column(bf [][]figure, j int) []figure {
+	out := make([]figure, len(bf))
+	for i := range bf {
+		out[i] = bf[i][j]
+	}
+	return out
+}
+
+// noiseUnknown reports whether a single baseline or the new run has too
+// few windows for a window-based noise estimate.
+func (c *Comparison) noiseUnknown(bases []*results.Scenario, n *results.Scenario) bool {
+	if len(bases) >= 2 {
+		return false
+	}
+	for _, s := range append(bases[:len(bases):len(bases)], n) {
+		if s.Ops > 0 && len(windows(s)) < MinWindows {
+			return true
+		}
+	}
+	return false
+}
+
+// scenarioFigures returns a scenario's figures in row order; the set of
+// metrics depends only on whether the scenario has recovery_after, so the
+// figures of two runs line up when both have it or both do not (recovery
+// is last but one and is dropped when either side lacks it).
+func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure {
+	wn := c.noiseOf(s)
+	var out []figure
+	acq := map[float64]float64{}
+	for _, p := range []float64{50, 95, 99} {
+		v, h := c.latency(s.Name, "acquire", side, &s.Acquire, p)
+		acq[p] = v
+		out = append(out, figure{metric: fmt.Sprintf("acquire.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
+			u: max(wn.acquire[p].h(), quantileInterval(h, p))})
+	}
+	out = append(out, figure{metric: "acquire.max", unit: UnitDuration, rule: ruleInfo, v: c.maxOf(s.Name, side, &s.Acquire)})
+	deff := c.designEffect(s, side, wn)
+	for _, p := range []float64{95, 99} {
+		v, h := c.latency(s.Name, "query", side, &s.Query, p)
+		out = append(out, figure{metric: fmt.Sprintf("query.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
+			u: max(wn.query95.h(), deff*quantileInterval(h, p))})
+	}
+	for _, p := range []float64{95, 99} {
+		v, h := c.latency(s.Name, "op", side, &s.Op, p)
+		window := opWindowNoise(wn, p, acq[p], v)
+		if p == 95 && wn.op95.ok {
+			window = wn.op95.h() // the series has op.p95 itself
+		}
+		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
+			u: max(window, deff*quantileInterval(h, p))})
+	}
+	succ := float64(s.Ops - s.Errors)
+	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: s.Throughput,
+		u: max(wn.through.h(), poissonLog(succ))})
+	out = append(out, figure{metric: "success_rate", unit: UnitRate, rule: ruleErrorRate, errors: true, v: s.SuccessRate,
+		u: max(wn.errorRate.h(), binomialHalf(1-s.SuccessRate, s.Ops))})
+	out = append(out, figure{metric: "timeouts", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.ErrorsBy[results.ErrAcquireTimeout])})
+	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.Errors)})
+	out = append(out, figure{metric: "leaks", unit: UnitCount, rule: ruleCount, v: float64(s.Leaks)})
+	if s.Recovery != nil {
+		out = append(out, figure{metric: "recovery", unit: UnitDuration, rule: ruleRecovery, v: float64(s.Recovery.Duration), rec: s.Recovery})
+	} else {
+		out = append(out, figure{metric: "recovery", rule: ruleRecovery})
+	}
+	out = append(out, figure{metric: "utilization.p95", unit: UnitRate, rule: ruleInfo, v: s.Utilization.P95})
+	return out
+}
+
+// designEffect is how many times wider than the sampling error of
+// independent samples the window-based interval of query.p95 and of
+// acquire.p95 is (the larger; at least 1): the samples of a run are not
+// independent (a slow second slows all of its operations), and this factor
+// carries that over to the percentiles that have no series of their own
+// (query.p99, op.*, the operations' latencies), applied to their own
+// sampling error, which knows how few samples their tail holds.
+func (c *Comparison) designEffect(s *results.Scenario, side string, wn windowNoise) float64 {
+	d := 1.0
+	for _, l := range []struct {
+		group string
+		lat   *results.Latency
+		sp    spread
+	}{{"query", &s.Query, wn.query95}, {"acquire", &s.Acquire, wn.acquire[95]}} {
+		_, h := c.latency(s.Name, l.group, side, l.lat, 95)
+		if iid := quantileInterval(h, 95); iid > 0 && l.sp.ok {
+			d = max(d, l.sp.h()/iid)
+		}
+	}
+	return d
+}
+
+// opWindowNoise is the window-based uncertainty (log units) of an op
+// percentile, which has no series of its own: the acquire part (acq, the
+// acquire percentile, of op) varies as the acquire series does, the rest
+// (statements, hold, the client) as the larger of the query series and the
+// throughput series (in a closed model the throughput is the inverse of the
+// time an operation takes); each weighs by its share of op.
+func opWindowNoise(wn windowNoise, p, acq, op float64) float64 {
+	if op <= 0 {
+		return 0
+	}
+	share := min(max(acq/op, 0), 1)
+	return share*wn.acquire[p].h() + (1-share)*max(wn.query95.h(), wn.through.h())
+}
+
+// poissonLog is the 95% half-width, in log units, of a rate made of count
+// events taken as Poisson: 1.96/√count (0 for no events).
+func poissonLog(count float64) float64 {
+	if count <= 0 {
+		return 0
+	}
+	return z975 / math.Sqrt(count)
+}
+
+// operations appends the per-operation rows of one scenario.
+func (c *Comparison) operations(bases []*results.Scenario, n *results.Scenario, ps *pendingScenario, opts Options) {
+	wn := c.noiseOf(n)
+	newOps := map[string]*results.Operation{}
+	for i := range n.Operations {
+		newOps[n.Operations[i].Name] = &n.Operations[i]
+	}
+	seen := map[string]bool{}
+	var onlyBase []string
+	for _, o := range bases[0].Operations {
+		seen[o.Name] = true
+		no, ok := newOps[o.Name]
+		if !ok {
+			onlyBase = append(onlyBase, o.Name)
+			continue
+		}
+		var bf [][]figure
+		for _, b := range bases {
+			for i := range b.Operations {
+				if b.Operations[i].Name == o.Name {
+					bf = append(bf, c.opFigures(b, &b.Operations[i], c.noiseOf(b), "base"))
+				}
+			}
+		}
+		nf := c.opFigures(n, no, wn, "new")
+		for j := range nf {
+			if skipLatency(nf[j], bf, j) {
+				continue
+			}
+			if nf[j].metric == "errors" && nf[j].v == 0 && allZero(bf, j) {
+				continue
+			}
+			ps.add(n.Name, o.Name, column(bf, j), nf[j], c, opts)
+		}
+	}
+	var onlyNew []string
+	for _, o := range n.Operations {
+		if !seen[o.Name] {
+			onlyNew = append(onlyNew, o.Name)
+		}
+	}
+	if len(onlyBase) > 0 {
+		c.note(fmt.Sprintf("%s: operations only in the base run (not compared): %s", n.Name, joinNames(onlyBase)))
+	}
+	if len(onlyNew) > 0 {
+		c.note(fmt.Sprintf("%s: operations only in the new run (not compared): %s", n.Name, joinNames(onlyNew)))
+	}
+}
+
+// opFigures returns one operation's figures in row order.
+func (c *Comparison) opFigures(s *results.Scenario, o *results.Operation, wn windowNoise, side string) []figure {
+	var out []figure
+	group := "operation " + o.Name
+	deff := c.designEffect(s, side, wn)
+	for _, p := range []float64{95, 99} {
+		v, h := c.latency(s.Name, group, side, &o.Op, p)
+		// The operation's share of the scenario's op noise, relatively.
+		sv, _ := c.latency(s.Name, "op", side, &s.Op, p)
+		sacq, _ := c.latency(s.Name, "acquire", side, &s.Acquire, p)
+		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
+			u: max(opWindowNoise(wn, p, sacq, sv), deff*quantileInterval(h, p))})
+	}
+	succ := float64(o.Ops - o.Errors)
+	tp := 0.0
+	if s.Elapsed > 0 {
+		tp = succ / s.Elapsed.Seconds()
+	}
+	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: tp,
+		u: max(wn.through.h(), poissonLog(succ))})
+	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(o.Errors)})
+	return out
+}
+
+// judge builds the row of one metric from the baselines' figures (one per
+// baseline that measured it) and the new run's.
+func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Options, family float64) Row {
+	r := Row{Scenario: scenario, Operation: op, Metric: n.metric, Unit: n.unit, Errors: n.errors, New: n.v}
+	if n.rule == ruleRecovery {
+		return c.judgeRecovery(r, bf, n, opts, family)
+	}
+	var vals, logs []float64
+	var u2 float64
+	positive := n.v > 0
+	for _, f := range bf {
+		vals = append(vals, f.v)
+		r.Base += f.v
+		u2 += f.u * f.u
+		if f.v > 0 {
+			logs = append(logs, math.Log(f.v))
+		} else {
+			positive = false
+		}
+	}
+	r.Base /= float64(len(bf))
+	u2 /= float64(len(bf))
+	// The noise of New − Base: the runs' own uncertainties combined (the
+	// mean of B baselines is √B times surer), or the spread between the
+	// baselines when it is larger. Latencies and throughput are judged on
+	// the log scale (their noise is multiplicative): Base is then the
+	// baselines' geometric mean, and Noise the log half-width turned back
+	// into the metric's unit in the direction of the change.
+	own := math.Sqrt(u2/float64(len(bf)) + n.u*n.u)
+	switch {
+	case (n.rule == ruleLatency || n.rule == ruleThroughput) && positive:
+		var lm float64
+		for _, l := range logs {
+			lm += l
+		}
+		if len(logs) > 1 {
+			r.Base = math.Exp(lm / float64(len(logs)))
+		}
+		h := max(own, predictionHalf(logs)) * family
+		switch {
+		case r.New >= r.Base:
+			r.Noise = r.Base * math.Expm1(h)
+		default:
+			r.Noise = -r.Base * math.Expm1(-h)
+		}
+	case n.rule == ruleLatency || n.rule == ruleThroughput:
+		r.Noise = predictionHalf(vals) * family // a zero: no log scale, no own noise
+	default:
+		r.Noise = max(own, predictionHalf(vals)) * family
+	}
+	r.Change = change(r.Base, r.New)
+
+	switch n.rule {
+	case ruleInfo:
+		r.Informational = true
+	case ruleLatency:
+		judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(opts.NoiseFloor), floorNote(opts.NoiseFloor))
+	case ruleThroughput:
+		judgeMagnitude(&r, r.Base-r.New, r.Base, opts.Tolerance, 0, "")
+	case ruleErrorRate:
+		if math.IsNaN(r.Base) || math.IsNaN(r.New) {
+			return r
+		}
+		be := 1 - r.Base
+		judgeMagnitude(&r, (1-r.New)-be, be, opts.Tolerance, RateFloor, "")
+	case ruleCount:
+		switch {
+		case r.Base == 0 && r.New > 0:
+			r.Regression, r.Excess = true, math.Inf(1)
+		case r.Base > 0 && r.New == 0:
+			r.Improvement, r.Excess = true, math.Inf(1)
+		default:
+			r.Noise = max(r.Noise, poissonHalf(r.Base, r.New)*family)
+			judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, 0, "")
+		}
+	}
+	return r
+}
+
+// judgeMagnitude sets Threshold, Excess and the verdict of a row whose
+// change in the worse direction is worse (negative when better), against
+// base for the tolerance: it counts when |worse| > max(tol·|base|, Noise,
+// floor). A change beyond the tolerance alone gets a note saying what held
+// it back.
+func judgeMagnitude(r *Row, worse, base, tol, floor float64, floorText string) {
+	if math.IsNaN(worse) {
+		return
+	}
+	byTol := tol * math.Abs(base)
+	r.Threshold = max(byTol, r.Noise, floor)
+	d := math.Abs(worse)
+	if r.Threshold > 0 {
+		r.Excess = d / r.Threshold
+	} else if d > 0 {
+		r.Excess = math.Inf(1)
+	}
+	if d > r.Threshold {
+		r.Regression = worse > 0
+		r.Improvement = worse < 0
+		return
+	}
+	if d > byTol {
+		switch {
+		case floor >= r.Noise && floorText != "":
+			r.Note = floorText
+		case math.IsInf(r.Noise, 1):
+			r.Note = "not judged: too few samples for this percentile"
+		case r.Noise > 0:
+			r.Note = "within the noise (" + formatNoise(*r) + ")"
+		}
+	}
+}
+
+func floorNote(floor time.Duration) string {
+	return "noise: under " + humanize.Duration(floor)
+}
+
+// judgeRecovery judges recovery: a duration where higher is worse, and a
+// lost recovery is a regression whatever the durations.
+func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, family float64) Row {
+	// Only a measured recovery (the pool was stressed and the stage ended)
+	// says anything about the pool; not_stressed and not_reached do not.
+	measured := func(rec *results.Recovery) bool {
+		return rec != nil && (rec.Status == results.RecoveryRecovered || rec.Status == results.RecoveryNotRecovered)
+	}
+	var recs []*results.Recovery
+	for _, f := range bf {
+		if measured(f.rec) {
+			recs = append(recs, f.rec)
+		}
+	}
+	if n.rec == nil || len(recs) == 0 {
+		return r // not reached: the caller drops recovery in one side only
+	}
+	if !measured(n.rec) {
+		r.Note = "not judged: the new run did not measure recovery (" + string(n.rec.Status) + ")"
+		return r
+	}
+	r.Unit = UnitDuration
+	var vals []float64
+	recovered := 0
+	for _, rec := range recs {
+		vals = append(vals, float64(rec.Duration))
+		r.Base += float64(rec.Duration)
+		if rec.Recovered() {
+			recovered++
+		}
+	}
+	r.Base /= float64(len(recs))
+	r.Noise = predictionHalf(vals) * family
+	r.Change = change(r.Base, r.New)
+	floor := max(opts.NoiseFloor, RecoveryResolution)
+	judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(floor), floorNote(floor))
+	if len(recs) < 2 && (r.Regression || r.Improvement) {
+		// One event per run: how much it varies between runs is only
+		// known from several baselines.
+		r.Regression, r.Improvement = false, false
+		r.Note = "not judged: one event per run, its noise needs several baselines"
+	}
+	switch {
+	case recovered == len(recs) && !n.rec.Recovered():
+		r.Regression, r.Improvement, r.Excess = true, false, math.Inf(1)
+		r.Note = "did not recover"
+	case recovered == 0 && n.rec.Recovered():
+		r.Regression, r.Improvement, r.Excess = false, true, math.Inf(1)
+		r.Note = "recovers now"
+	case recovered == 0 && !n.rec.Recovered():
+		r.Note = "recovered in neither run"
+	case recovered < len(recs):
+		r.Note = fmt.Sprintf("recovered in %d of %d baselines", recovered, len(recs))
+	}
+	return r
+}
+
+// failedText says how many operations of the new run failed and how many
+// of them on the acquire timeout.
+func failedText(n *results.Scenario, pool results.Pool) string {
+	s := fmt.Sprintf("%s of %s operations failed", humanize.Int(n.Errors), humanize.Int(n.Ops))
+	if to := n.ErrorsBy[results.ErrAcquireTimeout]; to > 0 {
+		s += fmt.Sprintf(", %s of them waiting %s (pool.timeout) for a connection", humanize.Int(to), humanize.Duration(pool.Timeout))
+	}
+	return s
+}
+
+// fellBecause explains a latency that fell in a scenario whose errors rose.
+func fellBecause(n *results.Scenario, pool results.Pool) string {
+	if n.Ops == 0 {
+		return "not an improvement: operations failed"
+	}
+	if to := n.ErrorsBy[results.ErrAcquireTimeout]; to > 0 {
+		return fmt.Sprintf("not an improvement: latency fell because %s of operations failed at the %s timeout",
+			humanize.Percent(float64(to)/float64(n.Ops)), humanize.Duration(pool.Timeout))
+	}
+	return fmt.Sprintf("not counted as an improvement while errors rose (%s of operations failed)",
+		humanize.Percent(float64(n.Errors)/float64(n.Ops)))
+}
+
+// latency returns the duration at quantile (0..100) of l from its
 // histogram, or from the summary fields when the histogram is absent or
-// cannot be decoded (noted once per histogram). quantile 0 means the
-// maximum, always the summary's exact Max (a histogram only knows it to
-// its precision), falling back to the histogram when the summary has none.
-func (c *Comparison) latencyValue(scenario, metric, side string, l *results.Latency, quantile float64) time.Duration {
-	var h *hdrhistogram.Histogram
-	if l.Histogram != "" {
-		var err error
-		h, err = c.decode(l.Histogram)
-		if err != nil {
-			h = nil
-			c.note(fmt.Sprintf("%s %s: the %s histogram cannot be read (%v); using the summary", scenario, metricGroup(metric), side, err))
-		}
-	}
-	if quantile == 0 {
-		if l.Max == 0 && h != nil {
-			return time.Duration(h.Max())
-		}
-		return l.Max
-	}
+// cannot be decoded (noted once per histogram), and the histogram (nil when
+// not used).
+func (c *Comparison) latency(scenario, group, side string, l *results.Latency, quantile float64) (float64, *hdrhistogram.Histogram) {
+	h := c.histogram(scenario, group, side, l)
 	if h != nil && h.TotalCount() > 0 {
-		return time.Duration(h.ValueAtQuantile(quantile))
+		return float64(h.ValueAtQuantile(quantile)), h
 	}
 	switch quantile {
 	case 50:
-		return l.P50
+		return float64(l.P50), nil
 	case 90:
-		return l.P90
+		return float64(l.P90), nil
 	case 95:
-		return l.P95
+		return float64(l.P95), nil
 	case 99:
-		return l.P99
+		return float64(l.P99), nil
 	}
-	return 0
+	return 0, nil
+}
+
+// maxOf is the summary's exact Max (a histogram only knows it to its
+// precision), or the histogram's when the summary has none.
+func (c *Comparison) maxOf(scenario, side string, l *results.Latency) float64 {
+	if l.Max == 0 {
+		if h := c.histogram(scenario, "acquire", side, l); h != nil {
+			return float64(h.Max())
+		}
+	}
+	return float64(l.Max)
+}
+
+// noiseOf bootstraps a scenario's series once per comparison.
+func (c *Comparison) noiseOf(s *results.Scenario) windowNoise {
+	if wn, ok := c.noises[s]; ok {
+		return wn
+	}
+	if c.noises == nil {
+		c.noises = map[*results.Scenario]windowNoise{}
+	}
+	wn := scenarioNoise(s)
+	c.noises[s] = wn
+	return wn
+}
+
+// histogram decodes l's histogram; nil when absent or unreadable (noted).
+func (c *Comparison) histogram(scenario, group, side string, l *results.Latency) *hdrhistogram.Histogram {
+	if l.Histogram == "" {
+		return nil
+	}
+	h, err := c.decode(l.Histogram)
+	if err != nil {
+		c.note(fmt.Sprintf("%s %s: the %s histogram cannot be read (%v); using the summary", scenario, group, side, err))
+		return nil
+	}
+	return h
 }
 
 // decoded is a histogram decoded once for all the percentiles read from it.
@@ -301,16 +884,6 @@ func (c *Comparison) decode(encoded string) (*hdrhistogram.Histogram, error) {
 	}
 	c.hists[encoded] = decoded{h, err}
 	return h, err
-}
-
-// metricGroup returns "acquire" for "acquire.p95".
-func metricGroup(metric string) string {
-	for i := range len(metric) {
-		if metric[i] == '.' {
-			return metric[:i]
-		}
-	}
-	return metric
 }
 
 // note adds a note unless it is already there.
@@ -341,107 +914,4 @@ func sign(f float64) int {
 		return -1
 	}
 	return 1
-}
-
-// judgeRelative sets Change and, by direction, Regression/Improvement when
-// the relative change is beyond tol.
-func judgeRelative(r Row, dir direction, tol float64) Row {
-	r.Change = change(r.Base, r.New)
-	if math.IsNaN(r.Change) {
-		return r
-	}
-	switch dir {
-	case higherWorse:
-		r.Regression = r.Change > tol
-		r.Improvement = r.Change < -tol
-	case lowerWorse:
-		r.Regression = r.Change < -tol
-		r.Improvement = r.Change > tol
-	case informational:
-		r.Informational = true
-	}
-	return r
-}
-
-// judgeDuration judges a duration where higher is worse, with the noise floor.
-func judgeDuration(scenario, metric string, b, n time.Duration, opts Options) Row {
-	r := judgeRelative(Row{Scenario: scenario, Metric: metric, Base: float64(b), New: float64(n), Unit: UnitDuration}, higherWorse, opts.Tolerance)
-	if d := n - b; d < opts.NoiseFloor && -d < opts.NoiseFloor {
-		if r.Regression || r.Improvement {
-			r.Note = "noise: under " + humanize.Duration(opts.NoiseFloor)
-		}
-		r.Regression, r.Improvement = false, false
-	}
-	return r
-}
-
-// judgeCount judges a count where higher is worse: any increase from 0 is a
-// regression (Change is +Inf), a fall to 0 an improvement.
-func judgeCount(scenario, metric string, b, n, tol float64) Row {
-	return judgeRelative(Row{Scenario: scenario, Metric: metric, Base: b, New: n, Unit: UnitCount}, higherWorse, tol)
-}
-
-// judgeSuccessRate judges success_rate on the error rate (see [Runs]).
-func judgeSuccessRate(scenario string, b, n, tol float64) Row {
-	r := Row{Scenario: scenario, Metric: "success_rate", Base: b, New: n, Unit: UnitRate, Change: change(b, n)}
-	if math.IsNaN(b) || math.IsNaN(n) {
-		return r
-	}
-	be, ne := 1-b, 1-n
-	d := ne - be
-	if math.Abs(d) <= RateFloor {
-		return r
-	}
-	rel := change(be, ne)
-	r.Regression = rel > tol
-	r.Improvement = rel < -tol
-	return r
-}
-
-// differences lists what makes the two runs less like for like.
-func differences(base, new *results.Run) []string {
-	var notes []string
-	if base.Plan.SHA256 != "" && new.Plan.SHA256 != "" && base.Plan.SHA256 != new.Plan.SHA256 {
-		notes = append(notes, fmt.Sprintf("the plan file differs (%s → %s)", short(base.Plan.SHA256), short(new.Plan.SHA256)))
-	}
-	if base.Pool != new.Pool {
-		notes = append(notes, fmt.Sprintf("the pool configuration differs: %s → %s", poolText(base.Pool), poolText(new.Pool)))
-	}
-	if base.TimeScale != new.TimeScale {
-		notes = append(notes, fmt.Sprintf("the time scale differs: %g → %g", base.TimeScale, new.TimeScale))
-	}
-	if base.Target.ServerVersion != new.Target.ServerVersion {
-		notes = append(notes, fmt.Sprintf("the server version differs: %s → %s", orUnknown(base.Target.ServerVersion), orUnknown(new.Target.ServerVersion)))
-	}
-	if base.Target.Replicas != new.Target.Replicas {
-		notes = append(notes, fmt.Sprintf("replicas differ: %d → %d", base.Target.Replicas, new.Target.Replicas))
-	}
-	for _, r := range []*results.Run{base, new} {
-		if r.Status != "" && r.Status != results.StatusCompleted {
-			side := "base"
-			if r == new {
-				side = "new"
-			}
-			notes = append(notes, fmt.Sprintf("the %s run did not complete (%s)", side, r.Status))
-		}
-	}
-	return notes
-}
-
-func poolText(p results.Pool) string {
-	return fmt.Sprintf("size %d + overflow %d, timeout %s, recycle %s, pre_ping %t", p.Size, p.MaxOverflow, p.Timeout, p.Recycle, p.PrePing)
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }

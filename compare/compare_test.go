@@ -29,7 +29,7 @@ func lat(p50, p95, p99, max time.Duration) results.Latency {
 func scenario(name string, edit func(*results.Scenario)) results.Scenario {
 	s := results.Scenario{
 		Name: name, Mix: "app", Status: "completed",
-		Ops: 10000, Errors: 0, SuccessRate: 1, Throughput: 480,
+		Ops: 10000, Errors: 0, SuccessRate: 1, Throughput: 480, Elapsed: 10 * time.Second, SeriesStep: time.Second,
 		Acquire:     lat(40*time.Microsecond, 2*ms, 5*ms, 20*ms),
 		Query:       lat(1*ms, 4*ms, 8*ms, 30*ms),
 		Op:          lat(3*ms, 25*ms, 40*ms, 90*ms),
@@ -38,7 +38,31 @@ func scenario(name string, edit func(*results.Scenario)) results.Scenario {
 	if edit != nil {
 		edit(&s)
 	}
+	if s.Series == nil {
+		s.Series = steadySeries(&s, 10)
+	}
 	return s
+}
+
+// jitter is a fixed pattern of ±3% window-to-window variation.
+var jitter = []float64{0, 0.02, -0.01, 0.03, -0.02, 0.01, -0.03, 0.02, 0, -0.02}
+
+// steadySeries gives a scenario k one-second windows whose figures are its
+// summary's with a small fixed jitter, so its noise estimate is small.
+func steadySeries(s *results.Scenario, k int) []results.Point {
+	pts := make([]results.Point, k)
+	for i := range pts {
+		f := 1 + jitter[i%len(jitter)]
+		scale := func(d time.Duration) time.Duration { return time.Duration(float64(d) * f) }
+		ops := s.Ops / int64(k)
+		pts[i] = results.Point{
+			T: time.Duration(i+1) * time.Second, Users: 8,
+			Ops: int64(float64(ops) * f), Errors: s.Errors / int64(k),
+			AcquireP50: scale(s.Acquire.P50), AcquireP95: scale(s.Acquire.P95), AcquireP99: scale(s.Acquire.P99),
+			QueryP95: scale(s.Query.P95),
+		}
+	}
+	return pts
 }
 
 func run(scenarios ...results.Scenario) *results.Run {
@@ -74,6 +98,8 @@ func prFixture() (base, new *results.Run) {
 			s.Acquire.P50 = 120 * time.Microsecond
 			// −5%: within tolerance.
 			s.Throughput = 456
+			// −25%: an improvement (no errors in this scenario).
+			s.Query.P95 = 3 * ms
 		}),
 		scenario("peak", func(s *results.Scenario) {
 			s.Acquire = lat(1*ms, 162*ms, 190*ms, 410*ms)
@@ -92,7 +118,7 @@ func prFixture() (base, new *results.Run) {
 func findRow(t *testing.T, c *compare.Comparison, scenario, metric string) compare.Row {
 	t.Helper()
 	for _, r := range c.Rows {
-		if r.Scenario == scenario && r.Metric == metric {
+		if r.Scenario == scenario && r.Name() == metric {
 			return r
 		}
 	}
@@ -114,9 +140,10 @@ func TestRunsMarkers(t *testing.T) {
 		{"normal", "errors", false, false, false},
 		{"peak", "acquire.p95", true, false, false}, // +35%
 		{"peak", "acquire.p99", false, false, false},
-		{"peak", "acquire.max", false, false, false},
-		{"peak", "query.p95", false, true, false}, // −25%
-		{"peak", "errors", true, false, false},    // 0 → 12
+		{"normal", "query.p95", false, true, false}, // −25%
+		{"peak", "acquire.max", false, false, true}, // reported only
+		{"peak", "query.p95", false, false, false},  // −25%, but errors rose in peak
+		{"peak", "errors", true, false, false},      // 0 → 12
 		{"peak", "success_rate", true, false, false},
 		{"peak", "leaks", false, false, false},
 		{"peak", "utilization.p95", false, false, true},
@@ -156,6 +183,9 @@ func TestRunsMarkers(t *testing.T) {
 	}
 	if r := findRow(t, c, "exhaustion_recovery", "recovery"); r.Note != "did not recover" {
 		t.Errorf("recovery note = %q", r.Note)
+	}
+	if r := findRow(t, c, "peak", "query.p95"); r.Note != "not counted as an improvement while errors rose (0.1% of operations failed)" {
+		t.Errorf("peak query.p95 note = %q", r.Note)
 	}
 }
 
@@ -206,13 +236,9 @@ func TestRules(t *testing.T) {
 			base: func(s *results.Scenario) { s.Errors = 100 }, new: func(s *results.Scenario) { s.Errors = 105 }, change: 0.05},
 		{name: "leaks from zero", metric: "leaks", regression: true,
 			base: func(s *results.Scenario) { s.Leaks = 0 }, new: func(s *results.Scenario) { s.Leaks = 2 }, change: math.Inf(1)},
-		{name: "recovery slower", metric: "recovery", regression: true,
-			base: func(s *results.Scenario) {
-				s.Recovery = &results.Recovery{Duration: 500 * ms, Status: results.RecoveryRecovered}
-			},
-			new: func(s *results.Scenario) {
-				s.Recovery = &results.Recovery{Duration: 900 * ms, Status: results.RecoveryRecovered}
-			}, change: 0.8},
+		{name: "recovery slower with one baseline is not judged", metric: "recovery",
+			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 500 * ms, Status: results.RecoveryRecovered} },
+			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 900 * ms, Status: results.RecoveryRecovered} }, change: 0.8},
 		{name: "recovery now recovers", metric: "recovery", improvement: true,
 			base: func(s *results.Scenario) {
 				s.Recovery = &results.Recovery{Duration: 10 * time.Second, Status: results.RecoveryNotRecovered}
@@ -262,11 +288,12 @@ func encode(t *testing.T, values ...time.Duration) (string, *hdrhistogram.Histog
 }
 
 func TestPercentilesFromHistogram(t *testing.T) {
-	// 90 fast acquires and 10 slow ones: p50 ≈ 1ms, p95 ≈ 50ms, p99 ≈ 80ms.
+	// 900 fast acquires and 100 slow ones: p50 ≈ 1ms, p95 and p99 ≈ 50ms
+	// in the base, 80ms in the new run.
 	var baseVals, newVals []time.Duration
-	for i := range 100 {
+	for i := range 1000 {
 		switch {
-		case i < 90:
+		case i < 900:
 			baseVals = append(baseVals, 1*ms)
 			newVals = append(newVals, 1*ms)
 		default:
@@ -298,7 +325,7 @@ func TestPercentilesFromHistogram(t *testing.T) {
 		{"acquire.p50", 50, float64(bh.ValueAtQuantile(50)), float64(nh.ValueAtQuantile(50)), false},
 		{"acquire.p95", 95, float64(bh.ValueAtQuantile(95)), float64(nh.ValueAtQuantile(95)), true},
 		{"acquire.p99", 99, float64(bh.ValueAtQuantile(99)), float64(nh.ValueAtQuantile(99)), true},
-		{"acquire.max", 0, float64(50 * ms), float64(80 * ms), true}, // the summary's exact Max
+		{"acquire.max", 0, float64(50 * ms), float64(80 * ms), false}, // the summary's exact Max, reported only
 	}
 	for _, tt := range tests {
 		t.Run(tt.metric, func(t *testing.T) {
@@ -351,19 +378,24 @@ func TestSkippedAndEmpty(t *testing.T) {
 	}
 }
 
-func TestNotes(t *testing.T) {
+func TestChanges(t *testing.T) {
 	base, new := run(scenario("a", nil)), run(scenario("a", nil))
 	new.Pool.Size = 10
 	new.Plan.SHA256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	new.TimeScale = 0.1
 	new.Status = results.StatusAborted
 	c := compare.Runs(base, new, compare.Options{})
-	want := []string{"plan file differs", "pool configuration differs: size 20", "→ size 10", "time scale differs: 1 → 0.1", "new run did not complete (aborted)"}
-	all := strings.Join(c.Notes, "\n")
-	for _, w := range want {
-		if !strings.Contains(all, w) {
-			t.Errorf("notes %q do not contain %q", all, w)
-		}
+	want := []string{
+		"pool: size 20 → 10",
+		"plan: the file differs, sha256 aaaaaaaaaaaa → bbbbbbbbbbbb",
+		"time scale: 1 → 0.1",
+		"status: the new run did not complete (aborted)",
+	}
+	if got := strings.Join(c.Changes, "\n"); got != strings.Join(want, "\n") {
+		t.Errorf("Changes:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+	if len(c.Notes) != 0 {
+		t.Errorf("Notes = %q, want none", c.Notes)
 	}
 }
 
@@ -410,7 +442,26 @@ func TestMarkdownSummaryFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	first, _, _ := strings.Cut(buf.String(), "\n")
-	if !strings.HasPrefix(first, "4 regressions beyond 10%: peak acquire.p95 120ms → 162ms (+35.0%)") {
+	if !strings.HasPrefix(first, "4 regressions beyond 10% and the noise: peak success_rate 100% → 99.9% (−0.1 pt") {
 		t.Errorf("first line = %q", first)
+	}
+}
+
+func TestTooFewSamplesForAPercentile(t *testing.T) {
+	// 100 samples: a p99 has one sample beyond it, its interval is open;
+	// the new p99 jumps from 1ms to 900ms on two samples.
+	var vals []time.Duration
+	for range 100 {
+		vals = append(vals, 1*ms)
+	}
+	hb, _ := encode(t, vals...)
+	hn, _ := encode(t, append(vals[:98:98], 900*ms, 900*ms)...)
+	c := compare.Runs(
+		run(scenario("s", func(s *results.Scenario) { s.Acquire.Histogram = hb })),
+		run(scenario("s", func(s *results.Scenario) { s.Acquire.Histogram = hn })),
+		compare.Options{})
+	r := findRow(t, c, "s", "acquire.p99")
+	if r.Regression || r.Note != "not judged: too few samples for this percentile" {
+		t.Errorf("row = %+v", r)
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
 	"github.com/planrun/planrun/internal/humanize"
 )
 
@@ -19,6 +22,20 @@ const (
 	MarkImprovement = "▼ improvement"
 )
 
+// Headings of the sections before the table.
+const (
+	HeadingChanges     = "The runs differ; read the figures with this in mind"
+	HeadingRegressions = "Regressions, most severe first"
+)
+
+// maxShownNoise: a noise above this many times the larger of the two values
+// is shown as "±∞": the number itself means nothing more.
+const maxShownNoise = 1000
+
+// summaryItems is how many regressions the one-line summary names; the
+// rest are counted ("and 15 more").
+const summaryItems = 3
+
 // ANSI colours for [Comparison.Table].
 const (
 	ansiRed   = "\x1b[31m"
@@ -26,21 +43,105 @@ const (
 	ansiReset = "\x1b[0m"
 )
 
-var header = []any{"scenario", "metric", "base", "new", "change", ""}
+func (c *Comparison) header() []any {
+	base := "base"
+	if len(c.Bases) > 1 {
+		base = fmt.Sprintf("base (mean of %d)", len(c.Bases))
+	}
+	return []any{"scenario", "metric", base, "new", "change", "noise", ""}
+}
 
-// Table writes the comparison as a terminal table: scenario (shown on the
-// first row of each), metric, base, new, change and a marker. With color,
-// regression rows are red and improvement rows green (ANSI escapes). The
-// scenarios in one run only and the notes follow the table.
+var alignments = []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
+
+// Ranked returns the regressions, most severe first: the rows about failed
+// operations (success_rate, timeouts, errors), scenarios with the highest
+// new error rate first; then the others by how far they went past their
+// threshold (max of tolerance, noise and floor), +Inf (from zero, a lost
+// recovery) first. Ties keep the table's order.
+func (c *Comparison) Ranked() []Row {
+	var regs []Row
+	errRate := map[string]float64{}
+	for _, r := range c.Rows {
+		if r.Regression {
+			regs = append(regs, r)
+		}
+		if r.Metric == "success_rate" && r.Operation == "" {
+			errRate[r.Scenario] = 1 - r.New
+		}
+	}
+	slices.SortStableFunc(regs, func(a, b Row) int {
+		switch {
+		case a.Errors != b.Errors:
+			if a.Errors {
+				return -1
+			}
+			return 1
+		case a.Errors:
+			if ea, eb := errRate[a.Scenario], errRate[b.Scenario]; ea != eb {
+				if ea > eb {
+					return -1
+				}
+				return 1
+			}
+			if a.Scenario != b.Scenario {
+				return 0
+			}
+			return errorRank(a) - errorRank(b)
+		case a.Excess != b.Excess:
+			if a.Excess > b.Excess {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	return regs
+}
+
+// errorRank orders the error rows of one scenario.
+func errorRank(r Row) int {
+	if r.Operation != "" {
+		return 3
+	}
+	switch r.Metric {
+	case "success_rate":
+		return 0
+	case "timeouts":
+		return 1
+	}
+	return 2
+}
+
+// Table writes the comparison for a terminal: the changes between the runs,
+// the regressions most severe first, the table (scenario shown on the first
+// row of each; with color, regression rows red and improvement rows green),
+// then the summary line, the scenarios in one run only and the notes.
 func (c *Comparison) Table(w io.Writer, color bool) error {
+	var b strings.Builder
+	if len(c.Changes) > 0 {
+		b.WriteString(HeadingChanges + ":\n")
+		for _, line := range c.Changes {
+			b.WriteString("  " + line + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if ranked := c.Ranked(); len(ranked) > 0 {
+		b.WriteString(HeadingRegressions + ":\n")
+		for i, r := range ranked {
+			fmt.Fprintf(&b, "%3d. %s\n", i+1, describe(r, true))
+		}
+		b.WriteString("\n")
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("compare: write: %w", err)
+	}
 	t := tablewriter.NewTable(w,
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: []tw.Align{
-			tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: alignments}),
 	)
-	t.Header(header...)
+	t.Header(c.header()...)
 	for _, cells := range c.cells() {
 		if color {
 			if code := colorOf(cells.row); code != "" {
@@ -56,7 +157,7 @@ func (c *Comparison) Table(w io.Writer, color bool) error {
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("compare: render table: %w", err)
 	}
-	var b strings.Builder
+	b.Reset()
 	b.WriteString(c.Summary() + "\n")
 	for _, line := range c.extraLines() {
 		b.WriteString(line + "\n")
@@ -68,11 +169,26 @@ func (c *Comparison) Table(w io.Writer, color bool) error {
 }
 
 // Markdown writes the comparison for a pull-request comment: the one-line
-// [Comparison.Summary], the scenarios in one run only and the notes as a
-// list, then a GitHub table.
+// [Comparison.Summary], the changes between the runs and the regressions
+// most severe first under their headings, the scenarios in one run only and
+// the notes as a list, then a GitHub table.
 func (c *Comparison) Markdown(w io.Writer) error {
 	var b strings.Builder
 	b.WriteString(c.Summary() + "\n\n")
+	if len(c.Changes) > 0 {
+		b.WriteString("#### " + HeadingChanges + "\n\n")
+		for _, line := range c.Changes {
+			b.WriteString("- " + mdEscape(line) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if ranked := c.Ranked(); len(ranked) > 0 {
+		b.WriteString("#### " + HeadingRegressions + "\n\n")
+		for i, r := range ranked {
+			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(describe(r, true)))
+		}
+		b.WriteString("\n")
+	}
 	if extra := c.extraLines(); len(extra) > 0 {
 		for _, line := range extra {
 			b.WriteString("- " + mdEscape(line) + "\n")
@@ -89,10 +205,9 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		tablewriter.WithRenderer(renderer.NewMarkdown()),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: []tw.Align{
-			tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}}),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: alignments}),
 	)
-	t.Header(header...)
+	t.Header(c.header()...)
 	for _, cells := range c.cells() {
 		for i := range cells.text {
 			cells.text[i] = mdEscape(cells.text[i])
@@ -107,50 +222,68 @@ func (c *Comparison) Markdown(w io.Writer) error {
 	return nil
 }
 
-// Summary is one line: the regressions beyond the tolerance with their
-// values, or that there are none; and the number of improvements.
+// Summary is one line: the regressions (the most severe first, at most
+// three named, errors before latencies) or that there are none, and the
+// number of improvements.
 func (c *Comparison) Summary() string {
-	tol := fmt.Sprintf("%g%%", c.Tolerance*100)
+	beyond := "beyond " + humanize.Percent(c.Tolerance) + " and the noise"
 	improvements := ""
 	if c.Improvements > 0 {
 		improvements = fmt.Sprintf("%d %s", c.Improvements, plural(c.Improvements, "improvement", "improvements"))
 	}
 	if c.Regressions == 0 {
-		s := "No regressions beyond " + tol
+		s := "No regressions " + beyond
 		if improvements != "" {
 			s += "; " + improvements
 		}
 		return s + "."
 	}
 	var parts []string
-	for _, r := range c.Rows {
-		if !r.Regression {
-			continue
-		}
-		p := fmt.Sprintf("%s %s %s → %s", r.Scenario, r.Metric, formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit))
-		if ch := formatChange(r); ch != "" && !math.IsInf(r.Change, 0) {
-			p += " (" + ch + ")"
-		}
-		if r.Note != "" {
-			p += ", " + r.Note
-		}
-		parts = append(parts, p)
+	ranked := c.Ranked()
+	for _, r := range ranked[:min(len(ranked), summaryItems)] {
+		parts = append(parts, describe(r, false))
 	}
-	s := fmt.Sprintf("%d %s beyond %s: %s", c.Regressions, plural(c.Regressions, "regression", "regressions"), tol, strings.Join(parts, "; "))
+	if more := len(ranked) - summaryItems; more > 0 {
+		parts = append(parts, fmt.Sprintf("%d more", more))
+	}
+	s := fmt.Sprintf("%d %s %s: %s", c.Regressions, plural(c.Regressions, "regression", "regressions"), beyond, strings.Join(parts, "; "))
 	if improvements != "" {
 		s += "; and " + improvements
 	}
 	return s + "."
 }
 
+// describe is one regression in words: "peak acquire.p95 120ms → 162ms
+// (+35%, noise ±8ms)", its note, and with excess how far past its threshold.
+func describe(r Row, excess bool) string {
+	s := fmt.Sprintf("%s %s %s → %s", r.Scenario, r.Name(), formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit))
+	var detail []string
+	if !math.IsInf(r.Change, 0) && !math.IsNaN(r.Change) {
+		detail = append(detail, formatChange(r))
+	}
+	if r.Noise > 0 && !math.IsInf(r.Excess, 0) {
+		detail = append(detail, "noise "+formatNoise(r))
+	}
+	if excess && r.Excess > 0 && !math.IsInf(r.Excess, 0) {
+		detail = append(detail, strconv.FormatFloat(r.Excess, 'f', 1, 64)+"× its threshold")
+	}
+	if len(detail) > 0 {
+		s += " (" + strings.Join(detail, ", ") + ")"
+	}
+	if r.Note != "" {
+		s += ": " + r.Note
+	}
+	return s
+}
+
 // extraLines lists the scenarios in one run only and the notes.
 func (c *Comparison) extraLines() []string {
 	var lines []string
 	if len(c.OnlyInBase) > 0 {
-		lines = append(lines, "Only in the base run (not compared): "+strings.Join(c.OnlyInBase, ", "))
+		lines = append(lines, "Only in the base run (not compared): "+joinNames(c.OnlyInBase))
 	}
 	if len(c.OnlyInNew) > 0 {
-		lines = append(lines, "Only in the new run (not compared): "+strings.Join(c.OnlyInNew, ", "))
+		lines = append(lines, "Only in the new run (not compared): "+joinNames(c.OnlyInNew))
 	}
 	for _, n := range c.Notes {
 		lines = append(lines, "Note: "+n)
@@ -173,8 +306,12 @@ func (c *Comparison) cells() []rowCells {
 			name = ""
 		}
 		prev = r.Scenario
+		noise := ""
+		if r.Noise > 0 && !r.Informational {
+			noise = formatNoise(r)
+		}
 		out = append(out, rowCells{row: r, text: []string{
-			name, r.Metric, formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit), formatChange(r), marker(r),
+			name, r.Name(), formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit), formatChange(r), noise, marker(r),
 		}})
 	}
 	return out
@@ -190,8 +327,8 @@ func colorOf(r Row) string {
 	return ""
 }
 
-// marker is the last column: the verdict, a note, or "info" for rows that
-// are reported only.
+// marker is the last column: the verdict, a note, or "(not gated)" for rows
+// that are reported only.
 func marker(r Row) string {
 	var m string
 	switch {
@@ -211,30 +348,56 @@ func marker(r Row) string {
 	return m
 }
 
-// formatValue formats a raw value by unit: durations with 3 significant
-// figures, rates as percentages, counts as integers, ops/s with one decimal.
+// formatValue formats a raw value by unit with internal/humanize:
+// durations, rates as percentages, counts with thousands separators, ops/s
+// with one decimal below 100 (as the run reports print them).
 func formatValue(v float64, unit string) string {
-	if math.IsNaN(v) {
+	switch {
+	case math.IsNaN(v):
 		return "n/a"
+	case v >= math.MaxInt64: // beyond a time.Duration, or +Inf
+		return "∞"
+	case v <= math.MinInt64:
+		return "−∞"
 	}
 	switch unit {
 	case UnitDuration:
-		return humanize.Duration(time.Duration(v))
+		return humanize.Duration(time.Duration(math.Round(v)))
 	case UnitRate:
 		return humanize.Percent(v)
 	case UnitCount:
 		return humanize.Int(int64(math.Round(v)))
 	case UnitOpsPerS:
-		return fmt.Sprintf("%.1f", v)
+		if v < 100 {
+			return strconv.FormatFloat(v, 'f', 1, 64)
+		}
+		return humanize.Int(int64(math.Round(v)))
 	}
-	return fmt.Sprintf("%g", v)
+	return strconv.FormatFloat(v, 'g', 3, 64)
+}
+
+// formatNoise shows a row's noise: "±1.2ms", "±0.2 pt" for rates.
+func formatNoise(r Row) string {
+	if r.Noise > maxShownNoise*max(math.Abs(r.Base), math.Abs(r.New)) {
+		return "±∞"
+	}
+	if r.Unit == UnitRate {
+		return "±" + points(r.Noise)
+	}
+	return "±" + formatValue(r.Noise, r.Unit)
+}
+
+// points renders a difference of two rates in percentage points.
+func points(d float64) string {
+	return strings.TrimSuffix(humanize.Percent(d), "%") + " pt"
 }
 
 // formatChange shows the change: percentage points for rates, a relative
 // percentage otherwise; "+∞" from 0, "n/a" when unknown.
 func formatChange(r Row) string {
 	if r.Unit == UnitRate && !math.IsNaN(r.Base) && !math.IsNaN(r.New) {
-		return fmt.Sprintf("%+.2f pt", (r.New-r.Base)*100)
+		d := r.New - r.Base
+		return signOf(d) + points(math.Abs(d))
 	}
 	switch {
 	case math.IsNaN(r.Change):
@@ -244,7 +407,20 @@ func formatChange(r Row) string {
 	case math.IsInf(r.Change, -1):
 		return "−∞"
 	}
-	return fmt.Sprintf("%+.1f%%", r.Change*100)
+	if a := math.Abs(r.Change); a >= 10 {
+		return signOf(r.Change) + humanize.Int(int64(math.Round(a*100))) + "%"
+	}
+	return signOf(r.Change) + humanize.Percent(math.Abs(r.Change))
+}
+
+func signOf(f float64) string {
+	switch {
+	case f > 0:
+		return "+"
+	case f < 0:
+		return "−"
+	}
+	return ""
 }
 
 func plural(n int, one, many string) string {

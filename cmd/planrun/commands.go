@@ -123,19 +123,24 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	return ExitApproved
 }
 
-// cmdCompare compares two saved runs; exit 1 when a regression is found.
+// cmdCompare compares a new run against one or more baseline runs (the
+// last argument is the new run); exit 1 when a regression is found.
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: planrun compare BASE.json [BASE2.json ...] NEW.json [--format table|markdown] [--tolerance 10%] [--no-color]")
+		fs.PrintDefaults()
+	}
 	format := fs.String("format", "table", "output format: table or markdown")
-	tolerance := fs.String("tolerance", "10%", "relative change beyond which a worse value is a regression (10% or 0.1)")
+	tolerance := fs.String("tolerance", "10%", "relative change beyond which a worse value is a regression, when also beyond the noise (10% or 0.1)")
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
 	}
-	if len(pos) != 2 {
-		fmt.Fprintln(stderr, "planrun: compare takes two JSON reports: BASE.json NEW.json")
+	if len(pos) < 2 {
+		fmt.Fprintln(stderr, "planrun: compare takes two or more JSON reports: BASE.json [BASE2.json ...] NEW.json")
 		return ExitUsage
 	}
 	tol, err := parseTolerance(*tolerance)
@@ -143,26 +148,22 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: --tolerance: %v\n", err)
 		return ExitUsage
 	}
-	base, err := results.ReadFile(pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "planrun: %v\n", err)
-		return ExitUsage
-	}
-	cur, err := results.ReadFile(pos[1])
-	if err != nil {
-		fmt.Fprintf(stderr, "planrun: %v\n", err)
-		return ExitUsage
-	}
-	base, cur = report.Redact(base, nil), report.Redact(cur, nil) // reports written before redaction improved
-	c := compare.Runs(base, cur, compare.Options{Tolerance: tol})
-	switch *format {
-	case "table":
-		err = c.Table(stdout, !*noColor && isTerminal(stdout))
-	case "markdown":
-		err = c.Markdown(stdout)
-	default:
+	if *format != "table" && *format != "markdown" {
 		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table or markdown\n", *format)
 		return ExitUsage
+	}
+	runs := make([]*results.Run, len(pos))
+	for i, path := range pos {
+		if runs[i], err = report.ReadFile(path); err != nil {
+			fmt.Fprintf(stderr, "planrun: %v\n", err)
+			return ExitUsage
+		}
+	}
+	c := compare.Baselines(runs[:len(runs)-1], runs[len(runs)-1], compare.Options{Tolerance: tol})
+	if *format == "markdown" {
+		err = c.Markdown(stdout)
+	} else {
+		err = c.Table(stdout, !*noColor && isTerminal(stdout))
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)

@@ -148,6 +148,19 @@ func TestCompare(t *testing.T) {
 			}
 		}
 	})
+	t.Run("several baselines", func(t *testing.T) {
+		c := planrun(t, "compare", base, base, base, "--format", "markdown")
+		if c.code != ExitApproved {
+			t.Fatalf("want exit 0, got %s", c)
+		}
+		if !strings.Contains(c.stdout, "base (mean of 2)") {
+			t.Errorf("the header does not say the base is the mean of 2 baselines:\n%s", c.stdout)
+		}
+		c = planrun(t, "compare", base, base, worsePath)
+		if c.code != ExitNotApproved {
+			t.Fatalf("want exit 1 against a worse copy, got %s", c)
+		}
+	})
 	t.Run("usage", func(t *testing.T) {
 		for name, args := range map[string][]string{
 			"one file":       {"compare", base},

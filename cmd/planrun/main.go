@@ -5,7 +5,7 @@
 //	planrun validate PLAN.yaml...      check plans without connecting
 //	planrun preflight PLAN.yaml        run only the preflight checks
 //	planrun report RUN.json            re-render a saved JSON report (exit 0; --exit-code: the run's code)
-//	planrun compare BASE.json NEW.json compare two saved runs
+//	planrun compare BASE.json... NEW.json compare saved runs (one or more baselines, then the new run)
 //	planrun schema                     print the plan's JSON Schema
 //	planrun version
 //
@@ -75,7 +75,9 @@ Usage:
   planrun validate PLAN.yaml...        check plans without connecting (exit 0 or 2)
   planrun preflight PLAN.yaml          run only the preflight checks (exit 0, 3 failed, 4 interrupted)
   planrun report RUN.json [--format F] re-render a saved JSON report (exit 0)
-  planrun compare BASE.json NEW.json   compare two saved runs (exit 1 on a regression)
+  planrun compare BASE.json... NEW.json
+                                       compare a new run with one or more baselines
+                                       (exit 1 on a regression beyond tolerance and noise)
   planrun schema                       print the plan's JSON Schema
   planrun version
 
