@@ -237,8 +237,12 @@ func TestRules(t *testing.T) {
 		{name: "leaks from zero", metric: "leaks", regression: true,
 			base: func(s *results.Scenario) { s.Leaks = 0 }, new: func(s *results.Scenario) { s.Leaks = 2 }, change: math.Inf(1)},
 		{name: "recovery slower with one baseline is not judged", metric: "recovery",
-			base: func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 500 * ms, Status: results.RecoveryRecovered} },
-			new:  func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: 900 * ms, Status: results.RecoveryRecovered} }, change: 0.8},
+			base: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 500 * ms, Status: results.RecoveryRecovered}
+			},
+			new: func(s *results.Scenario) {
+				s.Recovery = &results.Recovery{Duration: 900 * ms, Status: results.RecoveryRecovered}
+			}, change: 0.8},
 		{name: "recovery now recovers", metric: "recovery", improvement: true,
 			base: func(s *results.Scenario) {
 				s.Recovery = &results.Recovery{Duration: 10 * time.Second, Status: results.RecoveryNotRecovered}

@@ -365,7 +365,9 @@ func TestFamilyFactor(t *testing.T) {
 
 func TestRecoveryNeedsBaselines(t *testing.T) {
 	rec := func(d time.Duration) *results.Run {
-		return run(scenario("s", func(s *results.Scenario) { s.Recovery = &results.Recovery{Duration: d, Status: results.RecoveryRecovered} }))
+		return run(scenario("s", func(s *results.Scenario) {
+			s.Recovery = &results.Recovery{Duration: d, Status: results.RecoveryRecovered}
+		}))
 	}
 	one := findRow(t, compare.Runs(rec(300*ms), rec(900*ms), compare.Options{}), "s", "recovery")
 	if one.Regression || one.Note != "not judged: one event per run, its noise needs several baselines" {
