@@ -322,9 +322,10 @@ func findCheck(run *results.Run, name string) (results.Check, bool) {
 }
 
 // TestRunStopsAtBadStatements: a plan whose mix misspells the table setup
-// created, and passes one arg to a $1, $2 statement, stops before any load
-// with a preflight Failure (exit code 3 in the CLI) naming both statements,
-// and teardown still runs.
+// created and one of its columns stops before any load with a preflight
+// Failure (exit code 3 in the CLI) naming both statements, and teardown
+// still runs. (A `$2` with one arg never gets here: validate counts
+// placeholders; TestStatements checks the server-side count.)
 func TestRunStopsAtBadStatements(t *testing.T) {
 	table := uniqueTable(t, "preflight_run")
 	prog := compile(t, fmt.Sprintf(`version: 1
@@ -341,7 +342,7 @@ mixes:
       args: [1]
     - name: transfer
       transaction:
-        - {sql: "UPDATE %[1]s SET balance = balance - $2 WHERE id = $1", args: [1]}
+        - {sql: "UPDATE %[1]s SET balanse = balance - $2 WHERE id = $1", args: [1, 2]}
         - {sql: "SELECT balance FROM %[1]s_misspelt WHERE id = $1", args: [1]}
 scenarios:
   - {name: s, users: 2, duration: 1h}
@@ -356,7 +357,7 @@ scenarios:
 	}
 	for _, want := range []string{
 		`mix "m" operation "transfer" statement 1 (plan.yaml:15:18)`,
-		"the SQL has 2 parameters but the operation passes 1 arg",
+		`column "balanse" of relation "` + table + `" does not exist (SQLSTATE 42703)`,
 		`mix "m" operation "transfer" statement 2 (plan.yaml:16:18)`,
 		fmt.Sprintf(`relation "%s_misspelt" does not exist (SQLSTATE 42P01)`, table),
 		"did setup create the table?",
