@@ -12,22 +12,6 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// configDuration renders a configured (exact) duration the way plans write
-// it: 30s, 30m, 1h30m, 250ms.
-func configDuration(d time.Duration) string {
-	if d == 0 {
-		return "0"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
-
 // formatRate renders a throughput in operations per second: one decimal
 // below 100, whole numbers with thousands separators above.
 func formatRate(r float64) string {
@@ -48,9 +32,9 @@ func formatSeconds(d time.Duration) string {
 
 // poolSummary describes the pool under test: "size 20 + overflow 30, timeout 30s".
 func poolSummary(p results.Pool) string {
-	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, configDuration(p.Timeout))
+	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, humanize.Exact(p.Timeout))
 	if p.Recycle > 0 {
-		s += ", recycle " + configDuration(p.Recycle)
+		s += ", recycle " + humanize.Exact(p.Recycle)
 	}
 	if p.PrePing {
 		s += ", pre-ping"
@@ -269,7 +253,7 @@ func warmupText(s results.Scenario) string {
 	if s.Warmup <= 0 {
 		return ""
 	}
-	return "warm-up " + configDuration(s.Warmup) + " excluded"
+	return "warm-up " + humanize.Exact(s.Warmup) + " excluded"
 }
 
 // outcomeName is an outcome's name with the marks the table and markdown

@@ -7,23 +7,6 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-func TestConfigDuration(t *testing.T) {
-	tests := []struct {
-		in   time.Duration
-		want string
-	}{
-		{30 * time.Second, "30s"}, {30 * time.Minute, "30m"}, {90 * time.Minute, "1h30m"},
-		{2 * time.Hour, "2h"}, {250 * time.Millisecond, "250ms"}, {0, "0"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			if got := configDuration(tt.in); got != tt.want {
-				t.Errorf("configDuration(%v) = %q, want %q", tt.in, got, tt.want)
-			}
-		})
-	}
-}
-
 func TestFormatNumbers(t *testing.T) {
 	tests := []struct {
 		name, got, want string

@@ -195,7 +195,7 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		props = append(props, junitProperty{"cancelled", fmt.Sprint(s.Cancelled)})
 	}
 	if s.Warmup > 0 {
-		props = append(props, junitProperty{"warmup_excluded", configDuration(s.Warmup)})
+		props = append(props, junitProperty{"warmup_excluded", humanize.Exact(s.Warmup)})
 	}
 	props = append(props,
 		junitProperty{"throughput", formatRate(s.Throughput) + " ops/s"},

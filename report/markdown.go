@@ -326,9 +326,9 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			continue
 		}
 		idx := sampleIndexes(len(s.Series), maxSeriesRows)
-		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), configDuration(s.SeriesStep))
+		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), humanize.Exact(s.SeriesStep))
 		if len(idx) == len(s.Series) {
-			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), configDuration(s.SeriesStep))
+			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), humanize.Exact(s.SeriesStep))
 		}
 		if w := warmupText(s); w != "" {
 			title += "; " + mdText(w) + " from the figures (points marked warm-up)"
@@ -440,13 +440,13 @@ func targetDetail(run *results.Run) string {
 func poolDetail(p results.Pool) string {
 	recycle, leak := "never", "the scenario's duration"
 	if p.Recycle > 0 {
-		recycle = configDuration(p.Recycle)
+		recycle = humanize.Exact(p.Recycle)
 	}
 	if p.LeakThreshold > 0 {
-		leak = configDuration(p.LeakThreshold)
+		leak = humanize.Exact(p.LeakThreshold)
 	}
 	return fmt.Sprintf("size %d, max_overflow %d, timeout %s, recycle %s, pre_ping %t, connect_timeout %s, leak_threshold %s",
-		p.Size, p.MaxOverflow, configDuration(p.Timeout), recycle, p.PrePing, configDuration(p.ConnectTimeout), leak)
+		p.Size, p.MaxOverflow, humanize.Exact(p.Timeout), recycle, p.PrePing, humanize.Exact(p.ConnectTimeout), leak)
 }
 
 // errorCount is the number of failed operations over all scenarios.

@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/redact"
 )
 
@@ -356,7 +357,7 @@ func parseDuration(s string) (dur time.Duration, msg, hint string) {
 	switch {
 	case err != nil && strings.Contains(err.Error(), "invalid duration") && overflows(s):
 		return 0, fmt.Sprintf("duration %q is too long", s),
-			fmt.Sprintf("a duration is at most %s (the largest Go duration); a plan's load lasts at most %s in all", durText(math.MaxInt64), durText(MaxLoad))
+			fmt.Sprintf("a duration is at most %s (the largest Go duration); a plan's load lasts at most %s in all", humanize.Exact(math.MaxInt64), humanize.Exact(MaxLoad))
 	case err != nil:
 		return 0, fmt.Sprintf("invalid duration %q", s), "Go-style durations: `250ms`, `30s`, `5m`, `1h30m`"
 	case dur < 0:

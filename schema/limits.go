@@ -2,9 +2,9 @@ package schema
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"math"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -21,19 +21,6 @@ const (
 	// operation loop, not phases of a run.
 	MaxPause = 24 * time.Hour
 )
-
-// durText renders a limit or a written duration without Go's trailing zero
-// units: 1000h, 24h, 1h30m, 90s.
-func durText(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
-}
 
 // ScaleDuration returns d multiplied by f (--time-scale), truncated to the
 // nanosecond. ok is false when f is not a finite number ≥ 0 or when the
@@ -79,10 +66,10 @@ func checkLoad(p *Plan, f float64, errs *Errors) {
 	limit := float64(MaxLoad)
 	var with, hint string
 	if f == 1 {
-		hint = fmt.Sprintf("a plan's load lasts at most %s (see Limits in docs/plan-format.md): shorten it, or split it into several plans", durText(MaxLoad))
+		hint = fmt.Sprintf("a plan's load lasts at most %s (see Limits in docs/plan-format.md): shorten it, or split it into several plans", humanize.Exact(MaxLoad))
 	} else {
 		with = fmt.Sprintf("with --time-scale %g, ", f)
-		hint = fmt.Sprintf("a plan's load lasts at most %s, time scale included: use a smaller --time-scale", durText(MaxLoad))
+		hint = fmt.Sprintf("a plan's load lasts at most %s, time scale included: use a smaller --time-scale", humanize.Exact(MaxLoad))
 	}
 	at := func(pos ...Pos) Pos {
 		for _, p := range pos {
@@ -105,7 +92,7 @@ func checkLoad(p *Plan, f float64, errs *Errors) {
 		if len(s.Stages) == 0 {
 			total = float64(s.Duration) * f
 			if total > limit {
-				errs.Add(at(s.DurationPos, s.Pos), hint, "%s%s lasts %s, more than %s", with, label, loadText(total), durText(MaxLoad))
+				errs.Add(at(s.DurationPos, s.Pos), hint, "%s%s lasts %s, more than %s", with, label, loadText(total), humanize.Exact(MaxLoad))
 				over = true
 			}
 		}
@@ -114,13 +101,13 @@ func checkLoad(p *Plan, f float64, errs *Errors) {
 			total += float64(st.Duration) * f
 			if total > limit && !over {
 				errs.Add(at(st.DurationPos, st.Pos, s.Pos), hint, "%s%s lasts %s by the end of stage %d, more than %s",
-					with, label, loadText(total), j+1, durText(MaxLoad))
+					with, label, loadText(total), j+1, humanize.Exact(MaxLoad))
 				over = true
 			}
 		}
 		all += total
 		if all > limit && !over && !allOver {
-			errs.Add(at(s.Pos), hint, "%sthe scenarios up to %s last %s in all, more than %s", with, label, loadText(all), durText(MaxLoad))
+			errs.Add(at(s.Pos), hint, "%sthe scenarios up to %s last %s in all, more than %s", with, label, loadText(all), humanize.Exact(MaxLoad))
 		}
 		allOver = allOver || all > limit
 	}
@@ -130,7 +117,7 @@ func checkLoad(p *Plan, f float64, errs *Errors) {
 // time.Duration, to the second.
 func loadText(ns float64) string {
 	if ns < math.MaxInt64 {
-		return durText(time.Duration(ns).Round(time.Second))
+		return humanize.Exact(time.Duration(ns).Round(time.Second))
 	}
 	if h := ns / float64(time.Hour); h < 1e12 {
 		return strconv.FormatFloat(h, 'f', 0, 64) + "h"

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"github.com/planrun/planrun/internal/humanize"
 	"math"
 	"strings"
 )
@@ -107,8 +108,8 @@ func (v *validator) mix(name string, mix Mix) {
 			}
 		}
 		v.check(op.Hold.D() > MaxPause, &op.Hold, op.Pos,
-			fmt.Sprintf("hold is the application's work on the connection, at most %s", durText(MaxPause)),
-			"hold %s is longer than %s", durText(op.Hold.D()), durText(MaxPause))
+			fmt.Sprintf("hold is the application's work on the connection, at most %s", humanize.Exact(MaxPause)),
+			"hold %s is longer than %s", humanize.Exact(op.Hold.D()), humanize.Exact(MaxPause))
 		v.check(!(op.Weight > 0) || math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
 			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
 		v.operationBody(op)
@@ -168,8 +169,8 @@ func (v *validator) scenarios() {
 		v.scenarioMix(s, label)
 		v.loadShape(s, label)
 		v.check(s.Think.Max > MaxPause, &s.Think, s.Pos,
-			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", durText(MaxPause)),
-			"think %s is longer than %s", durText(s.Think.Max), durText(MaxPause))
+			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", humanize.Exact(MaxPause)),
+			"think %s is longer than %s", humanize.Exact(s.Think.Max), humanize.Exact(MaxPause))
 	}
 }
 

@@ -139,3 +139,19 @@ func Count(n int64, one, many string) string {
 	}
 	return Int(n) + " " + many
 }
+
+// Exact renders a configured duration exactly, the way plans write it,
+// without Go's trailing zero units: 30s, 30m, 1h30m, 250ms, 1000h; 0 is "0".
+func Exact(d time.Duration) string {
+	if d == 0 {
+		return "0"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

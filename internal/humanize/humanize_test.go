@@ -72,3 +72,18 @@ func TestInt(t *testing.T) {
 		}
 	}
 }
+
+func TestExact(t *testing.T) {
+	tests := []struct {
+		in   time.Duration
+		want string
+	}{
+		{30 * time.Second, "30s"}, {30 * time.Minute, "30m"}, {90 * time.Minute, "1h30m"},
+		{2 * time.Hour, "2h"}, {250 * time.Millisecond, "250ms"}, {0, "0"}, {1000 * time.Hour, "1000h"},
+	}
+	for _, tt := range tests {
+		if got := Exact(tt.in); got != tt.want {
+			t.Errorf("Exact(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
