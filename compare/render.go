@@ -368,10 +368,7 @@ func formatValue(v float64, unit string) string {
 	case UnitCount:
 		return humanize.Int(int64(math.Round(v)))
 	case UnitOpsPerS:
-		if v < 100 {
-			return strconv.FormatFloat(v, 'f', 1, 64)
-		}
-		return humanize.Int(int64(math.Round(v)))
+		return humanize.Rate(v)
 	}
 	return strconv.FormatFloat(v, 'g', 3, 64)
 }

@@ -2,7 +2,6 @@ package report
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,18 +10,6 @@ import (
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
-
-// formatRate renders a throughput in operations per second: one decimal
-// below 100, whole numbers with thousands separators above.
-func formatRate(r float64) string {
-	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return "n/a"
-	}
-	if r < 100 {
-		return strconv.FormatFloat(r, 'f', 1, 64)
-	}
-	return humanize.Int(int64(math.Round(r)))
-}
 
 // formatSeconds renders a duration in seconds with millisecond precision, the
 // unit JUnit uses for its time attributes.

@@ -7,22 +7,6 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-func TestFormatNumbers(t *testing.T) {
-	tests := []struct {
-		name, got, want string
-	}{
-		{"rate below 100", formatRate(42.345), "42.3"},
-		{"rate thousands", formatRate(2173.34), "2,173"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got %q, want %q", tt.got, tt.want)
-			}
-		})
-	}
-}
-
 func TestMarkdownEscaping(t *testing.T) {
 	tests := []struct {
 		name, got, want string

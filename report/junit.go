@@ -198,7 +198,7 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		props = append(props, junitProperty{"warmup_excluded", humanize.Exact(s.Warmup)})
 	}
 	props = append(props,
-		junitProperty{"throughput", formatRate(s.Throughput) + " ops/s"},
+		junitProperty{"throughput", humanize.Rate(s.Throughput) + " ops/s"},
 		junitProperty{"success_rate", humanize.Percent(s.SuccessRate)},
 		junitProperty{"acquire.p95", humanize.Duration(s.Acquire.P95)},
 		junitProperty{"query.p95", humanize.Duration(s.Query.P95)},

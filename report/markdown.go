@@ -152,7 +152,7 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 			name += " (" + mdText(strings.Join(notes, ", ")) + ")"
 		}
 		row := []string{
-			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), formatRate(s.Throughput),
+			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), humanize.Rate(s.Throughput),
 			humanize.Int(s.Errors), humanize.Percent(s.SuccessRate),
 		}
 		if cancelled {
@@ -339,7 +339,7 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			p := s.Series[i]
 			rate := "–"
 			if s.SeriesStep > 0 {
-				rate = formatRate(float64(p.Ops) / s.SeriesStep.Seconds())
+				rate = humanize.Rate(float64(p.Ops) / s.SeriesStep.Seconds())
 			}
 			t := humanize.Duration(p.T)
 			if p.Warmup {

@@ -261,7 +261,7 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		}
 		row := []string{
 			s.Name, status, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed),
-			humanize.Int(s.Ops), formatRate(s.Throughput), humanize.Int(s.Errors), success,
+			humanize.Int(s.Ops), humanize.Rate(s.Throughput), humanize.Int(s.Errors), success,
 		}
 		if cancelled {
 			row = append(row, humanize.Int(s.Cancelled))

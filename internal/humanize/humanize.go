@@ -155,3 +155,16 @@ func Exact(d time.Duration) string {
 	}
 	return s
 }
+
+// Rate renders a throughput in operations per second, without the unit: one
+// decimal below 100, whole numbers with thousands separators above; "n/a"
+// for NaN and infinities.
+func Rate(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "n/a"
+	}
+	if r < 100 {
+		return strconv.FormatFloat(r, 'f', 1, 64)
+	}
+	return Int(int64(math.Round(r)))
+}

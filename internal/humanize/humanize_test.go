@@ -87,3 +87,11 @@ func TestExact(t *testing.T) {
 		}
 	}
 }
+
+func TestRate(t *testing.T) {
+	for in, want := range map[float64]string{42.345: "42.3", 2173.34: "2,173", 0: "0.0", math.NaN(): "n/a", math.Inf(1): "n/a"} {
+		if got := Rate(in); got != want {
+			t.Errorf("Rate(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
