@@ -143,7 +143,11 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 		started := time.Now()
 		srv, err := localpg.Start(ctx, localpg.Options{MaxConnections: max(100, need)})
 		if err != nil {
-			return stop, &Failure{Stage: "target", Err: err, Hint: "install PostgreSQL (make deps) or set target.url / DATABASE_URL"}
+			hint := "install PostgreSQL (make deps) or set target.url / DATABASE_URL"
+			if errors.Is(err, context.DeadlineExceeded) {
+				hint = fmt.Sprintf("the throwaway server did not start within %s: the machine is probably overloaded; retry when it is quieter, or set target.url / DATABASE_URL", humanize.Duration(localpg.DefaultStartTimeout))
+			}
+			return stop, &Failure{Stage: "target", Err: err, Hint: hint}
 		}
 		e.logf("target: PostgreSQL %s ready on %s in %s", srv.Version(), redact.DSN(srv.DSN()), humanize.Duration(time.Since(started)))
 		stop = func() { _ = srv.Stop() }
