@@ -3,7 +3,9 @@ package assertions
 import (
 	"fmt"
 	"strings"
+	"time"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 
@@ -86,6 +88,22 @@ func groupsOf(refs []string) []string {
 	return out
 }
 
+// starvedLag is the generator lag p99 above which a scenario's figures
+// describe the machine running planrun more than the pool (docs/metrics.md).
+const starvedLag = 50 * time.Millisecond
+
+// starvedScenarios names the scenarios whose generator lag p99 was above
+// starvedLag, with the lag ("stress (generator lag p99 120ms)"), or "".
+func starvedScenarios(run *results.Run) string {
+	var out []string
+	for _, sc := range run.Scenarios {
+		if lag := sc.GeneratorLag.P99; lag > starvedLag {
+			out = append(out, fmt.Sprintf("%s (generator lag p99 %s)", sc.Name, humanize.Duration(lag)))
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
 // verdict gives the run's final word: pass iff the run completed, no
 // critical preflight check failed, and no critical outcome failed or could
 // not be evaluated. Warnings never fail it.
@@ -105,6 +123,13 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		if len(run.Scenarios) == 1 {
 			runC.Reasons = []string{"the scenario ran to its end"}
 		}
+	}
+	if starved := starvedScenarios(run); starved != "" {
+		if runC.Status == results.CriterionPass {
+			runC.Status = results.CriterionWarn
+		}
+		runC.Reasons = append(runC.Reasons, "the load generator was starved of CPU in "+starved+
+			": latencies include waits for a CPU and the load offered was less than planned; re-run on a quieter machine before trusting this verdict")
 	}
 	if why := s.unchecked(run, judged); why != "" {
 		v.Pass = false
