@@ -33,8 +33,8 @@
 //
 // Connecting and closing happen outside the mutex, in goroutines the pool
 // tracks ([Pool.Close] waits for them). A connect is not bound to the
-// Acquire that asked for it: when that Acquire gives up (pool timeout or
-// its context), the new connection is released into the pool like any
+// Acquire that asked for it: when that Acquire gives up (its
+// context ends), the new connection is released into the pool like any
 // other. A close keeps its slot until the server has closed its end
 // (Terminate sent, then read until EOF; for a connection pgx closed itself
 // on an error, until pgx has done the same): a backend leaves pg_stat_activity
@@ -97,9 +97,10 @@ type Config struct {
 	// MaxOverflow is the number of extra connections opened under load and
 	// closed on return while Size are idle (max_overflow). Must be >= 0.
 	MaxOverflow int
-	// Timeout is how long Acquire may wait for a connection (pool_timeout),
-	// counted from the moment it has to wait: for a busy pool or for a new
-	// connection. Must be > 0.
+	// Timeout is how long Acquire may wait for a connection of a busy pool
+	// (pool_timeout), counted from the moment it has to wait. As in
+	// SQLAlchemy it does not bound opening a new connection, which
+	// ConnectTimeout bounds: a slow connect is not a pool timeout. Must be > 0.
 	Timeout time.Duration
 	// Recycle replaces connections older than this, at checkout and at
 	// release (pool_recycle). 0 = never.
@@ -319,19 +320,39 @@ func (p *Pool) take(w **waiter) (*Conn, error) {
 }
 
 // wait waits for what the pool grants w: a connection or an error; or for
-// the pool timeout or the end of ctx, whichever comes first.
+// the pool timeout or the end of ctx, whichever comes first. The pool
+// timeout bounds only the wait for a busy pool: once w is opening a
+// connection of its own, it waits for the connect (bounded by
+// ConnectTimeout), as SQLAlchemy does.
 func (p *Pool) wait(ctx context.Context, w *waiter) grant {
-	if !w.expired {
+	timeout := w.timer.C
+	if w.expired {
+		timeout = nil
+		if !p.connecting(w) {
+			return p.giveUp(w, nil)
+		}
+	}
+	for {
 		select {
 		case g := <-w.ch:
 			return g
 		case <-ctx.Done():
 			return p.giveUp(w, ctx)
-		case <-w.timer.C:
+		case <-timeout:
 			w.expired = true
+			if !p.connecting(w) {
+				return p.giveUp(w, nil)
+			}
+			timeout = nil // wait for the connect
 		}
 	}
-	return p.giveUp(w, nil)
+}
+
+// connecting reports whether w is opening a connection of its own.
+func (p *Pool) connecting(w *waiter) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return w.state == waiterConnecting
 }
 
 // giveUp ends w's wait on a pool timeout (ctx nil) or the end of ctx. If the
