@@ -425,7 +425,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "ramp_up longer than duration",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 3, ramp_up: 2m, duration: 1m}"),
-			want: []want{{"7:@2m", "ramp_up 2m0s is longer than duration 1m0s", "includes ramp_up"}},
+			want: []want{{"7:@2m", "ramp_up 2m is longer than duration 1m", "includes ramp_up"}},
 		},
 		{
 			name: "ramp_up and duration with stages",

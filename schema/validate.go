@@ -206,7 +206,7 @@ func (v *validator) loadShape(s *Scenario, label string) {
 			v.check(s.Duration <= 0, &s.Duration, s.Pos, "", "duration must be > 0")
 		}
 		v.check(v.m.ok(&s.Duration) && s.RampUp > s.Duration && s.Duration > 0, &s.RampUp, s.Pos,
-			"duration includes ramp_up", "ramp_up %s is longer than duration %s", s.RampUp.D(), s.Duration.D())
+			"duration includes ramp_up", "ramp_up %s is longer than duration %s", humanize.Exact(s.RampUp.D()), humanize.Exact(s.Duration.D()))
 		v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
 			"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
 		v.check(v.m.has(&s.RecoveryThreshold), &s.RecoveryThreshold, s.Pos,
@@ -232,7 +232,7 @@ func (v *validator) loadShape(s *Scenario, label string) {
 	v.check(v.m.has(&s.Warmup) && s.Warmup < 0, &s.Warmup, s.Pos, "", "warmup must be ≥ 0")
 	if total := s.TotalDuration(); v.m.has(&s.Warmup) && total > 0 && s.Warmup.D() >= total {
 		v.errs.Add(v.m.at(&s.Warmup, s.Pos), "the warm-up is left out of the figures: keep it well under the scenario's length",
-			"warmup %s is not shorter than the scenario (%s)", s.Warmup.D(), total)
+			"warmup %s is not shorter than the scenario (%s)", humanize.Exact(s.Warmup.D()), humanize.Exact(total))
 	}
 }
 
@@ -247,7 +247,7 @@ func (v *validator) stage(st *Stage) {
 	}
 	v.check(st.Duration <= 0, &st.Duration, st.Pos, "", "stage duration must be > 0")
 	v.check(v.m.ok(&st.Duration) && st.Ramp > st.Duration && st.Duration > 0, &st.Ramp, st.Pos,
-		"a stage's duration includes its ramp", "ramp %s is longer than the stage duration %s", st.Ramp.D(), st.Duration.D())
+		"a stage's duration includes its ramp", "ramp %s is longer than the stage duration %s", humanize.Exact(st.Ramp.D()), humanize.Exact(st.Duration.D()))
 }
 
 func (v *validator) assertions() {
