@@ -14,6 +14,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/markdown"
 )
 
 // Markers of the last column.
@@ -178,20 +179,20 @@ func (c *Comparison) Markdown(w io.Writer) error {
 	if len(c.Changes) > 0 {
 		b.WriteString("#### " + HeadingChanges + "\n\n")
 		for _, line := range c.Changes {
-			b.WriteString("- " + mdEscape(line) + "\n")
+			b.WriteString("- " + markdown.Text(line) + "\n")
 		}
 		b.WriteString("\n")
 	}
 	if ranked := c.Ranked(); len(ranked) > 0 {
 		b.WriteString("#### " + HeadingRegressions + "\n\n")
 		for i, r := range ranked {
-			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(describe(r, true)))
+			fmt.Fprintf(&b, "%d. %s\n", i+1, markdown.Text(describe(r, true)))
 		}
 		b.WriteString("\n")
 	}
 	if extra := c.extraLines(); len(extra) > 0 {
 		for _, line := range extra {
-			b.WriteString("- " + mdEscape(line) + "\n")
+			b.WriteString("- " + markdown.Text(line) + "\n")
 		}
 		b.WriteString("\n")
 	}
@@ -201,23 +202,19 @@ func (c *Comparison) Markdown(w io.Writer) error {
 	if len(c.Rows) == 0 {
 		return nil
 	}
-	t := tablewriter.NewTable(w,
-		tablewriter.WithRenderer(renderer.NewMarkdown()),
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: alignments}),
-	)
-	t.Header(c.header()...)
+	var header []string
+	for _, h := range c.header() {
+		header = append(header, markdown.Text(h.(string)))
+	}
+	var rows [][]string
 	for _, cells := range c.cells() {
 		for i := range cells.text {
-			cells.text[i] = mdEscape(cells.text[i])
+			cells.text[i] = markdown.Text(cells.text[i])
 		}
-		if err := t.Append(cells.text); err != nil {
-			return fmt.Errorf("compare: markdown row: %w", err)
-		}
+		rows = append(rows, cells.text)
 	}
-	if err := t.Render(); err != nil {
-		return fmt.Errorf("compare: render markdown: %w", err)
+	if err := markdown.Table(w, header, "llrrrrl", rows); err != nil {
+		return fmt.Errorf("compare: write: %w", err)
 	}
 	return nil
 }
@@ -229,7 +226,7 @@ func (c *Comparison) Summary() string {
 	beyond := "beyond " + humanize.Percent(c.Tolerance) + " and the noise"
 	improvements := ""
 	if c.Improvements > 0 {
-		improvements = fmt.Sprintf("%d %s", c.Improvements, plural(c.Improvements, "improvement", "improvements"))
+		improvements = humanize.Count(int64(c.Improvements), "improvement", "improvements")
 	}
 	if c.Regressions == 0 {
 		s := "No regressions " + beyond
@@ -246,7 +243,7 @@ func (c *Comparison) Summary() string {
 	if more := len(ranked) - summaryItems; more > 0 {
 		parts = append(parts, fmt.Sprintf("%d more", more))
 	}
-	s := fmt.Sprintf("%d %s %s: %s", c.Regressions, plural(c.Regressions, "regression", "regressions"), beyond, strings.Join(parts, "; "))
+	s := fmt.Sprintf("%s %s: %s", humanize.Count(int64(c.Regressions), "regression", "regressions"), beyond, strings.Join(parts, "; "))
 	if improvements != "" {
 		s += "; and " + improvements
 	}
@@ -420,14 +417,3 @@ func signOf(f float64) string {
 	return ""
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// mdEscape keeps a cell inside its markdown table column.
-func mdEscape(s string) string {
-	return strings.ReplaceAll(s, "|", `\|`)
-}

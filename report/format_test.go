@@ -7,27 +7,6 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-func TestMarkdownEscaping(t *testing.T) {
-	tests := []struct {
-		name, got, want string
-	}{
-		{"pipe", mdText("a|b"), `a\|b`},
-		{"html", mdText("<b>x</b>"), "&lt;b&gt;x&lt;/b&gt;"},
-		{"intraword underscore kept", mdText("exhaustion_recovery"), "exhaustion_recovery"},
-		{"emphasis underscore escaped", mdText("_x_"), `\_x\_`},
-		{"newlines folded", mdText("a\nb\r\nc"), "a b c"},
-		{"code span pipe", mdCode("a | b"), "`a \\| b`"},
-		{"code span with backtick", mdCode("host=`db`"), "`` host=`db` ``"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.got != tt.want {
-				t.Errorf("got %q, want %q", tt.got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRecoveryText(t *testing.T) {
 	tests := []struct {
 		name string

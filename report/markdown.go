@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/markdown"
 	"github.com/planrun/planrun/results"
 )
 
@@ -30,8 +30,8 @@ func Markdown(w io.Writer, run *results.Run) error {
 	if !run.Verdict.Pass {
 		emoji = "❌"
 	}
-	m.printf("## %s %s — %s\n\n", emoji, mdText(verdictLabel(run.Verdict)), mdText(run.Plan.Name))
-	m.printf("%s\n\n", mdText(criticalSummary(run)))
+	m.printf("## %s %s — %s\n\n", emoji, markdown.Text(verdictLabel(run.Verdict)), markdown.Text(run.Plan.Name))
+	m.printf("%s\n\n", markdown.Text(criticalSummary(run)))
 	m.context(run)
 
 	if len(run.Scenarios) > 0 {
@@ -97,40 +97,29 @@ func (m *mdWriter) printf(format string, args ...any) {
 // details folds body into a <details> block; the blank lines let GitHub
 // render the markdown inside.
 func (m *mdWriter) details(summary string, body func()) {
-	m.printf("<details><summary>%s</summary>\n\n", mdText(summary))
+	m.printf("<details><summary>%s</summary>\n\n", markdown.Text(summary))
 	body()
 	m.printf("</details>\n\n")
 }
 
-// table writes a GFM table. align holds one of "l" or "r" per column; cells
-// must already be escaped (mdText, mdCode).
+// table writes a GFM table (see markdown.Table).
 func (m *mdWriter) table(header []string, align string, rows [][]string) {
-	m.printf("| %s |\n", strings.Join(header, " | "))
-	seps := make([]string, len(header))
-	for i := range seps {
-		seps[i] = "---"
-		if i < len(align) && align[i] == 'r' {
-			seps[i] = "--:"
-		}
+	if m.err == nil {
+		m.err = markdown.Table(m.w, header, align, rows)
 	}
-	m.printf("|%s|\n", strings.Join(seps, "|"))
-	for _, r := range rows {
-		m.printf("| %s |\n", strings.Join(r, " | "))
-	}
-	m.printf("\n")
 }
 
 func (m *mdWriter) context(run *results.Run) {
-	target := mdCode(targetURL(run))
+	target := markdown.Code(targetURL(run))
 	if run.Target.ServerVersion != "" {
-		target += " · PostgreSQL " + mdText(run.Target.ServerVersion)
+		target += " · PostgreSQL " + markdown.Text(run.Target.ServerVersion)
 	}
-	status := mdText(string(run.Status))
+	status := markdown.Text(string(run.Status))
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
 	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
-		mdCode(run.Plan.Name), mdCode(run.Plan.File), target, mdText(poolSummary(run.Pool)), status)
+		markdown.Code(run.Plan.Name), markdown.Code(run.Plan.File), target, markdown.Text(poolSummary(run.Pool)), status)
 }
 
 // scenarios writes the compact per-scenario table: users is the peak of
@@ -147,9 +136,9 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 		if w := warmupText(s); w != "" {
 			notes = append(notes, w)
 		}
-		name := mdText(s.Name)
+		name := markdown.Text(s.Name)
 		if len(notes) > 0 {
-			name += " (" + mdText(strings.Join(notes, ", ")) + ")"
+			name += " (" + markdown.Text(strings.Join(notes, ", ")) + ")"
 		}
 		row := []string{
 			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), humanize.Rate(s.Throughput),
@@ -173,7 +162,7 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 func (m *mdWriter) assertions(outcomes []results.Outcome) {
 	rows := make([][]string, 0, len(outcomes))
 	for _, o := range outcomes {
-		name := mdText(outcomeName(o))
+		name := markdown.Text(outcomeName(o))
 		if isWarning(o) {
 			name += " *(warning)*"
 		}
@@ -182,11 +171,11 @@ func (m *mdWriter) assertions(outcomes []results.Outcome) {
 		}
 		actual := actualText(o)
 		if o.Status == results.OutcomePass || o.Status == results.OutcomeFail {
-			actual = mdCode(actual)
+			actual = markdown.Code(actual)
 		} else {
-			actual = mdText(actual)
+			actual = markdown.Text(actual)
 		}
-		rows = append(rows, []string{outcomeEmoji(o), name, mdText(o.Scenario), actual, mdCode(o.Check)})
+		rows = append(rows, []string{outcomeEmoji(o), name, markdown.Text(o.Scenario), actual, markdown.Code(o.Check)})
 	}
 	m.table([]string{"", "assertion", "scenario", "actual", "check"}, "", rows)
 }
@@ -196,9 +185,9 @@ func (m *mdWriter) criteria(criteria []results.Criterion) {
 	for _, c := range criteria {
 		reasons := make([]string, len(c.Reasons))
 		for i, r := range c.Reasons {
-			reasons[i] = mdText(r)
+			reasons[i] = markdown.Text(r)
 		}
-		rows = append(rows, []string{checkEmoji(string(c.Status)), mdText(c.Name), strings.Join(reasons, "; ")})
+		rows = append(rows, []string{checkEmoji(string(c.Status)), markdown.Text(c.Name), strings.Join(reasons, "; ")})
 	}
 	m.table([]string{"", "criterion", "reasons"}, "", rows)
 }
@@ -211,7 +200,7 @@ func (m *mdWriter) latencies(scenarios []results.Scenario) {
 			l    results.Latency
 		}{{"acquire", s.Acquire}, {"query", s.Query}, {"op", s.Op}, {"hold", s.Hold}, {"connect", s.Connect}} {
 			l := ph.l
-			row := []string{mdText(s.Name), ph.name, humanize.Int(l.Count)}
+			row := []string{markdown.Text(s.Name), ph.name, humanize.Int(l.Count)}
 			if l.Count == 0 {
 				row = append(row, "–", "–", "–", "–", "–", "–", "–")
 			} else {
@@ -228,12 +217,12 @@ func (m *mdWriter) latencies(scenarios []results.Scenario) {
 func (m *mdWriter) pool(scenarios []results.Scenario) {
 	header := []string{""}
 	for _, s := range scenarios {
-		header = append(header, mdText(s.Name))
+		header = append(header, markdown.Text(s.Name))
 	}
 	row := func(label string, cell func(s results.Scenario) string) []string {
 		r := []string{label}
 		for _, s := range scenarios {
-			r = append(r, mdText(cell(s)))
+			r = append(r, markdown.Text(cell(s)))
 		}
 		return r
 	}
@@ -273,7 +262,7 @@ func (m *mdWriter) operations(scenarios []results.Scenario) {
 	for _, s := range scenarios {
 		for _, op := range s.Operations {
 			rows = append(rows, []string{
-				mdText(s.Name), mdText(op.Name), formatFloat(op.Weight), humanize.Percent(op.Share),
+				markdown.Text(s.Name), markdown.Text(op.Name), formatFloat(op.Weight), humanize.Percent(op.Share),
 				humanize.Int(op.Ops), humanize.Int(op.Errors), humanize.Percent(op.SuccessRate),
 				latencyQuad(op.Acquire)[1], latencyQuad(op.Query)[1], latencyQuad(op.Op)[1],
 			})
@@ -289,9 +278,9 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 		for _, cat := range errorCategories(s) {
 			sample := "–"
 			if v := s.ErrorSamples[cat]; v != "" {
-				sample = mdCode(v)
+				sample = markdown.Code(v)
 			}
-			rows = append(rows, []string{mdText(s.Name), mdText(cat), humanize.Int(s.ErrorsBy[cat]), sample})
+			rows = append(rows, []string{markdown.Text(s.Name), markdown.Text(cat), humanize.Int(s.ErrorsBy[cat]), sample})
 		}
 	}
 	m.table([]string{"scenario", "category", "count", "first sample"}, "llrl", rows)
@@ -299,7 +288,7 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 	var states [][]string
 	for _, s := range scenarios {
 		for _, code := range sortedKeys(s.SQLStates, nil) {
-			states = append(states, []string{mdText(s.Name), mdCode(code), humanize.Int(s.SQLStates[code])})
+			states = append(states, []string{markdown.Text(s.Name), markdown.Code(code), humanize.Int(s.SQLStates[code])})
 		}
 	}
 	if len(states) > 0 {
@@ -311,10 +300,10 @@ func (m *mdWriter) leaks(scenarios []results.Scenario) {
 	var rows [][]string
 	for _, s := range scenarios {
 		for _, l := range s.LeakDetails {
-			rows = append(rows, []string{mdText(s.Name), mdText(l.Operation), fmt.Sprint(l.User), mdText(l.Kind), humanize.Duration(l.Held)})
+			rows = append(rows, []string{markdown.Text(s.Name), markdown.Text(l.Operation), fmt.Sprint(l.User), markdown.Text(l.Kind), humanize.Duration(l.Held)})
 		}
 		if extra := s.Leaks - len(s.LeakDetails); extra > 0 {
-			rows = append(rows, []string{mdText(s.Name), fmt.Sprintf("*%d more not detailed*", extra), "", "", ""})
+			rows = append(rows, []string{markdown.Text(s.Name), fmt.Sprintf("*%d more not detailed*", extra), "", "", ""})
 		}
 	}
 	m.table([]string{"scenario", "operation", "user", "kind", "held"}, "llrlr", rows)
@@ -326,12 +315,12 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			continue
 		}
 		idx := sampleIndexes(len(s.Series), maxSeriesRows)
-		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", mdText(s.Name), len(idx), len(s.Series), humanize.Exact(s.SeriesStep))
+		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", markdown.Text(s.Name), len(idx), len(s.Series), humanize.Exact(s.SeriesStep))
 		if len(idx) == len(s.Series) {
-			title = fmt.Sprintf("**%s**: one point every %s", mdText(s.Name), humanize.Exact(s.SeriesStep))
+			title = fmt.Sprintf("**%s**: one point every %s", markdown.Text(s.Name), humanize.Exact(s.SeriesStep))
 		}
 		if w := warmupText(s); w != "" {
-			title += "; " + mdText(w) + " from the figures (points marked warm-up)"
+			title += "; " + markdown.Text(w) + " from the figures (points marked warm-up)"
 		}
 		m.printf("%s\n\n", title)
 		rows := make([][]string, 0, len(idx))
@@ -374,11 +363,11 @@ func sampleIndexes(n, limit int) []int {
 func (m *mdWriter) preflight(checks []results.Check) {
 	rows := make([][]string, 0, len(checks))
 	for _, c := range checks {
-		name := mdText(c.Name)
+		name := markdown.Text(c.Name)
 		if c.Critical {
 			name += " *(critical)*"
 		}
-		rows = append(rows, []string{checkEmoji(string(c.Status)), name, mdText(c.Reason)})
+		rows = append(rows, []string{checkEmoji(string(c.Status)), name, markdown.Text(c.Reason)})
 	}
 	m.table([]string{"", "check", "reason"}, "", rows)
 }
@@ -389,24 +378,24 @@ func (m *mdWriter) runContext(run *results.Run) {
 		sha = sha[:12]
 	}
 	lines := [][2]string{
-		{"planrun", mdText(run.PlanrunVersion)},
-		{"plan", mdCode(run.Plan.Name) + " " + mdCode(run.Plan.File) + ", sha256 " + mdCode(sha)},
+		{"planrun", markdown.Text(run.PlanrunVersion)},
+		{"plan", markdown.Code(run.Plan.Name) + " " + markdown.Code(run.Plan.File) + ", sha256 " + markdown.Code(sha)},
 	}
 	if run.Plan.Description != "" {
-		lines = append(lines, [2]string{"description", mdText(run.Plan.Description)})
+		lines = append(lines, [2]string{"description", markdown.Text(run.Plan.Description)})
 	}
 	lines = append(lines,
-		[2]string{"started", mdText(formatTime(run.StartedAt))},
-		[2]string{"finished", mdText(formatTime(run.FinishedAt))},
-		[2]string{"status", mdText(string(run.Status))},
+		[2]string{"started", markdown.Text(formatTime(run.StartedAt))},
+		[2]string{"finished", markdown.Text(formatTime(run.FinishedAt))},
+		[2]string{"status", markdown.Text(string(run.Status))},
 	)
 	if run.StatusReason != "" {
-		lines = append(lines, [2]string{"status reason", mdText(run.StatusReason)})
+		lines = append(lines, [2]string{"status reason", markdown.Text(run.StatusReason)})
 	}
 	lines = append(lines,
 		[2]string{"time scale", formatFloat(run.TimeScale)},
 		[2]string{"target", targetDetail(run)},
-		[2]string{"pool", mdText(poolDetail(run.Pool))},
+		[2]string{"pool", markdown.Text(poolDetail(run.Pool))},
 	)
 	for _, l := range lines {
 		m.printf("- %s: %s\n", l[0], l[1])
@@ -417,11 +406,11 @@ func (m *mdWriter) runContext(run *results.Run) {
 // targetDetail describes the target fully, for the run context.
 func targetDetail(run *results.Run) string {
 	t := run.Target
-	parts := []string{mdCode(targetURL(run))}
+	parts := []string{markdown.Code(targetURL(run))}
 	if t.ServerVersion != "" {
-		parts = append(parts, "PostgreSQL "+mdText(t.ServerVersion))
+		parts = append(parts, "PostgreSQL "+markdown.Text(t.ServerVersion))
 	}
-	parts = append(parts, "driver "+mdText(t.Driver), "application_name "+mdCode(t.ApplicationName), fmt.Sprintf("replicas %d", t.Replicas))
+	parts = append(parts, "driver "+markdown.Text(t.Driver), "application_name "+markdown.Code(t.ApplicationName), fmt.Sprintf("replicas %d", t.Replicas))
 	if t.MaxConnections > 0 {
 		parts = append(parts, fmt.Sprintf("max_connections %d", t.MaxConnections))
 	}
@@ -465,54 +454,4 @@ func leakCount(scenarios []results.Scenario) int64 {
 		n += int64(s.Leaks)
 	}
 	return n
-}
-
-// mdText escapes s for a markdown paragraph or table cell: it stays on one
-// line, pipes do not split cells, and nothing turns into HTML, links or
-// emphasis.
-func mdText(s string) string {
-	s = oneLine(s)
-	var b strings.Builder
-	rs := []rune(s)
-	for i, r := range rs {
-		switch r {
-		case '\\', '`', '*', '[', ']', '|', '~', '#':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '_':
-			// An underscore inside a word never emphasizes (GFM); escape the others.
-			if i == 0 || i == len(rs)-1 || !isWordRune(rs[i-1]) || !isWordRune(rs[i+1]) {
-				b.WriteByte('\\')
-			}
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-
-// mdCode renders s as an inline code span that is safe in a table cell.
-func mdCode(s string) string {
-	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
-	if s == "" {
-		return ""
-	}
-	if strings.Contains(s, "`") {
-		return "`` " + s + " ``"
-	}
-	return "`" + s + "`"
-}
-
-// oneLine folds line breaks into spaces.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(s)), " ")
 }
