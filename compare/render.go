@@ -416,4 +416,3 @@ func signOf(f float64) string {
 	}
 	return ""
 }
-

@@ -26,7 +26,6 @@ func TestMarkdownEscaping(t *testing.T) {
 	}
 }
 
-
 func TestTable(t *testing.T) {
 	var b strings.Builder
 	if err := Table(&b, []string{"name", "n"}, "lr", [][]string{{"a", "1"}, {Text("b|c"), "22"}}); err != nil {
