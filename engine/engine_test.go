@@ -263,9 +263,11 @@ scenarios:
 	if len(sc.Series) < 5 || len(sc.Series) > 7 || sc.SeriesStep != time.Second {
 		t.Fatalf("series of %d points of %v for a 5s scenario", len(sc.Series), sc.SeriesStep)
 	}
+	// A point's user count is read a little after its second ends, later
+	// when the machine starves the load generator (its measured lag).
+	slack := max(150*time.Millisecond, sc.GeneratorLag.Max)
 	for _, p := range sc.Series[:len(sc.Series)-1] { // the last point is the drain
-		// A point's user count is read a little after its second ends.
-		lo, hi := users(p.T-150*time.Millisecond), users(p.T+150*time.Millisecond)
+		lo, hi := users(p.T-slack), users(p.T+slack)
 		if p.Users < min(lo, hi) || p.Users > max(lo, hi) {
 			t.Errorf("at %v: %d users active, the shape says %d..%d", p.T, p.Users, min(lo, hi), max(lo, hi))
 		}
@@ -446,8 +448,15 @@ scenarios:
 		if sc.Exhaustion.Events == 0 {
 			t.Errorf("20 users on 4 connections should exhaust the pool: %+v", sc.Exhaustion)
 		}
+		// A generator starved for longer than the recovery threshold sees
+		// slow acquires that describe the machine, not the pool: then only
+		// the exhaustion above is checked (planrun's verdict says so too).
+		if lag := sc.GeneratorLag.P99; lag > 250*time.Millisecond/2 {
+			t.Logf("load generator starved (lag p99 %v): recovery %+v describes the machine; not judged", lag, sc.Recovery)
+			return
+		}
 		if sc.Recovery == nil || sc.Recovery.Status != results.RecoveryRecovered {
-			t.Fatalf("recovery = %+v, want recovered", sc.Recovery)
+			t.Fatalf("recovery = %+v, want recovered (generator lag p99 %v)", sc.Recovery, sc.GeneratorLag.P99)
 		}
 		// At the stage's end at most 20 operations are queued or running on
 		// 4 connections: they drain within 20/4 of the longest hold this run
