@@ -194,7 +194,7 @@ scenarios:
 	if err := report.JSON(&buf, r); err != nil {
 		t.Fatal(err)
 	}
-	back, err := report.Decode(&buf)
+	back, err := results.Decode(&buf)
 	if err != nil {
 		t.Fatal(err)
 	}

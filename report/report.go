@@ -67,25 +67,6 @@ func JSON(w io.Writer, run *results.Run) error {
 	return nil
 }
 
-// Decode reads a JSON report written by [JSON] (any version planrun still
-// reads, upgraded to the current one).
-//
-// Deprecated: use [results.Decode], which this calls.
-func Decode(r io.Reader) (*results.Run, error) {
-	run, err := results.Decode(r)
-	if err != nil {
-		return nil, fmt.Errorf("decode JSON report: %w", err)
-	}
-	return run, nil
-}
-
-// ReadFile reads the JSON report at path.
-//
-// Deprecated: use [results.ReadFile], which this calls.
-func ReadFile(path string) (*results.Run, error) {
-	return results.ReadFile(path)
-}
-
 // unsafeFileChars matches what may not appear in a report file name.
 var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 

@@ -135,3 +135,23 @@ func TestDecodeIgnoresNewFields(t *testing.T) {
 		t.Errorf("plan name = %q", run.Plan.Name)
 	}
 }
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"missing schema_version", `{"plan": {"name": "x"}}`, "no schema_version"},
+		{"future schema_version", `{"schema_version": 3}`, "schema_version 3 is not supported"},
+		{"zero schema_version", `{"schema_version": 0}`, "schema_version 0 is not supported"},
+		{"not JSON", `schema_version: 1`, "not a planrun JSON report"},
+		{"wrong type", `{"schema_version": 1, "scenarios": {}}`, "invalid planrun JSON report"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := results.Decode(strings.NewReader(tt.input))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -318,13 +318,13 @@ func (v *validator) placeholderArgs(label string, sql *string, sqlAt Pos, args *
 			"%s: sql uses $%d but has no args", label, highest.n)
 	case highest.n > n:
 		v.errs.Add(at(highest), fmt.Sprintf("give one arg per placeholder: $1 is the first arg, $%d the last", highest.n),
-			"%s: sql uses $%d but args has %s", label, highest.n, plural(n, "value"))
+			"%s: sql uses $%d but args has %s", label, highest.n, humanize.Count(int64(n), "value", "values"))
 	case highest.n == 0 && n > 0:
 		v.errs.Add(v.m.at(args, argsAt), "refer to the args as $1, $2, ... in the sql, or remove `args`",
-			"%s: args has %s but sql has no placeholders", label, plural(n, "value"))
+			"%s: args has %s but sql has no placeholders", label, humanize.Count(int64(n), "value", "values"))
 	case highest.n < n:
 		v.errs.Add((*args)[highest.n].Pos, fmt.Sprintf("remove the args after the %s, or use them in the sql as $%d, ...", ordinal(highest.n), highest.n+1),
-			"%s: args has %s but sql uses only $1..$%d", label, plural(n, "value"), highest.n)
+			"%s: args has %s but sql uses only $1..$%d", label, humanize.Count(int64(n), "value", "values"), highest.n)
 	default:
 		for i := 1; i < highest.n; i++ {
 			if !used[i] {
@@ -348,14 +348,6 @@ func (v *validator) placeholderPos(sql *string, off int, fallback Pos) Pos {
 		return v.m.at(sql, fallback)
 	}
 	return v.src.offsetPos(n, lead+off)
-}
-
-// plural renders "1 value", "2 values".
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // ordinal renders 1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, 21st.

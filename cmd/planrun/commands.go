@@ -154,7 +154,7 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	}
 	runs := make([]*results.Run, len(pos))
 	for i, path := range pos {
-		if runs[i], err = report.ReadFile(path); err != nil {
+		if runs[i], err = results.ReadFile(path); err != nil {
 			fmt.Fprintf(stderr, "planrun: %v\n", err)
 			return ExitUsage
 		}

@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/planrun/planrun/internal/pgtest"
-	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 )
 
@@ -144,7 +143,7 @@ func markers(t *testing.T, conn *pgx.Conn, planName string) int {
 // decodeRun decodes a JSON report from stdout.
 func decodeRun(t *testing.T, r result) *results.Run {
 	t.Helper()
-	run, err := report.Decode(strings.NewReader(r.stdout))
+	run, err := results.Decode(strings.NewReader(r.stdout))
 	if err != nil {
 		t.Fatalf("decode the JSON report on stdout: %v\n%s", err, r)
 	}
@@ -398,7 +397,7 @@ func TestInterrupt(t *testing.T) {
 	if len(jsons) != 1 {
 		t.Fatalf("want one JSON report in --out, got %v\n%s", jsons, r)
 	}
-	run, err := report.ReadFile(jsons[0])
+	run, err := results.ReadFile(jsons[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +429,7 @@ func TestInterruptDuringSetup(t *testing.T) {
 	if n := markers(t, conn, "interrupt_setup"); n != 1 {
 		t.Errorf("teardown left %d marker rows, want 1; stderr:\n%s", n, r.stderr)
 	}
-	run, err := report.Decode(strings.NewReader(r.stdout))
+	run, err := results.Decode(strings.NewReader(r.stdout))
 	if err != nil {
 		t.Fatalf("decode the JSON report: %v\n%s", err, r)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -244,7 +245,7 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 			}
 			if n := len(sd.ParamOIDs); n != st.Args {
 				res.Problems = append(res.Problems, Problem{Statement: st,
-					Message: fmt.Sprintf("the SQL has %s but the operation passes %s", plural(n, "parameter"), plural(st.Args, "arg")),
+					Message: fmt.Sprintf("the SQL has %s but the operation passes %s", humanize.Count(int64(n), "parameter", "parameters"), humanize.Count(int64(st.Args), "arg", "args")),
 					Hint:    countHint(n, st.Args)})
 			}
 			if mayChangeNames(kw, st.SQL) {
@@ -299,7 +300,7 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 			they = "it names when it runs"
 		}
 		notes = append(notes, fmt.Sprintf("%s (%s) only parsed: the server checks what %s",
-			plural(r.ParsedOnly, "utility statement"), strings.Join(distinct(parsedOnly), ", "), they))
+			humanize.Count(int64(r.ParsedOnly), "utility statement", "utility statements"), strings.Join(distinct(parsedOnly), ", "), they))
 	}
 	if r.Unchecked > 0 {
 		notes = append(notes, fmt.Sprintf("%d not checked: %s", r.Unchecked, strings.Join(unchecked, "; ")))
@@ -313,12 +314,12 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 		}
 	}
 	pending := fmt.Sprintf("%d of %d statements of %s name something that does not exist yet; setup has not run (planrun preflight runs none), and may create it: %s",
-		len(doubtful), r.Total, plural(mixes, "mix"), strings.Join(doubtful, " | "))
+		len(doubtful), r.Total, humanize.Count(int64(mixes), "mix", "mixes"), strings.Join(doubtful, " | "))
 	switch {
 	case len(definite) > 0:
 		r.Check.Status = results.CheckFail
 		r.Check.Reason = fmt.Sprintf("%d of %d statements of %s do not prepare: %s",
-			len(definite), r.Total, plural(mixes, "mix"), strings.Join(definite, " | "))
+			len(definite), r.Total, humanize.Count(int64(mixes), "mix", "mixes"), strings.Join(definite, " | "))
 		if len(doubtful) > 0 {
 			notes = append([]string{pending}, notes...)
 		}
@@ -327,7 +328,7 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 		r.Check.Reason = pending
 	default:
 		r.Check.Status = results.CheckPass
-		r.Check.Reason = fmt.Sprintf("%s of %s prepared", plural(r.Prepared, "statement"), plural(mixes, "mix"))
+		r.Check.Reason = fmt.Sprintf("%s of %s prepared", humanize.Count(int64(r.Prepared), "statement", "statements"), humanize.Count(int64(mixes), "mix", "mixes"))
 		if cfg.SetupPending {
 			r.Check.Reason += " (setup not run)"
 		}
@@ -386,7 +387,7 @@ func serverHint(e *pgconn.PgError, st Statement, hasSetup bool) string {
 	case sqlstateUndefinedFunction:
 		return "check the function's name, and its argument types: cast a parameter whose type the server cannot choose ($1::int)"
 	case sqlstateIndeterminateDatatype, sqlstateUndefinedParameter:
-		return fmt.Sprintf("the operation passes %s, so the SQL should use $1..$%d, each at least once; cast a parameter the server cannot type ($1::int)", plural(st.Args, "arg"), st.Args)
+		return fmt.Sprintf("the operation passes %s, so the SQL should use $1..$%d, each at least once; cast a parameter the server cannot type ($1::int)", humanize.Count(int64(st.Args), "arg", "args"), st.Args)
 	case sqlstateInsufficientPriv:
 		return "GRANT the plan's user what the statement needs, or run as a user that has it"
 	}
@@ -490,15 +491,4 @@ func distinct(list []string) []string {
 		}
 	}
 	return out
-}
-
-// plural formats n with a noun, adding "s" (or "es" after x) unless n is 1.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	if strings.HasSuffix(noun, "x") {
-		return fmt.Sprintf("%d %ses", n, noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
