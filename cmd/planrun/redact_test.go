@@ -212,34 +212,40 @@ func TestNoPasswordAnywhere(t *testing.T) {
 		dsn      string
 		password string
 		want     int
+		pgpass   string // PGPASSWORD, when set
 	}{
 		// The embedded test server trusts every local connection: these connect and run.
-		{"url encoded special characters", fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", tt.user, pctEncode(special), hostPort, tt.db), special, ExitApproved},
-		{"url user info encoded", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", url.UserPassword(tt.user, special), hostPort, tt.db), special, ExitApproved},
-		{"key=value with &", kv(tt.port, "password=Pw&Lq9Zz7"), "Pw&Lq9Zz7", ExitApproved},
-		{"key=value quoted", kv(tt.port, `password='Qu0 ted\'Pw'`), "Qu0 ted'Pw", ExitApproved},
-		{"key=value escaped space", kv(tt.port, `password=Ek7\ Vq9Pw`), "Ek7 Vq9Pw", ExitApproved},
-		{"key=value sslpassword", kv(tt.port, "sslpassword=Sk9Zq7Wx"), "Sk9Zq7Wx", ExitApproved},
-		{"query password", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&password=%s", tt.user, hostPort, tt.db, url.QueryEscape(special)), special, ExitApproved},
+		{"url encoded special characters", fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", tt.user, pctEncode(special), hostPort, tt.db), special, ExitApproved, ""},
+		{"url user info encoded", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable", url.UserPassword(tt.user, special), hostPort, tt.db), special, ExitApproved, ""},
+		{"key=value with &", kv(tt.port, "password=Pw&Lq9Zz7"), "Pw&Lq9Zz7", ExitApproved, ""},
+		{"key=value quoted", kv(tt.port, `password='Qu0 ted\'Pw'`), "Qu0 ted'Pw", ExitApproved, ""},
+		{"key=value escaped space", kv(tt.port, `password=Ek7\ Vq9Pw`), "Ek7 Vq9Pw", ExitApproved, ""},
+		{"key=value sslpassword", kv(tt.port, "sslpassword=Sk9Zq7Wx"), "Sk9Zq7Wx", ExitApproved, ""},
+		{"query password", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&password=%s", tt.user, hostPort, tt.db, url.QueryEscape(special)), special, ExitApproved, ""},
 		// Malformed: pgx cannot parse them, and its own message is best effort.
-		{"url unencoded spaces", fmt.Sprintf("postgres://%s:Gh4 Wq ze Mn8@%s/%s?sslmode=disable", tt.user, hostPort, tt.db), "Gh4 Wq ze Mn8", ExitCouldNotRun},
-		{"url unencoded @ : / # ?", fmt.Sprintf("postgres://%s:Xq7@Zz:9/Kk%%2Fw#Vv?Ll@%s/%s", tt.user, hostPort, tt.db), "Xq7@Zz:9/Kk%2Fw#Vv?Ll", ExitCouldNotRun},
-		{"url unencoded, long tail", fmt.Sprintf("postgres://%s:Xq7@Zz:9/Kk#Vv?LqTz9Wk@%s/%s", tt.user, hostPort, tt.db), "Xq7@Zz:9/Kk#Vv?LqTz9Wk", ExitCouldNotRun},
-		{"key=value unbalanced quote", kv(tt.port, "password='Ub4Qz7nk"), "Ub4Qz7nk", ExitCouldNotRun},
-		{"key=value unquoted space", kv(tt.port, "password=Sp4ce Sep4r8tqd"), "Sp4ce Sep4r8tqd", ExitCouldNotRun},
-		{"query PASSWORD upper case", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&PASSWORD=Uq9Wz7Pk", tt.user, hostPort, tt.db), "Uq9Wz7Pk", ExitCouldNotRun},
+		{"url unencoded spaces", fmt.Sprintf("postgres://%s:Gh4 Wq ze Mn8@%s/%s?sslmode=disable", tt.user, hostPort, tt.db), "Gh4 Wq ze Mn8", ExitCouldNotRun, ""},
+		{"url unencoded @ : / # ?", fmt.Sprintf("postgres://%s:Xq7@Zz:9/Kk%%2Fw#Vv?Ll@%s/%s", tt.user, hostPort, tt.db), "Xq7@Zz:9/Kk%2Fw#Vv?Ll", ExitCouldNotRun, ""},
+		{"url unencoded, long tail", fmt.Sprintf("postgres://%s:Xq7@Zz:9/Kk#Vv?LqTz9Wk@%s/%s", tt.user, hostPort, tt.db), "Xq7@Zz:9/Kk#Vv?LqTz9Wk", ExitCouldNotRun, ""},
+		{"key=value unbalanced quote", kv(tt.port, "password='Ub4Qz7nk"), "Ub4Qz7nk", ExitCouldNotRun, ""},
+		{"key=value unquoted space", kv(tt.port, "password=Sp4ce Sep4r8tqd"), "Sp4ce Sep4r8tqd", ExitCouldNotRun, ""},
+		{"query PASSWORD upper case", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&PASSWORD=Uq9Wz7Pk", tt.user, hostPort, tt.db), "Uq9Wz7Pk", ExitCouldNotRun, ""},
 		// Refused or unreachable.
-		{"wrong password", fmt.Sprintf("postgres://app:%s@127.0.0.1:%s/app?sslmode=disable", pctEncode(special), auth), special, ExitCouldNotRun},
-		{"wrong password key=value", kv(auth, "password='Wr0ng Pw&x'"), "Wr0ng Pw&x", ExitCouldNotRun},
-		{"server echoes the password", fmt.Sprintf("postgres://app:%s@127.0.0.1:%s/app?sslmode=disable", pctEncode(special), echo), special, ExitCouldNotRun},
-		{"unreachable host", fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable&connect_timeout=2", tt.user, pctEncode(special), down, tt.db), special, ExitCouldNotRun},
-		{"unknown host", fmt.Sprintf("postgres://%s:%s@no-such-host.invalid:5432/%s?connect_timeout=2", tt.user, pctEncode(special), tt.db), special, ExitCouldNotRun},
+		{"wrong password", fmt.Sprintf("postgres://app:%s@127.0.0.1:%s/app?sslmode=disable", pctEncode(special), auth), special, ExitCouldNotRun, ""},
+		{"wrong password key=value", kv(auth, "password='Wr0ng Pw&x'"), "Wr0ng Pw&x", ExitCouldNotRun, ""},
+		{"server echoes the password", fmt.Sprintf("postgres://app:%s@127.0.0.1:%s/app?sslmode=disable", pctEncode(special), echo), special, ExitCouldNotRun, ""},
+		{"unreachable host", fmt.Sprintf("postgres://%s:%s@127.0.0.1:%s/%s?sslmode=disable&connect_timeout=2", tt.user, pctEncode(special), down, tt.db), special, ExitCouldNotRun, ""},
+		{"any key holding password", kv(tt.port, "x_password=Xp9Wq7Zk"), "Xp9Wq7Zk", ExitCouldNotRun, ""},
+		{"PGPASSWORD echoed by the server", fmt.Sprintf("postgres://app@127.0.0.1:%s/app?sslmode=disable", echo), "Env7Pw9Qz", ExitCouldNotRun, "Env7Pw9Qz"},
+		{"unknown host", fmt.Sprintf("postgres://%s:%s@no-such-host.invalid:5432/%s?connect_timeout=2", tt.user, pctEncode(special), tt.db), special, ExitCouldNotRun, ""},
 	}
 	p := redactPlan(t, "")
 	formats := []string{"table", "json", "markdown", "junit"}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv("DATABASE_URL", c.dsn)
+			if c.pgpass != "" {
+				t.Setenv("PGPASSWORD", c.pgpass)
+			}
 			format := formats[i%len(formats)]
 			// Not --quiet: the progress and pipeline lines on stderr count too.
 			r := leakCheck(t, []string{c.password}, p, "--format", format, "--time-scale", "0.3")

@@ -190,8 +190,11 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 
 	cc, err := pgx.ParseConfig(cfg.ConnString)
 	if err != nil {
-		// pgconn redacts the password itself; redact.Text is a second net.
-		return nil, fmt.Errorf("pool: parse connection string: %s", redact.Text(err.Error()))
+		msg, ok := redact.ConfigError(err)
+		if !ok {
+			msg = "parse connection string: " + redact.Text(err.Error())
+		}
+		return nil, fmt.Errorf("pool: %s", msg)
 	}
 	cc.ConnectTimeout = cfg.ConnectTimeout
 	if cc.ConnectTimeout == 0 {

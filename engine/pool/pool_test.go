@@ -34,7 +34,7 @@ func TestNewValidates(t *testing.T) {
 		{"negative connect timeout", func(c *pool.Config) { c.ConnectTimeout = -time.Second }, "ConnectTimeout must be >= 0"},
 		{"bad conn string keeps password secret", func(c *pool.Config) {
 			c.ConnString = "postgres://u:hunter2secret@127.0.0.1:notaport/db"
-		}, "parse connection string"},
+		}, "invalid connection string"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

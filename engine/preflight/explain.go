@@ -38,9 +38,8 @@ func Explain(err error, connString string) string {
 	}
 	password := ""
 	target := "the target"
-	var pce *pgconn.ParseConfigError
-	if errors.As(err, &pce) {
-		return redact.Secret("invalid connection string: "+oneLine(err.Error()), redact.Passwords(pce.ConnString)...)
+	if msg, ok := redact.ConfigError(err); ok {
+		return oneLine(msg)
 	}
 	var cfg *pgconn.Config
 	var ce *pgconn.ConnectError

@@ -23,11 +23,15 @@
 package redact
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Mask replaces a password.
@@ -173,8 +177,13 @@ func (w *writer) Write(p []byte) (int, error) {
 // userinfo, password= and sslpassword= values), each as written and decoded
 // (percent-decoding, '+' for space, backslash escapes), for [Secret] and [New]. It reads dsn
 // the way [DSN] does, so what DSN masks, Passwords returns.
+//
+// When dsn parses (pgconn.ParseConfig, which also reads PGPASSWORD and the
+// password file), the secrets of the parsed configuration are added: its
+// password and every run-time parameter whose name
+// contains "password".
 func Passwords(dsn string) []string {
-	var out []string
+	out := parsedPasswords(dsn)
 	for _, sp := range spans(dsn, true) {
 		raw := dsn[sp.from:sp.to]
 		for _, v := range []string{raw, unescape(raw)} {
@@ -183,6 +192,65 @@ func Passwords(dsn string) []string {
 	}
 	return out
 }
+
+// parsedPasswords returns the secrets of dsn's parsed configuration, or
+// nothing when it does not parse.
+func parsedPasswords(dsn string) []string {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if cfg.Password != "" {
+		out = append(out, cfg.Password)
+	}
+	for k, v := range cfg.RuntimeParams {
+		if v != "" && containsFold(k, "password") {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ConfigError rewrites err when it is pgconn's connection-string parse error
+// (or wraps one): pgconn's own text shows its best-effort redaction of the
+// string, which leaks parts of malformed passwords, and its causes quote
+// pieces of the string. The rewrite reads "invalid connection string
+// (REASON): STRING", with the string as [DSN] masks it last (so no mask can
+// run into the reason), net/url's errors reduced to their cause, and every
+// quoted piece of the string in the reason elided; all of it goes through
+// [Secret] with the string's passwords. ok is false for any other error.
+func ConfigError(err error) (msg string, ok bool) {
+	var pce *pgconn.ParseConfigError
+	if !errors.As(err, &pce) {
+		return "", false
+	}
+	text := pce.Error()
+	inner := pce.Unwrap()
+	if inner != nil {
+		text = strings.TrimSuffix(text, " ("+inner.Error()+")")
+	}
+	// pgconn's text is "cannot parse `STRING`: REASON"; REASON never holds a backquote.
+	reason := text[strings.LastIndex(text, "`: ")+3:]
+	var ue *url.Error
+	switch {
+	case errors.As(inner, &ue):
+		reason += ": " + ue.Err.Error()
+	case inner != nil:
+		reason += ": " + inner.Error()
+	}
+	reason = quoted.ReplaceAllStringFunc(reason, func(q string) string {
+		if len(q) > 3 && strings.Contains(pce.ConnString, q[1:len(q)-1]) {
+			return `"…"`
+		}
+		return q
+	})
+	msg = fmt.Sprintf("invalid connection string (%s): %s", reason, DSN(pce.ConnString))
+	return Secret(msg, Passwords(pce.ConnString)...), true
+}
+
+// quoted matches a double-quoted piece of an error message.
+var quoted = regexp.MustCompile(`"[^"]*"`)
 
 // span is a half-open byte range of a text to mask.
 type span struct{ from, to int }
@@ -205,10 +273,12 @@ func mask(s string, whole bool) string {
 	return b.String()
 }
 
-// Key spellings: password and sslpassword, any case, each letter possibly
-// percent-encoded (the URL parser decodes keys: pass%77ord is password).
+// Key spellings: any key whose name contains "password" (password,
+// sslpassword, my_password_2, …), any case, each letter of "password"
+// possibly percent-encoded (the URL parser decodes keys: pass%77ord is
+// password).
 var (
-	keyRE = regexp.MustCompile(`(?i)(?:` + encodedWord("ssl") + `)?` + encodedWord("password") + `[ \t\n\r\v\f]*=`)
+	keyRE = regexp.MustCompile(`(?i)[a-z0-9_.%-]*` + encodedWord("password") + `[a-z0-9_.%-]*[ \t\n\r\v\f]*=`)
 	// SQL: the PASSWORD keyword, then a string literal: '…', E'…', U&'…' or $tag$…$tag$.
 	sqlRE = regexp.MustCompile(`(?i)\bpassword[ \t\n\r\v\f]*(?:e|u&)?('|\$[a-z0-9_]*\$)`)
 	// The next key of a key=value string or of a URL query.

@@ -2,10 +2,14 @@ package redact_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/planrun/planrun/internal/redact"
 )
@@ -40,6 +44,8 @@ func TestDSN(t *testing.T) {
 		{"key=value unquoted space", "host=db password=se cret9 dbname=x", "host=db password=xxxxx dbname=x", []string{"cret9"}},
 		{"key=value sslpassword", "host=db sslpassword=Kp9secret sslkey=/k.pem", "host=db sslpassword=xxxxx sslkey=/k.pem", []string{"Kp9secret"}},
 		{"key=value upper case", "host=db PASSWORD=Up9secret", "host=db PASSWORD=xxxxx", []string{"Up9secret"}},
+		{"any key holding password", "host=db my_Password_2=Kk7secret x_password.v1 = 'Jj7 secret' port=5", "host=db my_Password_2=xxxxx x_password.v1 = 'xxxxx' port=5", []string{"Kk7secret", "Jj7"}},
+		{"query key holding password", "postgres://u@h/db?options=1&app_password=Ll8secret", "postgres://u@h/db?options=1&app_password=xxxxx", []string{"Ll8secret"}},
 		{"passfile and sslkey stay", "host=db passfile=/home/u/.pgpass sslkey=/k.pem", "host=db passfile=/home/u/.pgpass sslkey=/k.pem", nil},
 		{"empty", "", "", nil},
 	}
@@ -141,6 +147,59 @@ func TestPasswords(t *testing.T) {
 	}
 	if got := redact.Passwords("postgres://u@h/db"); len(got) != 0 {
 		t.Errorf("a DSN without a password gave %q", got)
+	}
+}
+
+// TestPasswordsFromParsedConfig: what pgconn's parse finds is a secret too,
+// including what the string does not hold (PGPASSWORD) and run-time
+// parameters whose name holds "password".
+func TestPasswordsFromParsedConfig(t *testing.T) {
+	t.Setenv("PGPASSWORD", "Env9Secret")
+	got := redact.Passwords("postgres://u@h/db?x_password_hint=Param7Secret")
+	for _, want := range []string{"Env9Secret", "Param7Secret"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("Passwords = %q, missing %q", got, want)
+		}
+	}
+}
+
+// TestConfigError: pgconn's parse errors are rewritten from the string as
+// DSN masks it; pgconn's own text (and net/url's, which quotes the URL)
+// would show parts of these passwords.
+func TestConfigError(t *testing.T) {
+	cases := []struct {
+		dsn     string
+		secrets []string
+	}{
+		{"postgres://u:Xq7@Zz:9/Kk%2Fw#Vv?Ll@host/db", []string{"Zz:9", "Kk%2Fw", "Vv?Ll", "Kk/w"}},
+		{"postgres://u:Gh4 spa ce Mn8@host/db", []string{"spa ce", "Mn8"}},
+		{"postgres://u:p%zzSecret9@h/db", []string{"Secret9"}},
+		{"host=h port=notaport password=Pw&Leak9Zz", []string{"Leak9Zz"}},
+		{"host=h password='Unbal4nced port=x", []string{"Unbal4nced"}},
+		{"postgres://u:Aa1Secret@h:99999/db?sslpassword=Kp9Secret", []string{"Aa1Secret", "Kp9Secret"}},
+	}
+	for _, c := range cases {
+		t.Run(c.dsn, func(t *testing.T) {
+			_, err := pgconn.ParseConfig(c.dsn)
+			if err == nil {
+				t.Fatalf("%q parsed; the test needs a parse error", c.dsn)
+			}
+			msg, ok := redact.ConfigError(fmt.Errorf("target: %w", err))
+			if !ok {
+				t.Fatalf("ConfigError did not recognise %T", err)
+			}
+			if !strings.HasPrefix(msg, "invalid connection string (") {
+				t.Errorf("message %q", msg)
+			}
+			for _, s := range c.secrets {
+				if strings.Contains(msg, s) {
+					t.Errorf("ConfigError = %q holds %q", msg, s)
+				}
+			}
+		})
+	}
+	if _, ok := redact.ConfigError(errors.New("other")); ok {
+		t.Error("ConfigError claimed an unrelated error")
 	}
 }
 
