@@ -262,7 +262,11 @@ func FuzzRedact(f *testing.F) {
 		if len(pw) < redact.MinSecret || len(pw) > 64 {
 			return
 		}
+		masked := dsnForms(redact.Mask)
 		for form, dsn := range dsnForms(pw) {
+			if m := masked[form]; strings.Contains(m, pw) || strings.Contains(fmt.Sprintf("cannot parse `%s`: failed to connect with %q (password %s)", m, m, redact.Mask), pw) {
+				continue // the text around the password holds it ("pp p" in "app password")
+			}
 			if got := redact.DSN(dsn); strings.Contains(got, pw) {
 				t.Fatalf("%s: DSN(%q) = %q holds the password %q", form, dsn, got, pw)
 			}

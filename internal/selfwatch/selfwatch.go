@@ -1,0 +1,143 @@
+// Package selfwatch measures the load generator itself while a plan runs:
+// how late a 10 ms timer fires (a starved process fires late), how much CPU
+// planrun uses, and, where the machine lets it read them, how much CPU a
+// server process tree (the embedded PostgreSQL) and the whole machine use.
+//
+// A load generator that is itself saturated measures itself, not the system
+// under test; these figures are how planrun knows.
+package selfwatch
+
+import (
+	"runtime"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+)
+
+// Period is the timer whose lateness is measured: 10 ms.
+const Period = 10 * time.Millisecond
+
+// Figures is what a Watch measured. CPU figures are in cores (1.5 = one and
+// a half cores busy on average); a figure the machine could not give is -1.
+type Figures struct {
+	// Lateness is how late each 10 ms timer fired, in microseconds.
+	Lateness *hdrhistogram.Histogram
+	// Elapsed is how long the watch ran.
+	Elapsed time.Duration
+	// CPU is planrun's own CPU use (user + system, all threads).
+	CPU float64
+	// ServerCPU is the CPU use of the watched server's process tree.
+	ServerCPU float64
+	// MachineCPU is the busy CPU of the whole machine (Linux /proc/stat).
+	MachineCPU float64
+	// Cores is the number of CPUs the machine has.
+	Cores int
+}
+
+// Watch measures from Start until Stop.
+type Watch struct {
+	start     time.Time
+	serverPID int
+	cpu0      time.Duration
+	server0   time.Duration
+	machine0  machineTimes
+
+	stop chan struct{}
+	done sync.WaitGroup
+
+	mu       sync.Mutex
+	lateness *hdrhistogram.Histogram
+}
+
+// Start begins watching. serverPID is the root of the server's process tree
+// to account for (0: none).
+func Start(serverPID int) *Watch {
+	w := &Watch{
+		start:     time.Now(),
+		serverPID: serverPID,
+		cpu0:      selfCPU(),
+		server0:   treeCPU(serverPID),
+		machine0:  readMachineTimes(),
+		stop:      make(chan struct{}),
+		lateness:  hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
+	}
+	w.done.Add(1)
+	go w.tick()
+	return w
+}
+
+// tick sleeps to each 10 ms mark and records how late it woke. Marks that a
+// late wake-up skipped are recorded too, each with the lateness it would
+// have had, so a long stall weighs as much as it lasted.
+func (w *Watch) tick() {
+	defer w.done.Done()
+	timer := time.NewTimer(Period)
+	defer timer.Stop()
+	next := w.start.Add(Period)
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-timer.C:
+			w.mu.Lock()
+			next = recordWake(w.lateness, next, now)
+			w.mu.Unlock()
+			timer.Reset(time.Until(next))
+		}
+	}
+}
+
+// recordWake records a wake-up at now for the mark next, and for every later
+// mark that now has passed too, each with its own lateness (at least 1 µs);
+// it returns the first mark still ahead.
+func recordWake(h *hdrhistogram.Histogram, next, now time.Time) time.Time {
+	for ; !next.After(now); next = next.Add(Period) {
+		_ = h.RecordValue(max(1, now.Sub(next).Microseconds()))
+	}
+	return next
+}
+
+// Lateness returns a copy of the timer lateness recorded so far.
+func (w *Watch) Lateness() *hdrhistogram.Histogram {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return hdrhistogram.Import(w.lateness.Export())
+}
+
+// Stop ends the watch and returns its figures.
+func (w *Watch) Stop() Figures {
+	close(w.stop)
+	w.done.Wait()
+	elapsed := time.Since(w.start)
+	f := Figures{Lateness: w.lateness, Elapsed: elapsed, CPU: -1, ServerCPU: -1, MachineCPU: -1, Cores: numCPU()}
+	secs := elapsed.Seconds()
+	if secs <= 0 {
+		return f
+	}
+	if c := selfCPU(); c >= 0 && w.cpu0 >= 0 {
+		f.CPU = (c - w.cpu0).Seconds() / secs
+	}
+	if w.serverPID > 0 {
+		if c := treeCPU(w.serverPID); c >= 0 && w.server0 >= 0 {
+			f.ServerCPU = (c - w.server0).Seconds() / secs
+		}
+	}
+	if m := readMachineTimes(); m.ok && w.machine0.ok && m.total > w.machine0.total {
+		busy := float64(m.busy-w.machine0.busy) / float64(m.total-w.machine0.total)
+		f.MachineCPU = busy * float64(f.Cores)
+	}
+	return f
+}
+
+// selfCPU is this process's CPU time so far, or -1.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return -1
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func numCPU() int { return runtime.NumCPU() }
