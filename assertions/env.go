@@ -322,6 +322,17 @@ func scenarioEnv(sc *results.Scenario) ScenarioEnv {
 	return e
 }
 
+// preflightCheck is one preflight check's name and status ("" when it did not run).
+type preflightCheck struct{ name, status string }
+
+// preflightChecks lists the checks of p, in the order of its fields.
+func preflightChecks(p PreflightEnv) []preflightCheck {
+	return []preflightCheck{
+		{"reachability", p.Reachability}, {"server", p.Server}, {"rtt", p.RTT},
+		{"capacity", p.Capacity}, {"timeouts", p.Timeouts}, {"consistency", p.Consistency},
+	}
+}
+
 func preflightOf(checks []results.Check) PreflightEnv {
 	var p PreflightEnv
 	for _, c := range checks {

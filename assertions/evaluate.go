@@ -137,6 +137,10 @@ func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base 
 			return o
 		}
 	}
+	if reason := notMeasured(c, env, sc != nil); reason != "" {
+		o.Status, o.Reason, o.Unmeasured = results.OutcomeSkipped, reason, true
+		return o
+	}
 	o.Actual = formatActual(c.refs, env)
 	out, err := machine.Run(c.program, *env)
 	if err != nil {
@@ -197,6 +201,41 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 		}
 	}
 	return "", ""
+}
+
+// notMeasured says why a figure c reads was not measured, or "" when all
+// were: a preflight check that did not run (preflight.<check>), rtt
+// without the preflight pings (0), or a check the engine could not make on the scenario
+// or on the baseline's (Scenario.NotChecked; onScenario: env holds one).
+// Such an outcome is skipped, never passed: the value it would read is
+// incomplete (leaks without the server's count) or a zero standing for
+// nothing.
+func notMeasured(c *compiled, env *Env, onScenario bool) string {
+	for _, pc := range preflightChecks(env.Preflight) {
+		if pc.status == "" && c.references("preflight."+pc.name) {
+			return "the preflight check " + pc.name + " did not run"
+		}
+	}
+	if env.RTT == 0 && c.references("rtt") {
+		return "rtt was not measured: the preflight pings did not run"
+	}
+	if !onScenario {
+		return ""
+	}
+	for _, side := range []struct {
+		prefix string
+		sc     *results.Scenario
+		whose  string
+	}{{"", &env.Scenario, ""}, {"baseline.", &env.Baseline.Scenario, "the baseline's "}} {
+		for _, nc := range side.sc.NotChecked {
+			for _, f := range nc.Figures {
+				if c.references(side.prefix + f) {
+					return fmt.Sprintf("%s%s was not fully measured: %scheck %s was not made: %s", side.prefix, f, side.whose, nc.Check, nc.Reason)
+				}
+			}
+		}
+	}
+	return ""
 }
 
 func hasOp(ops map[string]results.Operation, name string) bool {

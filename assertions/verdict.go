@@ -105,8 +105,9 @@ func starvedScenarios(run *results.Run) string {
 }
 
 // verdict gives the run's final word: pass iff the run completed, no
-// critical preflight check failed, and no critical outcome failed or could
-// not be evaluated. Warnings never fail it.
+// critical preflight check failed, and no critical outcome failed, could
+// not be evaluated, or was skipped because a figure it reads was not
+// measured (Outcome.Unmeasured). Warnings never fail it.
 func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	v := results.Verdict{Pass: true}
 	runC := results.Criterion{Name: CriterionRun, Status: results.CriterionPass}
@@ -169,7 +170,7 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		}
 	}
 	for _, j := range judged {
-		if j.c.severity != results.SeverityWarning && (j.o.Status == results.OutcomeFail || j.o.Status == results.OutcomeError) {
+		if j.c.severity != results.SeverityWarning && failsVerdict(j.o) {
 			v.Pass = false
 		}
 	}
@@ -178,6 +179,14 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 		v.Label = s.pass
 	}
 	return v
+}
+
+// failsVerdict reports whether o, when critical, fails the verdict: it
+// failed, could not be evaluated, or was skipped because a figure it reads
+// was not measured.
+func failsVerdict(o results.Outcome) bool {
+	return o.Status == results.OutcomeFail || o.Status == results.OutcomeError ||
+		(o.Status == results.OutcomeSkipped && o.Unmeasured)
 }
 
 // unchecked says why no critical check was evaluated on a scenario (none
@@ -207,8 +216,8 @@ func (s *Set) unchecked(run *results.Run, judged []judgement) string {
 }
 
 // criterionOf summarises the outcomes of the assertions counting in one
-// criterion: fail when a critical one failed or errored, warn when only
-// warnings did, pass when some passed, skipped otherwise.
+// criterion: fail when a critical one failed, errored or was not measured,
+// warn when only warnings did, pass when some passed, skipped otherwise.
 func criterionOf(name string, in []judgement) results.Criterion {
 	c := results.Criterion{Name: name, Status: results.CriterionSkipped}
 	var fails, warns, passes, skips []string
@@ -222,12 +231,15 @@ func criterionOf(name string, in []judgement) results.Criterion {
 		if o.Scenario != "" {
 			where += " on " + o.Scenario
 		}
-		switch o.Status {
-		case results.OutcomeFail, results.OutcomeError:
+		switch {
+		case failsVerdict(o):
 			line := where + ": " + o.Actual
-			if o.Status == results.OutcomeError {
+			switch {
+			case o.Status == results.OutcomeError:
 				line = where + ": could not evaluate: " + o.Reason
-			} else if o.Aborted {
+			case o.Status == results.OutcomeSkipped:
+				line = where + ": skipped, not measured: " + o.Reason
+			case o.Aborted:
 				line += " (" + o.Reason + ")"
 			}
 			if j.c.severity == results.SeverityWarning {
@@ -235,12 +247,12 @@ func criterionOf(name string, in []judgement) results.Criterion {
 			} else {
 				fails = append(fails, line)
 			}
-		case results.OutcomePass:
+		case o.Status == results.OutcomePass:
 			if _, ok := passedOn[j.c]; !ok {
 				passOrder = append(passOrder, j.c)
 			}
 			passedOn[j.c] = append(passedOn[j.c], o.Scenario)
-		case results.OutcomeSkipped:
+		case o.Status == results.OutcomeSkipped:
 			key := o.Name + ": skipped: " + o.Reason
 			if _, ok := skippedOn[key]; !ok {
 				skipOrder = append(skipOrder, key)

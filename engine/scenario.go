@@ -336,10 +336,17 @@ func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {
 
 // serverLeaks checks that the server's backends for the plan's
 // application_name fall back to what the pool holds once the load stopped.
+// When the monitor connection cannot make the check, out records it as not
+// made (results.CheckServerLeaks), so that leaks is not judged as complete.
 func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 	mon := r.env.monitor
 	if mon == nil {
 		return
+	}
+	notChecked := func(err error) {
+		reason := "the monitor connection could not count the server's backends: " + errorSample(err, "")
+		r.env.logf("scenario %s: server leak check not made: %s", r.sc.Name, reason)
+		out.NotChecked = append(out.NotChecked, results.NotChecked{Check: results.CheckServerLeaks, Figures: []string{"leaks"}, Reason: reason})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), serverLeakGrace+time.Second)
 	defer cancel()
@@ -349,7 +356,7 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 		var n int
 		err := mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.appName()).Scan(&n)
 		if err != nil {
-			r.env.logf("server leak check skipped: %v", err)
+			notChecked(err)
 			return
 		}
 		extra = n - r.pool.Stats().Total

@@ -175,6 +175,11 @@ type Scenario struct {
 	// Leaks counts leaked connections (LeakDetails describes each, bounded).
 	Leaks       int    `json:"leaks" expr:"leaks"`
 	LeakDetails []Leak `json:"leak_details,omitempty"`
+	// NotChecked lists the checks the engine could not make on this
+	// scenario, with why (empty when all were made). An assertion reading a
+	// figure one of them feeds is skipped with the reason, never passed, and
+	// a critical one fails the verdict.
+	NotChecked []NotChecked `json:"not_checked,omitempty"`
 	// Recovery is nil when the scenario has no recovery_after.
 	Recovery *Recovery `json:"recovery,omitempty"`
 	// Series is the per-second time series (downsampled to at most MaxSeriesPoints).
@@ -275,6 +280,25 @@ type Exhaustion struct {
 	Share float64 `json:"share" expr:"share" unit:"fraction"`
 }
 
+// NotChecked is a check the engine could not make, so that the figures it
+// feeds are incomplete.
+type NotChecked struct {
+	// Check names it (Check* constants of this package).
+	Check string `json:"check"`
+	// Figures lists the assertion names it feeds, e.g. ["leaks"].
+	Figures []string `json:"figures"`
+	// Reason says why it could not be made.
+	Reason string `json:"reason"`
+}
+
+// Checks a scenario may record as not made (Scenario.NotChecked).
+const (
+	// CheckServerLeaks counts the backends left on the server once the load
+	// stopped, on the monitor connection; without it, leaks counts only the
+	// connections the pool saw held too long or unreleased.
+	CheckServerLeaks = "server_leaks"
+)
+
 // Leak is one connection held too long or still checked out at the end.
 type Leak struct {
 	Operation string        `json:"operation"`
@@ -350,7 +374,8 @@ type Outcome struct {
 	Check    string   `json:"check"`
 	Scenario string   `json:"scenario"`
 	Severity Severity `json:"severity"`
-	// Status: pass, fail, skipped (with Reason), or error (could not evaluate; with Reason).
+	// Status: pass, fail, skipped (with Reason; see Unmeasured), or error
+	// (could not evaluate; with Reason).
 	Status OutcomeStatus `json:"status"`
 	// Actual shows the values the check used, e.g. "acquire.p95 = 312ms".
 	Actual string `json:"actual,omitempty"`
@@ -360,6 +385,12 @@ type Outcome struct {
 	// Builtin is true for planrun's own checks, which apply to every
 	// scenario unless the plan overrides them (docs/assertions.md).
 	Builtin bool `json:"builtin,omitempty"`
+	// Unmeasured is true for a skipped outcome whose check reads a figure
+	// that could not be measured (Scenario.NotChecked, a preflight check
+	// that did not run): a critical one fails the verdict. A check skipped
+	// because it does not apply (no baseline, no recovery_after) is not
+	// unmeasured.
+	Unmeasured bool `json:"unmeasured,omitempty"`
 }
 
 // Severity says whether a failed outcome fails the verdict.

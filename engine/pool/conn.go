@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/planrun/planrun/internal/redact"
 )
 
 // Conn is a pooled connection. One Conn exists per physical connection and
@@ -23,21 +21,21 @@ type Conn struct {
 func (c *Conn) PgConn() *pgx.Conn { return c.raw }
 
 // startConnect opens a connection for w in a slot already counted in
-// p.open, under p.mu.
-func (p *Pool) startConnect(w *waiter) {
+// p.open, under p.mu; probe marks the one attempt a backing-off pool makes.
+func (p *Pool) startConnect(w *waiter, probe bool) {
 	w.state = waiterConnecting
 	p.opening++
 	p.bg.Add(1)
-	go p.connect(w)
+	go p.connect(w, probe)
 }
 
 // connect opens a connection and grants it to w, or releases it into the
-// pool when w has given up. A failed connect frees its slot (to the oldest
-// waiter, which then tries to connect) and grants w the error.
-func (p *Pool) connect(w *waiter) {
+// pool when w has given up. A failed connect starts or extends the backoff,
+// frees its slot and grants w the error. A successful one ends the backoff.
+func (p *Pool) connect(w *waiter, probe bool) {
 	defer p.bg.Done()
 	start := time.Now()
-	raw, err := pgx.ConnectConfig(context.Background(), p.connConfig)
+	raw, err := p.dial(context.Background(), p.connConfig)
 	now := time.Now()
 	if err == nil {
 		p.histMu.Lock()
@@ -48,18 +46,20 @@ func (p *Pool) connect(w *waiter) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.opening--
+	if probe {
+		p.probing = false
+	}
 	waiting := w.state == waiterConnecting
 	if err != nil {
 		p.connectFailures++
+		cerr := p.connectFailed(err, start, now, probe)
 		p.freeSlot()
 		if waiting {
-			p.grant(w, grant{err: &connectError{
-				msg: "pool: open connection: " + redact.Secret(err.Error(), p.password),
-				err: err,
-			}})
+			p.grant(w, grant{err: cerr})
 		}
 		return
 	}
+	p.connectSucceeded(now)
 	p.opened++
 	p.maxOpen = max(p.maxOpen, p.open-p.opening)
 	c := &Conn{raw: raw, created: now}

@@ -43,6 +43,25 @@
 // backends. (pgconn's Close only sends Terminate: measured, that let the
 // server list N+M+1 backends for a moment while overflow was churning.)
 //
+// # Backoff after failed connects
+//
+// A server that is down must not be hammered: after a failed connect the
+// pool backs off. The next attempt is due a delay after the failure,
+// uniform in [d/2, d], with d starting at 50 ms and doubling after each
+// failed attempt up to min([Config.Timeout], 1 s). While backing off at
+// most one attempt is under way: an Acquire that would open a connection
+// waits for the next attempt instead (the oldest one makes it; a released
+// connection serves them like any waiter). One that waits [Config.Timeout]
+// without getting an attempt fails with [ErrConnect] and the text "pool:
+// server unreachable since t=…" (t counted from the pool's creation), never
+// a pool timeout. One successful connect ends the backoff. So a dead server
+// sees, per pool, the attempts that were under way when it went (at most
+// Size+MaxOverflow), then attempts at least 25 ms, 50 ms, 100 ms, … apart,
+// and at most 2/min(Timeout, 1 s) per second once the delay is capped
+// ([MaxAttemptRate]: 2 per second with a timeout of 1 s or more). Over an
+// outage of T seconds: at most Size+MaxOverflow + 6 + T·MaxAttemptRate
+// attempts.
+//
 // # Why plain pgx.Conn and not pgxpool
 //
 // pgxpool has no overflow: it was run with every automatic behaviour
@@ -128,6 +147,11 @@ type Pool struct {
 	waiting atomic.Int64 // Acquire calls that have not returned
 	waiters sync.Pool    // of *waiter, for reuse
 
+	created    time.Time // when New ran; error texts count time from it
+	maxBackoff time.Duration
+	// dial opens one connection: pgx.ConnectConfig, replaced by tests.
+	dial func(context.Context, *pgx.ConnConfig) (*pgx.Conn, error)
+
 	mu      sync.Mutex
 	drained sync.Cond // on mu: signalled when open reaches 0 after Close
 	closed  bool
@@ -144,6 +168,16 @@ type Pool struct {
 	// counters of Stats
 	opened, connectFailures, acquires, timeouts             int64
 	closedRecycled, closedOverflow, closedBroken, closedEnd int64
+	unreachableFailures                                     int64
+	// backoff after failed connects (backoff.go)
+	backoffQ       waitQueue     // Acquire calls waiting for the next attempt, oldest first
+	downSince      time.Time     // the failure that started the backoff; zero when not backing off
+	healthyAt      time.Time     // the last successful connect
+	delay          time.Duration // the current backoff delay
+	nextProbe      time.Time     // when the next attempt may start
+	probing        bool          // an attempt started while backing off is under way
+	probeTimer     *time.Timer   // fires at nextProbe
+	lastConnectErr error         // of the last failed connect
 
 	bg sync.WaitGroup // connect and close goroutines
 
@@ -205,6 +239,9 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	}
 
 	p := &Pool{
+		created:     time.Now(),
+		maxBackoff:  min(cfg.Timeout, backoffMax),
+		dial:        pgx.ConnectConfig,
 		connConfig:  cc,
 		size:        cfg.Size,
 		capacity:    cfg.Size + cfg.MaxOverflow,
@@ -314,8 +351,13 @@ func (p *Pool) take(w **waiter) (*Conn, error) {
 		*w = p.getWaiter()
 	}
 	if p.open < p.capacity {
+		if p.backingOff() {
+			p.waitForProbe(*w)
+			p.probe()
+			return nil, nil
+		}
 		p.open++
-		p.startConnect(*w)
+		p.startConnect(*w, false)
 		return nil, nil
 	}
 	p.enqueue(*w)
@@ -365,6 +407,14 @@ func (p *Pool) giveUp(w *waiter, ctx context.Context) grant {
 	switch w.state {
 	case waiterQueued:
 		p.dequeue(w)
+	case waiterBackoff:
+		p.backoffQ.remove(w)
+		w.state = waiterIdle
+		if ctx == nil {
+			err := p.unreachableError()
+			p.mu.Unlock()
+			return grant{err: err}
+		}
 	case waiterConnecting:
 		w.state = waiterGone // the connect will release its connection into the pool
 	default: // granted: the grant is in w.ch
@@ -427,6 +477,10 @@ func (p *Pool) put(c *Conn) {
 		w := p.queue.head
 		p.dequeue(w)
 		p.grant(w, grant{c: c})
+	case p.backoffQ.head != nil:
+		w := p.backoffQ.head
+		p.backoffQ.remove(w)
+		p.grant(w, grant{c: c})
 	case p.idle.n < p.size:
 		p.idle.push(c)
 	default:
@@ -445,17 +499,26 @@ func (p *Pool) grant(w *waiter, g grant) {
 }
 
 // freeSlot gives a slot back, under p.mu: to the oldest waiter, which
-// opens a connection in it, else to the pool.
+// opens a connection in it, else to the pool. While the pool backs off, the
+// pool is no longer busy once a slot is free: every waiter waits for the
+// next attempt instead, which the slot may serve.
 func (p *Pool) freeSlot() {
 	if w := p.queue.head; w != nil && !p.closed {
-		p.dequeue(w)
-		p.startConnect(w)
-		return
+		if !p.backingOff() {
+			p.dequeue(w)
+			p.startConnect(w, false)
+			return
+		}
+		for ; w != nil; w = p.queue.head {
+			p.dequeue(w)
+			p.waitForProbe(w)
+		}
 	}
 	p.open--
 	if p.open == 0 && p.closed {
 		p.drained.Broadcast()
 	}
+	p.probe()
 }
 
 // enqueue appends w to the queue, under p.mu; an empty queue starts a period
@@ -504,6 +567,13 @@ func (p *Pool) Close() {
 		for w := p.queue.head; w != nil; w = p.queue.head {
 			p.dequeue(w)
 			p.grant(w, grant{err: ErrClosed})
+		}
+		for w := p.backoffQ.head; w != nil; w = p.backoffQ.head {
+			p.backoffQ.remove(w)
+			p.grant(w, grant{err: ErrClosed})
+		}
+		if p.probeTimer != nil {
+			p.probeTimer.Stop()
 		}
 	}
 	for p.open > 0 {

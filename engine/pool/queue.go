@@ -35,6 +35,7 @@ type waiterState int
 const (
 	waiterIdle       waiterState = iota // not waiting on the pool
 	waiterQueued                        // in the queue
+	waiterBackoff                       // waiting for the next connect attempt of a backing-off pool
 	waiterConnecting                    // a connection is being opened for it
 	waiterGranted                       // its grant is in ch
 	waiterGone                          // gave up while connecting; never reused

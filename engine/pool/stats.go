@@ -44,6 +44,15 @@ type Stats struct {
 	Acquires int64
 	// Timeouts counts Acquire calls that failed with ErrTimeout.
 	Timeouts int64
+	// Unreachable counts Acquire calls that failed with ErrConnect after
+	// waiting Timeout for a connect attempt while the pool backed off (no
+	// attempt of their own: not in ConnectFailures).
+	Unreachable int64
+	// BackingOff tells whether the pool is backing off after a failed
+	// connect now; UnreachableSince is when the failure that started it
+	// came (zero when not backing off).
+	BackingOff       bool
+	UnreachableSince time.Time
 
 	// ClosedRecycled counts connections closed for being older than Recycle.
 	ClosedRecycled int64
@@ -77,6 +86,9 @@ func (p *Pool) Stats() Stats {
 		ConnectFailures:  p.connectFailures,
 		Acquires:         p.acquires,
 		Timeouts:         p.timeouts,
+		Unreachable:      p.unreachableFailures,
+		BackingOff:       p.backingOff(),
+		UnreachableSince: p.downSince,
 		ClosedRecycled:   p.closedRecycled,
 		ClosedOverflow:   p.closedOverflow,
 		ClosedBroken:     p.closedBroken,
