@@ -85,10 +85,6 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 	}
-	if err := report.CheckGitHubSummary(); err != nil {
-		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n  nothing was run; point it at a file planrun can append to, or unset it\n", err)
-		return ExitUsage
-	}
 
 	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios}, stderr)
 	if prog == nil {
@@ -100,6 +96,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
 			return ExitUsage
 		}
+	}
+	// Checked before any connection, like --out (after the plan, so that
+	// its problems are all printed first): a long run must not end without
+	// its job summary.
+	if err := report.CheckGitHubSummary(); err != nil {
+		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n  nothing was run; point it at a file planrun can append to, or unset it\n", err)
+		return ExitUsage
 	}
 
 	tty := isTerminal(stderr)
