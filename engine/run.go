@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -43,6 +44,13 @@ type RunOptions struct {
 	Logf func(format string, args ...any)
 	// Version is planrun's version, recorded in the results.
 	Version string
+	// Teardown, when set, bounds the teardown: once it is cancelled (the
+	// CLI's second stop signal), the statement running is cancelled, no
+	// further statement runs, and the run's TeardownError lists those that
+	// did not run. Default nil: only teardownTimeout (1 minute) bounds it.
+	// Run's own context never stops the teardown, so that the first stop
+	// signal ends the load and still cleans up.
+	Teardown context.Context
 }
 
 // Failure is a run that could not go on: the target was unreachable, a
@@ -125,7 +133,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 func fail(ctx context.Context, run *results.Run, f *Failure) (*results.Run, error) {
 	if ctx.Err() != nil {
 		run.Status = results.StatusInterrupted
-		run.StatusReason = fmt.Sprintf("interrupted (Ctrl-C / SIGTERM) during %s", f.Stage)
+		run.StatusReason = fmt.Sprintf("%s during %s", interruption(ctx), f.Stage)
 		return run, nil
 	}
 	run.Status = results.StatusFailed
@@ -245,9 +253,15 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	defer func() { _ = e.monitor.Close(context.Background()) }()
 
 	defer func() {
-		if err := e.teardown(ctx); err != nil {
+		if err := e.teardown(); err != nil {
 			e.logf("%v", err)
 			run.TeardownError = redact.Text(err.Error())
+		}
+		// A stop during the teardown of a completed load still ends the run
+		// as interrupted: whoever stopped it gets exit 4, never a silent 0.
+		if run.Status == results.StatusCompleted && (ctx.Err() != nil || e.teardownContext().Err() != nil) {
+			run.Status = results.StatusInterrupted
+			run.StatusReason = interruption(ctx) + " during teardown; the load had completed"
 		}
 	}()
 	if err := e.statements(ctx, "setup", prog.setup); err != nil {
@@ -278,7 +292,7 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	}
 	if ctx.Err() != nil && run.Status == results.StatusCompleted {
 		run.Status = results.StatusInterrupted
-		run.StatusReason = "interrupted (Ctrl-C / SIGTERM); the results hold what was measured until then"
+		run.StatusReason = interruption(ctx) + "; the results hold what was measured until then"
 	}
 	return run, nil
 }
@@ -310,19 +324,25 @@ func (e *runEnv) exec(ctx context.Context, stage string, i int, st *statement) e
 	return nil
 }
 
-// teardown runs every teardown statement, also after an interrupt (on a
-// fresh connection when an interrupted statement closed the monitor's), and
-// goes on past a failing statement so that later clean-up still happens. It
-// returns every failure, joined.
-func (e *runEnv) teardown(ctx context.Context) error {
+// teardown runs every teardown statement, also after an interrupt: the
+// run's context does not reach it. Its own bounds are opts.Teardown (the
+// CLI's second stop signal) and teardownTimeout. It goes on past a failing
+// statement so that later clean-up still happens (on a fresh connection when
+// an interrupted statement closed the monitor's), but once a bound ends it
+// stops and names every statement that did not run. It returns every
+// failure, joined.
+func (e *runEnv) teardown() error {
 	sts := e.prog.teardown
 	if len(sts) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
+	ctx, cancel := context.WithTimeout(e.teardownContext(), teardownTimeout)
 	defer cancel()
 	if e.monitor.IsClosed() {
 		mon, err := connectMonitor(ctx, e.dsn, e.prog.Pool.ConnectTimeout)
+		if err != nil && ctx.Err() != nil {
+			return e.notRun(sts)
+		}
 		if err != nil {
 			return fmt.Errorf("teardown: cannot connect: %s", e.explain(err))
 		}
@@ -331,9 +351,50 @@ func (e *runEnv) teardown(ctx context.Context) error {
 	e.logf("teardown: %d statement(s)", len(sts))
 	var errs []error
 	for i := range sts {
-		errs = append(errs, e.exec(ctx, "teardown", i, &sts[i]))
+		err := e.exec(ctx, "teardown", i, &sts[i])
+		if err != nil && ctx.Err() != nil { // stopped: statement i did not finish either
+			return errors.Join(append(errs, e.notRun(sts[i:]))...)
+		}
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// teardownContext is opts.Teardown, or a context never cancelled.
+func (e *runEnv) teardownContext() context.Context {
+	if e.opts.Teardown != nil {
+		return e.opts.Teardown
+	}
+	return context.Background()
+}
+
+// notRun is the error of a teardown stopped before sts ran: why it stopped,
+// then each statement on a line of its own, redacted, so that they can be
+// run by hand.
+func (e *runEnv) notRun(sts []statement) error {
+	why := "teardown interrupted"
+	if e.teardownContext().Err() == nil {
+		why = "teardown timed out after " + humanize.Duration(teardownTimeout)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: these statements did not run:", why)
+	for _, st := range sts {
+		b.WriteString("\n  " + oneLine.Replace(strings.TrimSpace(redact.Text(st.SQL))))
+	}
+	return errors.New(b.String())
+}
+
+// oneLine puts a statement written over several lines on one.
+var oneLine = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+
+// interruption says what stopped the run: "interrupted (SIGHUP)" when ctx
+// was cancelled with a cause (the CLI names the signal), else "interrupted".
+func interruption(ctx context.Context) string {
+	cause := context.Cause(ctx)
+	if cause == nil || errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return "interrupted"
+	}
+	return fmt.Sprintf("interrupted (%v)", cause)
 }
 
 func connectMonitor(ctx context.Context, dsn string, timeout time.Duration) (*pgx.Conn, error) {

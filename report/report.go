@@ -11,8 +11,10 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -80,10 +82,18 @@ var fileRenderers = []struct {
 	{".xml", JUnit},
 }
 
-// WriteFiles writes <plan>_<YYYYMMDD_HHMMSS>.json, .md and .xml into dir
-// (created if missing), each atomically (temp file in dir + fsync + rename),
-// and returns their paths. now gives the timestamp (local time). A file of the
-// same name is replaced.
+// maxNameAttempts bounds the suffixes WriteFiles tries (-2 … -maxNameAttempts).
+const maxNameAttempts = 1000
+
+// WriteFiles writes <plan>_<YYYYMMDD_HHMMSS_mmm>.json, .md and .xml into dir
+// (created if missing) and returns their paths. now gives the timestamp
+// (local time, to the millisecond). It never replaces a file: when a name
+// is taken (two runs in the same millisecond), the three files take the
+// next free suffix, <plan>_<YYYYMMDD_HHMMSS_mmm>-2, -3 and so on. Each file
+// appears whole or not at all: it is written to a temp file in dir, synced,
+// then hard-linked to its name, which fails rather than replace a file (on
+// file systems without hard links, the name is claimed with an exclusive
+// create and the temp file renamed over the claim).
 func WriteFiles(dir string, run *results.Run, now time.Time) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create report directory: %w", err)
@@ -92,33 +102,89 @@ func WriteFiles(dir string, run *results.Run, now time.Time) ([]string, error) {
 	if plan == "" {
 		plan = "planrun"
 	}
-	base := plan + "_" + now.Local().Format("20060102_150405")
+	local := now.Local()
+	base := fmt.Sprintf("%s_%s_%03d", plan, local.Format("20060102_150405"), local.Nanosecond()/int(time.Millisecond))
 
-	var paths []string
+	var tmps []string
+	defer func() {
+		for _, tmp := range tmps {
+			os.Remove(tmp)
+		}
+	}()
 	for _, f := range fileRenderers {
 		var buf bytes.Buffer
 		if err := f.render(&buf, run); err != nil {
-			return paths, err
+			return nil, err
 		}
-		path := filepath.Join(dir, base+f.ext)
-		if err := writeAtomic(path, buf.Bytes()); err != nil {
-			return paths, err
+		tmp, err := writeTemp(dir, base+f.ext, buf.Bytes())
+		if err != nil {
+			return nil, err
+		}
+		tmps = append(tmps, tmp)
+	}
+
+	for n := 1; n <= maxNameAttempts; n++ {
+		name := base
+		if n > 1 {
+			name = fmt.Sprintf("%s-%d", base, n)
+		}
+		paths, err := publishAll(dir, name, tmps)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return paths, syncDir(dir)
+	}
+	return nil, fmt.Errorf("write reports: %s and its %d suffixed names are all taken in %s", base, maxNameAttempts-1, dir)
+}
+
+// publishAll gives the temp files tmps (one per fileRenderers entry, in
+// order) the names dir/name.json, .md and .xml. When one of those is taken
+// it removes those it published and returns an error wrapping fs.ErrExist.
+func publishAll(dir, name string, tmps []string) ([]string, error) {
+	var paths []string
+	for i, f := range fileRenderers {
+		path := filepath.Join(dir, name+f.ext)
+		if err := publish(tmps[i], path); err != nil {
+			for _, p := range paths {
+				os.Remove(p)
+			}
+			return nil, fmt.Errorf("write %s: %w", path, err)
 		}
 		paths = append(paths, path)
-	}
-	if err := syncDir(dir); err != nil {
-		return paths, err
 	}
 	return paths, nil
 }
 
-// writeAtomic writes data to path through a temporary file in the same
-// directory, synced before it is renamed over path, so that readers see
-// either the old file or the whole new one.
-func writeAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// publish gives the file tmp the name path without ever replacing a file
+// there (the error then wraps fs.ErrExist): a hard link, or where the file
+// system has none, an exclusive create of path followed by a rename of tmp
+// over it.
+func publish(tmp, path string) error {
+	err := os.Link(tmp, path)
+	if err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	claim, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
+	}
+	claim.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(path) // our empty claim
+		return err
+	}
+	return nil
+}
+
+// writeTemp writes data to a new temporary file in dir named after name,
+// synced and readable by all (0644), and returns its path.
+func writeTemp(dir, name string, data []byte) (path string, err error) {
+	tmp, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", name, err)
 	}
 	defer func() {
 		if err != nil {
@@ -127,21 +193,18 @@ func writeAtomic(path string, data []byte) (err error) {
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", name, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write %s: sync: %w", path, err)
+		return "", fmt.Errorf("write %s: sync: %w", name, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+		return "", fmt.Errorf("write %s: %w", name, err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return tmp.Name(), nil
 }
 
 // syncDir makes the renames in dir durable. Windows cannot sync a directory.
@@ -160,12 +223,28 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// gitHubSummaryEnv names the file GitHub Actions shows on a job's page.
+const gitHubSummaryEnv = "GITHUB_STEP_SUMMARY"
+
+// CheckGitHubSummary makes sure the file named by $GITHUB_STEP_SUMMARY, when
+// set, can be appended to, before a long run starts: it opens it for
+// appending (creating it if missing, never truncating) and closes it.
+func CheckGitHubSummary() error {
+	f, err := openGitHubSummary()
+	if f == nil || err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("cannot append to %s: %w", f.Name(), err)
+	}
+	return nil
+}
+
 // AppendGitHubSummary appends the markdown report to the file named by
 // $GITHUB_STEP_SUMMARY when it is set (no-op otherwise), so that a GitHub
 // Actions job page shows the verdict.
 func AppendGitHubSummary(run *results.Run) error {
-	path := os.Getenv("GITHUB_STEP_SUMMARY")
-	if path == "" {
+	if os.Getenv(gitHubSummaryEnv) == "" {
 		return nil
 	}
 	var buf bytes.Buffer
@@ -173,18 +252,32 @@ func AppendGitHubSummary(run *results.Run) error {
 		return err
 	}
 	buf.WriteByte('\n')
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
-	if err != nil {
-		return fmt.Errorf("append GitHub step summary: %w", err)
+	f, err := openGitHubSummary()
+	if f == nil || err != nil {
+		return err
 	}
 	if _, err := f.Write(buf.Bytes()); err != nil {
 		f.Close()
-		return fmt.Errorf("append GitHub step summary: %w", err)
+		return fmt.Errorf("append to %s: %w", f.Name(), err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("append GitHub step summary: %w", err)
+		return fmt.Errorf("append to %s: %w", f.Name(), err)
 	}
 	return nil
+}
+
+// openGitHubSummary opens $GITHUB_STEP_SUMMARY for appending; nil, nil when
+// the variable is unset or empty.
+func openGitHubSummary() (*os.File, error) {
+	path := os.Getenv(gitHubSummaryEnv)
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("cannot append: %w", err)
+	}
+	return f, nil
 }
 
 // targetURL is the redacted target for display.

@@ -581,16 +581,16 @@ func TestWriteFiles(t *testing.T) {
 	tests := []struct {
 		name, plan, base string
 	}{
-		{"plain name", "production", "production_20250314_093005"},
-		{"unsafe name", "../prod plan/α", "prod_plan_20250314_093005"},
-		{"empty name", "", "planrun_20250314_093005"},
+		{"plain name", "production", "production_20250314_093005_042"},
+		{"unsafe name", "../prod plan/α", "prod_plan_20250314_093005_042"},
+		{"empty name", "", "planrun_20250314_093005_042"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "reports", "nested") // created if missing
 			run := FailingRun()
 			run.Plan.Name = tt.plan
-			now := time.Date(2025, 3, 14, 9, 30, 5, 0, time.Local)
+			now := time.Date(2025, 3, 14, 9, 30, 5, 42_999_999, time.Local) // milliseconds truncated
 			paths, err := report.WriteFiles(dir, run, now)
 			if err != nil {
 				t.Fatal(err)
@@ -628,26 +628,59 @@ func TestWriteFiles(t *testing.T) {
 	}
 }
 
-func TestWriteFilesReplacesAtomically(t *testing.T) {
+// TestWriteFilesNeverOverwrites writes reports twice with the same time (two
+// runs in the same millisecond), then once more over a foreign file holding
+// one of the next names: every report keeps its own files, suffixed -2, -3.
+func TestWriteFilesNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
-	now := time.Date(2025, 3, 14, 9, 30, 5, 0, time.Local)
-	if _, err := report.WriteFiles(dir, FailingRun(), now); err != nil {
-		t.Fatal(err)
-	}
-	paths, err := report.WriteFiles(dir, PassingRun(), now)
+	now := time.Date(2025, 3, 14, 9, 30, 5, 7_000_000, time.Local)
+	first, err := report.WriteFiles(dir, FailingRun(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := results.ReadFile(paths[0])
+	second, err := report.WriteFiles(dir, PassingRun(), now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !got.Verdict.Pass {
-		t.Error("the second WriteFiles did not replace the first report")
+	// Someone else's file takes a name of the -3 set: the third run skips to -4.
+	foreign := filepath.Join(dir, "production_20250314_093005_007-3.md")
+	if err := os.WriteFile(foreign, []byte("not planrun's\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	third, err := report.WriteFiles(dir, PassingRun(), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	base := filepath.Join(dir, "production_20250314_093005_007")
+	for _, c := range []struct {
+		paths []string
+		stem  string
+		pass  bool
+	}{{first, base, false}, {second, base + "-2", true}, {third, base + "-4", true}} {
+		want := []string{c.stem + ".json", c.stem + ".md", c.stem + ".xml"}
+		if !reflect.DeepEqual(c.paths, want) {
+			t.Errorf("paths = %v, want %v", c.paths, want)
+			continue
+		}
+		got, err := results.ReadFile(c.paths[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Verdict.Pass != c.pass {
+			t.Errorf("%s holds the verdict pass=%v, want %v: a later run overwrote it", c.paths[0], got.Verdict.Pass, c.pass)
+		}
+	}
+	if b, _ := os.ReadFile(foreign); string(b) != "not planrun's\n" {
+		t.Errorf("the foreign file was changed: %q", b)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 3 {
-		t.Errorf("dir holds %d entries, want 3", len(entries))
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 10 { // 3 × 3 reports and the foreign file: no temp file, no half set
+		t.Errorf("dir holds %q, want the 9 reports and the foreign file", names)
 	}
 }
 
@@ -695,6 +728,40 @@ func TestAppendGitHubSummary(t *testing.T) {
 			t.Error("append to a file in a missing directory succeeded")
 		}
 	})
+}
+
+func TestCheckGitHubSummary(t *testing.T) {
+	t.Run("unset", func(t *testing.T) {
+		t.Setenv("GITHUB_STEP_SUMMARY", "")
+		if err := report.CheckGitHubSummary(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("existing file is kept whole", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "summary.md")
+		if err := os.WriteFile(path, []byte("# earlier step\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Setenv("GITHUB_STEP_SUMMARY", path)
+		if err := report.CheckGitHubSummary(); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != "# earlier step\n" {
+			t.Errorf("the check changed the file: %q", b)
+		}
+	})
+	for name, path := range map[string]string{
+		"missing directory": filepath.Join(t.TempDir(), "missing", "summary.md"),
+		"a directory":       t.TempDir(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("GITHUB_STEP_SUMMARY", path)
+			err := report.CheckGitHubSummary()
+			if err == nil || !strings.Contains(err.Error(), path) {
+				t.Errorf("want an error naming %s, got %v", path, err)
+			}
+		})
+	}
 }
 
 func TestJUnitHostileText(t *testing.T) {

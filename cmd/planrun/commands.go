@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
@@ -65,13 +62,13 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	if prog == nil {
 		return code
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	secrets := redact.New(redact.Passwords(prog.Target.URL)...)
 	tty := isTerminal(stderr)
 	stderr = secrets.Writer(stderr)
+	sig := catchStops(stderr, tty, os.Exit) // no teardown: a second signal only counts
+	defer sig.Release()
 	opts := engine.RunOptions{Version: version, Logf: logger(stderr, *quiet, tty)}
-	run, runErr := engine.Preflight(ctx, prog, opts)
+	run, runErr := engine.Preflight(sig.Run, prog, opts)
 	run = report.Redact(run, secrets)
 	run.Verdict = results.Verdict{Pass: runErr == nil && run.Status == results.StatusCompleted, Label: "PREFLIGHT PASSED"}
 	if !run.Verdict.Pass {

@@ -10,7 +10,9 @@
 //	planrun version
 //
 // Exit codes: 0 approved, 1 not approved (or a regression in compare),
-// 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or interrupted.
+// 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or
+// interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT: the first stops the load,
+// the second the teardown, the third exits at once; see signals.go).
 // `planrun report` exits 0 once it rendered (2 when it cannot read or render
 // the file); with --exit-code it exits with the code the saved run gave.
 package main
@@ -85,7 +87,8 @@ Run flags:
   --scenario NAME     run only this scenario (repeatable)
   --time-scale F      multiply every scenario duration by F (e.g. 0.05 for a rehearsal)
   --format F          what goes to stdout: table (default), markdown, json, junit
-  --out DIR           also write <plan>_<YYYYMMDD_HHMMSS>.json/.md/.xml into DIR
+  --out DIR           also write <plan>_<YYYYMMDD_HHMMSS_mmm>.json/.md/.xml into DIR
+                      (never replacing a file: a taken name gets -2, -3, ...)
   --baseline RUN.json make an earlier run's figures available as baseline.*
   --quiet             no live progress on stderr
   --no-color          no ANSI colour even on a terminal
@@ -99,5 +102,9 @@ Report flags:
 
 Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
             3 could not run, 4 aborted by an assertion or interrupted.
+
+Stopping: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop a run alike. The first
+stops the load (teardown and reports follow), a second stops the teardown
+(listing the statements that did not run), a third exits at once; all exit 4.
 `)
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func TestJSONOutputAndFiles(t *testing.T) {
 	summary := filepath.Join(t.TempDir(), "summary.md")
 	t.Setenv("GITHUB_STEP_SUMMARY", summary)
 
-	before := time.Now().Truncate(time.Second)
+	before := time.Now().Truncate(time.Millisecond)
 	r := planrun(t, plan("approved"), "--format", "json", "--out", out, "--quiet")
 	after := time.Now()
 	if r.code != ExitApproved {
@@ -52,18 +53,20 @@ func TestJSONOutputAndFiles(t *testing.T) {
 		if len(names) != 3 {
 			t.Fatalf("want exactly 3 files in --out, got %q", names)
 		}
-		re := regexp.MustCompile(`^approved_(\d{8}_\d{6})\.(json|md|xml)$`)
+		re := regexp.MustCompile(`^approved_(\d{8}_\d{6})_(\d{3})\.(json|md|xml)$`)
 		stamps := map[string]bool{}
 		exts := map[string]bool{}
 		for _, n := range names {
 			m := re.FindStringSubmatch(n)
 			if m == nil {
-				t.Errorf("file %q is not named <plan>_<YYYYMMDD_HHMMSS>.{json,md,xml}", n)
+				t.Errorf("file %q is not named <plan>_<YYYYMMDD_HHMMSS_mmm>.{json,md,xml}", n)
 				continue
 			}
-			stamps[m[1]] = true
-			exts[m[2]] = true
+			stamps[m[1]+"_"+m[2]] = true
+			exts[m[3]] = true
 			ts, err := time.ParseInLocation("20060102_150405", m[1], time.Local)
+			ms, _ := strconv.Atoi(m[2])
+			ts = ts.Add(time.Duration(ms) * time.Millisecond)
 			if err != nil || ts.Before(before) || ts.After(after) {
 				t.Errorf("timestamp %s of %q is not between the run's start %s and end %s", m[1], n, before.Format(time.TimeOnly), after.Format(time.TimeOnly))
 			}

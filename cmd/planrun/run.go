@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/planrun/planrun/assertions"
@@ -100,18 +97,25 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	// Checked before any connection, like --out (after the plan, so that
+	// its problems are all printed first): a long run must not end without
+	// its job summary.
+	if err := report.CheckGitHubSummary(); err != nil {
+		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n  nothing was run; point it at a file planrun can append to, or unset it\n", err)
+		return ExitUsage
+	}
 
 	tty := isTerminal(stderr)
 	stderr = redact.New(redact.Passwords(prog.Target.URL)...).Writer(stderr)
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live}
+	// Caught until the end: a third signal exits at once, even while the
+	// report is written.
+	sig := catchStops(stderr, tty, os.Exit)
+	defer sig.Release()
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live, Teardown: sig.Teardown}
 	if !f.quiet {
 		opts.Progress = newProgressPrinter(stderr, tty).print
 	}
-	run, runErr := engine.Run(ctx, prog, opts)
-	stop()
+	run, runErr := engine.Run(sig.Run, prog, opts)
 	if opts.Progress != nil && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
@@ -133,8 +137,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err := report.AppendGitHubSummary(run); err != nil {
-		fmt.Fprintf(stderr, "planrun: GITHUB_STEP_SUMMARY: %v\n", err)
-		lost = true
+		// Checked before the run: the verdict stands, the job page lacks it.
+		fmt.Fprintf(stderr, "planrun: warning: GITHUB_STEP_SUMMARY: %v\n  the verdict and exit code are unaffected\n", err)
 	}
 	if run.TeardownError != "" {
 		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", run.TeardownError)
