@@ -115,6 +115,17 @@ func TestBounds(t *testing.T) {
 			want: []want{{"7:@0ns", "think 2562047h47m16.854775807s is longer than 24h", "at most 24h"}},
 		},
 		{
+			name: "an arg nested too deep",
+			src:  doc(head, "mixes:", "  app:", "    - {name: read, sql: SELECT $1, args: ["+strings.Repeat("(", 101)+"1"+strings.Repeat(")", 101)+"]}", scenario),
+			want: []want{{"5:@((", "args: the expression nests brackets 101 deep, more than 100", "at most 100"}},
+		},
+		{name: "an arg nested 100 deep", src: doc(head, "mixes:", "  app:", "    - {name: read, sql: \"SELECT $1, $2\", args: [\"((\", "+strings.Repeat("[", 100)+"1"+strings.Repeat("]", 100)+"]}", scenario)},
+		{
+			name: "a check too long",
+			src:  doc(head, mixApp, scenario, "assertions:", "  - {name: a, check: \""+strings.Repeat("!", 17000)+"true\"}"),
+			want: []want{{"9:@!", "check: the expression is 17,004 bytes long, more than 16 KiB", "at most 16 KiB"}},
+		},
+		{
 			name: "two stages of 2000000h, past int64 together",
 			src:  doc(head, mixApp, "scenarios:", "  - name: s", "    stages: [{users: 1, duration: 2000000h}, {users: 1, duration: 2000000h}]"),
 			want: []want{{"8:@2000000h", "scenario `s` lasts 2000000h by the end of stage 1, more than 1000h", "1000h"}},

@@ -237,7 +237,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	case rangeType:
 		return d.durationRange(n, v.Addr().Interface().(*DurationRange), c.key)
 	case exprType:
-		return d.expr(n, v.Addr().Interface().(*Expr), c)
+		e := v.Addr().Interface().(*Expr)
+		return d.expr(n, e, c) && d.bounded(e, c)
 	case exprsType:
 		return d.exprs(n, v, c)
 	case statementType:
@@ -557,6 +558,55 @@ func (d *decoder) expr(n *yaml.Node, e *Expr, c ctx) bool {
 	return true
 }
 
+// bounded reports, at the expression, when it is longer than MaxExprLen
+// or its brackets nest deeper than MaxExprNesting. Such an expression is
+// replaced in the partial plan by one that compiles (nil for an arg, true
+// for a check), so that the later compile steps neither parse it nor
+// report it a second time.
+func (d *decoder) bounded(e *Expr, c ctx) bool {
+	arg := c.arg || strings.HasPrefix(c.key, "args")
+	if len(e.Src) > MaxExprLen {
+		hint := fmt.Sprintf("an expression is at most %d KiB", MaxExprLen>>10)
+		if arg {
+			hint += ": for many values, keep them in a table and pick a row with randInt"
+		}
+		d.errorf(e.Pos, hint,
+			"%s: the expression is %s bytes long, more than %d KiB", c.key, humanize.Int(int64(len(e.Src))), MaxExprLen>>10)
+	} else if depth := exprNesting(e.Src); depth > MaxExprNesting {
+		d.errorf(e.Pos, fmt.Sprintf("an expression nests at most %d levels of brackets: split it up or simplify it", MaxExprNesting),
+			"%s: the expression nests brackets %s deep, more than %d", c.key, humanize.Int(int64(depth)), MaxExprNesting)
+	} else {
+		return true
+	}
+	e.Src = "true"
+	if arg {
+		e.Src = "nil"
+	}
+	return false
+}
+
+// exprNesting returns how deep (), [] and {} nest in src, outside string
+// literals.
+func exprNesting(src string) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '"', '\'', '`':
+			if end := skipQuoted([]byte(src), i); end > 0 {
+				i = end - 1
+			} else {
+				i = len(src)
+			}
+		case '(', '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return deepest
+}
+
 // flowText returns the source text of a flow collection used as one
 // expression (an expr array literal).
 func (d *decoder) flowText(n *yaml.Node) (string, bool) {
@@ -587,6 +637,7 @@ func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
 			good := true
 			for _, it := range items {
 				e, ok := d.flowArg(it, c)
+				ok = ok && d.bounded(&e, c)
 				good = good && ok
 				out = append(out, e)
 			}
@@ -602,7 +653,7 @@ func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
 			good = false
 			continue
 		}
-		good = d.expr(item, &out[i], ic) && good
+		good = d.expr(item, &out[i], ic) && d.bounded(&out[i], ic) && good
 	}
 	v.Set(reflect.ValueOf(out))
 	return good

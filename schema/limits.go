@@ -31,6 +31,13 @@ const (
 	// capacity the preflight check counts, replicas × (size + max_overflow),
 	// stays under 2·10⁹ and cannot overflow.
 	MaxReplicas = 10_000
+	// MaxExprLen bounds one expression (an args item or a check), in bytes,
+	// and MaxExprNesting how deep (), [] and {} nest in it: expr's parser
+	// recurses once per bracket and per unary operator, and a plan of a
+	// million of them overflowed the stack (a fatal error, not a panic).
+	// Real expressions are short and nest a few levels.
+	MaxExprLen     = 16 << 10
+	MaxExprNesting = 100
 )
 
 // intRange is the range of values an integer key accepts.
