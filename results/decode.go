@@ -24,23 +24,48 @@ const oldestSchemaVersion = 1
 //     and errors.
 //
 // It refuses input that is not JSON (saying so when it looks like a YAML
-// plan), a document without schema_version, and a version newer than this
-// planrun reads. Fields it does not know are ignored.
+// plan), a document without schema_version, a version newer than this
+// planrun reads, input larger than [MaxReportSize], and values out of
+// range ([Run.Validate]). Fields it does not know are ignored.
 func Decode(r io.Reader) (*Run, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAtMost(r, "the input")
 	if err != nil {
-		return nil, fmt.Errorf("read JSON report: %w", err)
+		return nil, err
 	}
 	return decode(data, "")
 }
 
+// MaxReportSize is the largest JSON report Decode and ReadFile read, in
+// bytes. planrun's reports are far smaller: the time series is bounded
+// (MaxSeriesPoints per scenario).
+const MaxReportSize = 256 << 20
+
 // ReadFile reads the JSON report at path (see [Decode]). Its errors name path.
 func ReadFile(path string) (*Run, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read report: %w", err)
 	}
+	defer f.Close()
+	data, err := readAtMost(f, path)
+	if err != nil {
+		return nil, err
+	}
 	return decode(data, path)
+}
+
+// readAtMost reads r to its end, or fails once it has read more than
+// MaxReportSize bytes (`planrun report /dev/zero` must not eat the
+// machine).
+func readAtMost(r io.Reader, name string) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxReportSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read report %s: %w", name, err)
+	}
+	if len(data) > MaxReportSize {
+		return nil, fmt.Errorf("%s is not a planrun JSON report: it is larger than %d MiB", name, MaxReportSize>>20)
+	}
+	return data, nil
 }
 
 // decode decodes data read from path ("" for a stream). Its errors name the
@@ -81,6 +106,9 @@ func decode(data []byte, path string) (*Run, error) {
 		if err := upgradeV1(data, &run); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
+	}
+	if err := run.Validate(); err != nil {
+		return nil, fmt.Errorf("%s is not a report planrun wrote: %w", name, err)
 	}
 	return &run, nil
 }

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -11,7 +12,6 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/planrun/planrun/internal/humanize"
-	"github.com/planrun/planrun/internal/redact"
 )
 
 // maxValues bounds the number of YAML values one plan may decode to, so that
@@ -30,6 +30,9 @@ type meta struct {
 	// sql holds the scalar each SQL text was decoded from, to point at a
 	// placeholder inside it.
 	sql map[*string]*yaml.Node
+	// env holds, for each number expanded from ${VAR}, the reference as
+	// written: messages show it instead of the value.
+	env map[any]string
 }
 
 // has reports whether the field behind ptr was written in the file.
@@ -122,6 +125,8 @@ type ctx struct {
 	expand bool   // ${VAR} expansion applies (target.*, name, description, verdict.*)
 	url    bool   // target.url: a lone unset ${VAR} means "no URL"
 	arg    bool   // an args item: YAML-quoted strings become expr string literals
+	// section names the struct the key is in ("pool", "stage"), for intRanges.
+	section string
 }
 
 // decoder walks a yaml.Node tree against the plan's Go types.
@@ -232,7 +237,8 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	case rangeType:
 		return d.durationRange(n, v.Addr().Interface().(*DurationRange), c.key)
 	case exprType:
-		return d.expr(n, v.Addr().Interface().(*Expr), c)
+		e := v.Addr().Interface().(*Expr)
+		return d.expr(n, e, c) && d.bounded(e, c)
 	case exprsType:
 		return d.exprs(n, v, c)
 	case statementType:
@@ -294,35 +300,66 @@ func (d *decoder) text(n *yaml.Node, c ctx, want string) (string, bool) {
 	return s, len(probs) == 0
 }
 
+// integer decodes an int. A value outside the int32 range is an error; so
+// is a number with a fraction. A value expanded from ${VAR} is never shown:
+// messages name the variable (the value could be a secret in the wrong key).
+// The key's own range (intRanges) is checked by the validator; the decoder
+// shows it in the hint of a number too large to read.
 func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
+	rangeHint := ""
+	if r, ok := intRanges[c.section+"."+c.key]; ok {
+		rangeHint = fmt.Sprintf("%s is %s (see Limits in docs/plan-format.md)", c.key, r)
+	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && c.expand && strings.Contains(n.Value, "${") {
 		s, ok := d.text(n, c, "an integer")
 		if !ok {
 			return false
 		}
-		i, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			d.errorf(d.src.pos(n), "", "%s must be an integer, got %q after expanding %s", c.key, redact.Text(s), n.Value)
+		ref := strings.TrimSpace(n.Value)
+		d.meta.env[v.Addr().Interface()] = ref
+		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange), err == nil && (i > math.MaxInt32 || i < math.MinInt32):
+			d.errorf(d.src.pos(n), rangeHint, "%s: the value of %s is out of range", c.key, ref)
+			return false
+		case err != nil:
+			d.errorf(d.src.pos(n), "set the variable to a whole number", "%s must be an integer, got the value of %s", c.key, ref)
 			return false
 		}
-		v.SetInt(int64(i))
+		v.SetInt(i)
 		return true
 	}
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		hint := ""
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
-			hint = "use a whole number"
+			hint = floatHint(n.Value, rangeHint)
 		}
 		d.typeError(n, c.key, "an integer", hint)
 		return false
 	}
 	var i int64
 	if err := n.Decode(&i); err != nil || i > math.MaxInt32 || i < math.MinInt32 {
-		d.errorf(d.src.pos(n), "", "%s: integer %s is out of range", c.key, n.Value)
+		d.errorf(d.src.pos(n), rangeHint, "%s: integer %s is out of range", c.key, n.Value)
 		return false
 	}
 	v.SetInt(i)
 	return true
+}
+
+// floatHint is the hint for a number with a fraction or an exponent where
+// an integer is needed: the whole number to write, or the key's range
+// (rangeHint, when known) when the number is whole but too large.
+func floatHint(text, rangeHint string) string {
+	f, err := strconv.ParseFloat(strings.ReplaceAll(text, "_", ""), 64)
+	switch {
+	case err != nil || f != math.Trunc(f) || math.IsNaN(f):
+		return "use a whole number"
+	case math.Abs(f) <= math.MaxInt32:
+		return fmt.Sprintf("write it without a decimal point or exponent: `%d`", int64(f))
+	case rangeHint != "":
+		return rangeHint
+	}
+	return "the number is too large"
 }
 
 // duration decodes a Go-style duration. A bare number is rejected (except 0,
@@ -521,6 +558,55 @@ func (d *decoder) expr(n *yaml.Node, e *Expr, c ctx) bool {
 	return true
 }
 
+// bounded reports, at the expression, when it is longer than MaxExprLen
+// or its brackets nest deeper than MaxExprNesting. Such an expression is
+// replaced in the partial plan by one that compiles (nil for an arg, true
+// for a check), so that the later compile steps neither parse it nor
+// report it a second time.
+func (d *decoder) bounded(e *Expr, c ctx) bool {
+	arg := c.arg || strings.HasPrefix(c.key, "args")
+	if len(e.Src) > MaxExprLen {
+		hint := fmt.Sprintf("an expression is at most %d KiB", MaxExprLen>>10)
+		if arg {
+			hint += ": for many values, keep them in a table and pick a row with randInt"
+		}
+		d.errorf(e.Pos, hint,
+			"%s: the expression is %s bytes long, more than %d KiB", c.key, humanize.Int(int64(len(e.Src))), MaxExprLen>>10)
+	} else if depth := exprNesting(e.Src); depth > MaxExprNesting {
+		d.errorf(e.Pos, fmt.Sprintf("an expression nests at most %d levels of brackets: split it up or simplify it", MaxExprNesting),
+			"%s: the expression nests brackets %s deep, more than %d", c.key, humanize.Int(int64(depth)), MaxExprNesting)
+	} else {
+		return true
+	}
+	e.Src = "true"
+	if arg {
+		e.Src = "nil"
+	}
+	return false
+}
+
+// exprNesting returns how deep (), [] and {} nest in src, outside string
+// literals.
+func exprNesting(src string) int {
+	depth, deepest := 0, 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '"', '\'', '`':
+			if end := skipQuoted([]byte(src), i); end > 0 {
+				i = end - 1
+			} else {
+				i = len(src)
+			}
+		case '(', '[', '{':
+			depth++
+			deepest = max(deepest, depth)
+		case ')', ']', '}':
+			depth = max(depth-1, 0)
+		}
+	}
+	return deepest
+}
+
 // flowText returns the source text of a flow collection used as one
 // expression (an expr array literal).
 func (d *decoder) flowText(n *yaml.Node) (string, bool) {
@@ -551,6 +637,7 @@ func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
 			good := true
 			for _, it := range items {
 				e, ok := d.flowArg(it, c)
+				ok = ok && d.bounded(&e, c)
 				good = good && ok
 				out = append(out, e)
 			}
@@ -566,7 +653,7 @@ func (d *decoder) exprs(n *yaml.Node, v reflect.Value, c ctx) bool {
 			good = false
 			continue
 		}
-		good = d.expr(item, &out[i], ic) && good
+		good = d.expr(item, &out[i], ic) && d.bounded(&out[i], ic) && good
 	}
 	v.Set(reflect.ValueOf(out))
 	return good
@@ -779,7 +866,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 			good = false
 			continue
 		}
-		fc := ctx{key: key, expand: c.expand}
+		fc := ctx{key: key, expand: c.expand, section: section[t]}
 		if t == reflect.TypeFor[Plan]() {
 			fc.expand = expandKeys[key]
 		}

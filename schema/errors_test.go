@@ -566,7 +566,7 @@ func TestParseErrors(t *testing.T) {
 			name: "replicas from a non-numeric variable",
 			src:  doc(head, mixApp, scenario, "target:", "  replicas: ${N}"),
 			env:  map[string]string{"N": "two"},
-			want: []want{{"9:13", `replicas must be an integer, got "two" after expanding ${N}`, ""}},
+			want: []want{{"9:13", "replicas must be an integer, got the value of ${N}", "whole number"}},
 		},
 		{
 			name: "yaml syntax error",

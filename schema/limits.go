@@ -20,7 +20,44 @@ const (
 	// MaxPause bounds a think time and a hold: they are pauses inside an
 	// operation loop, not phases of a run.
 	MaxPause = 24 * time.Hour
+	// MaxUsers bounds a scenario's users, and each stage's: each user is a
+	// goroutine with its own state, about 12 KiB (docs/plan-format.md,
+	// "Limits"), so 100,000 users take about 1.2 GiB.
+	MaxUsers = 100_000
+	// MaxPoolConns bounds pool.size and pool.max_overflow, each. PostgreSQL
+	// itself allows at most 262,143 connections.
+	MaxPoolConns = 100_000
+	// MaxReplicas bounds target.replicas. With the bounds above, the
+	// capacity the preflight check counts, replicas × (size + max_overflow),
+	// stays under 2·10⁹ and cannot overflow.
+	MaxReplicas = 10_000
+	// MaxExprLen bounds one expression (an args item or a check), in bytes,
+	// and MaxExprNesting how deep (), [] and {} nest in it: expr's parser
+	// recurses once per bracket and per unary operator, and a plan of a
+	// million of them overflowed the stack (a fatal error, not a panic).
+	// Real expressions are short and nest a few levels.
+	MaxExprLen     = 16 << 10
+	MaxExprNesting = 100
 )
+
+// intRange is the range of values an integer key accepts.
+type intRange struct{ min, max int }
+
+// String renders the range for messages: "from 1 to 100,000".
+func (r intRange) String() string {
+	return "from " + humanize.Int(int64(r.min)) + " to " + humanize.Int(int64(r.max))
+}
+
+// intRanges gives the range of each bounded integer key, by the section
+// it is written in, for the decoder's hint on a number too large to read.
+// The validator checks the same ranges (validate.go).
+var intRanges = map[string]intRange{
+	"pool.size":         {1, MaxPoolConns},
+	"pool.max_overflow": {0, MaxPoolConns},
+	"target.replicas":   {1, MaxReplicas},
+	"scenario.users":    {1, MaxUsers},
+	"stage.users":       {0, MaxUsers},
+}
 
 // ScaleDuration returns d multiplied by f (--time-scale), truncated to the
 // nanosecond. ok is false when f is not a finite number ≥ 0 or when the
@@ -46,8 +83,12 @@ func ScaleDuration(d time.Duration, f float64) (_ time.Duration, ok bool) {
 // scaled. The error, when not nil, is an [Errors] pointing at the durations
 // that go over; its entries for a bad factor are at the plan file.
 //
-// [Load] applies the same limit to the plan as written (f = 1).
+// [Load] applies the same limit to the plan as written, so f = 1 adds
+// nothing and returns nil: a plan's errors are not reported twice.
 func (p *Plan) CheckTimeScale(f float64) error {
+	if f == 1 {
+		return nil
+	}
 	var errs Errors
 	if !(f > 0) || math.IsInf(f, 0) {
 		errs.Add(Pos{File: p.File}, "use a factor like 0.05 for a rehearsal at 5% of the planned durations",

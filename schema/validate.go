@@ -60,15 +60,35 @@ func (v *validator) top() {
 		"at least one scenario is required")
 }
 
+// shown is how a message shows the integer behind ptr: the number, or, when
+// it was expanded from ${VAR}, the variable (its value is never echoed).
+func (v *validator) shown(ptr *int) string {
+	if ref, ok := v.m.env[ptr]; ok {
+		return "the value of " + ref
+	}
+	return humanize.Int(int64(*ptr))
+}
+
+// atMost reports the integer behind ptr when it is above limit, naming it
+// what, with a hint saying why the limit is there.
+func (v *validator) atMost(ptr *int, limit int, fallback Pos, what, why string) {
+	v.check(*ptr > limit, ptr, fallback, why+" (see Limits in docs/plan-format.md)",
+		"%s must be at most %s, got %s", what, humanize.Int(int64(limit)), v.shown(ptr))
+}
+
 func (v *validator) target() {
 	t := &v.p.Target
-	v.check(t.Replicas < 1, &t.Replicas, v.m.root, "", "target replicas must be ≥ 1, got %d", t.Replicas)
+	v.check(t.Replicas < 1, &t.Replicas, v.m.root, "", "target replicas must be ≥ 1, got %s", v.shown(&t.Replicas))
+	v.atMost(&t.Replicas, MaxReplicas, v.m.root, "target replicas", "it counts application instances for the capacity check")
 }
 
 func (v *validator) pool() {
 	pl, root := &v.p.Pool, v.m.root
 	v.check(pl.Size < 1, &pl.Size, root, "", "pool size must be ≥ 1, got %d", pl.Size)
 	v.check(pl.MaxOverflow < 0, &pl.MaxOverflow, root, "write 0 for no overflow", "pool max_overflow must be ≥ 0, got %d", pl.MaxOverflow)
+	const whyConns = "one pool's connections; PostgreSQL itself allows at most 262,143"
+	v.atMost(&pl.Size, MaxPoolConns, root, "pool size", whyConns)
+	v.atMost(&pl.MaxOverflow, MaxPoolConns, root, "pool max_overflow", whyConns)
 	v.check(pl.Timeout <= 0, &pl.Timeout, root, "", "pool timeout must be > 0")
 	v.check(pl.ConnectTimeout <= 0, &pl.ConnectTimeout, root, "", "pool connect_timeout must be > 0")
 }
@@ -90,10 +110,18 @@ func (v *validator) mix(name string, mix Mix) {
 		return
 	}
 	seen := map[string]Pos{}
+	sum, sumOver := 0.0, false
 	for i := range mix {
 		op := &mix[i]
 		if !v.m.ok(op) {
 			continue
+		}
+		if op.Weight > 0 && !math.IsInf(op.Weight, 1) && v.m.ok(&op.Weight) {
+			sum += op.Weight
+			v.check(math.IsInf(sum, 1) && !sumOver, &op.Weight, op.Pos,
+				"weights are relative: scale them down, e.g. `weight: 70` next to `weight: 30`",
+				"the weights of mix `%s` add up to more than %.2g (the largest number) by this operation", name, math.MaxFloat64)
+			sumOver = sumOver || math.IsInf(sum, 1)
 		}
 		switch opName := strings.TrimSpace(op.Name); {
 		case !v.m.ok(&op.Name):
@@ -110,8 +138,10 @@ func (v *validator) mix(name string, mix Mix) {
 		v.check(op.Hold.D() > MaxPause, &op.Hold, op.Pos,
 			fmt.Sprintf("hold is the application's work on the connection, at most %s", humanize.Exact(MaxPause)),
 			"hold %s is longer than %s", humanize.Exact(op.Hold.D()), humanize.Exact(MaxPause))
-		v.check(!(op.Weight > 0) || math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
+		v.check(!(op.Weight > 0), &op.Weight, op.Pos,
 			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
+		v.check(math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
+			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be a finite number, got %v", op.Weight)
 		v.operationBody(op)
 	}
 }
@@ -200,6 +230,7 @@ func (v *validator) loadShape(s *Scenario, label string) {
 		return
 	case hasUsers:
 		v.check(s.Users <= 0, &s.Users, s.Pos, "", "users must be > 0, got %d", s.Users)
+		v.atMost(&s.Users, MaxUsers, s.Pos, "users", whyUsers)
 		if !v.m.has(&s.Duration) {
 			v.errs.Add(s.Pos, "add `duration: 5m`; it includes ramp_up", "%s needs duration with users", label)
 		} else {
@@ -236,11 +267,15 @@ func (v *validator) loadShape(s *Scenario, label string) {
 	}
 }
 
+// whyUsers is the hint of the users limit.
+const whyUsers = "each user takes about 12 KiB and a goroutine; beyond that, one machine measures itself, not the pool"
+
 func (v *validator) stage(st *Stage) {
 	if !v.m.ok(st) {
 		return
 	}
 	v.check(st.Users < 0, &st.Users, st.Pos, "", "stage users must be ≥ 0, got %d", st.Users)
+	v.atMost(&st.Users, MaxUsers, st.Pos, "stage users", whyUsers)
 	if !v.m.has(&st.Duration) {
 		v.errs.Add(st.Pos, "add `duration: 30s`; it includes ramp", "stage needs duration")
 		return

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -132,4 +133,47 @@ func TestPreflightOutputFlags(t *testing.T) {
 			t.Errorf("want exit 2 naming the format and nothing on stdout, got %s", r)
 		}
 	})
+}
+
+// TestReportAndCompareRefuseValuesOutOfRange: a JSON report with values no
+// run can produce (the attack's huge negative `elapsed` once crashed
+// `planrun report`) is refused by report and compare alike with exit 2, a
+// message naming the field, and nothing on stdout.
+func TestReportAndCompareRefuseValuesOutOfRange(t *testing.T) {
+	good := savedRun(t, "good", nil, true)
+	tests := []struct {
+		name  string
+		set   func(*results.Scenario)
+		field string
+	}{
+		{"huge negative elapsed", func(s *results.Scenario) { s.Elapsed = math.MinInt64 }, "scenarios[0] (s).elapsed"},
+		{"negative count", func(s *results.Scenario) { s.Ops = -1 }, "scenarios[0] (s).ops"},
+		{"success rate above 1", func(s *results.Scenario) { s.SuccessRate = 7 }, "scenarios[0] (s).success_rate"},
+		{"percentile past max", func(s *results.Scenario) {
+			s.Acquire = results.Latency{Count: 1, Min: time.Millisecond, P50: time.Hour, Max: time.Millisecond}
+		}, "scenarios[0] (s).acquire.p50"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bad := savedRun(t, "bad", func(r *results.Run) {
+				sc := results.Scenario{Name: "s", Status: results.StatusCompleted, SuccessRate: 1}
+				tt.set(&sc)
+				r.Scenarios = []results.Scenario{sc}
+			}, false)
+			for name, args := range map[string][]string{
+				"report":            {"report", bad},
+				"report json":       {"report", bad, "--format", "json", "--exit-code"},
+				"compare, new":      {"compare", good, bad},
+				"compare, baseline": {"compare", bad, good, "--format", "markdown"},
+			} {
+				r := planrun(t, args...)
+				if r.code != ExitUsage || r.stdout != "" {
+					t.Errorf("%s: want exit 2 and nothing on stdout, got %s", name, r)
+				}
+				if !strings.Contains(r.stderr, bad) || !strings.Contains(r.stderr, tt.field) {
+					t.Errorf("%s: the message names neither the file nor the field %s:\n%s", name, tt.field, r.stderr)
+				}
+			}
+		})
+	}
 }

@@ -1,0 +1,221 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+)
+
+// maxProblems is how many range problems Validate lists before it says how
+// many more there are.
+const maxProblems = 5
+
+// Validate reports values no run can produce: a negative duration or count,
+// more errors than operations, a rate or share outside 0..1, a number that
+// is not finite, a percentile outside min..max. [Decode] and [ReadFile] call it, so `planrun report` and `planrun
+// compare` refuse such a report instead of rendering nonsense. The error
+// names each field by its JSON path, e.g. `scenarios[0] (steady).elapsed`.
+func (r *Run) Validate() error {
+	c := &checker{}
+	c.finite("time_scale", r.TimeScale)
+	c.nonNegative("time_scale", r.TimeScale)
+	c.count("target.replicas", int64(r.Target.Replicas))
+	c.count("target.max_connections", int64(r.Target.MaxConnections))
+	c.duration("target.rtt", r.Target.RTT)
+	c.count("pool.size", int64(r.Pool.Size))
+	c.count("pool.max_overflow", int64(r.Pool.MaxOverflow))
+	c.duration("pool.timeout", r.Pool.Timeout)
+	c.duration("pool.recycle", r.Pool.Recycle)
+	c.duration("pool.connect_timeout", r.Pool.ConnectTimeout)
+	c.duration("pool.leak_threshold", r.Pool.LeakThreshold)
+	for i := range r.Scenarios {
+		c.scenario(fmt.Sprintf("scenarios[%d] (%s)", i, r.Scenarios[i].Name), &r.Scenarios[i])
+	}
+	return c.err()
+}
+
+// checker gathers range problems, each naming its field.
+type checker struct {
+	problems []string
+	more     int
+}
+
+func (c *checker) add(field, format string, args ...any) {
+	if len(c.problems) == maxProblems {
+		c.more++
+		return
+	}
+	c.problems = append(c.problems, field+" "+fmt.Sprintf(format, args...))
+}
+
+func (c *checker) err() error {
+	if len(c.problems) == 0 {
+		return nil
+	}
+	msg := strings.Join(c.problems, "; ")
+	if c.more > 0 {
+		msg += fmt.Sprintf("; and %d more", c.more)
+	}
+	return fmt.Errorf("values out of range: %s", msg)
+}
+
+func (c *checker) duration(field string, d time.Duration) {
+	if d < 0 {
+		c.add(field, "is %dns: a duration must not be negative", int64(d))
+	}
+}
+
+func (c *checker) count(field string, n int64) {
+	if n < 0 {
+		c.add(field, "is %d: a count must not be negative", n)
+	}
+}
+
+func (c *checker) finite(field string, f float64) bool {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		c.add(field, "is %v: it must be a finite number", f)
+		return false
+	}
+	return true
+}
+
+func (c *checker) nonNegative(field string, f float64) {
+	if f < 0 {
+		c.add(field, "is %v: it must not be negative", f)
+	}
+}
+
+// fraction checks a rate or share: a number from 0 to 1.
+func (c *checker) fraction(field string, f float64) {
+	if c.finite(field, f) && (f < 0 || f > 1) {
+		c.add(field, "is %v: it must be from 0 to 1", f)
+	}
+}
+
+// opsErrors checks a pair of operation and error counts.
+func (c *checker) opsErrors(prefix string, ops, errs int64) {
+	c.count(prefix+"ops", ops)
+	c.count(prefix+"errors", errs)
+	if errs > ops && ops >= 0 {
+		c.add(prefix+"errors", "is %d, more than the %d operations (ops counts failed ones too)", errs, ops)
+	}
+}
+
+func (c *checker) counts(field string, m map[string]int64) {
+	for k, n := range m {
+		c.count(field+"."+k, n)
+	}
+}
+
+func (c *checker) latency(field string, l Latency) {
+	c.count(field+".count", l.Count)
+	steps := []struct {
+		name string
+		d    time.Duration
+	}{{"min", l.Min}, {"p50", l.P50}, {"p90", l.P90}, {"p95", l.P95}, {"p99", l.P99}, {"max", l.Max}}
+	for _, s := range steps {
+		c.duration(field+"."+s.name, s.d)
+	}
+	c.duration(field+".mean", l.Mean)
+	if l.Count <= 0 {
+		return
+	}
+	// The percentiles are not compared with each other: reports written by
+	// hand or by other tools round them differently. Each lies within
+	// min..max.
+	if l.Min > l.Max {
+		c.add(field+".min", "is %dns, more than max (%dns)", int64(l.Min), int64(l.Max))
+		return
+	}
+	for _, s := range steps[1 : len(steps)-1] {
+		if s.d < l.Min || s.d > l.Max {
+			c.add(field+"."+s.name, "is %dns, outside min..max (%dns..%dns)", int64(s.d), int64(l.Min), int64(l.Max))
+			return
+		}
+	}
+}
+
+func (c *checker) scenario(p string, s *Scenario) {
+	c.duration(p+".planned", s.Planned)
+	c.duration(p+".elapsed", s.Elapsed)
+	c.duration(p+".warmup", s.Warmup)
+	c.count(p+".max_users", int64(s.MaxUsers))
+	c.opsErrors(p+".", s.Ops, s.Errors)
+	c.count(p+".cancelled", s.Cancelled)
+	c.fraction(p+".success_rate", s.SuccessRate)
+	if c.finite(p+".throughput", s.Throughput) {
+		c.nonNegative(p+".throughput", s.Throughput)
+	}
+	c.latency(p+".acquire", s.Acquire)
+	c.latency(p+".query", s.Query)
+	c.latency(p+".op", s.Op)
+	c.latency(p+".hold", s.Hold)
+	c.latency(p+".connect", s.Connect)
+	c.latency(p+".generator_lag", s.GeneratorLag)
+	for i := range s.Operations {
+		o := &s.Operations[i]
+		op := fmt.Sprintf("%s.operations[%d] (%s).", p, i, o.Name)
+		if c.finite(op+"weight", o.Weight) {
+			c.nonNegative(op+"weight", o.Weight)
+		}
+		c.fraction(op+"share", o.Share)
+		c.opsErrors(op, o.Ops, o.Errors)
+		c.fraction(op+"success_rate", o.SuccessRate)
+		c.latency(op+"acquire", o.Acquire)
+		c.latency(op+"query", o.Query)
+		c.latency(op+"op", o.Op)
+	}
+	c.counts(p+".errors_by", s.ErrorsBy)
+	c.counts(p+".sqlstates", s.SQLStates)
+	cn := &s.Connections
+	c.count(p+".connections.opened", cn.Opened)
+	c.count(p+".connections.closed", cn.Closed)
+	c.counts(p+".connections.closed_by", cn.ClosedBy)
+	c.count(p+".connections.max_open", int64(cn.MaxOpen))
+	// Reuse is 1 − opened/acquires: below 0 when connections were
+	// reopened more often than acquired, never above 1.
+	if c.finite(p+".connections.reuse", cn.Reuse) && cn.Reuse > 1 {
+		c.add(p+".connections.reuse", "is %v: it is at most 1", cn.Reuse)
+	}
+	c.fraction(p+".utilization.mean", s.Utilization.Mean)
+	c.fraction(p+".utilization.p95", s.Utilization.P95)
+	c.fraction(p+".utilization.max", s.Utilization.Max)
+	ex := &s.Exhaustion
+	c.count(p+".exhaustion.events", int64(ex.Events))
+	c.duration(p+".exhaustion.total", ex.Total)
+	c.duration(p+".exhaustion.longest", ex.Longest)
+	c.count(p+".exhaustion.timeouts", ex.Timeouts)
+	c.fraction(p+".exhaustion.share", ex.Share)
+	c.count(p+".leaks", int64(s.Leaks))
+	for i, l := range s.LeakDetails {
+		c.duration(fmt.Sprintf("%s.leak_details[%d].held", p, i), l.Held)
+		c.count(fmt.Sprintf("%s.leak_details[%d].user", p, i), int64(l.User))
+	}
+	if rc := s.Recovery; rc != nil {
+		c.count(p+".recovery.after_stage", int64(rc.AfterStage))
+		c.duration(p+".recovery.duration", rc.Duration)
+		c.duration(p+".recovery.settle", rc.Settle)
+	}
+	c.duration(p+".series_step", s.SeriesStep)
+	for i := range s.Series {
+		c.point(fmt.Sprintf("%s.series[%d]", p, i), &s.Series[i])
+	}
+}
+
+func (c *checker) point(p string, pt *Point) {
+	c.duration(p+".t", pt.T)
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"acquire_p50", pt.AcquireP50}, {"acquire_p95", pt.AcquireP95}, {"acquire_p99", pt.AcquireP99}, {"query_p95", pt.QueryP95}, {"op_p95", pt.OpP95}} {
+		c.duration(p+"."+d.name, d.d)
+	}
+	for _, n := range []struct {
+		name string
+		n    int64
+	}{{"users", int64(pt.Users)}, {"in_use", int64(pt.InUse)}, {"idle", int64(pt.Idle)}, {"total", int64(pt.Total)}, {"waiting", int64(pt.Waiting)}} {
+		c.count(p+"."+n.name, n.n)
+	}
+	c.opsErrors(p+".", pt.Ops, pt.Errors)
+}
