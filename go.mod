@@ -7,6 +7,7 @@ require (
 	github.com/expr-lang/expr v1.17.8
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/olekukonko/tablewriter v1.1.5
+	github.com/yuin/goldmark v1.8.7 // test only: parses rendered markdown to prove no raw HTML escapes (internal/markdown/markdowntest)
 	go.yaml.in/yaml/v3 v3.0.6
 )
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/markdown"
+	"github.com/planrun/planrun/internal/printable"
 )
 
 // Markers of the last column.
@@ -116,20 +117,22 @@ func errorRank(r Row) int {
 // Table writes the comparison for a terminal: the changes between the runs,
 // the regressions most severe first, the table (scenario shown on the first
 // row of each; with color, regression rows red and improvement rows green),
-// then the summary line, the scenarios in one run only and the notes.
+// then the summary line, the scenarios in one run only and the notes. Names
+// and notes from the reports print on one line with their control
+// characters escaped (package printable).
 func (c *Comparison) Table(w io.Writer, color bool) error {
 	var b strings.Builder
 	if len(c.Changes) > 0 {
 		b.WriteString(HeadingChanges + ":\n")
 		for _, line := range c.Changes {
-			b.WriteString("  " + line + "\n")
+			b.WriteString("  " + printable.Line(line) + "\n")
 		}
 		b.WriteString("\n")
 	}
 	if ranked := c.Ranked(); len(ranked) > 0 {
 		b.WriteString(HeadingRegressions + ":\n")
 		for i, r := range ranked {
-			fmt.Fprintf(&b, "%3d. %s\n", i+1, describe(r, true))
+			fmt.Fprintf(&b, "%3d. %s\n", i+1, printable.Line(describe(r, true)))
 		}
 		b.WriteString("\n")
 	}
@@ -144,6 +147,9 @@ func (c *Comparison) Table(w io.Writer, color bool) error {
 	)
 	t.Header(c.header()...)
 	for _, cells := range c.cells() {
+		for i := range cells.text {
+			cells.text[i] = printable.Line(cells.text[i])
+		}
 		if color {
 			if code := colorOf(cells.row); code != "" {
 				for i := 2; i < len(cells.text); i++ {
@@ -159,9 +165,9 @@ func (c *Comparison) Table(w io.Writer, color bool) error {
 		return fmt.Errorf("compare: render table: %w", err)
 	}
 	b.Reset()
-	b.WriteString(c.Summary() + "\n")
+	b.WriteString(printable.Line(c.Summary()) + "\n")
 	for _, line := range c.extraLines() {
-		b.WriteString(line + "\n")
+		b.WriteString(printable.Line(line) + "\n")
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("compare: write: %w", err)
@@ -172,10 +178,11 @@ func (c *Comparison) Table(w io.Writer, color bool) error {
 // Markdown writes the comparison for a pull-request comment: the one-line
 // [Comparison.Summary], the changes between the runs and the regressions
 // most severe first under their headings, the scenarios in one run only and
-// the notes as a list, then a GitHub table.
+// the notes as a list, then a GitHub table. Every text goes through
+// [markdown.Text].
 func (c *Comparison) Markdown(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString(c.Summary() + "\n\n")
+	b.WriteString(markdown.Text(c.Summary()) + "\n\n")
 	if len(c.Changes) > 0 {
 		b.WriteString("#### " + HeadingChanges + "\n\n")
 		for _, line := range c.Changes {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/results"
 )
 
@@ -149,7 +150,7 @@ func closedBy(m map[string]int64) string {
 	var parts []string
 	for _, k := range sortedKeys(m, []string{results.CloseRecycled, results.CloseOverflow, results.CloseBroken, results.CloseEnd}) {
 		if m[k] != 0 {
-			parts = append(parts, fmt.Sprintf("%s %s", k, humanize.Int(m[k])))
+			parts = append(parts, fmt.Sprintf("%s %s", printable.Line(k), humanize.Int(m[k])))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -379,7 +380,7 @@ func formatTime(t time.Time) string {
 func sqlStatesText(m map[string]int64) string {
 	var parts []string
 	for _, k := range sortedKeys(m, nil) {
-		parts = append(parts, k+" "+humanize.Int(m[k]))
+		parts = append(parts, printable.Line(k)+" "+humanize.Int(m[k]))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -106,9 +106,11 @@ func (s *junitSuite) add(c junitCase) {
 // the run did not complete, a "run" testsuite whose testcase errors with the
 // reason. A failing critical assertion is a <failure>, an unevaluable one an
 // <error>, a skipped one <skipped>; a failing warning passes with a
-// <system-out> note, as it does not fail the verdict.
+// <system-out> note, as it does not fail the verdict. Text from the run has
+// its control characters escaped (package printable) and anything else XML
+// 1.0 forbids replaced, so the document is always well-formed.
 func JUnit(w io.Writer, run *results.Run) error {
-	run = redacted(run)
+	run = printableRun(run)
 	doc := junitSuites{Name: run.Plan.Name, Time: "0.000"}
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		doc.Time = formatSeconds(run.FinishedAt.Sub(run.StartedAt))

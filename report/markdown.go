@@ -20,7 +20,9 @@ const maxSeriesRows = 20
 // compact per-scenario table, the assertions with their actual values and the
 // certificate; long detail (latency percentiles, pool diagnostics, operations,
 // errors, leaks, time series, preflight, run context) folds into
-// <details> blocks. Cells are escaped; no HTML beyond details/summary.
+// <details> blocks. Every text from the run goes through [markdown.Text] or
+// [markdown.Code] (escaped, one line, control characters as visible
+// escapes); no HTML beyond details/summary.
 func Markdown(w io.Writer, run *results.Run) error {
 	run = redacted(run)
 	bw := bufio.NewWriter(w)

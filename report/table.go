@@ -10,6 +10,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/results"
 )
 
@@ -67,9 +68,11 @@ func (p painter) check(status, s string) string {
 // Table writes the terminal report: a header, the preflight checks, the load
 // and latency figures (one row per scenario), pool diagnostics per scenario,
 // the assertions with their actual values, the certificate criteria and, as
-// the last line, the verdict. ANSI colour only when opts.Color.
+// the last line, the verdict. ANSI colour only when opts.Color. Text from
+// the run prints with its control characters escaped (package printable), so
+// a name or a server message cannot colour, move or erase anything.
 func Table(w io.Writer, run *results.Run, opts Options) error {
-	run = redacted(run)
+	run = printableRun(run)
 	p := painter{on: opts.Color}
 	bw := bufio.NewWriter(w)
 	tr := &tableRenderer{w: bw, p: p}
@@ -184,9 +187,9 @@ func toAny(ss []string) []any {
 }
 
 func (tr *tableRenderer) header(run *results.Run) {
-	title := "planrun · " + run.Plan.Name
+	title := "planrun · " + printable.Line(run.Plan.Name)
 	if run.Plan.File != "" {
-		title += "  (" + run.Plan.File + ")"
+		title += "  (" + printable.Line(run.Plan.File) + ")"
 	}
 	tr.printf("%s\n", tr.p.paint(ansiBold, title))
 
@@ -353,7 +356,7 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		if sample := s.ErrorSamples[cat]; sample != "" {
 			text += ", first: " + sample
 		}
-		rows = append(rows, []string{"errors: " + cat, text})
+		rows = append(rows, []string{"errors: " + printable.Line(cat), text})
 	}
 	if len(s.SQLStates) > 0 {
 		rows = append(rows, []string{"sqlstates", sqlStatesText(s.SQLStates)})

@@ -12,8 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/internal/markdown"
+	"github.com/planrun/planrun/internal/markdown/markdowntest"
 	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/results"
 )
 
@@ -410,4 +415,180 @@ func TestJUnitIncompleteRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The output-injection attack: names and a server message that tried to
+// break out of markdown code spans into HTML, and to colour, ring or erase
+// on the terminal.
+const (
+	// hostileName is what testdata/hostile_*.yaml put after "ok", "sc", "op"
+	// and "as" (YAML escapes \e \0 \a \b).
+	hostileName = "``</details><h1>x</h1>\x1b[31m\x00\a\b"
+	// hostileMessage is the message of the RAISE EXCEPTION in those plans.
+	hostileMessage = "``</details><h1>pwn</h1>\x1b[31m\a\b"
+)
+
+// controlAt returns the index of the first control character in s other
+// than newline and tab (C0, DEL, C1, or a byte that is not UTF-8), or -1.
+func controlAt(s string) int {
+	for i, r := range s {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")) {
+			return i
+		}
+	}
+	return -1
+}
+
+func noControl(t *testing.T, what, out string) {
+	t.Helper()
+	if i := controlAt(out); i >= 0 {
+		t.Errorf("%s holds control character %q at byte %d: …%q…", what, out[i:i+1], i, out[max(0, i-60):min(len(out), i+20)])
+	}
+}
+
+// reportHTML is the only HTML the markdown report writes itself.
+var reportHTML = regexp.MustCompile(`^(<details><summary>[^<>]*</summary>|</details>)\n?$`)
+
+// checkMarkdown reads md as GitHub would (goldmark): no HTML but the
+// report's own <details> blocks, no control character, and every one of
+// shown on screen as text or code, on one line with visible escapes.
+func checkMarkdown(t *testing.T, what, md string, shown ...string) {
+	t.Helper()
+	noControl(t, what, md)
+	doc, err := markdowntest.Parse(md)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	for _, h := range doc.HTML {
+		if !reportHTML.MatchString(h) {
+			t.Errorf("%s: raw HTML from the run: %q", what, h)
+		}
+	}
+	for _, s := range shown {
+		if s = markdown.OneLine(s); !strings.Contains(doc.Visible, s) {
+			t.Errorf("%s: the reader does not see %q", what, s)
+		}
+	}
+}
+
+// TestHostileNames runs the attack's plan (hostile plan, scenario,
+// operation and assertion names, and an operation whose server error
+// carries HTML and ANSI colour) against a real server, not --quiet: the
+// table on stdout, the progress and log lines on stderr, the markdown and
+// JUnit files and the job summary hold no control character and no HTML,
+// and show the names escaped.
+func TestHostileNames(t *testing.T) {
+	useDB(t)
+	out := t.TempDir()
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	r := planrun(t, plan("hostile_names"), "--out", out)
+	if r.code != ExitApproved && r.code != ExitNotApproved {
+		t.Fatalf("want a verdict (exit 0 or 1), got %s", r)
+	}
+	escaped := printable.String(hostileName) // as the table, JUnit and stderr show it
+
+	noControl(t, "stdout (table)", r.stdout)
+	for _, prefix := range []string{"ok", "sc", "as"} { // the table shows no operation names
+		if !strings.Contains(r.stdout, prefix+escaped) {
+			t.Errorf("the table does not show %q", prefix+escaped)
+		}
+	}
+	if !strings.Contains(r.stdout, printable.String(hostileMessage)) {
+		t.Errorf("the table does not show the server error %q", printable.String(hostileMessage))
+	}
+	noControl(t, "stderr (progress and log lines)", r.stderr)
+	if !strings.Contains(r.stderr, "planrun: scenario sc"+escaped) {
+		t.Errorf("stderr lacks the log lines of scenario %q:\n%s", "sc"+escaped, r.stderr)
+	}
+
+	md := readOne(t, out, "*.md")
+	checkMarkdown(t, ".md", md, "ok"+hostileName, "sc"+hostileName, "op"+hostileName, "as"+hostileName, hostileMessage)
+	sum, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatalf("GITHUB_STEP_SUMMARY was not written: %v", err)
+	}
+	checkMarkdown(t, "GITHUB_STEP_SUMMARY", string(sum), "ok"+hostileName, "sc"+hostileName, hostileMessage)
+
+	xmlText := readOne(t, out, "*.xml")
+	noControl(t, ".xml", xmlText)
+	var doc junitDoc
+	if err := xml.Unmarshal([]byte(xmlText), &doc); err != nil {
+		t.Fatalf("the JUnit file is not well-formed XML: %v\n%s", err, xmlText)
+	}
+	if doc.Name != "ok"+escaped {
+		t.Errorf("testsuites name %q, want %q", doc.Name, "ok"+escaped)
+	}
+}
+
+// TestHostileSetupError: a setup statement whose server error carries HTML
+// and ANSI colour fails the run (exit 3); the markdown on stdout, the files
+// and the job summary show the message as text, with no HTML and no control
+// character.
+func TestHostileSetupError(t *testing.T) {
+	useDB(t)
+	out := t.TempDir()
+	summary := filepath.Join(t.TempDir(), "summary.md")
+	t.Setenv("GITHUB_STEP_SUMMARY", summary)
+	r := planrun(t, plan("hostile_setup"), "--format", "markdown", "--out", out)
+	if r.code != ExitCouldNotRun {
+		t.Fatalf("want exit 3, got %s", r)
+	}
+	checkMarkdown(t, "stdout (markdown)", r.stdout, hostileMessage)
+	sum, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatalf("GITHUB_STEP_SUMMARY was not written: %v", err)
+	}
+	checkMarkdown(t, "GITHUB_STEP_SUMMARY", string(sum), hostileMessage)
+	checkMarkdown(t, ".md", readOne(t, out, "*.md"), hostileMessage)
+
+	xmlText := readOne(t, out, "*.xml")
+	noControl(t, ".xml", xmlText)
+	if err := xml.Unmarshal([]byte(xmlText), new(junitDoc)); err != nil {
+		t.Fatalf("the JUnit file is not well-formed XML: %v\n%s", err, xmlText)
+	}
+	if !strings.Contains(xmlText, printable.String(hostileMessage)[len("``"):]) {
+		t.Errorf("the JUnit file does not show the server error:\n%s", xmlText)
+	}
+	// The log lines on stderr; the closing "planrun: setup failed: …" comes
+	// from exitCode, not from the logger.
+	logged, _, _ := strings.Cut(r.stderr, "planrun: setup failed:")
+	noControl(t, "stderr log lines", logged)
+}
+
+// TestProgressAndLogEscapes: a scenario name or a server message with
+// control characters shows escaped in the live progress line (plain and
+// terminal) and in the log lines.
+func TestProgressAndLogEscapes(t *testing.T) {
+	name := "sc" + hostileName + "\r\n\t"
+	for _, tty := range []bool{false, true} {
+		var buf strings.Builder
+		newProgressPrinter(&buf, tty).print(engine.Progress{Scenario: name, Elapsed: time.Second, Planned: 2 * time.Second})
+		logger(&buf, false, tty)("scenario %s: %s", name, hostileMessage)
+		got := buf.String()
+		if tty { // the printer's own: return, then erase the line
+			got = strings.ReplaceAll(got, "\r\033[K", "")
+		}
+		noControl(t, fmt.Sprintf("progress and log (tty %t)", tty), got)
+		if want := printable.Line(name) + " 00:01/00:02"; !strings.Contains(got, want) {
+			t.Errorf("tty %t: the progress line does not show %q:\n%q", tty, want, got)
+		}
+		if want := "planrun: scenario " + printable.String(name) + ": " + printable.String(hostileMessage) + "\n"; !strings.Contains(got, want) {
+			t.Errorf("tty %t: the log line is not %q:\n%q", tty, want, got)
+		}
+	}
+}
+
+// readOne reads the one file in dir that matches pattern.
+func readOne(t *testing.T, dir, pattern string) string {
+	t.Helper()
+	paths, _ := filepath.Glob(filepath.Join(dir, pattern))
+	if len(paths) != 1 {
+		t.Fatalf("want one %s in %s, got %q", pattern, dir, paths)
+	}
+	b, err := os.ReadFile(paths[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

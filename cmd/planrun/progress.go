@@ -8,6 +8,7 @@ import (
 
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 )
 
 // plainEvery is how often progress is printed when stderr is not a terminal (CI logs).
@@ -42,10 +43,12 @@ func (p *progressPrinter) print(pr engine.Progress) {
 }
 
 // progressLine renders e.g.
-// `normal 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  errors 0`.
+// `normal 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  errors 0`;
+// the scenario's name on one line with its control characters escaped
+// ([printable.Line]).
 func progressLine(pr engine.Progress) string {
 	return fmt.Sprintf("%s %s/%s  users %d/%d  %s ops/s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
-		pr.Scenario, clock(pr.Elapsed), clock(pr.Planned), pr.Users, pr.MaxUsers,
+		printable.Line(pr.Scenario), clock(pr.Elapsed), clock(pr.Planned), pr.Users, pr.MaxUsers,
 		humanize.Int(int64(pr.OpsPerSec+0.5)), humanize.Duration(pr.AcquireP95),
 		pr.Total, pr.Capacity, pr.InUse, pr.Waiting, humanize.Int(pr.Errors))
 }

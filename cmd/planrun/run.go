@@ -12,6 +12,7 @@ import (
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
@@ -254,7 +255,8 @@ func validFormat(f string) bool {
 }
 
 // logger prints pipeline steps on stderr; on a terminal it first clears the
-// progress line.
+// progress line. The message (names, server errors) prints with its control
+// characters escaped ([printable.String]).
 func logger(w io.Writer, quiet, tty bool) func(string, ...any) {
 	if quiet {
 		return nil
@@ -264,7 +266,7 @@ func logger(w io.Writer, quiet, tty bool) func(string, ...any) {
 		prefix = "\r\033[K" + prefix
 	}
 	return func(format string, args ...any) {
-		fmt.Fprintf(w, prefix+format+"\n", args...)
+		fmt.Fprint(w, prefix+printable.String(fmt.Sprintf(format, args...))+"\n")
 	}
 }
 
