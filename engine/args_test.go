@@ -68,13 +68,19 @@ func TestArgsBudget(t *testing.T) {
 	}
 }
 
-// spinUntil returns an args expression that passes the static budget (the
-// length of its list is not written, so it counts as 100) but loops, about
-// 10^10 steps, until the Unix time deadline: it stands for any expression
-// the static estimate misjudges, and its goroutine, which nothing can stop,
-// ends at deadline.
-func spinUntil(deadline time.Time) string {
-	return fmt.Sprintf("let xs = 1..(100000 * 1); all(xs, all(xs, now().Unix() < %d))", deadline.Unix())
+// spinFor returns an args expression that passes the static budget (the
+// length of its list is not written, so it counts as 100) but loops, up to
+// 10^10 steps, for d of wall-clock time: it stands for any expression the
+// static estimate misjudges. Its goroutine cannot be stopped; it ends d
+// after it started.
+func spinFor(d time.Duration) string {
+	return fmt.Sprintf("let t0 = now().UnixMilli(); let xs = 1..(100000 * 1); all(xs, all(xs, now().UnixMilli() < t0 + %d))", d.Milliseconds())
+}
+
+// waitForSpinners lets the evaluations a test abandoned end before the next
+// test starts: they spin on a CPU and would starve it.
+func waitForSpinners(t *testing.T, until time.Time) {
+	t.Cleanup(func() { time.Sleep(time.Until(until)) })
 }
 
 // TestArgsTimeBudget: an evaluation past the time budget is abandoned by
@@ -83,8 +89,8 @@ func spinUntil(deadline time.Time) string {
 // evaluated again, the other operations go on, and the scenario ends on
 // time without waiting for the stuck user.
 func TestArgsTimeBudget(t *testing.T) {
-	deadline := time.Now().Add(45 * time.Second)
-	arg := spinUntil(deadline)
+	const spin = 3 * time.Second
+	arg := spinFor(spin)
 	prog := compile(t, `
 version: 1
 name: arg-time-budget
@@ -101,11 +107,8 @@ scenarios:
 	var logs bytes.Buffer
 	start := time.Now()
 	r := run(t, prog, engine.RunOptions{Logf: func(f string, a ...any) { fmt.Fprintf(&logs, f+"\n", a...) }})
-	took := time.Since(start)
-	t.Logf("run took %s; log:\n%s", took.Round(time.Millisecond), logs.String())
-	if time.Now().After(deadline) {
-		t.Fatalf("the run took %s: the stuck evaluations ended on their own, the test proves nothing", took)
-	}
+	waitForSpinners(t, time.Now().Add(spin))
+	t.Logf("run took %s; log:\n%s", time.Since(start).Round(time.Millisecond), logs.String())
 	sc := r.Scenarios[0]
 	if sc.Status != results.StatusCompleted {
 		t.Errorf("status %s", sc.Status)
@@ -140,10 +143,10 @@ scenarios:
 }
 
 // TestInterruptAbandonsArgs: an interrupt ends the run at once even when the
-// users are inside an expression that would run for a minute and whose
-// time budget is an hour; teardown still runs.
+// users are inside an expression that runs 12 s and whose time budget is an
+// hour; teardown still runs.
 func TestInterruptAbandonsArgs(t *testing.T) {
-	deadline := time.Now().Add(60 * time.Second)
+	const spin = 12 * time.Second
 	prog := compile(t, `
 version: 1
 name: interrupt-args
@@ -152,7 +155,7 @@ setup: [CREATE TABLE IF NOT EXISTS engine_interrupt_args (id int)]
 teardown: [DROP TABLE IF EXISTS engine_interrupt_args]
 mixes:
   m:
-    - {name: slow, sql: SELECT $1::bool, args: [`+spinUntil(deadline)+`]}
+    - {name: slow, sql: SELECT $1::bool, args: [`+spinFor(spin)+`]}
 scenarios:
   - {name: s, users: 2, duration: 60s}
 `, engine.Options{})
@@ -169,8 +172,11 @@ scenarios:
 		t.Fatal(err)
 	}
 	took := time.Since(interrupted)
+	waitForSpinners(t, time.Now().Add(spin))
 	t.Logf("the interrupt stopped the run in %s", took.Round(time.Millisecond))
-	if took > 15*time.Second {
+	// The evaluations started before the interrupt and run 12 s: a run that
+	// waited for them would take 11 s or more.
+	if took > 10*time.Second {
 		t.Errorf("the interrupt took %s to stop users stuck in an expression", took)
 	}
 	sc := r.Scenarios[0]
