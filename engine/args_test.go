@@ -190,3 +190,25 @@ scenarios:
 		t.Error("teardown did not run after the interrupt")
 	}
 }
+
+// TestArgsNodeBudget: an args expression longer than exprbudget.MaxNodes is
+// refused with a message that says so and a hint, not expr's "compilation
+// failed".
+func TestArgsNodeBudget(t *testing.T) {
+	long := "randChoice([" + strings.Repeat("1, ", 2100) + "1])"
+	src := "version: 1\nname: t\nmixes:\n  app:\n    - name: read\n      sql: SELECT $1\n      args:\n        - " + long + "\n" +
+		"scenarios:\n  - {name: s, users: 1, duration: 1s}\n"
+	plan, err := schema.Parse("plan.yaml", []byte(src), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = engine.Compile(plan, engine.Options{})
+	var es schema.Errors
+	if !errors.As(err, &es) || len(es) != 1 {
+		t.Fatalf("Compile error %v, want one schema.Errors entry", err)
+	}
+	e := es[0]
+	if e.Pos.Line != 8 || e.Msg != "args expression is too long: more than 2,000 syntax nodes" || !strings.Contains(e.Hint, "table") {
+		t.Errorf("got %s: %s (hint %q)", e.Pos, e.Msg, e.Hint)
+	}
+}

@@ -10,7 +10,10 @@
 //
 // The estimate is deliberately simple and static: it never evaluates
 // anything, and it errs on the side of cost (both branches of a condition
-// are not added, the dearer one is taken).
+// are not added, the dearer one is taken). It cannot see a length that is
+// computed (`1..(1000 * 1000)` counts as UnknownLen items), so callers also
+// bound the time of each evaluation from outside the VM ([DefaultTimeout]),
+// and compile with expr.MaxNodes([MaxNodes]).
 package exprbudget
 
 import (
