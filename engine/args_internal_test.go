@@ -17,7 +17,7 @@ func BenchmarkArgEval(b *testing.B) {
 	u := &user{argTimeout: 1}
 	b.Run("watched", func(b *testing.B) {
 		for range b.N {
-			if _, err := u.eval(a, 0); err != nil {
+			if _, err := u.eval(a, &operation{}); err != nil {
 				b.Fatal(err)
 			}
 		}

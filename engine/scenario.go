@@ -289,7 +289,7 @@ func (r *scenarioRun) watch(cancelled bool) {
 // abandon records the operation of a user the watchdog gave up on after it
 // evaluated an args expression for d, and returns what happened, for the log.
 func (r *scenarioRun) abandon(u *user, d time.Duration, cancelled bool) string {
-	a, op := u.evalArg, r.sc.Mix.Ops[u.evalOp]
+	a, op := u.evalArg, u.evalOp
 	res := &opResult{op: op.Index, total: d, category: cancelledCategory}
 	if cancelled {
 		u.rec.add(res)

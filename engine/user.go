@@ -35,11 +35,11 @@ type user struct {
 	// VM, which cannot be interrupted, and nobody waits for it any more.
 	evalStart atomic.Int64
 	// evalArg and evalOp are the expression being evaluated and its
-	// operation's index. Written before evalStart; the watchdog reads them
+	// operation. Written before evalStart; the watchdog reads them
 	// only after it swapped evalStart to abandonedMark, after which the
 	// user never writes them again.
 	evalArg *argExpr
-	evalOp  int
+	evalOp  *operation
 	// argTimeout is the time budget of one evaluation, for messages (the
 	// scenario's watchdog enforces it).
 	argTimeout time.Duration
@@ -220,7 +220,7 @@ func (u *user) evalArgs(op *operation) error {
 	for i := range op.Statements {
 		vals := u.argv[i][:0]
 		for _, a := range op.Statements[i].Args {
-			v, err := u.eval(a, op.Index)
+			v, err := u.eval(a, op)
 			if err != nil {
 				return err
 			}
@@ -241,7 +241,7 @@ const abandonedMark = -1
 // eval evaluates one args expression of operation op, noting its start for
 // the watchdog: an atomic store and a compare-and-swap around the run,
 // nothing else on the hot path.
-func (u *user) eval(a *argExpr, op int) (any, error) {
+func (u *user) eval(a *argExpr, op *operation) (any, error) {
 	if a.overrun.Load() {
 		return nil, a.errOverrun(u.argTimeout)
 	}
