@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -15,6 +16,8 @@ import (
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/planrun/planrun/internal/exprbudget"
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -34,6 +37,10 @@ type Set struct {
 
 	mu    sync.Mutex
 	abort *liveAbort // the live abort that stopped the run, if any
+
+	// timeout is the time budget of one evaluation of a check (tests);
+	// 0: exprbudget.DefaultTimeout.
+	timeout time.Duration
 }
 
 // Len is the number of the plan's assertions.
@@ -58,6 +65,9 @@ type compiled struct {
 	// applies to.
 	builtin bool
 	covers  string
+	// overrun is set once an evaluation ran past its time budget: the
+	// check is not evaluated again (see evaluator).
+	overrun atomic.Bool
 }
 
 // references reports whether the check reads a name starting with prefix
@@ -171,6 +181,7 @@ func compileBuiltins() []*compiled {
 // durations).
 var exprOptions = []expr.Option{
 	expr.Env(Env{}),
+	expr.MaxNodes(exprbudget.MaxNodes),
 	expr.Patch(durationFolder{}),
 	expr.Function("durationTimes", durationTimes,
 		new(func(time.Duration, float64) time.Duration),
@@ -272,6 +283,13 @@ func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) 
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if ferr := exprbudget.Check(tree.Node, exprbudget.Limits{}); ferr != nil {
+		cs.errorf(&errs, ferr.From, fmt.Sprintf("a check is evaluated at the end of the run (and once a second with abort_on_fail) and cannot be interrupted: "+
+			"at most about %s steps, loops (all, any, map, filter, ...) at most %d deep; a list whose length is not written counts as %d items",
+			humanize.Int(exprbudget.DefaultMaxSteps), exprbudget.DefaultMaxDepth, exprbudget.DefaultUnknownLen),
+			"check may run too long: %s", ferr.Message)
+		return nil, errs
+	}
 	c.groups = groupsOf(c.refs)
 	c.runLevel = isRunLevel(c.refs)
 
@@ -299,6 +317,10 @@ func addExprError(cs *checkSource, errs *schema.Errors, err error) {
 	msg := fe.Message
 	off := fe.From
 	hint := ""
+	if exprbudget.TooManyNodes(err) {
+		msg = fmt.Sprintf("the check is too long: more than %s syntax nodes", humanize.Int(exprbudget.MaxNodes))
+		hint = "split it into several assertions"
+	}
 	if strings.HasPrefix(msg, "bad number syntax") {
 		// expr points into the middle of `200msec`: point at the word and name it.
 		src := []rune(cs.rw.src)

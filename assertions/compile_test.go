@@ -101,6 +101,10 @@ func TestCompileErrors(t *testing.T) {
 		{"multi-line block scalar", "acquire.p95 < 200ms &&\n  query.p95 < 500ms &&\n  leeks == 0", "plan.yaml:12:14", "unknown name `leeks`", "did you mean `leaks`?"},
 		{"multi-line second line member", "leaks == 0 &&\nquery.p59 < 1s", "plan.yaml:11:18", "unknown name `query.p59`", "did you mean"},
 		{"empty", "  ", "plan.yaml:10:12", "check is empty", ""},
+		{"five nested loops", "all(1..100, all(1..100, all(1..100, all(1..100, all(1..100, ops > 0)))))", "plan.yaml:10:48",
+			"check may run too long: `all` nests loops (all, any, map, filter, ...) 4 deep, more than 3", "cannot be interrupted"},
+		{"a costly loop after a duration literal", "acquire.p95 < 200ms && all(1..1000, all(1..1000, ops > 0))", "plan.yaml:10:35",
+			"check may run too long: `all` may take about", "at most about 100,000 steps"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			es := compileErrors(t, planWith(tc.check))
@@ -212,5 +216,25 @@ func TestEveryNameCompiles(t *testing.T) {
 		if es := compileErrors(t, planWith(name+" == "+name)); es != nil {
 			t.Errorf("Compile rejects %s, which Names() lists: %v", name, es)
 		}
+	}
+}
+
+// TestCompileNodeBudget: a check longer than exprbudget.MaxNodes is refused
+// with a message that says so, not expr's "compilation failed".
+func TestCompileNodeBudget(t *testing.T) {
+	long := strings.Repeat("ops > 0 && ", 600) + "ops > 0"
+	es := compileErrors(t, planWith(long, strings.Repeat("ops > 0 && ", 400)+"ops > 0"))
+	if len(es) != 1 {
+		t.Fatalf("want one error (the 600-term check; 400 terms fit), got %v", es)
+	}
+	e := es[0]
+	if e.Pos.Line != 10 || e.Pos.File != "plan.yaml" {
+		t.Errorf("position %s, want plan.yaml:10:...", e.Pos)
+	}
+	if want := `assertion "a0": the check is too long: more than 2,000 syntax nodes`; e.Msg != want {
+		t.Errorf("message %q, want %q", e.Msg, want)
+	}
+	if !strings.Contains(e.Hint, "split it") {
+		t.Errorf("hint %q", e.Hint)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/planrun/planrun/internal/exprbudget"
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 
@@ -29,8 +32,11 @@ const (
 // scenario order then assertion order, followed by the built-in checks that
 // no plan assertion replaces for that scenario. An assertion that applies to
 // no scenario of the run gets one skipped outcome with an empty Scenario.
+//
+// Each evaluation has a time budget (see [evaluator]): a check past it is
+// an error outcome, and is not evaluated again.
 func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outcome, results.Verdict) {
-	machine := &vm.VM{}
+	machine := s.evaluator()
 	var judged []judgement
 	ran := map[*compiled]bool{}
 	runEnv := newEnv(run, nil, nil)
@@ -122,10 +128,70 @@ func (c *compiled) outcome(scenario string) results.Outcome {
 	}
 }
 
+// evaluator runs checks, each within a time budget. The expr VM cannot be
+// interrupted, so every evaluation runs in a goroutine of its own and the
+// caller waits at most the budget: past it the evaluation is abandoned
+// (its goroutine left to finish on its own, with the VM it uses), the
+// check marked overrun, and never evaluated again. A goroutine per check
+// is cheap at the pace checks run (once at the end, once a second live).
+type evaluator struct {
+	machine *vm.VM
+	budget  time.Duration
+}
+
+// evaluator returns an evaluator with the set's time budget.
+func (s *Set) evaluator() *evaluator {
+	b := s.timeout
+	if b <= 0 {
+		b = exprbudget.DefaultTimeout
+	}
+	return &evaluator{machine: &vm.VM{}, budget: b}
+}
+
+// errOverBudget is the error of a check past its time budget.
+type errOverBudget struct {
+	budget time.Duration
+	now    bool // this evaluation went over, rather than an earlier one
+}
+
+func (e errOverBudget) Error() string {
+	if e.now {
+		return fmt.Sprintf("the check ran past its time budget of %s and was abandoned: expressions cannot be interrupted; make it cheaper", humanize.Duration(e.budget))
+	}
+	return fmt.Sprintf("the check ran past its time budget of %s earlier in the run and is not evaluated again: expressions cannot be interrupted; make it cheaper", humanize.Duration(e.budget))
+}
+
+// run evaluates c's program on env within the budget.
+func (e *evaluator) run(c *compiled, env Env) (any, error) {
+	if c.overrun.Load() {
+		return nil, errOverBudget{budget: e.budget}
+	}
+	type result struct {
+		out any
+		err error
+	}
+	done := make(chan result, 1) // buffered: an abandoned evaluation never blocks
+	machine := e.machine
+	go func() {
+		out, err := machine.Run(c.program, env)
+		done <- result{out, err}
+	}()
+	timer := time.NewTimer(e.budget)
+	defer timer.Stop()
+	select {
+	case r := <-done:
+		return r.out, r.err
+	case <-timer.C:
+		c.overrun.Store(true)
+		e.machine = &vm.VM{} // the abandoned goroutine keeps the old one
+		return nil, errOverBudget{budget: e.budget, now: true}
+	}
+}
+
 // evaluate runs one assertion on one scenario's environment (sc nil: a
 // run-level assertion on the run's context). base is the baseline's scenario
 // (nil: skipped when the check needs it, for the reason noBase).
-func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base *results.Scenario, noBase string) results.Outcome {
+func evaluate(machine *evaluator, c *compiled, env *Env, sc *results.Scenario, base *results.Scenario, noBase string) results.Outcome {
 	name := ""
 	if sc != nil {
 		name = sc.Name
@@ -142,7 +208,7 @@ func evaluate(machine *vm.VM, c *compiled, env *Env, sc *results.Scenario, base 
 		return o
 	}
 	o.Actual = formatActual(c.refs, env)
-	out, err := machine.Run(c.program, *env)
+	out, err := machine.run(c, *env)
 	if err != nil {
 		o.Status, o.Reason = results.OutcomeError, runtimeMessage(err)
 		return o
@@ -245,6 +311,10 @@ func hasOp(ops map[string]results.Operation, name string) bool {
 
 // runtimeMessage drops expr's source snippet (it shows the rewritten source).
 func runtimeMessage(err error) string {
+	var ob errOverBudget
+	if errors.As(err, &ob) {
+		return ob.Error()
+	}
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		return fe.Message

@@ -261,3 +261,37 @@ func TestEvaluateSeverity(t *testing.T) {
 		t.Errorf("load capacity = %+v, want warn", c)
 	}
 }
+
+// TestEvaluateTimeBudget: a check that passes the static budget (its list's
+// length is not written) but runs past the time budget is an error naming
+// the budget, the verdict is not approved, and the check is not evaluated
+// again.
+func TestEvaluateTimeBudget(t *testing.T) {
+	// About 10^7 steps: a second or more under -race, far past 20ms; the
+	// abandoned goroutine ends on its own soon after.
+	slow := assertion("slow check", "let xs = 1..(3000 * 1); all(xs, all(xs, ops >= 0))")
+	set := mustCompile(t, slow, assertion("fast check", "ops > 0"))
+	assertions.SetTimeout(set, 20*ms)
+	r := run(scenario("s"))
+	outcomes, verdict := set.Evaluate(r, nil)
+	if len(outcomes) != 2 {
+		t.Fatalf("outcomes %+v", outcomes)
+	}
+	o := outcomes[0]
+	if o.Name != "slow check" || o.Status != results.OutcomeError {
+		t.Fatalf("outcome %+v, want an error for the slow check", o)
+	}
+	if want := "the check ran past its time budget of 20ms and was abandoned"; !strings.HasPrefix(o.Reason, want) {
+		t.Errorf("reason %q, want %q...", o.Reason, want)
+	}
+	if outcomes[1].Status != results.OutcomePass {
+		t.Errorf("fast check %+v", outcomes[1])
+	}
+	if verdict.Pass {
+		t.Errorf("verdict %+v: a critical check that could not be evaluated must not approve", verdict)
+	}
+	again, _ := set.Evaluate(r, nil)
+	if want := "earlier in the run and is not evaluated again"; again[0].Status != results.OutcomeError || !strings.Contains(again[0].Reason, want) {
+		t.Errorf("second evaluation %+v, want an error saying %q", again[0], want)
+	}
+}

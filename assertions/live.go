@@ -3,8 +3,6 @@ package assertions
 import (
 	"time"
 
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
@@ -38,7 +36,7 @@ func (s *Set) Live(run *results.Run) func(sc *results.Scenario, elapsed time.Dur
 	if len(live) == 0 {
 		return nil
 	}
-	machine := &vm.VM{}
+	machine := s.evaluator()
 	return func(sc *results.Scenario, elapsed time.Duration) (bool, results.Outcome) {
 		var env Env
 		built := false

@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -75,14 +77,92 @@ var argFunctions = []expr.Option{
 // argFunctionNames lists the generator functions, for docs and hints.
 var argFunctionNames = []string{"randInt(min, max)", "randFloat(min, max)", "randChoice(list)", "randString(n)", "uuid()", "now()", "user", "iteration", "scenario"}
 
+// argTimeout is the wall-clock budget of one evaluation of an args
+// expression: [exprbudget.DefaultTimeout] unless a test lowered it.
+func (p *Program) argTimeout() time.Duration {
+	if p.testArgTimeout > 0 {
+		return p.testArgTimeout
+	}
+	return exprbudget.DefaultTimeout
+}
+
+// argExpr is one compiled args expression.
+type argExpr struct {
+	src     string
+	pos     schema.Pos
+	program *vm.Program
+	// overrun is set once an evaluation ran past its time budget (see
+	// [Program.argTimeout]): the expression is not evaluated again by this
+	// program, each further evaluation fails at once, so that only the
+	// users inside it at the time are left spinning in the VM.
+	overrun atomic.Bool
+}
+
+// errOverrun is the error of an args expression that is no longer
+// evaluated because an evaluation of it ran past the time budget.
+func (a *argExpr) errOverrun(budget time.Duration) error {
+	return fmt.Errorf("%w: args expression %q (%s) ran past its time budget of %s earlier in the run and is not evaluated again: "+
+		"expressions cannot be interrupted; make it cheaper (see docs/plan-format.md, Expressions)", errArgs, a.src, a.pos, humanize.Duration(budget))
+}
+
+// evalStatementArgs evaluates the args of a statement run outside the load (setup,
+// teardown) in a goroutine of its own, waiting at most budget or until ctx
+// ends: past that the evaluation is abandoned (the VM cannot be
+// interrupted) and the statement fails.
+func evalStatementArgs(ctx context.Context, st *statement, budget time.Duration) ([]any, error) {
+	if len(st.Args) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(st.Args))
+	for _, a := range st.Args {
+		if a.overrun.Load() {
+			return nil, a.errOverrun(budget)
+		}
+		type result struct {
+			v   any
+			err error
+		}
+		done := make(chan result, 1) // buffered: an abandoned evaluation never blocks
+		go func() {
+			v, err := vm.Run(a.program, &argEnv{})
+			done <- result{v, err}
+		}()
+		timer := time.NewTimer(budget)
+		select {
+		case r := <-done:
+			timer.Stop()
+			if r.err != nil {
+				return nil, fmt.Errorf("%w: %s", errArgs, r.err)
+			}
+			args = append(args, r.v)
+		case <-timer.C:
+			a.overrun.Store(true)
+			return nil, fmt.Errorf("%w: args expression %q (%s) ran past its time budget of %s and was abandoned: expressions cannot be interrupted; make it cheaper",
+				errArgs, a.src, a.pos, humanize.Duration(budget))
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("args expression %q (%s) abandoned: %w", a.src, a.pos, ctx.Err())
+		}
+	}
+	return args, nil
+}
+
 // compileArg compiles one args expression; its error is positioned in the plan.
 //
 // An expression whose evaluation could run too long is refused (see
 // [argBudget]): args run before every operation, and the expr VM cannot be
-// interrupted, not even by Ctrl-C.
-func compileArg(e schema.Expr) (*vm.Program, *schema.Error) {
-	opts := append([]expr.Option{expr.Env(argEnv{})}, argFunctions...)
+// interrupted, not even by Ctrl-C. An expression is at most
+// [exprbudget.MaxNodes] nodes long.
+func compileArg(e schema.Expr) (*argExpr, *schema.Error) {
+	opts := append([]expr.Option{expr.Env(argEnv{}), expr.MaxNodes(exprbudget.MaxNodes)}, argFunctions...)
 	p, err := expr.Compile(e.Src, opts...)
+	if exprbudget.TooManyNodes(err) {
+		return nil, &schema.Error{
+			Pos:  exprErrorPos(e, err),
+			Msg:  fmt.Sprintf("args expression is too long: more than %s syntax nodes", humanize.Int(exprbudget.MaxNodes)),
+			Hint: "put a long list of values in a table and pick from it in the SQL (e.g. `SELECT ... ORDER BY random() LIMIT 1`), or use randInt/randString",
+		}
+	}
 	if err != nil {
 		return nil, &schema.Error{
 			Pos:  exprErrorPos(e, err),
@@ -98,7 +178,7 @@ func compileArg(e schema.Expr) (*vm.Program, *schema.Error) {
 				humanize.Int(exprbudget.DefaultMaxSteps), exprbudget.DefaultMaxDepth, exprbudget.DefaultUnknownLen),
 		}
 	}
-	return p, nil
+	return &argExpr{src: e.Src, pos: e.Pos, program: p}, nil
 }
 
 // argBudget bounds one evaluation of an args expression. randString(n)

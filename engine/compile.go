@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr/vm"
 	"github.com/planrun/planrun/engine/preflight"
 	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/results"
@@ -35,6 +34,8 @@ type Program struct {
 	setup     []statement
 	teardown  []statement
 	scenarios []*scenario
+	// testArgTimeout overrides the time budget of one args evaluation (tests); 0: the default.
+	testArgTimeout time.Duration
 }
 
 // Target is where a program runs.
@@ -86,7 +87,7 @@ type operation struct {
 // statement is one compiled SQL statement.
 type statement struct {
 	SQL  string
-	Args []*vm.Program
+	Args []*argExpr
 	// Pos is where the statement is written in the plan.
 	Pos schema.Pos
 }

@@ -11,3 +11,7 @@ const SampleInterval = sampleInterval
 func PlannedUsers(prog *Program, i int, at time.Duration) int {
 	return prog.scenarios[i].Shape.Users(at)
 }
+
+// SetArgTimeout sets the time budget of one args evaluation of prog, in
+// place of exprbudget.DefaultTimeout.
+func SetArgTimeout(prog *Program, d time.Duration) { prog.testArgTimeout = d }

@@ -184,11 +184,13 @@ func (r *recorder) add(res *opResult) {
 		return
 	}
 	o := &w.perOp[res.op]
-	record(w.acquire, res.acquire)
-	record(o.acquire, res.acquire)
-	r.tickAcquires++
-	if res.acquire > r.slow {
-		r.tickSlow++
+	if res.acquired || res.acquire > 0 { // else no acquire was tried: the args failed first
+		record(w.acquire, res.acquire)
+		record(o.acquire, res.acquire)
+		r.tickAcquires++
+		if res.acquire > r.slow {
+			r.tickSlow++
+		}
 	}
 	for i := 0; i < res.nQueries; i++ {
 		record(w.query, res.queries[i])

@@ -313,8 +313,7 @@ func (e *runEnv) statements(ctx context.Context, stage string, sts []statement) 
 
 // exec runs statement i of a stage on the monitor connection.
 func (e *runEnv) exec(ctx context.Context, stage string, i int, st *statement) error {
-	u := &user{}
-	args, err := u.evalArgs(st)
+	args, err := evalStatementArgs(ctx, st, e.prog.argTimeout())
 	if err == nil {
 		_, err = e.monitor.Exec(ctx, st.SQL, args...)
 	}

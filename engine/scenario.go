@@ -119,6 +119,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 				r.col.endWarmup(r.pool.Stats())
 			}
 			r.col.sample(el, r.pool.Stats())
+			r.watch(false)
 			if el >= nextStep {
 				p := r.col.step(el, len(r.users), nextStep <= r.sc.Warmup)
 				nextStep = r.nextStep(nextStep)
@@ -174,7 +175,7 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
-		u := newUser(r.nextID, r.sc, r.pool, r.col.recorderFor(r.nextID))
+		u := newUser(r.nextID, r.sc, r.pool, r.col.recorderFor(r.nextID), r.env.prog.argTimeout())
 		r.users = append(r.users, u)
 		go u.run(opCtx)
 	}
@@ -192,23 +193,26 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 
 // drain stops every user and waits for them to finish their operations, up
 // to the pool timeout plus drainExtra; then it cancels what is left, breaks
-// the statements still running, and waits at most stopGrace more. It
-// returns the scenario's elapsed time at the end of the drain.
+// the statements still running, and waits at most stopGrace more. Once
+// operations are cancelled (at once after an interrupt), a user inside an
+// args expression is abandoned without waiting (see watch). It returns the
+// scenario's elapsed time at the end of the drain.
 func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) time.Duration {
 	for _, u := range r.users {
 		close(u.stop)
 	}
 	r.stopping = append(r.stopping, r.users...)
 	r.users = nil
-	if ctx.Err() != nil { // interrupted: stop operations now
+	cancelled := ctx.Err() != nil
+	if cancelled { // interrupted: stop operations now
 		cancelOps()
 		r.abortStatements()
 	}
-	if !r.wait(r.env.prog.Pool.Timeout + drainExtra) {
+	if !r.wait(r.env.prog.Pool.Timeout+drainExtra, cancelled) {
 		r.unreleased()
 		cancelOps()
 		r.abortStatements()
-		if !r.wait(stopGrace) {
+		if !r.wait(stopGrace, true) {
 			n := len(slices.DeleteFunc(slices.Clone(r.stopping), (*user).finished))
 			r.env.logf("scenario %s: %d user(s) still running %s after being stopped; left behind", r.sc.Name, n, humanize.Duration(stopGrace))
 		}
@@ -216,19 +220,89 @@ func (r *scenarioRun) drain(ctx context.Context, cancelOps context.CancelFunc) t
 	return time.Since(r.start)
 }
 
-// wait waits until every stopping user has returned, at most d; it reports
-// whether they all did.
-func (r *scenarioRun) wait(d time.Duration) bool {
+// wait waits until every stopping user has returned or been abandoned, at
+// most d, watching args evaluations meanwhile (see watch; cancelled: the
+// operations were cancelled). It reports whether they all did.
+func (r *scenarioRun) wait(d time.Duration, cancelled bool) bool {
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
-	for _, u := range r.stopping {
+	tick := time.NewTicker(watchInterval)
+	defer tick.Stop()
+	r.watch(cancelled)
+	for len(r.stopping) > 0 {
+		u := r.stopping[0]
 		select {
 		case <-u.done:
+			r.stopping = r.stopping[1:]
+		case <-tick.C:
+			r.watch(cancelled)
 		case <-deadline.C:
 			return false
 		}
 	}
 	return true
+}
+
+// watchInterval is how often a drain looks for users stuck in an args
+// expression (the scenario's sampler does while it runs).
+const watchInterval = 50 * time.Millisecond
+
+// watch is the watchdog of args evaluations, run by the scenario's
+// goroutine (sampler tick, drain). A user whose evaluation has run longer
+// than the time budget is abandoned: the expr VM cannot be interrupted, so
+// its goroutine is left to finish on its own, nobody waits for it, and the
+// operation counts as an args error; the expression is not evaluated again
+// (argExpr.overrun), so no other user gets stuck in it. The shape starts a
+// new user in its place. When the operations were cancelled (an interrupt,
+// the end of the drain) every evaluation in progress is abandoned at once
+// and its operation counts as cancelled.
+func (r *scenarioRun) watch(cancelled bool) {
+	budget := r.env.prog.argTimeout()
+	if cancelled {
+		budget = 0
+	}
+	now := clock()
+	var first string // the first abandoned user's message
+	n := 0
+	abandoned := func(u *user) bool {
+		s := u.evalStart.Load()
+		if s <= 0 || time.Duration(now-s) < budget || !u.evalStart.CompareAndSwap(s, abandonedMark) {
+			return false
+		}
+		msg := r.abandon(u, time.Duration(now-s), cancelled)
+		if n == 0 {
+			first = msg
+		}
+		n++
+		return true
+	}
+	r.users = slices.DeleteFunc(r.users, abandoned)
+	r.stopping = slices.DeleteFunc(r.stopping, abandoned)
+	if n > 1 {
+		first += fmt.Sprintf(" (and %d more user(s))", n-1)
+	}
+	if n > 0 {
+		r.env.logf("scenario %s: %s", r.sc.Name, first)
+	}
+}
+
+// abandon records the operation of a user the watchdog gave up on after it
+// evaluated an args expression for d, and returns what happened, for the log.
+func (r *scenarioRun) abandon(u *user, d time.Duration, cancelled bool) string {
+	a, op := u.evalArg, u.evalOp
+	res := &opResult{op: op.Index, total: d, category: cancelledCategory}
+	if cancelled {
+		u.rec.add(res)
+		return fmt.Sprintf("user %d abandoned in args expression %q (%s) after %s: the run was stopping and expressions cannot be interrupted",
+			u.id, a.src, a.pos, humanize.Duration(d))
+	}
+	a.overrun.Store(true)
+	res.category = categoryIndex[results.ErrArgs]
+	msg := fmt.Sprintf("args expression %q (%s) ran %s, past its time budget of %s: the user was abandoned (expressions cannot be interrupted) and the expression is not evaluated again in this run; make it cheaper",
+		a.src, a.pos, humanize.Duration(d), humanize.Duration(r.env.prog.argTimeout()))
+	u.rec.noteError(results.ErrArgs, "", op.Name+": "+msg)
+	u.rec.add(res)
+	return fmt.Sprintf("user %d: %s", u.id, msg)
 }
 
 // abortStatements breaks the statements still running by closing their

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,8 +27,22 @@ type user struct {
 	timer *time.Timer
 	env   argEnv
 	vm    vm.VM
-	args  []any
+	argv  [][]any // the current operation's args, by statement
 	res   opResult
+	// evalStart is when the args evaluation in progress started (see
+	// clock), 0 when none, abandonedMark once the scenario's watchdog gave
+	// up on it (see scenarioRun.watch): the user is then stuck in the expr
+	// VM, which cannot be interrupted, and nobody waits for it any more.
+	evalStart atomic.Int64
+	// evalArg and evalOp are the expression being evaluated and its
+	// operation. Written before evalStart; the watchdog reads them
+	// only after it swapped evalStart to abandonedMark, after which the
+	// user never writes them again.
+	evalArg *argExpr
+	evalOp  *operation
+	// argTimeout is the time budget of one evaluation, for messages (the
+	// scenario's watchdog enforces it).
+	argTimeout time.Duration
 	// held is the checkout the user is in (nil when none): read by the
 	// scenario to find unreleased connections and, on a forced stop, to
 	// break the statement it runs (see scenarioRun.abortStatements).
@@ -45,14 +61,15 @@ type checkout struct {
 	since time.Time
 }
 
-func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder) *user {
+func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder, argTimeout time.Duration) *user {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	return &user{
 		id: id, sc: sc, pool: p, rec: rec,
 		stop: make(chan struct{}), done: make(chan struct{}),
-		timer: t,
-		env:   argEnv{User: id, Scenario: sc.Name},
+		timer:      t,
+		env:        argEnv{User: id, Scenario: sc.Name},
+		argTimeout: argTimeout,
 	}
 }
 
@@ -87,7 +104,9 @@ func (u *user) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		u.operate(ctx, u.sc.Mix.pick(mrand.Float64()))
+		if !u.operate(ctx, u.sc.Mix.pick(mrand.Float64())) {
+			return // abandoned in an args expression
+		}
 	}
 }
 
@@ -108,13 +127,21 @@ func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
 	}
 }
 
-// operate runs one operation and records it.
-func (u *user) operate(ctx context.Context, op *operation) {
+// operate runs one operation and records it. It returns false when the
+// user was abandoned in an args expression: the watchdog recorded the
+// operation, and the user must stop.
+func (u *user) operate(ctx context.Context, op *operation) bool {
 	u.env.Iteration++
 	res := &u.res
 	*res = opResult{op: op.Index, category: -1}
 	start := time.Now()
-	err := u.execute(ctx, op, res, start)
+	err := u.evalArgs(op)
+	if err == nil {
+		err = u.execute(ctx, op, res, time.Now())
+	}
+	if errors.Is(err, errAbandoned) {
+		return false
+	}
 	res.total = time.Since(start)
 	if err != nil {
 		cat, state := classify(err)
@@ -128,8 +155,11 @@ func (u *user) operate(ctx context.Context, op *operation) {
 	if res.acquired && res.hold > u.sc.LeakThreshold {
 		u.rec.noteLeak(results.Leak{Operation: op.Name, User: u.id, Held: res.hold, Kind: "held"})
 	}
+	return true
 }
 
+// execute acquires a connection at start and runs op's statements with the
+// args evalArgs left in u.argv.
 func (u *user) execute(ctx context.Context, op *operation, res *opResult, start time.Time) error {
 	conn, err := u.pool.Acquire(ctx)
 	acquired := time.Now()
@@ -153,15 +183,8 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 	}
 	for i := range op.Statements {
 		st := &op.Statements[i]
-		args, err := u.evalArgs(st)
-		if err != nil {
-			if op.Transaction {
-				_, _ = pg.Exec(u.qctx, "ROLLBACK")
-			}
-			return err
-		}
 		t := time.Now()
-		_, err = pg.Exec(u.qctx, st.SQL, args...)
+		_, err := pg.Exec(u.qctx, st.SQL, u.argv[i]...)
 		d := time.Since(t)
 		if res.nQueries < len(res.queries) {
 			res.queries[res.nQueries] = d
@@ -189,17 +212,55 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 	return nil
 }
 
-func (u *user) evalArgs(st *statement) ([]any, error) {
-	if len(st.Args) == 0 {
-		return nil, nil
-	}
-	u.args = u.args[:0]
-	for _, p := range st.Args {
-		v, err := u.vm.Run(p, &u.env)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s", errArgs, err)
+// evalArgs evaluates the args of every statement of op into u.argv, before
+// the operation acquires its connection: the generator's work is not the
+// pool's, and a user stuck in an expression holds no connection.
+func (u *user) evalArgs(op *operation) error {
+	u.argv = slices.Grow(u.argv[:0], len(op.Statements))[:len(op.Statements)]
+	for i := range op.Statements {
+		vals := u.argv[i][:0]
+		for _, a := range op.Statements[i].Args {
+			v, err := u.eval(a, op)
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v)
 		}
-		u.args = append(u.args, v)
+		u.argv[i] = vals
 	}
-	return u.args, nil
+	return nil
 }
+
+// errAbandoned is returned by an evaluation the watchdog gave up on.
+var errAbandoned = errors.New("abandoned in an args expression")
+
+// abandonedMark is evalStart's value once the watchdog gave up on the
+// evaluation.
+const abandonedMark = -1
+
+// eval evaluates one args expression of operation op, noting its start for
+// the watchdog: an atomic store and a compare-and-swap around the run,
+// nothing else on the hot path.
+func (u *user) eval(a *argExpr, op *operation) (any, error) {
+	if a.overrun.Load() {
+		return nil, a.errOverrun(u.argTimeout)
+	}
+	u.evalArg, u.evalOp = a, op
+	start := clock()
+	u.evalStart.Store(start)
+	v, err := u.vm.Run(a.program, &u.env)
+	if !u.evalStart.CompareAndSwap(start, 0) {
+		return nil, errAbandoned
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", errArgs, err)
+	}
+	return v, nil
+}
+
+// clockBase is the origin of clock.
+var clockBase = time.Now()
+
+// clock returns the nanoseconds since clockBase on the monotonic clock,
+// never 0 (evalStart's "no evaluation").
+func clock() int64 { return int64(time.Since(clockBase)) + 1 }

@@ -10,7 +10,10 @@
 //
 // The estimate is deliberately simple and static: it never evaluates
 // anything, and it errs on the side of cost (both branches of a condition
-// are not added, the dearer one is taken).
+// are not added, the dearer one is taken). It cannot see a length that is
+// computed (`1..(1000 * 1000)` counts as UnknownLen items), so callers also
+// bound the time of each evaluation from outside the VM ([DefaultTimeout]),
+// and compile with expr.MaxNodes([MaxNodes]).
 package exprbudget
 
 import (
@@ -18,6 +21,8 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
@@ -51,6 +56,26 @@ const (
 	DefaultMaxDepth   = 3
 	DefaultUnknownLen = 100
 )
+
+// MaxNodes bounds the syntax tree of one expression (expr's
+// expr.MaxNodes option): 2,000 nodes, e.g. a list literal of about 2,000
+// items. It bounds the time and memory of compiling a plan's expressions;
+// a longer list belongs in a table.
+const MaxNodes = 2000
+
+// DefaultTimeout is the wall-clock budget of one evaluation, enforced from
+// outside the VM by the caller (the static estimate cannot know every
+// list's length): 1 s, about 40 times what the static budget allows, so
+// that a busy machine does not trip it. An evaluation past it is
+// abandoned: its goroutine is left to finish on its own, and the
+// expression is not evaluated again in the run.
+const DefaultTimeout = time.Second
+
+// TooManyNodes reports whether err is expr's error for an expression over
+// its node budget (see [MaxNodes]).
+func TooManyNodes(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "exceeds maximum allowed nodes")
+}
 
 func (l Limits) withDefaults() Limits {
 	if l.MaxSteps <= 0 {
