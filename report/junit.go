@@ -105,7 +105,8 @@ func (s *junitSuite) add(c junitCase) {
 // evaluation, a "preflight" testsuite with one testcase per check, and, when
 // the run did not complete, a "run" testsuite whose testcase errors with the
 // reason. A failing critical assertion is a <failure>, an unevaluable one an
-// <error>, a skipped one <skipped>; a failing warning passes with a
+// <error>, a skipped one <skipped> (but a critical one skipped because its
+// figure was not measured is an <error>: it failed the verdict); a failing warning passes with a
 // <system-out> note, as it does not fail the verdict. Text from the run has
 // its control characters escaped (package printable) and anything else XML
 // 1.0 forbids replaced, so the document is always well-formed.
@@ -228,6 +229,11 @@ func outcomeCase(class string, o results.Outcome) junitCase {
 	}
 	switch o.Status {
 	case results.OutcomeSkipped:
+		if o.Unmeasured && !isWarning(o) {
+			// Not measured, and critical: the verdict failed for it, so CI must not count it as fine.
+			c.Error = &junitProblem{Message: "not measured: " + o.Reason, Type: "unmeasured", Text: xmlText(detail)}
+			break
+		}
 		c.Skipped = &junitSkipped{Message: o.Reason}
 	case results.OutcomeFail:
 		msg := fmt.Sprintf("%s (check: %s)", o.Actual, o.Check)

@@ -122,6 +122,15 @@ func (m *mdWriter) context(run *results.Run) {
 	}
 	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
 		markdown.Code(run.Plan.Name), markdown.Code(run.Plan.File), target, markdown.Text(poolSummary(run.Pool)), status)
+	if run.TeardownError != "" {
+		// One line per statement: "teardown interrupted: these statements did not run:" and the list.
+		lines := strings.Split(run.TeardownError, "\n")
+		m.printf("> **Teardown** %s\n", markdown.Text(lines[0]))
+		for _, l := range lines[1:] {
+			m.printf("> - %s\n", markdown.Code(strings.TrimSpace(l)))
+		}
+		m.printf("\n")
+	}
 }
 
 // scenarios writes the compact per-scenario table: users is the peak of

@@ -948,3 +948,41 @@ func TestSingularWording(t *testing.T) {
 		}
 	}
 }
+
+// TestInterruptedTeardownShown: a teardown stopped by a second signal lists
+// the statements that did not run in the table and the markdown, not only
+// in the JSON.
+func TestInterruptedTeardownShown(t *testing.T) {
+	run := PassingRun()
+	run.Status, run.StatusReason = results.StatusInterrupted, "interrupted (SIGINT) during teardown"
+	run.TeardownError = "teardown interrupted: these statements did not run:\n  SELECT pg_sleep(30)\n  DROP TABLE accounts"
+	for _, format := range []string{"table", "markdown"} {
+		out := string(render(t, format, run, report.Options{}))
+		for _, want := range []string{"teardown interrupted: these statements did not run", "SELECT pg_sleep(30)", "DROP TABLE accounts"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q:\n%s", format, want, out)
+			}
+		}
+	}
+}
+
+// TestJUnitUnmeasuredCriticalIsAnError: a critical assertion skipped because
+// its figure was not measured failed the verdict, so JUnit must not show it
+// as a harmless skip.
+func TestJUnitUnmeasuredCriticalIsAnError(t *testing.T) {
+	run := PassingRun()
+	run.Assertions = append(run.Assertions[:0:0], results.Outcome{
+		Name: "no leaks", Scenario: "normal", Check: "leaks == 0", Severity: results.SeverityCritical,
+		Status: results.OutcomeSkipped, Unmeasured: true, Reason: "leaks was not fully measured: monitor connection lost",
+	}, results.Outcome{
+		Name: "skipped by scope", Scenario: "normal", Check: "recovery < 5s", Severity: results.SeverityCritical,
+		Status: results.OutcomeSkipped, Reason: "no recovery_after",
+	})
+	out := string(render(t, "junit", run, report.Options{}))
+	if !strings.Contains(out, `<error message="not measured: leaks was not fully measured: monitor connection lost" type="unmeasured">`) {
+		t.Errorf("the unmeasured critical check is not an <error>:\n%s", out)
+	}
+	if strings.Count(out, "<skipped") != 1 {
+		t.Errorf("want exactly one <skipped> (the one skipped by scope):\n%s", out)
+	}
+}

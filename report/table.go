@@ -229,6 +229,9 @@ func (tr *tableRenderer) header(run *results.Run) {
 		status = tr.p.paint(ansiRed, status)
 	}
 	tr.printf("  status  %s\n", status)
+	if run.TeardownError != "" {
+		tr.printf("  teardown  %s\n", tr.p.paint(ansiRed, strings.ReplaceAll(run.TeardownError, "\n", "\n            ")))
+	}
 }
 
 func (tr *tableRenderer) preflight(checks []results.Check) {

@@ -142,7 +142,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: warning: GITHUB_STEP_SUMMARY: %v\n  the verdict and exit code are unaffected\n", err)
 	}
 	if run.TeardownError != "" {
-		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", run.TeardownError)
+		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", printable.String(run.TeardownError))
 	}
 	code = exitCode(run, runErr, stderr)
 	if lost && code < ExitCouldNotRun {
@@ -172,13 +172,13 @@ func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
 	var failure *engine.Failure
 	switch {
 	case errors.As(runErr, &failure):
-		fmt.Fprintf(stderr, "planrun: %s\n", redact.Text(failure.Error()))
+		fmt.Fprintf(stderr, "planrun: %s\n", printable.String(redact.Text(failure.Error())))
 		return ExitCouldNotRun
 	case runErr != nil:
-		fmt.Fprintf(stderr, "planrun: %s\n", redact.Text(runErr.Error()))
+		fmt.Fprintf(stderr, "planrun: %s\n", printable.String(redact.Text(runErr.Error())))
 		return ExitCouldNotRun
 	case run.Status == results.StatusAborted || run.Status == results.StatusInterrupted:
-		fmt.Fprintf(stderr, "planrun: %s\n", run.StatusReason)
+		fmt.Fprintf(stderr, "planrun: %s\n", printable.String(run.StatusReason))
 	}
 	return verdictCode(run)
 }
