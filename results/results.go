@@ -55,6 +55,10 @@ type Run struct {
 	Verdict       Verdict    `json:"verdict"`
 	// TimeScale is the --time-scale factor the durations were multiplied by (1 = as written).
 	TimeScale float64 `json:"time_scale"`
+	// Seed is the seed of the run's random choices (arrivals, operations,
+	// args): the plan's `seed`, or the one planrun drew. Giving it as the
+	// plan's seed replays the same schedule.
+	Seed int64 `json:"seed,omitempty"`
 }
 
 // PlanInfo identifies the plan that was run.
@@ -128,8 +132,30 @@ type Scenario struct {
 	// but its operations are left out of every figure below except Series
 	// (whose points within it are marked Warmup). Elapsed includes it.
 	Warmup time.Duration `json:"warmup,omitempty" expr:"warmup"`
-	// MaxUsers is the highest number of users that ran at once.
+	// MaxUsers is the highest number of users that ran at once (closed
+	// model); for an open model, the most operations in flight at once.
 	MaxUsers int `json:"max_users" expr:"users"`
+	// Model is "closed" (users) or "open" (an arrival rate).
+	Model Model `json:"model,omitempty"`
+	// Rate is an open model's target arrival rate, in arrivals per second:
+	// the mean over the scenario's profile (the stage rate for a steady one).
+	Rate float64 `json:"rate,omitempty" expr:"rate"`
+	// Arrivals counts an open model's scheduled arrivals that fell in the
+	// measured window: each either ran (in Ops or Cancelled) or was Dropped.
+	Arrivals int64 `json:"arrivals,omitempty" expr:"arrivals"`
+	// Dropped counts open-model arrivals that were not run because
+	// max_in_flight operations were unfinished. They are also counted in
+	// Ops and Errors (category "dropped"), so success_rate falls with them.
+	Dropped int64 `json:"dropped,omitempty" expr:"dropped"`
+	// Lag is an open model's start lag: actual start minus scheduled start
+	// of each operation. Op latencies include it (they run from the
+	// scheduled start), so a stall is never hidden (coordinated omission).
+	Lag Latency `json:"lag,omitzero" expr:"lag"`
+	// InFlight is an open model's unfinished operations, sampled.
+	InFlight InFlight `json:"in_flight,omitzero" expr:"in_flight"`
+	// Generator is what the load generator measured of itself during the
+	// scenario (its timer lateness and CPU use).
+	Generator Generator `json:"generator,omitzero" expr:"generator"`
 
 	// Ops counts every attempted operation, failed ones included; Errors the failed ones.
 	Ops    int64 `json:"ops" expr:"ops"`
@@ -219,6 +245,37 @@ type Latency struct {
 	P99       time.Duration `json:"p99" expr:"p99"`
 	Max       time.Duration `json:"max" expr:"max"`
 	Histogram string        `json:"histogram,omitempty"`
+}
+
+// Model is a scenario's load model.
+type Model string
+
+// Load models.
+const (
+	ModelClosed Model = "closed" // users that wait for their previous operation
+	ModelOpen   Model = "open"   // arrivals at a rate, whatever the system does
+)
+
+// InFlight summarises an open model's count of unfinished operations.
+type InFlight struct {
+	Mean float64 `json:"mean" expr:"mean"`
+	Max  int     `json:"max" expr:"max"`
+}
+
+// Generator is what the load generator measured of itself over the run
+// (package internal/selfwatch). CPU figures are in cores (1.5 = one and a
+// half cores busy on average); -1 when the machine could not tell.
+type Generator struct {
+	// TimerLateness is how late a 10 ms timer of the generator fired.
+	TimerLateness Latency `json:"timer_lateness" expr:"timer_lateness"`
+	// CPU is planrun's own CPU use.
+	CPU float64 `json:"cpu" expr:"cpu"`
+	// ServerCPU is the embedded server's CPU use (-1 for an external target).
+	ServerCPU float64 `json:"server_cpu" expr:"server_cpu"`
+	// MachineCPU is the whole machine's busy CPU.
+	MachineCPU float64 `json:"machine_cpu" expr:"machine_cpu"`
+	// Cores is the number of CPUs of the machine.
+	Cores int `json:"cores" expr:"cores"`
 }
 
 // Operation is the per-operation-name breakdown of a scenario.
@@ -417,6 +474,12 @@ const (
 type Verdict struct {
 	Pass  bool   `json:"pass"`
 	Label string `json:"label"`
+	// Inconclusive is set when the load generator could not keep to its
+	// schedule (the measurement criterion failed): the figures describe its
+	// machine, not the pool, so the run is neither approved nor not (exit
+	// code 5). Pass is false; Reason says why.
+	Inconclusive bool   `json:"inconclusive,omitempty"`
+	Reason       string `json:"reason,omitempty"`
 	// Criteria groups the outcome by what the team cares about (configuration,
 	// preflight, performance, load capacity, leaks, recovery).
 	Criteria []Criterion `json:"criteria,omitempty"`

@@ -71,6 +71,10 @@ type Plan struct {
 	Scenarios  []Scenario  `yaml:"scenarios"`
 	Assertions []Assertion `yaml:"assertions"`
 	Verdict    Verdict     `yaml:"verdict"`
+	// Seed, when set, makes the run reproducible: the same seed schedules
+	// the same open-model arrivals and picks the same operations and args.
+	// Default (nil): a random seed, recorded in the report.
+	Seed *int64 `yaml:"seed"`
 
 	// File is the path the plan was loaded from; SHA256 the hex digest of its bytes.
 	File   string `yaml:"-"`
@@ -146,8 +150,20 @@ type Scenario struct {
 	// one mix; defaults to the only mix otherwise.
 	Mix    string `yaml:"mix"`
 	MixPos Pos    `yaml:"-"`
-	// Users is the closed-model concurrency (with RampUp and Duration); exclusive with Stages.
+	// Users is the closed-model concurrency (with RampUp and Duration);
+	// exclusive with Rate and with Stages.
 	Users int `yaml:"users"`
+	// Rate is the open-model arrival rate (with Duration): "400/s" or
+	// "90/m", stored in arrivals per second; exclusive with Users and with
+	// Stages. Operations start on schedule whether or not earlier ones have
+	// finished.
+	Rate Rate `yaml:"rate"`
+	// Arrival is how an open model spreads its arrivals: "poisson"
+	// (independent clients, the default) or "uniform" (fixed spacing).
+	Arrival string `yaml:"arrival"`
+	// MaxInFlight bounds an open model's unfinished operations: an arrival
+	// beyond it is dropped and counted. Default DefaultMaxInFlight.
+	MaxInFlight int `yaml:"max_in_flight"`
 	// RampUp ramps linearly from 0 to Users. Default 0 (all users at once).
 	RampUp Duration `yaml:"ramp_up"`
 	// Duration of the scenario including RampUp. Required with Users.
@@ -170,10 +186,12 @@ type Scenario struct {
 	Pos    Pos      `yaml:"-"`
 }
 
-// Stage ramps linearly from the previous level to Users over Ramp, then holds
-// until Duration (which includes Ramp) ends.
+// Stage ramps linearly from the previous level to Users (closed model) or
+// Rate (open model) over Ramp, then holds until Duration (which includes
+// Ramp) ends. The stages of a scenario are all of one model.
 type Stage struct {
 	Users       int      `yaml:"users"`
+	Rate        Rate     `yaml:"rate"`
 	Ramp        Duration `yaml:"ramp"`
 	Duration    Duration `yaml:"duration"`
 	DurationPos Pos      `yaml:"-"`
@@ -215,7 +233,25 @@ type Verdict struct {
 	// success_rate >= 0.95, leaks == 0) to every scenario. Default (nil)
 	// true; turning them off is discouraged (docs/assertions.md).
 	Builtins *bool `yaml:"builtins"`
+	// Generator is how far behind its own schedule the load generator may
+	// fall before the run is INCONCLUSIVE rather than approved or not.
+	Generator GeneratorLimits `yaml:"generator"`
 }
+
+// GeneratorLimits are the measurement criterion's thresholds: beyond them
+// the figures describe the load generator's machine, not the pool.
+type GeneratorLimits struct {
+	// MaxTimerLateness bounds the p99 lateness of the generator's own 10 ms
+	// timer. Default DefaultMaxTimerLateness.
+	MaxTimerLateness Duration `yaml:"max_timer_lateness"`
+	// MaxLag bounds an open model's p99 start lag (actual start minus
+	// scheduled start). Default DefaultMaxLag.
+	MaxLag Duration `yaml:"max_lag"`
+}
+
+// Rate is an arrival rate in arrivals per second; a plan writes it "N/s" or
+// "N/m".
+type Rate float64
 
 // Defaults, in one place.
 const (
@@ -226,6 +262,11 @@ const (
 	DefaultPoolTimeout     = 30 * time.Second
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultWeight          = 1.0
+	// DefaultMaxInFlight is an open-model scenario's max_in_flight.
+	DefaultMaxInFlight = 10000
+	// DefaultMaxTimerLateness and DefaultMaxLag are verdict.generator's.
+	DefaultMaxTimerLateness = 20 * time.Millisecond
+	DefaultMaxLag           = 20 * time.Millisecond
 	// DefaultRecoveryThreshold is a scenario's recovery_threshold when it
 	// measures recovery (recovery_after) and does not set one.
 	DefaultRecoveryThreshold = 50 * time.Millisecond
