@@ -66,6 +66,7 @@ type structInfo struct {
 var (
 	posType       = reflect.TypeFor[Pos]()
 	durationType  = reflect.TypeFor[Duration]()
+	rateType      = reflect.TypeFor[Rate]()
 	rangeType     = reflect.TypeFor[DurationRange]()
 	exprType      = reflect.TypeFor[Expr]()
 	exprsType     = reflect.TypeFor[[]Expr]()
@@ -75,15 +76,16 @@ var (
 
 // section names a struct type in messages ("unknown key `x` in pool").
 var section = map[reflect.Type]string{
-	reflect.TypeFor[Plan]():      "the plan",
-	reflect.TypeFor[Target]():    "target",
-	reflect.TypeFor[Pool]():      "pool",
-	statementType:                "statement",
-	reflect.TypeFor[Operation](): "operation",
-	reflect.TypeFor[Scenario]():  "scenario",
-	reflect.TypeFor[Stage]():     "stage",
-	reflect.TypeFor[Assertion](): "assertion",
-	reflect.TypeFor[Verdict]():   "verdict",
+	reflect.TypeFor[Plan]():            "the plan",
+	reflect.TypeFor[Target]():          "target",
+	reflect.TypeFor[Pool]():            "pool",
+	statementType:                      "statement",
+	reflect.TypeFor[Operation]():       "operation",
+	reflect.TypeFor[Scenario]():        "scenario",
+	reflect.TypeFor[Stage]():           "stage",
+	reflect.TypeFor[Assertion]():       "assertion",
+	reflect.TypeFor[Verdict]():         "verdict",
+	reflect.TypeFor[GeneratorLimits](): "verdict.generator",
 }
 
 // yamlKey returns the yaml key of a struct field, or "" when it has none.
@@ -234,6 +236,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 		dur, ok := d.duration(n, c.key)
 		v.SetInt(int64(dur))
 		return ok
+	case rateType:
+		r, ok := d.rate(n, c.key)
+		v.SetFloat(float64(r))
+		return ok
 	case rangeType:
 		return d.durationRange(n, v.Addr().Interface().(*DurationRange), c.key)
 	case exprType:
@@ -255,7 +261,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 		s, ok := d.text(n, c, "a string")
 		v.SetString(s)
 		return ok
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		return d.integer(n, v, c)
 	case reflect.Float64:
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
@@ -306,9 +312,14 @@ func (d *decoder) text(n *yaml.Node, c ctx, want string) (string, bool) {
 // The key's own range (intRanges) is checked by the validator; the decoder
 // shows it in the hint of a number too large to read.
 func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
+	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
 	rangeHint := ""
 	if r, ok := intRanges[c.section+"."+c.key]; ok {
 		rangeHint = fmt.Sprintf("%s is %s (see Limits in docs/plan-format.md)", c.key, r)
+	}
+	if v.Kind() == reflect.Int64 { // seed: any 64-bit integer
+		lo, hi = math.MinInt64, math.MaxInt64
+		rangeHint = fmt.Sprintf("%s is a whole number from %s to %s", c.key, humanize.Int(lo), humanize.Int(hi))
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && c.expand && strings.Contains(n.Value, "${") {
 		s, ok := d.text(n, c, "an integer")
@@ -319,7 +330,7 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
 		d.meta.env[v.Addr().Interface()] = ref
 		i, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		switch {
-		case err != nil && errors.Is(err, strconv.ErrRange), err == nil && (i > math.MaxInt32 || i < math.MinInt32):
+		case err != nil && errors.Is(err, strconv.ErrRange), err == nil && (i > hi || i < lo):
 			d.errorf(d.src.pos(n), rangeHint, "%s: the value of %s is out of range", c.key, ref)
 			return false
 		case err != nil:
@@ -332,13 +343,13 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
 	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
 		hint := ""
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!float" {
-			hint = floatHint(n.Value, rangeHint)
+			hint = floatHint(n.Value, rangeHint, hi)
 		}
 		d.typeError(n, c.key, "an integer", hint)
 		return false
 	}
 	var i int64
-	if err := n.Decode(&i); err != nil || i > math.MaxInt32 || i < math.MinInt32 {
+	if err := n.Decode(&i); err != nil || i > hi || i < lo {
 		d.errorf(d.src.pos(n), rangeHint, "%s: integer %s is out of range", c.key, n.Value)
 		return false
 	}
@@ -347,14 +358,14 @@ func (d *decoder) integer(n *yaml.Node, v reflect.Value, c ctx) bool {
 }
 
 // floatHint is the hint for a number with a fraction or an exponent where
-// an integer is needed: the whole number to write, or the key's range
-// (rangeHint, when known) when the number is whole but too large.
-func floatHint(text, rangeHint string) string {
+// an integer of at most limit is needed: the whole number to write, or the
+// key's range (rangeHint, when known) when the number is whole but too large.
+func floatHint(text, rangeHint string, limit int64) string {
 	f, err := strconv.ParseFloat(strings.ReplaceAll(text, "_", ""), 64)
 	switch {
 	case err != nil || f != math.Trunc(f) || math.IsNaN(f):
 		return "use a whole number"
-	case math.Abs(f) <= math.MaxInt32:
+	case math.Abs(f) <= float64(limit) && math.Abs(f) < 1<<53: // exact in a float64
 		return fmt.Sprintf("write it without a decimal point or exponent: `%d`", int64(f))
 	case rangeHint != "":
 		return rangeHint
@@ -527,6 +538,66 @@ func asRange(s string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// rateForm is the hint part every bad rate shows.
+const rateForm = "a rate is arrivals per second or per minute: `400/s`, `90/m`"
+
+// rate decodes an open model's arrival rate, `N/s` or `N/m`, to arrivals
+// per second.
+func (d *decoder) rate(n *yaml.Node, key string) (Rate, bool) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		d.typeError(n, key, "a rate such as `400/s`", rateForm)
+		return 0, false
+	}
+	r, msg, hint := parseRate(strings.TrimSpace(n.Value))
+	if msg != "" {
+		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
+		return 0, false
+	}
+	return r, true
+}
+
+// parseRate parses a plan rate, `N/s` or `N/m` with N a finite number ≥ 0,
+// into arrivals per second, at most MaxRate. When s is not one, msg says
+// why and hint how to write it.
+func parseRate(s string) (r Rate, msg, hint string) {
+	num, unit, hasUnit := strings.Cut(s, "/")
+	num, unit = strings.TrimSpace(num), strings.TrimSpace(unit)
+	f, err := strconv.ParseFloat(num, 64)
+	switch {
+	case !hasUnit && err == nil:
+		return 0, "rate needs a unit", fmt.Sprintf("write `%s/s` (arrivals per second) or `%s/m` (per minute)", num, num)
+	case err != nil && errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Sprintf("rate %q is too large", s), fmt.Sprintf("a rate is at most %s/s (see Limits in docs/plan-format.md)", humanize.Int(MaxRate))
+	case !hasUnit || err != nil:
+		return 0, fmt.Sprintf("invalid rate %q", s), rateForm
+	case math.IsNaN(f) || math.IsInf(f, 0):
+		return 0, "must be a finite number, got " + s, rateForm
+	case f < 0:
+		return 0, "must not be negative, got " + s, "a rate counts arrivals: `0/s` in a stage is a pause"
+	}
+	var perSecond float64
+	switch unit {
+	case "s":
+		perSecond = f
+	case "m":
+		perSecond = f / 60
+	case "sec", "second", "seconds":
+		return 0, fmt.Sprintf("unknown rate unit %q", unit), fmt.Sprintf("write `%s/s`; %s", num, rateForm)
+	case "min", "minute", "minutes":
+		return 0, fmt.Sprintf("unknown rate unit %q", unit), fmt.Sprintf("write `%s/m`; %s", num, rateForm)
+	case "h", "hour", "hours":
+		return 0, fmt.Sprintf("unknown rate unit %q", unit), fmt.Sprintf("write it per minute, `%s/m`; %s",
+			strconv.FormatFloat(f/60, 'g', 6, 64), rateForm)
+	default:
+		return 0, fmt.Sprintf("unknown rate unit %q", unit), rateForm
+	}
+	if perSecond > MaxRate {
+		return 0, fmt.Sprintf("rate %s is more than %s/s", s, humanize.Int(MaxRate)),
+			fmt.Sprintf("one machine starts at most %s operations a second: beyond that it measures itself, not the pool (see Limits in docs/plan-format.md)", humanize.Int(MaxRate))
+	}
+	return Rate(perSecond), "", ""
 }
 
 // yamlNulls are the plain scalars YAML reads as null; as an argument they

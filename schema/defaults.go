@@ -12,6 +12,8 @@ func applyDefaults(p *Plan, m *meta) {
 	setIfAbsent(m, &p.Pool.ConnectTimeout, Duration(DefaultConnectTimeout))
 	setIfAbsent(m, &p.Verdict.Pass, DefaultVerdictPass)
 	setIfAbsent(m, &p.Verdict.Fail, DefaultVerdictFail)
+	setIfAbsent(m, &p.Verdict.Generator.MaxTimerLateness, Duration(DefaultMaxTimerLateness))
+	setIfAbsent(m, &p.Verdict.Generator.MaxLag, Duration(DefaultMaxLag))
 	for _, name := range p.MixOrder {
 		for i := range p.Mixes[name] {
 			setIfAbsent(m, &p.Mixes[name][i].Weight, DefaultWeight)
@@ -21,6 +23,10 @@ func applyDefaults(p *Plan, m *meta) {
 		s := &p.Scenarios[i]
 		if s.RecoveryAfter > 0 {
 			setIfAbsent(m, &s.RecoveryThreshold, Duration(DefaultRecoveryThreshold))
+		}
+		if writesRate(s, m) {
+			setIfAbsent(m, &s.Arrival, DefaultArrival)
+			setIfAbsent(m, &s.MaxInFlight, DefaultMaxInFlight)
 		}
 		if !m.has(&s.Mix) && len(p.MixOrder) == 1 {
 			s.Mix = p.MixOrder[0]
@@ -37,4 +43,18 @@ func setIfAbsent[T any](m *meta, ptr *T, def T) {
 	if !m.has(ptr) {
 		*ptr = def
 	}
+}
+
+// writesRate reports whether the file gives scenario s a rate, its own or a
+// stage's: an open model, whose arrival and max_in_flight get defaults.
+func writesRate(s *Scenario, m *meta) bool {
+	if m.has(&s.Rate) {
+		return true
+	}
+	for i := range s.Stages {
+		if m.has(&s.Stages[i].Rate) {
+			return true
+		}
+	}
+	return false
 }

@@ -405,7 +405,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "neither users nor stages",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, think: 1ms}"),
-			want: []want{{"7:5", "scenario `s` needs users or stages", ""}},
+			want: []want{{"7:5", "scenario `s` needs users, rate or stages", "`rate:` with `duration:` (an open model)"}},
 		},
 		{
 			name: "users zero",

@@ -156,7 +156,11 @@ func TestJSONSchemaMatchesTypes(t *testing.T) {
 func TestJSONSchemaDefaults(t *testing.T) {
 	root := loadJSONSchema(t)
 	def := func(name, key string) any {
-		return resolve(t, root, root["$defs"].(jsonNode)[name].(jsonNode))["properties"].(jsonNode)[key].(jsonNode)["default"]
+		prop := resolve(t, root, root["$defs"].(jsonNode)[name].(jsonNode))["properties"].(jsonNode)[key].(jsonNode)
+		if d, ok := prop["default"]; ok {
+			return d
+		}
+		return prop["properties"] // an object without a default: its properties
 	}
 	dur := func(v any) time.Duration {
 		if v == float64(0) {
@@ -168,6 +172,7 @@ func TestJSONSchemaDefaults(t *testing.T) {
 		}
 		return d
 	}
+	generator := def("verdict", "generator").(jsonNode)
 	tests := []struct {
 		name      string
 		got, want any
@@ -182,6 +187,10 @@ func TestJSONSchemaDefaults(t *testing.T) {
 		{"assertion.severity", def("assertion", "severity"), string(schema.Critical)},
 		{"verdict.pass", def("verdict", "pass"), schema.DefaultVerdictPass},
 		{"verdict.fail", def("verdict", "fail"), schema.DefaultVerdictFail},
+		{"scenario.arrival", def("scenario", "arrival"), schema.DefaultArrival},
+		{"scenario.max_in_flight", def("scenario", "max_in_flight"), float64(schema.DefaultMaxInFlight)},
+		{"verdict.generator.max_timer_lateness", dur(generator["max_timer_lateness"].(jsonNode)["default"]), schema.DefaultMaxTimerLateness},
+		{"verdict.generator.max_lag", dur(generator["max_lag"].(jsonNode)["default"]), schema.DefaultMaxLag},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -219,6 +228,33 @@ func TestJSONSchemaDurationPattern(t *testing.T) {
 			_, err := schema.Parse("plan.yaml", []byte(src), nil)
 			loaderOK := err == nil || s == "0" // 0 is a valid duration but not a valid pool timeout
 			if loaderOK != cases[s] {
+				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
+			}
+		})
+	}
+}
+
+// TestJSONSchemaRatePattern checks the schema's rate pattern against what
+// the loader accepts, in a scenario and in a stage.
+func TestJSONSchemaRatePattern(t *testing.T) {
+	root := loadJSONSchema(t)
+	re := mustCompile(t, root["$defs"].(jsonNode)["rate"].(jsonNode)["pattern"].(string))
+	cases := map[string]bool{"400/s": true, "90/m": true, "1.5/s": true, ".5/s": true, "1e3/s": true, "100 / s": true,
+		"400": false, "400/min": false, "400/h": false, "-1/s": false, "/s": false, "inf/s": false, "NaN/s": false,
+		"400 s": false, "400/S": false, "": false}
+	keys := make([]string, 0, len(cases))
+	for k := range cases {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, s := range keys {
+		t.Run(s, func(t *testing.T) {
+			if got := re.MatchString(s); got != cases[s] {
+				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
+			}
+			src := doc(head, mixApp, "scenarios:", "  - {name: s, rate: '"+s+"', duration: 1s}")
+			_, err := schema.Parse("plan.yaml", []byte(src), nil)
+			if loaderOK := err == nil; loaderOK != cases[s] {
 				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
 			}
 		})

@@ -24,6 +24,12 @@ const (
 	// goroutine with its own state, about 12 KiB (docs/plan-format.md,
 	// "Limits"), so 100,000 users take about 1.2 GiB.
 	MaxUsers = 100_000
+	// MaxRate bounds an open model's arrival rate (a scenario's `rate` and
+	// each stage's), in arrivals per second: one machine starting more
+	// operations a second than this measures its own scheduler, not the
+	// pool. A scenario's max_in_flight is bounded by MaxUsers: each
+	// unfinished operation holds a worker, like a user.
+	MaxRate = 100_000
 	// MaxPoolConns bounds pool.size and pool.max_overflow, each. PostgreSQL
 	// itself allows at most 262,143 connections.
 	MaxPoolConns = 100_000
@@ -57,6 +63,8 @@ var intRanges = map[string]intRange{
 	"target.replicas":   {1, MaxReplicas},
 	"scenario.users":    {1, MaxUsers},
 	"stage.users":       {0, MaxUsers},
+	// max_in_flight: each unfinished operation holds a worker, like a user.
+	"scenario.max_in_flight": {1, MaxUsers},
 }
 
 // ScaleDuration returns d multiplied by f (--time-scale), truncated to the

@@ -15,6 +15,22 @@ func (p *Plan) Scenario(name string) *Scenario {
 	return nil
 }
 
+// OpenModel reports whether the scenario is an open model: it gives `rate`,
+// or `stages` with `rate`. Operations then start at scheduled arrivals,
+// whatever earlier ones are doing. After [Load], an open scenario always has
+// Arrival and MaxInFlight set (defaults applied) and a closed one neither.
+func (s *Scenario) OpenModel() bool {
+	if s.Rate > 0 || s.Arrival != "" {
+		return true
+	}
+	for _, st := range s.Stages {
+		if st.Rate > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // TotalDuration is how long the scenario's load runs: Duration with users,
 // the sum of the stages' durations with stages. A sum too long for a
 // time.Duration is math.MaxInt64 (a loaded plan lasts at most [MaxLoad]).

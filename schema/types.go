@@ -250,8 +250,17 @@ type GeneratorLimits struct {
 }
 
 // Rate is an arrival rate in arrivals per second; a plan writes it "N/s" or
-// "N/m".
+// "N/m" (per minute: `90/m` is 1.5 per second), at most [MaxRate] per second.
 type Rate float64
+
+// The arrival processes of an open model (Scenario.Arrival).
+const (
+	// ArrivalPoisson: independent clients; exponential gaps with mean
+	// 1/rate (the default).
+	ArrivalPoisson = "poisson"
+	// ArrivalUniform: fixed spacing of 1/rate.
+	ArrivalUniform = "uniform"
+)
 
 // Defaults, in one place.
 const (
@@ -262,8 +271,10 @@ const (
 	DefaultPoolTimeout     = 30 * time.Second
 	DefaultConnectTimeout  = 5 * time.Second
 	DefaultWeight          = 1.0
-	// DefaultMaxInFlight is an open-model scenario's max_in_flight.
+	// DefaultMaxInFlight is an open-model scenario's max_in_flight, and
+	// DefaultArrival its arrival process.
 	DefaultMaxInFlight = 10000
+	DefaultArrival     = ArrivalPoisson
 	// DefaultMaxTimerLateness and DefaultMaxLag are verdict.generator's.
 	DefaultMaxTimerLateness = 20 * time.Millisecond
 	DefaultMaxLag           = 20 * time.Millisecond

@@ -197,8 +197,8 @@ func (v *validator) scenarios() {
 			label = "scenario `" + name + "`"
 		}
 		v.scenarioMix(s, label)
-		v.loadShape(s, label)
-		v.check(s.Think.Max > MaxPause, &s.Think, s.Pos,
+		open := v.loadShape(s, label)
+		v.check(s.Think.Max > MaxPause && !open, &s.Think, s.Pos,
 			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", humanize.Exact(MaxPause)),
 			"think %s is longer than %s", humanize.Exact(s.Think.Max), humanize.Exact(MaxPause))
 	}
@@ -217,40 +217,57 @@ func (v *validator) scenarioMix(s *Scenario, label string) {
 
 func containsKey[V any](m map[string]V, k string) bool { _, ok := m[k]; return ok }
 
-func (v *validator) loadShape(s *Scenario, label string) {
-	hasUsers, hasStages := v.m.has(&s.Users), v.m.has(&s.Stages)
+// loadShape checks the scenario's load model: exactly one of `users`,
+// `rate` and `stages`, and the keys that go with it. It reports whether the
+// scenario is an open model (rate, or stages with rate).
+func (v *validator) loadShape(s *Scenario, label string) (open bool) {
+	hasUsers, hasRate, hasStages := v.m.has(&s.Users), v.m.has(&s.Rate), v.m.has(&s.Stages)
+	var given []string
+	last := s.Pos // the position of the last of them written in the file
+	for _, k := range []struct {
+		name string
+		ptr  any
+		has  bool
+	}{{"users", &s.Users, hasUsers}, {"rate", &s.Rate, hasRate}, {"stages", &s.Stages, hasStages}} {
+		if !k.has {
+			continue
+		}
+		given = append(given, k.name)
+		if at := v.m.at(k.ptr, s.Pos); len(given) == 1 || before(last, at) {
+			last = at
+		}
+	}
 	switch {
-	case hasUsers && hasStages:
-		v.errs.Add(v.m.at(&s.Stages, s.Pos),
-			"use `users` (+ `ramp_up`, `duration`) for a steady load, or `stages` for a ramp profile, not both",
-			"%s has both users and stages", label)
-		return
-	case !hasUsers && !hasStages:
-		v.errs.Add(s.Pos, "add `users:` with `duration:`, or `stages:`", "%s needs users or stages", label)
-		return
+	case len(given) == 0:
+		v.errs.Add(s.Pos, "add `users:` with `duration:` (a closed model), `rate:` with `duration:` (an open model), or `stages:`",
+			"%s needs users, rate or stages", label)
+		return false
+	case len(given) > 1:
+		v.errs.Add(last, bothHint(given), "%s has both %s", label, strings.Join(given, " and "))
+		return false
 	case hasUsers:
 		v.check(s.Users <= 0, &s.Users, s.Pos, "", "users must be > 0, got %d", s.Users)
 		v.atMost(&s.Users, MaxUsers, s.Pos, "users", whyUsers)
-		if !v.m.has(&s.Duration) {
-			v.errs.Add(s.Pos, "add `duration: 5m`; it includes ramp_up", "%s needs duration with users", label)
-		} else {
-			v.check(s.Duration <= 0, &s.Duration, s.Pos, "", "duration must be > 0")
-		}
-		v.check(v.m.ok(&s.Duration) && s.RampUp > s.Duration && s.Duration > 0, &s.RampUp, s.Pos,
-			"duration includes ramp_up", "ramp_up %s is longer than duration %s", humanize.Exact(s.RampUp.D()), humanize.Exact(s.Duration.D()))
-		v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
-			"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
-		v.check(v.m.has(&s.RecoveryThreshold), &s.RecoveryThreshold, s.Pos,
-			"recovery is measured from the end of a stage: use `stages` and `recovery_after`", "recovery_threshold needs stages")
+		v.steady(s, label, "users")
+	case hasRate:
+		open = true
+		v.check(s.Rate <= 0, &s.Rate, s.Pos,
+			"a scenario's rate is how many operations it starts a second, e.g. `rate: 100/s`; `0/s` is a pause inside `stages`",
+			"rate must be > 0, got 0/s")
+		v.check(v.m.has(&s.RampUp), &s.RampUp, s.Pos,
+			"an open model ramps with stages: `stages: [{rate: 400/s, ramp: 10s, duration: 1m}]`",
+			"ramp_up goes with users, not rate")
+		v.steady(s, label, "rate")
 	case hasStages:
 		v.check(v.m.has(&s.RampUp), &s.RampUp, s.Pos, "with stages, each stage has its own `ramp`",
 			"ramp_up belongs with users, not stages")
 		v.check(v.m.has(&s.Duration), &s.Duration, s.Pos, "with stages, each stage has its own `duration`; the scenario lasts their sum",
 			"duration belongs with users, not stages")
-		v.check(len(s.Stages) == 0, &s.Stages, s.Pos, "add stages such as `- {users: 25, duration: 30s}`", "stages is empty")
+		v.check(len(s.Stages) == 0, &s.Stages, s.Pos, "add stages such as `- {users: 25, duration: 30s}` or `- {rate: 100/s, duration: 30s}`", "stages is empty")
 		for i := range s.Stages {
 			v.stage(&s.Stages[i])
 		}
+		open = v.stagesModel(s, label)
 		n := len(s.Stages)
 		v.check(v.m.has(&s.RecoveryAfter) && n > 0 && (s.RecoveryAfter < 1 || s.RecoveryAfter > n), &s.RecoveryAfter, s.Pos,
 			"it is the 1-based number of the stage after whose end recovery is measured",
@@ -260,11 +277,110 @@ func (v *validator) loadShape(s *Scenario, label string) {
 		v.check(v.m.has(&s.RecoveryThreshold) && s.RecoveryThreshold <= 0, &s.RecoveryThreshold, s.Pos,
 			"", "recovery_threshold must be > 0")
 	}
+	v.modelKeys(s, label, open)
 	v.check(v.m.has(&s.Warmup) && s.Warmup < 0, &s.Warmup, s.Pos, "", "warmup must be ≥ 0")
 	if total := s.TotalDuration(); v.m.has(&s.Warmup) && total > 0 && s.Warmup.D() >= total {
 		v.errs.Add(v.m.at(&s.Warmup, s.Pos), "the warm-up is left out of the figures: keep it well under the scenario's length",
 			"warmup %s is not shorter than the scenario (%s)", humanize.Exact(s.Warmup.D()), humanize.Exact(total))
 	}
+	return open
+}
+
+// before reports whether position a comes before b in the file.
+func before(a, b Pos) bool { return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col }
+
+// bothHint is the hint for a scenario that gives more than one of users,
+// rate and stages.
+func bothHint(given []string) string {
+	switch strings.Join(given, "+") {
+	case "users+stages":
+		return "use `users` (+ `ramp_up`, `duration`) for a steady load, or `stages` for a ramp profile, not both"
+	case "users+rate":
+		return "`users` is a closed model (each user waits for its previous operation), `rate` an open one (operations start on a schedule, whatever the earlier ones are doing): keep one"
+	case "rate+stages":
+		return "use `rate` + `duration` for a steady rate, or `stages` with a `rate` in each stage for a profile, not both"
+	}
+	return "keep one of `users`, `rate` and `stages`"
+}
+
+// steady checks what goes with a steady load (users or rate, no stages):
+// a duration, and no recovery, which is measured from the end of a stage.
+func (v *validator) steady(s *Scenario, label, what string) {
+	if !v.m.has(&s.Duration) {
+		v.errs.Add(s.Pos, "add `duration: 5m`"+map[string]string{"users": "; it includes ramp_up", "rate": ": arrivals are scheduled for that long"}[what],
+			"%s needs duration with %s", label, what)
+	} else {
+		v.check(s.Duration <= 0, &s.Duration, s.Pos, "", "duration must be > 0")
+	}
+	v.check(v.m.ok(&s.Duration) && s.RampUp > s.Duration && s.Duration > 0 && what == "users", &s.RampUp, s.Pos,
+		"duration includes ramp_up", "ramp_up %s is longer than duration %s", humanize.Exact(s.RampUp.D()), humanize.Exact(s.Duration.D()))
+	v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
+		"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
+	v.check(v.m.has(&s.RecoveryThreshold), &s.RecoveryThreshold, s.Pos,
+		"recovery is measured from the end of a stage: use `stages` and `recovery_after`", "recovery_threshold needs stages")
+}
+
+// stagesModel checks that a scenario's stages are all of one model, users
+// or rate (a stage that gives neither is a pause in either), and reports
+// whether it is rate. A stage of the other model is reported at its key, once.
+func (v *validator) stagesModel(s *Scenario, label string) (open bool) {
+	first, model := 0, ""
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		users, rate := v.m.has(&st.Users), v.m.has(&st.Rate)
+		k, ptr := "users", any(&st.Users)
+		switch {
+		case users == rate: // neither (a pause), or both (reported by stage)
+			continue
+		case rate:
+			k, ptr = "rate", &st.Rate
+		}
+		if model == "" {
+			first, model = i, k
+			continue
+		}
+		if k != model {
+			v.errs.Add(v.m.at(ptr, st.Pos), "a scenario is one model: give every stage `users` (closed) or every stage `rate` (open), or split it into two scenarios",
+				"%s: stage %d gives %s, but stage %d gives %s", label, i+1, k, first+1, model)
+			break
+		}
+	}
+	if model != "rate" {
+		return false
+	}
+	anyArrival := false
+	for i := range s.Stages {
+		st := &s.Stages[i]
+		if !v.m.ok(&st.Rate) {
+			return true // a bad rate was reported already
+		}
+		anyArrival = anyArrival || st.Rate > 0
+	}
+	v.check(!anyArrival, &s.Stages, s.Pos, "give at least one stage a rate above 0, e.g. `- {rate: 100/s, duration: 30s}`",
+		"%s: every stage has rate 0/s, so no operation ever starts", label)
+	return true
+}
+
+// modelKeys checks the keys that belong to one model only: think to the
+// closed model (users), arrival and max_in_flight to the open one (rate).
+func (v *validator) modelKeys(s *Scenario, label string, open bool) {
+	if open {
+		v.check(v.m.has(&s.Think), &s.Think, s.Pos,
+			"an arrival has no think time: an open model starts an operation at each scheduled arrival, whatever the earlier ones are doing; remove `think`, or use `users` for a closed model",
+			"%s: think goes with users, not rate", label)
+		v.check(s.Arrival != ArrivalPoisson && s.Arrival != ArrivalUniform, &s.Arrival, s.Pos,
+			didYouMean(s.Arrival, "arrivals", []string{ArrivalPoisson, ArrivalUniform}), "unknown arrival `%s`", s.Arrival)
+		v.check(s.MaxInFlight < 1, &s.MaxInFlight, s.Pos, "it bounds the operations started and not yet finished; arrivals beyond it are dropped and counted",
+			"max_in_flight must be ≥ 1, got %s", v.shown(&s.MaxInFlight))
+		v.atMost(&s.MaxInFlight, MaxUsers, s.Pos, "max_in_flight",
+			"each unfinished operation holds a worker, about as much as a user")
+		return
+	}
+	const openOnly = "%s goes with rate (an open model), not users: it %s; remove it, or give the scenario a `rate`"
+	v.check(v.m.has(&s.Arrival), &s.Arrival, s.Pos, fmt.Sprintf(openOnly, "arrival", "spreads scheduled arrivals"),
+		"%s: arrival goes with rate, not users", label)
+	v.check(v.m.has(&s.MaxInFlight), &s.MaxInFlight, s.Pos, fmt.Sprintf(openOnly, "max_in_flight", "bounds the operations started on schedule and not yet finished"),
+		"%s: max_in_flight goes with rate, not users", label)
 }
 
 // whyUsers is the hint of the users limit.
@@ -274,6 +390,8 @@ func (v *validator) stage(st *Stage) {
 	if !v.m.ok(st) {
 		return
 	}
+	v.check(v.m.has(&st.Users) && v.m.has(&st.Rate), &st.Rate, st.Pos,
+		"a stage gives `users` (a closed model) or `rate` (an open model), not both", "stage has both users and rate")
 	v.check(st.Users < 0, &st.Users, st.Pos, "", "stage users must be ≥ 0, got %d", st.Users)
 	v.atMost(&st.Users, MaxUsers, st.Pos, "stage users", whyUsers)
 	if !v.m.has(&st.Duration) {
@@ -319,6 +437,13 @@ func (v *validator) verdict() {
 	vd := &v.p.Verdict
 	v.check(strings.TrimSpace(vd.Pass) == "", &vd.Pass, v.m.root, "remove the key to use the default", "verdict pass label must not be empty")
 	v.check(strings.TrimSpace(vd.Fail) == "", &vd.Fail, v.m.root, "remove the key to use the default", "verdict fail label must not be empty")
+	g := &vd.Generator
+	v.check(g.MaxTimerLateness <= 0, &g.MaxTimerLateness, v.m.root,
+		fmt.Sprintf("it bounds the p99 lateness of the generator's own 10 ms timer; remove the key for the default %s", humanize.Exact(DefaultMaxTimerLateness)),
+		"verdict generator max_timer_lateness must be > 0")
+	v.check(g.MaxLag <= 0, &g.MaxLag, v.m.root,
+		fmt.Sprintf("it bounds the p99 of an open model's start lag; remove the key for the default %s", humanize.Exact(DefaultMaxLag)),
+		"verdict generator max_lag must be > 0")
 }
 
 // placeholderArgs checks, statically, that a statement's args match the
