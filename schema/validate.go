@@ -376,10 +376,10 @@ func (v *validator) modelKeys(s *Scenario, label string, open bool) {
 			"each unfinished operation holds a worker, about as much as a user")
 		return
 	}
-	const openOnly = "%s goes with rate (an open model), not users: it %s; remove it, or give the scenario a `rate`"
-	v.check(v.m.has(&s.Arrival), &s.Arrival, s.Pos, fmt.Sprintf(openOnly, "arrival", "spreads scheduled arrivals"),
+	const openOnly = "`%s` %s: remove it, or give the scenario a `rate` instead of `users`"
+	v.check(v.m.has(&s.Arrival), &s.Arrival, s.Pos, fmt.Sprintf(openOnly, "arrival", "spreads an open model's scheduled arrivals"),
 		"%s: arrival goes with rate, not users", label)
-	v.check(v.m.has(&s.MaxInFlight), &s.MaxInFlight, s.Pos, fmt.Sprintf(openOnly, "max_in_flight", "bounds the operations started on schedule and not yet finished"),
+	v.check(v.m.has(&s.MaxInFlight), &s.MaxInFlight, s.Pos, fmt.Sprintf(openOnly, "max_in_flight", "bounds an open model's operations started on schedule and not yet finished"),
 		"%s: max_in_flight goes with rate, not users", label)
 }
 
