@@ -18,6 +18,10 @@ var sqlalchemyPool = map[string]string{
 	"pool_pre_ping": "pre_ping",
 }
 
+// rateNames are what other tools call an arrival rate.
+var rateNames = map[string]bool{"rps": true, "qps": true, "tps": true, "arrival_rate": true,
+	"requests_per_second": true, "per_second": true, "throughput": true}
+
 // poolExample is a value to show in a hint when the plan's own is not a
 // short scalar.
 var poolExample = map[string]string{
@@ -27,11 +31,16 @@ var poolExample = map[string]string{
 
 // misplacedKeyHint returns the hint for an unknown key that is a known key
 // of another section or another tool: SQLAlchemy's pool arguments, pool keys
-// at the top level, `ramp_up` in a stage, `ramp` in a scenario. It returns ""
+// at the top level, `ramp_up` in a stage, `ramp` in a scenario, an open
+// model's keys at the top level, `rps` and the like for `rate`, `seed` in a
+// scenario. It returns ""
 // for other keys (the "did you mean" hint applies).
 func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 	switch t {
 	case reflect.TypeFor[Plan]():
+		if key == "rate" || key == "arrival" || key == "max_in_flight" {
+			return fmt.Sprintf("`%s` belongs in a scenario, next to its `mix`", key)
+		}
 		k, sqlalchemy := sqlalchemyPool[key]
 		if !sqlalchemy {
 			if _, ok := infoOf(reflect.TypeFor[Pool]()).fields[key]; !ok {
@@ -53,8 +62,13 @@ func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 			return fmt.Sprintf("a stage's ramp is `ramp`: write `ramp: %s` (`ramp_up` goes with `users`, without stages)", exampleValue("ramp", val))
 		}
 	case reflect.TypeFor[Scenario]():
-		if key == "ramp" {
-			return fmt.Sprintf("with `users`, the ramp is `ramp_up`: write `ramp_up: %s` (`ramp` is a stage's key)", exampleValue("ramp", val))
+		switch {
+		case key == "ramp":
+			return fmt.Sprintf("with `users`, the ramp is `ramp_up`: write `ramp_up: %s` (`ramp` is a stage's key; a `rate` ramps with stages)", exampleValue("ramp", val))
+		case rateNames[key]:
+			return "an open model's arrival rate is `rate`, per second or per minute: write `rate: 400/s`"
+		case key == "seed":
+			return "`seed` is a top-level key: one seed makes the whole run reproducible"
 		}
 	}
 	return ""

@@ -305,6 +305,18 @@ func TestOpenModelErrors(t *testing.T) {
 			want: []want{{"8:7", `seed must be an integer, got string "random"`, ""}},
 		},
 		{
+			name: "open-model keys in the wrong place or under another name",
+			src: doc(head, mixApp, "scenarios:", "  - {name: s, rps: 400, duration: 1s, seed: 3}",
+				"  - {name: t, rate: 1/s, ramp: 1s, duration: 2s}", "rate: 5/s"),
+			want: []want{
+				{"7:5", "scenario `s` needs users, rate or stages", ""},
+				{"7:@rps", "unknown key `rps` in scenario", "an open model's arrival rate is `rate`, per second or per minute: write `rate: 400/s`"},
+				{"7:@seed", "unknown key `seed` in scenario", "`seed` is a top-level key"},
+				{"8:@ramp", "unknown key `ramp` in scenario", "a `rate` ramps with stages"},
+				{"9:1", "unknown key `rate` at the top level", "`rate` belongs in a scenario, next to its `mix`"},
+			},
+		},
+		{
 			name: "generator limits",
 			src:  doc(head, mixApp, scenario, "verdict:", "  generator:", "    max_timer_lateness: 0", "    max_lag: 5", "    max_cpu: 1"),
 			want: []want{
