@@ -34,6 +34,8 @@ type Set struct {
 	noBuiltins bool
 	// pass and fail are the verdict labels (schema defaults when the plan has none).
 	pass, fail string
+	// limits are the measurement criterion's (verdict.generator, defaults resolved).
+	limits generatorLimits
 
 	mu    sync.Mutex
 	abort *liveAbort // the live abort that stopped the run, if any
@@ -102,7 +104,7 @@ func Compile(plan *schema.Plan) (*Set, error) {
 
 // CompileWith is [Compile] with options.
 func CompileWith(plan *schema.Plan, opts Options) (*Set, error) {
-	s := &Set{pass: plan.Verdict.Pass, fail: plan.Verdict.Fail, noBuiltins: opts.NoBuiltins}
+	s := &Set{pass: plan.Verdict.Pass, fail: plan.Verdict.Fail, noBuiltins: opts.NoBuiltins, limits: limitsOf(plan.Verdict.Generator)}
 	if s.pass == "" {
 		s.pass = schema.DefaultVerdictPass
 	}

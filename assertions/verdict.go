@@ -3,9 +3,7 @@ package assertions
 import (
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 
@@ -20,6 +18,8 @@ const (
 	CriterionLoadCapacity  = "load capacity" // success_rate, errors, errors_by, utilization, exhaustion, ops, users
 	CriterionLeaks         = "leaks"         // leaks, connections
 	CriterionRecovery      = "recovery"      // recovery, recovered
+	// CriterionMeasurement (measurement.go) follows CriterionRun: whether
+	// the load generator kept to its schedule; generator.*, generator_lag, lag.
 	// CriterionOther holds assertions that read none of the above (only
 	// `scenario` or `elapsed`); it appears only when there are such assertions.
 	CriterionOther = "other"
@@ -40,6 +40,9 @@ var groupOfRoot = map[string]string{
 	"connect":        CriterionPerformance,
 	"throughput":     CriterionPerformance,
 	"rtt":            CriterionPerformance,
+	"generator":      CriterionMeasurement,
+	"generator_lag":  CriterionMeasurement,
+	"lag":            CriterionMeasurement,
 	"success_rate":   CriterionLoadCapacity,
 	"errors":         CriterionLoadCapacity,
 	"errors_by":      CriterionLoadCapacity,
@@ -77,6 +80,9 @@ func groupsOf(refs []string) []string {
 		}
 	}
 	var out []string
+	if in[CriterionMeasurement] {
+		out = append(out, CriterionMeasurement)
+	}
 	for _, c := range assertionCriteria {
 		if in[c.name] {
 			out = append(out, c.name)
@@ -88,26 +94,13 @@ func groupsOf(refs []string) []string {
 	return out
 }
 
-// starvedLag is the generator lag p99 above which a scenario's figures
-// describe the machine running planrun more than the pool (docs/metrics.md).
-const starvedLag = 50 * time.Millisecond
-
-// starvedScenarios names the scenarios whose generator lag p99 was above
-// starvedLag, with the lag ("stress (generator lag p99 120ms)"), or "".
-func starvedScenarios(run *results.Run) string {
-	var out []string
-	for _, sc := range run.Scenarios {
-		if lag := sc.GeneratorLag.P99; lag > starvedLag {
-			out = append(out, fmt.Sprintf("%s (generator lag p99 %s)", sc.Name, humanize.Duration(lag)))
-		}
-	}
-	return strings.Join(out, ", ")
-}
-
 // verdict gives the run's final word: pass iff the run completed, no
 // critical preflight check failed, and no critical outcome failed, could
 // not be evaluated, or was skipped because a figure it reads was not
-// measured (Outcome.Unmeasured). Warnings never fail it.
+// measured (Outcome.Unmeasured). Warnings never fail it. Whatever the
+// rest, when the load generator fell behind its schedule (the measurement
+// criterion) the verdict is inconclusive: not passed, labelled
+// LabelInconclusive, with the reason.
 func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	v := results.Verdict{Pass: true}
 	runC := results.Criterion{Name: CriterionRun, Status: results.CriterionPass}
@@ -125,19 +118,21 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 			runC.Reasons = []string{"the scenario ran to its end"}
 		}
 	}
-	if starved := starvedScenarios(run); starved != "" {
-		if runC.Status == results.CriterionPass {
-			runC.Status = results.CriterionWarn
-		}
-		runC.Reasons = append(runC.Reasons, "the load generator was starved of CPU in "+starved+
-			": latencies include waits for a CPU and the load offered was less than planned; re-run on a quieter machine before trusting this verdict")
-	}
 	if why := s.unchecked(run, judged); why != "" {
 		v.Pass = false
 		runC.Status = results.CriterionFail
 		runC.Reasons = append(runC.Reasons, why+" (only a run that was checked can pass)")
 	}
 	v.Criteria = append(v.Criteria, runC)
+
+	measured, inconclusive := s.limits.measurement(run)
+	var onGenerator []judgement
+	for _, j := range judged {
+		if contains(j.c.groups, CriterionMeasurement) {
+			onGenerator = append(onGenerator, j)
+		}
+	}
+	v.Criteria = append(v.Criteria, mergeMeasurement(measured, criterionOf(CriterionMeasurement, onGenerator), len(onGenerator) > 0))
 
 	for _, ac := range assertionCriteria {
 		var in []judgement
@@ -177,6 +172,9 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 	v.Label = s.fail
 	if v.Pass {
 		v.Label = s.pass
+	}
+	if inconclusive != "" {
+		v.Pass, v.Inconclusive, v.Label, v.Reason = false, true, LabelInconclusive, inconclusive
 	}
 	return v
 }

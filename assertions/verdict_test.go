@@ -179,7 +179,7 @@ func TestVerdictCriteriaOrderAndCoverage(t *testing.T) {
 	for _, c := range r.Verdict.Criteria {
 		names = append(names, c.Name)
 	}
-	want := "run,configuration,preflight,performance,load capacity,leaks,recovery"
+	want := "run,measurement,configuration,preflight,performance,load capacity,leaks,recovery"
 	if got := strings.Join(names, ","); got != want {
 		t.Fatalf("criteria = %s, want %s", got, want)
 	}

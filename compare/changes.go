@@ -12,7 +12,8 @@ import (
 // changes lists what makes the runs less like for like: the target, the
 // pool configuration, the plan file and the time scale of the new run
 // against the first baseline (and of every other baseline against the
-// first), and every run that did not complete.
+// first), every run that did not complete, and every run whose verdict was
+// inconclusive.
 func changes(bases []*results.Run, new *results.Run) []string {
 	out := differences(bases[0], new, "")
 	for i, b := range bases[1:] {
@@ -24,8 +25,23 @@ func changes(bases []*results.Run, new *results.Run) []string {
 			side = fmt.Sprintf("baseline %d", i+1)
 		}
 		out = append(out, incomplete(r, side)...)
+		out = append(out, inconclusive(r, side)...)
 	}
-	return append(out, incomplete(new, "the new run")...)
+	out = append(out, incomplete(new, "the new run")...)
+	return append(out, inconclusive(new, "the new run")...)
+}
+
+// inconclusive flags a run whose verdict was INCONCLUSIVE: its load
+// generator fell behind, so its figures describe its machine, not the pool.
+func inconclusive(r *results.Run, side string) []string {
+	if !r.Verdict.Inconclusive {
+		return nil
+	}
+	s := "verdict: " + side + " was INCONCLUSIVE, its figures describe its machine rather than the pool"
+	if r.Verdict.Reason != "" {
+		s += " (" + r.Verdict.Reason + ")"
+	}
+	return []string{s}
 }
 
 // differences lists what differs between run a and run b, one line per

@@ -403,6 +403,28 @@ func TestChanges(t *testing.T) {
 	}
 }
 
+// A run whose verdict was INCONCLUSIVE is flagged at the top, base or new.
+func TestInconclusiveFlagged(t *testing.T) {
+	base, new := run(scenario("a", nil)), run(scenario("a", nil))
+	base.Verdict = results.Verdict{Label: "INCONCLUSIVE", Inconclusive: true, Reason: "the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores)"}
+	c := compare.Runs(base, new, compare.Options{})
+	want := "verdict: the base run was INCONCLUSIVE, its figures describe its machine rather than the pool (the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores))"
+	if got := strings.Join(c.Changes, "\n"); got != want {
+		t.Errorf("Changes:\n%s\nwant:\n%s", got, want)
+	}
+	var b bytes.Buffer
+	if err := c.Table(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(b.String(), compare.HeadingChanges+":\n  "+want+"\n") {
+		t.Errorf("not at the top of the table output:\n%s", b.String())
+	}
+	c = compare.Runs(new, base, compare.Options{})
+	if got := strings.Join(c.Changes, "\n"); !strings.HasPrefix(got, "verdict: the new run was INCONCLUSIVE") {
+		t.Errorf("Changes with an inconclusive new run: %q", got)
+	}
+}
+
 func TestGolden(t *testing.T) {
 	prBase, prNew := prFixture()
 	same := run(scenario("normal", nil), scenario("peak", nil))

@@ -79,6 +79,9 @@ type runEnv struct {
 	live    func(sc *results.Scenario, elapsed time.Duration) (bool, results.Outcome)
 	dsn     string
 	monitor *pgx.Conn
+	// serverPID is the embedded server's postmaster, whose process tree's
+	// CPU the scenarios' selfwatch measures; 0 for an external target.
+	serverPID int
 }
 
 func (e *runEnv) logf(format string, args ...any) {
@@ -160,6 +163,7 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 		e.logf("target: PostgreSQL %s ready on %s in %s", srv.Version(), redact.DSN(srv.DSN()), humanize.Duration(time.Since(started)))
 		stop = func() { _ = srv.Stop() }
 		e.dsn = srv.DSN()
+		e.serverPID = srv.PID()
 		run.Target.Embedded = true
 	}
 	run.Target.URL = redact.DSN(e.dsn)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/selfwatch"
 	"github.com/planrun/planrun/results"
 )
 
@@ -41,6 +42,7 @@ type scenarioRun struct {
 	nextID   int
 	abort    *results.Outcome
 	progress Progress
+	self     *selfwatch.Watch // the load generator watching itself
 }
 
 // runScenario runs one scenario with a fresh pool and returns its results.
@@ -62,12 +64,14 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
+	r.self = selfwatch.Start(e.serverPID)
 	r.start = time.Now()
 	out.StartedAt = r.start.UTC()
 	e.logf("scenario %s: %d users max, %s", sc.Name, sc.Shape.MaxUsers(), humanize.Duration(out.Planned))
 
 	r.drive(ctx, opCtx)
 	elapsed := r.drain(ctx, cancelOps)
+	out.Generator = generatorFigures(r.self.Stop())
 	out.MaxUsers = r.peak
 	out.Warmup = min(sc.Warmup, elapsed)
 
@@ -161,6 +165,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	var partial results.Scenario
 	partial.Name, partial.Mix, partial.MaxUsers, partial.Warmup = r.sc.Name, r.sc.Mix.Name, r.peak, min(r.sc.Warmup, el)
 	partial.ErrorsBy = map[string]int64{}
+	partial.Generator = generatorFigures(r.self.Now())
 	r.fill(&partial, el)
 	if abort, o := r.env.live(&partial, el); abort {
 		r.abort = &o

@@ -407,3 +407,24 @@ func UnreachableRun() *results.Run {
 	}}
 	return run
 }
+
+// InconclusiveRun is a completed run whose load generator fell behind in
+// the stress scenario: the verdict is INCONCLUSIVE, with its reason.
+func InconclusiveRun() *results.Run {
+	run := PassingRun()
+	for i := range run.Scenarios {
+		run.Scenarios[i].Generator = results.Generator{
+			TimerLateness: latency(33000, 1*us, 90*us, 40*us, 300*us, 900*us, 2100*us, 14*ms),
+			CPU:           0.41, ServerCPU: 0.62, MachineCPU: 1.1, Cores: 2,
+		}
+	}
+	stress := &run.Scenarios[2].Generator
+	stress.TimerLateness = latency(33000, 1*us, 9*ms, 2*ms, 60*ms, 110*ms, 180*ms, 420*ms)
+	stress.CPU, stress.ServerCPU, stress.MachineCPU = 0.93, 1.01, 1.96
+	reason := "the load generator fell behind in stress (timer lateness p99 180ms, CPU 1.96 of 2 cores): these figures describe this machine, not the pool; rerun on an idle machine or lower the load"
+	run.Verdict.Pass, run.Verdict.Inconclusive, run.Verdict.Label, run.Verdict.Reason = false, true, "INCONCLUSIVE", reason
+	run.Verdict.Criteria = append([]results.Criterion{
+		{Name: "measurement", Status: "fail", Reasons: []string{reason + " (limits: timer lateness p99 ≤ 20ms, lag p99 ≤ 20ms)"}},
+	}, run.Verdict.Criteria...)
+	return run
+}

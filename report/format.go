@@ -133,6 +133,41 @@ func checkEmoji(status string) string {
 	}
 }
 
+// verdictLine is the verdict as its last line says it: the label, and for
+// an inconclusive verdict its reason ("INCONCLUSIVE: the load generator
+// fell behind (…): …").
+func verdictLine(v results.Verdict) string {
+	if v.Inconclusive && v.Reason != "" {
+		return verdictLabel(v) + ": " + v.Reason
+	}
+	return verdictLabel(v)
+}
+
+// generatorText is what the load generator measured of itself in a
+// scenario, on one line: "timer lateness p99 1.2ms; CPU: planrun 0.85,
+// server 0.90, machine 1.96 of 2 cores" ("unknown" for a figure the
+// machine could not give); "" when it was not measured.
+func generatorText(g results.Generator) string {
+	if g.TimerLateness.Count == 0 {
+		return ""
+	}
+	cores := func(f float64) string {
+		if f < 0 {
+			return "unknown"
+		}
+		return fmt.Sprintf("%.2f", f)
+	}
+	s := fmt.Sprintf("timer lateness p99 %s; CPU: planrun %s", humanize.Duration(g.TimerLateness.P99), cores(g.CPU))
+	if g.ServerCPU >= 0 {
+		s += ", server " + cores(g.ServerCPU)
+	}
+	s += ", machine " + cores(g.MachineCPU)
+	if g.Cores > 0 {
+		s += fmt.Sprintf(" of %d cores", g.Cores)
+	}
+	return s
+}
+
 // verdictLabel is the verdict's label, or a plain one when the producer set none.
 func verdictLabel(v results.Verdict) string {
 	if v.Label != "" {

@@ -102,9 +102,10 @@ func (s *junitSuite) add(c junitCase) {
 
 // JUnit writes the run as JUnit XML for CI: one testsuite per scenario with
 // one testcase (classname "planrun.<plan>.<scenario>") per assertion
-// evaluation, a "preflight" testsuite with one testcase per check, and, when
-// the run did not complete, a "run" testsuite whose testcase errors with the
-// reason. A failing critical assertion is a <failure>, an unevaluable one an
+// evaluation, a "preflight" testsuite with one testcase per check, when the
+// verdict is inconclusive a "measurement" testsuite whose testcase errors
+// with the verdict line (the load generator fell behind), and, when the run
+// did not complete, a "run" testsuite whose testcase errors with the reason. A failing critical assertion is a <failure>, an unevaluable one an
 // <error>, a skipped one <skipped> (but a critical one skipped because its
 // figure was not measured is an <error>: it failed the verdict); a failing warning passes with a
 // <system-out> note, as it does not fail the verdict. Text from the run has
@@ -148,6 +149,15 @@ func JUnit(w io.Writer, run *results.Run) error {
 		suites[i].add(outcomeCase(class(name), o))
 	}
 	doc.Suites = append(doc.Suites, suites...)
+
+	if run.Verdict.Inconclusive {
+		// Not the pool's failure: an <error>, with the verdict's reason.
+		suite := junitSuite{Name: "measurement", Time: "0.000"}
+		msg := verdictLine(run.Verdict)
+		suite.add(junitCase{Classname: class("measurement"), Name: "load generator kept to its schedule", Time: "0.000",
+			Error: &junitProblem{Message: msg, Type: "inconclusive", Text: xmlText(msg)}})
+		doc.Suites = append(doc.Suites, suite)
+	}
 
 	if run.Status != results.StatusCompleted {
 		suite := junitSuite{Name: "run", Time: doc.Time}
@@ -207,6 +217,9 @@ func scenarioSuite(s results.Scenario) junitSuite {
 		junitProperty{"query.p95", humanize.Duration(s.Query.P95)},
 		junitProperty{"op.p95", humanize.Duration(s.Op.P95)},
 	)
+	if g := generatorText(s.Generator); g != "" {
+		props = append(props, junitProperty{"load_generator", g})
+	}
 	suite.Properties = &junitProperties{Property: props}
 	return suite
 }

@@ -29,10 +29,16 @@ func Markdown(w io.Writer, run *results.Run) error {
 	m := &mdWriter{w: bw}
 
 	emoji := "✅"
-	if !run.Verdict.Pass {
+	switch {
+	case run.Verdict.Inconclusive:
+		emoji = "⚠️"
+	case !run.Verdict.Pass:
 		emoji = "❌"
 	}
 	m.printf("## %s %s — %s\n\n", emoji, markdown.Text(verdictLabel(run.Verdict)), markdown.Text(run.Plan.Name))
+	if run.Verdict.Inconclusive && run.Verdict.Reason != "" {
+		m.printf("**%s**\n\n", markdown.Text(verdictLine(run.Verdict)))
+	}
 	m.printf("%s\n\n", markdown.Text(criticalSummary(run)))
 	m.context(run)
 
@@ -263,6 +269,14 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 	if anyCancelled(scenarios) {
 		rows = append(rows, row("cancelled (not errors)", func(s results.Scenario) string { return humanize.Int(s.Cancelled) }))
 	}
+	if anyGenerator(scenarios) {
+		rows = append(rows, row("load generator", func(s results.Scenario) string {
+			if g := generatorText(s.Generator); g != "" {
+				return g
+			}
+			return "not measured"
+		}))
+	}
 	m.table(header, "l"+strings.Repeat("r", len(scenarios)), rows)
 }
 
@@ -465,4 +479,14 @@ func leakCount(scenarios []results.Scenario) int64 {
 		n += int64(s.Leaks)
 	}
 	return n
+}
+
+// anyGenerator reports whether the load generator measured itself in some scenario.
+func anyGenerator(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if s.Generator.TimerLateness.Count > 0 {
+			return true
+		}
+	}
+	return false
 }

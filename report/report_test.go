@@ -37,6 +37,7 @@ var cases = []struct {
 	{"passing", PassingRun},
 	{"failing", FailingRun},
 	{"unreachable", UnreachableRun},
+	{"inconclusive", InconclusiveRun},
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.
@@ -984,5 +985,28 @@ func TestJUnitUnmeasuredCriticalIsAnError(t *testing.T) {
 	}
 	if strings.Count(out, "<skipped") != 1 {
 		t.Errorf("want exactly one <skipped> (the one skipped by scope):\n%s", out)
+	}
+}
+
+// An inconclusive run says so with its reason in every human-facing
+// format, and never APPROVED or NOT APPROVED.
+func TestInconclusiveHeadline(t *testing.T) {
+	run := InconclusiveRun()
+	line := "INCONCLUSIVE: " + run.Verdict.Reason
+	for _, format := range []string{"table", "markdown", "junit"} {
+		out := string(render(t, format, run, report.Options{}))
+		if strings.Contains(out, "APPROVED") {
+			t.Errorf("%s: an inconclusive run mentions APPROVED", format)
+		}
+		if !strings.Contains(out, line) {
+			t.Errorf("%s: no %q", format, line)
+		}
+	}
+	table := strings.TrimRight(string(render(t, "table", run, report.Options{})), "\n")
+	if last := table[strings.LastIndex(table, "\n")+1:]; strings.TrimSpace(last) != "?  "+line {
+		t.Errorf("table's last line %q, want the inconclusive verdict line", last)
+	}
+	if md := string(render(t, "markdown", run, report.Options{})); !strings.HasPrefix(md, "## ⚠️ INCONCLUSIVE — production\n\n**"+line) {
+		t.Errorf("markdown headline:\n%s", md[:min(len(md), 300)])
 	}
 }

@@ -350,6 +350,9 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 	if s.Cancelled > 0 {
 		rows = append(rows, []string{"cancelled", plural(s.Cancelled, "operation", "operations") + " cut short (not counted in ops or errors)"})
 	}
+	if g := generatorText(s.Generator); g != "" {
+		rows = append(rows, []string{"load generator", g})
+	}
 	cats := errorCategories(s)
 	if len(cats) == 0 {
 		rows = append(rows, []string{"errors", "0"})
@@ -409,14 +412,19 @@ func (tr *tableRenderer) criteria(criteria []results.Criterion) {
 // verdict ends the report: a rule, the one-sentence summary, and the verdict
 // label as the last line.
 func (tr *tableRenderer) verdict(run *results.Run) {
-	label := verdictLabel(run.Verdict)
+	label := verdictLine(run.Verdict)
 	line := "✓  " + label
 	code := ansiBold + ansiGreen
-	if !run.Verdict.Pass {
+	switch {
+	case run.Verdict.Inconclusive:
+		line = "?  " + label
+		code = ansiBold + ansiYellow
+	case !run.Verdict.Pass:
 		line = "✗  " + label
 		code = ansiBold + ansiRed
 	}
-	rule := strings.Repeat("═", max(40, len([]rune(line))+8))
+	// The rule follows the label, not an inconclusive verdict's long reason.
+	rule := strings.Repeat("═", max(40, len([]rune(verdictLabel(run.Verdict)))+11))
 	tr.printf("\n%s\n", rule)
 	tr.printf("%s\n", criticalSummary(run))
 	tr.printf("%s\n", rule)

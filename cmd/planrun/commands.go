@@ -85,13 +85,13 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 // cmdReport re-renders a saved JSON report. It exits 0 once the report is
 // rendered, whatever the saved verdict, so that a re-render step does not
 // fail a `set -e` script; with --exit-code it exits with the code the run
-// itself gave (0, 1, 3 or 4; see verdictCode).
+// itself gave (0, 1, 3, 4 or 5; see verdictCode).
 func cmdReport(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun report", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
-	withCode := fs.Bool("exit-code", false, "exit with the saved run's exit code (0 approved, 1 not approved, 3 could not run, 4 aborted or interrupted)")
+	withCode := fs.Bool("exit-code", false, "exit with the saved run's exit code (0 approved, 1 not approved, 3 could not run, 4 aborted or interrupted, 5 inconclusive)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage

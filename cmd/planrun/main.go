@@ -12,7 +12,9 @@
 // Exit codes: 0 approved, 1 not approved (or a regression in compare),
 // 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or
 // interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT: the first stops the load,
-// the second the teardown, the third exits at once; see signals.go).
+// the second the teardown, the third exits at once; see signals.go),
+// 5 inconclusive (the load generator fell behind its schedule: the figures
+// describe the machine, not the pool).
 // `planrun report` exits 0 once it rendered (2 when it cannot read or render
 // the file); with --exit-code it exits with the code the saved run gave.
 package main
@@ -30,6 +32,9 @@ const (
 	ExitUsage       = 2
 	ExitCouldNotRun = 3
 	ExitAborted     = 4
+	// ExitInconclusive: the verdict is INCONCLUSIVE (the measurement
+	// criterion failed), neither approved nor not approved.
+	ExitInconclusive = 5
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -98,10 +103,12 @@ Preflight flags: --format F, --quiet, --no-color (as for a run).
 Report flags:
   --format F          table (default), markdown, json, junit
   --no-color          no ANSI colour even on a terminal
-  --exit-code         exit with the saved run's code (0, 1, 3 or 4) instead of 0
+  --exit-code         exit with the saved run's code (0, 1, 3, 4 or 5) instead of 0
 
 Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
-            3 could not run, 4 aborted by an assertion or interrupted.
+            3 could not run, 4 aborted by an assertion or interrupted,
+            5 inconclusive: the load generator fell behind its schedule
+              (the figures describe this machine, not the pool).
 
 Stopping: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop a run alike. The first
 stops the load (teardown and reports follow), a second stops the teardown

@@ -60,6 +60,9 @@ func TestReportExitCode(t *testing.T) {
 		{"could not run", func(r *results.Run) { r.Status = results.StatusFailed }, false, ExitCouldNotRun},
 		{"aborted", func(r *results.Run) { r.Status = results.StatusAborted }, false, ExitAborted},
 		{"interrupted", func(r *results.Run) { r.Status = results.StatusInterrupted }, false, ExitAborted},
+		{"inconclusive", func(r *results.Run) {
+			r.Verdict = results.Verdict{Label: "INCONCLUSIVE", Inconclusive: true, Reason: "the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores)"}
+		}, false, ExitInconclusive},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,7 +145,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", printable.String(run.TeardownError))
 	}
 	code = exitCode(run, runErr, stderr)
-	if lost && code < ExitCouldNotRun {
+	if lost && (code == ExitApproved || code == ExitNotApproved || code == ExitInconclusive) {
 		return ExitCouldNotRun // CI asked for report files it will not find
 	}
 	return code
@@ -184,7 +184,8 @@ func exitCode(run *results.Run, runErr error, stderr io.Writer) int {
 }
 
 // verdictCode is the exit code a run's record stands for: 4 aborted or
-// interrupted, 3 failed (could not run), 0 approved, 1 not approved. It is
+// interrupted, 3 failed (could not run), 5 inconclusive (the load generator
+// fell behind), 0 approved, 1 not approved. It is
 // what the run exited with, so `planrun report --exit-code` gives it back.
 func verdictCode(run *results.Run) int {
 	switch run.Status {
@@ -192,6 +193,9 @@ func verdictCode(run *results.Run) int {
 		return ExitAborted
 	case results.StatusFailed:
 		return ExitCouldNotRun
+	}
+	if run.Verdict.Inconclusive {
+		return ExitInconclusive
 	}
 	if run.Verdict.Pass {
 		return ExitApproved

@@ -110,8 +110,19 @@ func (w *Watch) Lateness() *hdrhistogram.Histogram {
 func (w *Watch) Stop() Figures {
 	close(w.stop)
 	w.done.Wait()
+	return w.figures(w.lateness)
+}
+
+// Now returns the figures so far without stopping the watch (for live
+// assertions); its Lateness is a copy.
+func (w *Watch) Now() Figures {
+	return w.figures(w.Lateness())
+}
+
+// figures computes the CPU figures from Start until now, with lateness.
+func (w *Watch) figures(lateness *hdrhistogram.Histogram) Figures {
 	elapsed := time.Since(w.start)
-	f := Figures{Lateness: w.lateness, Elapsed: elapsed, CPU: -1, ServerCPU: -1, MachineCPU: -1, Cores: numCPU()}
+	f := Figures{Lateness: lateness, Elapsed: elapsed, CPU: -1, ServerCPU: -1, MachineCPU: -1, Cores: numCPU()}
 	secs := elapsed.Seconds()
 	if secs <= 0 {
 		return f
