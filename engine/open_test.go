@@ -71,6 +71,17 @@ scenarios:
 	if sc.Arrivals != 1200 || sc.Ops != 1200 {
 		t.Errorf("arrivals %d, ops %d: want 1200 (150/s for 8s, uniform)", sc.Arrivals, sc.Ops)
 	}
+	// The premise is a pool with spare capacity: 4 connections over the
+	// hold this run measured. A starved machine stretches the hold (late
+	// timers) until 150/s is an overload; then only the throughput is
+	// checked, against the capacity.
+	capacity := 4 / sc.Hold.Mean.Seconds()
+	t.Logf("capacity 4/hold = %.4g/s", capacity)
+	if capacity < 1.1*150 {
+		t.Logf("machine too busy: the hold stretched to %v, so 150/s is not an underload here; ground truth not applicable", sc.Hold.Mean)
+		within(t, "throughput (ops/s) vs capacity", sc.Throughput, min(150, capacity), 0.05)
+		return
+	}
 	// Completed operations over the arrivals' span (the throughput divides
 	// by the elapsed time, which includes the drain of the last operation).
 	within(t, "throughput (ops/s)", sc.Throughput, 150, 0.03)
@@ -78,12 +89,16 @@ scenarios:
 	// of the arrival 4 places earlier free unless its hold ran past 4/150 s
 	// (26.7 ms), and then wait at most the excess. A busy machine stretches
 	// holds (late timers) and bunches arrivals (lag), so the bound of 5 ms
-	// is widened by the run's own hold p99 excess and lag p99.
+	// is widened by the run's own hold p99 excess and its lag (p99 for
+	// the acquire p95; the longest lag for the p99: one late burst of
+	// arrivals queues a few of them for a hold).
 	excess := max(0, sc.Hold.P99-4*time.Second/150)
-	limit := 5*time.Millisecond + sc.Lag.P99 + excess
-	t.Logf("acquire p99 %v, bound %v = 5ms + lag p99 %v + hold p99 %v beyond 26.7ms (%v)", sc.Acquire.P99, limit, sc.Lag.P99, sc.Hold.P99, excess)
-	if sc.Acquire.P99 > limit {
-		t.Errorf("acquire p99 %v, want under %v", sc.Acquire.P99, limit)
+	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess
+	limit99 := 5*time.Millisecond + sc.Lag.Max + excess
+	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v beyond 26.7ms (%v)",
+		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, excess)
+	if sc.Acquire.P95 > limit95 || sc.Acquire.P99 > limit99 {
+		t.Errorf("acquire p95 %v / p99 %v, want under %v / %v", sc.Acquire.P95, sc.Acquire.P99, limit95, limit99)
 	}
 	if sc.InFlight.Max == 0 || sc.InFlight.Max > 20 || sc.MaxUsers < sc.InFlight.Max {
 		t.Errorf("in flight max %d, max_users %d: want a few operations at once", sc.InFlight.Max, sc.MaxUsers)
@@ -129,24 +144,49 @@ scenarios:
 	if len(sc.Series) < 8 {
 		t.Fatalf("series has %d points, want 8", len(sc.Series))
 	}
-	// A step holds the operations that completed in it: an arrival at a
-	// completes at 1.25a, so by completion time the wait grows at 0.2 s per
-	// second (0.25 s per second of arrival time). Steps 2..4 are before
-	// the timeout; the generator's own lag widens the band.
+	// The queue grows by rate − capacity a second, so an arrival at a waits
+	// k·a with k = (250 − capacity)/capacity (0.25 at 200/s). A step holds
+	// the operations that completed in it: an arrival at a completes at
+	// (1+k)·a, so by completion time the wait grows at k/(1+k) (0.2) and
+	// reaches the 1 s timeout at full = (1+k)/k s (5 s). Capacity is the
+	// run's own, so a busy machine (longer holds) shifts the figures
+	// rather than failing the test; the generator's lag widens the band.
 	p := sc.Series
-	slope := (p[3].AcquireP50 - p[1].AcquireP50).Seconds() / (p[3].T - p[1].T).Seconds()
-	slack := sc.Lag.P99.Seconds()
-	t.Logf("acquire p50 growth from t=%v to t=%v: %.3f s per second (0.2 by completion time, 0.25 by arrival time)", p[1].T, p[3].T, slope)
-	if slope < 0.15-slack || slope > 0.3+slack {
-		t.Errorf("acquire p50 grows %.3f s/s, want about 0.2 (0.15..0.3)", slope)
+	k := (250 - capacity) / capacity
+	growth, full := k/(1+k), (1+k)/k
+	t.Logf("expected: waits grow %.3f s per second of arrival time, %.3f per second of completion time, reaching 1s at t=%.2fs", k, growth, full)
+	var growing []results.Point // steps wholly before the waits reach the timeout, the first left out (connections opening)
+	for _, q := range p[1:] {
+		if q.T.Seconds() <= full-0.5 {
+			growing = append(growing, q)
+		}
 	}
-	for _, q := range p[:3] {
+	if n := len(growing); n >= 2 {
+		a, b := growing[0], growing[n-1]
+		slope := (b.AcquireP50 - a.AcquireP50).Seconds() / (b.T - a.T).Seconds()
+		slack := sc.Lag.P99.Seconds()
+		t.Logf("acquire p50 growth from t=%v to t=%v: %.3f s per second (want %.3f by completion time, %.3f by arrival time)", a.T, b.T, slope, growth, k)
+		if slope < 0.7*growth-slack || slope > 1.3*growth+slack {
+			t.Errorf("acquire p50 grows %.3f s/s, want %.3f ± 30%%", slope, growth)
+		}
+	} else {
+		t.Logf("the waits reached the timeout within %d step(s): growth not measurable on this machine", len(growing)+1)
+	}
+	// Until a second before that (holds vary), no acquire times out.
+	for _, q := range p {
+		if q.T.Seconds() > full-1 {
+			break
+		}
 		if q.Errors != 0 {
 			t.Errorf("t=%v: %d errors before the waits could reach the 1s timeout", q.T, q.Errors)
 		}
 	}
-	// Past t = 5 s the waits sit at the timeout and the excess times out.
-	for _, q := range p[5:8] {
+	// A second past that, the waits sit at the timeout and the excess
+	// times out.
+	for _, q := range p[:len(p)-1] {
+		if q.T.Seconds() < full+1 {
+			continue
+		}
 		if q.Errors == 0 {
 			t.Errorf("t=%v: no acquire timeout once waits reached 1s", q.T)
 		}
