@@ -47,6 +47,11 @@ type collector struct {
 	lastStats    pool.Stats
 	waitMax      int // max waiting within the current series step
 	inUseMax     int // max in use within the current series step
+	// An open model's in-flight samples (see sampleInFlight), and the
+	// dropped arrivals of the last series step closed.
+	stepInFlight, inFlightMax int
+	inFlightSum, inFlightN    int64
+	lastDropped               int64
 }
 
 func newCollector(sc *scenario, capacity int) *collector {
@@ -58,8 +63,16 @@ func newCollector(sc *scenario, capacity int) *collector {
 		series:     seriesBuilder{step: seriesInterval},
 		lag:        newHist(),
 	}
-	for range recorderCount(sc.Shape.MaxUsers()) {
+	for range recorderCount(sc.concurrency()) {
 		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
+	}
+	if sc.Open != nil { // only an open model measures start lag
+		for _, w := range []*window{c.spare, c.sec, c.total} {
+			w.startLag = newHist()
+		}
+		for _, r := range c.recs {
+			r.cur.startLag = newHist()
+		}
 	}
 	if sc.RecoveryAfter > 0 {
 		var start time.Duration // of stage RecoveryAfter
@@ -165,14 +178,16 @@ func (c *collector) step(at time.Duration, users int, warmup bool) results.Point
 		Idle:       c.lastStats.Idle,
 		Total:      c.lastStats.Total,
 		Waiting:    c.waitMax,
+		InFlight:   c.stepInFlight,
 		Warmup:     warmup,
 	}
+	c.lastDropped = c.sec.dropped
 	c.series.add(p)
 	if !p.Warmup {
 		c.total.merge(c.sec)
 	}
 	c.sec.reset()
-	c.inUseMax, c.waitMax = 0, 0
+	c.inUseMax, c.waitMax, c.stepInFlight = 0, 0, 0
 	return p
 }
 
@@ -372,6 +387,7 @@ func mergePoints(a, b results.Point) results.Point {
 		Idle:       b.Idle,
 		Total:      b.Total,
 		Waiting:    max(a.Waiting, b.Waiting),
+		InFlight:   max(a.InFlight, b.InFlight),
 		Warmup:     a.Warmup && b.Warmup,
 	}
 }

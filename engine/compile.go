@@ -31,6 +31,10 @@ type Program struct {
 	// Pool is the pool configuration, defaults applied.
 	Pool      results.Pool
 	TimeScale float64
+	// Seed is the seed of every random choice of the run (arrivals,
+	// operation picks, think times): the plan's `seed`, or one drawn at
+	// compile time. See seededRand.
+	Seed      int64
 	setup     []statement
 	teardown  []statement
 	scenarios []*scenario
@@ -63,6 +67,14 @@ type scenario struct {
 	RecoveryThreshold time.Duration
 	// LeakThreshold: a checkout held longer than this is a leak.
 	LeakThreshold time.Duration
+	// Open is set for an open-model scenario (a rate instead of users);
+	// Shape then has the stages' durations and no users (StageEnd and
+	// Duration serve as for a closed model).
+	Open *openModel
+	// index is the scenario's position in the plan, which with the
+	// program's seed makes its random streams (see seededRand).
+	index int
+	seed  int64
 }
 
 // mix is a compiled weighted list of operations.
@@ -119,6 +131,7 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1)},
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
+		Seed:      planSeed(plan),
 	}
 	prog.setup = compileStatements(plan.Setup, &errs)
 	prog.teardown = compileStatements(plan.Teardown, &errs)
@@ -148,7 +161,9 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		if len(selected) > 0 && !selected[s.Name] {
 			continue
 		}
-		prog.scenarios = append(prog.scenarios, compileScenario(plan, s, mixes, opts.TimeScale))
+		sc := compileScenario(plan, s, mixes, opts.TimeScale)
+		sc.index, sc.seed = i, prog.Seed
+		prog.scenarios = append(prog.scenarios, sc)
 	}
 	if err := errs.Err(); err != nil {
 		return nil, err
@@ -166,7 +181,12 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 		shape = ramp{{Users: s.Users, Ramp: s.RampUp.D(), Duration: s.Duration.D()}}
 	}
 	shape = shape.Scaled(timeScale)
+	open := compileOpen(s, timeScale)
+	if open != nil {
+		shape = open.shape()
+	}
 	return &scenario{
+		Open:              open,
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],
 		Shape:             shape,

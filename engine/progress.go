@@ -17,4 +17,11 @@ type Progress struct {
 	AcquireP95 time.Duration
 	// Pool gauges at the last sample; Capacity is size + max_overflow.
 	InUse, Idle, Total, Waiting, Capacity int
+	// Open is set for an open-model scenario, which also reports its target
+	// rate now and the rate of operations that ran in the last second
+	// (arrivals per second; dropped ones left out), and its unfinished
+	// operations (Users is then the same count, MaxUsers max_in_flight).
+	Open                     bool
+	TargetRate, AchievedRate float64
+	InFlight                 int
 }

@@ -79,6 +79,10 @@ type window struct {
 	perOp                    []opWindow // by operation index
 	ops, errors, cancelled   int64
 	errorsBy                 [8]int64 // by categoryIndex
+	// An open model's: start lag (nil for a closed model, whose windows
+	// do without), scheduled arrivals and dropped ones (also in ops).
+	startLag          *hdrhistogram.Histogram
+	arrivals, dropped int64
 }
 
 func newWindow(nOps int) *window {
@@ -91,7 +95,7 @@ func newWindow(nOps int) *window {
 
 // empty reports whether nothing was recorded into w.
 func (w *window) empty() bool {
-	return w.ops == 0 && w.cancelled == 0 && w.query.TotalCount() == 0
+	return w.ops == 0 && w.cancelled == 0 && w.arrivals == 0 && w.query.TotalCount() == 0
 }
 
 func (w *window) reset() {
@@ -108,6 +112,10 @@ func (w *window) reset() {
 	}
 	w.ops, w.errors, w.cancelled = 0, 0, 0
 	w.errorsBy = [8]int64{}
+	w.arrivals, w.dropped = 0, 0
+	if w.startLag != nil {
+		w.startLag.Reset()
+	}
 }
 
 func (w *window) merge(from *window) {
@@ -128,6 +136,11 @@ func (w *window) merge(from *window) {
 	w.cancelled += from.cancelled
 	for i := range w.errorsBy {
 		w.errorsBy[i] += from.errorsBy[i]
+	}
+	w.arrivals += from.arrivals
+	w.dropped += from.dropped
+	if w.startLag != nil && from.startLag != nil {
+		w.startLag.Merge(from.startLag)
 	}
 }
 
@@ -170,6 +183,10 @@ type opResult struct {
 	hold     time.Duration
 	total    time.Duration
 	category int // -1 when the operation succeeded
+	// lag is an open-model operation's actual start minus its scheduled
+	// start (scheduled set); total then runs from the scheduled start.
+	lag       time.Duration
+	scheduled bool
 }
 
 // add records one operation. It takes only this recorder's lock and does
@@ -184,6 +201,19 @@ func (r *recorder) add(res *opResult) {
 		return
 	}
 	o := &w.perOp[res.op]
+	if res.category == droppedCategory { // never ran: no timings
+		w.ops++
+		o.ops++
+		w.errors++
+		o.errors++
+		w.errorsBy[res.category]++
+		w.dropped++
+		r.mu.Unlock()
+		return
+	}
+	if res.scheduled && w.startLag != nil {
+		record(w.startLag, res.lag)
+	}
 	if res.acquired || res.acquire > 0 { // else no acquire was tried: the args failed first
 		record(w.acquire, res.acquire)
 		record(o.acquire, res.acquire)

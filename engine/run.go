@@ -123,6 +123,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		StartedAt:      time.Now().UTC(),
 		Status:         results.StatusCompleted,
 		TimeScale:      prog.TimeScale,
+		Seed:           prog.Seed,
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}

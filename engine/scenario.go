@@ -43,6 +43,7 @@ type scenarioRun struct {
 	abort    *results.Outcome
 	progress Progress
 	self     *selfwatch.Watch // the load generator watching itself
+	open     *openRun         // an open model's dispatcher and workers (nil: closed model)
 }
 
 // runScenario runs one scenario with a fresh pool and returns its results.
@@ -60,16 +61,22 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 		return out
 	}
 	r := &scenarioRun{sc: sc, env: e, pool: p, col: newCollector(sc, e.capacity())}
-	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.Shape.MaxUsers(), Capacity: e.capacity()}
+	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.concurrency(), Capacity: e.capacity()}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
 	r.self = selfwatch.Start(e.serverPID)
 	r.start = time.Now()
 	out.StartedAt = r.start.UTC()
-	e.logf("scenario %s: %d users max, %s", sc.Name, sc.Shape.MaxUsers(), humanize.Duration(out.Planned))
+	if sc.Open != nil {
+		e.logf("scenario %s: %.4g arrivals/s on average, max_in_flight %d, %s", sc.Name, sc.Open.meanRate(), sc.Open.MaxInFlight, humanize.Duration(out.Planned))
+	} else {
+		e.logf("scenario %s: %d users max, %s", sc.Name, sc.Shape.MaxUsers(), humanize.Duration(out.Planned))
+	}
 
+	r.startOpen(ctx, opCtx)
 	r.drive(ctx, opCtx)
+	r.stopOpen()
 	elapsed := r.drain(ctx, cancelOps)
 	out.Generator = generatorFigures(r.self.Stop())
 	out.MaxUsers = r.peak
@@ -125,7 +132,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			r.col.sample(el, r.pool.Stats())
 			r.watch(false)
 			if el >= nextStep {
-				p := r.col.step(el, len(r.users), nextStep <= r.sc.Warmup)
+				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
 				nextStep = r.nextStep(nextStep)
 				if r.secondDone(p, el) {
 					return
@@ -156,6 +163,9 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	pr.AcquireP95 = p.AcquireP95
 	st := r.col.lastStats
 	pr.InUse, pr.Idle, pr.Total, pr.Waiting = st.InUse, st.Idle, st.Total, st.Waiting
+	if r.open != nil {
+		r.open.progress(pr, p, el)
+	}
 	if r.env.opts.Progress != nil {
 		r.env.opts.Progress(*pr)
 	}
@@ -175,8 +185,22 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	return false
 }
 
-// adjust starts or stops users to match the shape at el.
+// level is the load's level now, for the series: active users, or an
+// open model's operations in flight.
+func (r *scenarioRun) level() int {
+	if r.open != nil {
+		return int(r.open.inFlight.Load())
+	}
+	return len(r.users)
+}
+
+// adjust starts or stops users to match the shape at el (an open model's
+// dispatcher starts its own workers: see openRun.adjust).
 func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
+	if r.open != nil {
+		r.open.adjust(el)
+		return
+	}
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
@@ -275,6 +299,9 @@ func (r *scenarioRun) watch(cancelled bool) {
 			return false
 		}
 		msg := r.abandon(u, time.Duration(now-s), cancelled)
+		if r.open != nil {
+			r.open.forget(u)
+		}
 		if n == 0 {
 			first = msg
 		}
@@ -379,6 +406,10 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {
 		out.Recovery = c.rec.finish(r.sc.RecoveryAfter)
+	}
+	out.Model = results.ModelClosed
+	if r.open != nil {
+		r.open.fill(out, final)
 	}
 	if final {
 		out.Series = c.series.flush()

@@ -47,6 +47,11 @@ type user struct {
 	// scenario to find unreleased connections and, on a forced stop, to
 	// break the statement it runs (see scenarioRun.abortStatements).
 	held atomic.Pointer[checkout]
+	// rng draws the user's operation picks and think times (see
+	// scenario.rand); an open-model worker gets its operations handed.
+	rng *mrand.Rand
+	// jobs hands an open-model worker its arrivals (nil for a user).
+	jobs chan arrival
 	// qctx is the context of statements: never cancelled, because pgx would
 	// watch a cancellable one on every call; a forced stop closes the
 	// connection instead.
@@ -70,6 +75,7 @@ func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder, argTimeout time.
 		timer:      t,
 		env:        argEnv{User: id, Scenario: sc.Name},
 		argTimeout: argTimeout,
+		rng:        sc.rand(streamUser, id),
 	}
 }
 
@@ -104,13 +110,15 @@ func (u *user) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if !u.operate(ctx, u.sc.Mix.pick(mrand.Float64())) {
+		if !u.operate(ctx, u.sc.Mix.pick(u.rng.Float64()), time.Time{}) {
 			return // abandoned in an args expression
 		}
 	}
 }
 
-func (u *user) think() time.Duration { return thinkTime(u.sc.Think) }
+func (u *user) think() time.Duration {
+	return uniform(u.sc.Think.Min, u.sc.Think.Max, u.rng.Uint64N, u.rng.Uint64)
+}
 
 // sleep waits d unless cancel is closed first; it reports whether it slept fully.
 func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
@@ -129,12 +137,18 @@ func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
 
 // operate runs one operation and records it. It returns false when the
 // user was abandoned in an args expression: the watchdog recorded the
-// operation, and the user must stop.
-func (u *user) operate(ctx context.Context, op *operation) bool {
+// operation, and the user must stop. An open model's operation has a
+// scheduled start: its latency runs from then, so a late start keeps its
+// whole delay (coordinated omission), and the delay is its lag.
+func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) bool {
 	u.env.Iteration++
 	res := &u.res
 	*res = opResult{op: op.Index, category: -1}
 	start := time.Now()
+	if !scheduled.IsZero() {
+		res.scheduled, res.lag = true, max(start.Sub(scheduled), 0)
+		start = scheduled
+	}
 	err := u.evalArgs(op)
 	if err == nil {
 		err = u.execute(ctx, op, res, time.Now())

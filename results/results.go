@@ -225,12 +225,13 @@ const (
 	ErrBroken         = "broken"          // the connection died mid-operation
 	ErrCancelled      = "cancelled"       // the run was stopped while the operation ran
 	ErrArgs           = "args"            // an args expression failed, or the args do not fit the statement's parameters
+	ErrDropped        = "dropped"         // an open-model arrival not run: max_in_flight operations were unfinished
 	ErrOther          = "other"
 )
 
 // ErrorCategories lists every category, in report order. Assertions see
 // each as errors_by.<category>.
-var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrOther}
+var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrDropped, ErrOther}
 
 // Latency summarises one histogram. Histogram is the HdrHistogram in V2
 // compressed base64 encoding (values in nanoseconds), so later commands can
@@ -420,6 +421,8 @@ type Point struct {
 	Idle       int           `json:"idle"`
 	Total      int           `json:"total"`
 	Waiting    int           `json:"waiting"`
+	// InFlight is an open model's most unfinished operations within the step.
+	InFlight int `json:"in_flight,omitempty"`
 	// Warmup marks a point within the scenario's warm-up period.
 	Warmup bool `json:"warmup,omitempty"`
 }

@@ -46,7 +46,18 @@ func (p *progressPrinter) print(pr engine.Progress) {
 // `normal 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  errors 0`;
 // the scenario's name on one line with its control characters escaped
 // ([printable.Line]).
+//
+// An open-model scenario shows its achieved and target rates and its
+// operations in flight instead of users:
+// `surge 00:41/02:00  rate 396/400/s  in flight 12/10,000  ...`.
 func progressLine(pr engine.Progress) string {
+	if pr.Open {
+		return fmt.Sprintf("%s %s/%s  rate %s/%s/s  in flight %s/%s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
+			printable.Line(pr.Scenario), clock(pr.Elapsed), clock(pr.Planned),
+			humanize.Int(int64(pr.AchievedRate+0.5)), humanize.Int(int64(pr.TargetRate+0.5)),
+			humanize.Int(int64(pr.InFlight)), humanize.Int(int64(pr.MaxUsers)), humanize.Duration(pr.AcquireP95),
+			pr.Total, pr.Capacity, pr.InUse, pr.Waiting, humanize.Int(pr.Errors))
+	}
 	return fmt.Sprintf("%s %s/%s  users %d/%d  %s ops/s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
 		printable.Line(pr.Scenario), clock(pr.Elapsed), clock(pr.Planned), pr.Users, pr.MaxUsers,
 		humanize.Int(int64(pr.OpsPerSec+0.5)), humanize.Duration(pr.AcquireP95),
