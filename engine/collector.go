@@ -106,8 +106,9 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 		acquires += a
 		slow += s
 	}
-	// Exhausted at the sample, or for some time since the last one.
-	exhausted := st.Exhausted || st.ExhaustedTotal > c.lastStats.ExhaustedTotal
+	// Exhausted for at least half the interval: a sustained queue. A brief
+	// one (random arrivals on a healthy pool make them) is not stress.
+	exhausted := st.ExhaustedTotal-c.lastStats.ExhaustedTotal >= sampleInterval/2
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
@@ -272,7 +273,7 @@ const recoverySettle = 500 * time.Millisecond
 
 // recoveryTracker measures the time from the end of a stage until the pool
 // is healthy again, at sample resolution (SampleInterval). A sample interval
-// is stressed when the pool was exhausted in it or more than 5% of the
+// is stressed when the pool was exhausted for at least half of it or more than 5% of the
 // acquires completed in it waited longer than threshold (the interval's
 // acquire p95 is above it). Measured from the stage's start on:
 //

@@ -106,14 +106,6 @@ func TestExamplesRun(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			plan, prog, set := load(t, path)
-			// TODO(issue 12): remove this skip when the engine runs open-model
-			// scenarios; until then engine.Compile takes a `rate` scenario for
-			// a closed one with 0 users, which runs no operation.
-			for i := range plan.Scenarios {
-				if plan.Scenarios[i].OpenModel() {
-					t.Skipf("TODO(issue 12): scenario %s is an open model (rate), which the engine does not run yet", plan.Scenarios[i].Name)
-				}
-			}
 			if d := prog.Duration(); d > maxRunDuration {
 				t.Skipf("%s of load, longer than the %s this test runs", d, maxRunDuration)
 			}
