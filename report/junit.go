@@ -207,6 +207,15 @@ func scenarioSuite(s results.Scenario) junitSuite {
 	if s.Cancelled > 0 {
 		props = append(props, junitProperty{"cancelled", fmt.Sprint(s.Cancelled)})
 	}
+	if s.Model == results.ModelOpen {
+		props = append(props,
+			junitProperty{"model", string(s.Model)},
+			junitProperty{"target_rate", humanize.Rate(s.Rate) + "/s"},
+			junitProperty{"achieved_rate", humanize.Rate(s.Throughput) + "/s"},
+			junitProperty{"arrivals", fmt.Sprint(s.Arrivals)},
+			junitProperty{"dropped", fmt.Sprint(s.Dropped)},
+			junitProperty{"lag_p99", humanize.Exact(s.Lag.P99)})
+	}
 	if s.Warmup > 0 {
 		props = append(props, junitProperty{"warmup_excluded", humanize.Exact(s.Warmup)})
 	}

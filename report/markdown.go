@@ -143,7 +143,7 @@ func (m *mdWriter) context(run *results.Run) {
 // users that ran at once; the cancelled column shows only when a scenario
 // has operations cut short by a stop (in neither ops nor errors).
 func (m *mdWriter) scenarios(scenarios []results.Scenario) {
-	cancelled := anyCancelled(scenarios)
+	cancelled, open := anyCancelled(scenarios), anyOpen(scenarios)
 	rows := make([][]string, 0, len(scenarios))
 	for _, s := range scenarios {
 		var notes []string
@@ -164,6 +164,9 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 		if cancelled {
 			row = append(row, humanize.Int(s.Cancelled))
 		}
+		if open {
+			row = append(row, openColumns(s)...)
+		}
 		row = append(row,
 			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3])
 		rows = append(rows, row)
@@ -171,6 +174,9 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	header := []string{"scenario", "users", "elapsed", "ops", "ops/s", "errors", "success"}
 	if cancelled {
 		header = append(header, "cancelled")
+	}
+	if open {
+		header = append(header, openHeader...)
 	}
 	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
 	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)

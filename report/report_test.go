@@ -1010,3 +1010,30 @@ func TestInconclusiveHeadline(t *testing.T) {
 		t.Errorf("markdown headline:\n%s", md[:min(len(md), 300)])
 	}
 }
+
+// TestOpenModelColumns: an open scenario's target rate, dropped arrivals
+// and start lag are in the table, the markdown and JUnit; a closed one in
+// the same run shows "–" there.
+func TestOpenModelColumns(t *testing.T) {
+	run := PassingRun()
+	s := &run.Scenarios[len(run.Scenarios)-1]
+	s.Model, s.Rate, s.Arrivals, s.Dropped = results.ModelOpen, 400, 12000, 37
+	s.Lag = latency(12000, 0, time.Millisecond, time.Millisecond, 2*time.Millisecond, 3*time.Millisecond, 4200*time.Microsecond, 9*time.Millisecond)
+	for _, format := range []string{"table", "markdown"} {
+		out := string(render(t, format, run, report.Options{}))
+		for _, want := range []string{"target/s", "dropped", "lag p99", "400", "37", "4.2ms", "–"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s lacks %q", format, want)
+			}
+		}
+		if format == "markdown" {
+			checkMarkdownTables(t, out)
+		}
+	}
+	out := string(render(t, "junit", run, report.Options{}))
+	for _, want := range []string{`name="target_rate" value="400/s"`, `name="dropped" value="37"`, `name="arrivals" value="12000"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("junit lacks %s", want)
+		}
+	}
+}

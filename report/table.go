@@ -253,7 +253,7 @@ func (tr *tableRenderer) preflight(checks []results.Check) {
 // has some; a note under the table names the scenarios whose warm-up is
 // left out of the figures.
 func (tr *tableRenderer) load(scenarios []results.Scenario) {
-	cancelled := anyCancelled(scenarios)
+	cancelled, open := anyCancelled(scenarios), anyOpen(scenarios)
 	rows := make([][]string, 0, len(scenarios))
 	var notes []string
 	for _, s := range scenarios {
@@ -272,6 +272,9 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		if cancelled {
 			row = append(row, humanize.Int(s.Cancelled))
 		}
+		if open {
+			row = append(row, openColumns(s)...)
+		}
 		rows = append(rows, row)
 		if w := warmupText(s); w != "" {
 			notes = append(notes, s.Name+": "+w)
@@ -286,6 +289,10 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		spec.header = append(spec.header, "cancelled")
 		spec.aligns = append(spec.aligns, r)
 	}
+	if open {
+		spec.header = append(spec.header, openHeader...)
+		spec.aligns = append(spec.aligns, r, r, r)
+	}
 	tr.table(spec, rows)
 	for _, n := range notes {
 		tr.printf("  %s\n", tr.p.paint(ansiDim, n))
@@ -293,6 +300,29 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 }
 
 // anyCancelled reports whether a scenario has cancelled operations.
+// anyOpen reports whether a scenario is an open model (an arrival rate):
+// the load tables then add its target rate, dropped arrivals and start lag.
+func anyOpen(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if s.Model == results.ModelOpen {
+			return true
+		}
+	}
+	return false
+}
+
+// openColumns are an open scenario's target rate, dropped arrivals and start
+// lag p99, "–" for a closed one.
+func openColumns(s results.Scenario) []string {
+	if s.Model != results.ModelOpen {
+		return []string{"–", "–", "–"}
+	}
+	return []string{humanize.Rate(s.Rate), humanize.Int(s.Dropped), humanize.Duration(s.Lag.P99)}
+}
+
+// openHeader names openColumns.
+var openHeader = []string{"target/s", "dropped", "lag p99"}
+
 func anyCancelled(scenarios []results.Scenario) bool {
 	for _, s := range scenarios {
 		if s.Cancelled > 0 {

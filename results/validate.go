@@ -153,6 +153,17 @@ func (c *checker) scenario(p string, s *Scenario) {
 	c.latency(p+".hold", s.Hold)
 	c.latency(p+".connect", s.Connect)
 	c.latency(p+".generator_lag", s.GeneratorLag)
+	c.latency(p+".generator.timer_lateness", s.Generator.TimerLateness)
+	c.latency(p+".lag", s.Lag)
+	c.count(p+".arrivals", s.Arrivals)
+	c.count(p+".dropped", s.Dropped)
+	c.count(p+".in_flight.max", int64(s.InFlight.Max))
+	if c.finite(p+".rate", s.Rate) {
+		c.nonNegative(p+".rate", s.Rate)
+	}
+	if c.finite(p+".in_flight.mean", s.InFlight.Mean) {
+		c.nonNegative(p+".in_flight.mean", s.InFlight.Mean)
+	}
 	for i := range s.Operations {
 		o := &s.Operations[i]
 		op := fmt.Sprintf("%s.operations[%d] (%s).", p, i, o.Name)
