@@ -278,10 +278,12 @@ const recoverySettle = 500 * time.Millisecond
 // acquire p95 is above it). Measured from the stage's start on:
 //
 //   - never stressed: nothing to recover from (RecoveryNotStressed);
-//   - otherwise recovery is the end of the last stressed interval minus the
-//     stage's end (0 when that was before the end), provided the pool then
-//     stayed healthy for recoverySettle before the scenario ended; if not,
-//     it did not recover (RecoveryNotRecovered);
+//   - otherwise recovery is the end of the last stressed interval before
+//     the pool first stayed healthy for recoverySettle after the stage's end,
+//     minus the stage's end (0 when the pool was healthy from the end on);
+//     a stress after that is a new incident, not a failed recovery. If the
+//     pool never settled before the scenario ended, it did not recover
+//     (RecoveryNotRecovered);
 //   - a scenario that stopped before the stage's end did not reach it
 //     (RecoveryNotReached).
 //
@@ -293,6 +295,8 @@ type recoveryTracker struct {
 	stressed   bool
 	lastStress time.Duration // end of the last stressed interval
 	lastAt     time.Duration // end of the last interval seen
+	settled    bool          // the pool stayed healthy for settle after the stage's end
+	healthyAt  time.Duration // when it became healthy for good, once settled
 }
 
 // add takes one sample interval ending at offset at.
@@ -301,24 +305,29 @@ func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow i
 	if at <= r.start {
 		return
 	}
+	if r.settled {
+		return // recovered; later stress is a new incident
+	}
 	if exhausted || float64(slow) > 0.05*float64(acquires) {
 		r.stressed = true
 		r.lastStress = at
+	}
+	if since := max(r.lastStress, r.end); r.stressed && at-since >= r.settle {
+		r.settled, r.healthyAt = true, since
 	}
 }
 
 // finish returns the measurement once the scenario's sampling has ended.
 func (r *recoveryTracker) finish(afterStage int) *results.Recovery {
 	out := &results.Recovery{AfterStage: afterStage, Settle: r.settle}
-	healthySince := max(r.lastStress, r.end)
 	switch {
 	case r.lastAt < r.end:
 		out.Status = results.RecoveryNotReached
 	case !r.stressed:
 		out.Status = results.RecoveryNotStressed
-	case r.lastAt-healthySince >= r.settle:
+	case r.settled:
 		out.Status = results.RecoveryRecovered
-		out.Duration = healthySince - r.end
+		out.Duration = r.healthyAt - r.end
 	default:
 		out.Status = results.RecoveryNotRecovered
 		out.Duration = r.lastAt - r.end

@@ -129,6 +129,7 @@ func TestRecoveryTracker(t *testing.T) {
 		{"sustained overload never recovers", cat(from(10, healthy), from(20, exhausted)), results.RecoveryNotRecovered, time.Second},
 		{"a healthy moment inside an overload is not recovery", cat(from(10, healthy), from(12, exhausted), from(2, healthy), from(6, exhausted)), results.RecoveryNotRecovered, time.Second},
 		{"healthy for less than the settle window", cat(from(10, healthy), from(17, exhausted), from(3, healthy)), results.RecoveryNotRecovered, time.Second},
+		{"a relapse after settling is a new incident", cat(from(10, healthy), from(13, exhausted), from(5, healthy), from(2, exhausted)), results.RecoveryRecovered, 300 * ms},
 		{"stopped before the stage's end", cat(from(10, healthy), from(5, exhausted)), results.RecoveryNotReached, 0},
 	}
 	for _, c := range cases {
