@@ -92,11 +92,14 @@ scenarios:
 	// is widened by the run's own hold p99 excess and its lag (p99 for
 	// the acquire p95; the longest lag for the p99: one late burst of
 	// arrivals queues a few of them for a hold).
+	// A goroutine that waits for a CPU between acquire's start and end adds
+	// that wait: the run's own timer lateness measures it.
 	excess := max(0, sc.Hold.P99-4*time.Second/150)
-	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess
-	limit99 := 5*time.Millisecond + sc.Lag.Max + excess
-	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v beyond 26.7ms (%v)",
-		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, excess)
+	late := sc.Generator.TimerLateness
+	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess + late.P99
+	limit99 := 5*time.Millisecond + sc.Lag.Max + excess + late.Max
+	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v beyond 26.7ms (%v) + timer lateness p99 %v / max %v",
+		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, excess, late.P99, late.Max)
 	if sc.Acquire.P95 > limit95 || sc.Acquire.P99 > limit99 {
 		t.Errorf("acquire p95 %v / p99 %v, want under %v / %v", sc.Acquire.P95, sc.Acquire.P99, limit95, limit99)
 	}

@@ -146,6 +146,11 @@ func TestExamplesRun(t *testing.T) {
 					t.Logf("%s %s on %s (%s): %s %s", o.Status, o.Name, o.Scenario, o.Severity, o.Actual, o.Reason)
 				}
 			}
+			if run.Verdict.Inconclusive {
+				// The run itself says this machine was too busy for its
+				// figures to describe the pool: the example cannot be judged.
+				t.Skipf("INCONCLUSIVE on this busy machine: %s", run.Verdict.Reason)
+			}
 			if !run.Verdict.Pass {
 				t.Errorf("verdict %q, want %q (the example must pass on a healthy machine)", run.Verdict.Label, plan.Verdict.Pass)
 			} else if run.Verdict.Label != plan.Verdict.Pass {

@@ -66,7 +66,19 @@ func planrun(t *testing.T, args ...string) result {
 	var stdout, stderr bytes.Buffer
 	start := time.Now()
 	code := Main(args, &stdout, &stderr)
+	if code == ExitInconclusive && len(args) > 0 && args[0] != "report" {
+		// The run says the machine was too busy for its figures to describe
+		// the pool (a busy CI machine does this): nothing this test asserts
+		// about a verdict can be judged from it.
+		t.Skipf("planrun %s ended INCONCLUSIVE, the load generator fell behind on this busy machine:\n%s", strings.Join(args, " "), lastLines(stdout.String()+stderr.String(), 3))
+	}
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String(), wall: time.Since(start)}
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // plan returns the path of testdata/<name>.yaml.
