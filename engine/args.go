@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -28,49 +29,102 @@ type argEnv struct {
 	Iteration int `expr:"iteration"`
 	// Scenario is the scenario's name.
 	Scenario string `expr:"scenario"`
+	// Rand is the random source of the generators (randInt, …): the
+	// evaluating user's, drawn from the run's seed, so that one seed replays
+	// the same args. The generators get it as a hidden first argument
+	// (randSource); nil uses math/rand/v2's global source.
+	Rand *mrand.Rand `expr:"_rand"`
 }
 
-// argFunctions are the generators available in args expressions. They use
-// math/rand/v2's global source, which is safe for concurrent use without a
-// shared lock (per-thread state in the runtime).
+// randSource patches every call of a generator to pass the env's random
+// source first: `randInt(1, 10)` runs as `randInt(_rand, 1, 10)`.
+type randSource struct{}
+
+// seededGenerators are the generators that draw from the random source.
+var seededGenerators = map[string]bool{"randInt": true, "randFloat": true, "randChoice": true, "randString": true, "uuid": true}
+
+func (randSource) Visit(node *ast.Node) {
+	call, ok := (*node).(*ast.CallNode)
+	if !ok {
+		return
+	}
+	if id, ok := call.Callee.(*ast.IdentifierNode); ok && seededGenerators[id.Value] {
+		src := &ast.IdentifierNode{Value: "_rand"}
+		call.Arguments = append([]ast.Node{src}, call.Arguments...)
+	}
+}
+
+// source is r, or the global source's functions when r is nil.
+func source(r any) *mrand.Rand {
+	if rr, ok := r.(*mrand.Rand); ok {
+		return rr
+	}
+	return nil
+}
+
+func intN(r *mrand.Rand, n int) int {
+	if r == nil {
+		return mrand.IntN(n)
+	}
+	return r.IntN(n)
+}
+
+func float64N(r *mrand.Rand) float64 {
+	if r == nil {
+		return mrand.Float64()
+	}
+	return r.Float64()
+}
+
+// argFunctions are the generators available in args expressions. Each gets
+// the evaluating user's random source as a hidden first argument (see
+// randSource); without one they use math/rand/v2's global source, which is
+// safe for concurrent use without a shared lock.
 var argFunctions = []expr.Option{
+	expr.Patch(randSource{}),
 	expr.Function("randInt", func(p ...any) (any, error) {
-		lo, hi := p[0].(int), p[1].(int)
+		lo, hi := p[1].(int), p[2].(int)
 		if hi < lo {
 			return nil, fmt.Errorf("randInt(%d, %d): max is below min", lo, hi)
 		}
-		return lo + mrand.IntN(hi-lo+1), nil
-	}, new(func(int, int) int)),
+		return lo + intN(source(p[0]), hi-lo+1), nil
+	}, new(func(*mrand.Rand, int, int) int)),
 	expr.Function("randFloat", func(p ...any) (any, error) {
-		lo, hi := p[0].(float64), p[1].(float64)
-		return lo + mrand.Float64()*(hi-lo), nil
-	}, new(func(float64, float64) float64)),
+		lo, hi := p[1].(float64), p[2].(float64)
+		return lo + float64N(source(p[0]))*(hi-lo), nil
+	}, new(func(*mrand.Rand, float64, float64) float64)),
 	expr.Function("randChoice", func(p ...any) (any, error) {
-		list, ok := p[0].([]any)
+		list, ok := p[1].([]any)
 		if !ok || len(list) == 0 {
 			return nil, errors.New("randChoice needs a non-empty list, e.g. randChoice([\"a\", \"b\"])")
 		}
-		return list[mrand.IntN(len(list))], nil
-	}, new(func([]any) any)),
+		return list[intN(source(p[0]), len(list))], nil
+	}, new(func(*mrand.Rand, []any) any)),
 	expr.Function("randString", func(p ...any) (any, error) {
 		const letters = "abcdefghijklmnopqrstuvwxyz0123456789"
-		n := p[0].(int)
+		n := p[1].(int)
 		if n < 0 || n > 1<<20 {
 			return nil, fmt.Errorf("randString(%d): length must be 0..1048576", n)
 		}
+		r := source(p[0])
 		b := make([]byte, n)
 		for i := range b {
-			b[i] = letters[mrand.IntN(len(letters))]
+			b[i] = letters[intN(r, len(letters))]
 		}
 		return string(b), nil
-	}, new(func(int) string)),
-	expr.Function("uuid", func(...any) (any, error) {
+	}, new(func(*mrand.Rand, int) string)),
+	expr.Function("uuid", func(p ...any) (any, error) {
 		var b [16]byte
-		_, _ = rand.Read(b[:])
+		if r := source(p[0]); r != nil {
+			binary.LittleEndian.PutUint64(b[:8], r.Uint64())
+			binary.LittleEndian.PutUint64(b[8:], r.Uint64())
+		} else {
+			_, _ = rand.Read(b[:])
+		}
 		b[6] = b[6]&0x0f | 0x40 // version 4
 		b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
 		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
-	}, new(func() string)),
+	}, new(func(*mrand.Rand) string)),
 	expr.Function("now", func(...any) (any, error) { return time.Now(), nil }, new(func() time.Time)),
 }
 

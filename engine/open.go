@@ -101,7 +101,8 @@ func (sc *scenario) concurrency() int {
 const (
 	streamSchedule = iota + 1 // an open model's arrival times
 	streamPicks               // an open model's operation picks, in arrival order
-	streamUser                // a closed-model user's picks and think times (+ user id)
+	streamUser                // a closed-model user's picks, think times and args (+ user id)
+	streamArgs                // an open model's seed of each arrival's args, in arrival order
 )
 
 // planSeed is the plan's seed, or a random one.
@@ -125,6 +126,7 @@ func (sc *scenario) rand(stream, id int) *mrand.Rand {
 type arrivalStream struct {
 	sched *schedule
 	picks *mrand.Rand
+	args  *mrand.Rand // one seed per arrival for its args
 	mix   *mix
 }
 
@@ -132,6 +134,7 @@ func newArrivalStream(sc *scenario) *arrivalStream {
 	return &arrivalStream{
 		sched: newSchedule(sc.Open.Profile, sc.Open.Arrival, sc.rand(streamSchedule, 0)),
 		picks: sc.rand(streamPicks, 0),
+		args:  sc.rand(streamArgs, 0),
 		mix:   sc.Mix,
 	}
 }
@@ -151,6 +154,7 @@ func (s *arrivalStream) Next() (time.Duration, *operation, bool) {
 type arrival struct {
 	op        *operation
 	scheduled time.Time
+	argSeed   uint64 // seeds the args of this arrival, whichever worker runs it
 }
 
 // openRun runs an open model: a dispatcher goroutine walks the schedule and
@@ -233,7 +237,7 @@ func (o *openRun) dispatch(opCtx context.Context, start time.Time) {
 		} else if o.ctx.Err() != nil {
 			return
 		}
-		o.arrive(opCtx, arrival{op: op, scheduled: at})
+		o.arrive(opCtx, arrival{op: op, scheduled: at, argSeed: o.stream.args.Uint64()})
 	}
 }
 
@@ -250,6 +254,8 @@ func (o *openRun) arrive(opCtx context.Context, a arrival) {
 		o.nextID++
 		w = newUser(o.nextID, o.r.sc, o.r.pool, o.r.col.recorderFor(o.nextID), o.r.env.prog.argTimeout())
 		w.jobs = make(chan arrival, 1)
+		w.argPCG = mrand.NewPCG(0, 0)
+		w.env.Rand = mrand.New(w.argPCG)
 		o.workers = append(o.workers, w)
 		go w.serve(opCtx, o)
 	}
@@ -308,6 +314,7 @@ func (u *user) serve(ctx context.Context, o *openRun) {
 				return
 			}
 		}
+		u.argPCG.Seed(a.argSeed, 0)
 		if !u.operate(ctx, a.op, a.scheduled) {
 			return // abandoned in an args expression
 		}

@@ -52,6 +52,9 @@ type user struct {
 	rng *mrand.Rand
 	// jobs hands an open-model worker its arrivals (nil for a user).
 	jobs chan arrival
+	// argPCG is an open-model worker's args source, reseeded per arrival
+	// (nil for a user, whose args draw from rng).
+	argPCG *mrand.PCG
 	// qctx is the context of statements: never cancelled, because pgx would
 	// watch a cancellable one on every call; a forced stop closes the
 	// connection instead.
@@ -69,7 +72,7 @@ type checkout struct {
 func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder, argTimeout time.Duration) *user {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
-	return &user{
+	u := &user{
 		id: id, sc: sc, pool: p, rec: rec,
 		stop: make(chan struct{}), done: make(chan struct{}),
 		timer:      t,
@@ -77,6 +80,10 @@ func newUser(id int, sc *scenario, p *pool.Pool, rec *recorder, argTimeout time.
 		argTimeout: argTimeout,
 		rng:        sc.rand(streamUser, id),
 	}
+	// A closed-model user's args draw from its own stream; an open-model
+	// worker's are reseeded for each arrival (openRun.work).
+	u.env.Rand = u.rng
+	return u
 }
 
 // finished reports whether the user's loop has returned.

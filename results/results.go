@@ -56,7 +56,7 @@ type Run struct {
 	// TimeScale is the --time-scale factor the durations were multiplied by (1 = as written).
 	TimeScale float64 `json:"time_scale"`
 	// Seed is the seed of the run's random choices (arrivals, operations,
-	// think times; not yet args): the plan's `seed`, or the one planrun drew. Giving it as the
+	// think times, args): the plan's `seed`, or the one planrun drew. Giving it as the
 	// plan's seed replays the same schedule.
 	Seed int64 `json:"seed,omitempty"`
 }

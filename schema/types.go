@@ -72,8 +72,8 @@ type Plan struct {
 	Assertions []Assertion `yaml:"assertions"`
 	Verdict    Verdict     `yaml:"verdict"`
 	// Seed, when set, makes the run reproducible: the same seed schedules
-	// the same open-model arrivals and picks the same operations and think
-	// times (the args generators are not seeded yet).
+	// the same open-model arrivals and picks the same operations, think
+	// times and args.
 	// Default (nil): a random seed, recorded in the report.
 	Seed *int64 `yaml:"seed"`
 
