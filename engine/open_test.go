@@ -94,12 +94,15 @@ scenarios:
 	// arrivals queues a few of them for a hold).
 	// A goroutine that waits for a CPU between acquire's start and end adds
 	// that wait: the run's own timer lateness measures it.
+	// For the p99, the longest hold: one hold stretched by a busy server
+	// makes the next few arrivals on its connection wait.
 	excess := max(0, sc.Hold.P99-4*time.Second/150)
+	excessMax := max(0, sc.Hold.Max-4*time.Second/150)
 	late := sc.Generator.TimerLateness
 	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess + late.P99
-	limit99 := 5*time.Millisecond + sc.Lag.Max + excess + late.Max
-	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v beyond 26.7ms (%v) + timer lateness p99 %v / max %v",
-		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, excess, late.P99, late.Max)
+	limit99 := 5*time.Millisecond + sc.Lag.Max + excessMax + late.Max
+	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v / max %v beyond 26.7ms (%v / %v) + timer lateness p99 %v / max %v",
+		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, sc.Hold.Max, excess, excessMax, late.P99, late.Max)
 	if sc.Acquire.P95 > limit95 || sc.Acquire.P99 > limit99 {
 		t.Errorf("acquire p95 %v / p99 %v, want under %v / %v", sc.Acquire.P95, sc.Acquire.P99, limit95, limit99)
 	}
