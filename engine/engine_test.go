@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -384,12 +385,17 @@ mixes:
   m:
     - {name: sleepy, sql: SELECT pg_sleep(0.02)}
 scenarios:
-  - {name: s, users: 3, duration: 3s}
+  - {name: s, users: 3, duration: 4s}
 `, engine.Options{})
 		app := prog.Target.ApplicationName
 		killed := make(chan int, 1)
+		// Kill at the scenario's first progress report (1 s in), not after a
+		// wall-clock second that setup and preflight may use up on a busy
+		// machine: the run must have seconds left to go on after the kill.
+		first := make(chan struct{})
+		var once sync.Once
 		go func() {
-			time.Sleep(time.Second)
+			<-first
 			conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
 			if err != nil {
 				killed <- -1
@@ -400,7 +406,7 @@ scenarios:
 			_ = conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
 			killed <- n
 		}()
-		r := run(t, prog, engine.RunOptions{})
+		r := run(t, prog, engine.RunOptions{Progress: func(engine.Progress) { once.Do(func() { close(first) }) }})
 		sc := r.Scenarios[0]
 		if n := <-killed; n <= 0 {
 			t.Fatalf("terminated %d backends", n)

@@ -100,9 +100,11 @@ scenarios:
 	excessMax := max(0, sc.Hold.Max-4*time.Second/150)
 	late := sc.Generator.TimerLateness
 	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess + late.P99
-	limit99 := 5*time.Millisecond + sc.Lag.Max + excessMax + late.Max
-	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v / max %v beyond 26.7ms (%v / %v) + timer lateness p99 %v / max %v",
-		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, sc.Hold.Max, excess, excessMax, late.P99, late.Max)
+	// The pool starts empty: the first arrivals wait for connections to
+	// open, which the p99 of 1,200 acquires can see.
+	limit99 := 5*time.Millisecond + sc.Lag.Max + excessMax + late.Max + sc.Connect.Max
+	t.Logf("acquire p95 %v (bound %v), p99 %v (bound %v): 5ms + lag p99 %v / max %v + hold p99 %v / max %v beyond 26.7ms (%v / %v) + timer lateness p99 %v / max %v (+ connect max %v for the p99)",
+		sc.Acquire.P95, limit95, sc.Acquire.P99, limit99, sc.Lag.P99, sc.Lag.Max, sc.Hold.P99, sc.Hold.Max, excess, excessMax, late.P99, late.Max, sc.Connect.Max)
 	if sc.Acquire.P95 > limit95 || sc.Acquire.P99 > limit99 {
 		t.Errorf("acquire p95 %v / p99 %v, want under %v / %v", sc.Acquire.P95, sc.Acquire.P99, limit95, limit99)
 	}

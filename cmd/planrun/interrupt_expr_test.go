@@ -44,8 +44,10 @@ func TestInterruptDuringExpression(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Signal once the scenario has started: its users are then inside the
-	// expression (each evaluation starts as the user does).
+	// Signal once the scenario's first progress line shows both users
+	// active: they evaluate their args as they start, so they are then
+	// inside the expression (the "scenario long:" line comes before they
+	// start, and a signal then finds none of them there).
 	started := make(chan struct{})
 	copied := make(chan struct{})
 	go func() {
@@ -54,7 +56,7 @@ func TestInterruptDuringExpression(t *testing.T) {
 		seen := false
 		for sc.Scan() {
 			stderr.WriteString(sc.Text() + "\n")
-			if !seen && strings.Contains(sc.Text(), "scenario long:") {
+			if !seen && strings.HasPrefix(sc.Text(), "long ") && strings.Contains(sc.Text(), "users 2/2") {
 				close(started)
 				seen = true
 			}
