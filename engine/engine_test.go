@@ -325,10 +325,22 @@ scenarios:
 		if sc.Leaks == 0 || len(sc.LeakDetails) == 0 {
 			t.Fatalf("no leak reported: %+v", sc.LeakDetails)
 		}
+		// slow_report holds 250 ms, past the 100 ms threshold, every time; a
+		// quick operation is a leak only when a busy machine stretched its
+		// hold past the threshold too, and then it was held that long.
+		sawSlow := false
 		for _, l := range sc.LeakDetails {
-			if l.Operation != "slow_report" || l.Kind != "held" || l.Held < 250*time.Millisecond {
-				t.Errorf("leak %+v: want slow_report held ≥ 250ms", l)
+			if l.Kind != "held" || l.Held < 100*time.Millisecond {
+				t.Errorf("leak %+v: want held past the 100ms threshold", l)
 			}
+			if l.Operation == "slow_report" {
+				sawSlow = sawSlow || l.Held >= 250*time.Millisecond
+			} else {
+				t.Logf("leak %+v: a quick operation held past the threshold on this busy machine", l)
+			}
+		}
+		if !sawSlow {
+			t.Errorf("leaks %+v: want slow_report held ≥ 250ms among them", sc.LeakDetails)
 		}
 	})
 	t.Run("clean run", func(t *testing.T) {

@@ -102,7 +102,9 @@ assertions:
 	if ops == nil || ops.Status != results.OutcomePass {
 		t.Errorf("outcome of ops > 0: %+v, want a pass", ops)
 	}
-	if r.Verdict.Pass || r.Verdict.Label != schema.DefaultVerdictFail {
+	// Never approved: NOT APPROVED, or INCONCLUSIVE when a busy machine
+	// also made the generator fall behind.
+	if r.Verdict.Pass || (r.Verdict.Label != schema.DefaultVerdictFail && !r.Verdict.Inconclusive) {
 		t.Errorf("verdict %v %q, want NOT APPROVED", r.Verdict.Pass, r.Verdict.Label)
 	}
 

@@ -215,7 +215,9 @@ func TestOutageAgainstServer(t *testing.T) {
 	restored := time.Now()
 
 	attempts := int(during.ConnectFailures+during.Opened) - int(before.ConnectFailures+before.Opened)
-	bound := attemptBound(10, timeout, down)
+	// One more capped delay of slack: an attempt due at the window's end
+	// whose timer fired late on a busy machine is counted in it.
+	bound := attemptBound(10, timeout, down+min(timeout, time.Second))
 	t.Logf("outage of %v: %d connect attempts (bound %d), %d failed acquires without an attempt; stats %+v",
 		down, attempts, bound, during.Unreachable-before.Unreachable, during)
 	if attempts > bound {
