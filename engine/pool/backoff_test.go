@@ -201,11 +201,14 @@ func TestOutageAgainstServer(t *testing.T) {
 	if _, err := admin.Exec(ctx, "ALTER DATABASE "+db+" ALLOW_CONNECTIONS false"); err != nil {
 		t.Fatalf("block connections: %v", err)
 	}
-	before := p.Stats()
-	outage := time.Now()
+	// Count from the moment no connection can succeed any more: a connect
+	// that was under way when connections were blocked may still have
+	// succeeded (and ended a backoff) until its backend was terminated.
 	if _, err := admin.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", db); err != nil {
 		t.Fatalf("terminate backends: %v", err)
 	}
+	before := p.Stats()
+	outage := time.Now()
 	time.Sleep(3 * time.Second)
 	during := p.Stats()
 	down := time.Since(outage)
