@@ -94,6 +94,13 @@ scenarios:
 	// Completed operations over the arrivals' span (the throughput divides
 	// by the elapsed time, which includes the drain of the last operation).
 	within(t, "throughput (ops/s)", sc.Throughput, 150, 0.03)
+	// The acquire ground truth assumes holds of about 20 ms. When a busy
+	// server stretched them (p99 more than 1.5 × 20 ms), arrivals queue
+	// behind slow holds as any queue with variable service does at 75 %
+	// utilization: not what this test can judge.
+	if sc.Hold.P99 > 30*time.Millisecond {
+		t.Skipf("the server stretched the 20 ms holds to p99 %v (max %v): the acquire waits are queueing behind slow holds, not the underload ground truth", sc.Hold.P99, sc.Hold.Max)
+	}
 	// Acquires should not wait: arrivals 1/150 s apart find the connection
 	// of the arrival 4 places earlier free unless its hold ran past 4/150 s
 	// (26.7 ms), and then wait at most the excess. A busy machine stretches
