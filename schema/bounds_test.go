@@ -139,22 +139,7 @@ func TestBounds(t *testing.T) {
 				}
 				return
 			}
-			es := parseErrs(t, tt.src, tt.env)
-			if len(es) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(es), len(tt.want), es)
-			}
-			for i, w := range tt.want {
-				e := es[i]
-				if got, at := e.Pos.String(), "plan.yaml:"+resolveAt(t, tt.src, w.at); got != at {
-					t.Errorf("error %d at %s, want %s (%s)", i, got, at, e.Msg)
-				}
-				if e.Msg != w.msg {
-					t.Errorf("error %d message:\n got %q\nwant %q", i, e.Msg, w.msg)
-				}
-				if !strings.Contains(e.Hint, w.hint) {
-					t.Errorf("error %d hint %q does not contain %q", i, e.Hint, w.hint)
-				}
-			}
+			checkErrors(t, tt.src, tt.env, tt.want)
 		})
 	}
 }

@@ -44,6 +44,28 @@ type want struct {
 }
 
 // resolveAt turns "line:@text" into "line:col" against src.
+// checkErrors parses src with env and checks its errors against want, in
+// order: position, message and hint.
+func checkErrors(t *testing.T, src string, env map[string]string, want []want) {
+	t.Helper()
+	es := parseErrs(t, src, env)
+	if len(es) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(want), es)
+	}
+	for i, w := range want {
+		e := es[i]
+		if got, at := e.Pos.String(), "plan.yaml:"+resolveAt(t, src, w.at); got != at {
+			t.Errorf("error %d at %s, want %s (%s)", i, got, at, e.Msg)
+		}
+		if e.Msg != w.msg {
+			t.Errorf("error %d message:\n got %q\nwant %q", i, e.Msg, w.msg)
+		}
+		if !strings.Contains(e.Hint, w.hint) {
+			t.Errorf("error %d hint %q does not contain %q", i, e.Hint, w.hint)
+		}
+	}
+}
+
 func resolveAt(t *testing.T, src, at string) string {
 	t.Helper()
 	line, mark, ok := strings.Cut(at, ":@")
@@ -601,22 +623,7 @@ func TestParseErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			es := parseErrs(t, tt.src, tt.env)
-			if len(es) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(es), len(tt.want), es)
-			}
-			for i, w := range tt.want {
-				e := es[i]
-				if got, at := e.Pos.String(), "plan.yaml:"+resolveAt(t, tt.src, w.at); got != at {
-					t.Errorf("error %d at %s, want %s (%s)", i, got, at, e.Msg)
-				}
-				if e.Msg != w.msg {
-					t.Errorf("error %d message:\n got %q\nwant %q", i, e.Msg, w.msg)
-				}
-				if !strings.Contains(e.Hint, w.hint) {
-					t.Errorf("error %d hint %q does not contain %q", i, e.Hint, w.hint)
-				}
-			}
+			checkErrors(t, tt.src, tt.env, tt.want)
 		})
 	}
 }

@@ -2,7 +2,6 @@ package schema_test
 
 import (
 	"math"
-	"strings"
 	"testing"
 	"time"
 
@@ -328,25 +327,7 @@ func TestOpenModelErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			es := parseErrs(t, tt.src, nil)
-			if len(es) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(es), len(tt.want), es)
-			}
-			for i, w := range tt.want {
-				e := es[i]
-				if got, at := e.Pos.String(), "plan.yaml:"+resolveAt(t, tt.src, w.at); got != at {
-					t.Errorf("error %d at %s, want %s (%s)", i, got, at, e.Msg)
-				}
-				if e.Msg != w.msg {
-					t.Errorf("error %d message:\n got %q\nwant %q", i, e.Msg, w.msg)
-				}
-				if w.hint == "" && e.Hint == "" {
-					continue
-				}
-				if e.Hint == "" || !strings.Contains(e.Hint, w.hint) {
-					t.Errorf("error %d hint %q does not contain %q", i, e.Hint, w.hint)
-				}
-			}
+			checkErrors(t, tt.src, nil, tt.want)
 		})
 	}
 }
