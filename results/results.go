@@ -82,6 +82,20 @@ type Target struct {
 	TLS            bool `json:"tls"`
 	// RTT is the median round trip of the preflight pings (0 when not measured).
 	RTT time.Duration `json:"rtt,omitempty"`
+	// Network is the simulated network the pool's connections went
+	// through (nil: none). Preflight and setup connected directly.
+	Network *Network `json:"network,omitempty"`
+}
+
+// Network is a simulated network between the pool and the server: an
+// in-process TCP proxy on 127.0.0.1 (target.network).
+type Network struct {
+	// Latency added to every round trip; Jitter its spread (± Jitter on a
+	// round trip, Jitter/2 per direction).
+	Latency time.Duration `json:"latency"`
+	Jitter  time.Duration `json:"jitter,omitempty"`
+	// Bandwidth per connection and direction, in bytes per second (0 = unlimited).
+	Bandwidth int64 `json:"bandwidth,omitempty"`
 }
 
 // Pool is the pool configuration under test.
@@ -206,8 +220,14 @@ type Scenario struct {
 	// figure one of them feeds is skipped with the reason, never passed, and
 	// a critical one fails the verdict.
 	NotChecked []NotChecked `json:"not_checked,omitempty"`
-	// Recovery is nil when the scenario has no recovery_after.
+	// Recovery is nil when the scenario has neither recovery_after nor
+	// faults. Otherwise it is the worst of the recovery after stage
+	// recovery_after and the recoveries after each fault (see
+	// WorstRecovery): AfterStage or AfterFault says which.
 	Recovery *Recovery `json:"recovery,omitempty"`
+	// Faults are the scenario's scheduled faults, in plan order: what each
+	// did, when, and the recovery after it.
+	Faults []Fault `json:"faults,omitempty"`
 	// Series is the per-second time series (downsampled to at most MaxSeriesPoints).
 	Series []Point `json:"series"`
 	// SeriesStep is the width of one Series point (1s unless downsampled).
@@ -371,7 +391,10 @@ type Leak struct {
 // healthy again and stays so for Settle (docs/metrics.md gives the exact
 // definition).
 type Recovery struct {
+	// AfterStage is the 1-based stage whose end recovery is measured from,
+	// or 0 when measured after a fault (AfterFault, 1-based).
 	AfterStage int `json:"after_stage"`
+	AfterFault int `json:"after_fault,omitempty"`
 	// Status says whether Duration is a recovery time (RecoveryRecovered) or
 	// why not.
 	Status RecoveryStatus `json:"status"`
@@ -401,6 +424,72 @@ const (
 	// ended.
 	RecoveryNotReached RecoveryStatus = "not_reached"
 )
+
+// Fault is one scheduled fault as it happened: a marker on the scenario's
+// time series and the recovery measured after it.
+type Fault struct {
+	// Kind is the plan's fault kind (schema.FaultKinds): stall, latency,
+	// reset, terminate_backends, lock or restart.
+	Kind string `json:"kind"`
+	// What describes the fault as planned, e.g. "stall for 2s",
+	// "latency +200ms for 10s", "terminate 50% of the pool's backends".
+	What string `json:"what"`
+	// At and For are the planned offset from the scenario's start and the
+	// planned length (0 for an instant fault), after --time-scale.
+	At  time.Duration `json:"at"`
+	For time.Duration `json:"for,omitempty"`
+	// Status: applied, failed (Effect says why) or not_reached (the
+	// scenario stopped before At).
+	Status FaultStatus `json:"status"`
+	// Started and Ended are the measured offsets from the scenario's start
+	// at which the fault began and ended (equal for an instant fault); 0
+	// when not reached.
+	Started time.Duration `json:"started"`
+	Ended   time.Duration `json:"ended"`
+	// Effect says what the fault did, e.g. "terminated 12 of 24 backends",
+	// "reset 18 connections", "server down 2.03s, back on port 5433", or
+	// why it could not be applied.
+	Effect string `json:"effect"`
+	// Recovery is measured from Ended as after an overload stage.
+	Recovery *Recovery `json:"recovery,omitempty"`
+}
+
+// FaultStatus is what became of a scheduled fault.
+type FaultStatus string
+
+// Fault statuses.
+const (
+	FaultApplied    FaultStatus = "applied"
+	FaultFailed     FaultStatus = "failed"
+	FaultNotReached FaultStatus = "not_reached"
+)
+
+// WorstRecovery returns the worst of rs (nils ignored; nil when all are):
+// not recovered, then not reached, then the longest recovery, then not
+// stressed. Ties keep the first.
+func WorstRecovery(rs ...*Recovery) *Recovery {
+	rank := func(r *Recovery) int {
+		switch r.Status {
+		case RecoveryNotRecovered:
+			return 3
+		case RecoveryNotReached:
+			return 2
+		case RecoveryRecovered:
+			return 1
+		}
+		return 0
+	}
+	var worst *Recovery
+	for _, r := range rs {
+		if r == nil {
+			continue
+		}
+		if worst == nil || rank(r) > rank(worst) || rank(r) == rank(worst) && r.Duration > worst.Duration {
+			worst = r
+		}
+	}
+	return worst
+}
 
 // Recovered reports whether the pool recovered.
 func (r *Recovery) Recovered() bool { return r != nil && r.Status == RecoveryRecovered }

@@ -94,7 +94,78 @@ type Target struct {
 	// Replicas is how many application instances share the server, each with
 	// its own pool (capacity preflight check). Default 1.
 	Replicas int `yaml:"replicas"`
+	// Network, when set, puts a simulated network (an in-process TCP proxy
+	// on 127.0.0.1) between the pool's connections and the server.
+	// Preflight and setup connect directly. Default nil: no proxy.
+	Network *Network `yaml:"network"`
 }
+
+// Network is the simulated network between the pool and the server
+// (target.network).
+type Network struct {
+	// Latency is added to every round trip, half on the way to the server
+	// and half on the way back. Default 0.
+	Latency Duration `yaml:"latency"`
+	// Jitter spreads each delay uniformly by ± Jitter/2 per direction (so a
+	// round trip varies by at most ± Jitter); bytes on one connection stay in
+	// order. At most Latency. Default 0.
+	Jitter Duration `yaml:"jitter"`
+	// Bandwidth limits each connection, per direction, in bytes per second;
+	// written `100MB/s`, `10Mbit/s`, `512KiB/s`. Default 0 = unlimited.
+	Bandwidth Bandwidth `yaml:"bandwidth"`
+	Pos       Pos       `yaml:"-"`
+}
+
+// Bandwidth is a rate in bytes per second. A plan writes it with a unit:
+// B/s, kB/s, MB/s, GB/s (powers of 1000), KiB/s, MiB/s, GiB/s (powers of
+// 1024), or kbit/s, Mbit/s, Gbit/s (bits, powers of 1000).
+type Bandwidth int64
+
+// Fault kinds (Fault.Fault).
+const (
+	// FaultStall: the network path stops forwarding for For; in-flight
+	// queries and new connects hang. Needs target.network.
+	FaultStall = "stall"
+	// FaultLatency: Add more latency on every round trip for For. Needs target.network.
+	FaultLatency = "latency"
+	// FaultReset: every pool connection's TCP stream is reset at once. Needs target.network.
+	FaultReset = "reset"
+	// FaultTerminateBackends: pg_terminate_backend on Share of the pool's backends.
+	FaultTerminateBackends = "terminate_backends"
+	// FaultLock: another session holds ACCESS EXCLUSIVE on Table for For.
+	FaultLock = "lock"
+	// FaultRestart: the embedded server shuts down (fast), stays down for
+	// For, and starts again on the same port. Embedded server only.
+	FaultRestart = "restart"
+)
+
+// FaultKinds lists the fault kinds in documentation order.
+var FaultKinds = []string{FaultStall, FaultLatency, FaultReset, FaultTerminateBackends, FaultLock, FaultRestart}
+
+// Fault is one scheduled fault of a scenario.
+type Fault struct {
+	// At is the offset from the scenario's start, scaled by --time-scale
+	// like durations. Required; before the scenario's end.
+	At Duration `yaml:"at"`
+	// Fault is the kind: one of FaultKinds. Required.
+	Fault string `yaml:"fault"`
+	// For is how long the fault lasts: required for stall, latency, lock and
+	// restart; not allowed for reset and terminate_backends (instant).
+	For Duration `yaml:"for"`
+	// Add is the latency a `latency` fault adds to every round trip. Required for latency.
+	Add Duration `yaml:"add"`
+	// Share is the fraction (written `50%`; more than 0%, at most 100%) of
+	// the pool's backends a terminate_backends fault terminates. Default 1
+	// (100%) when not written (SharePos.Line == 0).
+	Share    Percent `yaml:"share"`
+	SharePos Pos     `yaml:"-"`
+	// Table is the table a lock fault locks. Required for lock.
+	Table string `yaml:"table"`
+	Pos   Pos    `yaml:"-"`
+}
+
+// Percent is a fraction, written in a plan as a percentage: `50%` is 0.5.
+type Percent float64
 
 // Pool is the application's pool, with SQLAlchemy QueuePool semantics.
 type Pool struct {
@@ -179,6 +250,9 @@ type Scenario struct {
 	// RecoveryThreshold is the acquire wait under which the pool counts as
 	// healthy again when recovery is measured (docs/metrics.md). Default 50ms.
 	RecoveryThreshold Duration `yaml:"recovery_threshold"`
+	// Faults are scheduled faults, in the order written; recovery is
+	// measured after each. Default none.
+	Faults []Fault `yaml:"faults"`
 	// Warmup is a period at the scenario's start that runs as planned but is
 	// left out of the scenario's figures and assertions (the time series
 	// keeps it, marked). It counts in the scenario's duration and is scaled

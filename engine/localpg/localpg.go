@@ -190,6 +190,17 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
+// Restart shuts the server down fast (SIGINT), keeps it down for down
+// (counted from the moment it has exited), then starts it again on the same
+// port and data directory and waits until it accepts connections. It
+// returns how long the server was unreachable: from the shutdown signal to
+// ready again.
+//
+// CONTRACT STUB: the helper implementing restart replaces the body.
+func (s *Server) Restart(ctx context.Context, down time.Duration) (time.Duration, error) {
+	return 0, errors.New("localpg: restart not implemented")
+}
+
 // makeDir creates the temp dir, takes its lock and hands it to the account
 // the server runs as.
 func (s *Server) makeDir(base string, cred *syscall.Credential) error {
