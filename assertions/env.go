@@ -57,6 +57,23 @@ type ScenarioEnv struct {
 	Recovered bool `expr:"recovered"`
 	// ByOperation is Scenario.Operations by name.
 	ByOperation map[string]results.Operation `expr:"operations"`
+	// Faults are the scenario's scheduled faults in plan order, read as
+	// faults[0], faults[1], ... (from 0, as expr counts; reports number
+	// them from 1).
+	Faults []FaultEnv `expr:"faults"`
+}
+
+// FaultEnv is what an assertion reads of one fault.
+type FaultEnv struct {
+	// Kind is the fault's kind (stall, latency, reset, terminate_backends, lock, restart).
+	Kind string `expr:"kind"`
+	// Status is "applied", "failed" or "not_reached".
+	Status string `expr:"status"`
+	// Recovery is the recovery time after the fault (0 without one);
+	// Recovered whether the pool recovered (false when the fault failed or
+	// was not reached, or the pool did not recover).
+	Recovery  time.Duration `expr:"recovery"`
+	Recovered bool          `expr:"recovered"`
 }
 
 // PoolEnv is the pool configuration under test.
@@ -312,6 +329,13 @@ func scenarioEnv(sc *results.Scenario) ScenarioEnv {
 	if sc.Recovery != nil {
 		e.RecoveryTime = sc.Recovery.Duration
 		e.Recovered = sc.Recovery.Recovered()
+	}
+	for _, f := range sc.Faults {
+		fe := FaultEnv{Kind: f.Kind, Status: string(f.Status)}
+		if f.Recovery != nil {
+			fe.Recovery, fe.Recovered = f.Recovery.Duration, f.Recovery.Recovered()
+		}
+		e.Faults = append(e.Faults, fe)
 	}
 	if len(sc.Operations) > 0 {
 		e.ByOperation = make(map[string]results.Operation, len(sc.Operations))

@@ -17,7 +17,7 @@ import (
 // Skip reasons.
 const (
 	reasonNoBaseline         = "no baseline given (--baseline)"
-	reasonNoRecovery         = "scenario measures no recovery: set recovery_after"
+	reasonNoRecovery         = "scenario measures no recovery: set recovery_after or add faults"
 	reasonNoBaselineRecovery = "the baseline's scenario measures no recovery"
 )
 
@@ -242,9 +242,16 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 	if readsRecovery {
 		switch r := sc.Recovery; r.Status {
 		case results.RecoveryNotStressed:
+			if r.AfterFault > 0 {
+				return results.OutcomeError, fmt.Sprintf("the pool was never exhausted, slow nor failing after fault %d: "+
+					"the fault did not test recovery; raise the load or the fault", r.AfterFault)
+			}
 			return results.OutcomeError, fmt.Sprintf("the pool was never exhausted nor slow during stage %d: "+
 				"the load did not test recovery; raise the load", r.AfterStage)
 		case results.RecoveryNotReached:
+			if r.AfterFault > 0 {
+				return results.OutcomeError, fmt.Sprintf("the scenario stopped before fault %d ended: recovery was not measured", r.AfterFault)
+			}
 			return results.OutcomeError, fmt.Sprintf("the scenario stopped before stage %d ended: recovery was not measured", r.AfterStage)
 		}
 	}

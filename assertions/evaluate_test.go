@@ -197,7 +197,7 @@ func TestEvaluateRecovery(t *testing.T) {
 	}{
 		{"recovered in time", recovered, "pass", "recovery = 640ms", ""},
 		{"never recovered fails honestly", stuck, "fail", "recovery = 30s (not recovered by the scenario's end)", ""},
-		{"not measured", scenario("peak"), "skipped", "", "scenario measures no recovery: set recovery_after"},
+		{"not measured", scenario("peak"), "skipped", "", "scenario measures no recovery: set recovery_after or add faults"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := evaluate(t, "recovery < 1s", tc.sc, nil)

@@ -150,7 +150,7 @@ func checkRecoveryScope(c *compiled, pc *planContext, errs *schema.Errors) {
 		if !ok {
 			continue // an unknown scenario is the schema's to report
 		}
-		if sc.RecoveryAfter > 0 {
+		if sc.RecoveryAfter > 0 || len(sc.Faults) > 0 {
 			return
 		}
 		known = append(known, name)
@@ -165,8 +165,8 @@ func checkRecoveryScope(c *compiled, pc *planContext, errs *schema.Errors) {
 	if pos.File == "" {
 		pos.File = pc.file
 	}
-	errs.Add(pos, "set recovery_after on the scenario (the stage after whose end the pool must recover), or list one that sets it",
-		"assertion %q reads `recovery`, but none of its scenarios (%s) sets recovery_after: it could never be evaluated",
+	errs.Add(pos, "set recovery_after on the scenario (the stage after whose end the pool must recover), give it faults, or list one that does",
+		"assertion %q reads `recovery`, but none of its scenarios (%s) sets recovery_after or has faults: it could never be evaluated",
 		c.a.Name, strings.Join(known, ", "))
 }
 

@@ -44,6 +44,7 @@ type collector struct {
 	// timeouts is the pool's timeout count when the warm-up ended.
 	warmTimeouts int64
 	rec          *recoveryTracker
+	faults       []*faultWatch // one per scheduled fault, in plan order
 	lastStats    pool.Stats
 	waitMax      int // max waiting within the current series step
 	inUseMax     int // max in use within the current series step
@@ -86,6 +87,10 @@ func newCollector(sc *scenario, capacity int) *collector {
 			settle:    recoverySettle,
 		}
 	}
+	for _, f := range sc.Faults {
+		c.faults = append(c.faults, &faultWatch{f: f, state: newFaultState(),
+			rec: &recoveryTracker{threshold: sc.RecoveryThreshold, settle: recoverySettle}})
+	}
 	return c
 }
 
@@ -100,11 +105,9 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 		record(c.lag, at-c.lastTick-sampleInterval)
 	}
 	c.lastTick = at
-	var acquires, slow int64
+	var t tick
 	for _, r := range c.recs {
-		a, s := r.takeTick()
-		acquires += a
-		slow += s
+		t.add(r.takeTick())
 	}
 	// Exhausted for at least half the interval: a sustained queue. A brief
 	// one (random arrivals on a healthy pool make them) is not stress.
@@ -112,7 +115,10 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
-		c.rec.add(at, exhausted, acquires, slow)
+		c.rec.add(at, exhausted, t)
+	}
+	for _, f := range c.faults {
+		f.sample(at, exhausted, t)
 	}
 	if at > c.warmup {
 		inUse := min(max(st.InUse, 0), c.capacity)
@@ -271,11 +277,12 @@ func (c *collector) utilization() results.Utilization {
 // stressed interval to count as recovered (docs/metrics.md).
 const recoverySettle = 500 * time.Millisecond
 
-// recoveryTracker measures the time from the end of a stage until the pool
-// is healthy again, at sample resolution (SampleInterval). A sample interval
-// is stressed when the pool was exhausted for at least half of it or more than 5% of the
-// acquires completed in it waited longer than threshold (the interval's
-// acquire p95 is above it). Measured from the stage's start on:
+// recoveryTracker measures the time from the end of a stage (or a fault)
+// until the pool is healthy again, at sample resolution (SampleInterval). A
+// sample interval is stressed when the pool was exhausted for at least half
+// of it, more than 5% of the acquires completed in it waited longer than
+// threshold (the interval's acquire p95 is above it), or more than 5% of the
+// operations that ended in it failed. Measured from the stage's start on:
 //
 //   - never stressed: nothing to recover from (RecoveryNotStressed);
 //   - otherwise recovery is the end of the last stressed interval before
@@ -300,7 +307,7 @@ type recoveryTracker struct {
 }
 
 // add takes one sample interval ending at offset at.
-func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow int64) {
+func (r *recoveryTracker) add(at time.Duration, exhausted bool, t tick) {
 	r.lastAt = at
 	if at <= r.start {
 		return
@@ -308,7 +315,7 @@ func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow i
 	if r.settled {
 		return // recovered; later stress is a new incident
 	}
-	if exhausted || float64(slow) > 0.05*float64(acquires) {
+	if exhausted || float64(t.slow) > 0.05*float64(t.acquires) || float64(t.failed) > 0.05*float64(t.ops) {
 		r.stressed = true
 		r.lastStress = at
 	}
@@ -318,8 +325,8 @@ func (r *recoveryTracker) add(at time.Duration, exhausted bool, acquires, slow i
 }
 
 // finish returns the measurement once the scenario's sampling has ended.
-func (r *recoveryTracker) finish(afterStage int) *results.Recovery {
-	out := &results.Recovery{AfterStage: afterStage, Settle: r.settle}
+func (r *recoveryTracker) finish() *results.Recovery {
+	out := &results.Recovery{Settle: r.settle}
 	switch {
 	case r.lastAt < r.end:
 		out.Status = results.RecoveryNotReached

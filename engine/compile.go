@@ -50,6 +50,9 @@ type Target struct {
 	ApplicationName string
 	// Replicas is the number of application instances the capacity check counts.
 	Replicas int
+	// Network is the simulated network between the pool and the server
+	// (nil: the pool connects directly).
+	Network *results.Network
 }
 
 // scenario is a compiled scenario.
@@ -67,6 +70,8 @@ type scenario struct {
 	RecoveryThreshold time.Duration
 	// LeakThreshold: a checkout held longer than this is a leak.
 	LeakThreshold time.Duration
+	// Faults are the scheduled faults, in plan order.
+	Faults []*fault
 	// Open is set for an open-model scenario (a rate instead of users);
 	// Shape then has the stages' durations and no users (StageEnd and
 	// Duration serve as for a closed model).
@@ -128,7 +133,7 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	}
 	prog := &Program{
 		Plan:      results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
-		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1)},
+		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1), Network: compileNetwork(plan.Target.Network)},
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 		Seed:      planSeed(plan),
@@ -185,17 +190,30 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 	if open != nil {
 		shape = open.shape()
 	}
+	threshold := s.RecoveryThreshold.D()
+	if threshold == 0 {
+		threshold = schema.DefaultRecoveryThreshold
+	}
 	return &scenario{
 		Open:              open,
+		Faults:            compileFaults(s.Faults, timeScale),
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],
 		Shape:             shape,
 		Think:             s.Think,
 		Warmup:            scale(s.Warmup.D(), timeScale),
 		RecoveryAfter:     s.RecoveryAfter,
-		RecoveryThreshold: s.RecoveryThreshold.D(),
+		RecoveryThreshold: threshold,
 		LeakThreshold:     plan.LeakThreshold(s),
 	}
+}
+
+// compileNetwork is target.network as results record it (nil: none).
+func compileNetwork(n *schema.Network) *results.Network {
+	if n == nil {
+		return nil
+	}
+	return &results.Network{Latency: n.Latency.D(), Jitter: n.Jitter.D(), Bandwidth: int64(n.Bandwidth)}
 }
 
 // resultsPool is the pool configuration of a plan as results record it.

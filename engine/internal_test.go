@@ -98,9 +98,12 @@ func TestRecoveryTracker(t *testing.T) {
 	// Stage 2 runs from 1s to 2s; samples every 100 ms up to at most 3s.
 	type interval struct {
 		exhausted bool
-		n, slow   int64
+		t         tick
 	}
-	healthy, exhausted, slow := interval{false, 10, 0}, interval{true, 10, 0}, interval{false, 20, 2}
+	healthy := interval{false, tick{acquires: 10, ops: 10}}
+	exhausted := interval{true, tick{acquires: 10, ops: 10}}
+	slow := interval{false, tick{acquires: 20, slow: 2, ops: 20}}
+	failing := interval{false, tick{acquires: 20, ops: 20, failed: 2}}
 	// from returns n copies of iv.
 	from := func(n int, iv interval) []interval {
 		out := make([]interval, n)
@@ -130,15 +133,16 @@ func TestRecoveryTracker(t *testing.T) {
 		{"a healthy moment inside an overload is not recovery", cat(from(10, healthy), from(12, exhausted), from(2, healthy), from(6, exhausted)), results.RecoveryNotRecovered, time.Second},
 		{"healthy for less than the settle window", cat(from(10, healthy), from(17, exhausted), from(3, healthy)), results.RecoveryNotRecovered, time.Second},
 		{"a relapse after settling is a new incident", cat(from(10, healthy), from(13, exhausted), from(5, healthy), from(2, exhausted)), results.RecoveryRecovered, 300 * ms},
+		{"failed operations count as stress", cat(from(10, healthy), from(14, failing), from(6, healthy)), results.RecoveryRecovered, 400 * ms},
 		{"stopped before the stage's end", cat(from(10, healthy), from(5, exhausted)), results.RecoveryNotReached, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := &recoveryTracker{start: time.Second, end: 2 * time.Second, threshold: 50 * ms, settle: recoverySettle}
 			for i, iv := range c.intervals {
-				r.add(time.Duration(i+1)*sampleInterval, iv.exhausted, iv.n, iv.slow)
+				r.add(time.Duration(i+1)*sampleInterval, iv.exhausted, iv.t)
 			}
-			got := r.finish(2)
+			got := r.finish()
 			if got.Status != c.status || got.Duration != c.duration {
 				t.Errorf("got %s after %v, want %s after %v", got.Status, got.Duration, c.status, c.duration)
 			}

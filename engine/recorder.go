@@ -161,10 +161,9 @@ type recorder struct {
 	mu   sync.Mutex
 	cur  *window
 	rare rare
-	// Acquires completed since the last pool sample, and how many of them
-	// waited longer than slow (the scenario's recovery threshold).
-	tickAcquires, tickSlow int64
-	slow                   time.Duration
+	// tick counts what the recovery measure reads since the last pool sample.
+	tick tick
+	slow time.Duration
 }
 
 // newRecorder returns a recorder for a mix of nOps operations; acquires
@@ -208,6 +207,8 @@ func (r *recorder) add(res *opResult) {
 		o.errors++
 		w.errorsBy[res.category]++
 		w.dropped++
+		r.tick.ops++
+		r.tick.failed++
 		r.mu.Unlock()
 		return
 	}
@@ -217,9 +218,9 @@ func (r *recorder) add(res *opResult) {
 	if res.acquired || res.acquire > 0 { // else no acquire was tried: the args failed first
 		record(w.acquire, res.acquire)
 		record(o.acquire, res.acquire)
-		r.tickAcquires++
+		r.tick.acquires++
 		if res.acquire > r.slow {
-			r.tickSlow++
+			r.tick.slow++
 		}
 	}
 	for i := 0; i < res.nQueries; i++ {
@@ -233,7 +234,9 @@ func (r *recorder) add(res *opResult) {
 	record(o.op, res.total)
 	w.ops++
 	o.ops++
+	r.tick.ops++
 	if res.category >= 0 {
+		r.tick.failed++
 		w.errors++
 		w.errorsBy[res.category]++
 		o.errors++
@@ -287,12 +290,27 @@ func (r *recorder) swap(spare *window) *window {
 
 // takeTick returns the acquires completed since the last call and how many
 // of them were slow.
-func (r *recorder) takeTick() (acquires, slow int64) {
+func (r *recorder) takeTick() tick {
 	r.mu.Lock()
-	acquires, slow = r.tickAcquires, r.tickSlow
-	r.tickAcquires, r.tickSlow = 0, 0
+	t := r.tick
+	r.tick = tick{}
 	r.mu.Unlock()
-	return acquires, slow
+	return t
+}
+
+// tick is what one sample interval holds for the recovery measure: the
+// acquires completed in it and how many of them waited longer than the
+// recovery threshold, the operations that ended in it and how many failed.
+type tick struct {
+	acquires, slow, ops, failed int64
+}
+
+// add sums u into t.
+func (t *tick) add(u tick) {
+	t.acquires += u.acquires
+	t.slow += u.slow
+	t.ops += u.ops
+	t.failed += u.failed
 }
 
 // takeRare returns what was noted since the last call and forgets it.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine/localpg"
+	"github.com/planrun/planrun/engine/netproxy"
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/engine/preflight"
 	"github.com/planrun/planrun/internal/humanize"
@@ -82,6 +83,11 @@ type runEnv struct {
 	// serverPID is the embedded server's postmaster, whose process tree's
 	// CPU the scenarios' selfwatch measures; 0 for an external target.
 	serverPID int
+	// server is the embedded server (nil for a URL target): the restart fault restarts it.
+	server *localpg.Server
+	// proxy is the simulated network the pool's connections go through
+	// (nil without target.network).
+	proxy *netproxy.Proxy
 }
 
 func (e *runEnv) logf(format string, args ...any) {
@@ -106,7 +112,15 @@ func (e *runEnv) poolConfig() pool.Config {
 		Size: p.Size, MaxOverflow: p.MaxOverflow,
 		Timeout: p.Timeout, Recycle: p.Recycle, PrePing: p.PrePing,
 		ConnectTimeout: p.ConnectTimeout,
+		Via:            e.proxyAddr(),
 	}
+}
+
+func (e *runEnv) proxyAddr() string {
+	if e.proxy == nil {
+		return ""
+	}
+	return e.proxy.Addr()
 }
 
 func (e *runEnv) explain(err error) string {
@@ -128,7 +142,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		Assertions:     []results.Outcome{},
 	}
 	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL}
-	run.Target = results.Target{ApplicationName: e.appName(), Replicas: prog.Target.Replicas, Driver: Driver}
+	run.Target = results.Target{ApplicationName: e.appName(), Replicas: prog.Target.Replicas, Driver: Driver, Network: prog.Target.Network}
 	return e, run
 }
 
@@ -165,6 +179,7 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 		stop = func() { _ = srv.Stop() }
 		e.dsn = srv.DSN()
 		e.serverPID = srv.PID()
+		e.server = srv
 		run.Target.Embedded = true
 	}
 	run.Target.URL = redact.DSN(e.dsn)
@@ -178,6 +193,10 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 		Replicas: run.Target.Replicas, MaxThink: maxThink(e.prog),
 	})
 	run.Preflight = pf.Checks
+	if c := e.restartCheck(); c != nil {
+		run.Preflight = append(run.Preflight, *c)
+		pf.Checks = run.Preflight
+	}
 	run.Target.ServerVersion, run.Target.MaxConnections, run.Target.TLS, run.Target.RTT = pf.ServerVersion, pf.MaxConnections, pf.TLS, pf.RTT
 	for _, c := range pf.Checks {
 		e.logf("preflight %-12s %-4s %s", c.Name, c.Status, c.Reason)
@@ -269,11 +288,20 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 			run.StatusReason = interruption(ctx) + " during teardown; the load had completed"
 		}
 	}()
+	closeProxy, f := e.startNetwork()
+	if f != nil {
+		return fail(ctx, run, f)
+	}
+	defer closeProxy()
 	if err := e.statements(ctx, "setup", prog.setup); err != nil {
 		return fail(ctx, run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
 	}
 	if f := e.checkStatements(ctx, run, false); f != nil {
 		return fail(ctx, run, f)
+	}
+	if c := e.lockCheck(ctx); c != nil {
+		run.Preflight = append(run.Preflight, *c)
+		e.logf("preflight %-12s %-4s %s", c.Name, c.Status, c.Reason)
 	}
 
 	for i, sc := range prog.scenarios {
@@ -342,15 +370,11 @@ func (e *runEnv) teardown() error {
 	}
 	ctx, cancel := context.WithTimeout(e.teardownContext(), teardownTimeout)
 	defer cancel()
-	if e.monitor.IsClosed() {
-		mon, err := connectMonitor(ctx, e.dsn, e.prog.Pool.ConnectTimeout)
-		if err != nil && ctx.Err() != nil {
+	if _, err := e.reconnectMonitor(ctx); err != nil {
+		if ctx.Err() != nil {
 			return e.notRun(sts)
 		}
-		if err != nil {
-			return fmt.Errorf("teardown: cannot connect: %s", e.explain(err))
-		}
-		e.monitor = mon
+		return fmt.Errorf("teardown: cannot connect: %s", e.explain(err))
 	}
 	e.logf("teardown: %d statement(s)", len(sts))
 	var errs []error
@@ -399,6 +423,20 @@ func interruption(ctx context.Context) string {
 		return "interrupted"
 	}
 	return fmt.Sprintf("interrupted (%v)", cause)
+}
+
+// reconnectMonitor returns the monitor connection, opened again when it was
+// closed (an interrupted statement, a restart fault).
+func (e *runEnv) reconnectMonitor(ctx context.Context) (*pgx.Conn, error) {
+	if !e.monitor.IsClosed() {
+		return e.monitor, nil
+	}
+	mon, err := connectMonitor(ctx, e.dsn, e.prog.Pool.ConnectTimeout)
+	if err != nil {
+		return nil, err
+	}
+	e.monitor = mon
+	return mon, nil
 }
 
 func connectMonitor(ctx context.Context, dsn string, timeout time.Duration) (*pgx.Conn, error) {

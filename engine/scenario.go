@@ -74,8 +74,11 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 		e.logf("scenario %s: %d users max, %s", sc.Name, sc.Shape.MaxUsers(), humanize.Duration(out.Planned))
 	}
 
+	faults := r.startFaults(ctx)
 	r.startOpen(ctx, opCtx)
 	r.drive(ctx, opCtx)
+	out.Faults = faults.stop()
+	r.env.dropMonitorAfterRestart(out.Faults)
 	r.stopOpen()
 	elapsed := r.drain(ctx, cancelOps)
 	out.Generator = generatorFigures(r.self.Stop())
@@ -405,7 +408,11 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {
-		out.Recovery = c.rec.finish(r.sc.RecoveryAfter)
+		out.Recovery = c.rec.finish()
+		out.Recovery.AfterStage = r.sc.RecoveryAfter
+	}
+	if final {
+		r.fillFaults(out)
 	}
 	out.Model = results.ModelClosed
 	if r.open != nil {
@@ -449,8 +456,7 @@ func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {
 // When the monitor connection cannot make the check, out records it as not
 // made (results.CheckServerLeaks), so that leaks is not judged as complete.
 func (r *scenarioRun) serverLeaks(out *results.Scenario) {
-	mon := r.env.monitor
-	if mon == nil {
+	if r.env.monitor == nil {
 		return
 	}
 	notChecked := func(err error) {
@@ -460,11 +466,16 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), serverLeakGrace+time.Second)
 	defer cancel()
+	mon, err := r.env.reconnectMonitor(ctx) // a restart fault closed it
+	if err != nil {
+		notChecked(err)
+		return
+	}
 	deadline := time.Now().Add(serverLeakGrace)
 	var extra int
 	for {
 		var n int
-		err := mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.appName()).Scan(&n)
+		err = mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.appName()).Scan(&n)
 		if err != nil {
 			notChecked(err)
 			return
@@ -481,4 +492,26 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 			out.LeakDetails = append(out.LeakDetails, results.Leak{Operation: fmt.Sprintf("%d backend(s) with application_name %q beyond the pool's connections", extra, r.env.appName()), Kind: "server"})
 		}
 	}
+}
+
+// fillFaults records what each fault did and the recovery after it. The
+// scenario's Recovery becomes the worst of the stage's and the faults'. A
+// fault that could not be applied leaves the recovery figures unchecked.
+func (r *scenarioRun) fillFaults(out *results.Scenario) {
+	if len(out.Faults) == 0 {
+		return
+	}
+	recs := []*results.Recovery{out.Recovery}
+	for i, w := range r.col.faults {
+		f := &out.Faults[i]
+		if f.Status == results.FaultFailed {
+			out.NotChecked = append(out.NotChecked, results.NotChecked{Check: results.CheckFault,
+				Figures: []string{"recovery", "recovered", "faults"},
+				Reason:  fmt.Sprintf("fault %d (%s) could not be applied: %s", i+1, f.What, f.Effect)})
+			continue
+		}
+		f.Recovery = w.finish()
+		recs = append(recs, f.Recovery)
+	}
+	out.Recovery = results.WorstRecovery(recs...)
 }

@@ -375,6 +375,9 @@ const (
 	// stopped, on the monitor connection; without it, leaks counts only the
 	// connections the pool saw held too long or unreleased.
 	CheckServerLeaks = "server_leaks"
+	// CheckFault is a scheduled fault that could not be applied: the
+	// recovery after it was not measured.
+	CheckFault = "fault"
 )
 
 // Leak is one connection held too long or still checked out at the end.

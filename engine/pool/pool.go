@@ -85,6 +85,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -131,6 +132,11 @@ type Config struct {
 	// ConnectTimeout bounds opening one connection (dial, TLS, startup,
 	// authentication). 0 = [DefaultConnectTimeout] (5s).
 	ConnectTimeout time.Duration
+	// Via, when set, is a TCP address ("127.0.0.1:PORT") every connection
+	// dials instead of the server the connection string names: a proxy that
+	// forwards to that server (engine/netproxy). TLS, authentication and the
+	// connection string's other settings are unchanged. "" = dial directly.
+	Via string
 }
 
 // Pool is a SQLAlchemy-style QueuePool. Its methods are safe for concurrent use.
@@ -237,6 +243,9 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.ApplicationName != "" {
 		cc.RuntimeParams["application_name"] = cfg.ApplicationName
 	}
+	if cfg.Via != "" {
+		dialVia(cc, cfg.Via)
+	}
 
 	p := &Pool{
 		created:     time.Now(),
@@ -255,6 +264,18 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	}
 	p.drained.L = &p.mu
 	return p, nil
+}
+
+// dialVia makes every connection of cc dial the TCP address via, whatever
+// host it names: no name lookup, no fallback host (the proxy forwards to
+// the first one).
+func dialVia(cc *pgx.ConnConfig, via string) {
+	var d net.Dialer
+	cc.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	cc.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", via)
+	}
+	cc.Fallbacks = nil
 }
 
 // Acquire returns a connection. It waits at most [Config.Timeout] from the
