@@ -1,0 +1,341 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+// applied returns fault i of sc, failing the test unless it was applied.
+func applied(t *testing.T, sc results.Scenario, i int) results.Fault {
+	t.Helper()
+	if len(sc.Faults) <= i {
+		t.Fatalf("scenario has %d faults, want at least %d", len(sc.Faults), i+1)
+	}
+	f := sc.Faults[i]
+	if f.Status != results.FaultApplied {
+		t.Fatalf("fault %d (%s): %s: %s", i+1, f.What, f.Status, f.Effect)
+	}
+	t.Logf("fault %d (%s): started %v, ended %v: %s; recovery %+v", i+1, f.What, f.Started, f.Ended, f.Effect, f.Recovery)
+	return f
+}
+
+// TestNetworkLatency checks the simulated network against its setting: with
+// 5 ms per round trip, SELECT 1 (one round trip) takes 5 ms plus what it
+// takes on loopback, and a connect at least the one round trip its startup
+// needs (trust authentication: startup message, then the server's reply).
+func TestNetworkLatency(t *testing.T) {
+	sc := run(t, compile(t, `
+version: 1
+name: latency
+target:
+  network: {latency: 5ms}
+pool: {size: 2, max_overflow: 0}
+mixes:
+  m:
+    - {name: one, sql: SELECT 1}
+scenarios:
+  - {name: s, users: 2, duration: 2s}
+`, engine.Options{}), engine.RunOptions{}).Scenarios[0]
+	if sc.Errors != 0 {
+		t.Fatalf("errors: %v", sc.ErrorSamples)
+	}
+	p50 := sc.Query.P50
+	t.Logf("query p50 %v, min %v, max %v over %d; connect min %v; timer lateness p99 %v", p50, sc.Query.Min, sc.Query.Max, sc.Query.Count, sc.Connect.Min, sc.Generator.TimerLateness.P99)
+	if sc.Query.Min < 5*time.Millisecond {
+		t.Errorf("query min %v: a round trip through a 5ms network cannot be shorter than 5ms", sc.Query.Min)
+	}
+	// The issue's bound is 6.5 ms on a quiet loopback; a busy machine
+	// adds its own timer lateness to each delay.
+	bound := 6500*time.Microsecond + sc.Generator.TimerLateness.P50
+	if p50 > bound {
+		t.Errorf("query p50 %v, want at most %v (5ms + 1.5ms + timer lateness p50)", p50, bound)
+	}
+	if sc.Connect.Min < 5*time.Millisecond {
+		t.Errorf("connect min %v: the startup needs at least one round trip (5ms)", sc.Connect.Min)
+	}
+}
+
+// TestStall stops the network path for 2 s in the middle of a run: the
+// operations in flight and those started during it wait for its end, no
+// operation completes during it, and completions resume after it.
+func TestStall(t *testing.T) {
+	sc := run(t, compile(t, `
+version: 1
+name: stall
+target:
+  network: {}
+pool: {size: 4, max_overflow: 0, timeout: 10s}
+mixes:
+  m:
+    - {name: one, sql: SELECT 1, hold: 5ms}
+scenarios:
+  - name: s
+    users: 4
+    duration: 8s
+    faults:
+      - {at: 3s, fault: stall, for: 2s}
+`, engine.Options{}), engine.RunOptions{}).Scenarios[0]
+	f := applied(t, sc, 0)
+	stalled := f.Ended - f.Started
+	t.Logf("op max %v, stalled %v, errors %d %v", sc.Op.Max, stalled, sc.Errors, sc.ErrorsBy)
+	if sc.Errors != 0 {
+		t.Errorf("a 2s stall with a 10s timeout should fail nothing: %v", sc.ErrorSamples)
+	}
+	// Every user was in an operation when the stall began: each waits for
+	// its end. The issue's window is 1.9–2.5 s; the upper bound adds what
+	// the machine added to the stall's own timing.
+	if lo, hi := stalled-100*time.Millisecond, stalled+500*time.Millisecond; sc.Op.Max < lo || sc.Op.Max > hi {
+		t.Errorf("op max %v, want within %v..%v (the stall lasted %v)", sc.Op.Max, lo, hi, stalled)
+	}
+	var during, after int
+	for _, p := range sc.Series {
+		from := p.T - sc.SeriesStep
+		switch {
+		case from >= f.Started+50*time.Millisecond && p.T <= f.Ended:
+			during++
+			if p.Ops != 0 {
+				t.Errorf("series point (%v, %v] inside the stall (%v..%v) has %d completions", from, p.T, f.Started, f.Ended, p.Ops)
+			}
+		case from >= f.Ended:
+			after += int(p.Ops)
+		}
+	}
+	if during == 0 {
+		t.Logf("no series point fell wholly inside the stall (series %+v)", sc.Series)
+	}
+	if after == 0 {
+		t.Error("no operation completed after the stall")
+	}
+	if f.Recovery == nil || f.Recovery.AfterFault != 1 || f.Recovery.Status != results.RecoveryRecovered {
+		t.Errorf("recovery after the stall = %+v, want recovered (measured from its end)", f.Recovery)
+	}
+}
+
+// brokenRun runs users on a pool with pre_ping while fault kills every
+// connection, and checks what the issue asks: the errors are `broken`, the
+// pool opens new connections, the run completes, most operations succeed
+// and the pool recovers.
+func brokenRun(t *testing.T, network, fault string) (results.Scenario, results.Fault) {
+	t.Helper()
+	r := run(t, compile(t, fmt.Sprintf(`
+version: 1
+name: broken
+target:
+  %s
+pool: {size: 4, max_overflow: 2, pre_ping: true, timeout: 10s}
+mixes:
+  m:
+    - {name: one, sql: SELECT pg_sleep(0.02)}
+scenarios:
+  - name: s
+    users: 4
+    duration: 3s
+    faults:
+      - {at: 1s, %s}
+`, network, fault), engine.Options{}), engine.RunOptions{})
+	sc := r.Scenarios[0]
+	f := applied(t, sc, 0)
+	t.Logf("ops %d, errors %v, samples %v, opened %d", sc.Ops, sc.ErrorsBy, sc.ErrorSamples, sc.Connections.Opened)
+	if r.Status != results.StatusCompleted {
+		t.Errorf("run %s: %s", r.Status, r.StatusReason)
+	}
+	if sc.ErrorsBy[results.ErrBroken] == 0 {
+		t.Errorf("no broken operation: the fault killed connections in use (errors %v)", sc.ErrorsBy)
+	}
+	for cat, n := range sc.ErrorsBy {
+		if n > 0 && cat != results.ErrBroken {
+			t.Errorf("%d errors of category %s (%s): every failure should be a broken connection", n, cat, sc.ErrorSamples[cat])
+		}
+	}
+	if sc.Connections.Opened <= 4 {
+		t.Errorf("opened %d connections: the pool should have replaced the killed ones (size 4)", sc.Connections.Opened)
+	}
+	if sc.SuccessRate <= 0.9 {
+		t.Errorf("success rate %.3f, want above 0.9 with pre_ping", sc.SuccessRate)
+	}
+	// The failures are stress; 4 users on 6 connections leave the pool
+	// healthy again once they were replaced.
+	if f.Recovery == nil || f.Recovery.Status != results.RecoveryRecovered {
+		t.Errorf("recovery after the fault = %+v, want recovered", f.Recovery)
+	}
+	return sc, f
+}
+
+func TestReset(t *testing.T) {
+	_, f := brokenRun(t, "network: {}", "fault: reset")
+	if n := countIn(t, f.Effect, `reset (\d+) connection`); n < 1 {
+		t.Errorf("effect %q: want at least one connection reset", f.Effect)
+	}
+}
+
+func TestTerminateBackends(t *testing.T) {
+	_, f := brokenRun(t, "", "fault: terminate_backends")
+	m := regexp.MustCompile(`terminated (\d+) of (\d+) backends`).FindStringSubmatch(f.Effect)
+	if m == nil || m[1] != m[2] || m[1] == "0" {
+		t.Errorf("effect %q: want every backend terminated (share 100%%)", f.Effect)
+	}
+}
+
+func countIn(t *testing.T, s, pattern string) int {
+	t.Helper()
+	m := regexp.MustCompile(pattern).FindStringSubmatch(s)
+	if m == nil {
+		return -1
+	}
+	n, err := strconv.Atoi(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLock holds ACCESS EXCLUSIVE on the table every operation reads: the
+// operations wait until it is released, and with the pool full the acquires
+// wait behind them.
+func TestLock(t *testing.T) {
+	r := run(t, compile(t, `
+version: 1
+name: lock
+pool: {size: 2, max_overflow: 0, timeout: 10s}
+setup: [CREATE TABLE IF NOT EXISTS engine_locked (id int)]
+teardown: [DROP TABLE IF EXISTS engine_locked]
+mixes:
+  m:
+    - {name: read, sql: SELECT count(*) FROM engine_locked, hold: 5ms}
+scenarios:
+  - name: s
+    users: 6
+    duration: 4s
+    faults:
+      - {at: 1s, fault: lock, table: engine_locked, for: 1s}
+`, engine.Options{}), engine.RunOptions{})
+	sc := r.Scenarios[0]
+	f := applied(t, sc, 0)
+	held := f.Ended - f.Started // includes the wait for the lock (a few ms at most here)
+	t.Logf("op max %v, query max %v, acquire max %v, held %v", sc.Op.Max, sc.Query.Max, sc.Acquire.Max, held)
+	if sc.Errors != 0 {
+		t.Errorf("errors %v", sc.ErrorSamples)
+	}
+	if sc.Query.Max < held-200*time.Millisecond {
+		t.Errorf("query max %v: a read of the locked table should wait about the %v the lock was held", sc.Query.Max, held)
+	}
+	if sc.Acquire.Max < held/2 {
+		t.Errorf("acquire max %v: with both connections blocked, 4 more users should wait for one most of the %v", sc.Acquire.Max, held)
+	}
+	if !strings.Contains(f.Effect, "held ACCESS EXCLUSIVE on engine_locked") {
+		t.Errorf("effect %q", f.Effect)
+	}
+	for _, c := range r.Preflight {
+		if c.Name == "fault_lock" && c.Status != results.CheckPass {
+			t.Errorf("preflight fault_lock %s: %s", c.Status, c.Reason)
+		}
+	}
+	if tableExists(t, "engine_locked") {
+		t.Error("teardown did not run after the lock fault")
+	}
+}
+
+// TestRestartNeedsEmbeddedServer: a restart fault against a URL target
+// fails preflight, before any load.
+func TestRestartNeedsEmbeddedServer(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: restart-url
+mixes:
+  m:
+    - {name: one, sql: SELECT 1}
+scenarios:
+  - name: s
+    users: 1
+    duration: 2s
+    faults:
+      - {at: 1s, fault: restart, for: 500ms}
+`, engine.Options{})
+	r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
+	var f *engine.Failure
+	if !errors.As(err, &f) || f.Stage != "preflight" {
+		t.Fatalf("err = %v, want a preflight failure", err)
+	}
+	if len(r.Scenarios) != 0 {
+		t.Errorf("%d scenarios ran", len(r.Scenarios))
+	}
+	if !strings.Contains(f.Error(), "embedded server") {
+		t.Errorf("failure %q does not say why", f.Error())
+	}
+}
+
+// TestRestart restarts the embedded server under load: it is down for the
+// stated time, back on the same port, the run goes on and the recovery
+// after the fault is measured.
+func TestRestart(t *testing.T) {
+	plan, err := schema.Parse(t.Name()+".yaml", []byte(`
+version: 1
+name: restart
+pool: {size: 4, max_overflow: 0, pre_ping: true, timeout: 10s}
+setup: [CREATE TABLE engine_restart (id int)]
+teardown: [DROP TABLE engine_restart]
+mixes:
+  m:
+    - {name: one, sql: SELECT count(*) FROM engine_restart, hold: 10ms}
+scenarios:
+  - name: s
+    users: 4
+    duration: 6s
+    faults:
+      - {at: 1s, fault: restart, for: 1s}
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := engine.Compile(plan, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, prog, engine.RunOptions{})
+	if !r.Target.Embedded {
+		t.Fatal("the plan names no URL: the run should use the embedded server")
+	}
+	sc := r.Scenarios[0]
+	f := applied(t, sc, 0)
+	t.Logf("ops %d, errors %v, samples %v, opened %d, series %+v", sc.Ops, sc.ErrorsBy, sc.ErrorSamples, sc.Connections.Opened, sc.Series)
+	m := regexp.MustCompile(`server down ([^ ]+) .*port (\d+)`).FindStringSubmatch(f.Effect)
+	if m == nil {
+		t.Fatalf("effect %q does not say how long the server was down and where it is back", f.Effect)
+	}
+	if !strings.Contains(r.Target.URL, ":"+m[2]+"/") {
+		t.Errorf("back on port %s, but the target was %s", m[2], r.Target.URL)
+	}
+	if down := f.Ended - f.Started; down < time.Second {
+		t.Errorf("the fault lasted %v, want at least its 1s down time", down)
+	}
+	for cat, n := range sc.ErrorsBy {
+		if n > 0 && cat != results.ErrBroken && cat != results.ErrConnect {
+			t.Errorf("%d errors of category %s (%s): a restart breaks connections or refuses new ones", n, cat, sc.ErrorSamples[cat])
+		}
+	}
+	var after int64
+	for _, p := range sc.Series {
+		if p.T-sc.SeriesStep >= f.Ended {
+			after += p.Ops - p.Errors
+		}
+	}
+	if after == 0 {
+		t.Error("no operation succeeded after the server was back")
+	}
+	if f.Recovery == nil || f.Recovery.Status == results.RecoveryNotReached {
+		t.Errorf("recovery after the restart = %+v, want measured", f.Recovery)
+	}
+	if r.TeardownError != "" {
+		t.Errorf("teardown after the restart: %s", r.TeardownError)
+	}
+}
