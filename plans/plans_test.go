@@ -52,9 +52,18 @@ func dirName(dir string) string {
 // failing the test with every positioned error.
 func load(t *testing.T, path string) (*schema.Plan, *engine.Program, *assertions.Set) {
 	t.Helper()
+	return loadOn(t, path, nil)
+}
+
+// loadOn is load with the plan's target set by target before it compiles.
+func loadOn(t *testing.T, path string, target func(*schema.Plan)) (*schema.Plan, *engine.Program, *assertions.Set) {
+	t.Helper()
 	plan, err := schema.Load(path)
 	if err != nil {
 		t.Fatalf("load:\n%v", err)
+	}
+	if target != nil {
+		target(plan)
 	}
 	prog, err := engine.Compile(plan, engine.Options{})
 	if err != nil {
@@ -105,12 +114,16 @@ func TestExamplesRun(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			plan, prog, set := load(t, path)
+			// Every example runs on the one test server, except one that
+			// restarts its server: that needs the embedded one.
+			plan, prog, set := loadOn(t, path, func(p *schema.Plan) {
+				if !restarts(p) {
+					p.Target.URL = pgtest.DSN(t)
+				}
+			})
 			if d := prog.Duration(); d > maxRunDuration {
 				t.Skipf("%s of load, longer than the %s this test runs", d, maxRunDuration)
 			}
-			// Every example runs on the one test server, never on a server of its own.
-			plan.Target.URL = pgtest.DSN(t)
 
 			ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 			defer cancel()
@@ -186,4 +199,16 @@ func TestExamplesDocumented(t *testing.T) {
 			}
 		})
 	}
+}
+
+// restarts reports whether a scenario of p has a restart fault.
+func restarts(p *schema.Plan) bool {
+	for _, sc := range p.Scenarios {
+		for _, f := range sc.Faults {
+			if f.Fault == schema.FaultRestart {
+				return true
+			}
+		}
+	}
+	return false
 }
