@@ -428,3 +428,77 @@ func InconclusiveRun() *results.Run {
 	}, run.Verdict.Criteria...)
 	return run
 }
+
+// FaultsRun is a run through a simulated network (2 ms ± 500 µs, 100 MB/s)
+// whose "outage" scenario schedules four faults: a stall the pool recovers
+// from, a backend kill it does not recover from before the run is
+// interrupted, a lock that fails to apply (the server says why) and a
+// reset the scenario never reaches. The scenario's recovery is the worst
+// of the faults' (results.WorstRecovery).
+func FaultsRun() *results.Run {
+	run := baseRun()
+	run.Target.Network = &results.Network{Latency: 2 * ms, Jitter: 500 * us, Bandwidth: 100_000_000}
+	run.FinishedAt = started.Add(52 * time.Second)
+	run.Status = results.StatusInterrupted
+	run.StatusReason = "interrupted (SIGINT); the results hold what was measured until then"
+
+	settle := 500 * ms
+	stallRecovery := &results.Recovery{AfterFault: 1, Status: results.RecoveryRecovered, Duration: 1240 * ms, Settle: settle}
+	killRecovery := &results.Recovery{AfterFault: 2, Status: results.RecoveryNotRecovered, Duration: 8100 * ms, Settle: settle}
+	faults := []results.Fault{
+		{Kind: "stall", What: "stall for 2s", At: 10 * time.Second, For: 2 * time.Second, Status: results.FaultApplied,
+			Started: 10*time.Second + 1*ms, Ended: 12*time.Second + 3*ms, Effect: "stalled 40 connections for 2s", Recovery: stallRecovery},
+		{Kind: "terminate_backends", What: "terminate 50% of the pool's backends", At: 30 * time.Second, Status: results.FaultApplied,
+			Started: 30*time.Second + 2*ms, Ended: 30*time.Second + 2*ms, Effect: "terminated 12 of 24 backends", Recovery: killRecovery},
+		{Kind: "lock", What: "lock planrun_accounts for 3s", At: 35 * time.Second, For: 3 * time.Second, Status: results.FaultFailed,
+			Started: 35*time.Second + 1*ms, Ended: 35*time.Second + 1*ms,
+			Effect: `ERROR: relation "planrun_accounts" does not exist (SQLSTATE 42P01)`},
+		{Kind: "reset", What: "reset every pool connection", At: 45 * time.Second, Status: results.FaultNotReached,
+			Effect: "the scenario stopped at 38.1s"},
+	}
+	outage := results.Scenario{
+		Name: "outage", Mix: "app", Status: results.StatusInterrupted,
+		StartedAt: started.Add(4 * time.Second), Planned: time.Minute, Elapsed: 38100 * ms,
+		MaxUsers: 40, Ops: 21480, Errors: 312, SuccessRate: 1 - 312.0/21480, Throughput: float64(21480-312) / 38.1,
+		Acquire:    latency(21480, 6*us, 96*ms, 410*us, 1200*ms, 1900*ms, 2100*ms, 5*time.Second),
+		Query:      latency(25776, 2100*us, 2900*us, 2600*us, 3300*us, 3700*us, 2010*ms, 2040*ms),
+		Op:         latency(21480, 4300*us, 120*ms, 24*ms, 1300*ms, 2000*ms, 2200*ms, 5*time.Second+30*ms),
+		Hold:       latency(21480, 4200*us, 31*ms, 23*ms, 27*ms, 29*ms, 2020*ms, 2050*ms),
+		Connect:    latency(36, 8200*us, 9100*us, 8900*us, 9800*us, 10*ms, 11*ms, 11*ms),
+		Operations: appOperations(21480, 312, 1900*ms, [3]time.Duration{1900 * ms, 2000 * ms, 2100 * ms}),
+		ErrorsBy:   map[string]int64{results.ErrBroken: 12, results.ErrAcquireTimeout: 300},
+		ErrorSamples: map[string]string{
+			results.ErrBroken:         "FATAL: terminating connection due to administrator command (SQLSTATE 57P01)",
+			results.ErrAcquireTimeout: "QueuePool limit of size 20 overflow 30 reached, connection timed out, timeout 5s",
+		},
+		SQLStates:   map[string]int64{"57P01": 12},
+		Connections: results.Connections{Opened: 36, Closed: 36, ClosedBy: map[string]int64{results.CloseBroken: 12, results.CloseEnd: 24}, MaxOpen: 24, Reuse: 0.9983},
+		Utilization: results.Utilization{Mean: 0.52, P95: 1, Max: 1},
+		Exhaustion:  results.Exhaustion{Events: 2, Total: 10 * time.Second, Longest: 8100 * ms, Timeouts: 300},
+		Recovery:    results.WorstRecovery(stallRecovery, killRecovery),
+		Faults:      faults,
+		Series: series(38, time.Second, constant(40), func(i int) float64 {
+			switch {
+			case i >= 10 && i < 13, i >= 30:
+				return 1
+			}
+			return 0.05
+		}, 14),
+		SeriesStep: time.Second,
+	}
+	// During the stall nothing completes, nor fails.
+	for i := 10; i < 12; i++ {
+		outage.Series[i].Ops, outage.Series[i].Errors = 0, 0
+	}
+	run.Scenarios = []results.Scenario{outage}
+	run.Assertions = []results.Outcome{
+		{Name: "success rate above 95%", Check: "success_rate > 0.95", Scenario: "outage", Severity: "critical",
+			Status: results.OutcomePass, Actual: "success_rate = 98.5%"},
+		{Name: "recovery within 2s", Check: "recovery < 2s", Scenario: "outage", Severity: "critical",
+			Status: results.OutcomeFail, Actual: "recovery = 8.1s (not recovered)"},
+	}
+	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "recovery", Status: "fail", Reasons: []string{"recovery within 2s (outage): recovery = 8.1s (not recovered)"}},
+	}}
+	return run
+}

@@ -224,30 +224,217 @@ func errorCategories(s results.Scenario) []string {
 	return cats
 }
 
-// recoveryText describes a scenario's recovery measurement by its status.
-func recoveryText(r *results.Recovery) string {
+// recoveryText describes a scenario's recovery measurement by its status,
+// naming what it was measured after: "412ms after stage 2 (settled
+// 500ms)", "1.24s after fault 1 (stall for 2s; settled 500ms)". faults are
+// the scenario's, to name a fault by what it was.
+func recoveryText(r *results.Recovery, faults []results.Fault) string {
 	if r == nil {
 		return "–"
 	}
+	// after names the point of measurement; detail is the fault's What.
+	after, detail := fmt.Sprintf("stage %d", r.AfterStage), ""
+	if r.AfterStage == 0 && r.AfterFault > 0 {
+		after = fmt.Sprintf("fault %d", r.AfterFault)
+		if r.AfterFault <= len(faults) {
+			detail = faults[r.AfterFault-1].What
+		}
+	}
+	// named is after with its detail: "fault 1 (stall for 2s)".
+	named := after
+	if detail != "" {
+		named += " (" + detail + ")"
+	}
 	switch r.Status {
 	case results.RecoveryRecovered:
-		s := fmt.Sprintf("%s after stage %d", humanize.Duration(r.Duration), r.AfterStage)
+		var notes []string
+		if detail != "" {
+			notes = append(notes, detail)
+		}
 		if r.Settle > 0 {
-			s += " (settled " + humanize.Duration(r.Settle) + ")"
+			notes = append(notes, "settled "+humanize.Duration(r.Settle))
+		}
+		s := humanize.Duration(r.Duration) + " after " + after
+		if len(notes) > 0 {
+			s += " (" + strings.Join(notes, "; ") + ")"
 		}
 		return s
 	case results.RecoveryNotRecovered:
-		return fmt.Sprintf("not recovered by the end (%s after stage %d)", humanize.Duration(r.Duration), r.AfterStage)
+		s := fmt.Sprintf("not recovered by the end (%s after %s", humanize.Duration(r.Duration), after)
+		if detail != "" {
+			s += ", " + detail
+		}
+		return s + ")"
 	case results.RecoveryNotStressed:
-		return fmt.Sprintf("not measured: the pool was never exhausted nor slow in stage %d", r.AfterStage)
+		if r.AfterStage == 0 && r.AfterFault > 0 {
+			return "not measured: the pool was never exhausted nor slow after " + named
+		}
+		return "not measured: the pool was never exhausted nor slow in " + after
 	case results.RecoveryNotReached:
-		return fmt.Sprintf("not measured: the scenario stopped before stage %d ended", r.AfterStage)
+		return "not measured: the scenario stopped before " + named + " ended"
 	}
 	status := string(r.Status)
 	if status == "" {
 		status = "no status recorded"
 	}
-	return fmt.Sprintf("%s after stage %d (%s)", humanize.Duration(r.Duration), r.AfterStage, status)
+	return fmt.Sprintf("%s after %s (%s)", humanize.Duration(r.Duration), named, status)
+}
+
+// faultRecoveryText is the short recovery of one fault, for the faults
+// table: "recovered in 1.24s", "not recovered (8.1s to the end)", "not
+// stressed", "not reached"; "–" when none was measured.
+func faultRecoveryText(r *results.Recovery) string {
+	if r == nil {
+		return "–"
+	}
+	switch r.Status {
+	case results.RecoveryRecovered:
+		return "recovered in " + humanize.Duration(r.Duration)
+	case results.RecoveryNotRecovered:
+		return "not recovered (" + humanize.Duration(r.Duration) + " to the end)"
+	case results.RecoveryNotStressed:
+		return "not stressed"
+	case results.RecoveryNotReached:
+		return "not reached"
+	}
+	if r.Status == "" {
+		return humanize.Duration(r.Duration) + " (no status recorded)"
+	}
+	return humanize.Duration(r.Duration) + " (" + string(r.Status) + ")"
+}
+
+// faultPlanned is when a fault was planned, from the scenario's start:
+// "30s", "1m30s" (its length is in its What).
+func faultPlanned(f results.Fault) string { return humanize.Exact(f.At) }
+
+// faultRan is when a fault ran, measured from the scenario's start:
+// "30s–32s" (or "1m30s" for an instant fault), "failed at 30s", "not
+// reached".
+func faultRan(f results.Fault) string {
+	span := humanize.Duration(f.Started)
+	if f.Ended != f.Started {
+		span += "–" + humanize.Duration(f.Ended)
+	}
+	switch f.Status {
+	case results.FaultApplied:
+		return span
+	case results.FaultFailed:
+		return "failed at " + span
+	case results.FaultNotReached:
+		return "not reached"
+	}
+	status := string(f.Status)
+	if status == "" {
+		status = "no status recorded"
+	}
+	return status + " " + span
+}
+
+// faultRow is one fault's cells in the faults tables: number (1-based,
+// as recovery's after_fault counts), what, planned, ran, effect, recovery.
+func faultRow(i int, f results.Fault) []string {
+	effect := f.Effect
+	if effect == "" {
+		effect = "–"
+	}
+	return []string{fmt.Sprint(i + 1), f.What, faultPlanned(f), faultRan(f), effect, faultRecoveryText(f.Recovery)}
+}
+
+// faultHeader names faultRow's cells.
+var faultHeader = []string{"#", "fault", "at", "ran", "effect", "recovery"}
+
+// faultMarks are the markers of a time-series point (the step that ends at
+// p.T and lasts step): "1 stall" (the fault's number and kind) for each
+// fault that was applied within it, "3 lock (failed)" for one that failed
+// there, joined by ", ".
+func faultMarks(p results.Point, step time.Duration, faults []results.Fault) string {
+	var marks []string
+	for i, f := range faults {
+		if f.Status != results.FaultApplied && f.Status != results.FaultFailed {
+			continue
+		}
+		if !faultInStep(f, p.T, step) {
+			continue
+		}
+		m := fmt.Sprintf("%d %s", i+1, f.Kind)
+		if f.Status == results.FaultFailed {
+			m += " (failed)"
+		}
+		marks = append(marks, m)
+	}
+	return strings.Join(marks, ", ")
+}
+
+// faultInStep reports whether fault f was active in the series step
+// (end−step, end]: an instant fault when it happened within it, a lasting
+// one when its span [Started, Ended] overlaps it.
+func faultInStep(f results.Fault, end, step time.Duration) bool {
+	start := end - step
+	if f.Ended == f.Started {
+		return f.Started > start && f.Started <= end
+	}
+	return f.Started <= end && f.Ended > start
+}
+
+// networkText describes the simulated network: "+2ms ±500µs, 100 MB/s per
+// connection each way, pool connections only (preflight and setup
+// direct)"; "" when there is none.
+func networkText(n *results.Network) string {
+	if n == nil {
+		return ""
+	}
+	s := "+" + humanize.Exact(n.Latency)
+	if n.Latency == 0 {
+		s = "no added latency"
+	}
+	if n.Jitter > 0 {
+		s += " ±" + humanize.Exact(n.Jitter)
+	}
+	if n.Bandwidth > 0 {
+		s += ", " + bandwidthText(n.Bandwidth) + " per connection each way"
+	}
+	return s + ", pool connections only (preflight and setup direct)"
+}
+
+// bandwidthText renders bytes per second the way a plan would write it:
+// in the largest decimal unit (GB/s, MB/s, kB/s) when a whole number,
+// else in a binary unit (GiB/s, MiB/s, KiB/s) when a whole number below
+// 1024, else in the largest decimal unit with three significant digits:
+// "100 MB/s", "512 KiB/s", "1.25 MB/s" (10Mbit/s), "999 B/s".
+func bandwidthText(b int64) string {
+	decimal := []struct {
+		size int64
+		name string
+	}{{1e9, "GB/s"}, {1e6, "MB/s"}, {1e3, "kB/s"}, {1, "B/s"}}
+	binary := []struct {
+		size int64
+		name string
+	}{{1 << 30, "GiB/s"}, {1 << 20, "MiB/s"}, {1 << 10, "KiB/s"}}
+	for _, u := range decimal {
+		if b < u.size && u.size > 1 {
+			continue
+		}
+		if b%u.size == 0 {
+			return humanize.Int(b/u.size) + " " + u.name
+		}
+		for _, bu := range binary {
+			if b%bu.size == 0 && b/bu.size >= 1 && b/bu.size < 1024 {
+				return humanize.Int(b/bu.size) + " " + bu.name
+			}
+		}
+		v, prec := float64(b)/float64(u.size), 2
+		if v >= 100 {
+			prec = 0
+		} else if v >= 10 {
+			prec = 1
+		}
+		s := strconv.FormatFloat(v, 'f', prec, 64)
+		if strings.Contains(s, ".") {
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		}
+		return s + " " + u.name
+	}
+	return humanize.Int(b) + " B/s" // not reached: every b ends in B/s at the latest
 }
 
 // recoveryMeasured reports whether a recovery was measured (recovered or

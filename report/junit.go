@@ -35,6 +35,9 @@ type junitSuite struct {
 	Timestamp  string           `xml:"timestamp,attr,omitempty"`
 	Properties *junitProperties `xml:"properties"`
 	Cases      []junitCase      `xml:"testcase"`
+	// SystemOut notes what the suite's testcases do not say (a fault that
+	// could not be applied).
+	SystemOut *junitText `xml:"system-out,omitempty"`
 }
 
 type junitProperties struct {
@@ -133,7 +136,7 @@ func JUnit(w io.Writer, run *results.Run) error {
 	suites := []junitSuite{}
 	for _, s := range run.Scenarios {
 		index[s.Name] = len(suites)
-		suites = append(suites, scenarioSuite(s))
+		suites = append(suites, scenarioSuite(s, run.Target.Network))
 	}
 	for _, o := range run.Assertions {
 		name := o.Scenario
@@ -192,8 +195,12 @@ func JUnit(w io.Writer, run *results.Run) error {
 }
 
 // scenarioSuite is a scenario's testsuite, without its testcases; its
-// properties carry the load figures for readers that show them.
-func scenarioSuite(s results.Scenario) junitSuite {
+// properties carry the load figures for readers that show them, the
+// simulated network when there is one, the recovery, and each scheduled
+// fault (fault.<n>, fault.<n>.ran, fault.<n>.effect, fault.<n>.recovery;
+// n 1-based). A fault that failed to apply is also a line of the suite's
+// system-out.
+func scenarioSuite(s results.Scenario, network *results.Network) junitSuite {
 	suite := junitSuite{Name: s.Name, Time: formatSeconds(s.Elapsed)}
 	if !s.StartedAt.IsZero() {
 		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
@@ -229,7 +236,31 @@ func scenarioSuite(s results.Scenario) junitSuite {
 	if g := generatorText(s.Generator); g != "" {
 		props = append(props, junitProperty{"load_generator", g})
 	}
+	if n := networkText(network); n != "" {
+		props = append(props, junitProperty{"network", n})
+	}
+	if s.Recovery != nil {
+		props = append(props, junitProperty{"recovery", recoveryText(s.Recovery, s.Faults)})
+	}
+	var failedFaults []string
+	for i, f := range s.Faults {
+		c := faultRow(i, f)
+		key := "fault." + c[0]
+		props = append(props,
+			junitProperty{key, c[1] + " (at " + c[2] + ")"},
+			junitProperty{key + ".ran", c[3]},
+			junitProperty{key + ".effect", c[4]})
+		if f.Recovery != nil {
+			props = append(props, junitProperty{key + ".recovery", c[5]})
+		}
+		if f.Status == results.FaultFailed {
+			failedFaults = append(failedFaults, fmt.Sprintf("fault %s (%s) %s: %s", c[0], c[1], c[3], c[4]))
+		}
+	}
 	suite.Properties = &junitProperties{Property: props}
+	if len(failedFaults) > 0 {
+		suite.SystemOut = text(strings.Join(failedFaults, "\n"))
+	}
 	return suite
 }
 

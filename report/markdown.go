@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,8 @@ const maxSeriesRows = 20
 
 // Markdown writes the GitHub-flavoured report for pull requests and job
 // summaries: the verdict as the first line and one sentence under it, a
-// compact per-scenario table, the assertions with their actual values and the
+// compact per-scenario table, the scheduled faults when there are some
+// (also marked on the time series), the assertions with their actual values and the
 // certificate; long detail (latency percentiles, pool diagnostics, operations,
 // errors, leaks, time series, preflight, run context) folds into
 // <details> blocks. Every text from the run goes through [markdown.Text] or
@@ -45,6 +47,10 @@ func Markdown(w io.Writer, run *results.Run) error {
 	if len(run.Scenarios) > 0 {
 		m.printf("### Scenarios\n\n")
 		m.scenarios(run.Scenarios)
+		if anyFaults(run.Scenarios) {
+			m.printf("### Faults\n\n")
+			m.faults(run.Scenarios)
+		}
 	}
 	if len(run.Assertions) > 0 {
 		// What a reviewer must see comes first; the full list is folded.
@@ -126,6 +132,9 @@ func (m *mdWriter) context(run *results.Run) {
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		status += " in " + humanize.Duration(run.FinishedAt.Sub(run.StartedAt))
 	}
+	if n := networkText(run.Target.Network); n != "" {
+		target += " · **Network** " + markdown.Text(n)
+	}
 	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
 		markdown.Code(run.Plan.Name), markdown.Code(run.Plan.File), target, markdown.Text(poolSummary(run.Pool)), status)
 	if run.TeardownError != "" {
@@ -180,6 +189,25 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	}
 	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
 	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)
+}
+
+// faults writes every scenario's scheduled faults, in plan order: what each
+// was, when it was planned and ran, what it did (server text as code) and
+// the recovery after it.
+func (m *mdWriter) faults(scenarios []results.Scenario) {
+	var rows [][]string
+	for _, s := range scenarios {
+		for i, f := range s.Faults {
+			c := faultRow(i, f)
+			effect := markdown.Text(c[4])
+			if f.Status == results.FaultFailed && f.Effect != "" {
+				effect = markdown.Code(f.Effect) // why it failed: often the server's words
+			}
+			rows = append(rows, []string{markdown.Text(s.Name), c[0], markdown.Text(c[1]), markdown.Text(c[2]),
+				markdown.Text(c[3]), effect, markdown.Text(c[5])})
+		}
+	}
+	m.table(append([]string{"scenario"}, faultHeader...), "lrlrrll", rows)
 }
 
 func (m *mdWriter) assertions(outcomes []results.Outcome) {
@@ -270,7 +298,7 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 		}),
 		row("acquire timeouts", func(s results.Scenario) string { return humanize.Int(s.Exhaustion.Timeouts) }),
 		row("leaks", func(s results.Scenario) string { return humanize.Int(int64(s.Leaks)) }),
-		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery) }),
+		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery, s.Faults) }),
 	}
 	if anyCancelled(scenarios) {
 		rows = append(rows, row("cancelled (not errors)", func(s results.Scenario) string { return humanize.Int(s.Cancelled) }))
@@ -345,13 +373,17 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 		if len(s.Series) == 0 {
 			continue
 		}
-		idx := sampleIndexes(len(s.Series), maxSeriesRows)
+		idx := withFaultPoints(sampleIndexes(len(s.Series), maxSeriesRows), s)
 		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", markdown.Text(s.Name), len(idx), len(s.Series), humanize.Exact(s.SeriesStep))
 		if len(idx) == len(s.Series) {
 			title = fmt.Sprintf("**%s**: one point every %s", markdown.Text(s.Name), humanize.Exact(s.SeriesStep))
 		}
 		if w := warmupText(s); w != "" {
 			title += "; " + markdown.Text(w) + " from the figures (points marked warm-up)"
+		}
+		faults := anyFaults([]results.Scenario{s})
+		if faults {
+			title += "; ⚡ marks the points in which a fault ran (numbered as in Faults)"
 		}
 		m.printf("%s\n\n", title)
 		rows := make([][]string, 0, len(idx))
@@ -365,12 +397,24 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			if p.Warmup {
 				t += " (warm-up)"
 			}
-			rows = append(rows, []string{
+			row := []string{
 				t, fmt.Sprint(p.Users), rate, humanize.Int(p.Errors),
 				humanize.Duration(p.AcquireP95), fmt.Sprint(p.InUse), fmt.Sprint(p.Idle), fmt.Sprint(p.Waiting),
-			})
+			}
+			if faults {
+				mark := ""
+				if marks := faultMarks(p, s.SeriesStep, s.Faults); marks != "" {
+					mark = "⚡ " + markdown.Text(marks)
+				}
+				row = append(row, mark)
+			}
+			rows = append(rows, row)
 		}
-		m.table([]string{"t", "users", "ops/s", "errors", "acquire p95", "in use", "idle", "waiting"}, "rrrrrrrr", rows)
+		header, align := []string{"t", "users", "ops/s", "errors", "acquire p95", "in use", "idle", "waiting"}, "rrrrrrrr"
+		if faults {
+			header, align = append(header, "fault"), align+"l"
+		}
+		m.table(header, align, rows)
 	}
 }
 
@@ -389,6 +433,38 @@ func sampleIndexes(n, limit int) []int {
 		idx[i] = i * (n - 1) / (limit - 1)
 	}
 	return idx
+}
+
+// withFaultPoints adds to the sampled series indexes idx the first point
+// each applied or failed fault of s ran in, so that a condensed series
+// still shows every fault; sorted, without duplicates.
+func withFaultPoints(idx []int, s results.Scenario) []int {
+	if len(idx) == len(s.Series) {
+		return idx
+	}
+	for _, f := range s.Faults {
+		if f.Status != results.FaultApplied && f.Status != results.FaultFailed {
+			continue
+		}
+		for i, p := range s.Series {
+			if faultInStep(f, p.T, s.SeriesStep) {
+				idx = append(idx, i)
+				break
+			}
+		}
+	}
+	slices.Sort(idx)
+	return slices.Compact(idx)
+}
+
+// anyFaults reports whether a scenario has scheduled faults.
+func anyFaults(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if len(s.Faults) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *mdWriter) preflight(checks []results.Check) {
@@ -426,8 +502,11 @@ func (m *mdWriter) runContext(run *results.Run) {
 	lines = append(lines,
 		[2]string{"time scale", formatFloat(run.TimeScale)},
 		[2]string{"target", targetDetail(run)},
-		[2]string{"pool", markdown.Text(poolDetail(run.Pool))},
 	)
+	if n := networkText(run.Target.Network); n != "" {
+		lines = append(lines, [2]string{"network", markdown.Text(n)})
+	}
+	lines = append(lines, [2]string{"pool", markdown.Text(poolDetail(run.Pool))})
 	for _, l := range lines {
 		m.printf("- %s: %s\n", l[0], l[1])
 	}

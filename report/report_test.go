@@ -38,6 +38,7 @@ var cases = []struct {
 	{"failing", FailingRun},
 	{"unreachable", UnreachableRun},
 	{"inconclusive", InconclusiveRun},
+	{"faults", FaultsRun},
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

@@ -66,8 +66,8 @@ func (p painter) check(status, s string) string {
 }
 
 // Table writes the terminal report: a header, the preflight checks, the load
-// and latency figures (one row per scenario), pool diagnostics per scenario,
-// the assertions with their actual values, the certificate criteria and, as
+// and latency figures (one row per scenario), pool diagnostics per scenario
+// followed by its scheduled faults when it has any, the assertions with their actual values, the certificate criteria and, as
 // the last line, the verdict. ANSI colour only when opts.Color. Text from
 // the run prints with its control characters escaped (package printable), so
 // a name or a server message cannot colour, move or erase anything.
@@ -94,6 +94,10 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 			}
 			tr.section(title)
 			tr.pool(s)
+			if len(s.Faults) > 0 {
+				tr.section("Faults · " + s.Name)
+				tr.faults(s.Faults)
+			}
 		}
 	}
 	if len(run.Assertions) > 0 {
@@ -210,6 +214,9 @@ func (tr *tableRenderer) header(run *results.Run) {
 		target = append(target, "rtt "+humanize.Duration(run.Target.RTT))
 	}
 	tr.printf("  target  %s\n", strings.Join(target, " · "))
+	if n := networkText(run.Target.Network); n != "" {
+		tr.printf("  network %s\n", n)
+	}
 	tr.printf("  pool    %s\n", poolSummary(run.Pool))
 
 	status := string(run.Status)
@@ -367,7 +374,7 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		rows[3][1] = tr.p.paint(ansiRed, rows[3][1])
 	}
 	if s.Recovery != nil {
-		rec := recoveryText(s.Recovery)
+		rec := recoveryText(s.Recovery, s.Faults)
 		switch {
 		case s.Recovery.Recovered():
 		case recoveryMeasured(s.Recovery):
@@ -398,6 +405,39 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		rows = append(rows, []string{"sqlstates", sqlStatesText(s.SQLStates)})
 	}
 	tr.table(tableSpec{}, rows)
+}
+
+// faults writes one row per scheduled fault of a scenario, in plan order:
+// what it was, when it was planned and ran, what it did and the recovery
+// after it. When a fault failed to apply its time is yellow, when it was
+// not reached dim; a recovery that did not come is red, one not measured
+// yellow.
+func (tr *tableRenderer) faults(faults []results.Fault) {
+	rows := make([][]string, 0, len(faults))
+	for i, f := range faults {
+		row := faultRow(i, f)
+		switch f.Status {
+		case results.FaultFailed:
+			row[3] = tr.p.paint(ansiYellow, row[3])
+		case results.FaultNotReached:
+			row[3] = tr.p.paint(ansiDim, row[3])
+		}
+		switch {
+		case f.Recovery.Recovered():
+		case recoveryMeasured(f.Recovery):
+			row[5] = tr.p.paint(ansiRed, row[5])
+		case f.Recovery != nil:
+			row[5] = tr.p.paint(ansiYellow, row[5])
+		}
+		rows = append(rows, row)
+	}
+	l, r := tw.AlignLeft, tw.AlignRight
+	tr.table(tableSpec{
+		header:   faultHeader,
+		aligns:   []tw.Align{r, l, r, r, l, l},
+		widths:   map[int]int{1: 28, 4: 36, 5: 33},
+		rowLines: true,
+	}, rows)
 }
 
 // assertions writes one row per evaluation; the name and check show once
