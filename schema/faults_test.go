@@ -48,7 +48,7 @@ func TestParseBandwidth(t *testing.T) {
 }
 
 // TestParseShare checks that a share is a percentage, read as a fraction,
-// and 100% when not written.
+// and 100% when not written (SharePos then has no line).
 func TestParseShare(t *testing.T) {
 	tests := []struct {
 		text    string
@@ -59,7 +59,7 @@ func TestParseShare(t *testing.T) {
 		{"12.5%", 0.125, true},
 		{"100%", 1, true},
 		{"0.1%", 0.001, true},
-		{"", 0, false},
+		{"", 1, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.text, func(t *testing.T) {
