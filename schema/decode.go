@@ -33,6 +33,9 @@ type meta struct {
 	// env holds, for each number expanded from ${VAR}, the reference as
 	// written: messages show it instead of the value.
 	env map[any]string
+	// urlFromEnv is set when target.url refers to a variable (`${...}`):
+	// whether it is empty depends on the environment the plan runs in.
+	urlFromEnv bool
 }
 
 // has reports whether the field behind ptr was written in the file.
@@ -67,6 +70,8 @@ var (
 	posType       = reflect.TypeFor[Pos]()
 	durationType  = reflect.TypeFor[Duration]()
 	rateType      = reflect.TypeFor[Rate]()
+	bandwidthType = reflect.TypeFor[Bandwidth]()
+	percentType   = reflect.TypeFor[Percent]()
 	rangeType     = reflect.TypeFor[DurationRange]()
 	exprType      = reflect.TypeFor[Expr]()
 	exprsType     = reflect.TypeFor[[]Expr]()
@@ -78,6 +83,8 @@ var (
 var section = map[reflect.Type]string{
 	reflect.TypeFor[Plan]():            "the plan",
 	reflect.TypeFor[Target]():          "target",
+	reflect.TypeFor[Network]():         "target.network",
+	reflect.TypeFor[Fault]():           "fault",
 	reflect.TypeFor[Pool]():            "pool",
 	statementType:                      "statement",
 	reflect.TypeFor[Operation]():       "operation",
@@ -239,6 +246,14 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	case rateType:
 		r, ok := d.rate(n, c.key)
 		v.SetFloat(float64(r))
+		return ok
+	case bandwidthType:
+		b, ok := d.bandwidth(n, c.key)
+		v.SetInt(int64(b))
+		return ok
+	case percentType:
+		p, ok := d.percent(n, c.key)
+		v.SetFloat(float64(p))
 		return ok
 	case rangeType:
 		return d.durationRange(n, v.Addr().Interface().(*DurationRange), c.key)
@@ -951,6 +966,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		}
 		ptr := fv.Addr().Interface()
 		d.meta.pos[ptr] = d.src.pos(vn)
+		if fc.url && vn.Kind == yaml.ScalarNode && strings.Contains(vn.Value, "${") {
+			d.meta.urlFromEnv = true
+		}
 		if key == "sql" && fv.Kind() == reflect.String {
 			d.meta.sql[ptr.(*string)] = vn
 		}

@@ -28,6 +28,11 @@ func applyDefaults(p *Plan, m *meta) {
 			setIfAbsent(m, &s.Arrival, DefaultArrival)
 			setIfAbsent(m, &s.MaxInFlight, DefaultMaxInFlight)
 		}
+		for j := range s.Faults {
+			if f := &s.Faults[j]; f.Fault == FaultTerminateBackends {
+				setIfAbsent(m, &f.Share, 1)
+			}
+		}
 		if !m.has(&s.Mix) && len(p.MixOrder) == 1 {
 			s.Mix = p.MixOrder[0]
 			s.MixPos = s.Pos

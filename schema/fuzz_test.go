@@ -32,6 +32,8 @@ func FuzzParse(f *testing.F) {
 		minimal + "assertions:\n  - {name: a, check: >\n      leaks == 0, scenarios: [s]}\n",
 		"version: 1\nname: t\nmixes: {app: [{name: a, sql: 'SELECT $1', args: [f(1, [2, {a: 3}]), 'x''y', # c\n  nil]}]}\nscenarios: [{name: s, mix: app, stages: [{users: 1, duration: 1s}], recovery_after: 1}]\n",
 		"version: 1\nname: t\n<<: {pool: {size: 1}}\n",
+		"version: 1\nname: t\ntarget: {network: {latency: 2ms, jitter: 1ms, bandwidth: 10Mbit/s}}\nmixes: {app: [{name: a, sql: SELECT 1}]}\n" +
+			"scenarios: [{name: s, users: 1, duration: 1m, faults: [{at: 1s, fault: stall, for: 2s}, {at: 2s, fault: lock, table: 'a.\"B\"', for: 1s}, {at: 3s, fault: terminate_backends, share: 50%}]}]\n",
 		"{",
 		"- a\n- b\n",
 		"",

@@ -22,18 +22,33 @@ var sqlalchemyPool = map[string]string{
 var rateNames = map[string]bool{"rps": true, "qps": true, "tps": true, "arrival_rate": true,
 	"requests_per_second": true, "per_second": true, "throughput": true}
 
+// faultKeyNames maps what people call a fault's keys to planrun's, and
+// faultKeyMeaning says what each is.
+var (
+	faultKeyNames = map[string]string{
+		"duration": "for", "length": "for", "lasts": "for", "until": "for",
+		"kind": "fault", "type": "fault", "name": "fault",
+		"start": "at", "time": "at", "after": "at", "offset": "at", "when": "at",
+		"percent": "share", "percentage": "share", "fraction": "share", "ratio": "share",
+		"latency": "add", "delay": "add",
+	}
+	faultKeyMeaning = map[string]string{"for": "length", "fault": "kind", "at": "start",
+		"share": "part of the pool's backends", "add": "added latency"}
+)
+
 // poolExample is a value to show in a hint when the plan's own is not a
 // short scalar.
 var poolExample = map[string]string{
 	"size": "20", "max_overflow": "10", "timeout": "30s", "recycle": "30m", "pre_ping": "true",
 	"connect_timeout": "5s", "leak_threshold": "10s",
+	"fault": "stall", "share": "50%", "add": "200ms", "at": "30s", "for": "5s",
 }
 
 // misplacedKeyHint returns the hint for an unknown key that is a known key
 // of another section or another tool: SQLAlchemy's pool arguments, pool keys
 // at the top level, `ramp_up` in a stage, `ramp` in a scenario, an open
 // model's keys at the top level, `rps` and the like for `rate`, `seed` in a
-// scenario. It returns ""
+// scenario, other names for a fault's keys (`duration` for `for`). It returns ""
 // for other keys (the "did you mean" hint applies).
 func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 	switch t {
@@ -60,6 +75,10 @@ func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 	case reflect.TypeFor[Stage]():
 		if key == "ramp_up" {
 			return fmt.Sprintf("a stage's ramp is `ramp`: write `ramp: %s` (`ramp_up` goes with `users`, without stages)", exampleValue("ramp", val))
+		}
+	case reflect.TypeFor[Fault]():
+		if k, ok := faultKeyNames[key]; ok {
+			return fmt.Sprintf("a fault's %s is `%s`: write `%s: %s`", faultKeyMeaning[k], k, k, exampleValue(k, val))
 		}
 	case reflect.TypeFor[Scenario]():
 		switch {

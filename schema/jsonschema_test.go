@@ -111,6 +111,8 @@ func descend(t *testing.T, root, node jsonNode, ft reflect.Type, path string) {
 		return
 	}
 	switch ft.Kind() {
+	case reflect.Pointer: // an optional block (target.network)
+		descend(t, root, node, ft.Elem(), path)
 	case reflect.Struct:
 		compare(t, root, node, ft, path)
 	case reflect.Slice:
@@ -253,6 +255,61 @@ func TestJSONSchemaRatePattern(t *testing.T) {
 				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
 			}
 			src := doc(head, mixApp, "scenarios:", "  - {name: s, rate: '"+s+"', duration: 1s}")
+			_, err := schema.Parse("plan.yaml", []byte(src), nil)
+			if loaderOK := err == nil; loaderOK != cases[s] {
+				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
+			}
+		})
+	}
+}
+
+// TestJSONSchemaBandwidthPattern checks the schema's bandwidth pattern
+// against what the loader accepts in target.network.
+func TestJSONSchemaBandwidthPattern(t *testing.T) {
+	root := loadJSONSchema(t)
+	re := mustCompile(t, root["$defs"].(jsonNode)["bandwidth"].(jsonNode)["pattern"].(string))
+	cases := map[string]bool{"100MB/s": true, "1B/s": true, "1.5GB/s": true, "512KiB/s": true, "10Mbit/s": true,
+		"64kbit/s": true, "2 GiB/s": true, ".5kB/s": true, "100GB/s": true,
+		"100": false, "100MBps": false, "100KB/s": false, "100mb/s": false, "-1MB/s": false, "1e3MB/s": false,
+		"100MB": false, "MB/s": false, "": false}
+	keys := make([]string, 0, len(cases))
+	for k := range cases {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, s := range keys {
+		t.Run(s, func(t *testing.T) {
+			if got := re.MatchString(s); got != cases[s] {
+				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
+			}
+			src := doc(head, "target:", "  network: {bandwidth: '"+s+"'}", mixApp, scenario)
+			_, err := schema.Parse("plan.yaml", []byte(src), nil)
+			if loaderOK := err == nil; loaderOK != cases[s] {
+				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
+			}
+		})
+	}
+}
+
+// TestJSONSchemaPercentPattern checks the schema's percent pattern against
+// what the loader reads as a percentage (range aside: `150%` is one).
+func TestJSONSchemaPercentPattern(t *testing.T) {
+	root := loadJSONSchema(t)
+	re := mustCompile(t, root["$defs"].(jsonNode)["percent"].(jsonNode)["pattern"].(string))
+	cases := map[string]bool{"50%": true, "12.5%": true, "100%": true, "50 %": true, ".5%": true,
+		"0.5": false, "50": false, "-5%": false, "50%%": false, "%": false, "": false}
+	keys := make([]string, 0, len(cases))
+	for k := range cases {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, s := range keys {
+		t.Run(s, func(t *testing.T) {
+			if got := re.MatchString(s); got != cases[s] {
+				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
+			}
+			src := doc(head, mixApp, "scenarios:", "  - name: s", "    users: 1", "    duration: 1m",
+				"    faults: [{at: 1s, fault: terminate_backends, share: '"+s+"'}]")
 			_, err := schema.Parse("plan.yaml", []byte(src), nil)
 			if loaderOK := err == nil; loaderOK != cases[s] {
 				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)

@@ -44,6 +44,15 @@ const (
 	// Real expressions are short and nest a few levels.
 	MaxExprLen     = 16 << 10
 	MaxExprNesting = 100
+	// MaxBandwidth bounds target.network.bandwidth, in bytes per second
+	// (100 GB/s): a limit above it limits nothing on one machine.
+	MaxBandwidth = 100_000_000_000
+	// MaxLatency bounds target.network.latency and a latency fault's `add`:
+	// a round trip slower than this is an outage, which a `stall` fault
+	// simulates.
+	MaxLatency = 10 * time.Second
+	// MaxFaults bounds the faults of one scenario.
+	MaxFaults = 1000
 )
 
 // intRange is the range of values an integer key accepts.

@@ -80,6 +80,7 @@ func (v *validator) target() {
 	t := &v.p.Target
 	v.check(t.Replicas < 1, &t.Replicas, v.m.root, "", "target replicas must be ≥ 1, got %s", v.shown(&t.Replicas))
 	v.atMost(&t.Replicas, MaxReplicas, v.m.root, "target replicas", "it counts application instances for the capacity check")
+	v.network()
 }
 
 func (v *validator) pool() {
@@ -201,6 +202,7 @@ func (v *validator) scenarios() {
 		v.check(s.Think.Max > MaxPause && !open, &s.Think, s.Pos,
 			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", humanize.Exact(MaxPause)),
 			"think %s is longer than %s", humanize.Exact(s.Think.Max), humanize.Exact(MaxPause))
+		v.faults(s, label)
 	}
 }
 
