@@ -42,9 +42,6 @@ func compileFaults(in []schema.Fault, timeScale float64) []*fault {
 			At: scale(sf.At.D(), timeScale), For: scale(sf.For.D(), timeScale),
 			Add: sf.Add.D(), Share: float64(sf.Share), Table: sf.Table,
 		}
-		if f.Kind == schema.FaultTerminateBackends && sf.SharePos.Line == 0 {
-			f.Share = 1
-		}
 		f.What = describeFault(f)
 		out = append(out, f)
 	}
@@ -287,7 +284,8 @@ func (e *runEnv) lockTable(ctx context.Context, table string, d time.Duration) (
 	}
 	defer func() { _ = tx.Rollback(context.Background()) }()
 	asked := time.Now()
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+pgx.Identifier(strings.Split(table, ".")).Sanitize()+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+	// The schema checked that table is one or two identifiers, as SQL reads them.
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+table+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return "", fmt.Errorf("lock %s: %w", table, err)
 	}
 	waited := time.Since(asked)
