@@ -74,9 +74,10 @@ type Proxy struct {
 	dialCtx    context.Context
 	cancelDial context.CancelFunc
 	wg         sync.WaitGroup // every goroutine the proxy started
-	extra      atomic.Int64   // SetExtraLatency's round-trip duration, in ns
-	stalled    atomic.Bool    // fast path of resumed != nil
-	seq        atomic.Uint64  // numbers connections, to seed their jitter
+	clock      *clock
+	extra      atomic.Int64  // SetExtraLatency's round-trip duration, in ns
+	stalled    atomic.Bool   // fast path of resumed != nil
+	seq        atomic.Uint64 // numbers connections, to seed their jitter
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open connections
@@ -107,8 +108,10 @@ func Start(cfg Config) (*Proxy, error) {
 		dialCtx:    ctx,
 		cancelDial: cancel,
 		conns:      make(map[*conn]struct{}),
+		clock:      newClock(),
 	}
-	p.wg.Add(1)
+	p.wg.Add(2)
+	go func() { defer p.wg.Done(); p.clock.run() }()
 	go p.accept()
 	return p, nil
 }
@@ -170,6 +173,7 @@ func (p *Proxy) Close() error {
 		for _, c := range p.openConns() {
 			c.close(false)
 		}
+		close(p.clock.stop)
 		p.wg.Wait()
 	})
 	return p.closeErr

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -33,27 +34,43 @@ type pipe struct {
 	conn     *conn
 	src, dst net.Conn
 	queue    chan chunk
-	rng      *rand.Rand // owned by read
+	// queued counts chunks queued and not yet delivered (or dropped);
+	// while it is 0 the writer is idle and read may write itself.
+	queued atomic.Int64
+	wake   chan struct{} // the clock wakes write on it; buffered 1
+	rng    *rand.Rand    // owned by read
 	// transmitted is when the previous chunk finished going through the
 	// bandwidth limit; released is its delivery time. Owned by read.
 	transmitted, released time.Time
 }
 
 func newPipe(c *conn, src, dst net.Conn, rng *rand.Rand) *pipe {
-	return &pipe{conn: c, src: src, dst: dst, queue: make(chan chunk, queueLen), rng: rng}
+	return &pipe{conn: c, src: src, dst: dst, queue: make(chan chunk, queueLen), wake: make(chan struct{}, 1), rng: rng}
 }
 
 // read queues what src sends until src ends or the pair is closed, then
-// closes the queue.
+// closes the queue. A chunk that is due at once, with nothing queued
+// before it and no stall, it writes itself: that saves the hand-over to
+// the writer, which is most of the proxy's cost without latency.
 func (pp *pipe) read() {
 	defer close(pp.queue)
+	proxy := pp.conn.proxy
+	buf := buffers.Get().(*[]byte)
+	defer func() { buffers.Put(buf) }()
 	for {
-		buf := buffers.Get().(*[]byte)
 		n, err := pp.src.Read(*buf)
 		if n > 0 {
-			pp.queue <- chunk{buf: buf, n: n, release: pp.releaseTime(n)}
-		} else {
-			buffers.Put(buf)
+			release := pp.releaseTime(n)
+			if pp.queued.Load() == 0 && !proxy.stalled.Load() && !release.After(time.Now()) {
+				if _, werr := pp.dst.Write((*buf)[:n]); werr != nil {
+					pp.conn.close(false)
+					return
+				}
+			} else {
+				pp.queued.Add(1)
+				pp.queue <- chunk{buf: buf, n: n, release: release}
+				buf = buffers.Get().(*[]byte)
+			}
 		}
 		if err != nil {
 			return
@@ -93,13 +110,13 @@ func (pp *pipe) releaseTime(n int) time.Time {
 // ended and the queue is flushed, closes the pair. After a failed write
 // or a closed pair it only drains the queue, so the reader never blocks.
 func (pp *pipe) write() {
-	var timer *time.Timer
 	ok := true
 	for ch := range pp.queue {
 		if ok {
-			ok = pp.deliver(ch, &timer)
+			ok = pp.deliver(ch)
 		}
 		buffers.Put(ch.buf)
+		pp.queued.Add(-1)
 	}
 	pp.conn.close(false)
 }
@@ -107,18 +124,13 @@ func (pp *pipe) write() {
 // deliver waits for ch's delivery time and the end of any stall, then
 // writes it to dst. It returns false when the pair is closed first or
 // the write fails; it closes the pair then.
-func (pp *pipe) deliver(ch chunk, timer **time.Timer) bool {
+func (pp *pipe) deliver(ch chunk) bool {
 	done := pp.conn.done
-	if wait := time.Until(ch.release); wait > 0 {
-		if *timer == nil {
-			*timer = time.NewTimer(wait)
-		} else {
-			(*timer).Reset(wait)
-		}
+	if time.Now().Before(ch.release) {
+		pp.conn.proxy.clock.wakeAt(ch.release, pp.wake)
 		select {
-		case <-(*timer).C:
+		case <-pp.wake:
 		case <-done:
-			(*timer).Stop()
 			return false
 		}
 	}
