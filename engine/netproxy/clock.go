@@ -56,7 +56,7 @@ func (c *clock) wakeAt(at time.Time, wake chan<- struct{}) {
 
 // run wakes waiters until stop is closed.
 func (c *clock) run() {
-	lockPreciseThread()
+	defer lockPreciseThread()()
 	coarse := time.NewTimer(time.Hour)
 	coarse.Stop()
 	for {
