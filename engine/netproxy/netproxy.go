@@ -3,13 +3,25 @@
 // connection, and faults switched on while it runs (a stall, a latency
 // spike, a reset of every connection).
 //
-// CONTRACT STUB: the helper implementing this package replaces the bodies.
+// Each accepted connection gets its own upstream connection and two
+// directions. In each direction a reader stamps every chunk it reads with
+// the time it may be delivered, and a writer delivers the chunks at those
+// times, in order. With a zero Config the proxy forwards as fast as the
+// two sockets allow.
 package netproxy
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// DefaultDialTimeout is the DialTimeout used when Config leaves it zero.
+const DefaultDialTimeout = 5 * time.Second
 
 // Config configures a Proxy.
 type Config struct {
@@ -32,34 +44,200 @@ type Config struct {
 	DialTimeout time.Duration
 }
 
+// check reports what is wrong with c, every problem at once.
+func (c Config) check() error {
+	var errs []error
+	if c.Network == "" || c.Address == "" {
+		errs = append(errs, errors.New("upstream Network and Address are required"))
+	}
+	if c.Latency < 0 {
+		errs = append(errs, fmt.Errorf("latency %v is negative", c.Latency))
+	}
+	if c.Jitter < 0 || c.Jitter > c.Latency {
+		errs = append(errs, fmt.Errorf("jitter %v must be between 0 and the latency %v", c.Jitter, c.Latency))
+	}
+	if c.Bandwidth < 0 {
+		errs = append(errs, fmt.Errorf("bandwidth %d B/s is negative", c.Bandwidth))
+	}
+	if c.DialTimeout < 0 {
+		errs = append(errs, fmt.Errorf("dial timeout %v is negative", c.DialTimeout))
+	}
+	return errors.Join(errs...)
+}
+
 // Proxy forwards connections accepted on a 127.0.0.1 port to the upstream.
 // Its methods are safe for concurrent use.
-type Proxy struct{}
+type Proxy struct {
+	cfg      Config
+	listener net.Listener
+	// dialCtx is cancelled by Close so that no dial outlives the proxy.
+	dialCtx    context.Context
+	cancelDial context.CancelFunc
+	wg         sync.WaitGroup // every goroutine the proxy started
+	clock      *clock
+	extra      atomic.Int64  // SetExtraLatency's round-trip duration, in ns
+	stalled    atomic.Bool   // fast path of resumed != nil
+	seq        atomic.Uint64 // numbers connections, to seed their jitter
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{} // open connections
+	resumed chan struct{}      // while stalled: closed when the stall ends
+	closed  bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
 
 // Start listens on 127.0.0.1 (a free port) and forwards every accepted
 // connection to cfg's upstream until Close.
-func Start(cfg Config) (*Proxy, error) { return nil, errors.New("netproxy: not implemented") }
+func Start(cfg Config) (*Proxy, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("netproxy: %w", err)
+	}
+	if cfg.DialTimeout == 0 {
+		cfg.DialTimeout = DefaultDialTimeout
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("netproxy: listen on 127.0.0.1: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Proxy{
+		cfg:        cfg,
+		listener:   ln,
+		dialCtx:    ctx,
+		cancelDial: cancel,
+		conns:      make(map[*conn]struct{}),
+		clock:      newClock(),
+	}
+	p.wg.Add(2)
+	go func() { defer p.wg.Done(); p.clock.run() }()
+	go p.accept()
+	return p, nil
+}
 
 // Addr is the proxy's listening address, "127.0.0.1:PORT".
-func (p *Proxy) Addr() string { return "" }
+func (p *Proxy) Addr() string { return p.listener.Addr().String() }
 
 // SetStalled stops (true) or resumes (false) forwarding on every
 // connection, in both directions, including connections accepted while
 // stalled. Bytes read while stalled are delivered, in order, once resumed.
-func (p *Proxy) SetStalled(stalled bool) {}
+func (p *Proxy) SetStalled(stalled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case stalled && p.resumed == nil:
+		p.resumed = make(chan struct{})
+		p.stalled.Store(true)
+	case !stalled && p.resumed != nil:
+		close(p.resumed)
+		p.resumed = nil
+		p.stalled.Store(false)
+	}
+}
 
 // SetExtraLatency adds d to every round trip of bytes read from now on
 // (a latency spike); 0 ends the spike.
-func (p *Proxy) SetExtraLatency(d time.Duration) {}
+func (p *Proxy) SetExtraLatency(d time.Duration) { p.extra.Store(int64(max(d, 0))) }
 
 // Reset resets every open connection at once: the client side gets a TCP
 // RST (SO_LINGER 0), the upstream side is closed. It returns how many
 // connections it reset.
-func (p *Proxy) Reset() int { return 0 }
+func (p *Proxy) Reset() int {
+	open := p.openConns()
+	for _, c := range open {
+		c.close(true)
+	}
+	return len(open)
+}
 
 // Conns is the number of connections open through the proxy.
-func (p *Proxy) Conns() int { return 0 }
+func (p *Proxy) Conns() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}
 
 // Close stops listening, closes every connection and waits for the
-// proxy's goroutines to end.
-func (p *Proxy) Close() error { return nil }
+// proxy's goroutines to end. Calling it again returns the first call's
+// result.
+func (p *Proxy) Close() error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		if err := p.listener.Close(); err != nil {
+			p.closeErr = fmt.Errorf("netproxy: close listener: %w", err)
+		}
+		p.cancelDial()
+		for _, c := range p.openConns() {
+			c.close(false)
+		}
+		close(p.clock.stop)
+		p.wg.Wait()
+	})
+	return p.closeErr
+}
+
+// openConns is a snapshot of the open connections.
+func (p *Proxy) openConns() []*conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	open := make([]*conn, 0, len(p.conns))
+	for c := range p.conns {
+		open = append(open, c)
+	}
+	return open
+}
+
+// accept accepts connections until the listener is closed.
+func (p *Proxy) accept() {
+	defer p.wg.Done()
+	for {
+		nc, err := p.listener.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors or similar: wait a moment, as
+			// net/http does, rather than spin or give up.
+			select {
+			case <-p.dialCtx.Done():
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			continue
+		}
+		c := &conn{proxy: p, client: nc.(*net.TCPConn), done: make(chan struct{})}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			nc.Close()
+			return
+		}
+		p.conns[c] = struct{}{}
+		p.wg.Add(1)
+		p.mu.Unlock()
+		go c.serve(p.seq.Add(1))
+	}
+}
+
+// waitResumed returns true at once when the proxy is not stalled, or once
+// the stall ends; false if done is closed first.
+func (p *Proxy) waitResumed(done <-chan struct{}) bool {
+	if !p.stalled.Load() {
+		return true
+	}
+	p.mu.Lock()
+	resumed := p.resumed
+	p.mu.Unlock()
+	if resumed == nil {
+		return true
+	}
+	select {
+	case <-resumed:
+		return true
+	case <-done:
+		return false
+	}
+}

@@ -1,0 +1,81 @@
+package netproxy
+
+import (
+	"math/rand/v2"
+	"net"
+	"sync"
+)
+
+// conn is one client connection and its upstream connection.
+type conn struct {
+	proxy  *Proxy
+	client *net.TCPConn
+	// upstream is set, under proxy.mu, once dialled; nil before.
+	upstream net.Conn
+	// done is closed when the pair is closed; writers waiting on a
+	// delivery time or a stall give up then.
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// serve dials the upstream and forwards both directions until the pair
+// is closed. seq numbers the connection (from 1) to seed its jitter.
+func (c *conn) serve(seq uint64) {
+	p := c.proxy
+	defer p.wg.Done()
+	d := net.Dialer{Timeout: p.cfg.DialTimeout}
+	up, err := d.DialContext(p.dialCtx, p.cfg.Network, p.cfg.Address)
+	if err != nil {
+		// The client sees its connection closed at once, as it would a
+		// server that is down or restarting.
+		c.close(false)
+		return
+	}
+	p.mu.Lock()
+	if c.isClosed() {
+		p.mu.Unlock()
+		up.Close()
+		return
+	}
+	c.upstream = up
+	p.mu.Unlock()
+
+	seed := uint64(p.cfg.Seed)
+	toServer := newPipe(c, c.client, up, rand.New(rand.NewPCG(seed, seq<<1)))
+	toClient := newPipe(c, up, c.client, rand.New(rand.NewPCG(seed, seq<<1|1)))
+	p.wg.Add(3)
+	go func() { defer p.wg.Done(); toServer.read() }()
+	go func() { defer p.wg.Done(); toServer.write() }()
+	go func() { defer p.wg.Done(); toClient.read() }()
+	toClient.write()
+}
+
+// isClosed reports whether close has begun.
+func (c *conn) isClosed() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// close closes both sides, once; with reset, the client side is sent a
+// TCP RST instead of a FIN.
+func (c *conn) close(reset bool) {
+	c.closeOnce.Do(func() {
+		p := c.proxy
+		if reset {
+			_ = c.client.SetLinger(0)
+		}
+		c.client.Close()
+		p.mu.Lock()
+		close(c.done)
+		up := c.upstream
+		delete(p.conns, c)
+		p.mu.Unlock()
+		if up != nil {
+			up.Close()
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package netproxy_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/planrun/planrun/engine/netproxy"
+	"github.com/planrun/planrun/internal/pgtest"
+)
+
+// pgConnect connects to the test server, through p when it is not nil.
+func pgConnect(tb testing.TB, p *netproxy.Proxy) *pgx.Conn {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if p != nil {
+		host, port, err := net.SplitHostPort(p.Addr())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cfg.Host = host
+		if _, err := fmt.Sscan(port, &cfg.Port); err != nil {
+			tb.Fatal(err)
+		}
+		cfg.Fallbacks = nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// pgUpstream is the test server's address, as a Config takes it.
+func pgUpstream(tb testing.TB) (network, address string) {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(pgtest.DSN(tb))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if cfg.Host[0] == '/' {
+		return "unix", fmt.Sprintf("%s/.s.PGSQL.%d", cfg.Host, cfg.Port)
+	}
+	return "tcp", net.JoinHostPort(cfg.Host, fmt.Sprint(cfg.Port))
+}
+
+func select1(tb testing.TB, conn *pgx.Conn) {
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// select1Times measures n SELECT 1 queries on conn, after one to warm
+// its statement cache.
+func select1Times(tb testing.TB, conn *pgx.Conn, n int) []time.Duration {
+	select1(tb, conn)
+	times := make([]time.Duration, n)
+	for i := range times {
+		start := time.Now()
+		select1(tb, conn)
+		times[i] = time.Since(start)
+	}
+	slices.Sort(times)
+	return times
+}
+
+// The ground truth: with latency 5ms, SELECT 1's p50 is between
+// 5 ms and 6.5 ms on loopback.
+func TestPostgresSelect1Latency(t *testing.T) {
+	const latency = 5 * time.Millisecond
+	network, address := pgUpstream(t)
+	direct := select1Times(t, pgConnect(t, nil), 200)
+	p := startProxy(t, netproxy.Config{Network: network, Address: address, Latency: latency})
+	start := time.Now()
+	conn := pgConnect(t, p)
+	connect := time.Since(start)
+	proxied := select1Times(t, conn, 200)
+	p50, directP50 := quantile(proxied, .5), quantile(direct, .5)
+	t.Logf("SELECT 1 direct: p50 %v p90 %v; through latency %v: min %v p50 %v p90 %v; connect through the proxy %v",
+		directP50, quantile(direct, .9), latency, proxied[0], p50, quantile(proxied, .9), connect)
+
+	if proxied[0] < latency {
+		t.Errorf("fastest SELECT 1 %v is below the latency %v", proxied[0], latency)
+	}
+	// 6.5 ms on an idle machine, where the direct p50 is about 0.1 ms; a
+	// busy machine slows the direct queries too.
+	if limit := 6500*time.Microsecond + max(directP50-100*time.Microsecond, 0); p50 > limit {
+		t.Errorf("SELECT 1 p50 %v through the proxy is above %v", p50, limit)
+	}
+	if connect < latency {
+		t.Errorf("connecting took %v, under the round trip (%v) a startup needs at least", connect, latency)
+	}
+}
