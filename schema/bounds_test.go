@@ -3,6 +3,7 @@ package schema_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/planrun/planrun/schema"
 )
@@ -148,6 +149,42 @@ func TestBounds(t *testing.T) {
 // a password in every key that ${VAR}-expands and in the wrong places, and
 // checks that no error shows the value, or any part of the password: the
 // messages name the variable instead.
+// TestPoolFromEnvironment: one plan, several pool configurations, each
+// value typed after expansion.
+func TestPoolFromEnvironment(t *testing.T) {
+	src := doc(
+		"version: 1",
+		"name: t",
+		"pool:",
+		"  size: ${POOL_SIZE:-5}",
+		"  max_overflow: ${POOL_OVERFLOW:-10}",
+		"  timeout: ${POOL_TIMEOUT:-30s}",
+		"  pre_ping: ${POOL_PRE_PING:-false}",
+		mixApp,
+		scenario,
+	)
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		want schema.Pool
+	}{
+		{"defaults", nil, schema.Pool{Size: 5, MaxOverflow: 10, Timeout: schema.Duration(30 * time.Second)}},
+		{"set", map[string]string{"POOL_SIZE": "20", "POOL_OVERFLOW": "30", "POOL_TIMEOUT": "2s", "POOL_PRE_PING": "true"},
+			schema.Pool{Size: 20, MaxOverflow: 30, Timeout: schema.Duration(2 * time.Second), PrePing: true}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			plan, err := schema.Parse("plan.yaml", []byte(src), envOf(c.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := plan.Pool
+			if got.Size != c.want.Size || got.MaxOverflow != c.want.MaxOverflow || got.Timeout != c.want.Timeout || got.PrePing != c.want.PrePing {
+				t.Errorf("pool = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
 func TestValidationNeverEchoesEnvironmentValues(t *testing.T) {
 	const password = "Gh4 spa@ce#Mn8"
 	secrets := map[string]string{
@@ -163,7 +200,9 @@ func TestValidationNeverEchoesEnvironmentValues(t *testing.T) {
 		"  replicas: ${DATABASE_URL}", // not an integer
 		"  application_name: ${DATABASE_URL} ${NOPE}", // one unset variable next to it
 		"pool:",
-		"  size: ${DATABASE_URL}", // not expanded here: shown as written
+		"  size: ${DATABASE_URL}",     // not an integer
+		"  timeout: ${DATABASE_URL}",  // not a duration
+		"  pre_ping: ${DATABASE_URL}", // not a boolean
 		mixApp,
 		scenario,
 		"verdict:",

@@ -238,6 +238,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	d.active[n] = true
 	defer delete(d.active, n)
 
+	if ref, ok := d.envScalar(n, c); ok && (v.Type() == durationType || v.Kind() == reflect.Bool) {
+		return d.expandedScalar(n, v, c, ref)
+	}
 	switch v.Type() {
 	case durationType:
 		dur, ok := d.duration(n, c.key)
@@ -302,6 +305,43 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	}
 	d.errorf(d.src.pos(n), "", "%s: unsupported field type %s", c.key, v.Type())
 	return false
+}
+
+// envScalar reports whether n is a string scalar to expand (a ${VAR} in a
+// key that expands), and returns it as written.
+func (d *decoder) envScalar(n *yaml.Node, c ctx) (string, bool) {
+	if c.expand && n.Kind == yaml.ScalarNode && n.Tag == "!!str" && strings.Contains(n.Value, "${") {
+		return strings.TrimSpace(n.Value), true
+	}
+	return "", false
+}
+
+// expandedScalar decodes a duration or a bool written as ${VAR}: the
+// expanded value is parsed as the plan would be, and a message names the
+// variable, never its value (it could be a secret set for another key).
+func (d *decoder) expandedScalar(n *yaml.Node, v reflect.Value, c ctx, ref string) bool {
+	s, ok := d.text(n, c, "a value")
+	if !ok {
+		return false
+	}
+	d.meta.env[v.Addr().Interface()] = ref
+	s = strings.TrimSpace(s)
+	if v.Kind() == reflect.Bool {
+		b, err := strconv.ParseBool(s)
+		if err != nil || (s != "true" && s != "false") {
+			d.errorf(d.src.pos(n), "set it to `true` or `false`", "%s: the value of %s is not true or false", c.key, ref)
+			return false
+		}
+		v.SetBool(b)
+		return true
+	}
+	dur, msg, _ := parseDuration(s)
+	if msg != "" {
+		d.errorf(d.src.pos(n), "set it to a Go-style duration with a unit: `250ms`, `30s`, `5m`", "%s: the value of %s is not a duration", c.key, ref)
+		return false
+	}
+	v.SetInt(int64(dur))
+	return true
 }
 
 // text returns a scalar's text, ${VAR}-expanded when c.expand.
@@ -918,7 +958,7 @@ func (d *decoder) mergePairs(n *yaml.Node) []pair {
 }
 
 // expandKeys are the Plan keys whose values get ${VAR} expansion.
-var expandKeys = map[string]bool{"name": true, "description": true, "target": true, "verdict": true}
+var expandKeys = map[string]bool{"name": true, "description": true, "target": true, "pool": true, "verdict": true}
 
 // mapping decodes a YAML mapping into a struct by its yaml tags.
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
