@@ -104,7 +104,7 @@ type postmaster struct {
 }
 
 // errStopped is the cause that cuts a Restart short when Stop is called.
-var errStopped = errors.New("localpg: server stopped")
+var errStopped = errors.New("the server was stopped")
 
 // Start creates a data directory with initdb, starts postgres on a free
 // 127.0.0.1 port and waits until it accepts connections. On any error
@@ -251,12 +251,16 @@ func (s *Server) Stop() error {
 // then returns ctx's error. A run interrupted during a restart thus still
 // has a server for its teardown. [Server.Stop] cuts a Restart short at any
 // point and leaves no process behind; Restart after Stop returns an error.
-// Concurrent Restarts run one after the other.
+// A ctx that has already ended leaves the server untouched. Concurrent
+// Restarts run one after the other.
 func (s *Server) Restart(ctx context.Context, down time.Duration) (time.Duration, error) {
 	s.lifecycle.Lock()
 	defer s.lifecycle.Unlock()
 	if s.stopping.Err() != nil {
 		return 0, fmt.Errorf("localpg: restart: %w", errStopped)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return 0, fmt.Errorf("localpg: restart not begun: %w", err)
 	}
 	pm := s.postmaster()
 	if pm == nil {
