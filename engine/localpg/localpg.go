@@ -236,7 +236,7 @@ func (s *Server) Stop() error {
 
 // Restart shuts the server down fast (SIGINT, as Stop does; SIGKILL to its
 // process group after 10s), keeps it down for down (counted from the moment
-// it has exited), then starts it again on the same port and data directory,
+// it has exited; 0 or less: not at all), then starts it again on the same port and data directory,
 // without initdb, and waits until it accepts connections (within the
 // StartTimeout of [Options]). It returns how long the server was
 // unreachable: from the shutdown signal to ready again. Connections open at
@@ -304,6 +304,10 @@ func (s *Server) Restart(ctx context.Context, down time.Duration) (time.Duration
 	unreachable := time.Since(began)
 	s.logf("localpg: postgres (pid %d) ready again on 127.0.0.1:%d, unreachable for %s",
 		s.PID(), s.port, unreachable.Round(time.Millisecond))
+	if interrupted == nil && ctx.Err() != nil {
+		interrupted = fmt.Errorf("localpg: restart interrupted while postgres started again (it is ready): %w",
+			context.Cause(ctx))
+	}
 	return unreachable, interrupted
 }
 

@@ -21,6 +21,7 @@ import (
 type restartResult struct {
 	unreachable time.Duration
 	err         error
+	returned    time.Time
 }
 
 // restartInBackground calls srv.Restart(ctx, down) on its own goroutine.
@@ -28,7 +29,7 @@ func restartInBackground(ctx context.Context, srv *localpg.Server, down time.Dur
 	done := make(chan restartResult, 1)
 	go func() {
 		d, err := srv.Restart(ctx, down)
-		done <- restartResult{d, err}
+		done <- restartResult{d, err, time.Now()}
 	}()
 	return done
 }
@@ -224,31 +225,49 @@ poll:
 }
 
 func TestRestartInterrupted(t *testing.T) {
-	// A down period no test would wait out: the cancel must cut it short.
-	const down = 10 * time.Minute
-	srv := startServer(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	tests := []struct {
+		name      string
+		down      time.Duration
+		thenSleep time.Duration // after the server is down, before the cancel
+	}{
+		// A down period no test would wait out: the cancel must cut it short.
+		{name: "cancel in the down period", down: 10 * time.Minute},
+		// Usually lands while postgres starts again.
+		{name: "cancel after the down period", down: 20 * time.Millisecond, thenSleep: 40 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startServer(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
 
-	began := time.Now()
-	done := restartInBackground(ctx, srv, down)
-	waitDown(t, srv)
-	cancel()
-	res := <-done
-	took := time.Since(began)
-	t.Logf("Restart() cancelled in the down period returned after %s: %v", took.Round(time.Millisecond), res.err)
-	if !errors.Is(res.err, context.Canceled) {
-		t.Errorf("Restart() error = %v, want context.Canceled", res.err)
+			began := time.Now()
+			done := restartInBackground(ctx, srv, tt.down)
+			waitDown(t, srv)
+			time.Sleep(tt.thenSleep)
+			cancelled := time.Now()
+			cancel()
+			res := <-done
+			took := res.returned.Sub(began)
+			t.Logf("Restart() returned after %s (%s after the cancel): %v",
+				took.Round(time.Millisecond), res.returned.Sub(cancelled).Round(time.Millisecond), res.err)
+			switch {
+			case res.returned.Before(cancelled):
+				t.Logf("the restart was over before the cancel")
+			case !errors.Is(res.err, context.Canceled):
+				t.Errorf("Restart() error = %v, want context.Canceled", res.err)
+			}
+			if took >= tt.down && tt.down > time.Minute {
+				t.Errorf("Restart() returned after %s, not cut short", took)
+			}
+			// The server is up again, ready for a teardown.
+			conn, err := connect(srv.DSN())
+			if err != nil {
+				t.Fatalf("connect after an interrupted restart: %v", err)
+			}
+			_ = conn.Close(context.Background())
+		})
 	}
-	if took >= down {
-		t.Errorf("Restart() returned after %s, not cut short", took)
-	}
-	// The server is up again, ready for a teardown.
-	conn, err := connect(srv.DSN())
-	if err != nil {
-		t.Fatalf("connect after an interrupted restart: %v", err)
-	}
-	_ = conn.Close(context.Background())
 }
 
 func TestRestartStoppedMeanwhile(t *testing.T) {
