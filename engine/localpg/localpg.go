@@ -75,15 +75,36 @@ type Server struct {
 	startup time.Duration
 	logf    func(string, ...any)
 
+	// How postgres is started: by launch in Start and again by Restart.
+	cred         *syscall.Credential
+	maxConns     int
+	startTimeout time.Duration
+
 	lock *os.File // flock held while the dir is in use (see sweepStale)
 
-	proc    *os.Process
-	exited  chan struct{} // closed once the postgres process has been reaped
-	waitErr error         // valid after exited is closed
+	// lifecycle is held by Restart throughout and by Stop while it stops
+	// the process: one of them at a time changes which postmaster runs.
+	lifecycle sync.Mutex
+	// stopping ends when Stop begins; it cuts a Restart under way short.
+	stopping    context.Context
+	stopRestart context.CancelCauseFunc
+
+	mu sync.Mutex  // guards pm
+	pm *postmaster // the postmaster started last; nil if none or its start failed
 
 	stopOnce sync.Once
 	stopErr  error
 }
+
+// postmaster is one run of the postgres process.
+type postmaster struct {
+	proc    *os.Process
+	exited  chan struct{} // closed once the process has been reaped
+	waitErr error         // valid after exited is closed
+}
+
+// errStopped is the cause that cuts a Restart short when Stop is called.
+var errStopped = errors.New("the server was stopped")
 
 // Start creates a data directory with initdb, starts postgres on a free
 // 127.0.0.1 port and waits until it accepts connections. On any error
@@ -110,7 +131,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	}
 	sweepStale(base, opts.Logf)
 
-	s := &Server{binDir: binDir, logf: opts.Logf}
+	stopping, stopRestart := context.WithCancelCause(context.Background())
+	s := &Server{
+		binDir: binDir, logf: opts.Logf,
+		cred: cred, maxConns: opts.MaxConnections, startTimeout: opts.StartTimeout,
+		stopping: stopping, stopRestart: stopRestart,
+	}
 	if err := s.makeDir(base, cred); err != nil {
 		_ = s.Stop()
 		return nil, err
@@ -123,7 +149,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	opts.Logf("localpg: initdb done after %s", time.Since(began).Round(time.Millisecond))
 
 	for attempt := 1; ; attempt++ {
-		err = s.launch(ctx, cred, opts.MaxConnections)
+		err = s.launch(ctx)
 		if !errors.Is(err, errPortTaken) || attempt == bindAttempts {
 			break
 		}
@@ -153,12 +179,26 @@ func (s *Server) DataDir() string { return s.dataDir }
 // Port returns the TCP port the server listens on, on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 
-// PID returns the process id of the postmaster, or 0 if it never started.
+// PID returns the process id of the postmaster started last (after a
+// [Server.Restart], the new one), or 0 if it never started or its last
+// start failed.
 func (s *Server) PID() int {
-	if s.proc == nil {
-		return 0
+	if pm := s.postmaster(); pm != nil {
+		return pm.proc.Pid
 	}
-	return s.proc.Pid
+	return 0
+}
+
+func (s *Server) postmaster() *postmaster {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pm
+}
+
+func (s *Server) setPostmaster(pm *postmaster) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pm = pm
 }
 
 // StartupDuration returns how long Start took: initdb, launch and readiness.
@@ -167,14 +207,18 @@ func (s *Server) StartupDuration() time.Duration { return s.startup }
 // Stop shuts the server down (SIGINT, PostgreSQL's fast shutdown; SIGKILL to
 // its process group after 10s) and removes its temp directory. It is
 // idempotent and safe to call from several goroutines: every call returns
-// the result of the first.
+// the result of the first. A [Server.Restart] under way is cut short, and
+// the postmaster it may have started is stopped too.
 func (s *Server) Stop() error {
 	if s == nil {
 		return nil
 	}
 	s.stopOnce.Do(func() {
+		s.stopRestart(errStopped)
+		s.lifecycle.Lock()
+		defer s.lifecycle.Unlock()
 		var errs []error
-		if err := s.stopProcess(); err != nil {
+		if err := stopProcess(s.postmaster(), s.logf); err != nil {
 			errs = append(errs, err)
 		}
 		if s.dir != "" {
@@ -190,15 +234,81 @@ func (s *Server) Stop() error {
 	return s.stopErr
 }
 
-// Restart shuts the server down fast (SIGINT), keeps it down for down
-// (counted from the moment it has exited), then starts it again on the same
-// port and data directory and waits until it accepts connections. It
-// returns how long the server was unreachable: from the shutdown signal to
-// ready again.
+// Restart shuts the server down fast (SIGINT, as Stop does; SIGKILL to its
+// process group after 10s), keeps it down for down (counted from the moment
+// it has exited; 0 or less: not at all), then starts it again on the same port and data directory,
+// without initdb, and waits until it accepts connections (within the
+// StartTimeout of [Options]). It returns how long the server was
+// unreachable: from the shutdown signal to ready again. Connections open at
+// the shutdown are broken; data committed before it is kept.
 //
-// CONTRACT STUB: the helper implementing restart replaces the body.
+// If another process took the port meanwhile, Restart fails with an error
+// saying so and the server stays down ([Server.Stop] still cleans up).
+//
+// Restart never leaves the server down because ctx ended: if ctx ends during
+// the down period, postgres is started again at once; either way Restart
+// waits until it is ready (the start timeout, not ctx, bounds that wait) and
+// then returns ctx's error. A run interrupted during a restart thus still
+// has a server for its teardown. [Server.Stop] cuts a Restart short at any
+// point and leaves no process behind; Restart after Stop returns an error.
+// A ctx that has already ended leaves the server untouched. Concurrent
+// Restarts run one after the other.
 func (s *Server) Restart(ctx context.Context, down time.Duration) (time.Duration, error) {
-	return 0, errors.New("localpg: restart not implemented")
+	s.lifecycle.Lock()
+	defer s.lifecycle.Unlock()
+	if s.stopping.Err() != nil {
+		return 0, fmt.Errorf("localpg: restart: %w", errStopped)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return 0, fmt.Errorf("localpg: restart not begun: %w", err)
+	}
+	pm := s.postmaster()
+	if pm == nil {
+		return 0, errors.New("localpg: restart: postgres is not running (its last start failed)")
+	}
+
+	began := time.Now()
+	if err := stopProcess(pm, s.logf); err != nil {
+		return time.Since(began), fmt.Errorf("localpg: restart: %w", err)
+	}
+	s.logf("localpg: postgres (pid %d) shut down after %s, staying down for %s",
+		pm.proc.Pid, time.Since(began).Round(time.Millisecond), down)
+
+	var interrupted error
+	timer := time.NewTimer(down)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+		interrupted = fmt.Errorf("localpg: restart interrupted during the down period (postgres started again at once): %w",
+			context.Cause(ctx))
+		s.logf("%v", interrupted)
+	case <-s.stopping.Done():
+		return time.Since(began), fmt.Errorf("localpg: restart: %w during the down period", errStopped)
+	}
+
+	// Ready within the start timeout whatever ctx says (see above), unless Stop is called.
+	readyCtx, cancel := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancel(nil)
+	defer context.AfterFunc(s.stopping, func() { cancel(errStopped) })()
+	readyCtx, cancelTimeout := context.WithTimeoutCause(readyCtx, s.startTimeout,
+		fmt.Errorf("localpg: start timeout of %s passed", s.startTimeout))
+	defer cancelTimeout()
+
+	if _, err := s.run(readyCtx, os.O_APPEND); err != nil {
+		if errors.Is(err, errPortTaken) {
+			err = fmt.Errorf("another process took port %d while the server was down, so it stays down: %w", s.port, err)
+		}
+		return time.Since(began), errors.Join(interrupted, fmt.Errorf("localpg: restart: %w", err))
+	}
+	unreachable := time.Since(began)
+	s.logf("localpg: postgres (pid %d) ready again on 127.0.0.1:%d, unreachable for %s",
+		s.PID(), s.port, unreachable.Round(time.Millisecond))
+	if interrupted == nil && ctx.Err() != nil {
+		interrupted = fmt.Errorf("localpg: restart interrupted while postgres started again (it is ready): %w",
+			context.Cause(ctx))
+	}
+	return unreachable, interrupted
 }
 
 // makeDir creates the temp dir, takes its lock and hands it to the account
@@ -246,25 +356,33 @@ var errPortTaken = errors.New("port already in use")
 
 // launch starts postgres on a fresh free port and waits until it is ready.
 // A failed attempt leaves no process behind.
-func (s *Server) launch(ctx context.Context, cred *syscall.Credential, maxConns int) error {
+func (s *Server) launch(ctx context.Context) error {
 	port, err := freePort()
 	if err != nil {
 		return err
 	}
 	s.port = port
 	s.dsn = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	s.version, err = s.run(ctx, os.O_TRUNC)
+	return err
+}
 
-	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+// run starts postgres on s.port with s.dataDir, makes it the current
+// postmaster and waits until it is ready; it returns the server version.
+// logMode is os.O_TRUNC to start the server log afresh or os.O_APPEND to
+// keep what earlier runs wrote. A failed attempt leaves no process behind.
+func (s *Server) run(ctx context.Context, logMode int) (string, error) {
+	logFile, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|logMode, 0o644)
 	if err != nil {
-		return fmt.Errorf("localpg: open server log: %w", err)
+		return "", fmt.Errorf("localpg: open server log: %w", err)
 	}
 	defer logFile.Close() // the child holds its own copy
 	cmd := exec.Command(filepath.Join(s.binDir, "postgres"),
 		"-D", s.dataDir,
 		"-c", "listen_addresses=127.0.0.1",
-		"-c", "port="+strconv.Itoa(port),
+		"-c", "port="+strconv.Itoa(s.port),
 		"-c", "unix_socket_directories="+s.dir,
-		"-c", "max_connections="+strconv.Itoa(maxConns),
+		"-c", "max_connections="+strconv.Itoa(s.maxConns),
 		"-c", "fsync=off",
 		"-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off",
@@ -272,56 +390,57 @@ func (s *Server) launch(ctx context.Context, cred *syscall.Credential, maxConns 
 	cmd.Dir = s.dir
 	cmd.Env = childEnv()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = childProcAttr(cred)
+	cmd.SysProcAttr = childProcAttr(s.cred)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("localpg: start postgres: %w", err)
+		return "", fmt.Errorf("localpg: start postgres: %w", err)
 	}
-	s.proc = cmd.Process
-	s.exited = make(chan struct{})
+	pm := &postmaster{proc: cmd.Process, exited: make(chan struct{})}
 	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
+		pm.waitErr = cmd.Wait()
+		close(pm.exited)
 	}()
+	s.setPostmaster(pm)
 
-	if err := s.waitReady(ctx); err != nil {
-		if stopErr := s.stopProcess(); stopErr != nil {
+	version, err := s.waitReady(ctx, pm)
+	if err != nil {
+		if stopErr := stopProcess(pm, s.logf); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
-		s.proc = nil
-		return err
+		s.setPostmaster(nil)
+		return "", err
 	}
-	return nil
+	return version, nil
 }
 
-// waitReady connects until the server answers, it exits, or ctx ends.
-func (s *Server) waitReady(ctx context.Context) error {
+// waitReady connects until the server answers, pm exits, or ctx ends. It
+// returns the server version.
+func (s *Server) waitReady(ctx context.Context, pm *postmaster) (string, error) {
 	var lastErr error
 	for {
 		select {
-		case <-s.exited:
+		case <-pm.exited:
 			log := s.logTail()
 			if strings.Contains(log, "could not bind") || strings.Contains(log, "already in use") {
-				return fmt.Errorf("localpg: port %d: %w", s.port, errPortTaken)
+				return "", fmt.Errorf("localpg: port %d: %w; server log:\n%s", s.port, errPortTaken, log)
 			}
-			return fmt.Errorf("localpg: postgres exited during startup (%v); server log:\n%s", s.waitErr, log)
+			return "", fmt.Errorf("localpg: postgres exited during startup (%v); server log:\n%s", pm.waitErr, log)
 		case <-ctx.Done():
-			return fmt.Errorf("localpg: server not ready on port %d: %w (last error: %v); server log:\n%s",
+			return "", fmt.Errorf("localpg: server not ready on port %d: %w (last error: %v); server log:\n%s",
 				s.port, context.Cause(ctx), lastErr, s.logTail())
 		default:
 		}
 		version, err := s.probe(ctx)
 		if err == nil {
-			s.version = version
-			return nil
+			return version, nil
 		}
 		if errors.Is(err, errPortTaken) {
-			return err
+			return "", err
 		}
 		lastErr = err
 		select {
 		case <-time.After(25 * time.Millisecond):
 		case <-ctx.Done():
-		case <-s.exited:
+		case <-pm.exited:
 		}
 	}
 }
@@ -348,28 +467,30 @@ func (s *Server) probe(ctx context.Context) (string, error) {
 	return version, nil
 }
 
-// stopProcess shuts the postmaster down, if running, and reaps it.
-func (s *Server) stopProcess() error {
-	if s.proc == nil {
+// stopProcess shuts pm down (SIGINT, PostgreSQL's fast shutdown; SIGKILL to
+// its process group after stopGrace), if it runs, and waits until it has
+// been reaped. A nil pm is no process.
+func stopProcess(pm *postmaster, logf func(string, ...any)) error {
+	if pm == nil {
 		return nil
 	}
 	select {
-	case <-s.exited:
+	case <-pm.exited:
 		return nil
 	default:
 	}
-	_ = s.proc.Signal(syscall.SIGINT) // fast shutdown
+	_ = pm.proc.Signal(syscall.SIGINT) // fast shutdown
 	select {
-	case <-s.exited:
+	case <-pm.exited:
 		return nil
 	case <-time.After(stopGrace):
 	}
-	s.logf("localpg: postgres (pid %d) still running after %s, killing it", s.proc.Pid, stopGrace)
+	logf("localpg: postgres (pid %d) still running after %s, killing it", pm.proc.Pid, stopGrace)
 	// The server runs in its own process group: take its children too.
-	if err := syscall.Kill(-s.proc.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("localpg: kill postgres (pid %d): %w", s.proc.Pid, err)
+	if err := syscall.Kill(-pm.proc.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return fmt.Errorf("localpg: kill postgres (pid %d): %w", pm.proc.Pid, err)
 	}
-	<-s.exited
+	<-pm.exited
 	return nil
 }
 
