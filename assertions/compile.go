@@ -55,6 +55,8 @@ type compiled struct {
 	program  *vm.Program
 	// refs are the dotted names the check reads, in source order, deduplicated.
 	refs []string
+	// faultRefs are the faults[i].member reads, in source order, deduplicated.
+	faultRefs []faultRef
 	// groups are the certificate criteria the check counts in.
 	groups []string
 	// scenarios narrows the assertion; nil means every scenario.
@@ -277,6 +279,7 @@ func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) 
 		return nil, errs
 	}
 	c.refs = checkNames(cs, tree.Node, &errs)
+	c.faultRefs = faultRefsOf(tree.Node)
 	if len(errs) > 0 {
 		return nil, errs
 	}

@@ -208,6 +208,9 @@ func evaluate(machine *evaluator, c *compiled, env *Env, sc *results.Scenario, b
 		return o
 	}
 	o.Actual = formatActual(c.refs, env)
+	if fa := formatFaultActual(c.faultRefs, env); fa != "" {
+		o.Actual = strings.TrimPrefix(o.Actual+", "+fa, ", ")
+	}
 	out, err := machine.run(c, *env)
 	if err != nil {
 		o.Status, o.Reason = results.OutcomeError, runtimeMessage(err)
@@ -238,6 +241,9 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 		return results.OutcomeSkipped, reasonNoRecovery
 	case readsBaseRecovery && base.Recovery == nil:
 		return results.OutcomeSkipped, reasonNoBaselineRecovery
+	}
+	if status, reason := faultJudgeable(c.faultRefs, sc); status != "" {
+		return status, reason
 	}
 	if readsRecovery {
 		switch r := sc.Recovery; r.Status {

@@ -295,3 +295,44 @@ func TestEvaluateTimeBudget(t *testing.T) {
 		t.Errorf("second evaluation %+v, want an error saying %q", again[0], want)
 	}
 }
+
+func TestEvaluateFaults(t *testing.T) {
+	withFault := func(f results.Fault) results.Scenario {
+		sc := scenario("outage")
+		sc.Faults = []results.Fault{f}
+		sc.Recovery = results.WorstRecovery(f.Recovery)
+		return sc
+	}
+	stall := results.Fault{Kind: "stall", What: "stall for 2s", Status: results.FaultApplied}
+	recovered, stuck, calm, failed := stall, stall, stall, stall
+	recovered.Recovery = &results.Recovery{AfterFault: 1, Duration: 200 * ms, Status: results.RecoveryRecovered}
+	stuck.Recovery = &results.Recovery{AfterFault: 1, Duration: 8 * time.Second, Status: results.RecoveryNotRecovered}
+	calm.Recovery = &results.Recovery{AfterFault: 1, Status: results.RecoveryNotStressed}
+	failed.Status, failed.Effect = results.FaultFailed, "restart needs the embedded server"
+	for _, tc := range []struct {
+		name, check string
+		sc          results.Scenario
+		status      results.OutcomeStatus
+		actual      string
+		reason      string
+	}{
+		{"recovered in time", "faults[0].recovery < 1s", withFault(recovered), "pass", "faults[0].recovery = 200ms", ""},
+		{"not recovered fails honestly", "faults[0].recovered && faults[0].recovery < 1s", withFault(stuck), "fail",
+			"faults[0].recovered = false, faults[0].recovery = 8s (not recovered by the scenario's end)", ""},
+		{"worst recovery", "recovery < 1s", withFault(stuck), "fail", "recovery = 8s (not recovered by the scenario's end)", ""},
+		{"the fault did not stress the pool", "faults[0].recovery < 1s", withFault(calm), "error", "",
+			"the pool was never exhausted, slow nor failing after fault 1 (stall for 2s): the fault did not test recovery; raise the load or the fault"},
+		{"the fault could not be applied", "faults[0].recovered", withFault(failed), "skipped", "",
+			"fault 1 (stall for 2s) could not be applied: restart needs the embedded server"},
+		{"no such fault", "faults[1].recovery < 1s", withFault(recovered), "error", "",
+			"faults[1].recovery: scenario outage has 1 fault(s), faults[0] to faults[0]"},
+		{"kind", `faults[0].kind == "stall"`, withFault(recovered), "pass", `faults[0].kind = "stall"`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := evaluate(t, tc.check, tc.sc, nil)
+			if o.Status != tc.status || o.Actual != tc.actual || o.Reason != tc.reason {
+				t.Errorf("got %s %q %q, want %s %q %q", o.Status, o.Actual, o.Reason, tc.status, tc.actual, tc.reason)
+			}
+		})
+	}
+}
