@@ -185,6 +185,12 @@ func (fr *faultRunner) run(ctx context.Context, f *fault, state *faultState) {
 // was cut short).
 func (e *runEnv) applyFault(ctx context.Context, f *fault) (string, error) {
 	switch f.Kind {
+	case schema.FaultStall, schema.FaultLatency, schema.FaultReset:
+		if e.proxy == nil { // the schema requires target.network for these
+			return "", fmt.Errorf("%s needs target.network", f.Kind)
+		}
+	}
+	switch f.Kind {
 	case schema.FaultStall:
 		n := e.proxy.Conns()
 		e.proxy.SetStalled(true)
@@ -293,13 +299,19 @@ func (e *runEnv) lockTable(ctx context.Context, table string, d time.Duration) (
 	return fmt.Sprintf("held ACCESS EXCLUSIVE on %s for %s (granted after %s)%s", table, humanize.Duration(held), humanize.Duration(waited), cutShort(ctx)), nil
 }
 
-// dropMonitorAfterRestart closes the monitor connection when a restart
-// fault ran: the server it was connected to is gone, and the next use opens
-// a fresh one (reconnectMonitor).
-func (e *runEnv) dropMonitorAfterRestart(faults []results.Fault) {
+// afterRestart follows a restart fault that ran: the monitor connection
+// is closed (the server it was connected to is gone; the next use opens a
+// fresh one, see reconnectMonitor), and the next scenarios watch the new
+// postmaster's CPU.
+func (e *runEnv) afterRestart(faults []results.Fault) {
 	for _, f := range faults {
-		if f.Kind == schema.FaultRestart && f.Status != results.FaultNotReached && e.monitor != nil {
-			_ = e.monitor.Close(context.Background())
+		if f.Kind == schema.FaultRestart && f.Status != results.FaultNotReached {
+			if e.monitor != nil {
+				_ = e.monitor.Close(context.Background())
+			}
+			if e.server != nil {
+				e.serverPID = e.server.PID()
+			}
 			return
 		}
 	}

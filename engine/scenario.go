@@ -78,7 +78,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	r.startOpen(ctx, opCtx)
 	r.drive(ctx, opCtx)
 	out.Faults = faults.stop()
-	r.env.dropMonitorAfterRestart(out.Faults)
+	r.env.afterRestart(out.Faults)
 	r.stopOpen()
 	elapsed := r.drain(ctx, cancelOps)
 	out.Generator = generatorFigures(r.self.Stop())
