@@ -295,7 +295,7 @@ func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) 
 			"check may run too long: %s", ferr.Message)
 		return nil, errs
 	}
-	c.groups = groupsOf(c.refs)
+	c.groups = groupsOf(append(append([]string(nil), c.refs...), recoveryReads(c.faultRefs)...))
 	c.runLevel = isRunLevel(c.refs)
 
 	program, err := expr.Compile(cs.rw.src, exprOptions...)

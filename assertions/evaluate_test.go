@@ -336,3 +336,23 @@ func TestEvaluateFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultRecoveryCountsAsRecovery: a failed check on faults[i].recovery
+// fails the certificate's recovery criterion, not "other".
+func TestFaultRecoveryCountsAsRecovery(t *testing.T) {
+	sc := scenario("outage")
+	sc.Faults = []results.Fault{{Kind: "stall", What: "stall for 2s", Status: results.FaultApplied,
+		Recovery: &results.Recovery{AfterFault: 1, Duration: 3 * time.Second, Status: results.RecoveryRecovered}}}
+	sc.Recovery = sc.Faults[0].Recovery
+	r := run(sc)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("x", "faults[0].recovery < 1s")).Evaluate(r, nil)
+	failed := map[string]bool{}
+	for _, c := range r.Verdict.Criteria {
+		if c.Status == results.CriterionFail {
+			failed[c.Name] = true
+		}
+	}
+	if !failed["recovery"] || failed["other"] {
+		t.Errorf("failed criteria %v, want recovery (not other): %+v", failed, r.Verdict.Criteria)
+	}
+}

@@ -50,6 +50,17 @@ func faultRefsOf(root ast.Node) []faultRef {
 	return out
 }
 
+// recoveryReads is "recovery" when refs read a fault's recovery, so that
+// the check counts in the certificate's recovery criterion.
+func recoveryReads(refs []faultRef) []string {
+	for _, r := range refs {
+		if r.member == "recovery" || r.member == "recovered" {
+			return []string{"recovery"}
+		}
+	}
+	return nil
+}
+
 // faultJudgeable says why a check reading faults[i] cannot be judged on
 // sc ("" when it can): the scenario has no fault i, or fault i did not run,
 // or the recovery it reads was not measured.
