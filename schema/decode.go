@@ -601,16 +601,24 @@ const rateForm = "a rate is arrivals per second or per minute: `400/s`, `90/m`"
 // rate decodes an open model's arrival rate, `N/s` or `N/m`, to arrivals
 // per second.
 func (d *decoder) rate(n *yaml.Node, key string) (Rate, bool) {
+	return unitScalar(d, n, key, "a rate such as `400/s`", rateForm, parseRate)
+}
+
+// unitScalar decodes a scalar written with a unit (a rate, a bandwidth, a
+// percentage) by parse, which says why a text is not one (msg) and how to
+// write it (hint); want and form describe the value when n is no scalar.
+func unitScalar[T any](d *decoder, n *yaml.Node, key, want, form string, parse func(string) (T, string, string)) (T, bool) {
+	var zero T
 	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.typeError(n, key, "a rate such as `400/s`", rateForm)
-		return 0, false
+		d.typeError(n, key, want, form)
+		return zero, false
 	}
-	r, msg, hint := parseRate(strings.TrimSpace(n.Value))
+	v, msg, hint := parse(strings.TrimSpace(n.Value))
 	if msg != "" {
 		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
-		return 0, false
+		return zero, false
 	}
-	return r, true
+	return v, true
 }
 
 // parseRate parses a plan rate, `N/s` or `N/m` with N a finite number ≥ 0,

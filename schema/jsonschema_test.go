@@ -239,65 +239,43 @@ func TestJSONSchemaDurationPattern(t *testing.T) {
 // TestJSONSchemaRatePattern checks the schema's rate pattern against what
 // the loader accepts, in a scenario and in a stage.
 func TestJSONSchemaRatePattern(t *testing.T) {
-	root := loadJSONSchema(t)
-	re := mustCompile(t, root["$defs"].(jsonNode)["rate"].(jsonNode)["pattern"].(string))
-	cases := map[string]bool{"400/s": true, "90/m": true, "1.5/s": true, ".5/s": true, "1e3/s": true, "100 / s": true,
+	checkPattern(t, "rate", map[string]bool{"400/s": true, "90/m": true, "1.5/s": true, ".5/s": true, "1e3/s": true, "100 / s": true,
 		"400": false, "400/min": false, "400/h": false, "-1/s": false, "/s": false, "inf/s": false, "NaN/s": false,
-		"400 s": false, "400/S": false, "": false}
-	keys := make([]string, 0, len(cases))
-	for k := range cases {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, s := range keys {
-		t.Run(s, func(t *testing.T) {
-			if got := re.MatchString(s); got != cases[s] {
-				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
-			}
-			src := doc(head, mixApp, "scenarios:", "  - {name: s, rate: '"+s+"', duration: 1s}")
-			_, err := schema.Parse("plan.yaml", []byte(src), nil)
-			if loaderOK := err == nil; loaderOK != cases[s] {
-				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
-			}
+		"400 s": false, "400/S": false, "": false},
+		func(s string) string {
+			return doc(head, mixApp, "scenarios:", "  - {name: s, rate: '"+s+"', duration: 1s}")
 		})
-	}
 }
 
 // TestJSONSchemaBandwidthPattern checks the schema's bandwidth pattern
 // against what the loader accepts in target.network.
 func TestJSONSchemaBandwidthPattern(t *testing.T) {
-	root := loadJSONSchema(t)
-	re := mustCompile(t, root["$defs"].(jsonNode)["bandwidth"].(jsonNode)["pattern"].(string))
-	cases := map[string]bool{"100MB/s": true, "1B/s": true, "1.5GB/s": true, "512KiB/s": true, "10Mbit/s": true,
+	checkPattern(t, "bandwidth", map[string]bool{"100MB/s": true, "1B/s": true, "1.5GB/s": true, "512KiB/s": true, "10Mbit/s": true,
 		"64kbit/s": true, "2 GiB/s": true, ".5kB/s": true, "100GB/s": true,
 		"100": false, "100MBps": false, "100KB/s": false, "100mb/s": false, "-1MB/s": false, "1e3MB/s": false,
-		"100MB": false, "MB/s": false, "": false}
-	keys := make([]string, 0, len(cases))
-	for k := range cases {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, s := range keys {
-		t.Run(s, func(t *testing.T) {
-			if got := re.MatchString(s); got != cases[s] {
-				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
-			}
-			src := doc(head, "target:", "  network: {bandwidth: '"+s+"'}", mixApp, scenario)
-			_, err := schema.Parse("plan.yaml", []byte(src), nil)
-			if loaderOK := err == nil; loaderOK != cases[s] {
-				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
-			}
+		"100MB": false, "MB/s": false, "": false},
+		func(s string) string {
+			return doc(head, "target:", "  network: {bandwidth: '"+s+"'}", mixApp, scenario)
 		})
-	}
 }
 
 // TestJSONSchemaPercentPattern checks the schema's percent pattern against
 // what the loader reads as a percentage (range aside: `150%` is one).
 func TestJSONSchemaPercentPattern(t *testing.T) {
-	root := loadJSONSchema(t)
-	re := mustCompile(t, root["$defs"].(jsonNode)["percent"].(jsonNode)["pattern"].(string))
-	cases := map[string]bool{"50%": true, "12.5%": true, "100%": true, "50 %": true, ".5%": true,
-		"0.5": false, "50": false, "-5%": false, "50%%": false, "%": false, "": false}
+	checkPattern(t, "percent", map[string]bool{"50%": true, "12.5%": true, "100%": true, "50 %": true, ".5%": true,
+		"0.5": false, "50": false, "-5%": false, "50%%": false, "%": false, "": false},
+		func(s string) string {
+			return doc(head, mixApp, "scenarios:", "  - name: s", "    users: 1", "    duration: 1m",
+				"    faults: [{at: 1s, fault: terminate_backends, share: '"+s+"'}]")
+		})
+}
+
+// checkPattern checks the pattern of the schema's $defs entry def against
+// cases (value: whether it is valid), and that the loader agrees on the
+// plan planWith writes around each value.
+func checkPattern(t *testing.T, def string, cases map[string]bool, planWith func(string) string) {
+	t.Helper()
+	re := mustCompile(t, loadJSONSchema(t)["$defs"].(jsonNode)[def].(jsonNode)["pattern"].(string))
 	keys := make([]string, 0, len(cases))
 	for k := range cases {
 		keys = append(keys, k)
@@ -308,9 +286,7 @@ func TestJSONSchemaPercentPattern(t *testing.T) {
 			if got := re.MatchString(s); got != cases[s] {
 				t.Errorf("pattern matches %q = %v, want %v", s, got, cases[s])
 			}
-			src := doc(head, mixApp, "scenarios:", "  - name: s", "    users: 1", "    duration: 1m",
-				"    faults: [{at: 1s, fault: terminate_backends, share: '"+s+"'}]")
-			_, err := schema.Parse("plan.yaml", []byte(src), nil)
+			_, err := schema.Parse("plan.yaml", []byte(planWith(s)), nil)
 			if loaderOK := err == nil; loaderOK != cases[s] {
 				t.Errorf("loader accepts %q = %v, want %v (%v)", s, loaderOK, cases[s], err)
 			}

@@ -45,16 +45,7 @@ var numberUnit = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+) *([^0-9 .].
 
 // bandwidth decodes a bandwidth with its unit into bytes per second.
 func (d *decoder) bandwidth(n *yaml.Node, key string) (Bandwidth, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.typeError(n, key, "a bandwidth such as `100MB/s`", bandwidthForm)
-		return 0, false
-	}
-	b, msg, hint := parseBandwidth(strings.TrimSpace(n.Value))
-	if msg != "" {
-		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
-		return 0, false
-	}
-	return b, true
+	return unitScalar(d, n, key, "a bandwidth such as `100MB/s`", bandwidthForm, parseBandwidth)
 }
 
 // parseBandwidth parses a plan bandwidth, a number > 0 and a unit of
@@ -104,16 +95,7 @@ const percentForm = "a share is a percentage: `50%`, `12.5%`, `100%`"
 // percent decodes a percentage, `50%`, into a fraction (0.5). A bare number
 // is an error: `0.5` and `50` would both be read as someone meant.
 func (d *decoder) percent(n *yaml.Node, key string) (Percent, bool) {
-	if n.Kind != yaml.ScalarNode || isNull(n) {
-		d.typeError(n, key, "a percentage such as `50%`", percentForm)
-		return 0, false
-	}
-	p, msg, hint := parsePercent(strings.TrimSpace(n.Value))
-	if msg != "" {
-		d.errorf(d.src.pos(n), hint, "%s", keyed(key, msg))
-		return 0, false
-	}
-	return p, true
+	return unitScalar(d, n, key, "a percentage such as `50%`", percentForm, parsePercent)
 }
 
 // parsePercent parses `N%` (N a number ≥ 0, no sign or exponent) into the
