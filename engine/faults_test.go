@@ -339,3 +339,44 @@ scenarios:
 		t.Errorf("teardown after the restart: %s", r.TeardownError)
 	}
 }
+
+// TestLockOnMissingTable: a lock fault on a table that does not exist after
+// setup is a preflight warning; the fault then fails with the server's
+// reason, the run goes on, and the recovery it was to measure is recorded
+// as not checked.
+func TestLockOnMissingTable(t *testing.T) {
+	r := run(t, compile(t, `
+version: 1
+name: lock-missing
+mixes:
+  m:
+    - {name: one, sql: SELECT 1}
+scenarios:
+  - name: s
+    users: 1
+    duration: 2s
+    faults:
+      - {at: 500ms, fault: lock, table: engine_no_such_table, for: 500ms}
+`, engine.Options{}), engine.RunOptions{})
+	var warned bool
+	for _, c := range r.Preflight {
+		if c.Name == "fault_lock" {
+			warned = c.Status == results.CheckWarn && strings.Contains(c.Reason, "engine_no_such_table")
+			t.Logf("preflight fault_lock %s: %s", c.Status, c.Reason)
+		}
+	}
+	if !warned {
+		t.Errorf("no fault_lock warning naming the table: %+v", r.Preflight)
+	}
+	sc := r.Scenarios[0]
+	if r.Status != results.StatusCompleted || sc.Ops == 0 {
+		t.Errorf("run %s with %d ops: a failed fault must not stop the run", r.Status, sc.Ops)
+	}
+	f := sc.Faults[0]
+	if f.Status != results.FaultFailed || !strings.Contains(f.Effect, "does not exist") {
+		t.Errorf("fault %+v: want failed with the server's reason", f)
+	}
+	if len(sc.NotChecked) == 0 || sc.NotChecked[0].Check != results.CheckFault {
+		t.Errorf("not checked = %+v, want the fault's recovery", sc.NotChecked)
+	}
+}
