@@ -113,6 +113,9 @@ scenarios:
 	if during == 0 {
 		t.Logf("no series point fell wholly inside the stall (series %+v)", sc.Series)
 	}
+	for _, p := range sc.Series {
+		t.Logf("t=%v ops %d in use %d waiting %d", p.T.Round(time.Millisecond), p.Ops, p.InUse, p.Waiting)
+	}
 	if after == 0 {
 		t.Error("no operation completed after the stall")
 	}
