@@ -21,6 +21,11 @@ type Options struct {
 	TimeScale float64
 	// Scenarios selects the scenarios to run, by name, in plan order. Default: all.
 	Scenarios []string
+	// Segment, when its Count is above 1, compiles only the Index-th of
+	// Count disjoint slices of the plan (--segment i/N; see segment.go).
+	// Its StartAt, when set, is the wall-clock instant the first scenario
+	// starts at. Default: the whole plan.
+	Segment results.Segment
 }
 
 // Program is a compiled plan: everything the engine needs to run it, with
@@ -34,7 +39,13 @@ type Program struct {
 	// Seed is the seed of every random choice of the run (arrivals,
 	// operation picks, think times): the plan's `seed`, or one drawn at
 	// compile time. See seededRand.
-	Seed      int64
+	Seed int64
+	// Replicas are the replicas this program runs, numbered from 1 across
+	// the plan: 1..target.replicas, or a segment's share of them. Each is a
+	// pool of its own.
+	Replicas []int
+	// Segment is the slice of the plan this program runs (nil: the whole plan).
+	Segment   *results.Segment
 	setup     []statement
 	teardown  []statement
 	scenarios []*scenario
@@ -137,6 +148,10 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 		Seed:      planSeed(plan),
+	}
+	prog.Replicas = make([]int, prog.Target.Replicas)
+	for i := range prog.Replicas {
+		prog.Replicas[i] = i + 1
 	}
 	prog.setup = compileStatements(plan.Setup, &errs)
 	prog.teardown = compileStatements(plan.Teardown, &errs)

@@ -59,6 +59,35 @@ type Run struct {
 	// think times, args): the plan's `seed`, or the one planrun drew. Giving it as the
 	// plan's seed replays the same schedule.
 	Seed int64 `json:"seed,omitempty"`
+	// Segment is set when the run was one slice of the plan (--segment
+	// i/N); nil for a whole run and for a merged one.
+	Segment *Segment `json:"segment,omitempty"`
+	// Merged is set on a run record merged from segment reports (planrun merge).
+	Merged *Merged `json:"merged,omitempty"`
+}
+
+// Segment is one of Count disjoint slices of a plan's load (--segment
+// Index/Count): a share of every scenario's users, rates and in-flight
+// bound, and of the plan's replicas, such that the Count slices add up to
+// the plan exactly.
+type Segment struct {
+	// Index is the segment's number, from 1 to Count.
+	Index int `json:"index"`
+	Count int `json:"count"`
+	// StartAt is the wall-clock instant every segment began its first
+	// scenario at (--start-at); zero when not given.
+	StartAt time.Time `json:"start_at,omitzero"`
+	// Replicas lists the replicas (application instances, each with its own
+	// pool) this segment ran, numbered from 1 across the whole plan.
+	Replicas []int `json:"replicas"`
+}
+
+// Merged says a run record was merged from segment reports.
+type Merged struct {
+	// Files are the segment reports merged, in segment order.
+	Files []string `json:"files"`
+	// Segments is how many segments the plan was split into.
+	Segments int `json:"segments"`
 }
 
 // PlanInfo identifies the plan that was run.
@@ -220,6 +249,12 @@ type Scenario struct {
 	// figure one of them feeds is skipped with the reason, never passed, and
 	// a critical one fails the verdict.
 	NotChecked []NotChecked `json:"not_checked,omitempty"`
+	// Replicas breaks the pool figures down by replica (application
+	// instance, each with its own pool), in replica order. The totals above
+	// cover every replica: utilization is over all their connections,
+	// exhaustion events, time and timeouts are summed (share is the summed
+	// time over replicas × the measured time), max_open is summed.
+	Replicas []Replica `json:"replicas,omitempty"`
 	// Recovery is nil when the scenario has neither recovery_after nor
 	// faults. Otherwise it is the worst of the recovery after stage
 	// recovery_after and the recoveries after each fault (see
@@ -427,6 +462,19 @@ const (
 	// ended.
 	RecoveryNotReached RecoveryStatus = "not_reached"
 )
+
+// Replica is one replica's pool figures in a scenario. Assertions read the
+// worst replica of each figure as replicas.<figure>
+// (replicas.utilization.max, replicas.exhaustion.timeouts, ...).
+type Replica struct {
+	// Index is the replica's number, from 1, across the whole plan.
+	Index int `json:"index"`
+	// Acquires counts the connections this replica's pool handed out.
+	Acquires    int64       `json:"acquires"`
+	MaxOpen     int         `json:"max_open"`
+	Utilization Utilization `json:"utilization"`
+	Exhaustion  Exhaustion  `json:"exhaustion"`
+}
 
 // Fault is one scheduled fault as it happened: a marker on the scenario's
 // time series and the recovery measured after it.

@@ -6,6 +6,7 @@ package schema
 func applyDefaults(p *Plan, m *meta) {
 	setIfAbsent(m, &p.Target.ApplicationName, DefaultApplicationName)
 	setIfAbsent(m, &p.Target.Replicas, DefaultReplicas)
+	setIfAbsent(m, &p.Target.Balance, DefaultBalance)
 	setIfAbsent(m, &p.Pool.Size, DefaultPoolSize)
 	setIfAbsent(m, &p.Pool.MaxOverflow, DefaultMaxOverflow)
 	setIfAbsent(m, &p.Pool.Timeout, Duration(DefaultPoolTimeout))

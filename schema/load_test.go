@@ -266,6 +266,7 @@ func TestEnvExpansion(t *testing.T) {
 			p := mustParse(t, minimal+"target:\n"+tt.target+"\n", tt.env)
 			got := p.Target
 			got.URLPos = schema.Pos{}
+			tt.want.Balance = schema.DefaultBalance
 			if got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}

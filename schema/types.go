@@ -91,9 +91,15 @@ type Target struct {
 	URLPos Pos    `yaml:"-"`
 	// ApplicationName is set on every connection. Default "planrun".
 	ApplicationName string `yaml:"application_name"`
-	// Replicas is how many application instances share the server, each with
-	// its own pool (capacity preflight check). Default 1.
+	// Replicas is how many application instances share the server, each
+	// with its own pool: the run opens that many pools, spreads the load
+	// over them (Balance), and the capacity preflight check counts them.
+	// Default 1.
 	Replicas int `yaml:"replicas"`
+	// Balance is how an open model's arrivals are spread over the replicas:
+	// "round_robin" (the default) or "random". Closed-model users are
+	// always assigned round-robin.
+	Balance string `yaml:"balance"`
 	// Network, when set, puts a simulated network (an in-process TCP proxy
 	// on 127.0.0.1) between the pool's connections and the server.
 	// Preflight and setup connect directly. Default nil: no proxy.
@@ -328,6 +334,12 @@ type GeneratorLimits struct {
 // "N/m" (per minute: `90/m` is 1.5 per second), at most [MaxRate] per second.
 type Rate float64
 
+// How arrivals are spread over replicas (Target.Balance).
+const (
+	BalanceRoundRobin = "round_robin"
+	BalanceRandom     = "random"
+)
+
 // The arrival processes of an open model (Scenario.Arrival).
 const (
 	// ArrivalPoisson: independent clients; exponential gaps with mean
@@ -341,6 +353,7 @@ const (
 const (
 	DefaultApplicationName = "planrun"
 	DefaultReplicas        = 1
+	DefaultBalance         = BalanceRoundRobin
 	DefaultPoolSize        = 5
 	DefaultMaxOverflow     = 10
 	DefaultPoolTimeout     = 30 * time.Second

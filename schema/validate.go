@@ -79,7 +79,9 @@ func (v *validator) atMost(ptr *int, limit int, fallback Pos, what, why string) 
 func (v *validator) target() {
 	t := &v.p.Target
 	v.check(t.Replicas < 1, &t.Replicas, v.m.root, "", "target replicas must be ≥ 1, got %s", v.shown(&t.Replicas))
-	v.atMost(&t.Replicas, MaxReplicas, v.m.root, "target replicas", "it counts application instances for the capacity check")
+	v.atMost(&t.Replicas, MaxReplicas, v.m.root, "target replicas", "each replica is a pool of its own, and the capacity check counts them")
+	v.check(t.Balance != BalanceRoundRobin && t.Balance != BalanceRandom, &t.Balance, v.m.root,
+		didYouMean(t.Balance, "balances", []string{BalanceRoundRobin, BalanceRandom}), "unknown balance `%s`", t.Balance)
 	v.network()
 }
 
