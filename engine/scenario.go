@@ -375,14 +375,14 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Query = latency(t.query, final)
 	out.Op = latency(t.op, final)
 	out.Hold = latency(t.hold, final)
-	out.GeneratorLag = latency(c.lag, false)
+	out.GeneratorLag = latency(c.lag, final)
 	out.Operations = out.Operations[:0]
 	for i, op := range r.sc.Mix.Ops {
 		w := &t.perOp[i]
 		o := results.Operation{
 			Name: op.Name, Weight: op.Weight, Ops: w.ops, Errors: w.errors,
 			SuccessRate: successRate(w.ops, w.errors),
-			Acquire:     latency(w.acquire, false), Query: latency(w.query, false), Op: latency(w.op, false),
+			Acquire:     latency(w.acquire, final), Query: latency(w.query, final), Op: latency(w.op, final),
 		}
 		if t.ops > 0 {
 			o.Share = float64(o.Ops) / float64(t.ops)
