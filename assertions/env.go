@@ -57,10 +57,40 @@ type ScenarioEnv struct {
 	Recovered bool `expr:"recovered"`
 	// ByOperation is Scenario.Operations by name.
 	ByOperation map[string]results.Operation `expr:"operations"`
+	// WorstReplica holds, for each pool figure, the worst replica's value
+	// (replicas.utilization.max, replicas.exhaustion.timeouts, ...); the
+	// scenario's own figures are the totals over every replica.
+	WorstReplica ReplicaEnv `expr:"replicas"`
 	// Faults are the scenario's scheduled faults in plan order, read as
 	// faults[0], faults[1], ... (from 0, as expr counts; reports number
 	// them from 1).
 	Faults []FaultEnv `expr:"faults"`
+}
+
+// ReplicaEnv is the worst replica of each pool figure: the highest
+// utilization, exhaustion, timeouts and open connections of any replica.
+type ReplicaEnv struct {
+	Utilization results.Utilization `expr:"utilization"`
+	Exhaustion  results.Exhaustion  `expr:"exhaustion"`
+	MaxOpen     int                 `expr:"max_open"`
+}
+
+// worstReplica takes the worst of each figure over reps.
+func worstReplica(reps []results.Replica) ReplicaEnv {
+	var w ReplicaEnv
+	for _, r := range reps {
+		u, e := r.Utilization, r.Exhaustion
+		w.Utilization.Mean = max(w.Utilization.Mean, u.Mean)
+		w.Utilization.P95 = max(w.Utilization.P95, u.P95)
+		w.Utilization.Max = max(w.Utilization.Max, u.Max)
+		w.Exhaustion.Events = max(w.Exhaustion.Events, e.Events)
+		w.Exhaustion.Total = max(w.Exhaustion.Total, e.Total)
+		w.Exhaustion.Longest = max(w.Exhaustion.Longest, e.Longest)
+		w.Exhaustion.Timeouts = max(w.Exhaustion.Timeouts, e.Timeouts)
+		w.Exhaustion.Share = max(w.Exhaustion.Share, e.Share)
+		w.MaxOpen = max(w.MaxOpen, r.MaxOpen)
+	}
+	return w
 }
 
 // FaultEnv is what an assertion reads of one fault.
@@ -329,6 +359,10 @@ func scenarioEnv(sc *results.Scenario) ScenarioEnv {
 	if sc.Recovery != nil {
 		e.RecoveryTime = sc.Recovery.Duration
 		e.Recovered = sc.Recovery.Recovered()
+	}
+	e.WorstReplica = worstReplica(sc.Replicas)
+	if len(sc.Replicas) == 0 { // a report from before replicas were pools: one pool
+		e.WorstReplica = ReplicaEnv{Utilization: sc.Utilization, Exhaustion: sc.Exhaustion, MaxOpen: sc.Connections.MaxOpen}
 	}
 	for _, f := range sc.Faults {
 		fe := FaultEnv{Kind: f.Kind, Status: string(f.Status)}

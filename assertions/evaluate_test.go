@@ -356,3 +356,23 @@ func TestFaultRecoveryCountsAsRecovery(t *testing.T) {
 		t.Errorf("failed criteria %v, want recovery (not other): %+v", failed, r.Verdict.Criteria)
 	}
 }
+
+// TestWorstReplica: replicas.<figure> reads the worst replica; the totals
+// stay the sums.
+func TestWorstReplica(t *testing.T) {
+	sc := scenario("peak")
+	sc.Replicas = []results.Replica{
+		{Index: 1, MaxOpen: 3, Utilization: results.Utilization{Max: 0.5}},
+		{Index: 2, MaxOpen: 5, Utilization: results.Utilization{Max: 1}, Exhaustion: results.Exhaustion{Timeouts: 3}},
+	}
+	for check, actual := range map[string]string{
+		"replicas.exhaustion.timeouts == 0": "replicas.exhaustion.timeouts = 3",
+		"replicas.utilization.max < 0.9":    "replicas.utilization.max = 100%",
+		"replicas.max_open <= 4":            "replicas.max_open = 5",
+	} {
+		o := evaluate(t, check, sc, nil)
+		if o.Status != results.OutcomeFail || o.Actual != actual {
+			t.Errorf("%s: %s %q, want fail %q", check, o.Status, o.Actual, actual)
+		}
+	}
+}

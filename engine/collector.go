@@ -19,10 +19,9 @@ const (
 // on one goroutine (the scenario's sampler), so its state needs no lock; it
 // touches the recorders only through their methods.
 type collector struct {
-	sc       *scenario
-	capacity int
-	recs     []*recorder // fixed for the scenario; user i records into recs[i % len]
-	warmup   time.Duration
+	sc     *scenario
+	recs   []*recorder // fixed for the scenario; user i records into recs[i % len]
+	warmup time.Duration
 
 	spare *window // swapped into the next recorder collected
 	sec   *window // the current series step
@@ -37,17 +36,13 @@ type collector struct {
 
 	series seriesBuilder
 
-	// pool sampling, after the warm-up
-	utilCounts []int64 // samples by in-use count (0..capacity)
-	nSamples   int64
-	maxOpen    int
-	// timeouts is the pool's timeout count when the warm-up ended.
-	warmTimeouts int64
-	rec          *recoveryTracker
-	faults       []*faultWatch // one per scheduled fault, in plan order
-	lastStats    pool.Stats
-	waitMax      int // max waiting within the current series step
-	inUseMax     int // max in use within the current series step
+	// pools samples every replica's pool together; replicas each one.
+	pools    poolSamples
+	replicas []poolSamples
+	rec      *recoveryTracker
+	faults   []*faultWatch // one per scheduled fault, in plan order
+	waitMax  int           // max waiting within the current series step
+	inUseMax int           // max in use within the current series step
 	// An open model's in-flight samples (see sampleInFlight), and the
 	// dropped arrivals of the last series step closed.
 	stepInFlight, inFlightMax int
@@ -55,14 +50,19 @@ type collector struct {
 	lastDropped               int64
 }
 
-func newCollector(sc *scenario, capacity int) *collector {
+// newCollector returns the collector of a scenario run on replicas pools
+// of capacity connections each.
+func newCollector(sc *scenario, capacity, replicas int) *collector {
 	n := len(sc.Mix.Ops)
 	c := &collector{
-		sc: sc, capacity: capacity, warmup: sc.Warmup,
+		sc: sc, warmup: sc.Warmup,
 		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
-		utilCounts: make([]int64, capacity+1),
-		series:     seriesBuilder{step: seriesInterval},
-		lag:        newHist(),
+		pools:  newPoolSamples(replicas * capacity),
+		series: seriesBuilder{step: seriesInterval},
+		lag:    newHist(),
+	}
+	for range replicas {
+		c.replicas = append(c.replicas, newPoolSamples(capacity))
 	}
 	for range recorderCount(sc.concurrency()) {
 		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
@@ -99,8 +99,8 @@ func (c *collector) recorderFor(id int) *recorder {
 	return c.recs[id%len(c.recs)]
 }
 
-// sample takes one pool sample covering (at-SampleInterval, at].
-func (c *collector) sample(at time.Duration, st pool.Stats) {
+// sample takes one sample of every replica's pool covering (at-SampleInterval, at].
+func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	if c.lastTick > 0 && at > c.warmup {
 		record(c.lag, at-c.lastTick-sampleInterval)
 	}
@@ -110,8 +110,13 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 		t.add(r.takeTick())
 	}
 	// Exhausted for at least half the interval: a sustained queue. A brief
-	// one (random arrivals on a healthy pool make them) is not stress.
-	exhausted := st.ExhaustedTotal-c.lastStats.ExhaustedTotal >= sampleInterval/2
+	// one (random arrivals on a healthy pool make them) is not stress. With
+	// several replicas, one exhausted replica is: its users wait.
+	exhausted := false
+	for i, st := range sts {
+		exhausted = exhausted || st.ExhaustedTotal-c.replicas[i].last.ExhaustedTotal >= sampleInterval/2
+	}
+	st := sumStats(sts)
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
@@ -120,13 +125,82 @@ func (c *collector) sample(at time.Duration, st pool.Stats) {
 	for _, f := range c.faults {
 		f.sample(at, exhausted, t)
 	}
-	if at > c.warmup {
-		inUse := min(max(st.InUse, 0), c.capacity)
-		c.utilCounts[inUse]++
-		c.nSamples++
-		c.maxOpen = max(c.maxOpen, st.Total, st.MaxOpen)
+	measured := at > c.warmup
+	c.pools.add(st, measured)
+	for i := range sts {
+		c.replicas[i].add(sts[i], measured)
 	}
-	c.lastStats = st
+}
+
+// poolSamples are the samples of one pool (or of every replica's pools
+// together) after the warm-up: in-use counts for utilization and the peak
+// of open connections; and the pool's state at the last sample and its
+// timeouts at the warm-up's end.
+type poolSamples struct {
+	capacity   int
+	utilCounts []int64 // samples by in-use count (0..capacity)
+	nSamples   int64
+	maxOpen    int
+	last       pool.Stats
+	// warmTimeouts is the pool's timeout count when the warm-up ended.
+	warmTimeouts int64
+}
+
+func newPoolSamples(capacity int) poolSamples {
+	return poolSamples{capacity: capacity, utilCounts: make([]int64, capacity+1)}
+}
+
+// add takes one sample; measured: it is past the warm-up.
+func (p *poolSamples) add(st pool.Stats, measured bool) {
+	if measured {
+		p.utilCounts[min(max(st.InUse, 0), p.capacity)]++
+		p.nSamples++
+		p.maxOpen = max(p.maxOpen, st.Total, st.MaxOpen)
+	}
+	p.last = st
+}
+
+// endWarmup notes the pool's state at the warm-up's end.
+func (p *poolSamples) endWarmup(st pool.Stats) {
+	p.warmTimeouts = st.Timeouts
+	p.last = st
+}
+
+// exhaustion is the exhaustion after the warm-up, from the pool's own
+// accounting (st is its final state).
+func (p *poolSamples) exhaustion(st pool.Stats) results.Exhaustion {
+	return results.Exhaustion{
+		Events:   int(st.ExhaustionEvents),
+		Total:    st.ExhaustedTotal,
+		Longest:  st.ExhaustedLongest,
+		Timeouts: st.Timeouts - p.warmTimeouts,
+	}
+}
+
+// utilization summarises the in-use samples as fractions of the capacity.
+func (p *poolSamples) utilization() results.Utilization {
+	if p.nSamples == 0 || p.capacity == 0 {
+		return results.Utilization{}
+	}
+	var sum, seen int64
+	p95, maxIdx := -1, 0
+	for i, n := range p.utilCounts {
+		if n == 0 {
+			continue
+		}
+		sum += int64(i) * n
+		seen += n
+		maxIdx = i
+		if p95 < 0 && float64(seen) >= 0.95*float64(p.nSamples) {
+			p95 = i
+		}
+	}
+	cp := float64(p.capacity)
+	return results.Utilization{
+		Mean: float64(sum) / float64(p.nSamples) / cp,
+		P95:  float64(max(p95, 0)) / cp,
+		Max:  float64(maxIdx) / cp,
+	}
 }
 
 // collect takes every recorder's window and merges it into the current step.
@@ -182,8 +256,8 @@ func (c *collector) step(at time.Duration, users int, warmup bool) results.Point
 		QueryP95:   q(c.sec.query, 95),
 		OpP95:      q(c.sec.op, 95),
 		InUse:      c.inUseMax,
-		Idle:       c.lastStats.Idle,
-		Total:      c.lastStats.Total,
+		Idle:       c.pools.last.Idle,
+		Total:      c.pools.last.Total,
 		Waiting:    c.waitMax,
 		InFlight:   c.stepInFlight,
 		Warmup:     warmup,
@@ -229,48 +303,29 @@ func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
 	return l
 }
 
-// endWarmup notes the pool's state at the warm-up's end; the pool's own
+// endWarmup notes the pools' state at the warm-up's end; their own
 // exhaustion figures restart there (see scenarioRun.drive).
-func (c *collector) endWarmup(st pool.Stats) {
-	c.warmTimeouts = st.Timeouts
-	c.lastStats = st
-}
-
-// exhaustion is the scenario's exhaustion after the warm-up, from the pool's
-// own accounting (st is the pool's final state).
-func (c *collector) exhaustion(st pool.Stats) results.Exhaustion {
-	return results.Exhaustion{
-		Events:   int(st.ExhaustionEvents),
-		Total:    st.ExhaustedTotal,
-		Longest:  st.ExhaustedLongest,
-		Timeouts: st.Timeouts - c.warmTimeouts,
+func (c *collector) endWarmup(sts []pool.Stats) {
+	c.pools.endWarmup(sumStats(sts))
+	for i := range sts {
+		c.replicas[i].endWarmup(sts[i])
 	}
 }
 
-// utilization summarises the pool samples.
-func (c *collector) utilization() results.Utilization {
-	if c.nSamples == 0 || c.capacity == 0 {
-		return results.Utilization{}
+// exhaustion is the scenario's exhaustion after the warm-up over every
+// replica (sts are the pools' final states), and each replica's. The
+// totals sum the replicas' events, time and timeouts; the longest is the
+// longest of any.
+func (c *collector) exhaustion(sts []pool.Stats) (total results.Exhaustion, each []results.Exhaustion) {
+	for i, st := range sts {
+		e := c.replicas[i].exhaustion(st)
+		each = append(each, e)
+		total.Events += e.Events
+		total.Total += e.Total
+		total.Longest = max(total.Longest, e.Longest)
+		total.Timeouts += e.Timeouts
 	}
-	var sum, seen int64
-	p95, maxIdx := -1, 0
-	for i, n := range c.utilCounts {
-		if n == 0 {
-			continue
-		}
-		sum += int64(i) * n
-		seen += n
-		maxIdx = i
-		if p95 < 0 && float64(seen) >= 0.95*float64(c.nSamples) {
-			p95 = i
-		}
-	}
-	cp := float64(c.capacity)
-	return results.Utilization{
-		Mean: float64(sum) / float64(c.nSamples) / cp,
-		P95:  float64(max(p95, 0)) / cp,
-		Max:  float64(maxIdx) / cp,
-	}
+	return total, each
 }
 
 // recoverySettle is how long the pool must stay healthy after its last

@@ -59,8 +59,12 @@ type Target struct {
 	URL string
 	// ApplicationName is set on every pool connection.
 	ApplicationName string
-	// Replicas is the number of application instances the capacity check counts.
+	// Replicas is the number of application instances, each with its own
+	// pool, across the whole plan (a segment runs Program.Replicas of them).
 	Replicas int
+	// Balance spreads an open model's arrivals over the replicas:
+	// schema.BalanceRoundRobin or schema.BalanceRandom.
+	Balance string
 	// Network is the simulated network between the pool and the server
 	// (nil: the pool connects directly).
 	Network *results.Network
@@ -144,7 +148,7 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	}
 	prog := &Program{
 		Plan:      results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
-		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1), Network: compileNetwork(plan.Target.Network)},
+		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1), Balance: plan.Target.Balance, Network: compileNetwork(plan.Target.Network)},
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 		Seed:      planSeed(plan),

@@ -177,7 +177,7 @@ func TestRecordDoesNotAllocate(t *testing.T) {
 func TestRecordersFollowConcurrency(t *testing.T) {
 	for _, users := range []int{1, 3, 10_000} {
 		sc := &scenario{Name: "s", Mix: &mix{Ops: []*operation{{Name: "a"}}, cum: []float64{1}}, Shape: ramp{{Users: users, Duration: time.Second}}}
-		c := newCollector(sc, 1)
+		c := newCollector(sc, 1, 1)
 		want := min(users, shardsPerProc*runtime.GOMAXPROCS(0))
 		if len(c.recs) != want {
 			t.Errorf("%d users: %d recorders, want %d", users, len(c.recs), want)

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -103,6 +104,7 @@ const (
 	streamPicks               // an open model's operation picks, in arrival order
 	streamUser                // a closed-model user's picks, think times and args (+ user id)
 	streamArgs                // an open model's seed of each arrival's args, in arrival order
+	streamBalance             // an open model's replica for each arrival (target.balance: random)
 )
 
 // planSeed is the plan's seed, or a random one.
@@ -154,7 +156,8 @@ func (s *arrivalStream) Next() (time.Duration, *operation, bool) {
 type arrival struct {
 	op        *operation
 	scheduled time.Time
-	argSeed   uint64 // seeds the args of this arrival, whichever worker runs it
+	argSeed   uint64     // seeds the args of this arrival, whichever worker runs it
+	pool      *pool.Pool // the pool of the replica the arrival was sent to
 }
 
 // openRun runs an open model: a dispatcher goroutine walks the schedule and
@@ -237,7 +240,7 @@ func (o *openRun) dispatch(opCtx context.Context, start time.Time) {
 		} else if o.ctx.Err() != nil {
 			return
 		}
-		o.arrive(opCtx, arrival{op: op, scheduled: at, argSeed: o.stream.args.Uint64()})
+		o.arrive(opCtx, arrival{op: op, scheduled: at, argSeed: o.stream.args.Uint64(), pool: o.r.replicas.forArrival()})
 	}
 }
 
@@ -252,7 +255,7 @@ func (o *openRun) arrive(opCtx context.Context, a arrival) {
 		o.idle = o.idle[:n-1]
 	} else if len(o.workers) < o.model.MaxInFlight {
 		o.nextID++
-		w = newUser(o.nextID, o.r.sc, o.r.pool, o.r.col.recorderFor(o.nextID), o.r.env.prog.argTimeout())
+		w = newUser(o.nextID, o.r.sc, nil, o.r.col.recorderFor(o.nextID), o.r.env.prog.argTimeout())
 		w.jobs = make(chan arrival, 1)
 		w.argPCG = mrand.NewPCG(0, 0)
 		w.env.Rand = mrand.New(w.argPCG)
@@ -315,6 +318,7 @@ func (u *user) serve(ctx context.Context, o *openRun) {
 			}
 		}
 		u.argPCG.Seed(a.argSeed, 0)
+		u.pool = a.pool
 		if !u.operate(ctx, a.op, a.scheduled) {
 			return // abandoned in an args expression
 		}

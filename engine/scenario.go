@@ -33,7 +33,7 @@ const (
 type scenarioRun struct {
 	sc       *scenario
 	env      *runEnv
-	pool     *pool.Pool
+	replicas *replicaSet // the scenario's pools, one per replica
 	col      *collector
 	start    time.Time
 	users    []*user // active users, in start order
@@ -54,14 +54,15 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 		Planned:  sc.Shape.Duration(),
 		ErrorsBy: map[string]int64{},
 	}
-	p, err := pool.New(ctx, e.poolConfig())
+	reps, err := e.newReplicaSet(ctx, sc)
 	if err != nil {
 		out.Status = results.StatusFailed
 		out.ErrorSamples = map[string]string{results.ErrOther: e.explain(err)}
 		return out
 	}
-	r := &scenarioRun{sc: sc, env: e, pool: p, col: newCollector(sc, e.capacity())}
-	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.concurrency(), Capacity: e.capacity()}
+	n := len(reps.pools)
+	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), n)}
+	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.concurrency(), Capacity: n * e.capacity()}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
@@ -90,9 +91,8 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	r.col.step(elapsed, 0, elapsed <= sc.Warmup)
 	r.fill(&out, elapsed)
 	r.serverLeaks(&out)
-	p.Close()
-	st := p.Stats()
-	r.fillConnections(&out, st)
+	reps.close()
+	r.fillConnections(&out, reps.stats())
 
 	switch {
 	case r.abort != nil:
@@ -129,10 +129,10 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			el := time.Since(r.start)
 			if warm && el >= r.sc.Warmup {
 				warm = false
-				r.pool.RestartExhaustion()
-				r.col.endWarmup(r.pool.Stats())
+				r.replicas.restartExhaustion()
+				r.col.endWarmup(r.replicas.stats())
 			}
-			r.col.sample(el, r.pool.Stats())
+			r.col.sample(el, r.replicas.stats())
 			r.watch(false)
 			if el >= nextStep {
 				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
@@ -164,7 +164,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	pr.Errors += p.Errors
 	pr.OpsPerSec = float64(p.Ops) / seriesInterval.Seconds()
 	pr.AcquireP95 = p.AcquireP95
-	st := r.col.lastStats
+	st := r.col.pools.last
 	pr.InUse, pr.Idle, pr.Total, pr.Waiting = st.InUse, st.Idle, st.Total, st.Waiting
 	if r.open != nil {
 		r.open.progress(pr, p, el)
@@ -207,7 +207,7 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	want := r.sc.Shape.Users(el)
 	for len(r.users) < want {
 		r.nextID++
-		u := newUser(r.nextID, r.sc, r.pool, r.col.recorderFor(r.nextID), r.env.prog.argTimeout())
+		u := newUser(r.nextID, r.sc, r.replicas.forUser(r.nextID), r.col.recorderFor(r.nextID), r.env.prog.argTimeout())
 		r.users = append(r.users, u)
 		go u.run(opCtx)
 	}
@@ -400,10 +400,25 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	if len(c.rare.sqlstates) > 0 {
 		out.SQLStates = c.rare.sqlstates
 	}
-	out.Utilization = c.utilization()
-	out.Exhaustion = c.exhaustion(r.pool.Stats())
-	if measured := elapsed - out.Warmup; measured > 0 {
-		out.Exhaustion.Share = min(float64(out.Exhaustion.Total)/float64(measured), 1)
+	sts := r.replicas.stats()
+	var each []results.Exhaustion
+	out.Utilization = c.pools.utilization()
+	out.Exhaustion, each = c.exhaustion(sts)
+	measured := elapsed - out.Warmup
+	share := func(e *results.Exhaustion, pools int) {
+		if measured > 0 {
+			e.Share = min(float64(e.Total)/float64(measured)/float64(pools), 1)
+		}
+	}
+	share(&out.Exhaustion, len(sts))
+	out.Replicas = out.Replicas[:0]
+	for i, st := range sts {
+		rep := results.Replica{
+			Index: r.replicas.numbers[i], Acquires: st.Acquires, MaxOpen: c.replicas[i].maxOpen,
+			Utilization: c.replicas[i].utilization(), Exhaustion: each[i],
+		}
+		share(&rep.Exhaustion, 1)
+		out.Replicas = append(out.Replicas, rep)
 	}
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
@@ -432,7 +447,12 @@ func successRate(ops, errors int64) float64 {
 	return 1 - float64(errors)/float64(ops)
 }
 
-func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {
+func (r *scenarioRun) fillConnections(out *results.Scenario, sts []pool.Stats) {
+	st := sumStats(sts)
+	var maxOpen int
+	for i, s := range sts {
+		maxOpen += max(s.MaxOpen, r.col.replicas[i].maxOpen)
+	}
 	c := results.Connections{
 		Opened: st.Opened,
 		Closed: st.ClosedRecycled + st.ClosedOverflow + st.ClosedBroken + st.ClosedEnd,
@@ -442,13 +462,13 @@ func (r *scenarioRun) fillConnections(out *results.Scenario, st pool.Stats) {
 			results.CloseBroken:   st.ClosedBroken,
 			results.CloseEnd:      st.ClosedEnd,
 		},
-		MaxOpen: max(st.MaxOpen, r.col.maxOpen),
+		MaxOpen: maxOpen,
 	}
 	if st.Acquires > 0 {
 		c.Reuse = 1 - float64(st.Opened)/float64(st.Acquires)
 	}
 	out.Connections = c
-	out.Connect = latency(r.pool.ConnectLatency(), true)
+	out.Connect = latency(r.replicas.connectLatency(), true)
 }
 
 // serverLeaks checks that the server's backends for the plan's
@@ -480,7 +500,7 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 			notChecked(err)
 			return
 		}
-		extra = n - r.pool.Stats().Total
+		extra = n - sumStats(r.replicas.stats()).Total
 		if extra <= 0 || time.Now().After(deadline) {
 			break
 		}
