@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -500,5 +501,162 @@ func FaultsRun() *results.Run {
 	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
 		{Name: "recovery", Status: "fail", Reasons: []string{"recovery within 2s (outage): recovery = 8.1s (not recovered)"}},
 	}}
+	return run
+}
+
+// replica is one replica's figures in a fixture; max open is its whole
+// pool (2 + 1) when its utilization reached 100 %, else 2.
+func replica(index int, acquires int64, utilMean, utilMax float64, events int, total time.Duration, timeouts int64) results.Replica {
+	maxOpen := 3
+	if utilMax < 1 {
+		maxOpen = 2
+	}
+	return results.Replica{
+		Index: index, Acquires: acquires, MaxOpen: maxOpen,
+		Utilization: results.Utilization{Mean: utilMean, P95: utilMax, Max: utilMax},
+		Exhaustion:  results.Exhaustion{Events: events, Total: total, Longest: total / time.Duration(max(events, 1)) * 3, Timeouts: timeouts, Share: float64(total) / float64(time.Minute)},
+	}
+}
+
+// contentionRun is the skeleton of the replica fixtures: the issue's
+// contention plan, 30 users holding a connection 50 ms each against
+// replicas pools of 2 + 1.
+func contentionRun(replicas int) *results.Run {
+	run := baseRun()
+	run.Plan.Name, run.Plan.File, run.Plan.Description = "contention", "plans/contention.yaml", "Thirty users against the replicas' pools of 2 + 1."
+	run.Target.Replicas = replicas
+	run.Pool = results.Pool{Size: 2, MaxOverflow: 1, Timeout: 5 * time.Second, ConnectTimeout: 5 * time.Second}
+	run.Preflight = []results.Check{
+		{Name: "server reachable", Status: results.CheckPass, Reason: "connected in 3.2ms, PostgreSQL 16.4", Critical: true},
+		{Name: "connection capacity", Status: results.CheckPass, Reason: fmt.Sprintf("pool capacity 3 × %d replicas = %d of max_connections 200 (3 reserved)", replicas, 3*replicas), Critical: true},
+	}
+	run.FinishedAt = started.Add(time.Minute + 4*time.Second)
+	return run
+}
+
+// contentionScenario is a one-minute closed scenario of users on reps: the
+// totals are the replicas' sums (utilization: their mean, max open: the
+// sum), as the engine records them.
+func contentionScenario(name string, start time.Time, users int, reps []results.Replica) results.Scenario {
+	s := results.Scenario{
+		Name: name, Mix: "app", Status: results.StatusCompleted, Model: results.ModelClosed,
+		StartedAt: start, Planned: time.Minute, Elapsed: time.Minute + 9*ms, MaxUsers: users,
+		ErrorsBy: map[string]int64{},
+		Replicas: reps,
+	}
+	var acquires int64
+	for _, r := range reps {
+		acquires += r.Acquires
+		s.Connections.MaxOpen += r.MaxOpen
+		s.Utilization.Mean += r.Utilization.Mean / float64(len(reps))
+		s.Utilization.Max, s.Utilization.P95 = max(s.Utilization.Max, r.Utilization.Max), max(s.Utilization.P95, r.Utilization.P95)
+		s.Exhaustion.Events += r.Exhaustion.Events
+		s.Exhaustion.Total += r.Exhaustion.Total
+		s.Exhaustion.Longest = max(s.Exhaustion.Longest, r.Exhaustion.Longest)
+		s.Exhaustion.Timeouts += r.Exhaustion.Timeouts
+	}
+	s.Exhaustion.Share = float64(s.Exhaustion.Total) / float64(time.Duration(len(reps))*time.Minute)
+	s.Ops, s.Errors = acquires+s.Exhaustion.Timeouts, s.Exhaustion.Timeouts
+	s.SuccessRate = 1 - float64(s.Errors)/float64(s.Ops)
+	s.Throughput = float64(acquires) / 60
+	if s.Errors > 0 {
+		s.ErrorsBy[results.ErrAcquireTimeout] = s.Errors
+		s.ErrorSamples = map[string]string{results.ErrAcquireTimeout: "QueuePool limit of size 2 overflow 1 reached, connection timed out, timeout 5s"}
+	}
+	s.Acquire = latency(s.Ops, 4*us, 117*ms, 112*ms, 190*ms, 240*ms, 420*ms, 5*time.Second)
+	s.Op = latency(s.Ops, 50*ms, 168*ms, 163*ms, 241*ms, 291*ms, 471*ms, 5*time.Second)
+	s.Query = latency(acquires, 50*ms, 50400*us, 50300*us, 50900*us, 51*ms, 53*ms, 58*ms)
+	s.Hold = latency(acquires, 50*ms, 51*ms, 51*ms, 52*ms, 52*ms, 55*ms, 61*ms)
+	s.Connect = latency(int64(s.Connections.MaxOpen), 2*ms, 3*ms, 3*ms, 4*ms, 4*ms, 5*ms, 5*ms)
+	s.Connections.Opened, s.Connections.Closed = int64(s.Connections.MaxOpen), int64(s.Connections.MaxOpen)
+	s.Connections.ClosedBy = map[string]int64{results.CloseEnd: int64(s.Connections.MaxOpen)}
+	s.Connections.Reuse = 1 - float64(s.Connections.Opened)/float64(acquires)
+	s.Operations = []results.Operation{{Name: "hold", Weight: 1, Share: 1, Ops: s.Ops, Errors: s.Errors, SuccessRate: s.SuccessRate, Acquire: s.Acquire, Query: s.Query, Op: s.Op}}
+	return s
+}
+
+// contentionOutcomes are the contention plan's assertions on scenario name:
+// throughput, and no replica timing out, which replica timeouts fail.
+func contentionOutcomes(s results.Scenario) []results.Outcome {
+	var worst int64
+	for _, r := range s.Replicas {
+		worst = max(worst, r.Exhaustion.Timeouts)
+	}
+	timeouts := results.Outcome{Name: "no replica times out", Check: "replicas.exhaustion.timeouts == 0", Scenario: s.Name, Severity: results.SeverityCritical,
+		Status: results.OutcomePass, Actual: fmt.Sprintf("replicas.exhaustion.timeouts = %d", worst)}
+	if worst > 0 {
+		timeouts.Status = results.OutcomeFail
+	}
+	return []results.Outcome{
+		{Name: "throughput near 9 / 50ms", Check: "throughput > 150", Scenario: s.Name, Severity: results.SeverityCritical,
+			Status: results.OutcomePass, Actual: fmt.Sprintf("throughput = %.1f", s.Throughput)},
+		timeouts,
+	}
+}
+
+// verdictOf is the contention plan's verdict on outcomes.
+func verdictOf(outcomes []results.Outcome) results.Verdict {
+	for _, o := range outcomes {
+		if o.Status == results.OutcomeFail {
+			return results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+				{Name: "load capacity", Status: "fail", Reasons: []string{o.Name + " (" + o.Scenario + "): " + o.Actual}},
+			}}
+		}
+	}
+	return results.Verdict{Pass: true, Label: "APPROVED FOR PRODUCTION", Criteria: []results.Criterion{{Name: "load capacity", Status: "pass"}}}
+}
+
+// ReplicasRun is the contention plan with target.replicas 3: one scenario,
+// whose second replica was exhausted longest and timed out three times.
+func ReplicasRun() *results.Run {
+	run := contentionRun(3)
+	s := contentionScenario("contention", started.Add(3*time.Second), 30, []results.Replica{
+		replica(1, 3601, 0.97, 1, 41, 52100*ms, 0),
+		replica(2, 3589, 0.99, 1, 57, 57400*ms, 3),
+		replica(3, 3598, 0.96, 1, 38, 50900*ms, 0),
+	})
+	run.Scenarios = []results.Scenario{s}
+	run.Assertions = contentionOutcomes(s)
+	run.Verdict = verdictOf(run.Assertions)
+	return run
+}
+
+// SegmentRun is segment 2 of 3 of the contention plan with six replicas:
+// it ran replicas 3 and 4 and ten of the thirty users, from a --start-at
+// instant.
+func SegmentRun() *results.Run {
+	run := contentionRun(6)
+	run.Segment = &results.Segment{Index: 2, Count: 3, StartAt: started.Add(5 * time.Second), Replicas: []int{3, 4}}
+	s := contentionScenario("contention", started.Add(5*time.Second), 10, []results.Replica{
+		replica(3, 3598, 0.81, 1, 12, 9100*ms, 0),
+		replica(4, 3602, 0.83, 1, 14, 10200*ms, 0),
+	})
+	run.Scenarios = []results.Scenario{s}
+	run.Assertions = contentionOutcomes(s)
+	run.Verdict = verdictOf(run.Assertions)
+	return run
+}
+
+// MergedRun is the contention plan with six replicas, run as three
+// segments and merged from their reports: two scenarios of six replicas,
+// twelve replica rows. In warm only replica 4 filled its pool, briefly;
+// in hot every pool was exhausted and most timed out.
+func MergedRun() *results.Run {
+	run := contentionRun(6)
+	run.Merged = &results.Merged{Files: []string{"reports/segment-1.json", "reports/segment-2.json", "/tmp/ci/segment-3.json"}, Segments: 3}
+	warm := contentionScenario("warm", started.Add(5*time.Second), 12, []results.Replica{
+		replica(1, 2398, 0.64, 0.67, 0, 0, 0), replica(2, 2401, 0.65, 0.67, 0, 0, 0),
+		replica(3, 2399, 0.64, 0.67, 0, 0, 0), replica(4, 2371, 0.66, 1, 2, 310*ms, 0),
+		replica(5, 2400, 0.65, 0.67, 0, 0, 0), replica(6, 2397, 0.64, 0.67, 0, 0, 0),
+	})
+	hot := contentionScenario("hot", started.Add(time.Minute+6*time.Second), 60, []results.Replica{
+		replica(1, 3580, 0.99, 1, 58, 58100*ms, 2), replica(2, 3577, 0.99, 1, 57, 58900*ms, 4),
+		replica(3, 3583, 0.99, 1, 59, 58300*ms, 1), replica(4, 3579, 0.99, 1, 58, 59300*ms, 4),
+		replica(5, 3585, 0.98, 1, 56, 57800*ms, 0), replica(6, 3581, 0.99, 1, 58, 58000*ms, 3),
+	})
+	run.FinishedAt = started.Add(2*time.Minute + 10*time.Second)
+	run.Scenarios = []results.Scenario{warm, hot}
+	run.Assertions = append(contentionOutcomes(warm), contentionOutcomes(hot)...)
+	run.Verdict = verdictOf(run.Assertions)
 	return run
 }

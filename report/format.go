@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -605,4 +606,146 @@ func sqlStatesText(m map[string]int64) string {
 		parts = append(parts, printable.Line(k)+" "+humanize.Int(m[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// segmentText says which slice of the plan a segment report ran:
+// "segment 2 of 3 (replicas 3, 4), started at 2025-03-14 09:30:00 UTC"
+// (the start instant is --start-at, left out when not given); "" for a
+// whole or merged run.
+func segmentText(seg *results.Segment) string {
+	if seg == nil {
+		return ""
+	}
+	s := fmt.Sprintf("segment %d of %d", seg.Index, seg.Count)
+	if len(seg.Replicas) > 0 {
+		nums := make([]string, len(seg.Replicas))
+		for i, r := range seg.Replicas {
+			nums[i] = strconv.Itoa(r)
+		}
+		noun := "replicas "
+		if len(nums) == 1 {
+			noun = "replica "
+		}
+		s += " (" + noun + strings.Join(nums, ", ") + ")"
+	}
+	if !seg.StartAt.IsZero() {
+		s += ", started at " + formatTime(seg.StartAt)
+	}
+	return s
+}
+
+// mergedText says a run record was merged from segment reports: "merged
+// from 3 segments: a.json, b.json, c.json", each file name through quote
+// (the renderers pass their escaping; the names are already base names,
+// see withMergedBaseNames); "" for a run that was not merged.
+func mergedText(m *results.Merged, quote func(string) string) string {
+	if m == nil {
+		return ""
+	}
+	s := "merged from " + plural(int64(m.Segments), "segment", "segments")
+	if len(m.Files) == 0 {
+		return s
+	}
+	files := make([]string, len(m.Files))
+	for i, f := range m.Files {
+		files[i] = quote(f)
+	}
+	return s + ": " + strings.Join(files, ", ")
+}
+
+// withMergedBaseNames returns run with only the base names of the files it
+// was merged from (the directories the merge read them in tell a reader
+// nothing), taken before any escaping so that an escape's backslash is
+// never read as a separator. run itself is not modified; a run that was
+// not merged is returned as it is.
+func withMergedBaseNames(run *results.Run) *results.Run {
+	if run == nil || run.Merged == nil {
+		return run
+	}
+	out := *run
+	m := *run.Merged
+	m.Files = make([]string, len(run.Merged.Files))
+	for i, f := range run.Merged.Files {
+		m.Files[i] = filepath.Base(f)
+	}
+	out.Merged = &m
+	return &out
+}
+
+// poolLine is the pool under test as the table header and the markdown
+// context line show it: poolSummary, preceded by "3 replicas, each " when
+// the plan runs several (target.replicas: each replica is an application
+// instance with a pool of its own).
+func poolLine(run *results.Run) string {
+	if run.Target.Replicas > 1 {
+		return fmt.Sprintf("%d replicas, each %s", run.Target.Replicas, poolSummary(run.Pool))
+	}
+	return poolSummary(run.Pool)
+}
+
+// hasReplicaBreakdown reports whether a scenario's pool figures are worth
+// breaking down by replica: with one replica the breakdown repeats the
+// totals.
+func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 }
+
+// replicaHeader names the columns of replicaCells.
+var replicaHeader = []string{"replica", "acquires", "max open", "utilization mean / max", "exhaustion events / total / timeouts"}
+
+// replicaCells are one replica's figures in the replica tables, each
+// figure apart so that a renderer can mark the worst: number, acquires,
+// max open, utilization mean, utilization max, exhaustion events, time
+// exhausted in total, acquire timeouts.
+type replicaCells struct {
+	index, acquires, maxOpen, utilMean, utilMax, events, total, timeouts string
+}
+
+func replicaFigures(r results.Replica) replicaCells {
+	return replicaCells{
+		index:    strconv.Itoa(r.Index),
+		acquires: humanize.Int(r.Acquires),
+		maxOpen:  humanize.Int(int64(r.MaxOpen)),
+		utilMean: humanize.Percent(r.Utilization.Mean),
+		utilMax:  humanize.Percent(r.Utilization.Max),
+		events:   humanize.Int(int64(r.Exhaustion.Events)),
+		total:    humanize.Duration(r.Exhaustion.Total),
+		timeouts: humanize.Int(r.Exhaustion.Timeouts),
+	}
+}
+
+// replicaWorst marks, for one replica, the figures in which it stands out
+// for the worse among its scenario's replicas: it has the worst value (ties
+// mark each), the value is bad (utilization that reached 100 %, time
+// exhausted, acquire timeouts), and some replica did better. When every
+// replica shares the worst value, the scenario's totals already say it.
+type replicaWorst struct{ utilization, exhaustion, timeouts bool }
+
+// worstReplicas returns replicaWorst for each of reps, in order. It only
+// picks among the figures shown; assertions read the worst replica as
+// replicas.<figure>.
+func worstReplicas(reps []results.Replica) []replicaWorst {
+	out := make([]replicaWorst, len(reps))
+	mark := func(bad func(float64) bool, value func(results.Replica) float64, set func(*replicaWorst)) {
+		worst, best := value(reps[0]), value(reps[0])
+		for _, r := range reps {
+			worst, best = max(worst, value(r)), min(best, value(r))
+		}
+		if !bad(worst) || worst == best {
+			return
+		}
+		for i, r := range reps {
+			if value(r) == worst {
+				set(&out[i])
+			}
+		}
+	}
+	if len(reps) == 0 {
+		return out
+	}
+	mark(func(v float64) bool { return v >= 1 }, func(r results.Replica) float64 { return r.Utilization.Max },
+		func(w *replicaWorst) { w.utilization = true })
+	mark(func(v float64) bool { return v > 0 }, func(r results.Replica) float64 { return float64(r.Exhaustion.Total) },
+		func(w *replicaWorst) { w.exhaustion = true })
+	mark(func(v float64) bool { return v > 0 }, func(r results.Replica) float64 { return float64(r.Exhaustion.Timeouts) },
+		func(w *replicaWorst) { w.timeouts = true })
+	return out
 }

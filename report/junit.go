@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/results"
 )
 
@@ -115,7 +116,7 @@ func (s *junitSuite) add(c junitCase) {
 // its control characters escaped (package printable) and anything else XML
 // 1.0 forbids replaced, so the document is always well-formed.
 func JUnit(w io.Writer, run *results.Run) error {
-	run = printableRun(run)
+	run = printableRun(withMergedBaseNames(run))
 	doc := junitSuites{Name: run.Plan.Name, Time: "0.000"}
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
 		doc.Time = formatSeconds(run.FinishedAt.Sub(run.StartedAt))
@@ -136,7 +137,7 @@ func JUnit(w io.Writer, run *results.Run) error {
 	suites := []junitSuite{}
 	for _, s := range run.Scenarios {
 		index[s.Name] = len(suites)
-		suites = append(suites, scenarioSuite(s, run.Target.Network))
+		suites = append(suites, scenarioSuite(s, run))
 	}
 	for _, o := range run.Assertions {
 		name := o.Scenario
@@ -196,11 +197,14 @@ func JUnit(w io.Writer, run *results.Run) error {
 
 // scenarioSuite is a scenario's testsuite, without its testcases; its
 // properties carry the load figures for readers that show them, the
-// simulated network when there is one, the recovery, and each scheduled
-// fault (fault.<n>, fault.<n>.ran, fault.<n>.effect, fault.<n>.recovery;
-// n 1-based). A fault that failed to apply is also a line of the suite's
-// system-out.
-func scenarioSuite(s results.Scenario, network *results.Network) junitSuite {
+// simulated network when there is one, the run's segment or the files it
+// was merged from (segment, merged), the recovery, each replica's worst
+// figures when the scenario ran several (replica.<n>.utilization.max,
+// replica.<n>.exhaustion.timeouts, replica.<n>.max_open; n the replica's
+// number) and each scheduled fault (fault.<n>, fault.<n>.ran,
+// fault.<n>.effect, fault.<n>.recovery; n 1-based). A fault that failed to
+// apply is also a line of the suite's system-out.
+func scenarioSuite(s results.Scenario, run *results.Run) junitSuite {
 	suite := junitSuite{Name: s.Name, Time: formatSeconds(s.Elapsed)}
 	if !s.StartedAt.IsZero() {
 		suite.Timestamp = s.StartedAt.UTC().Format("2006-01-02T15:04:05")
@@ -236,11 +240,26 @@ func scenarioSuite(s results.Scenario, network *results.Network) junitSuite {
 	if g := generatorText(s.Generator); g != "" {
 		props = append(props, junitProperty{"load_generator", g})
 	}
-	if n := networkText(network); n != "" {
+	if n := networkText(run.Target.Network); n != "" {
 		props = append(props, junitProperty{"network", n})
+	}
+	if seg := segmentText(run.Segment); seg != "" {
+		props = append(props, junitProperty{"segment", seg})
+	}
+	if m := mergedText(run.Merged, printable.Line); m != "" {
+		props = append(props, junitProperty{"merged", m})
 	}
 	if s.Recovery != nil {
 		props = append(props, junitProperty{"recovery", recoveryText(s.Recovery, s.Faults)})
+	}
+	if hasReplicaBreakdown(s) {
+		for _, r := range s.Replicas {
+			key := fmt.Sprintf("replica.%d.", r.Index)
+			props = append(props,
+				junitProperty{key + "utilization.max", humanize.Percent(r.Utilization.Max)},
+				junitProperty{key + "exhaustion.timeouts", fmt.Sprint(r.Exhaustion.Timeouts)},
+				junitProperty{key + "max_open", fmt.Sprint(r.MaxOpen)})
+		}
 	}
 	var failedFaults []string
 	for i, f := range s.Faults {

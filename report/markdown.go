@@ -18,7 +18,8 @@ const maxSeriesRows = 20
 
 // Markdown writes the GitHub-flavoured report for pull requests and job
 // summaries: the verdict as the first line and one sentence under it, a
-// compact per-scenario table, the scheduled faults when there are some
+// compact per-scenario table, the per-replica figures when a scenario ran
+// several replicas, the scheduled faults when there are some
 // (also marked on the time series), the assertions with their actual values and the
 // certificate; long detail (latency percentiles, pool diagnostics, operations,
 // errors, leaks, time series, preflight, run context) folds into
@@ -26,7 +27,7 @@ const maxSeriesRows = 20
 // [markdown.Code] (escaped, one line, control characters as visible
 // escapes); no HTML beyond details/summary.
 func Markdown(w io.Writer, run *results.Run) error {
-	run = redacted(run)
+	run = redacted(withMergedBaseNames(run))
 	bw := bufio.NewWriter(w)
 	m := &mdWriter{w: bw}
 
@@ -47,6 +48,10 @@ func Markdown(w io.Writer, run *results.Run) error {
 	if len(run.Scenarios) > 0 {
 		m.printf("### Scenarios\n\n")
 		m.scenarios(run.Scenarios)
+		if anyReplicaBreakdown(run.Scenarios) {
+			m.printf("### Replicas\n\n")
+			m.replicas(run)
+		}
 		if anyFaults(run.Scenarios) {
 			m.printf("### Faults\n\n")
 			m.faults(run.Scenarios)
@@ -135,8 +140,14 @@ func (m *mdWriter) context(run *results.Run) {
 	if n := networkText(run.Target.Network); n != "" {
 		target += " · **Network** " + markdown.Text(n)
 	}
+	if seg := segmentText(run.Segment); seg != "" {
+		status += " · **Run** " + markdown.Text(seg)
+	}
+	if mt := mergedText(run.Merged, markdown.Code); mt != "" {
+		status += " · **Run** " + mt
+	}
 	m.printf("**Plan** %s (%s) · **Target** %s · **Pool** %s · **Status** %s\n\n",
-		markdown.Code(run.Plan.Name), markdown.Code(run.Plan.File), target, markdown.Text(poolSummary(run.Pool)), status)
+		markdown.Code(run.Plan.Name), markdown.Code(run.Plan.File), target, markdown.Text(poolLine(run)), status)
 	if run.TeardownError != "" {
 		// One line per statement: "teardown interrupted: these statements did not run:" and the list.
 		lines := strings.Split(run.TeardownError, "\n")
@@ -189,6 +200,56 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	}
 	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
 	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)
+}
+
+// maxOpenReplicaRows is the most rows the replica table shows open; a
+// longer one folds into <details>.
+const maxOpenReplicaRows = 10
+
+// replicas writes one row per replica of each scenario that ran several,
+// under a line that says what a replica is; a figure in which a replica
+// stands out for the worse is bold (see worstReplicas). More than maxOpenReplicaRows
+// rows fold into <details>.
+func (m *mdWriter) replicas(run *results.Run) {
+	var rows [][]string
+	most := 0
+	for _, s := range run.Scenarios {
+		if !hasReplicaBreakdown(s) {
+			continue
+		}
+		most = max(most, len(s.Replicas))
+		worst := worstReplicas(s.Replicas)
+		for i, r := range s.Replicas {
+			c, w := replicaFigures(r), worst[i]
+			mark := func(bad bool, s string) string {
+				if bad {
+					return "**" + s + "**"
+				}
+				return s
+			}
+			rows = append(rows, []string{markdown.Text(s.Name), c.index, c.acquires, c.maxOpen,
+				c.utilMean + " / " + mark(w.utilization, c.utilMax),
+				mark(w.exhaustion, c.events+" / "+c.total) + " / " + mark(w.timeouts, c.timeouts)})
+		}
+	}
+	m.printf("%d replicas, each a pool of size %d + overflow %d; the totals above are over all of them. In bold, a replica that stands out for the worse: utilization at 100 %%, the longest exhaustion, the most timeouts.\n\n",
+		most, run.Pool.Size, run.Pool.MaxOverflow)
+	table := func() { m.table(append([]string{"scenario"}, replicaHeader...), "lrrrrr", rows) }
+	if len(rows) > maxOpenReplicaRows {
+		m.details(fmt.Sprintf("Per-replica figures (%d rows)", len(rows)), table)
+		return
+	}
+	table()
+}
+
+// anyReplicaBreakdown reports whether a scenario ran several replicas.
+func anyReplicaBreakdown(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if hasReplicaBreakdown(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // faults writes every scenario's scheduled faults, in plan order: what each
@@ -496,6 +557,12 @@ func (m *mdWriter) runContext(run *results.Run) {
 		[2]string{"finished", markdown.Text(formatTime(run.FinishedAt))},
 		[2]string{"status", markdown.Text(string(run.Status))},
 	)
+	if seg := segmentText(run.Segment); seg != "" {
+		lines = append(lines, [2]string{"run", markdown.Text(seg)})
+	}
+	if mt := mergedText(run.Merged, markdown.Code); mt != "" {
+		lines = append(lines, [2]string{"run", mt})
+	}
 	if run.StatusReason != "" {
 		lines = append(lines, [2]string{"status reason", markdown.Text(run.StatusReason)})
 	}

@@ -39,6 +39,9 @@ var cases = []struct {
 	{"unreachable", UnreachableRun},
 	{"inconclusive", InconclusiveRun},
 	{"faults", FaultsRun},
+	{"replicas", ReplicasRun},
+	{"segment", SegmentRun},
+	{"merged", MergedRun},
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

@@ -67,12 +67,14 @@ func (p painter) check(status, s string) string {
 
 // Table writes the terminal report: a header, the preflight checks, the load
 // and latency figures (one row per scenario), pool diagnostics per scenario
-// followed by its scheduled faults when it has any, the assertions with their actual values, the certificate criteria and, as
-// the last line, the verdict. ANSI colour only when opts.Color. Text from
+// followed by its per-replica breakdown when it ran several replicas and its
+// scheduled faults when it has any, the assertions with their actual values,
+// the certificate criteria and, as the last line, the verdict. The header
+// says when the run was one segment of a plan or merged from segments. ANSI colour only when opts.Color. Text from
 // the run prints with its control characters escaped (package printable), so
 // a name or a server message cannot colour, move or erase anything.
 func Table(w io.Writer, run *results.Run, opts Options) error {
-	run = printableRun(run)
+	run = printableRun(withMergedBaseNames(run))
 	p := painter{on: opts.Color}
 	bw := bufio.NewWriter(w)
 	tr := &tableRenderer{w: bw, p: p}
@@ -94,6 +96,10 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 			}
 			tr.section(title)
 			tr.pool(s)
+			if hasReplicaBreakdown(s) {
+				tr.section("Replicas · " + s.Name)
+				tr.replicas(s.Replicas)
+			}
 			if len(s.Faults) > 0 {
 				tr.section("Faults · " + s.Name)
 				tr.faults(s.Faults)
@@ -217,7 +223,7 @@ func (tr *tableRenderer) header(run *results.Run) {
 	if n := networkText(run.Target.Network); n != "" {
 		tr.printf("  network %s\n", n)
 	}
-	tr.printf("  pool    %s\n", poolSummary(run.Pool))
+	tr.printf("  pool    %s\n", poolLine(run))
 
 	status := string(run.Status)
 	if !run.StartedAt.IsZero() && !run.FinishedAt.IsZero() {
@@ -236,6 +242,12 @@ func (tr *tableRenderer) header(run *results.Run) {
 		status = tr.p.paint(ansiRed, status)
 	}
 	tr.printf("  status  %s\n", status)
+	if seg := segmentText(run.Segment); seg != "" {
+		tr.printf("  run     %s\n", seg)
+	}
+	if m := mergedText(run.Merged, printable.Line); m != "" {
+		tr.printf("  run     %s\n", m)
+	}
 	if run.TeardownError != "" {
 		tr.printf("  teardown  %s\n", tr.p.paint(ansiRed, strings.ReplaceAll(run.TeardownError, "\n", "\n            ")))
 	}
@@ -405,6 +417,32 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 		rows = append(rows, []string{"sqlstates", sqlStatesText(s.SQLStates)})
 	}
 	tr.table(tableSpec{}, rows)
+}
+
+// replicas writes one row per replica of a scenario, in replica order:
+// acquires, max open, utilization mean / max, exhaustion events / total /
+// timeouts. A figure in which a replica stands out for the worse is
+// yellow (see worstReplicas): utilization max at 100 %, the longest time
+// exhausted, the most timeouts.
+func (tr *tableRenderer) replicas(reps []results.Replica) {
+	worst := worstReplicas(reps)
+	rows := make([][]string, 0, len(reps))
+	for i, r := range reps {
+		c, w := replicaFigures(r), worst[i]
+		mark := func(bad bool, s string) string {
+			if bad {
+				return tr.p.paint(ansiYellow, s)
+			}
+			return s
+		}
+		rows = append(rows, []string{
+			c.index, c.acquires, c.maxOpen,
+			c.utilMean + " / " + mark(w.utilization, c.utilMax),
+			mark(w.exhaustion, c.events+" / "+c.total) + " / " + mark(w.timeouts, c.timeouts),
+		})
+	}
+	r := tw.AlignRight
+	tr.table(tableSpec{header: replicaHeader, aligns: []tw.Align{r, r, r, r, r}}, rows)
 }
 
 // faults writes one row per scheduled fault of a scenario, in plan order:
