@@ -74,7 +74,7 @@ func segment(s segmentSpec) *results.Run {
 		Utilization: results.Utilization{Mean: 0.2 * float64(s.index), P95: 0.3 * float64(s.index), Max: 0.25 * float64(s.index+1)},
 		Exhaustion:  results.Exhaustion{Events: 1, Total: ms(500), Longest: ms(100 * s.index), Timeouts: s.errors},
 		Leaks:       1, LeakDetails: []results.Leak{{Operation: "read", User: 1, Held: time.Second, Kind: "held"}},
-		SeriesStep:  time.Second,
+		SeriesStep: time.Second,
 	}
 	for _, r := range s.replicas {
 		sc.Replicas = append(sc.Replicas, results.Replica{Index: r, Acquires: ops / int64(len(s.replicas)), MaxOpen: 3})
@@ -86,9 +86,9 @@ func segment(s segmentSpec) *results.Run {
 	}
 	return &results.Run{
 		SchemaVersion: results.SchemaVersion, PlanrunVersion: "v1.2.3",
-		Plan:   results.PlanInfo{Name: "demo", File: "demo.yaml", SHA256: strings.Repeat("ab", 32)},
-		Target: results.Target{Replicas: len(s.replicas), ApplicationName: "planrun"},
-		Pool:   results.Pool{Size: 2, MaxOverflow: 1},
+		Plan:      results.PlanInfo{Name: "demo", File: "demo.yaml", SHA256: strings.Repeat("ab", 32)},
+		Target:    results.Target{Replicas: len(s.replicas), ApplicationName: "planrun"},
+		Pool:      results.Pool{Size: 2, MaxOverflow: 1},
 		StartedAt: s.start.Add(-time.Second), FinishedAt: s.start.Add(11 * time.Second),
 		Status: results.StatusCompleted, TimeScale: 1, Seed: 42,
 		Preflight: []results.Check{{Name: "reachability", Status: results.CheckPass}, {Name: "capacity", Status: results.CheckPass, Critical: true}},
