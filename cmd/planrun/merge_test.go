@@ -33,9 +33,9 @@ func segmentReport(t *testing.T, dir, planPath string, index, count int, ops int
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(index) * 100 * time.Millisecond)
 	run := &results.Run{
 		SchemaVersion: results.SchemaVersion, PlanrunVersion: version,
-		Plan:   results.PlanInfo{Name: plan.Name, File: planPath, SHA256: plan.SHA256},
-		Target: results.Target{Replicas: 1, ApplicationName: "planrun-cli-test"},
-		Pool:   results.Pool{Size: 2, MaxOverflow: 1, Timeout: 5 * time.Second},
+		Plan:      results.PlanInfo{Name: plan.Name, File: planPath, SHA256: plan.SHA256},
+		Target:    results.Target{Replicas: 1, ApplicationName: "planrun-cli-test"},
+		Pool:      results.Pool{Size: 2, MaxOverflow: 1, Timeout: 5 * time.Second},
 		StartedAt: start, FinishedAt: start.Add(2 * time.Second), Status: results.StatusCompleted, TimeScale: 1,
 		Scenarios: []results.Scenario{{
 			Name: "steady", Mix: "app", Status: results.StatusCompleted, Model: results.ModelClosed, StartedAt: start,
