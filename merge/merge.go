@@ -76,6 +76,9 @@ func check(in []Input) ([]Input, error) {
 		}
 	}
 	count := first.Run.Segment.Count
+	if count < 1 {
+		return nil, fmt.Errorf("%s: a plan split into %d segments is not a segment report", first.File, count)
+	}
 	byIndex := make([]*Input, count+1)
 	for i := range in {
 		s := &in[i]

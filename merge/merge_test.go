@@ -362,6 +362,12 @@ func TestRefusals(t *testing.T) {
 			in[1].Run.Scenarios[0].Hold.Histogram = "bm90IGEgaGlzdG9ncmFt"
 			return in
 		}, "scenario steady: hold: decode histogram: "},
+		"no count": {func(in []merge.Input) []merge.Input {
+			for _, s := range in {
+				s.Run.Segment.Count = -1
+			}
+			return in
+		}, "a.json: a plan split into -1 segments is not a segment report"},
 		"none": {func([]merge.Input) []merge.Input { return nil }, "no segment reports given"},
 	} {
 		t.Run(name, func(t *testing.T) {
