@@ -64,6 +64,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: merge: %s\n", printable.String(err.Error()))
 		return ExitUsage
 	}
+	fmt.Fprintf(stderr, "planrun: merged %s: %s\n", plural(run.Merged.Segments, "segment", "segments"), printable.String(strings.Join(run.Merged.Files, ", ")))
 	plan, set, code := mergePlan(*planPath, run.Plan, stderr)
 	if plan == nil {
 		return code

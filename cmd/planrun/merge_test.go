@@ -71,6 +71,9 @@ func TestMergeCommand(t *testing.T) {
 		if r.code != ExitApproved {
 			t.Fatalf("want exit 0:\n%s", r)
 		}
+		if !strings.Contains(r.stderr, "merged 2 segments: "+a+", "+b) {
+			t.Errorf("stderr does not name the merged files in segment order:\n%s", r)
+		}
 		files, _ := filepath.Glob(filepath.Join(out, "approved_*.json"))
 		if len(files) != 1 {
 			t.Fatalf("reports in %s: %v, want one JSON\n%s", out, files, r)
