@@ -6,6 +6,7 @@
 //	planrun preflight PLAN.yaml        run only the preflight checks
 //	planrun report RUN.json            re-render a saved JSON report (exit 0; --exit-code: the run's code)
 //	planrun compare BASE.json... NEW.json compare saved runs (one or more baselines, then the new run)
+//	planrun merge A.json B.json...     merge a plan's segment reports into one run and verdict
 //	planrun schema                     print the plan's JSON Schema
 //	planrun version
 //
@@ -62,6 +63,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdReport(rest, stdout, stderr)
 	case "compare":
 		return cmdCompare(rest, stdout, stderr)
+	case "merge":
+		return cmdMerge(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
 	case "version", "--version":
@@ -85,6 +88,9 @@ Usage:
   planrun compare BASE.json... NEW.json
                                        compare a new run with one or more baselines
                                        (exit 1 on a regression beyond tolerance and noise)
+  planrun merge A.json B.json ... [--out DIR] [--format F] [--plan PATH]
+                                       merge the reports of a plan's segments (--segment i/N)
+                                       into one run, verdict and exit code (2: they do not fit)
   planrun schema                       print the plan's JSON Schema
   planrun version
 
@@ -104,6 +110,11 @@ Report flags:
   --format F          table (default), markdown, json, junit
   --no-color          no ANSI colour even on a terminal
   --exit-code         exit with the saved run's code (0, 1, 3, 4 or 5) instead of 0
+
+Merge flags:
+  --plan PATH         the plan the segments ran (default: the file the reports name;
+                      its sha256 must equal the reports')
+  --format F, --out DIR, --baseline RUN.json, --no-color: as for a run
 
 Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
             3 could not run, 4 aborted by an assertion or interrupted,

@@ -1,0 +1,549 @@
+// Package merge combines the JSON reports of the segments of one plan
+// (planrun PLAN --segment i/N) into one run record, as if the plan had run
+// whole: histograms merged exactly, counters summed, time series aligned on
+// the wall clock, pool diagnostics combined. docs/merge.md says how each
+// figure is combined and which are bounds rather than exact values.
+//
+// The merged record has no assertions or verdict: the caller evaluates the
+// plan's assertions on it (planrun merge).
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/planrun/planrun/results"
+)
+
+// Input is one segment report and the file it was read from.
+type Input struct {
+	File string
+	Run  *results.Run
+}
+
+// maxLeakDetails bounds the merged leak descriptions per scenario, as the
+// engine bounds a scenario's (engine/recorder.go).
+const maxLeakDetails = 20
+
+// Runs merges the segment reports in into one run record. The inputs may
+// come in any order; the record lists them in segment order
+// (Run.Merged.Files). Assertions and Verdict are left empty.
+//
+// Every error is a refusal that names the files concerned: an input that is
+// not a segment report, reports of different plans (sha256), report schema
+// versions, planrun versions or --time-scale factors, different segment
+// counts, a missing or duplicated segment, different scenario lists, or a
+// histogram that cannot be decoded.
+func Runs(in []Input) (*results.Run, error) {
+	segs, err := check(in)
+	if err != nil {
+		return nil, err
+	}
+	return runs(segs)
+}
+
+// check refuses inputs that cannot be merged and returns them in segment order.
+func check(in []Input) ([]Input, error) {
+	if len(in) == 0 {
+		return nil, errors.New("no segment reports given")
+	}
+	for _, s := range in {
+		if s.Run.Segment == nil {
+			return nil, fmt.Errorf("%s is not a segment report (run with --segment i/N)", s.File)
+		}
+	}
+	first := in[0]
+	for _, s := range in[1:] {
+		a, b := first.Run, s.Run
+		switch {
+		case a.SchemaVersion != b.SchemaVersion:
+			return nil, fmt.Errorf("%s and %s have different report schema versions (%d and %d)", first.File, s.File, a.SchemaVersion, b.SchemaVersion)
+		case a.PlanrunVersion != b.PlanrunVersion:
+			return nil, fmt.Errorf("%s was written by planrun %s, %s by planrun %s: merge segments run by one planrun version (how a plan is split may differ between versions)",
+				first.File, a.PlanrunVersion, s.File, b.PlanrunVersion)
+		case a.Plan.SHA256 != b.Plan.SHA256:
+			return nil, fmt.Errorf("%s and %s ran different plans (%s sha256 %s, %s sha256 %s)",
+				first.File, s.File, a.Plan.File, short(a.Plan.SHA256), b.Plan.File, short(b.Plan.SHA256))
+		case a.Segment.Count != b.Segment.Count:
+			return nil, fmt.Errorf("%s is segment %d/%d but %s is segment %d/%d: the plan was split differently",
+				first.File, a.Segment.Index, a.Segment.Count, s.File, b.Segment.Index, b.Segment.Count)
+		case a.TimeScale != b.TimeScale:
+			return nil, fmt.Errorf("%s ran with --time-scale %v but %s with %v", first.File, a.TimeScale, s.File, b.TimeScale)
+		}
+	}
+	count := first.Run.Segment.Count
+	if count < 1 {
+		return nil, fmt.Errorf("%s: a plan split into %d segments is not a segment report", first.File, count)
+	}
+	byIndex := make([]*Input, count+1)
+	for i := range in {
+		s := &in[i]
+		idx := s.Run.Segment.Index
+		if idx < 1 || idx > count {
+			return nil, fmt.Errorf("%s: segment %d of %d is out of range (1 to %d)", s.File, idx, count, count)
+		}
+		if prev := byIndex[idx]; prev != nil {
+			return nil, fmt.Errorf("segment %d given twice: %s and %s", idx, prev.File, s.File)
+		}
+		byIndex[idx] = s
+	}
+	var missing []string
+	for idx := 1; idx <= count; idx++ {
+		if byIndex[idx] == nil {
+			missing = append(missing, fmt.Sprint(idx))
+		}
+	}
+	switch len(missing) {
+	case 0:
+	case 1:
+		return nil, fmt.Errorf("segment %s of %d is missing", missing[0], count)
+	default:
+		return nil, fmt.Errorf("segments %s and %s of %d are missing", strings.Join(missing[:len(missing)-1], ", "), missing[len(missing)-1], count)
+	}
+	segs := make([]Input, count)
+	for idx := 1; idx <= count; idx++ {
+		segs[idx-1] = *byIndex[idx]
+	}
+	want := scenarioNames(segs[0].Run)
+	for _, s := range segs[1:] {
+		if got := scenarioNames(s.Run); !slices.Equal(got, want) {
+			return nil, fmt.Errorf("%s ran scenarios [%s] but %s ran [%s]: merge segments that ran the same scenarios (same --scenario flags)",
+				segs[0].File, strings.Join(want, ", "), s.File, strings.Join(got, ", "))
+		}
+	}
+	return segs, nil
+}
+
+func scenarioNames(run *results.Run) []string {
+	names := make([]string, len(run.Scenarios))
+	for i, sc := range run.Scenarios {
+		names[i] = sc.Name
+	}
+	return names
+}
+
+// short abbreviates a sha256 for a message.
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12] + "…"
+	}
+	return sum
+}
+
+// label names segment s in a merged message: "segment 2 (b.json)".
+func label(s Input) string {
+	return fmt.Sprintf("segment %d (%s)", s.Run.Segment.Index, s.File)
+}
+
+// runs merges checked segments, in segment order.
+func runs(segs []Input) (*results.Run, error) {
+	first := segs[0].Run
+	out := &results.Run{
+		SchemaVersion:  first.SchemaVersion,
+		PlanrunVersion: first.PlanrunVersion,
+		Plan:           first.Plan,
+		Target:         first.Target,
+		Pool:           first.Pool,
+		StartedAt:      first.StartedAt,
+		FinishedAt:     first.FinishedAt,
+		Status:         results.StatusCompleted,
+		TimeScale:      first.TimeScale,
+		Seed:           first.Seed,
+		Merged:         &results.Merged{Segments: first.Segment.Count},
+	}
+	var teardown []string
+	worst := 0
+	for _, s := range segs {
+		r := s.Run
+		out.Merged.Files = append(out.Merged.Files, s.File)
+		if r.StartedAt.Before(out.StartedAt) {
+			out.StartedAt = r.StartedAt
+		}
+		if r.FinishedAt.After(out.FinishedAt) {
+			out.FinishedAt = r.FinishedAt
+		}
+		if r.Seed != out.Seed {
+			out.Seed = 0 // the segments drew different seeds: none replays the merged run
+		}
+		out.Target.Replicas = max(out.Target.Replicas, r.Target.Replicas)
+		for _, rep := range r.Segment.Replicas {
+			out.Target.Replicas = max(out.Target.Replicas, rep)
+		}
+		if rank := statusRank(r.Status); rank > worst {
+			worst = rank
+			out.Status = r.Status
+			out.StatusReason = label(s)
+			if r.StatusReason != "" {
+				out.StatusReason += ": " + r.StatusReason
+			}
+		}
+		if r.TeardownError != "" {
+			teardown = append(teardown, label(s)+": "+r.TeardownError)
+		}
+	}
+	out.TeardownError = strings.Join(teardown, "; ")
+	out.Preflight = preflight(segs)
+	for i := range first.Scenarios {
+		sc, err := scenario(segs, i)
+		if err != nil {
+			return nil, err
+		}
+		out.Scenarios = append(out.Scenarios, sc)
+	}
+	return out, nil
+}
+
+// statusRank orders run and scenario statuses from best to worst: completed,
+// skipped, interrupted, aborted, failed.
+func statusRank(s results.Status) int {
+	switch s {
+	case results.StatusFailed:
+		return 4
+	case results.StatusAborted:
+		return 3
+	case results.StatusInterrupted:
+		return 2
+	case "skipped":
+		return 1
+	}
+	return 0
+}
+
+// preflight is segment 1's checks plus every check another segment failed
+// or warned on that is at least as bad as the same check so far, its reason
+// naming the segment. A check keeps its name, and the last one of a name is
+// the worst: assertions reading preflight.<check> see the worst status.
+func preflight(segs []Input) []results.Check {
+	checks := slices.Clone(segs[0].Run.Preflight)
+	worst := map[string]int{}
+	for _, ch := range checks {
+		worst[ch.Name] = max(worst[ch.Name], checkRank(ch.Status))
+	}
+	for _, s := range segs[1:] {
+		for _, ch := range s.Run.Preflight {
+			rank := checkRank(ch.Status)
+			if rank == 0 || rank < worst[ch.Name] {
+				continue
+			}
+			worst[ch.Name] = rank
+			ch.Reason = label(s) + ": " + ch.Reason
+			checks = append(checks, ch)
+		}
+	}
+	return checks
+}
+
+func checkRank(s results.CheckStatus) int {
+	switch s {
+	case results.CheckFail:
+		return 2
+	case results.CheckWarn:
+		return 1
+	}
+	return 0
+}
+
+// part is one segment's record of a scenario.
+type part struct {
+	in Input
+	sc *results.Scenario
+}
+
+// replicas is the number of pools the segment ran in the scenario: its
+// per-replica breakdown, else the replicas the segment owns, else one.
+func (p part) replicas() int {
+	switch {
+	case len(p.sc.Replicas) > 0:
+		return len(p.sc.Replicas)
+	case len(p.in.Run.Segment.Replicas) > 0:
+		return len(p.in.Run.Segment.Replicas)
+	}
+	return 1
+}
+
+// measured is the scenario's time after the warm-up in this segment.
+func (p part) measured() time.Duration {
+	return p.sc.Elapsed - min(p.sc.Warmup, p.sc.Elapsed)
+}
+
+// scenario merges the i-th scenario of every segment.
+func scenario(segs []Input, i int) (results.Scenario, error) {
+	parts := make([]part, len(segs))
+	for k, s := range segs {
+		parts[k] = part{in: s, sc: &s.Run.Scenarios[i]}
+	}
+	first := parts[0].sc
+	out := results.Scenario{
+		Name: first.Name, Mix: first.Mix, Model: first.Model, Status: first.Status,
+		StartedAt: first.StartedAt, Planned: first.Planned,
+		ErrorsBy: map[string]int64{},
+		Connections: results.Connections{
+			ClosedBy: map[string]int64{},
+		},
+	}
+	var (
+		measured      time.Duration
+		totalReplicas int
+		utilSum       float64
+		acquires      int64
+		acquiresKnown = true
+		reuseWeighted float64
+		notChecked    []results.NotChecked
+		recoveries    []*results.Recovery
+	)
+	for _, p := range parts {
+		sc := p.sc
+		if statusRank(sc.Status) > statusRank(out.Status) {
+			out.Status = sc.Status
+		}
+		if !sc.StartedAt.IsZero() && (out.StartedAt.IsZero() || sc.StartedAt.Before(out.StartedAt)) {
+			out.StartedAt = sc.StartedAt
+		}
+		out.Elapsed = max(out.Elapsed, sc.Elapsed)
+		out.Warmup = max(out.Warmup, sc.Warmup)
+		measured = max(measured, p.measured())
+		out.MaxUsers += sc.MaxUsers
+		out.Rate += sc.Rate
+		out.Arrivals += sc.Arrivals
+		out.Dropped += sc.Dropped
+		out.InFlight.Max += sc.InFlight.Max
+		out.InFlight.Mean += sc.InFlight.Mean
+		out.Ops += sc.Ops
+		out.Errors += sc.Errors
+		out.Cancelled += sc.Cancelled
+		addCounts(&out.ErrorsBy, sc.ErrorsBy)
+		addCounts(&out.SQLStates, sc.SQLStates)
+		for cat, msg := range sc.ErrorSamples {
+			if _, ok := out.ErrorSamples[cat]; !ok {
+				if out.ErrorSamples == nil {
+					out.ErrorSamples = map[string]string{}
+				}
+				out.ErrorSamples[cat] = msg
+			}
+		}
+
+		c := &sc.Connections
+		out.Connections.Opened += c.Opened
+		out.Connections.Closed += c.Closed
+		addCounts(&out.Connections.ClosedBy, c.ClosedBy)
+		out.Connections.MaxOpen += c.MaxOpen
+		if n, ok := acquiresOf(sc); ok {
+			acquires += n
+		} else {
+			acquiresKnown = false
+		}
+		reuseWeighted += c.Reuse * float64(sc.Ops)
+
+		n := p.replicas()
+		totalReplicas += n
+		utilSum += sc.Utilization.Mean * float64(n)
+		out.Utilization.P95 = max(out.Utilization.P95, sc.Utilization.P95)
+		out.Utilization.Max = max(out.Utilization.Max, sc.Utilization.Max)
+		out.Exhaustion.Events += sc.Exhaustion.Events
+		out.Exhaustion.Total += sc.Exhaustion.Total
+		out.Exhaustion.Timeouts += sc.Exhaustion.Timeouts
+		out.Exhaustion.Longest = max(out.Exhaustion.Longest, sc.Exhaustion.Longest)
+		out.Replicas = append(out.Replicas, sc.Replicas...)
+
+		out.Leaks += sc.Leaks
+		for _, l := range sc.LeakDetails {
+			if len(out.LeakDetails) < maxLeakDetails {
+				out.LeakDetails = append(out.LeakDetails, l)
+			}
+		}
+		for _, nc := range sc.NotChecked {
+			nc.Reason = label(p.in) + ": " + nc.Reason
+			notChecked = append(notChecked, nc)
+		}
+		recoveries = append(recoveries, sc.Recovery)
+	}
+	out.SuccessRate = successRate(out.Ops, out.Errors)
+	if measured > 0 {
+		out.Throughput = float64(out.Ops-out.Errors) / measured.Seconds()
+		out.Exhaustion.Share = min(float64(out.Exhaustion.Total)/(float64(totalReplicas)*float64(measured)), 1)
+	}
+	out.Utilization.Mean = utilSum / float64(totalReplicas)
+	switch {
+	case acquiresKnown && acquires > 0:
+		out.Connections.Reuse = 1 - float64(out.Connections.Opened)/float64(acquires)
+	case !acquiresKnown && out.Ops > 0:
+		out.Connections.Reuse = reuseWeighted / float64(out.Ops)
+	}
+	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
+	out.NotChecked = notChecked
+	if r := results.WorstRecovery(recoveries...); r != nil {
+		copied := *r
+		out.Recovery = &copied
+	}
+	out.Faults = faults(parts)
+	out.Generator = generator(parts)
+
+	var err error
+	lat := func(name string, get func(*results.Scenario) results.Latency) results.Latency {
+		if err != nil {
+			return results.Latency{}
+		}
+		ls := make([]results.Latency, len(parts))
+		for k, p := range parts {
+			ls[k] = get(p.sc)
+		}
+		var l results.Latency
+		if l, err = latency(ls); err != nil {
+			err = fmt.Errorf("scenario %s: %s: %w", out.Name, name, err)
+		}
+		return l
+	}
+	out.Acquire = lat("acquire", func(s *results.Scenario) results.Latency { return s.Acquire })
+	out.Query = lat("query", func(s *results.Scenario) results.Latency { return s.Query })
+	out.Op = lat("op", func(s *results.Scenario) results.Latency { return s.Op })
+	out.Hold = lat("hold", func(s *results.Scenario) results.Latency { return s.Hold })
+	out.Connect = lat("connect", func(s *results.Scenario) results.Latency { return s.Connect })
+	out.GeneratorLag = lat("generator_lag", func(s *results.Scenario) results.Latency { return s.GeneratorLag })
+	out.Lag = lat("lag", func(s *results.Scenario) results.Latency { return s.Lag })
+	if err != nil {
+		return out, err
+	}
+	if out.Operations, err = operations(parts, out.Ops); err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	out.Series, out.SeriesStep = series(parts)
+	return out, nil
+}
+
+// acquiresOf is how many connections the scenario's pools handed out: the
+// sum over its replicas, else derived from reuse (1 − opened/acquires).
+func acquiresOf(sc *results.Scenario) (int64, bool) {
+	if len(sc.Replicas) > 0 {
+		var n int64
+		for _, r := range sc.Replicas {
+			n += r.Acquires
+		}
+		return n, true
+	}
+	c := sc.Connections
+	switch {
+	case c.Opened == 0 && c.Reuse == 0:
+		return 0, true // nothing acquired
+	case c.Reuse < 1 && c.Opened > 0:
+		return int64(float64(c.Opened)/(1-c.Reuse) + 0.5), true
+	}
+	return 0, false
+}
+
+func addCounts(dst *map[string]int64, src map[string]int64) {
+	for k, n := range src {
+		if *dst == nil {
+			*dst = map[string]int64{}
+		}
+		(*dst)[k] += n
+	}
+}
+
+// successRate is 1 − errors/ops, 1 when nothing ran (as the engine computes it).
+func successRate(ops, errors int64) float64 {
+	if ops == 0 {
+		return 1
+	}
+	return 1 - float64(errors)/float64(ops)
+}
+
+// operations merges the per-operation figures by name, in the first
+// segment's mix order (an operation only a later segment ran comes after).
+func operations(parts []part, totalOps int64) ([]results.Operation, error) {
+	var names []string
+	byName := map[string][]results.Operation{}
+	for _, p := range parts {
+		for _, o := range p.sc.Operations {
+			if _, ok := byName[o.Name]; !ok {
+				names = append(names, o.Name)
+			}
+			byName[o.Name] = append(byName[o.Name], o)
+		}
+	}
+	var out []results.Operation
+	for _, name := range names {
+		ops := byName[name]
+		m := results.Operation{Name: name, Weight: ops[0].Weight}
+		var acq, qry, op []results.Latency
+		for _, o := range ops {
+			m.Ops += o.Ops
+			m.Errors += o.Errors
+			acq, qry, op = append(acq, o.Acquire), append(qry, o.Query), append(op, o.Op)
+		}
+		m.SuccessRate = successRate(m.Ops, m.Errors)
+		if totalOps > 0 {
+			m.Share = float64(m.Ops) / float64(totalOps)
+		}
+		var err error
+		if m.Acquire, err = latency(acq); err != nil {
+			return nil, fmt.Errorf("operation %s: acquire: %w", name, err)
+		}
+		if m.Query, err = latency(qry); err != nil {
+			return nil, fmt.Errorf("operation %s: query: %w", name, err)
+		}
+		if m.Op, err = latency(op); err != nil {
+			return nil, fmt.Errorf("operation %s: op: %w", name, err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// faults are the faults of the segment that applied the most of them (the
+// first such segment on a tie): a fault acts on the server, whichever
+// segment applied it.
+func faults(parts []part) []results.Fault {
+	best, bestApplied := -1, -1
+	for k, p := range parts {
+		applied := 0
+		for _, f := range p.sc.Faults {
+			if f.Status == results.FaultApplied {
+				applied++
+			}
+		}
+		if len(p.sc.Faults) > 0 && applied > bestApplied {
+			best, bestApplied = k, applied
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	return slices.Clone(parts[best].sc.Faults)
+}
+
+// generator is the load generators' figures: the timer lateness combined
+// conservatively (its summaries carry no histogram), and the CPU figures of
+// the busiest machine, kept together so that they describe one machine.
+func generator(parts []part) results.Generator {
+	g0 := parts[0].sc.Generator
+	out := results.Generator{CPU: g0.CPU, ServerCPU: g0.ServerCPU, MachineCPU: g0.MachineCPU, Cores: g0.Cores}
+	lateness := make([]results.Latency, len(parts))
+	busiest := busy(g0)
+	for k, p := range parts {
+		g := p.sc.Generator
+		lateness[k] = g.TimerLateness
+		if b := busy(g); b > busiest {
+			busiest = b
+			out.CPU, out.ServerCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.MachineCPU, g.Cores
+		}
+	}
+	out.TimerLateness = summaries(lateness)
+	return out
+}
+
+// busy is a machine's busy share of its cores: the machine's CPU, else
+// planrun's own (-1 when neither is known).
+func busy(g results.Generator) float64 {
+	cores := float64(max(g.Cores, 1))
+	switch {
+	case g.MachineCPU >= 0 && g.Cores > 0:
+		return g.MachineCPU / cores
+	case g.CPU >= 0 && g.Cores > 0:
+		return g.CPU / cores
+	}
+	return -1
+}
