@@ -5,6 +5,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
 )
 
@@ -282,25 +283,10 @@ func q(h *hdrhistogram.Histogram, p float64) time.Duration {
 
 // latency summarises h; with encode it also carries the encoded histogram.
 func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
-	if h.TotalCount() == 0 {
-		return results.Latency{}
-	}
-	l := results.Latency{
-		Count: h.TotalCount(),
-		Min:   time.Duration(h.Min()),
-		Mean:  time.Duration(h.Mean()),
-		P50:   q(h, 50),
-		P90:   q(h, 90),
-		P95:   q(h, 95),
-		P99:   q(h, 99),
-		Max:   time.Duration(h.Max()),
-	}
 	if encode {
-		if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-			l.Histogram = string(b)
-		}
+		return hdr.Summarize(h)
 	}
-	return l
+	return hdr.Figures(h)
 }
 
 // endWarmup notes the pools' state at the warm-up's end; their own

@@ -16,15 +16,27 @@ import (
 // (a report of an older planrun, or a figure kept only as a summary).
 var ErrNoHistogram = errors.New("the latency summary carries no histogram")
 
-// Summarize summarises h as the engine does for a finished scenario:
-// count, min, mean, p50/p90/p95/p99 (ValueAtQuantile, 0..100) and max, in
-// nanoseconds, with h itself encoded (V2 compressed, base64) in Histogram.
-// An empty or nil histogram gives the zero Latency.
+// Summarize summarises h: count, min, mean, p50/p90/p95/p99
+// (ValueAtQuantile, 0..100) and max, in nanoseconds, with h itself encoded
+// (V2 compressed, base64) in Histogram. An empty or nil histogram gives the
+// zero Latency.
 func Summarize(h *hdrhistogram.Histogram) results.Latency {
+	l := Figures(h)
+	if l.Count > 0 {
+		if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
+			l.Histogram = string(b)
+		}
+	}
+	return l
+}
+
+// Figures is [Summarize] without the encoded histogram: the cheap summary
+// of a partial result (live assertions, progress).
+func Figures(h *hdrhistogram.Histogram) results.Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return results.Latency{}
 	}
-	l := results.Latency{
+	return results.Latency{
 		Count: h.TotalCount(),
 		Min:   time.Duration(h.Min()),
 		Mean:  time.Duration(h.Mean()),
@@ -34,10 +46,6 @@ func Summarize(h *hdrhistogram.Histogram) results.Latency {
 		P99:   time.Duration(h.ValueAtQuantile(99)),
 		Max:   time.Duration(h.Max()),
 	}
-	if b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase); err == nil {
-		l.Histogram = string(b)
-	}
-	return l
 }
 
 // Decode returns the histogram l carries. It fails with [ErrNoHistogram]
