@@ -379,7 +379,9 @@ func TestGitHubSummaryLostDuringRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := p.wait()
-	if r.code != ExitApproved {
+	// The verdict's code: approved, or INCONCLUSIVE when a busy machine
+	// starved the load generator; never 3 for the lost summary.
+	if r.code != ExitApproved && r.code != ExitInconclusive {
 		t.Fatalf("want exit %d (the verdict), got %s", ExitApproved, r)
 	}
 	if !strings.Contains(r.stderr, "warning: GITHUB_STEP_SUMMARY") || !strings.Contains(r.stderr, summary) {
