@@ -122,3 +122,13 @@ func splitScenario(sc *scenario, i, count int) {
 		}
 	}
 }
+
+// copySegment is a copy of seg for a run's results (nil stays nil).
+func copySegment(seg *results.Segment) *results.Segment {
+	if seg == nil {
+		return nil
+	}
+	c := *seg
+	c.Replicas = append([]int(nil), seg.Replicas...)
+	return &c
+}
