@@ -16,13 +16,21 @@ type rateStage struct {
 }
 
 // arrivalProcess is how arrivals are spread at a given rate.
-type arrivalProcess int
+type arrivalProcess struct {
+	// uniform: fixed spacing of 1/rate; otherwise Poisson.
+	uniform bool
+	// phase, in [0, 1), shifts a uniform process: its k-th arrival (from 0)
+	// is where k + phase arrivals are due, so the first is at 0 when phase
+	// is 0. Segment i of N runs phase (i−1)/N at rate/N, so that the N
+	// segments' arrivals interleave into the whole plan's (see segment.go).
+	phase float64
+}
 
-const (
+var (
 	// arrivePoisson: independent clients; exponential gaps with mean 1/rate.
-	arrivePoisson arrivalProcess = iota
-	// arriveUniform: fixed spacing of 1/rate.
-	arriveUniform
+	arrivePoisson = arrivalProcess{}
+	// arriveUniform: fixed spacing of 1/rate, the first arrival at 0.
+	arriveUniform = arrivalProcess{uniform: true}
 )
 
 // rateSegment is a piece of the profile on which the rate is linear:
@@ -74,7 +82,9 @@ func newSchedule(profile []rateStage, process arrivalProcess, rng *mrand.Rand) *
 		rate = st.Rate // a stage without a ramp steps
 		add(st.Duration-ramp, st.Rate)
 	}
-	if process == arrivePoisson {
+	if process.uniform {
+		s.next = process.phase
+	} else {
 		s.next = rng.ExpFloat64()
 	}
 	return s
@@ -88,6 +98,12 @@ func (s *schedule) expected() float64 {
 	return s.segments[len(s.segments)-1].lambda1
 }
 
+// endSlack is how close to the profile's total (in arrivals) an arrival
+// counts as at its end, and is not made: the total is a sum of rounded
+// products, so a uniform segment's last arrival, due exactly at the end
+// (phase (i−1)/N), would otherwise be made or not by rounding.
+const endSlack = 1e-9
+
 // Next returns the offset from the scenario's start of the next arrival, and
 // false once the profile has ended.
 func (s *schedule) Next() (time.Duration, bool) {
@@ -95,7 +111,7 @@ func (s *schedule) Next() (time.Duration, bool) {
 	for s.at < len(s.segments) && x >= s.segments[s.at].lambda1 {
 		s.at++
 	}
-	if s.at == len(s.segments) {
+	if s.at == len(s.segments) || s.at == len(s.segments)-1 && x >= s.segments[s.at].lambda1-endSlack {
 		return 0, false
 	}
 	seg := s.segments[s.at]
@@ -107,10 +123,10 @@ func (s *schedule) Next() (time.Duration, bool) {
 	if seg.r0+root > 0 {
 		dt = 2 * dl / (seg.r0 + root)
 	}
-	if s.process == arrivePoisson {
-		s.next += s.rng.ExpFloat64()
-	} else {
+	if s.process.uniform {
 		s.next++
+	} else {
+		s.next += s.rng.ExpFloat64()
 	}
 	return time.Duration(min(seg.t0+dt, seg.t1) * float64(time.Second)), true
 }

@@ -189,6 +189,9 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		sc.index, sc.seed = i, prog.Seed
 		prog.scenarios = append(prog.scenarios, sc)
 	}
+	if checkSegment(plan, opts.Segment, prog.Target.Replicas, &errs) {
+		applySegment(prog, opts.Segment)
+	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}

@@ -138,6 +138,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		Status:         results.StatusCompleted,
 		TimeScale:      prog.TimeScale,
 		Seed:           prog.Seed,
+		Segment:        copySegment(prog.Segment),
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}
@@ -276,8 +277,9 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	e.monitor = mon
 	defer func() { _ = e.monitor.Close(context.Background()) }()
 
+	co := newCoordinator(e) // setup, start and teardown shared by segments
 	defer func() {
-		if err := e.teardown(); err != nil {
+		if err := co.teardown(); err != nil {
 			e.logf("%v", err)
 			run.TeardownError = redact.Text(err.Error())
 		}
@@ -293,8 +295,8 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 		return fail(ctx, run, f)
 	}
 	defer closeProxy()
-	if err := e.statements(ctx, "setup", prog.setup); err != nil {
-		return fail(ctx, run, &Failure{Stage: "setup", Err: err, Hint: "fix the setup SQL or the target's permissions; teardown has run"})
+	if f := co.setup(ctx); f != nil {
+		return fail(ctx, run, f)
 	}
 	if f := e.checkStatements(ctx, run, false); f != nil {
 		return fail(ctx, run, f)
@@ -303,6 +305,7 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 		run.Preflight = append(run.Preflight, *c)
 		e.logf("preflight %-12s %-4s %s", c.Name, c.Status, c.Reason)
 	}
+	co.waitStart(ctx)
 
 	for i, sc := range prog.scenarios {
 		if ctx.Err() != nil {

@@ -20,13 +20,21 @@ import (
 // cmdValidate checks plans without connecting: exit 0 when every plan is
 // valid, 2 otherwise, with every problem of every plan printed.
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
+	fs := flag.NewFlagSet("planrun validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var seg segmentFlags
+	seg.register(fs, false)
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return ExitUsage
+	}
+	if len(paths) == 0 {
 		fmt.Fprintln(stderr, "planrun: validate takes one or more plan files")
 		return ExitUsage
 	}
 	code := ExitApproved
-	for _, path := range args {
-		prog, set, c := loadPlan(path, engine.Options{}, stderr)
+	for _, path := range paths {
+		prog, set, c := loadPlan(path, engine.Options{Segment: seg.segment(stderr)}, stderr)
 		if prog == nil {
 			code = c
 			continue
@@ -46,6 +54,8 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	format := fs.String("format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
 	quiet := fs.Bool("quiet", false, "no pipeline lines on stderr")
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
+	var seg segmentFlags
+	seg.register(fs, false)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -58,7 +68,7 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
 		return ExitUsage
 	}
-	prog, _, code := loadPlan(pos[0], engine.Options{}, stderr)
+	prog, _, code := loadPlan(pos[0], engine.Options{Segment: seg.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}

@@ -101,10 +101,16 @@ Run flags:
   --out DIR           also write <plan>_<YYYYMMDD_HHMMSS_mmm>.json/.md/.xml into DIR
                       (never replacing a file: a taken name gets -2, -3, ...)
   --baseline RUN.json make an earlier run's figures available as baseline.*
+  --segment i/N       run only the i-th of N slices of the plan: a share of every
+                      scenario's users and rates and a block of its replicas
+                      (1 ≤ i ≤ N ≤ 1000; one process per slice; see docs/segments.md)
+  --start-at TIME     begin the first scenario at this RFC 3339 instant
+                      (e.g. 2025-06-01T12:00:00Z): every segment starts together
   --quiet             no live progress on stderr
   --no-color          no ANSI colour even on a terminal
 
-Preflight flags: --format F, --quiet, --no-color (as for a run).
+Preflight flags: --format F, --quiet, --no-color, --segment i/N (as for a run).
+Validate flags: --segment i/N (also checks that the plan can be split so).
 
 Report flags:
   --format F          table (default), markdown, json, junit

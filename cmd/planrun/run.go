@@ -50,6 +50,7 @@ type runFlags struct {
 	baseline  string
 	quiet     bool
 	noColor   bool
+	segment   segmentFlags
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -63,6 +64,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.baseline, "baseline", "", "an earlier JSON report whose figures assertions see as baseline.*")
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour")
+	f.segment.register(fs, true)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -87,7 +89,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios}, stderr)
+	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}
