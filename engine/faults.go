@@ -207,6 +207,12 @@ func (e *runEnv) applyFault(ctx context.Context, f *fault) (string, error) {
 	case schema.FaultTerminateBackends:
 		return e.terminateBackends(ctx, f.Share)
 	case schema.FaultLock:
+		if seg := e.prog.Segment; seg != nil && seg.Index > 1 {
+			// One lock on the shared server: segment 1 takes it, the
+			// others live through it.
+			lasted := sleep(ctx, f.For)
+			return fmt.Sprintf("segment 1 holds ACCESS EXCLUSIVE on %s; this segment ran through it for %s%s", f.Table, humanize.Duration(lasted), cutShort(ctx)), nil
+		}
 		return e.lockTable(ctx, f.Table, f.For)
 	case schema.FaultRestart:
 		if e.server == nil {
@@ -268,7 +274,7 @@ WITH pool AS (
   SELECT pid FROM pool ORDER BY random() LIMIT ceil($2::float8 * (SELECT count(*) FROM pool))
 )
 SELECT (SELECT count(*) FROM pool), count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM picked`,
-		e.appName(), share).Scan(&total, &terminated)
+		e.poolAppName(), share).Scan(&total, &terminated)
 	if err != nil {
 		return "", fmt.Errorf("pg_terminate_backend: %w (the target's role needs to own the backends or be a member of pg_signal_backend)", err)
 	}

@@ -103,12 +103,24 @@ func (e *runEnv) appName() string {
 	return schema.DefaultApplicationName
 }
 
+// poolAppName is the application_name of the pool's connections: the
+// plan's, or in a segment of a split plan the plan's with "-<i>of<N>"
+// appended, so that each segment's server-side checks (leaks, the
+// terminate_backends fault) count only its own backends while
+// `application_name LIKE '<name>%'` still finds them all.
+func (e *runEnv) poolAppName() string {
+	if seg := e.prog.Segment; seg != nil && seg.Count > 1 {
+		return fmt.Sprintf("%s-%dof%d", e.appName(), seg.Index, seg.Count)
+	}
+	return e.appName()
+}
+
 func (e *runEnv) capacity() int { return e.prog.Pool.Capacity() }
 
 func (e *runEnv) poolConfig() pool.Config {
 	p := e.prog.Pool
 	return pool.Config{
-		ConnString: e.dsn, ApplicationName: e.appName(),
+		ConnString: e.dsn, ApplicationName: e.poolAppName(),
 		Size: p.Size, MaxOverflow: p.MaxOverflow,
 		Timeout: p.Timeout, Recycle: p.Recycle, PrePing: p.PrePing,
 		ConnectTimeout: p.ConnectTimeout,

@@ -495,7 +495,7 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 	var extra int
 	for {
 		var n int
-		err = mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.appName()).Scan(&n)
+		err = mon.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, r.env.poolAppName()).Scan(&n)
 		if err != nil {
 			notChecked(err)
 			return
@@ -509,7 +509,7 @@ func (r *scenarioRun) serverLeaks(out *results.Scenario) {
 	if extra > 0 {
 		out.Leaks += extra
 		if len(out.LeakDetails) < maxLeakDetails {
-			out.LeakDetails = append(out.LeakDetails, results.Leak{Operation: fmt.Sprintf("%d backend(s) with application_name %q beyond the pool's connections", extra, r.env.appName()), Kind: "server"})
+			out.LeakDetails = append(out.LeakDetails, results.Leak{Operation: fmt.Sprintf("%d backend(s) with application_name %q beyond the pool's connections", extra, r.env.poolAppName()), Kind: "server"})
 		}
 	}
 }
