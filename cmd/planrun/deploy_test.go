@@ -196,10 +196,6 @@ func TestDeploySegmentCommandsParse(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			code := Main(args, &stdout, &stderr)
-			if s := stderr.String(); strings.Contains(s, "not defined: -segment") || strings.Contains(s, "not defined: -start-at") {
-				// Remove once --segment and --start-at are merged (issue 14).
-				t.Skipf("this build has no --segment / --start-at yet (issue 14):\n%s", s)
-			}
 			checkNoFlagComplaint(t, args, stderr.String())
 			if code != ExitUsage || !strings.Contains(stderr.String(), broken) {
 				t.Errorf("planrun %s: exit %d; want 2 for the test's broken plan, reached after the flags parsed; stderr:\n%s",
@@ -210,12 +206,6 @@ func TestDeploySegmentCommandsParse(t *testing.T) {
 }
 
 func TestDeployMergeCommandParses(t *testing.T) {
-	var help bytes.Buffer
-	Main([]string{"help"}, &help, io.Discard)
-	if !strings.Contains(help.String(), "merge") {
-		// Remove once `planrun merge` is merged (issue 14).
-		t.Skip("this build has no `planrun merge` yet (issue 14)")
-	}
 	j, ok := deployJobs(t)["planrun-merge"]
 	if !ok {
 		t.Fatal("no Job planrun-merge in deploy/kubernetes")
