@@ -397,7 +397,7 @@ func (s *seriesBuilder) add(p results.Point) {
 	if s.npend == 0 {
 		s.pending = p
 	} else {
-		s.pending = mergePoints(s.pending, p)
+		s.pending = results.Widen(s.pending, p)
 	}
 	s.npend++
 	if s.npend < per {
@@ -409,7 +409,7 @@ func (s *seriesBuilder) add(p results.Point) {
 		merged := s.points[:0]
 		for i := 0; i < len(s.points); i += 2 {
 			if i+1 < len(s.points) {
-				merged = append(merged, mergePoints(s.points[i], s.points[i+1]))
+				merged = append(merged, results.Widen(s.points[i], s.points[i+1]))
 			} else {
 				merged = append(merged, s.points[i])
 			}
@@ -426,26 +426,4 @@ func (s *seriesBuilder) flush() []results.Point {
 		s.npend = 0
 	}
 	return s.points
-}
-
-// mergePoints combines two consecutive points: counts add up, percentiles and
-// peaks take the larger value, levels take the later one.
-func mergePoints(a, b results.Point) results.Point {
-	return results.Point{
-		T:          b.T,
-		Users:      b.Users,
-		Ops:        a.Ops + b.Ops,
-		Errors:     a.Errors + b.Errors,
-		AcquireP50: max(a.AcquireP50, b.AcquireP50),
-		AcquireP95: max(a.AcquireP95, b.AcquireP95),
-		AcquireP99: max(a.AcquireP99, b.AcquireP99),
-		QueryP95:   max(a.QueryP95, b.QueryP95),
-		OpP95:      max(a.OpP95, b.OpP95),
-		InUse:      max(a.InUse, b.InUse),
-		Idle:       b.Idle,
-		Total:      b.Total,
-		Waiting:    max(a.Waiting, b.Waiting),
-		InFlight:   max(a.InFlight, b.InFlight),
-		Warmup:     a.Warmup && b.Warmup,
-	}
 }

@@ -37,7 +37,7 @@ func series(parts []part) ([]results.Point, time.Duration) {
 			b := (int64(offset+pt.T) + int64(step)/2) / int64(step) // the nearest step end
 			b = max(b, 1)
 			if prev, ok := mine[b]; ok {
-				pt = inTime(prev, pt)
+				pt = results.Widen(prev, pt)
 			}
 			mine[b] = pt
 		}
@@ -62,7 +62,7 @@ func series(parts []part) ([]results.Point, time.Duration) {
 		halved := out[:0]
 		for i := 0; i < len(out); i += 2 {
 			if i+1 < len(out) {
-				halved = append(halved, inTime(out[i], out[i+1]))
+				halved = append(halved, results.Widen(out[i], out[i+1]))
 			} else {
 				halved = append(halved, out[i])
 			}
@@ -71,29 +71,6 @@ func series(parts []part) ([]results.Point, time.Duration) {
 		step *= 2
 	}
 	return out, step
-}
-
-// inTime combines two consecutive points as the engine does when it
-// widens its step: counts add up, percentiles and peaks take the larger
-// value, levels take the later one.
-func inTime(a, b results.Point) results.Point {
-	return results.Point{
-		T:          b.T,
-		Users:      b.Users,
-		Ops:        a.Ops + b.Ops,
-		Errors:     a.Errors + b.Errors,
-		AcquireP50: max(a.AcquireP50, b.AcquireP50),
-		AcquireP95: max(a.AcquireP95, b.AcquireP95),
-		AcquireP99: max(a.AcquireP99, b.AcquireP99),
-		QueryP95:   max(a.QueryP95, b.QueryP95),
-		OpP95:      max(a.OpP95, b.OpP95),
-		InUse:      max(a.InUse, b.InUse),
-		Idle:       b.Idle,
-		Total:      b.Total,
-		Waiting:    max(a.Waiting, b.Waiting),
-		InFlight:   max(a.InFlight, b.InFlight),
-		Warmup:     a.Warmup && b.Warmup,
-	}
 }
 
 // across combines two segments' points of the same step: counts and levels

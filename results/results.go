@@ -567,6 +567,30 @@ type Point struct {
 	Warmup bool `json:"warmup,omitempty"`
 }
 
+// Widen combines two consecutive points of one series into the step they
+// cover together (a series that widens its step, a chart that downsamples):
+// counts add up, percentiles and peaks take the larger value, levels (users,
+// idle, total) take the later one. The result ends at b.T.
+func Widen(a, b Point) Point {
+	return Point{
+		T:          b.T,
+		Users:      b.Users,
+		Ops:        a.Ops + b.Ops,
+		Errors:     a.Errors + b.Errors,
+		AcquireP50: max(a.AcquireP50, b.AcquireP50),
+		AcquireP95: max(a.AcquireP95, b.AcquireP95),
+		AcquireP99: max(a.AcquireP99, b.AcquireP99),
+		QueryP95:   max(a.QueryP95, b.QueryP95),
+		OpP95:      max(a.OpP95, b.OpP95),
+		InUse:      max(a.InUse, b.InUse),
+		Idle:       b.Idle,
+		Total:      b.Total,
+		Waiting:    max(a.Waiting, b.Waiting),
+		InFlight:   max(a.InFlight, b.InFlight),
+		Warmup:     a.Warmup && b.Warmup,
+	}
+}
+
 // Outcome is one evaluation of one assertion on one scenario, or on the run
 // as a whole (Scenario "") for a check that reads no scenario figure.
 type Outcome struct {
