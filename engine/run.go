@@ -41,6 +41,9 @@ type RunOptions struct {
 	// returns (nil for none) is called once a second with the scenario's results
 	// so far, and returning true aborts the run (abort_on_fail assertions).
 	LiveFor func(run *results.Run) func(sc *results.Scenario, elapsed time.Duration) (abort bool, o results.Outcome)
+	// Live, when set, receives each scenario's live figures once a second
+	// and once more when it ends (see [LiveSink]). Default nil: no live work.
+	Live LiveSink
 	// Logf receives one line per pipeline step (stderr in the CLI).
 	Logf func(format string, args ...any)
 	// Version is planrun's version, recorded in the results.

@@ -90,6 +90,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	r.col.collect()
 	r.col.step(elapsed, 0, elapsed <= sc.Warmup)
 	r.fill(&out, elapsed)
+	r.publishLive(elapsed, true)
 	r.serverLeaks(&out)
 	reps.close()
 	r.fillConnections(&out, reps.stats())
@@ -158,6 +159,7 @@ func (r *scenarioRun) nextStep(prev time.Duration) time.Duration {
 
 // secondDone reports progress and evaluates live assertions; true stops the scenario.
 func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
+	r.publishLive(el, false)
 	pr := &r.progress
 	pr.Elapsed, pr.Users = el, len(r.users)
 	pr.Ops += p.Ops

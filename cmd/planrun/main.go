@@ -106,6 +106,10 @@ Run flags:
                       (1 ≤ i ≤ N ≤ 1000; one process per slice; see docs/segments.md)
   --start-at TIME     begin the first scenario at this RFC 3339 instant
                       (e.g. 2025-06-01T12:00:00Z): every segment starts together
+  --metrics-addr HOST:PORT
+                      serve live Prometheus metrics at /metrics while the plan runs
+                      (a port alone, :9464, binds to 127.0.0.1; default off)
+  --metrics-linger D  keep the metrics endpoint up for D after the report (e.g. 30s)
   --quiet             no live progress on stderr
   --no-color          no ANSI colour even on a terminal
 

@@ -51,6 +51,7 @@ type runFlags struct {
 	quiet     bool
 	noColor   bool
 	segment   segmentFlags
+	metrics   metricsFlags
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
@@ -65,6 +66,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.quiet, "quiet", false, "no live progress on stderr")
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour")
 	f.segment.register(fs, true)
+	f.metrics.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -82,6 +84,10 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
+	if err := f.metrics.check(); err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
 	if f.out != "" {
 		if err := checkWritable(f.out); err != nil {
 			fmt.Fprintf(stderr, "planrun: --out: %v\n", err)
@@ -108,13 +114,20 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 
+	live, err := f.metrics.start(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "planrun: --metrics-addr: %v\n  nothing was run; choose a free port or leave the flag out\n", err)
+		return ExitCouldNotRun
+	}
+	defer live.close(stderr)
+
 	tty := isTerminal(stderr)
 	stderr = redact.New(redact.Passwords(prog.Target.URL)...).Writer(stderr)
 	// Caught until the end: a third signal exits at once, even while the
 	// report is written.
 	sig := catchStops(stderr, tty, os.Exit)
 	defer sig.Release()
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live, Teardown: sig.Teardown}
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live, Teardown: sig.Teardown, Live: live.sink()}
 	if !f.quiet {
 		opts.Progress = newProgressPrinter(stderr, tty).print
 	}
@@ -147,6 +160,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", printable.String(run.TeardownError))
 	}
 	code = exitCode(run, runErr, stderr)
+	stop := sig.Run // a stop signal ends the linger; after an interrupted run, the next one
+	if stop.Err() != nil {
+		stop = sig.Teardown
+	}
+	live.wait(stop, stderr)
 	if lost && (code == ExitApproved || code == ExitNotApproved || code == ExitInconclusive) {
 		return ExitCouldNotRun // CI asked for report files it will not find
 	}

@@ -1,0 +1,239 @@
+// Package metrics serves a run's live figures to Prometheus: a
+// prometheus.Collector over the engine's live snapshots ([engine.LiveSink])
+// and an HTTP server for /metrics (the CLI's --metrics-addr).
+//
+// The engine hands a snapshot per scenario once a second from its sampler
+// goroutine; a scrape builds constant metrics from the latest snapshots, so
+// nothing here runs on the engine's hot path. Every name starts with
+// planrun_; docs/metrics.md lists them.
+package metrics
+
+import (
+	"slices"
+	"strconv"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/planrun/planrun/engine"
+)
+
+// kind is how a metric is exposed.
+type kind int
+
+const (
+	gauge kind = iota
+	counter
+	histogram
+)
+
+// Label names.
+const (
+	lScenario  = "scenario"
+	lOperation = "operation"
+	lCategory  = "category"
+	lReplica   = "replica"
+	lMix       = "mix"
+	lModel     = "model"
+	lIndex     = "index"
+	lKind      = "kind"
+)
+
+// metric is one exported metric family.
+type metric struct {
+	name, help string
+	kind       kind
+	labels     []string
+	desc       *prometheus.Desc
+}
+
+func def(k kind, name, help string, labels ...string) *metric {
+	return &metric{name: name, help: help, kind: k, labels: labels,
+		desc: prometheus.NewDesc(name, help, labels, nil)}
+}
+
+// The metric families, each labelled by scenario (and more).
+var (
+	scenarioInfo    = def(gauge, "planrun_scenario_info", "A scenario of the run (always 1), with its mix and load model.", lScenario, lMix, lModel)
+	scenarioRunning = def(gauge, "planrun_scenario_running", "1 while the scenario runs, 0 once it has ended.", lScenario)
+	scenarioWarmup  = def(gauge, "planrun_scenario_warmup", "1 while the scenario is in its warm-up, whose operations the counters and histograms leave out (as the report does).", lScenario)
+	scenarioElapsed = def(gauge, "planrun_scenario_elapsed_seconds", "Time since the scenario started, at its last snapshot.", lScenario)
+
+	opsTotal       = def(counter, "planrun_ops_total", "Operations attempted after the warm-up, failed and dropped ones included (the report's ops).", lScenario)
+	errorsTotal    = def(counter, "planrun_errors_total", "Failed operations after the warm-up by error category (the report's errors_by).", lScenario, lCategory)
+	droppedTotal   = def(counter, "planrun_dropped_total", "Open-model arrivals not run because max_in_flight operations were unfinished (also in ops and errors).", lScenario)
+	cancelledTotal = def(counter, "planrun_cancelled_total", "Operations cut short by a stop, counted apart from ops and errors.", lScenario)
+	operationOps   = def(counter, "planrun_operation_ops_total", "Operations attempted after the warm-up, per operation of the mix.", lScenario, lOperation)
+	operationErrs  = def(counter, "planrun_operation_errors_total", "Failed operations after the warm-up, per operation of the mix.", lScenario, lOperation)
+
+	acquireSeconds = def(histogram, "planrun_acquire_seconds", "Time to acquire a connection from the pool, per operation, after the warm-up.", lScenario, lOperation)
+	querySeconds   = def(histogram, "planrun_query_seconds", "Time of each statement, per operation, after the warm-up.", lScenario, lOperation)
+	opSeconds      = def(histogram, "planrun_op_seconds", "Time of a whole operation (acquire, statements, hold, release; from the scheduled start in an open model), after the warm-up.", lScenario, lOperation)
+
+	poolOpen     = def(gauge, "planrun_pool_open", "Open connections of a replica's pool.", lScenario, lReplica)
+	poolInUse    = def(gauge, "planrun_pool_in_use", "Connections checked out of a replica's pool.", lScenario, lReplica)
+	poolIdle     = def(gauge, "planrun_pool_idle", "Idle connections of a replica's pool.", lScenario, lReplica)
+	poolWaiting  = def(gauge, "planrun_pool_waiting", "Callers waiting for a connection of a replica's pool.", lScenario, lReplica)
+	poolCapacity = def(gauge, "planrun_pool_capacity", "A replica's pool capacity: size + max_overflow.", lScenario, lReplica)
+
+	users      = def(gauge, "planrun_users", "Active users of a closed model, or operations in flight of an open model.", lScenario)
+	targetRate = def(gauge, "planrun_target_rate", "An open model's target arrival rate now, in arrivals per second (0 for a closed model).", lScenario)
+	lateness   = def(histogram, "planrun_generator_lateness_seconds", "How late the load generator's own 10 ms timer fired, warm-up included: a starved generator measures itself, not the pool.", lScenario)
+
+	faultActive = def(gauge, "planrun_fault_active", "1 while a scheduled fault is under way, else 0; index counts the scenario's faults from 1.", lScenario, lIndex, lKind)
+)
+
+// all is every family, in exposition order.
+var all = []*metric{
+	scenarioInfo, scenarioRunning, scenarioWarmup, scenarioElapsed,
+	opsTotal, errorsTotal, droppedTotal, cancelledTotal, operationOps, operationErrs,
+	acquireSeconds, querySeconds, opSeconds,
+	poolOpen, poolInUse, poolIdle, poolWaiting, poolCapacity,
+	users, targetRate, lateness,
+	faultActive,
+}
+
+// Names returns the name of every series the collector exports, a
+// histogram's as its _bucket, _sum and _count series, sorted.
+func Names() []string {
+	var out []string
+	for _, m := range all {
+		if m.kind == histogram {
+			out = append(out, m.name+"_bucket", m.name+"_sum", m.name+"_count")
+			continue
+		}
+		out = append(out, m.name)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Collector is a prometheus.Collector over the latest live snapshot of each
+// scenario of a run. It is the run's [engine.LiveSink]: a scenario that has
+// ended keeps its final snapshot, so its counters stay at its results.
+// Safe for concurrent use.
+type Collector struct {
+	mu    sync.Mutex
+	snaps []*engine.LiveSnapshot // in scenario order
+}
+
+var (
+	_ engine.LiveSink      = (*Collector)(nil)
+	_ prometheus.Collector = (*Collector)(nil)
+)
+
+// NewCollector returns a collector with no scenario yet.
+func NewCollector() *Collector { return &Collector{} }
+
+// Scenario keeps snap as its scenario's latest snapshot.
+func (c *Collector) Scenario(snap engine.LiveSnapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, s := range c.snaps {
+		if s.Scenario == snap.Scenario {
+			c.snaps[i] = &snap
+			return
+		}
+	}
+	c.snaps = append(c.snaps, &snap)
+	slices.SortStableFunc(c.snaps, func(a, b *engine.LiveSnapshot) int { return a.Index - b.Index })
+}
+
+// Describe sends every family's description.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range all {
+		ch <- m.desc
+	}
+}
+
+// Collect sends the metrics of every scenario's latest snapshot.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	snaps := slices.Clone(c.snaps) // snapshots are never changed once handed over
+	c.mu.Unlock()
+	for _, s := range snaps {
+		collectScenario(ch, s)
+	}
+}
+
+// collectScenario sends one scenario's metrics.
+func collectScenario(ch chan<- prometheus.Metric, s *engine.LiveSnapshot) {
+	sc := s.Scenario
+	emit := func(m *metric, v float64, labels ...string) {
+		t := prometheus.GaugeValue
+		if m.kind == counter {
+			t = prometheus.CounterValue
+		}
+		send(ch, m, func() (prometheus.Metric, error) {
+			return prometheus.NewConstMetric(m.desc, t, v, append([]string{sc}, labels...)...)
+		})
+	}
+	hist := func(m *metric, h engine.LiveHistogram, labels ...string) {
+		buckets := make(map[float64]uint64, len(engine.LiveBuckets))
+		for i, le := range engine.LiveBuckets {
+			if i < len(h.Buckets) {
+				buckets[le] = h.Buckets[i]
+			}
+		}
+		send(ch, m, func() (prometheus.Metric, error) {
+			return prometheus.NewConstHistogram(m.desc, h.Count, h.Sum, buckets, append([]string{sc}, labels...)...)
+		})
+	}
+
+	emit(scenarioInfo, 1, s.Mix, string(s.Model))
+	emit(scenarioRunning, flag(!s.Final))
+	emit(scenarioWarmup, flag(s.Warmup))
+	emit(scenarioElapsed, s.Elapsed.Seconds())
+
+	emit(opsTotal, float64(s.Ops))
+	cats := make([]string, 0, len(s.ErrorsBy))
+	for cat := range s.ErrorsBy {
+		cats = append(cats, cat)
+	}
+	slices.Sort(cats)
+	for _, cat := range cats {
+		emit(errorsTotal, float64(s.ErrorsBy[cat]), cat)
+	}
+	emit(droppedTotal, float64(s.Dropped))
+	emit(cancelledTotal, float64(s.Cancelled))
+	for _, o := range s.Operations {
+		emit(operationOps, float64(o.Ops), o.Name)
+		emit(operationErrs, float64(o.Errors), o.Name)
+		hist(acquireSeconds, o.Acquire, o.Name)
+		hist(querySeconds, o.Query, o.Name)
+		hist(opSeconds, o.Op, o.Name)
+	}
+
+	for _, p := range s.Pools {
+		r := strconv.Itoa(p.Replica)
+		emit(poolOpen, float64(p.Open), r)
+		emit(poolInUse, float64(p.InUse), r)
+		emit(poolIdle, float64(p.Idle), r)
+		emit(poolWaiting, float64(p.Waiting), r)
+		emit(poolCapacity, float64(p.Capacity), r)
+	}
+	emit(users, float64(s.Users))
+	emit(targetRate, s.TargetRate)
+	hist(lateness, s.Lateness)
+
+	for _, f := range s.Faults {
+		emit(faultActive, flag(f.Active), strconv.Itoa(f.Index), f.Kind)
+	}
+}
+
+// send sends the metric build returns, or an invalid metric naming the error
+// (a label value that is not UTF-8): the scrape reports it and serves the rest.
+func send(ch chan<- prometheus.Metric, m *metric, build func() (prometheus.Metric, error)) {
+	pm, err := build()
+	if err != nil {
+		pm = prometheus.NewInvalidMetric(m.desc, err)
+	}
+	ch <- pm
+}
+
+func flag(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,249 @@
+package metrics_test
+
+import (
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/metrics"
+	"github.com/planrun/planrun/metrics/metricstest"
+	"github.com/planrun/planrun/results"
+)
+
+// histogram returns a LiveHistogram of values (seconds).
+func histogram(values ...float64) engine.LiveHistogram {
+	h := engine.LiveHistogram{Buckets: make([]uint64, len(engine.LiveBuckets))}
+	for _, v := range values {
+		h.Count++
+		h.Sum += v
+		for i, le := range engine.LiveBuckets {
+			if v <= le {
+				h.Buckets[i]++
+			}
+		}
+	}
+	return h
+}
+
+func fakeSnapshot() engine.LiveSnapshot {
+	return engine.LiveSnapshot{
+		Scenario: "surge", Index: 2, Mix: "app", Model: results.ModelOpen,
+		Elapsed: 3 * time.Second, Ops: 120, Errors: 7, Dropped: 5, Cancelled: 1,
+		ErrorsBy: map[string]int64{results.ErrAcquireTimeout: 2, results.ErrDropped: 5, results.ErrQuery: 0},
+		Operations: []engine.LiveOperation{
+			{Name: "read", Ops: 100, Errors: 5, Acquire: histogram(0.0001, 0.003, 0.2), Query: histogram(0.001), Op: histogram(0.002, 0.004)},
+			{Name: "write", Ops: 20, Errors: 2, Op: histogram(70)}, // beyond the last bucket
+		},
+		Pools: []engine.LivePool{
+			{Replica: 1, Open: 4, InUse: 3, Idle: 1, Waiting: 2, Capacity: 5},
+			{Replica: 2, Open: 5, InUse: 5, Idle: 0, Waiting: 9, Capacity: 5},
+		},
+		Users: 8, TargetRate: 250,
+		Lateness: histogram(0.0002, 0.0002, 0.05),
+		Faults: []engine.LiveFault{
+			{Index: 1, Kind: "stall", What: "stall for 2s", Active: true},
+			{Index: 2, Kind: "reset", What: "reset every pool connection"},
+		},
+	}
+}
+
+// serve starts a server on a free local port over c, closed at the test's end.
+func serve(t *testing.T, c *metrics.Collector) *metrics.Server {
+	t.Helper()
+	srv, err := metrics.Listen("127.0.0.1:0", c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := srv.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+	})
+	return srv
+}
+
+// TestMetricsFromSnapshot: a fake snapshot comes out of /metrics as the
+// documented series, parsed by the Prometheus text parser.
+func TestMetricsFromSnapshot(t *testing.T) {
+	c := metrics.NewCollector()
+	c.Scenario(fakeSnapshot())
+	fams, err := metricstest.Scrape(serve(t, c).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"planrun_scenario_info", []string{"scenario", "surge", "mix", "app", "model", "open"}, 1},
+		{"planrun_scenario_running", nil, 1},
+		{"planrun_scenario_warmup", nil, 0},
+		{"planrun_scenario_elapsed_seconds", nil, 3},
+		{"planrun_ops_total", []string{"scenario", "surge"}, 120},
+		{"planrun_errors_total", []string{"category", "acquire_timeout"}, 2},
+		{"planrun_errors_total", []string{"category", "dropped"}, 5},
+		{"planrun_errors_total", []string{"category", "query"}, 0},
+		{"planrun_dropped_total", nil, 5},
+		{"planrun_cancelled_total", nil, 1},
+		{"planrun_operation_ops_total", []string{"operation", "write"}, 20},
+		{"planrun_operation_errors_total", []string{"operation", "read"}, 5},
+		{"planrun_pool_open", []string{"replica", "1"}, 4},
+		{"planrun_pool_in_use", []string{"replica", "2"}, 5},
+		{"planrun_pool_idle", []string{"replica", "1"}, 1},
+		{"planrun_pool_waiting", []string{"replica", "2"}, 9},
+		{"planrun_pool_capacity", []string{"replica", "2"}, 5},
+		{"planrun_users", nil, 8},
+		{"planrun_target_rate", nil, 250},
+		{"planrun_fault_active", []string{"index", "1", "kind", "stall"}, 1},
+		{"planrun_fault_active", []string{"index", "2", "kind", "reset"}, 0},
+	}
+	for _, v := range values {
+		got, ok := fams.Value(v.name, append([]string{"scenario", "surge"}, v.labels...)...)
+		if !ok {
+			t.Errorf("%s%v: missing", v.name, v.labels)
+		} else if got != v.want {
+			t.Errorf("%s%v = %v, want %v", v.name, v.labels, got, v.want)
+		}
+	}
+	if got := fams["planrun_ops_total"].GetType().String(); got != "COUNTER" {
+		t.Errorf("planrun_ops_total is a %s", got)
+	}
+
+	// Histograms: counts, sums and cumulative buckets in seconds.
+	read := fams.Find("planrun_acquire_seconds", "scenario", "surge", "operation", "read").GetHistogram()
+	if read.GetSampleCount() != 3 || read.GetSampleSum() < 0.2031 || read.GetSampleSum() > 0.2032 {
+		t.Errorf("acquire of read: count %d sum %v, want 3 and 0.2031", read.GetSampleCount(), read.GetSampleSum())
+	}
+	for _, b := range read.GetBucket() {
+		want := uint64(0)
+		for _, v := range []float64{0.0001, 0.003, 0.2} {
+			if v <= b.GetUpperBound() {
+				want++
+			}
+		}
+		if b.GetCumulativeCount() != want {
+			t.Errorf("acquire of read: bucket le=%v holds %d, want %d", b.GetUpperBound(), b.GetCumulativeCount(), want)
+		}
+	}
+	write := fams.Find("planrun_op_seconds", "operation", "write").GetHistogram()
+	for _, b := range write.GetBucket() {
+		if inf := math.IsInf(b.GetUpperBound(), 1); b.GetCumulativeCount() != map[bool]uint64{true: 1}[inf] {
+			t.Errorf("op of write: a 70 s operation belongs in +Inf only: %v", write)
+			break
+		}
+	}
+	if late := fams.Find("planrun_generator_lateness_seconds", "scenario", "surge").GetHistogram(); late.GetSampleCount() != 3 {
+		t.Errorf("generator lateness: count %d, want 3", late.GetSampleCount())
+	}
+
+	// Every family the package names is served, and nothing else.
+	var served []string
+	for name, fam := range fams {
+		if fam.GetType().String() == "HISTOGRAM" {
+			served = append(served, name+"_bucket", name+"_count", name+"_sum")
+			continue
+		}
+		served = append(served, name)
+	}
+	slices.Sort(served)
+	if want := metrics.Names(); !slices.Equal(served, want) {
+		t.Errorf("served %v\nNames() %v", served, want)
+	}
+	for _, n := range served {
+		if !strings.HasPrefix(n, "planrun_") {
+			t.Errorf("%s is not prefixed planrun_", n)
+		}
+	}
+}
+
+// TestMetricsScenariosKeepTheirLastSnapshot: a later snapshot replaces its
+// scenario's; an ended scenario's figures stay beside the next one's.
+func TestMetricsScenariosKeepTheirLastSnapshot(t *testing.T) {
+	c := metrics.NewCollector()
+	first := fakeSnapshot()
+	c.Scenario(first)
+	first.Ops, first.Final = 150, true
+	c.Scenario(first)
+	other := fakeSnapshot()
+	other.Scenario, other.Index, other.Ops = "baseline", 1, 9
+	c.Scenario(other)
+
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != "planrun_ops_total" {
+			continue
+		}
+		got := map[string]float64{}
+		for _, m := range f.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+		if len(got) != 2 || got["surge"] != 150 || got["baseline"] != 9 {
+			t.Errorf("ops by scenario %v, want surge 150 and baseline 9", got)
+		}
+		return
+	}
+	t.Fatal("no planrun_ops_total")
+}
+
+func TestMetricsResolveAddr(t *testing.T) {
+	for _, tc := range []struct{ in, want, err string }{
+		{in: ":9464", want: "127.0.0.1:9464"},
+		{in: "0.0.0.0:9464", want: "0.0.0.0:9464"},
+		{in: "localhost:0", want: "localhost:0"},
+		{in: "[::1]:9464", want: "[::1]:9464"},
+		{in: "9464", err: "not HOST:PORT"},
+		{in: ":http", err: "port must be a number"},
+		{in: ":70000", err: "port must be a number"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := metrics.ResolveAddr(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("error %v, want one saying %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestMetricsPortTaken: a port in use is an error from Listen, before anything runs.
+func TestMetricsPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if srv, err := metrics.Listen(ln.Addr().String(), metrics.NewCollector()); err == nil {
+		srv.Close()
+		t.Fatalf("listening on %s, already taken, succeeded", ln.Addr())
+	} else if !strings.Contains(err.Error(), "cannot serve metrics on "+ln.Addr().String()) {
+		t.Errorf("error %q does not name the address", err)
+	}
+}
+
+// TestMetricsOnlyServesMetrics: /metrics only.
+func TestMetricsOnlyServesMetrics(t *testing.T) {
+	srv := serve(t, metrics.NewCollector())
+	if _, err := metricstest.Scrape("http://" + srv.Addr() + "/"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("GET / = %v, want 404", err)
+	}
+	if !strings.HasPrefix(srv.Addr(), "127.0.0.1:") {
+		t.Errorf("addr %s", srv.Addr())
+	}
+}
