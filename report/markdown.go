@@ -28,8 +28,11 @@ const maxSeriesRows = 20
 // escapes); no HTML beyond details/summary.
 func Markdown(w io.Writer, run *results.Run) error {
 	run = redacted(withMergedBaseNames(run))
-	bw := bufio.NewWriter(w)
-	m := &mdWriter{w: bw}
+	// The charts come between the certificate and the folded detail, and
+	// take what room the rest leaves under GitHub's comment limit: the
+	// report is written in two parts around them.
+	var head, tail strings.Builder
+	m := &mdWriter{w: &head}
 
 	emoji := "✅"
 	switch {
@@ -75,10 +78,7 @@ func Markdown(w io.Writer, run *results.Run) error {
 		m.printf("### Certificate\n\n")
 		m.criteria(run.Verdict.Criteria)
 	}
-	if anyCharts(run.Scenarios) {
-		m.printf("### Over time\n\n")
-		m.charts(run)
-	}
+	m.w = &tail
 	if len(run.Scenarios) > 0 {
 		m.details("Latency percentiles", func() { m.latencies(run.Scenarios) })
 		m.details("Pool diagnostics", func() { m.pool(run.Scenarios) })
@@ -96,8 +96,16 @@ func Markdown(w io.Writer, run *results.Run) error {
 	}
 	m.details("Run context", func() { m.runContext(run) })
 
-	if m.err != nil {
-		return fmt.Errorf("write markdown report: %w", m.err)
+	var charts strings.Builder
+	if anyCharts(run.Scenarios) {
+		charts.WriteString("### Over time\n\n")
+		writeCharts(&charts, run, min(chartBudget, commentLimit-head.Len()-tail.Len()))
+	}
+	bw := bufio.NewWriter(w)
+	for _, part := range []string{head.String(), charts.String(), tail.String()} {
+		if _, err := bw.WriteString(part); err != nil {
+			return fmt.Errorf("write markdown report: %w", err)
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write markdown report: %w", err)
@@ -105,9 +113,15 @@ func Markdown(w io.Writer, run *results.Run) error {
 	return nil
 }
 
+// commentLimit is the size the markdown report aims to stay under: GitHub's
+// 65,536-character limit on a comment, less room for a line or two a
+// workflow adds. Characters are counted as bytes, which is safe: a
+// character is one byte or more.
+const commentLimit = 64_000
+
 // mdWriter writes markdown and keeps the first error.
 type mdWriter struct {
-	w   *bufio.Writer
+	w   io.Writer
 	err error
 }
 
@@ -488,13 +502,12 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 	}
 }
 
-// charts writes the charts of each scenario with a time series of at
-// least two points (see scenarioCharts), at most maxChartedScenarios of
-// them within chartBudget characters; a line names the scenarios left out.
-func (m *mdWriter) charts(run *results.Run) {
-	var b strings.Builder
+// writeCharts writes the charts of each scenario with a time series of at
+// least two points (see scenarioCharts): at most maxChartedScenarios of
+// them, within budget characters; a line names the scenarios left out.
+func writeCharts(b *strings.Builder, run *results.Run, budget int) {
 	var left []string
-	charted := 0
+	used, charted := 0, 0
 	for _, s := range run.Scenarios {
 		if len(s.Series) < 2 {
 			continue
@@ -502,17 +515,17 @@ func (m *mdWriter) charts(run *results.Run) {
 		var one strings.Builder
 		one.WriteString("**" + markdown.Text(s.Name) + "**\n\n")
 		scenarioCharts(&one, s, run.Pool, scenarioReplicas(s, run.Target))
-		if charted >= maxChartedScenarios || b.Len()+one.Len() > chartBudget {
+		if charted >= maxChartedScenarios || used+one.Len() > budget {
 			left = append(left, s.Name)
 			continue
 		}
 		b.WriteString(one.String())
+		used += one.Len()
 		charted++
 	}
-	m.printf("%s", b.String())
 	if len(left) > 0 {
-		m.printf("%s\n\n", markdown.Text(fmt.Sprintf("No charts for %s (%s), to keep this report within GitHub's 65,536-character comment limit; their time series are in the folded table below.",
-			humanize.Count(int64(len(left)), "more scenario", "more scenarios"), strings.Join(left, ", "))))
+		b.WriteString(markdown.Text(fmt.Sprintf("No charts for %s (%s), to keep this report within GitHub's 65,536-character comment limit; their time series are in the folded table below.",
+			humanize.Count(int64(len(left)), "scenario", "scenarios"), strings.Join(left, ", "))) + "\n\n")
 	}
 }
 
