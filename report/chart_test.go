@@ -131,18 +131,25 @@ func TestMermaidText(t *testing.T) {
 	}
 }
 
-// Labels name each point's end in elapsed time, a ⚡ before the points in
-// which a fault ran, and never repeat (mermaid would merge the points).
-func TestChartLabels(t *testing.T) {
-	ss := spans([]results.Point{{T: time.Second}, {T: 2 * time.Second}, {T: 2100 * time.Millisecond}, {T: 2400 * time.Millisecond}, {T: 65 * time.Second}})
-	faults := []results.Fault{{Kind: "stall", Status: results.FaultApplied, Started: 1500 * time.Millisecond, Ended: 1600 * time.Millisecond}}
-	got := strings.Join(chartLabels(ss, faults), " | ")
-	if want := "1s | ⚡2s | 2s | 2.4s | 1m05s"; got != want {
-		t.Errorf("labels %q, want %q", got, want)
+// The time axis runs from the first point's end to the last's, in a unit
+// that keeps its numbers short.
+func TestTimeAxis(t *testing.T) {
+	for _, tt := range []struct {
+		last   time.Duration
+		title  string
+		lo, hi float64
+	}{
+		{38 * time.Second, "elapsed (s)", 1, 38},
+		{10 * time.Minute, "elapsed (s)", 1, 600},
+		{90 * time.Minute, "elapsed (min)", 1.0 / 60, 90},
+		{20 * time.Hour, "elapsed (h)", 1.0 / 3600, 20},
+	} {
+		title, lo, hi := timeAxis(spans([]results.Point{{T: time.Second}, {T: tt.last}}))
+		if title != tt.title || lo != tt.lo || hi != tt.hi {
+			t.Errorf("last %v: %q %v --> %v, want %q %v --> %v", tt.last, title, lo, hi, tt.title, tt.lo, tt.hi)
+		}
 	}
-	ss = spans([]results.Point{{T: time.Second}, {T: 2 * time.Second}, {T: 2100 * time.Millisecond}, {T: 2100 * time.Millisecond}})
-	got = strings.Join(chartLabels(ss, nil), " | ")
-	if want := "1s | 2s | 2.1s | 2s (2)"; got != want {
-		t.Errorf("labels %q, want %q", got, want)
+	if _, lo, hi := timeAxis(spans([]results.Point{{T: time.Second}, {T: time.Second}})); hi <= lo {
+		t.Errorf("points at one instant: axis %v --> %v", lo, hi)
 	}
 }

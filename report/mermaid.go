@@ -98,38 +98,35 @@ func downsample(ss []span, limit int) []span {
 	return out
 }
 
-// xyChart is one mermaid xychart-beta chart: bars and lines over a
-// categorical time axis, on one y axis from 0 to YMax.
+// xyChart is one mermaid xychart-beta chart: lines of points evenly
+// spaced over a numeric time axis from XMin to XMax, on one y axis from 0
+// to YMax. (Mermaid 12 neither thins nor rotates the labels of a
+// categorical axis, so one label per point, "12s", "1m05s", is unreadable
+// beyond some 30 points; and on a numeric axis it draws bars too wide,
+// hiding their neighbours: a stalled second's 0 disappears. Hence lines.)
 type xyChart struct {
-	Title   string
-	XLabels []string
-	YTitle  string
-	YMax    float64
-	Bars    [][]float64
-	Lines   [][]float64
-	// Colors color the bars, then the lines, in order.
+	Title      string
+	XTitle     string
+	XMin, XMax float64
+	YTitle     string
+	YMax       float64
+	Lines      [][]float64
+	// Colors color the lines, in order.
 	Colors []string
 }
 
 // write renders c as a fenced mermaid block: a front-matter config with
-// the plot colors, then the chart. Titles and labels go through
+// the chart's size and plot colors, then the chart. Titles go through
 // mermaidText.
 func (c xyChart) write(b *strings.Builder) {
-	b.WriteString("```mermaid\n")
+	b.WriteString("```mermaid\n---\nconfig:\n  xyChart:\n    width: 900\n    height: 360\n")
 	if len(c.Colors) > 0 {
-		fmt.Fprintf(b, "---\nconfig:\n  themeVariables:\n    xyChart:\n      plotColorPalette: \"%s\"\n---\n", strings.Join(c.Colors, ", "))
+		fmt.Fprintf(b, "  themeVariables:\n    xyChart:\n      plotColorPalette: \"%s\"\n", strings.Join(c.Colors, ", "))
 	}
-	b.WriteString("xychart-beta\n")
+	b.WriteString("---\nxychart-beta\n")
 	fmt.Fprintf(b, "  title \"%s\"\n", mermaidText(c.Title))
-	labels := make([]string, len(c.XLabels))
-	for i, l := range c.XLabels {
-		labels[i] = `"` + mermaidText(l) + `"`
-	}
-	fmt.Fprintf(b, "  x-axis [%s]\n", strings.Join(labels, ", "))
+	fmt.Fprintf(b, "  x-axis \"%s\" %s --> %s\n", mermaidText(c.XTitle), chartNumber(c.XMin), chartNumber(c.XMax))
 	fmt.Fprintf(b, "  y-axis \"%s\" 0 --> %s\n", mermaidText(c.YTitle), chartNumber(c.YMax))
-	for _, v := range c.Bars {
-		fmt.Fprintf(b, "  bar [%s]\n", chartNumbers(v))
-	}
 	for _, v := range c.Lines {
 		fmt.Fprintf(b, "  line [%s]\n", chartNumbers(v))
 	}
@@ -147,7 +144,7 @@ func mermaidText(s string) string {
 	).Replace(s)
 }
 
-// chartNumbers renders values for a bar or line.
+// chartNumbers renders the values of a line.
 func chartNumbers(vs []float64) string {
 	parts := make([]string, len(vs))
 	for i, v := range vs {
@@ -201,29 +198,22 @@ func durationUnit(largest time.Duration) (time.Duration, string) {
 	}
 }
 
-// chartLabels are the time-axis labels of ss: each span's end as elapsed
-// time, with ⚡ in front when a fault ran in it. Mermaid merges equal
-// labels, so a label that repeats an earlier one (two ends within the
-// same second) gets the end to a tenth of a second, or a counter.
-func chartLabels(ss []span, faults []results.Fault) []string {
-	seen := make(map[string]bool, len(ss))
-	labels := make([]string, len(ss))
-	for i, s := range ss {
-		mark := ""
-		if spanFaults(s, faults) != "" {
-			mark = "⚡"
-		}
-		l := mark + humanize.Elapsed(s.To)
-		if seen[l] {
-			l = mark + strconv.FormatFloat(s.To.Seconds(), 'f', 1, 64) + "s"
-		}
-		for n := 2; seen[l]; n++ {
-			l = fmt.Sprintf("%s%s (%d)", mark, humanize.Elapsed(s.To), n)
-		}
-		seen[l] = true
-		labels[i] = l
+// timeAxis is the time axis of spans ss: from the first span's end to the
+// last's, in seconds up to 10 minutes, then minutes up to 10 hours, then
+// hours; its title names the unit.
+func timeAxis(ss []span) (title string, lo, hi float64) {
+	unit, name := time.Second, "s"
+	switch last := ss[len(ss)-1].To; {
+	case last > 10*time.Hour:
+		unit, name = time.Hour, "h"
+	case last > 10*time.Minute:
+		unit, name = time.Minute, "min"
 	}
-	return labels
+	lo, hi = float64(ss[0].To)/float64(unit), float64(ss[len(ss)-1].To)/float64(unit)
+	if hi <= lo {
+		hi = lo + 1 // points at one instant: mermaid needs a range
+	}
+	return "elapsed (" + name + ")", lo, hi
 }
 
 // spanFaults names the applied or failed faults of faults that ran within
@@ -240,7 +230,7 @@ func spanFaults(s span, faults []results.Fault) string {
 func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, replicas int) {
 	all := spans(s.Series)
 	ss := downsample(all, maxChartPoints)
-	labels := chartLabels(ss, s.Faults)
+	xTitle, xMin, xMax := timeAxis(ss)
 
 	rates := make([]float64, len(ss))
 	var topRate float64
@@ -263,11 +253,11 @@ func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, r
 		faultTitle = " · ⚡ " + at
 	}
 	xyChart{
-		Title: s.Name + ": throughput (ops/s)" + faultTitle, XLabels: labels, YTitle: "ops/s",
-		YMax: niceCeil(topRate), Bars: [][]float64{rates}, Colors: []string{colorOps},
+		Title: s.Name + ": throughput (ops/s)" + faultTitle, XTitle: xTitle, XMin: xMin, XMax: xMax, YTitle: "ops/s",
+		YMax: niceCeil(topRate), Lines: [][]float64{rates}, Colors: []string{colorOps},
 	}.write(b)
 	xyChart{
-		Title: s.Name + ": acquire p95 (" + unitName + ")" + faultTitle, XLabels: labels, YTitle: unitName,
+		Title: s.Name + ": acquire p95 (" + unitName + ")" + faultTitle, XTitle: xTitle, XMin: xMin, XMax: xMax, YTitle: unitName,
 		YMax: niceCeil(float64(topAcquire) / float64(unit)), Lines: [][]float64{acquire}, Colors: []string{colorAcquire},
 	}.write(b)
 
@@ -284,7 +274,7 @@ func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, r
 		lines, colors = append(lines, constant(len(ss), float64(size))), append(colors, colorSize)
 	}
 	xyChart{
-		Title: fmt.Sprintf("%s: pool in use and waiting, capacity %d%s", s.Name, capacity, faultTitle), XLabels: labels,
+		Title: fmt.Sprintf("%s: pool in use and waiting, capacity %d%s", s.Name, capacity, faultTitle), XTitle: xTitle, XMin: xMin, XMax: xMax,
 		YTitle: "connections", YMax: niceCeil(float64(max(topPool, capacity))), Lines: lines, Colors: colors,
 	}.write(b)
 
@@ -357,7 +347,7 @@ func chartCaption(s results.Scenario, pool results.Pool, replicas, points int, s
 		}
 	}
 	if len(faults) > 0 {
-		parts = append(parts, "⚡ on the time axis marks a fault: "+strings.Join(faults, "; "))
+		parts = append(parts, "⚡ faults: "+strings.Join(faults, "; "))
 	}
 	if s.Warmup > 0 {
 		parts = append(parts, "the first "+humanize.Elapsed(s.Warmup)+" are the warm-up: charted, left out of the figures")

@@ -34,8 +34,7 @@ func mermaidBlocks(t *testing.T, md string) []string {
 
 var (
 	chartTitle  = regexp.MustCompile(`^  title "([^"]*)"$`)
-	chartXAxis  = regexp.MustCompile(`^  x-axis \[(.*)\]$`)
-	chartLabel  = regexp.MustCompile(`^"([^"]*)"$`)
+	chartXAxis  = regexp.MustCompile(`^  x-axis "([^"]*)" (\S+) --> (\S+)$`)
 	chartYAxis  = regexp.MustCompile(`^  y-axis "([^"]*)" (\S+) --> (\S+)$`)
 	chartPlot   = regexp.MustCompile(`^  (line|bar) \[(.*)\]$`)
 	chartColors = regexp.MustCompile(`^      plotColorPalette: "(#[0-9a-f]{6}(, #[0-9a-f]{6})*)"$`)
@@ -43,18 +42,19 @@ var (
 
 // xyChart is what checkXYChart read of a block.
 type xyChart struct {
-	title  string
-	labels []string
-	yTitle string
-	lo, hi float64
-	plots  [][]float64
+	title      string
+	xTitle     string
+	xMin, xMax float64
+	yTitle     string
+	lo, hi     float64
+	plots      [][]float64
 }
 
 // checkXYChart checks that block is the xychart-beta subset planrun
 // writes: an optional front matter with the plot colours (one per plot at
-// least), "xychart-beta", a quoted title, a categorical x axis of unique
-// quoted labels, a y axis "title" lo --> hi, then bars and lines with one
-// value per label, each within the y axis.
+// least), "xychart-beta", a quoted title, a numeric x axis "title" lo -->
+// hi, a y axis "title" lo --> hi, then bars and lines of equal lengths,
+// each value within the y axis.
 func checkXYChart(block string) (xyChart, error) {
 	var c xyChart
 	lines := strings.Split(block, "\n")
@@ -87,17 +87,12 @@ func checkXYChart(block string) (xyChart, error) {
 	if m == nil {
 		return c, fmt.Errorf("bad x-axis line %q", lines[2])
 	}
-	seen := map[string]bool{}
-	for _, l := range strings.Split(m[1], ", ") {
-		lm := chartLabel.FindStringSubmatch(l)
-		if lm == nil || lm[1] == "" {
-			return c, fmt.Errorf("bad x-axis label %q", l)
-		}
-		if seen[lm[1]] {
-			return c, fmt.Errorf("x-axis label %q twice (mermaid merges them)", lm[1])
-		}
-		seen[lm[1]] = true
-		c.labels = append(c.labels, lm[1])
+	c.xTitle = m[1]
+	var errX1, errX2 error
+	c.xMin, errX1 = strconv.ParseFloat(m[2], 64)
+	c.xMax, errX2 = strconv.ParseFloat(m[3], 64)
+	if errX1 != nil || errX2 != nil || c.xMin >= c.xMax {
+		return c, fmt.Errorf("bad x-axis range in %q", lines[2])
 	}
 	m = chartYAxis.FindStringSubmatch(lines[3])
 	if m == nil {
@@ -126,8 +121,8 @@ func checkXYChart(block string) (xyChart, error) {
 			}
 			vs = append(vs, f)
 		}
-		if len(vs) != len(c.labels) {
-			return c, fmt.Errorf("%s of %d values on %d labels", m[1], len(vs), len(c.labels))
+		if len(c.plots) > 0 && len(vs) != len(c.plots[0]) {
+			return c, fmt.Errorf("%s of %d values, the first plot %d", m[1], len(vs), len(c.plots[0]))
 		}
 		c.plots = append(c.plots, vs)
 	}
@@ -138,17 +133,17 @@ func checkXYChart(block string) (xyChart, error) {
 }
 
 func TestCheckXYChartRejects(t *testing.T) {
-	good := "xychart-beta\n  title \"t\"\n  x-axis [\"1s\", \"2s\"]\n  y-axis \"ops/s\" 0 --> 10\n  bar [1, 2]"
+	good := "xychart-beta\n  title \"t\"\n  x-axis \"elapsed (s)\" 1 --> 2\n  y-axis \"ops/s\" 0 --> 10\n  bar [1, 2]\n  line [2, 1]"
 	if _, err := checkXYChart(good); err != nil {
 		t.Fatalf("a good chart: %v", err)
 	}
 	for name, bad := range map[string]string{
 		"unequal lengths":  strings.Replace(good, "bar [1, 2]", "bar [1, 2, 3]", 1),
 		"a quote in title": strings.Replace(good, `"t"`, `"a"b"`, 1),
-		"repeated label":   strings.Replace(good, `"2s"`, `"1s"`, 1),
+		"empty time axis":  strings.Replace(good, "1 --> 2", "2 --> 2", 1),
 		"above the axis":   strings.Replace(good, "bar [1, 2]", "bar [1, 20]", 1),
 		"exponent":         strings.Replace(good, "bar [1, 2]", "bar [1, 2e0]", 1),
-		"no plot":          strings.Replace(good, "\n  bar [1, 2]", "", 1),
+		"no plot":          strings.Replace(good, "\n  bar [1, 2]\n  line [2, 1]", "", 1),
 	} {
 		if _, err := checkXYChart(bad); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -214,18 +209,14 @@ func TestMarkdownChartFaults(t *testing.T) {
 	if ops.title != "outage: throughput (ops/s) · ⚡ 10s–12s, 30s, 35s" {
 		t.Errorf("title %q", ops.title)
 	}
-	for i, l := range ops.labels {
-		if l == "⚡11s" && ops.plots[0][i] != 0 {
-			t.Errorf("the stalled second 11s shows %v ops/s", ops.plots[0][i])
-		}
+	if ops.xTitle != "elapsed (s)" || ops.xMin != 1 || ops.xMax != 38 || len(ops.plots[0]) != 38 {
+		t.Errorf("time axis %q %v --> %v over %d points, want elapsed (s) 1 --> 38 over 38", ops.xTitle, ops.xMin, ops.xMax, len(ops.plots[0]))
 	}
-	for _, l := range []string{"10s", "⚡11s", "⚡12s", "⚡31s", "⚡36s", "38s"} {
-		if !strings.Contains(blocks[0], `"`+l+`"`) {
-			t.Errorf("time axis lacks %q", l)
-		}
+	if ops.plots[0][10] != 0 || ops.plots[0][11] != 0 {
+		t.Errorf("the stalled seconds 11s and 12s show %v and %v ops/s", ops.plots[0][10], ops.plots[0][11])
 	}
 	containsInOrder(t, "caption", md, "```\n\none point every 1s;",
-		"⚡ on the time axis marks a fault: 1 stall for 2s (10s–12s); 2 terminate 50% of the pool's backends (30s); 3 lock planrun_accounts for 3s (failed at 35s).")
+		"⚡ faults: 1 stall for 2s (10s–12s); 2 terminate 50% of the pool's backends (30s); 3 lock planrun_accounts for 3s (failed at 35s).")
 	pool, err := checkXYChart(blocks[2])
 	if err != nil {
 		t.Fatal(err)
@@ -257,12 +248,13 @@ func TestMarkdownChartsDownsampled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ops.labels) != 100 || ops.labels[0] != "6s" || ops.labels[99] != "10m00s" {
-		t.Fatalf("%d labels from %s to %s, want 100 from 6s to 10m00s", len(ops.labels), ops.labels[0], ops.labels[len(ops.labels)-1])
+	// 599.5 s prints as 600: three significant digits.
+	if len(ops.plots[0]) != 100 || ops.xMin != 6 || ops.xMax != 600 {
+		t.Fatalf("%d points from %v to %v, want 100 from 6 to 600", len(ops.plots[0]), ops.xMin, ops.xMax)
 	}
 	for i, v := range ops.plots[0] {
 		if v != 240 {
-			t.Errorf("point %s: %v ops/s, want 240", ops.labels[i], v)
+			t.Errorf("point %d: %v ops/s, want 240", i, v)
 		}
 	}
 	pool, err := checkXYChart(blocks[2])
@@ -270,7 +262,7 @@ func TestMarkdownChartsDownsampled(t *testing.T) {
 		t.Fatal(err)
 	}
 	if pool.plots[0][50] != 50 || pool.plots[1][50] != 9 || pool.plots[0][49] != 5 {
-		t.Errorf("merged peaks: in use %v, waiting %v at %s; want 50, 9", pool.plots[0][50], pool.plots[1][50], pool.labels[50])
+		t.Errorf("merged peaks: in use %v, waiting %v at point 50; want 50, 9", pool.plots[0][50], pool.plots[1][50])
 	}
 }
 
