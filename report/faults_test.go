@@ -71,7 +71,7 @@ func TestMarkdownFaults(t *testing.T) {
 	series := seriesSection(t, md, "outage")
 	containsInOrder(t, "series", series,
 		"22 of 38 points, one every 1s; ⚡ marks the points in which a fault ran",
-		"| t | users | ops/s | errors | acquire p95 | in use | idle | waiting | fault |",
+		"| t | users | ops/s | errors | acquire p95 | in use (max) | idle (end) | waiting (max) | fault |",
 		"| 10s | 40 | 593 | 0 | 20.1ms | 7 | 18 | 0 |  |",
 		// 11s is not one of the 20 evenly spaced points: it is kept for the stall.
 		"| 11s | 40 | 0.0 | 0 | 400ms | 49 | 4 | 40 | ⚡ 1 stall |",

@@ -28,8 +28,11 @@ const maxSeriesRows = 20
 // escapes); no HTML beyond details/summary.
 func Markdown(w io.Writer, run *results.Run) error {
 	run = redacted(withMergedBaseNames(run))
-	bw := bufio.NewWriter(w)
-	m := &mdWriter{w: bw}
+	// The charts come between the certificate and the folded detail, and
+	// take what room the rest leaves under GitHub's comment limit: the
+	// report is written in two parts around them.
+	var head, tail strings.Builder
+	m := &mdWriter{w: &head}
 
 	emoji := "✅"
 	switch {
@@ -75,6 +78,7 @@ func Markdown(w io.Writer, run *results.Run) error {
 		m.printf("### Certificate\n\n")
 		m.criteria(run.Verdict.Criteria)
 	}
+	m.w = &tail
 	if len(run.Scenarios) > 0 {
 		m.details("Latency percentiles", func() { m.latencies(run.Scenarios) })
 		m.details("Pool diagnostics", func() { m.pool(run.Scenarios) })
@@ -92,8 +96,16 @@ func Markdown(w io.Writer, run *results.Run) error {
 	}
 	m.details("Run context", func() { m.runContext(run) })
 
-	if m.err != nil {
-		return fmt.Errorf("write markdown report: %w", m.err)
+	var charts strings.Builder
+	if anyCharts(run.Scenarios) {
+		charts.WriteString("### Over time\n\n")
+		writeCharts(&charts, run, min(chartBudget, commentLimit-head.Len()-tail.Len()))
+	}
+	bw := bufio.NewWriter(w)
+	for _, part := range []string{head.String(), charts.String(), tail.String()} {
+		if _, err := bw.WriteString(part); err != nil {
+			return fmt.Errorf("write markdown report: %w", err)
+		}
 	}
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write markdown report: %w", err)
@@ -101,9 +113,15 @@ func Markdown(w io.Writer, run *results.Run) error {
 	return nil
 }
 
+// commentLimit is the size the markdown report aims to stay under: GitHub's
+// 65,536-character limit on a comment, less room for a line or two a
+// workflow adds. Characters are counted as bytes, which is safe: a
+// character is one byte or more.
+const commentLimit = 64_000
+
 // mdWriter writes markdown and keeps the first error.
 type mdWriter struct {
-	w   *bufio.Writer
+	w   io.Writer
 	err error
 }
 
@@ -429,12 +447,17 @@ func (m *mdWriter) leaks(scenarios []results.Scenario) {
 	m.table([]string{"scenario", "operation", "user", "kind", "held"}, "llrlr", rows)
 }
 
+// series writes each scenario's condensed time-series table. t is the
+// point's end as elapsed time; ops/s divides the point's ops by its real
+// interval (since the previous point; a partial last step by its own
+// length); in use and waiting are the step's peaks, idle its last sample.
 func (m *mdWriter) series(scenarios []results.Scenario) {
 	for _, s := range scenarios {
 		if len(s.Series) == 0 {
 			continue
 		}
-		idx := withFaultPoints(sampleIndexes(len(s.Series), maxSeriesRows), s)
+		all := spans(s.Series)
+		idx := withFaultPoints(sampleIndexes(len(s.Series), maxSeriesRows), s, all)
 		title := fmt.Sprintf("**%s**: %d of %d points, one every %s", markdown.Text(s.Name), len(idx), len(s.Series), humanize.Exact(s.SeriesStep))
 		if len(idx) == len(s.Series) {
 			title = fmt.Sprintf("**%s**: one point every %s", markdown.Text(s.Name), humanize.Exact(s.SeriesStep))
@@ -451,10 +474,10 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 		for _, i := range idx {
 			p := s.Series[i]
 			rate := "–"
-			if s.SeriesStep > 0 {
-				rate = humanize.Rate(float64(p.Ops) / s.SeriesStep.Seconds())
+			if r, ok := all[i].rate(); ok {
+				rate = humanize.Rate(r)
 			}
-			t := humanize.Duration(p.T)
+			t := humanize.Elapsed(p.T)
 			if p.Warmup {
 				t += " (warm-up)"
 			}
@@ -464,19 +487,64 @@ func (m *mdWriter) series(scenarios []results.Scenario) {
 			}
 			if faults {
 				mark := ""
-				if marks := faultMarks(p, s.SeriesStep, s.Faults); marks != "" {
+				if marks := spanFaults(all[i], s.Faults); marks != "" {
 					mark = "⚡ " + markdown.Text(marks)
 				}
 				row = append(row, mark)
 			}
 			rows = append(rows, row)
 		}
-		header, align := []string{"t", "users", "ops/s", "errors", "acquire p95", "in use", "idle", "waiting"}, "rrrrrrrr"
+		header, align := []string{"t", "users", "ops/s", "errors", "acquire p95", "in use (max)", "idle (end)", "waiting (max)"}, "rrrrrrrr"
 		if faults {
 			header, align = append(header, "fault"), align+"l"
 		}
 		m.table(header, align, rows)
 	}
+}
+
+// writeCharts writes the charts of each scenario with a time series of at
+// least two points (see scenarioCharts): at most maxChartedScenarios of
+// them, within budget characters; a line names the scenarios left out.
+func writeCharts(b *strings.Builder, run *results.Run, budget int) {
+	var left []string
+	used, charted := 0, 0
+	for _, s := range run.Scenarios {
+		if len(s.Series) < 2 {
+			continue
+		}
+		var one strings.Builder
+		one.WriteString("**" + markdown.Text(s.Name) + "**\n\n")
+		scenarioCharts(&one, s, run.Pool, scenarioReplicas(s, run.Target))
+		if charted >= maxChartedScenarios || used+one.Len() > budget {
+			left = append(left, s.Name)
+			continue
+		}
+		b.WriteString(one.String())
+		used += one.Len()
+		charted++
+	}
+	if len(left) > 0 {
+		b.WriteString(markdown.Text(fmt.Sprintf("No charts for %s (%s), to keep this report within GitHub's 65,536-character comment limit; their time series are in the folded table below.",
+			humanize.Count(int64(len(left)), "scenario", "scenarios"), strings.Join(left, ", "))) + "\n\n")
+	}
+}
+
+// anyCharts reports whether a scenario has a time series to chart.
+func anyCharts(scenarios []results.Scenario) bool {
+	for _, s := range scenarios {
+		if len(s.Series) >= 2 {
+			return true
+		}
+	}
+	return false
+}
+
+// scenarioReplicas is the number of pools a scenario's series sums over.
+func scenarioReplicas(s results.Scenario, t results.Target) int {
+	if len(s.Replicas) > 0 {
+		return len(s.Replicas)
+	}
+	return max(t.Replicas, 1)
 }
 
 // sampleIndexes picks at most limit indexes spread evenly over 0..n-1, the
@@ -497,9 +565,10 @@ func sampleIndexes(n, limit int) []int {
 }
 
 // withFaultPoints adds to the sampled series indexes idx the first point
-// each applied or failed fault of s ran in, so that a condensed series
-// still shows every fault; sorted, without duplicates.
-func withFaultPoints(idx []int, s results.Scenario) []int {
+// each applied or failed fault of s ran in (all are the series' spans), so
+// that a condensed series still shows every fault; sorted, without
+// duplicates.
+func withFaultPoints(idx []int, s results.Scenario, all []span) []int {
 	if len(idx) == len(s.Series) {
 		return idx
 	}
@@ -507,8 +576,8 @@ func withFaultPoints(idx []int, s results.Scenario) []int {
 		if f.Status != results.FaultApplied && f.Status != results.FaultFailed {
 			continue
 		}
-		for i, p := range s.Series {
-			if faultInStep(f, p.T, s.SeriesStep) {
+		for i, sp := range all {
+			if faultInStep(f, sp.To, sp.To-sp.From) {
 				idx = append(idx, i)
 				break
 			}

@@ -168,3 +168,31 @@ func Rate(r float64) string {
 	}
 	return Int(int64(math.Round(r)))
 }
+
+// Elapsed renders an offset from a start as a clock reading in whole
+// seconds, for time axes: 0s, 12s, 1m05s, 1h05m10s. It rounds to the
+// nearest second, except that a non-zero offset under half a second keeps
+// one decimal (0.4s), so that it does not read as the start.
+func Elapsed(d time.Duration) string {
+	if d < 0 {
+		if d == math.MinInt64 {
+			d++ // -d would overflow back to MinInt64
+		}
+		return "-" + Elapsed(-d)
+	}
+	if d > 0 && d < time.Second/2 {
+		return trimZeros(strconv.FormatFloat(d.Seconds(), 'f', 1, 64)) + "s"
+	}
+	s := int64(d.Round(time.Second) / time.Second)
+	if d >= math.MaxInt64-time.Second/2 {
+		s = int64(d / time.Second) // Round saturates; keep the whole seconds
+	}
+	switch {
+	case s < 60:
+		return strconv.FormatInt(s, 10) + "s"
+	case s < 3600:
+		return fmt.Sprintf("%dm%02ds", s/60, s%60)
+	default:
+		return fmt.Sprintf("%dh%02dm%02ds", s/3600, s%3600/60, s%60)
+	}
+}

@@ -95,3 +95,32 @@ func TestRate(t *testing.T) {
 		}
 	}
 }
+
+func TestElapsed(t *testing.T) {
+	tests := []struct {
+		name string
+		in   time.Duration
+		want string
+	}{
+		{"zero", 0, "0s"},
+		{"a sub-second offset keeps a decimal", 400 * time.Millisecond, "0.4s"},
+		{"a tiny offset", 20 * time.Millisecond, "0s"},
+		{"half a second rounds up", 500 * time.Millisecond, "1s"},
+		{"a step end a little late", 1003658999, "1s"},
+		{"seconds", 12 * time.Second, "12s"},
+		{"rounds to the nearest second", 12600 * time.Millisecond, "13s"},
+		{"minutes", 65 * time.Second, "1m05s"},
+		{"59.6s rounds to a minute", 59600 * time.Millisecond, "1m00s"},
+		{"hours keep their seconds", time.Hour + 5*time.Minute + 10*time.Second, "1h05m10s"},
+		{"negative", -3 * time.Second, "-3s"},
+		{"largest", math.MaxInt64, "2562047h47m16s"},
+		{"smallest", math.MinInt64, "-2562047h47m16s"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Elapsed(tt.in); got != tt.want {
+				t.Errorf("Elapsed(%d) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
