@@ -93,6 +93,7 @@ fi
 [[ $# -ge 2 && $# -le 4 ]] || usage
 in=$1 out=$2 width=${3:-1280} height=${4-}
 [[ -f $in ]] || fail "$in: no such file"
+abs_in=$(realpath "$in")
 [[ $width =~ ^[0-9]+$ ]] || usage
 [[ -z $height || $height =~ ^[0-9]+$ ]] || usage
 command -v "$CHROMIUM" >/dev/null || missing "$CHROMIUM not found (apt-get install -y chromium)"
@@ -106,7 +107,7 @@ case $in in
 	js=$(mermaid_js) # an assignment: its exit code (3) stops the script
 	cp "$js" "$work/mermaid.min.js"
 	(cd "$here/.." && "$GO" run scripts/screenshot/md2html.go \
-		scripts/screenshot/page.html "$(realpath "$in")" "$work/page.html") ||
+		scripts/screenshot/page.html "$abs_in" "$work/page.html") ||
 		fail "md2html failed on $in"
 	;;
 *.html | *.htm)
