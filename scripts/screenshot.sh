@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Render a planrun report in headless Chromium and save it as a PNG.
 #
-#   scripts/screenshot.sh REPORT.md   OUT.png [WIDTH [HEIGHT]]
-#   scripts/screenshot.sh REPORT.html OUT.png [WIDTH [HEIGHT]]
+#   scripts/screenshot.sh [--open-details] REPORT.md   OUT.png [WIDTH [HEIGHT]]
+#   scripts/screenshot.sh [--open-details] REPORT.html OUT.png [WIDTH [HEIGHT]]
 #   scripts/screenshot.sh --fetch-mermaid     # fill the mermaid cache, print its path
 #
 # REPORT.html (planrun --format html) is rendered as it is: it is copied into
@@ -11,14 +11,16 @@
 # HTML the way GitHub renders it (scripts/screenshot/md2html.go, goldmark
 # with GFM) inside scripts/screenshot/page.html, which runs mermaid on every
 # ```mermaid fence from a local copy of mermaid.min.js; a chart mermaid cannot
-# render fails the script.
+# render fails the script. --open-details opens every <details> fold (they
+# stay folded by default, as GitHub shows them).
 #
 # WIDTH is the window width in CSS px (default 1280). HEIGHT defaults to the
 # page's full height, measured in a first pass (--dump-dom), at least 200 and
 # at most 16000 px; a taller page is cut at 16000.
 #
-# Needs: Debian's chromium (apt-get install -y chromium), and for markdown go
-# and npm. mermaid is fetched once with `npm pack mermaid@$MERMAID_VERSION`
+# Needs: Debian's chromium (apt-get install -y chromium fonts-noto-color-emoji:
+# without the emoji font the report's check marks are empty boxes), and for
+# markdown go and npm. mermaid is fetched once with `npm pack mermaid@$MERMAID_VERSION`
 # into ${XDG_CACHE_HOME:-~/.cache}/planrun/ (PLANRUN_CACHE_DIR overrides) and
 # checked against the sha256 pinned below; it is never loaded from a CDN and
 # never committed.
@@ -82,13 +84,18 @@ browse() {
 	"$CHROMIUM" --headless=new --no-sandbox --disable-gpu --hide-scrollbars \
 		--no-first-run --no-default-browser-check --mute-audio \
 		--user-data-dir="$work/profile" --virtual-time-budget=10000 \
-		"$@" "file://$work/page.html"
+		"$@" "file://$work/page.html$query"
 }
 
 if [[ ${1-} == --fetch-mermaid ]]; then
 	[[ $# -eq 1 ]] || usage
 	mermaid_js
 	exit 0
+fi
+query=
+if [[ ${1-} == --open-details ]]; then
+	query='?open-details'
+	shift
 fi
 [[ $# -ge 2 && $# -le 4 ]] || usage
 in=$1 out=$2 width=${3:-1280} height=${4-}
@@ -112,11 +119,24 @@ case $in in
 	;;
 *.html | *.htm)
 	# The report as written, plus one script at the very end (a browser puts
-	# content after </html> into the body) that records the page's full
-	# height once it has loaded.
+	# content after </html> into the body) that opens the folds when asked
+	# and records the page's full height once it has loaded.
 	{
 		cat "$in"
-		printf '\n<script>addEventListener("load",function(){setTimeout(function(){var r=document.documentElement;r.dataset.shotHeight=String(Math.ceil(r.scrollHeight))},500)})</script>\n'
+		cat <<-'EOF'
+
+			<script>
+			addEventListener("load", function () {
+			  if (location.search.indexOf("open-details") >= 0) {
+			    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+			  }
+			  setTimeout(function () {
+			    var r = document.documentElement;
+			    r.dataset.shotHeight = String(Math.ceil(r.scrollHeight));
+			  }, 500);
+			});
+			</script>
+		EOF
 	} >"$work/page.html"
 	;;
 *) fail "$in: want a .md or .html report" ;;
@@ -131,7 +151,7 @@ if [[ $in == *.md ]]; then
 	status=$(grep -o -m1 'data-mermaid="[a-z]*"' "$work/dom.html" | cut -d'"' -f2 || true)
 	case $status in
 	ok | none) ;;
-	error) fail "$in: mermaid could not render a chart: $(grep -o -m1 'class="mermaid-error">[^<]*' "$work/dom.html" | cut -d'>' -f2-)" ;;
+	error) fail "$in: mermaid could not render a chart: $(tr '\n' ' ' <"$work/dom.html" | grep -o -m1 'class="mermaid-error">[^<]*' | cut -d'>' -f2-)" ;;
 	*) fail "$in: the page never finished running mermaid (no data-mermaid on <html>)" ;;
 	esac
 fi
