@@ -6,13 +6,24 @@
 #   make demo    run the smoke plan against an embedded server
 #   make test    vet, then every test with the race detector
 #   make bench   every benchmark, no tests
+#   make screenshots
+#                run plans/production.yaml and screenshot its markdown and
+#                HTML reports into docs/img (scripts/screenshot.sh: needs
+#                chromium, npm); SHOT_TIME_SCALE=0.05 for a short rehearsal,
+#                SHOT_RUN=RUN.json to re-render a saved run instead
 
 GO   ?= go
 BIN  ?= bin/planrun
 PLAN ?= plans/smoke.yaml
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: all deps build demo test bench fmt vet clean
+SHOT_DIR ?= out/screenshots
+SHOT_TIME_SCALE ?= 1
+SHOT_RUN ?=
+SHOT_IMG ?= docs/img
+SHOT_JSON = $(if $(SHOT_RUN),$(SHOT_RUN),$(SHOT_DIR)/run.json)
+
+.PHONY: all deps build demo test bench screenshots fmt vet clean
 
 all: build
 
@@ -31,6 +42,16 @@ test: deps
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The run's exit code is its verdict; any run that wrote a report will do.
+screenshots: deps build
+	mkdir -p $(SHOT_DIR) $(SHOT_IMG)
+	test -n "$(SHOT_RUN)" || ./$(BIN) plans/production.yaml --time-scale $(SHOT_TIME_SCALE) \
+		--quiet --format json >$(SHOT_DIR)/run.json || test -s $(SHOT_DIR)/run.json
+	./$(BIN) report $(SHOT_JSON) --format markdown >$(SHOT_DIR)/report.md
+	./$(BIN) report $(SHOT_JSON) --format html >$(SHOT_DIR)/report.html
+	bash scripts/screenshot.sh $(SHOT_DIR)/report.md $(SHOT_IMG)/report-markdown.png
+	bash scripts/screenshot.sh $(SHOT_DIR)/report.html $(SHOT_IMG)/report-html.png
 
 fmt:
 	$(GO) fmt ./...
