@@ -298,10 +298,13 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 	return hs
 }
 
+// timeSteps are the tick steps of a time axis, in seconds.
+var timeSteps = []float64{1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 12 * 3600, 86400}
+
 // timeAxis is the X axis of the charts over time, in seconds from the
 // scenario's start.
 func timeAxis() svgchart.Axis {
-	return svgchart.Axis{Label: "time", Format: func(v float64) string {
+	return svgchart.Axis{Label: "time", Steps: timeSteps, Format: func(v float64) string {
 		return humanize.Duration(time.Duration(v * float64(time.Second)))
 	}}
 }
@@ -343,7 +346,11 @@ func markerCaption(s results.Scenario) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return strings.Join(parts, "; ") + "."
+	text := strings.Join(parts, "; ") + "."
+	if text[0] >= 'a' && text[0] <= 'z' {
+		text = strings.ToUpper(text[:1]) + text[1:]
+	}
+	return text
 }
 
 func withCaption(parts ...string) string {
@@ -468,26 +475,24 @@ func percentileChart(s results.Scenario) htmlChart {
 		}
 		series = append(series, svgchart.Series{Name: ph.name, Points: pts})
 	}
-	c := svgchart.Chart{Title: "Latency by percentile", X: svgchart.PercentileAxis(), Y: durationAxis("latency"), Series: series}
 	caption := "Each phase's latency at every percentile, from p0 to p99.999 on a log scale, read from the histograms the report carries (warm-up left out)."
 	if len(missing) > 0 {
 		caption += " Not drawn: " + strings.Join(missing, "; ") + "."
 	}
+	if len(series) == 0 {
+		return htmlChart{Caption: "Latency by percentile: nothing to draw. " + caption}
+	}
+	c := svgchart.Chart{Title: "Latency by percentile", X: svgchart.PercentileAxis(), Y: durationAxis("latency"), Series: series}
 	return htmlChart{SVG: template.HTML(c.SVG()), Caption: caption}
 }
 
-// percentileCurve reads l's histogram at each of [svgchart.Quantiles].
+// percentileCurve is the percentile plot's curve of l's histogram.
 func percentileCurve(l results.Latency) ([]svgchart.Point, error) {
 	h, err := hdr.Decode(l)
 	if err != nil {
 		return nil, err
 	}
-	qs := svgchart.Quantiles()
-	pts := make([]svgchart.Point, 0, len(qs))
-	for _, q := range qs {
-		pts = append(pts, svgchart.Point{X: svgchart.PercentileX(q), Y: float64(h.ValueAtQuantile(q * 100))})
-	}
-	return pts, nil
+	return svgchart.PercentileCurve(func(q float64) float64 { return float64(h.ValueAtQuantile(q * 100)) }), nil
 }
 
 func latencyTable(s results.Scenario) *htmlTable {

@@ -9,17 +9,19 @@ import (
 // Nines is how far the percentile plot goes: p99.999 (five nines).
 const Nines = 5
 
-// pointsPerDecade is how many quantiles [Quantiles] takes per decade of 1/(1−q).
+// pointsPerDecade is how many points [PercentileCurve] takes per decade of 1/(1−q).
 const pointsPerDecade = 20
 
-// Quantiles are the quantiles (0..1) a percentile curve is drawn at: from
-// 0 to 1 − 10^−Nines (p99.999), evenly spaced on the plot's axis.
-func Quantiles() []float64 {
-	qs := make([]float64, 0, Nines*pointsPerDecade+1)
+// PercentileCurve is the points of a percentile plot's curve: valueAt(q)
+// at quantiles q (0..1) from 0 to 1 − 10^−Nines (p99.999), evenly spaced
+// on the [PercentileAxis], pointsPerDecade per decade.
+func PercentileCurve(valueAt func(q float64) float64) []Point {
+	pts := make([]Point, 0, Nines*pointsPerDecade+1)
 	for k := 0; k <= Nines*pointsPerDecade; k++ {
-		qs = append(qs, 1-math.Pow(10, -float64(k)/pointsPerDecade))
+		q := 1 - math.Pow(10, -float64(k)/pointsPerDecade)
+		pts = append(pts, Point{X: PercentileX(q), Y: valueAt(q)})
 	}
-	return qs
+	return pts
 }
 
 // PercentileX is where quantile q (0..1) lies on the percentile plot's

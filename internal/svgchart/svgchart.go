@@ -64,10 +64,14 @@ type Axis struct {
 	// Log makes the axis base-10 logarithmic; values ≤ 0 are left out.
 	Log bool
 	// Min and Max fix the axis range when Max > Min. Otherwise it spans the
-	// data (markers and levels included), and a linear Y axis starts at 0.
+	// data (markers and levels included) from 0 (a linear axis) and ends on a tick.
 	Min, Max float64
 	// Format renders a tick or hover value; default: up to 3 significant digits.
 	Format func(float64) string
+	// Steps are the tick steps a linear axis may use, in increasing order
+	// (e.g. 1, 2, 5, 10, 15, 30, 60 for seconds); default: 1, 2 or 5
+	// times a power of ten.
+	Steps []float64
 }
 
 func (a Axis) format(v float64) string {
@@ -168,12 +172,15 @@ func newScale(a Axis, vs []float64, from, to float64, zero bool) scale {
 		return s
 	}
 	step := niceStep((hi - lo) / 5)
+	if i := slices.IndexFunc(a.Steps, func(st float64) bool { return st >= (hi-lo)/6 }); i >= 0 {
+		step = a.Steps[i]
+	}
 	if a.Max <= a.Min && zero {
 		hi = math.Ceil(hi/step-1e-9) * step // end on a tick
 	}
 	s.lo, s.hi = lo, hi
-	for t := math.Ceil(lo/step-1e-9) * step; t <= hi+step*1e-9; t += step {
-		s.ticks = append(s.ticks, t)
+	for k := math.Ceil(lo/step - 1e-9); k*step <= hi+step*1e-9; k++ {
+		s.ticks = append(s.ticks, k*step+0) // +0: no "-0"
 	}
 	return s
 }
@@ -217,7 +224,7 @@ func (c Chart) SVG() string {
 	for _, l := range c.Levels {
 		ys = append(ys, l.Y)
 	}
-	sx := newScale(c.X, xs, left, right, false)
+	sx := newScale(c.X, xs, left, right, true)
 	sy := newScale(c.Y, ys, bottom, top, true)
 
 	var b strings.Builder
