@@ -32,7 +32,7 @@ var htmlTemplate = template.Must(template.New("report").Parse(htmlSource))
 // tables (latencies, operations, pool diagnostics, faults, replicas,
 // errors); then every assertion, the preflight checks and the run context.
 func HTML(w io.Writer, run *results.Run) error {
-	run = redacted(withMergedBaseNames(run))
+	run = printableRun(withMergedBaseNames(run))
 	if err := htmlTemplate.Execute(w, newHTMLView(run)); err != nil {
 		return fmt.Errorf("write HTML report: %w", err)
 	}
