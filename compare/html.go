@@ -9,6 +9,7 @@ import (
 
 	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/svgchart"
 	"github.com/planrun/planrun/results"
 )
@@ -26,15 +27,23 @@ var htmlTemplate = template.Must(template.New("compare").Parse(htmlSource))
 // and the notes; then per scenario compared, the base and new runs'
 // latency percentile curves overlaid (op and acquire, from the histograms
 // the reports carry); then the table of every row, regressions and
-// improvements coloured.
+// improvements coloured. Texts from the reports show their control
+// characters as visible escapes (package printable).
 func (c *Comparison) HTML(w io.Writer) error {
-	v := htmlView{Summary: c.Summary(), Changes: c.Changes, Extra: c.extraLines(),
+	lines := func(ss []string) []string {
+		out := make([]string, len(ss))
+		for i, s := range ss {
+			out[i] = printable.Line(s)
+		}
+		return out
+	}
+	v := htmlView{Summary: printable.Line(c.Summary()), Changes: lines(c.Changes), Extra: lines(c.extraLines()),
 		HeadingChanges: HeadingChanges, HeadingRegressions: HeadingRegressions}
 	if c.New != nil {
-		v.Plan = c.New.Plan.Name
+		v.Plan = printable.Line(c.New.Plan.Name)
 	}
 	for _, r := range c.Ranked() {
-		v.Regressions = append(v.Regressions, describe(r, true))
+		v.Regressions = append(v.Regressions, printable.Line(describe(r, true)))
 	}
 	for _, h := range c.header() {
 		v.Header = append(v.Header, h.(string))
@@ -47,7 +56,7 @@ func (c *Comparison) HTML(w io.Writer) error {
 		case cells.row.Improvement:
 			class = "improvement"
 		}
-		v.Rows = append(v.Rows, htmlRow{Class: class, Cells: cells.text})
+		v.Rows = append(v.Rows, htmlRow{Class: class, Cells: lines(cells.text)})
 	}
 	for _, name := range c.scenarioNames() {
 		v.Scenarios = append(v.Scenarios, c.htmlScenario(name))
@@ -100,7 +109,7 @@ func (c *Comparison) scenarioNames() []string {
 // htmlScenario overlays the percentile curves of scenario name's op and
 // acquire latencies: each baseline dashed, the new run solid.
 func (c *Comparison) htmlScenario(name string) htmlScenario {
-	hs := htmlScenario{Name: name}
+	hs := htmlScenario{Name: printable.Line(name)}
 	bases := scenariosNamed(c.Bases, name)
 	news := scenariosNamed([]*results.Run{c.New}, name)
 	for _, ph := range []struct {
