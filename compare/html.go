@@ -107,7 +107,7 @@ func (c *Comparison) scenarioNames() []string {
 }
 
 // htmlScenario overlays the percentile curves of scenario name's op and
-// acquire latencies: each baseline dashed, the new run solid.
+// acquire latencies: the new run solid, each baseline dashed.
 func (c *Comparison) htmlScenario(name string) htmlScenario {
 	hs := htmlScenario{Name: printable.Line(name)}
 	bases := scenariosNamed(c.Bases, name)
@@ -129,17 +129,18 @@ func (c *Comparison) htmlScenario(name string) htmlScenario {
 			}
 			series = append(series, svgchart.Series{Name: label, Points: pts, Dashed: dashed, Color: color})
 		}
+		// The new run first, so that a baseline's dashes show over it where they agree.
+		for _, n := range news {
+			add("new", n, false, svgchart.Palette[0])
+		}
 		for i, b := range bases {
 			label := "base"
 			if len(bases) > 1 {
 				label = fmt.Sprintf("base %d", i+1)
 			}
-			add(label, b, true, svgchart.Palette[(i+2)%len(svgchart.Palette)])
+			add(label, b, true, svgchart.Palette[(i+1)%len(svgchart.Palette)])
 		}
-		for _, n := range news {
-			add("new", n, false, svgchart.Palette[0])
-		}
-		caption := ph.title + " latency at every percentile, from p0 to p99.999 on a log scale, read from the histograms the reports carry."
+		caption := "The " + ph.title + " latency at every percentile, from p0 to p99.999 on a log scale, read from the histograms the reports carry."
 		if len(missing) > 0 {
 			caption += " Not drawn: " + joinNames(missing) + "."
 		}
