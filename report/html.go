@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type htmlView struct {
 	Plan         string
 	VerdictClass string // pass, fail, inconclusive
 	Verdict      string
+	Reason       string // why an inconclusive verdict is so
 	Summary      string
 	Context      []htmlField
 	Teardown     []string
@@ -107,8 +109,11 @@ func newHTMLView(run *results.Run) htmlView {
 	v := htmlView{
 		Title:   verdictLabel(run.Verdict) + " — " + run.Plan.Name,
 		Plan:    run.Plan.Name,
-		Verdict: verdictLine(run.Verdict),
+		Verdict: verdictLabel(run.Verdict),
 		Summary: criticalSummary(run),
+	}
+	if run.Verdict.Inconclusive {
+		v.Reason = run.Verdict.Reason
 	}
 	switch {
 	case run.Verdict.Inconclusive:
@@ -309,6 +314,15 @@ func timeAxis() svgchart.Axis {
 	}}
 }
 
+// rateText is a rate per second: whole numbers as integers, others as
+// [humanize.Rate].
+func rateText(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
+		return humanize.Int(int64(v))
+	}
+	return humanize.Rate(v)
+}
+
 // durationAxis is a Y axis of latencies, in nanoseconds.
 func durationAxis(label string) svgchart.Axis {
 	return svgchart.Axis{Label: label, Format: func(v float64) string { return humanize.Duration(time.Duration(v)) }}
@@ -379,7 +393,7 @@ func throughputChart(s results.Scenario) htmlChart {
 	c := svgchart.Chart{
 		Title:   "Throughput",
 		X:       timeAxis(),
-		Y:       svgchart.Axis{Label: "per second", Format: humanize.Rate},
+		Y:       svgchart.Axis{Label: "per second", Format: rateText},
 		Series:  []svgchart.Series{{Name: "ops/s", Points: ops}, {Name: "errors/s", Points: errs}},
 		Markers: markers(s),
 	}
