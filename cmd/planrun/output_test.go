@@ -304,8 +304,8 @@ func TestRedaction(t *testing.T) {
 			}
 			files, _ := filepath.Glob(filepath.Join(out, "*"))
 			files = append(files, summary)
-			if len(files) != 4 {
-				t.Errorf("want 3 reports and the job summary, got %q", files)
+			if len(files) != 5 {
+				t.Errorf("want 4 reports and the job summary, got %q", files)
 			}
 			for _, f := range files {
 				data, err := os.ReadFile(f)
