@@ -26,8 +26,8 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// Formats lists the stdout formats: "table", "markdown", "json", "junit".
-var Formats = []string{"table", "markdown", "json", "junit"}
+// Formats lists the stdout formats: "table", "markdown", "json", "junit", "html".
+var Formats = []string{"table", "markdown", "json", "junit", "html"}
 
 // Options tunes the human-facing renderers.
 type Options struct {
@@ -48,6 +48,8 @@ func Render(w io.Writer, format string, run *results.Run, opts Options) error {
 		return JSON(w, run)
 	case "junit":
 		return JUnit(w, run)
+	case "html":
+		return HTML(w, run)
 	default:
 		return fmt.Errorf("unknown report format %q (valid: %s)", format, strings.Join(Formats, ", "))
 	}
@@ -80,15 +82,16 @@ var fileRenderers = []struct {
 	{".json", JSON},
 	{".md", Markdown},
 	{".xml", JUnit},
+	{".html", HTML},
 }
 
 // maxNameAttempts bounds the suffixes WriteFiles tries (-2 … -maxNameAttempts).
 const maxNameAttempts = 1000
 
-// WriteFiles writes <plan>_<YYYYMMDD_HHMMSS_mmm>.json, .md and .xml into dir
+// WriteFiles writes <plan>_<YYYYMMDD_HHMMSS_mmm>.json, .md, .xml and .html into dir
 // (created if missing) and returns their paths. now gives the timestamp
 // (local time, to the millisecond). It never replaces a file: when a name
-// is taken (two runs in the same millisecond), the three files take the
+// is taken (two runs in the same millisecond), the files take the
 // next free suffix, <plan>_<YYYYMMDD_HHMMSS_mmm>-2, -3 and so on. Each file
 // appears whole or not at all: it is written to a temp file in dir, synced,
 // then hard-linked to its name, which fails rather than replace a file (on
@@ -141,7 +144,7 @@ func WriteFiles(dir string, run *results.Run, now time.Time) ([]string, error) {
 }
 
 // publishAll gives the temp files tmps (one per fileRenderers entry, in
-// order) the names dir/name.json, .md and .xml. When one of those is taken
+// order) the names dir/name.json, .md, .xml and .html. When one of those is taken
 // it removes those it published and returns an error wrapping fs.ErrExist.
 func publishAll(dir, name string, tmps []string) ([]string, error) {
 	var paths []string

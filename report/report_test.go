@@ -111,9 +111,9 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRenderUnknownFormat(t *testing.T) {
-	err := report.Render(&bytes.Buffer{}, "html", PassingRun(), report.Options{})
+	err := report.Render(&bytes.Buffer{}, "pdf", PassingRun(), report.Options{})
 	if err == nil {
-		t.Fatal("Render(html) succeeded, want an error")
+		t.Fatal("Render(pdf) succeeded, want an error")
 	}
 	for _, f := range report.Formats {
 		if !strings.Contains(err.Error(), f) {
@@ -603,7 +603,7 @@ func TestWriteFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []string{
-				filepath.Join(dir, tt.base+".json"), filepath.Join(dir, tt.base+".md"), filepath.Join(dir, tt.base+".xml"),
+				filepath.Join(dir, tt.base+".json"), filepath.Join(dir, tt.base+".md"), filepath.Join(dir, tt.base+".xml"), filepath.Join(dir, tt.base+".html"),
 			}
 			if !reflect.DeepEqual(paths, want) {
 				t.Fatalf("paths = %v, want %v", paths, want)
@@ -612,14 +612,14 @@ func TestWriteFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(entries) != 3 {
+			if len(entries) != 4 {
 				var names []string
 				for _, e := range entries {
 					names = append(names, e.Name())
 				}
-				t.Errorf("dir holds %v, want exactly the 3 reports (no temp files)", names)
+				t.Errorf("dir holds %v, want exactly the 4 reports (no temp files)", names)
 			}
-			for i, format := range []string{"json", "markdown", "junit"} {
+			for i, format := range []string{"json", "markdown", "junit", "html"} {
 				got, err := os.ReadFile(paths[i])
 				if err != nil {
 					t.Fatal(err)
@@ -665,7 +665,7 @@ func TestWriteFilesNeverOverwrites(t *testing.T) {
 		stem  string
 		pass  bool
 	}{{first, base, false}, {second, base + "-2", true}, {third, base + "-4", true}} {
-		want := []string{c.stem + ".json", c.stem + ".md", c.stem + ".xml"}
+		want := []string{c.stem + ".json", c.stem + ".md", c.stem + ".xml", c.stem + ".html"}
 		if !reflect.DeepEqual(c.paths, want) {
 			t.Errorf("paths = %v, want %v", c.paths, want)
 			continue
@@ -686,8 +686,8 @@ func TestWriteFilesNeverOverwrites(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if len(names) != 10 { // 3 × 3 reports and the foreign file: no temp file, no half set
-		t.Errorf("dir holds %q, want the 9 reports and the foreign file", names)
+	if len(names) != 13 { // 3 × 4 reports and the foreign file: no temp file, no half set
+		t.Errorf("dir holds %q, want the 12 reports and the foreign file", names)
 	}
 }
 

@@ -136,10 +136,10 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: planrun compare BASE.json [BASE2.json ...] NEW.json [--format table|markdown] [--tolerance 10%] [--no-color]")
+		fmt.Fprintln(stderr, "usage: planrun compare BASE.json [BASE2.json ...] NEW.json [--format table|markdown|html] [--tolerance 10%] [--no-color]")
 		fs.PrintDefaults()
 	}
-	format := fs.String("format", "table", "output format: table or markdown")
+	format := fs.String("format", "table", "output format: table, markdown or html")
 	tolerance := fs.String("tolerance", "10%", "relative change beyond which a worse value is a regression, when also beyond the noise (10% or 0.1)")
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
 	pos, err := parseInterspersed(fs, args)
@@ -155,8 +155,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: --tolerance: %v\n", err)
 		return ExitUsage
 	}
-	if *format != "table" && *format != "markdown" {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table or markdown\n", *format)
+	if *format != "table" && *format != "markdown" && *format != "html" {
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table, markdown or html\n", *format)
 		return ExitUsage
 	}
 	runs := make([]*results.Run, len(pos))
@@ -167,9 +167,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	c := compare.Baselines(runs[:len(runs)-1], runs[len(runs)-1], compare.Options{Tolerance: tol})
-	if *format == "markdown" {
+	switch *format {
+	case "markdown":
 		err = c.Markdown(stdout)
-	} else {
+	case "html":
+		err = c.HTML(stdout)
+	default:
 		err = c.Table(stdout, !*noColor && isTerminal(stdout))
 	}
 	if err != nil {

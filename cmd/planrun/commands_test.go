@@ -148,6 +148,16 @@ func TestCompare(t *testing.T) {
 			}
 		}
 	})
+	t.Run("html", func(t *testing.T) {
+		c := planrun(t, "compare", base, worsePath, "--format", "html")
+		if c.code != ExitNotApproved {
+			t.Fatalf("want exit 1, got %s", c)
+		}
+		if !strings.HasPrefix(c.stdout, "<!DOCTYPE html>") || !strings.Contains(c.stdout, compare.HeadingRegressions) ||
+			!strings.Contains(c.stdout, "<svg") {
+			t.Errorf("not an HTML comparison with its regressions and charts:\n%.400s", c.stdout)
+		}
+	})
 	t.Run("several baselines", func(t *testing.T) {
 		c := planrun(t, "compare", base, base, base, "--format", "markdown")
 		if c.code != ExitApproved {

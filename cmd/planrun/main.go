@@ -97,8 +97,8 @@ Usage:
 Run flags:
   --scenario NAME     run only this scenario (repeatable)
   --time-scale F      multiply every scenario duration by F (e.g. 0.05 for a rehearsal)
-  --format F          what goes to stdout: table (default), markdown, json, junit
-  --out DIR           also write <plan>_<YYYYMMDD_HHMMSS_mmm>.json/.md/.xml into DIR
+  --format F          what goes to stdout: table (default), markdown, json, junit, html
+  --out DIR           also write <plan>_<YYYYMMDD_HHMMSS_mmm>.json/.md/.xml/.html into DIR
                       (never replacing a file: a taken name gets -2, -3, ...)
   --baseline RUN.json make an earlier run's figures available as baseline.*
   --segment i/N       run only the i-th of N slices of the plan: a share of every
@@ -117,7 +117,7 @@ Preflight flags: --format F, --quiet, --no-color, --segment i/N (as for a run).
 Validate flags: --segment i/N (also checks that the plan can be split so).
 
 Report flags:
-  --format F          table (default), markdown, json, junit
+  --format F          table (default), markdown, json, junit, html
   --no-color          no ANSI colour even on a terminal
   --exit-code         exit with the saved run's code (0, 1, 3, 4 or 5) instead of 0
 

@@ -55,16 +55,16 @@ func TestJSONOutputAndFiles(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		sort.Strings(names)
-		if len(names) != 3 {
-			t.Fatalf("want exactly 3 files in --out, got %q", names)
+		if len(names) != 4 {
+			t.Fatalf("want exactly 4 files in --out, got %q", names)
 		}
-		re := regexp.MustCompile(`^approved_(\d{8}_\d{6})_(\d{3})\.(json|md|xml)$`)
+		re := regexp.MustCompile(`^approved_(\d{8}_\d{6})_(\d{3})\.(json|md|xml|html)$`)
 		stamps := map[string]bool{}
 		exts := map[string]bool{}
 		for _, n := range names {
 			m := re.FindStringSubmatch(n)
 			if m == nil {
-				t.Errorf("file %q is not named <plan>_<YYYYMMDD_HHMMSS_mmm>.{json,md,xml}", n)
+				t.Errorf("file %q is not named <plan>_<YYYYMMDD_HHMMSS_mmm>.{json,md,xml,html}", n)
 				continue
 			}
 			stamps[m[1]+"_"+m[2]] = true
@@ -80,19 +80,19 @@ func TestJSONOutputAndFiles(t *testing.T) {
 				t.Errorf("stderr does not print the path %s:\n%s", filepath.Join(out, n), r.stderr)
 			}
 		}
-		if len(stamps) != 1 || len(exts) != 3 {
-			t.Errorf("want one timestamp and three extensions, got %q", names)
+		if len(stamps) != 1 || len(exts) != 4 {
+			t.Errorf("want one timestamp and four extensions, got %q", names)
 		}
-		// The JSON file is the report stdout got.
-		if len(names) == 3 {
-			data, err := os.ReadFile(filepath.Join(out, names[0]))
+		// The JSON file is the report stdout got (names sorted: .html, .json, .md, .xml).
+		if len(names) == 4 {
+			data, err := os.ReadFile(filepath.Join(out, names[1]))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if string(data) != r.stdout {
 				t.Errorf("the JSON file differs from the JSON on stdout")
 			}
-			md, err := os.ReadFile(filepath.Join(out, names[1]))
+			md, err := os.ReadFile(filepath.Join(out, names[2]))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -107,7 +107,7 @@ func TestJSONOutputAndFiles(t *testing.T) {
 				t.Errorf("GITHUB_STEP_SUMMARY does not start with the verdict heading:\n%.200s", sum)
 			}
 			var doc junitDoc
-			xmlData, _ := os.ReadFile(filepath.Join(out, names[2]))
+			xmlData, _ := os.ReadFile(filepath.Join(out, names[3]))
 			if err := xml.Unmarshal(xmlData, &doc); err != nil {
 				t.Errorf("the XML file is not well-formed: %v", err)
 			}
@@ -304,8 +304,8 @@ func TestRedaction(t *testing.T) {
 			}
 			files, _ := filepath.Glob(filepath.Join(out, "*"))
 			files = append(files, summary)
-			if len(files) != 4 {
-				t.Errorf("want 3 reports and the job summary, got %q", files)
+			if len(files) != 5 {
+				t.Errorf("want 4 reports and the job summary, got %q", files)
 			}
 			for _, f := range files {
 				data, err := os.ReadFile(f)

@@ -75,7 +75,7 @@ func leakCheck(t *testing.T, secrets []string, args ...string) result {
 		outputs[filepath.Base(f)] = encodedHistogram.ReplaceAllString(string(data), `"histogram": "…"`)
 	}
 	if r.code != ExitUsage {
-		for _, ext := range []string{".json", ".md", ".xml"} {
+		for _, ext := range []string{".json", ".md", ".xml", ".html"} {
 			if m, _ := filepath.Glob(filepath.Join(out, "*"+ext)); len(m) != 1 {
 				t.Errorf("want one %s report in --out, got %q", ext, m)
 			}

@@ -89,7 +89,7 @@ func TestReportExitCode(t *testing.T) {
 		path := savedRun(t, "usage", nil, false)
 		for name, args := range map[string][]string{
 			"missing file":   {"report", filepath.Join(t.TempDir(), "nope.json"), "--exit-code"},
-			"unknown format": {"report", path, "--format", "html", "--exit-code"},
+			"unknown format": {"report", path, "--format", "pdf", "--exit-code"},
 			"two files":      {"report", path, path},
 			"unknown flag":   {"report", path, "--exit-cod"},
 		} {
@@ -131,8 +131,8 @@ func TestPreflightOutputFlags(t *testing.T) {
 		}
 	})
 	t.Run("unknown format is a usage error before connecting", func(t *testing.T) {
-		r := planrun(t, "preflight", plan("approved"), "--format", "html")
-		if r.code != ExitUsage || r.stdout != "" || !strings.Contains(r.stderr, "html") {
+		r := planrun(t, "preflight", plan("approved"), "--format", "pdf")
+		if r.code != ExitUsage || r.stdout != "" || !strings.Contains(r.stderr, "pdf") {
 			t.Errorf("want exit 2 naming the format and nothing on stdout, got %s", r)
 		}
 	})
