@@ -96,6 +96,23 @@ func noControl(t *testing.T, what, out string) {
 // allowedHTML is the only HTML the markdown report writes itself.
 var allowedHTML = regexp.MustCompile(`^(<details><summary>[^<>]*</summary>|</details>)\n?$`)
 
+// parseMarkdown parses md as GitHub would and fails the test on raw HTML
+// other than planrun's own <details> folds.
+func parseMarkdown(t *testing.T, md string) markdowntest.Doc {
+	t.Helper()
+	doc, err := markdowntest.Parse(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range doc.HTML {
+		if !allowedHTML.MatchString(h) {
+			t.Errorf("raw HTML: %q", h)
+		}
+	}
+	return doc
+}
+
+
 // checkMarkdown parses md as GitHub would: no HTML but the report's own
 // <details> blocks, no control character, and the hostile text shown as
 // text or code.
