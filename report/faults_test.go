@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/planrun/planrun/internal/markdown/markdowntest"
 	"github.com/planrun/planrun/report"
 )
 

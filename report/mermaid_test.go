@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/internal/markdown/markdowntest"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 )
@@ -273,7 +272,7 @@ func TestMarkdownChartsEscapeNames(t *testing.T) {
 			t.Errorf("title %q", c.title)
 		}
 	}
-	doc := parseMarkdown(t, md)
+	parseMarkdown(t, md)
 }
 
 // A run of many scenarios charts at most eight, fewer when their charts

@@ -112,7 +112,6 @@ func parseMarkdown(t *testing.T, md string) markdowntest.Doc {
 	return doc
 }
 
-
 // checkMarkdown parses md as GitHub would: no HTML but the report's own
 // <details> blocks, no control character, and the hostile text shown as
 // text or code.
