@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/internal/printable"
@@ -83,31 +82,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
 	run = report.Redact(run, redact.New(redact.Passwords(plan.Target.URL)...))
-	if err := report.Render(stdout, *format, run, report.Options{Color: !*noColor && isTerminal(stdout) && *format == "table"}); err != nil {
-		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)
-	}
-	lost := false
-	if *out != "" {
-		paths, err := report.WriteFiles(*out, run, time.Now())
-		if err != nil {
-			fmt.Fprintf(stderr, "planrun: writing the reports to %s failed: %v\n  the merged results are on stdout only; rerun with --out pointing at a writable directory\n", *out, err)
-			lost = true
-		}
-		for _, p := range paths {
-			fmt.Fprintf(stderr, "wrote %s\n", p)
-		}
-	}
-	if err := report.AppendGitHubSummary(run); err != nil {
-		fmt.Fprintf(stderr, "planrun: warning: GITHUB_STEP_SUMMARY: %v\n  the verdict and exit code are unaffected\n", err)
-	}
-	if run.TeardownError != "" {
-		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", printable.String(run.TeardownError))
-	}
-	code = exitCode(run, nil, stderr)
-	if lost && (code == ExitApproved || code == ExitNotApproved || code == ExitInconclusive) {
-		return ExitCouldNotRun // CI asked for report files it will not find
-	}
-	return code
+	lost := !deliver(run, *format, !*noColor && isTerminal(stdout) && *format == "table", *out, stdout, stderr)
+	return withLostReports(exitCode(run, nil, stderr), lost)
 }
 
 // mergePlan loads the plan the segments ran (path, or the file they name)

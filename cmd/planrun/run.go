@@ -138,15 +138,30 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
 	run = report.Redact(run, redact.New(redact.Passwords(prog.Target.URL)...))
 
-	if err := report.Render(stdout, f.format, run, report.Options{Color: !f.noColor && isTerminal(stdout) && f.format == "table"}); err != nil {
+	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, stdout, stderr)
+	code = exitCode(run, runErr, stderr)
+	stop := sig.Run // a stop signal ends the linger; after an interrupted run, the next one
+	if stop.Err() != nil {
+		stop = sig.Teardown
+	}
+	live.wait(stop, stderr)
+	return withLostReports(code, lost)
+}
+
+// deliver renders run on stdout in format, writes its report files into
+// out (when set), appends the GitHub job summary, and names a teardown that
+// failed. It returns false when the report files asked for could not be
+// written.
+func deliver(run *results.Run, format string, color bool, out string, stdout, stderr io.Writer) (written bool) {
+	if err := report.Render(stdout, format, run, report.Options{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)
 	}
-	lost := false
-	if f.out != "" {
-		paths, err := report.WriteFiles(f.out, run, time.Now())
+	written = true
+	if out != "" {
+		paths, err := report.WriteFiles(out, run, time.Now())
 		if err != nil {
-			fmt.Fprintf(stderr, "planrun: writing the reports to %s failed: %v\n  the results are on stdout only; rerun with --out pointing at a writable directory\n", f.out, err)
-			lost = true
+			fmt.Fprintf(stderr, "planrun: writing the reports to %s failed: %v\n  the results are on stdout only; rerun with --out pointing at a writable directory\n", out, err)
+			written = false
 		}
 		for _, p := range paths {
 			fmt.Fprintf(stderr, "wrote %s\n", p)
@@ -159,14 +174,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if run.TeardownError != "" {
 		fmt.Fprintf(stderr, "planrun: %s\n  clean up the target by hand\n", printable.String(run.TeardownError))
 	}
-	code = exitCode(run, runErr, stderr)
-	stop := sig.Run // a stop signal ends the linger; after an interrupted run, the next one
-	if stop.Err() != nil {
-		stop = sig.Teardown
-	}
-	live.wait(stop, stderr)
+	return written
+}
+
+// withLostReports turns a verdict's exit code into ExitCouldNotRun when the
+// report files could not be written: CI asked for files it will not find.
+func withLostReports(code int, lost bool) int {
 	if lost && (code == ExitApproved || code == ExitNotApproved || code == ExitInconclusive) {
-		return ExitCouldNotRun // CI asked for report files it will not find
+		return ExitCouldNotRun
 	}
 	return code
 }
