@@ -88,8 +88,14 @@ scenarios:
 	if sc.Errors != 0 || acquires < sc.Ops {
 		t.Errorf("replicas acquired %d times for %d operations (%d errors)", acquires, sc.Ops, sc.Errors)
 	}
-	// Little's law on 9 connections: throughput is 9 / hold.
-	within(t, "throughput (ops/s)", sc.Throughput, 9/sc.Hold.Mean.Seconds(), 0.15)
+	// Little's law on 9 connections: throughput is 9 / hold, while the
+	// users spend their time in operations. On a starved machine they also
+	// wait for a CPU between two operations: then it is not checked.
+	if gap := 30/sc.Throughput - sc.Op.Mean.Seconds(); gap > 0.1*sc.Op.Mean.Seconds() {
+		t.Logf("load generator starved: %.1fms between operations per user; Little's law not applicable", gap*1000)
+	} else {
+		within(t, "throughput (ops/s)", sc.Throughput, 9/sc.Hold.Mean.Seconds(), 0.15)
+	}
 }
 
 // TestOpenArrivalsSpreadOverReplicas: an open model's arrivals go to every
