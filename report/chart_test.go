@@ -40,7 +40,7 @@ func TestDownsample(t *testing.T) {
 				if s.From != from {
 					t.Fatalf("a span starts at %v, want the previous end %v", s.From, from)
 				}
-				from = s.To
+				from = s.T
 				ops, errs = ops+s.Ops, errs+s.Errors
 				inUse, waiting, p95 = max(inUse, s.InUse), max(waiting, s.Waiting), max(p95, s.AcquireP95)
 			}
@@ -71,7 +71,7 @@ func TestDownsampleRate(t *testing.T) {
 	}
 	for i, s := range got {
 		if r, ok := s.rate(); !ok || r != 50 {
-			t.Errorf("span %d (%v, %v] rate %v, want 50 ops/s", i, s.From, s.To, r)
+			t.Errorf("span %d (%v, %v] rate %v, want 50 ops/s", i, s.From, s.T, r)
 		}
 	}
 	if !got[0].Warmup || got[1].Warmup {

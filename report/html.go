@@ -381,14 +381,12 @@ func withCaption(parts ...string) string {
 // step's own length (the last, partial step by its real length).
 func throughputChart(s results.Scenario) htmlChart {
 	var ops, errs []svgchart.Point
-	var prev time.Duration
-	for _, p := range s.Series {
-		if d := p.T - prev; d > 0 {
-			t := p.T.Seconds()
-			ops = append(ops, svgchart.Point{X: t, Y: float64(p.Ops) / d.Seconds()})
-			errs = append(errs, svgchart.Point{X: t, Y: float64(p.Errors) / d.Seconds()})
+	for _, sp := range spans(s.Series) {
+		if r, ok := sp.rate(); ok {
+			e, _ := sp.perSecond(sp.Errors)
+			ops = append(ops, svgchart.Point{X: sp.T.Seconds(), Y: r})
+			errs = append(errs, svgchart.Point{X: sp.T.Seconds(), Y: e})
 		}
-		prev = p.T
 	}
 	c := svgchart.Chart{
 		Title:   "Throughput",

@@ -577,7 +577,7 @@ func withFaultPoints(idx []int, s results.Scenario, all []span) []int {
 			continue
 		}
 		for i, sp := range all {
-			if faultInStep(f, sp.To, sp.To-sp.From) {
+			if faultInStep(f, sp.T, sp.T-sp.From) {
 				idx = append(idx, i)
 				break
 			}

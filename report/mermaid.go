@@ -38,25 +38,25 @@ const (
 )
 
 // span is one or more consecutive points of a scenario's time series over
-// their real interval (From, To]: counts are summed, peaks (acquire p95,
-// in use, waiting) are the largest of the merged points'.
+// their real interval (From, T]: merged as results.Widen merges them.
 type span struct {
-	From, To    time.Duration
-	Ops, Errors int64
-	AcquireP95  time.Duration
-	InUse       int
-	Waiting     int
-	// Warmup is true when every merged point lies within the warm-up.
-	Warmup bool
+	From time.Duration
+	results.Point
 }
 
 // rate is the span's operations per second of its real interval; ok is
 // false when the interval is empty (two points at the same offset).
 func (s span) rate() (r float64, ok bool) {
-	if s.To <= s.From {
+	return s.perSecond(s.Ops)
+}
+
+// perSecond is n over the span's real interval; ok is false when the
+// interval is empty.
+func (s span) perSecond(n int64) (r float64, ok bool) {
+	if s.T <= s.From {
 		return 0, false
 	}
-	return float64(s.Ops) / (s.To - s.From).Seconds(), true
+	return float64(n) / (s.T - s.From).Seconds(), true
 }
 
 // spans returns one span per point of series: each point covers the time
@@ -66,8 +66,7 @@ func spans(series []results.Point) []span {
 	out := make([]span, len(series))
 	var from time.Duration
 	for i, p := range series {
-		out[i] = span{From: from, To: p.T, Ops: p.Ops, Errors: p.Errors, AcquireP95: p.AcquireP95,
-			InUse: p.InUse, Waiting: p.Waiting, Warmup: p.Warmup}
+		out[i] = span{From: from, Point: p}
 		from = p.T
 	}
 	return out
@@ -85,13 +84,7 @@ func downsample(ss []span, limit int) []span {
 	for i := 0; i < len(ss); i += per {
 		m := ss[i]
 		for _, s := range ss[i+1 : min(i+per, len(ss))] {
-			m.To = s.To
-			m.Ops += s.Ops
-			m.Errors += s.Errors
-			m.AcquireP95 = max(m.AcquireP95, s.AcquireP95)
-			m.InUse = max(m.InUse, s.InUse)
-			m.Waiting = max(m.Waiting, s.Waiting)
-			m.Warmup = m.Warmup && s.Warmup
+			m.Point = results.Widen(m.Point, s.Point)
 		}
 		out = append(out, m)
 	}
@@ -203,13 +196,13 @@ func durationUnit(largest time.Duration) (time.Duration, string) {
 // hours; its title names the unit.
 func timeAxis(ss []span) (title string, lo, hi float64) {
 	unit, name := time.Second, "s"
-	switch last := ss[len(ss)-1].To; {
+	switch last := ss[len(ss)-1].T; {
 	case last > 10*time.Hour:
 		unit, name = time.Hour, "h"
 	case last > 10*time.Minute:
 		unit, name = time.Minute, "min"
 	}
-	lo, hi = float64(ss[0].To)/float64(unit), float64(ss[len(ss)-1].To)/float64(unit)
+	lo, hi = float64(ss[0].T)/float64(unit), float64(ss[len(ss)-1].T)/float64(unit)
 	if hi <= lo {
 		hi = lo + 1 // points at one instant: mermaid needs a range
 	}
@@ -219,7 +212,7 @@ func timeAxis(ss []span) (title string, lo, hi float64) {
 // spanFaults names the applied or failed faults of faults that ran within
 // span s, as in the time-series table ("1 stall, 2 terminate_backends").
 func spanFaults(s span, faults []results.Fault) string {
-	return faultMarks(results.Point{T: s.To}, s.To-s.From, faults)
+	return faultMarks(results.Point{T: s.T}, s.T-s.From, faults)
 }
 
 // scenarioCharts writes the charts of scenario s: throughput, acquire p95,
