@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,17 +58,13 @@ func describeFault(f *fault) string {
 	case schema.FaultReset:
 		return "reset every pool connection"
 	case schema.FaultTerminateBackends:
-		return fmt.Sprintf("terminate %s of the pool's backends", percent(f.Share))
+		return fmt.Sprintf("terminate %s of the pool's backends", humanize.Percent(f.Share))
 	case schema.FaultLock:
 		return fmt.Sprintf("lock %s (ACCESS EXCLUSIVE) for %s", f.Table, d(f.For))
 	case schema.FaultRestart:
 		return "restart the server, down " + d(f.For)
 	}
 	return f.Kind
-}
-
-func percent(share float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", share*100), "0"), ".") + "%"
 }
 
 // faultState is when a fault started and ended, as offsets from the
