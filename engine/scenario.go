@@ -368,7 +368,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	t := c.total
 	out.Elapsed = elapsed
 	out.Ops, out.Errors, out.Cancelled = t.ops, t.errors, t.cancelled
-	out.SuccessRate = successRate(t.ops, t.errors)
+	out.SuccessRate = results.SuccessRate(t.ops, t.errors)
 	if measured := elapsed - min(r.sc.Warmup, elapsed); measured > 0 {
 		out.Throughput = float64(t.ops-t.errors) / measured.Seconds()
 	}
@@ -383,7 +383,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		w := &t.perOp[i]
 		o := results.Operation{
 			Name: op.Name, Weight: op.Weight, Ops: w.ops, Errors: w.errors,
-			SuccessRate: successRate(w.ops, w.errors),
+			SuccessRate: results.SuccessRate(w.ops, w.errors),
 			Acquire:     latency(w.acquire, final), Query: latency(w.query, final), Op: latency(w.op, final),
 		}
 		if t.ops > 0 {
@@ -407,19 +407,14 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Utilization = c.pools.utilization()
 	out.Exhaustion, each = c.exhaustion(sts)
 	measured := elapsed - out.Warmup
-	share := func(e *results.Exhaustion, pools int) {
-		if measured > 0 {
-			e.Share = min(float64(e.Total)/float64(measured)/float64(pools), 1)
-		}
-	}
-	share(&out.Exhaustion, len(sts))
+	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, len(sts))
 	out.Replicas = out.Replicas[:0]
 	for i, st := range sts {
 		rep := results.Replica{
 			Index: r.replicas.numbers[i], Acquires: st.Acquires, MaxOpen: c.replicas[i].maxOpen,
 			Utilization: c.replicas[i].utilization(), Exhaustion: each[i],
 		}
-		share(&rep.Exhaustion, 1)
+		rep.Exhaustion.Share = results.ExhaustionShare(rep.Exhaustion.Total, measured, 1)
 		out.Replicas = append(out.Replicas, rep)
 	}
 	out.Leaks = c.rare.leakCount
@@ -439,14 +434,6 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		out.Series = c.series.flush()
 		out.SeriesStep = c.series.step
 	}
-}
-
-// successRate is 1 − errors/ops, 1 when nothing ran.
-func successRate(ops, errors int64) float64 {
-	if ops == 0 {
-		return 1
-	}
-	return 1 - float64(errors)/float64(ops)
 }
 
 func (r *scenarioRun) fillConnections(out *results.Scenario, sts []pool.Stats) {

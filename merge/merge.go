@@ -361,10 +361,10 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		}
 		recoveries = append(recoveries, sc.Recovery)
 	}
-	out.SuccessRate = successRate(out.Ops, out.Errors)
+	out.SuccessRate = results.SuccessRate(out.Ops, out.Errors)
 	if measured > 0 {
 		out.Throughput = float64(out.Ops-out.Errors) / measured.Seconds()
-		out.Exhaustion.Share = min(float64(out.Exhaustion.Total)/(float64(totalReplicas)*float64(measured)), 1)
+		out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
 	}
 	out.Utilization.Mean = utilSum / float64(totalReplicas)
 	switch {
@@ -443,14 +443,6 @@ func addCounts(dst *map[string]int64, src map[string]int64) {
 	}
 }
 
-// successRate is 1 − errors/ops, 1 when nothing ran (as the engine computes it).
-func successRate(ops, errors int64) float64 {
-	if ops == 0 {
-		return 1
-	}
-	return 1 - float64(errors)/float64(ops)
-}
-
 // operations merges the per-operation figures by name, in the first
 // segment's mix order (an operation only a later segment ran comes after).
 func operations(parts []part, totalOps int64) ([]results.Operation, error) {
@@ -474,7 +466,7 @@ func operations(parts []part, totalOps int64) ([]results.Operation, error) {
 			m.Errors += o.Errors
 			acq, qry, op = append(acq, o.Acquire), append(qry, o.Query), append(op, o.Op)
 		}
-		m.SuccessRate = successRate(m.Ops, m.Errors)
+		m.SuccessRate = results.SuccessRate(m.Ops, m.Errors)
 		if totalOps > 0 {
 			m.Share = float64(m.Ops) / float64(totalOps)
 		}

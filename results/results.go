@@ -567,6 +567,25 @@ type Point struct {
 	Warmup bool `json:"warmup,omitempty"`
 }
 
+// SuccessRate is 1 − errors/ops, 1 when nothing ran: Scenario.SuccessRate
+// and Operation.SuccessRate.
+func SuccessRate(ops, errors int64) float64 {
+	if ops == 0 {
+		return 1
+	}
+	return 1 - float64(errors)/float64(ops)
+}
+
+// ExhaustionShare is Exhaustion.Share: the time the pools were exhausted
+// (summed over replicas) as a fraction of replicas × the measured time, at
+// most 1; 0 when nothing was measured.
+func ExhaustionShare(total, measured time.Duration, replicas int) float64 {
+	if measured <= 0 || replicas < 1 {
+		return 0
+	}
+	return min(float64(total)/float64(measured)/float64(replicas), 1)
+}
+
 // Widen combines two consecutive points of one series into the step they
 // cover together (a series that widens its step, a chart that downsamples):
 // counts add up, percentiles and peaks take the larger value, levels (users,
