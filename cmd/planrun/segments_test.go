@@ -19,7 +19,8 @@ func TestSegmentsMergeIntoTheWholeRun(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	env := []string{"DATABASE_URL=" + dsn}
 	out := t.TempDir()
-	startAt := time.Now().Add(4 * time.Second).UTC().Format(time.RFC3339)
+	// Time for both processes to start and pass preflight on a busy machine.
+	startAt := time.Now().Add(8 * time.Second).UTC().Format(time.RFC3339)
 	var procs []*process
 	for _, seg := range []string{"1/2", "2/2"} {
 		dir := filepath.Join(out, strings.Replace(seg, "/", "-of-", 1))
