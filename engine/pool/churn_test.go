@@ -23,7 +23,7 @@ func TestChurnInvariants(t *testing.T) {
 	app := appName(t)
 	const size, overflow = 2, 3
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: app, Size: size, MaxOverflow: overflow,
-		Timeout: 20 * time.Millisecond, Recycle: 100 * time.Millisecond, PrePing: true})
+		Timeout: 20 * time.Millisecond, Recycle: 50 * time.Millisecond, PrePing: true})
 	admin := adminConn(t, dsn)
 
 	var maxSeen atomic.Int64
