@@ -64,6 +64,17 @@ type Run struct {
 	Segment *Segment `json:"segment,omitempty"`
 	// Merged is set on a run record merged from segment reports (planrun merge).
 	Merged *Merged `json:"merged,omitempty"`
+	// Partial is set when only some of the plan's scenarios ran
+	// (--scenario): such a run is never approved for production.
+	Partial *Partial `json:"partial,omitempty"`
+}
+
+// Partial says which of the plan's scenarios a partial run ran.
+type Partial struct {
+	// Ran are the scenarios selected with --scenario, in plan order.
+	Ran []string `json:"ran"`
+	// Of is how many scenarios the plan has.
+	Of int `json:"of"`
 }
 
 // Segment is one of Count disjoint slices of a plan's load (--segment
@@ -186,6 +197,10 @@ type Scenario struct {
 	// Arrivals counts an open model's scheduled arrivals that fell in the
 	// measured window: each either ran (in Ops or Cancelled) or was Dropped.
 	Arrivals int64 `json:"arrivals,omitempty" expr:"arrivals"`
+	// Think is a closed model's mean planned think time between a user's
+	// operations (0: none, or an open model). The verdict uses it to judge
+	// whether the users kept their schedule (docs/assertions.md).
+	Think time.Duration `json:"think,omitempty"`
 	// Dropped counts open-model arrivals that were not run because
 	// max_in_flight operations were unfinished. They are also counted in
 	// Ops and Errors (category "dropped"), so success_rate falls with them.
@@ -332,6 +347,19 @@ type Generator struct {
 	MachineCPU float64 `json:"machine_cpu" expr:"machine_cpu"`
 	// Cores is the number of CPUs of the machine.
 	Cores int `json:"cores" expr:"cores"`
+	// ProxyLateness is how late the emulated network (target.network)
+	// delivered each chunk of data after the instant its latency scheduled,
+	// per direction; zero Count without a network.
+	ProxyLateness Latency `json:"proxy_lateness,omitzero" expr:"proxy_lateness"`
+}
+
+// Band is the measurement error of one timed figure of the scenario: the
+// generator's timer lateness p99 plus, with an emulated network, the
+// proxy's delivery lateness p99 for each direction of a round trip. A
+// figure within Band of a threshold could have been on its other side on
+// an idle machine (docs/assertions.md, "Decided and undecided").
+func (g Generator) Band() time.Duration {
+	return g.TimerLateness.P99 + 2*g.ProxyLateness.P99
 }
 
 // Operation is the per-operation-name breakdown of a scenario.
@@ -634,6 +662,14 @@ type Outcome struct {
 	// because it does not apply (no baseline, no recovery_after) is not
 	// unmeasured.
 	Unmeasured bool `json:"unmeasured,omitempty"`
+	// Undecided is set on a pass or a fail that the run's own measurement
+	// error could have turned: a timed figure lies within the generator's
+	// error band of the threshold, or (for a pass) the planned load was not
+	// delivered. Band says which and how wide. An undecided critical outcome
+	// neither approves nor fails the verdict; it makes it inconclusive
+	// unless a decided critical failure already fails it.
+	Undecided bool   `json:"undecided,omitempty"`
+	Band      string `json:"band,omitempty"`
 }
 
 // Severity says whether a failed outcome fails the verdict.
