@@ -85,7 +85,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown member", "acquire.p96 < 200ms", "plan.yaml:10:20", "unknown name `acquire.p96`", "did you mean `acquire.p95`?"},
 		{"unknown after literal", "acquire.p95 < 200ms && leeks == 0", "plan.yaml:10:35", "unknown name `leeks`", "did you mean `leaks`?"},
 		{"unknown after micro sign", "connect.min > 500µs && leeks == 0", "plan.yaml:10:35", "unknown name `leeks`", "did you mean `leaks`?"},
-		{"bare member", "p95 < 200ms", "plan.yaml:10:12", "unknown name `p95`", "did you mean `lag.p95` or `generator.timer_lateness.p95` or `acquire.p95` or `query.p95` or `op.p95` or `hold.p95` or `connect.p95` or `generator_lag.p95` or `utilization.p95` or `replicas.utilization.p95`?"},
+		{"bare member", "p95 < 200ms", "plan.yaml:10:12", "unknown name `p95`", "did you mean `lag.p95` or `generator.timer_lateness.p95` or `generator.proxy_lateness.p95` or `acquire.p95` or `query.p95` or `op.p95` or `hold.p95` or `connect.p95` or `generator_lag.p95` or `utilization.p95` or `replicas.utilization.p95`?"},
 		{"case", "Acquire.P95 < 200ms", "plan.yaml:10:12", "unknown name `Acquire.P95`", "did you mean `acquire.p95`?"},
 		{"unknown far from any", "zzz > 1", "plan.yaml:10:12", "unknown name `zzz`", "docs/assertions.md"},
 		{"unknown member far from any", "errors_by.zzzzzz > 1", "plan.yaml:10:22", "unknown name `errors_by.zzzzzz`", "`errors_by.acquire_timeout`"},
