@@ -52,12 +52,20 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 		sc := &run.Scenarios[i]
 		base, missing := baselineScenario(baseline, sc.Name)
 		env := newEnv(run, sc, base)
+		u := s.limits.uncertaintyOf(sc)
+		var less, more *Env
+		if u.band > 0 {
+			lessSc, moreSc := u.ends(sc, leakThresholdOf(run, sc))
+			lessEnv, moreEnv := newEnv(run, &lessSc, base), newEnv(run, &moreSc, base)
+			less, more = &lessEnv, &moreEnv
+		}
 		for _, c := range s.items {
 			if c.runLevel || !c.appliesTo(sc.Name) {
 				continue
 			}
 			ran[c] = true
 			o := evaluate(machine, c, &env, sc, base, missing)
+			s.decide(machine, c, &o, u, less, more)
 			s.markAborted(c, &o)
 			judged = append(judged, judgement{c, o})
 		}
@@ -65,7 +73,9 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			if s.replaced(b, sc.Name) {
 				continue
 			}
-			judged = append(judged, judgement{b, evaluate(machine, b, &env, sc, base, missing)})
+			o := evaluate(machine, b, &env, sc, base, missing)
+			s.decide(machine, b, &o, u, less, more)
+			judged = append(judged, judgement{b, o})
 		}
 	}
 	for _, c := range s.items {

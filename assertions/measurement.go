@@ -10,20 +10,24 @@ import (
 	"github.com/planrun/planrun/schema"
 )
 
-// CriterionMeasurement says whether the load generator kept to its own
-// schedule. When it did not, the figures describe the machine running
-// planrun rather than the pool, and the verdict is LabelInconclusive.
+// CriterionMeasurement says how far the run can trust its own figures: the
+// error band of each scenario's timed figures (the load generator's and the
+// emulated network's lateness) and whether the planned load was delivered.
+// Outcomes within the band are undecided (band.go).
 const CriterionMeasurement = "measurement"
 
-// LabelInconclusive is the verdict's label when the measurement criterion
-// failed; the plan's pass and fail labels do not apply then.
+// LabelInconclusive is the verdict's label when an undecided critical
+// outcome could have changed it; the plan's pass and fail labels do not
+// apply then.
 const LabelInconclusive = "INCONCLUSIVE"
 
 // generatorLimits are the measurement criterion's thresholds, resolved.
 type generatorLimits struct {
-	// maxTimerLateness bounds each scenario's generator.timer_lateness.p99.
+	// maxTimerLateness is how late (timer lateness p99) a closed model's
+	// users may wake from their think times and still keep their schedule
+	// (or 10 % of the mean think time, when that is more).
 	maxTimerLateness time.Duration
-	// maxLag bounds an open model's lag.p99.
+	// maxLag bounds an open model's lag.p99 for its arrivals to count as delivered.
 	maxLag time.Duration
 }
 
@@ -40,18 +44,14 @@ func limitsOf(g schema.GeneratorLimits) generatorLimits {
 	return l
 }
 
-// measurement judges the load generator's own figures: it fails when a
-// scenario's timer lateness p99 exceeds maxTimerLateness or an open model's
-// lag p99 exceeds maxLag. The second result is the verdict's reason when it
-// failed ("" otherwise). Arrivals the generator dropped for a reason other
-// than max_in_flight would fail it too, but the engine does not tell them
-// apart yet: every dropped arrival is counted against max_in_flight.
-func (l generatorLimits) measurement(run *results.Run) (results.Criterion, string) {
+// measurement describes each scenario's measurement: its error band and
+// whether its load was delivered. It passes when every scenario's load was
+// delivered, warns when one's was not (its passes are undecided), and is
+// skipped when the generator did not measure itself.
+func (l generatorLimits) measurement(run *results.Run) results.Criterion {
 	c := results.Criterion{Name: CriterionMeasurement, Status: results.CriterionSkipped}
-	var behind []string
-	var worstLateness, worstLag time.Duration
-	worstCPU, cores := -1.0, 0
-	measured, lagMeasured := 0, false
+	measured := 0
+	var short []string
 	for i := range run.Scenarios {
 		sc := &run.Scenarios[i]
 		g := sc.Generator
@@ -59,60 +59,81 @@ func (l generatorLimits) measurement(run *results.Run) (results.Criterion, strin
 			continue
 		}
 		measured++
-		worstLateness = max(worstLateness, g.TimerLateness.P99)
-		if sc.Lag.Count > 0 {
-			lagMeasured = true
-			worstLag = max(worstLag, sc.Lag.P99)
-		}
-		if cpu := busyCPU(g); cpu > worstCPU {
-			worstCPU, cores = cpu, g.Cores
-		}
-		var over []string
-		if g.TimerLateness.Count > 0 && g.TimerLateness.P99 > l.maxTimerLateness {
-			over = append(over, "timer lateness p99 "+humanize.Duration(g.TimerLateness.P99))
-		}
-		if sc.Lag.Count > 0 && sc.Lag.P99 > l.maxLag {
-			over = append(over, "lag p99 "+humanize.Duration(sc.Lag.P99))
-		}
-		if len(over) == 0 {
-			continue
+		u := l.uncertaintyOf(sc)
+		line := "error band ±" + humanize.Duration(u.band)
+		if u.sources != "" {
+			line += " (" + u.sources + ")"
 		}
 		if cpu := cpuText(g); cpu != "" {
-			over = append(over, cpu)
+			line += "; " + cpu
 		}
-		where := ""
+		if u.short != "" {
+			line += "; " + u.short + ": its passes are undecided"
+			short = append(short, sc.Name)
+		} else {
+			line += "; the planned load was delivered"
+		}
 		if len(run.Scenarios) > 1 {
-			where = sc.Name + " "
+			line = sc.Name + ": " + line
 		}
-		behind = append(behind, where+"("+strings.Join(over, ", ")+")")
+		c.Reasons = append(c.Reasons, line)
 	}
-	limits := "timer lateness p99 ≤ " + humanize.Duration(l.maxTimerLateness) + ", lag p99 ≤ " + humanize.Duration(l.maxLag)
 	switch {
 	case measured == 0:
 		c.Reasons = []string{"the load generator did not measure itself (no scenario ran, or the report predates the measurement)"}
-		return c, ""
-	case len(behind) > 0:
-		lead := "the load generator fell behind "
-		if len(run.Scenarios) > 1 {
-			lead += "in "
+	case len(short) > 0:
+		c.Status = results.CriterionWarn
+	default:
+		c.Status = results.CriterionPass
+	}
+	return c
+}
+
+// undecidedReason is an inconclusive verdict's reason: the undecided
+// critical outcomes, then who used the CPU in the scenario with the widest
+// band among theirs, and what to do.
+func undecidedReason(run *results.Run, undecided []judgement) string {
+	var names []string
+	var worst *results.Scenario
+	for _, j := range undecided {
+		name := j.o.Name
+		if j.o.Scenario != "" {
+			name += " on " + j.o.Scenario
 		}
-		reason := lead + joinAnd(behind) +
-			": these figures describe this machine, not the pool; rerun on an idle machine or lower the load"
-		c.Status = results.CriterionFail
-		c.Reasons = []string{reason + " (limits: " + limits + ")"}
-		return c, reason
+		names = append(names, name)
+		for i := range run.Scenarios {
+			sc := &run.Scenarios[i]
+			if sc.Name == j.o.Scenario && (worst == nil || sc.Generator.Band() > worst.Generator.Band()) {
+				worst = sc
+			}
+		}
 	}
-	s := "the load generator kept to its schedule: timer lateness p99 at most " + humanize.Duration(worstLateness) +
-		" (limit " + humanize.Duration(l.maxTimerLateness) + ")"
-	if lagMeasured {
-		s += ", lag p99 at most " + humanize.Duration(worstLag) + " (limit " + humanize.Duration(l.maxLag) + ")"
+	s := fmt.Sprintf("%d critical %s could have gone either way within the run's own measurement error: %s",
+		len(names), map[bool]string{true: "check", false: "checks"}[len(names) == 1], joinAnd(names))
+	if worst != nil {
+		s += "; " + whoUsedTheCPU(worst.Generator)
 	}
-	if worstCPU >= 0 {
-		s += fmt.Sprintf("; CPU at most %.2f of %d cores busy", worstCPU, cores)
+	return s
+}
+
+// whoUsedTheCPU names what kept the load generator waiting for a CPU, and
+// what to do about it: the embedded server, planrun itself, or other
+// processes, whichever used the most.
+func whoUsedTheCPU(g results.Generator) string {
+	const generic = "rerun on an idle machine or lower the load"
+	if g.Cores <= 0 || g.MachineCPU < 0 || g.CPU < 0 {
+		return generic
 	}
-	c.Status = results.CriterionPass
-	c.Reasons = []string{s}
-	return c, ""
+	server := max(g.ServerCPU, 0)
+	others := max(g.MachineCPU-g.CPU-server, 0)
+	of := fmt.Sprintf(" of %d cores", g.Cores)
+	switch {
+	case g.ServerCPU >= 0 && server >= g.CPU && server >= others:
+		return fmt.Sprintf("the embedded server used %.2f%s (planrun %.2f): point DATABASE_URL at a server on another machine, or lower the load", server, of, g.CPU)
+	case g.CPU >= others:
+		return fmt.Sprintf("planrun itself used %.2f%s: lower the load, or split it over machines with --segment", g.CPU, of)
+	}
+	return fmt.Sprintf("other processes used %.2f%s (planrun %.2f, server %.2f): %s", others, of, g.CPU, server, generic)
 }
 
 // busyCPU is the machine's busy CPU, or planrun's own when the machine's is

@@ -2,6 +2,7 @@ package assertions
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/planrun/planrun/results"
@@ -94,18 +95,22 @@ func groupsOf(refs []string) []string {
 	return out
 }
 
-// verdict gives the run's final word: pass iff the run completed, no
-// critical preflight check failed, and no critical outcome failed, could
-// not be evaluated, or was skipped because a figure it reads was not
-// measured (Outcome.Unmeasured). Warnings never fail it. Whatever the
-// rest, when the load generator fell behind its schedule (the measurement
-// criterion) the verdict is inconclusive: not passed, labelled
-// LabelInconclusive, with the reason.
+// verdict gives the run's final word. It fails (the plan's fail label)
+// when the run did not complete or was not checked, a critical preflight
+// check failed, or a decided critical outcome failed, could not be
+// evaluated, or was skipped because a figure it reads was not measured
+// (Outcome.Unmeasured). Otherwise, when a critical outcome is undecided
+// (Outcome.Undecided: the run's own measurement error could have turned
+// it), the verdict is inconclusive: not passed, labelled
+// LabelInconclusive, with a reason naming those outcomes and who used the
+// CPU. Otherwise it passes. Warnings never change it. A partial run
+// (--scenario) that passes is labelled LabelPartialPass, never the plan's
+// pass label.
 func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
-	v := results.Verdict{Pass: true}
+	decidedFail := false
 	runC := results.Criterion{Name: CriterionRun, Status: results.CriterionPass}
 	if run.Status != results.StatusCompleted {
-		v.Pass = false
+		decidedFail = true
 		runC.Status = results.CriterionFail
 		r := "the run " + orUnknown(run.Status)
 		if run.StatusReason != "" {
@@ -118,21 +123,23 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 			runC.Reasons = []string{"the scenario ran to its end"}
 		}
 	}
+	if p := run.Partial; p != nil {
+		runC.Reasons = append(runC.Reasons, partialText(p))
+	}
 	if why := s.unchecked(run, judged); why != "" {
-		v.Pass = false
+		decidedFail = true
 		runC.Status = results.CriterionFail
 		runC.Reasons = append(runC.Reasons, why+" (only a run that was checked can pass)")
 	}
-	v.Criteria = append(v.Criteria, runC)
+	v := results.Verdict{Criteria: []results.Criterion{runC}}
 
-	measured, inconclusive := s.limits.measurement(run)
 	var onGenerator []judgement
 	for _, j := range judged {
 		if contains(j.c.groups, CriterionMeasurement) {
 			onGenerator = append(onGenerator, j)
 		}
 	}
-	v.Criteria = append(v.Criteria, mergeMeasurement(measured, criterionOf(CriterionMeasurement, onGenerator), len(onGenerator) > 0))
+	v.Criteria = append(v.Criteria, mergeMeasurement(s.limits.measurement(run), criterionOf(CriterionMeasurement, onGenerator), len(onGenerator) > 0))
 
 	for _, ac := range assertionCriteria {
 		var in []judgement
@@ -161,22 +168,40 @@ func (s *Set) verdict(run *results.Run, judged []judgement) results.Verdict {
 
 	for _, ch := range run.Preflight {
 		if ch.Critical && ch.Status == results.CheckFail {
-			v.Pass = false
+			decidedFail = true
 		}
 	}
+	var undecided []judgement
 	for _, j := range judged {
-		if j.c.severity != results.SeverityWarning && failsVerdict(j.o) {
-			v.Pass = false
+		switch {
+		case j.c.severity == results.SeverityWarning:
+		case j.o.Undecided:
+			undecided = append(undecided, j)
+		case failsVerdict(j.o):
+			decidedFail = true
 		}
 	}
-	v.Label = s.fail
-	if v.Pass {
-		v.Label = s.pass
-	}
-	if inconclusive != "" {
-		v.Pass, v.Inconclusive, v.Label, v.Reason = false, true, LabelInconclusive, inconclusive
+	switch {
+	case decidedFail:
+		v.Label = s.fail
+	case len(undecided) > 0:
+		v.Inconclusive, v.Label, v.Reason = true, LabelInconclusive, undecidedReason(run, undecided)
+	case run.Partial != nil:
+		v.Pass, v.Label, v.Reason = true, LabelPartialPass, partialText(run.Partial)
+	default:
+		v.Pass, v.Label = true, s.pass
 	}
 	return v
+}
+
+// LabelPartialPass is the verdict's label when a partial run (--scenario)
+// passed: only the whole plan can approve a pool for production.
+const LabelPartialPass = "PASSED ON A PARTIAL RUN"
+
+// partialText says which scenarios a partial run ran.
+func partialText(p *results.Partial) string {
+	return fmt.Sprintf("partial run: %d of the plan's %d scenarios (%s), so not an approval for production",
+		len(p.Ran), p.Of, strings.Join(p.Ran, ", "))
 }
 
 // failsVerdict reports whether o, when critical, fails the verdict: it
@@ -214,11 +239,13 @@ func (s *Set) unchecked(run *results.Run, judged []judgement) string {
 }
 
 // criterionOf summarises the outcomes of the assertions counting in one
-// criterion: fail when a critical one failed, errored or was not measured,
-// warn when only warnings did, pass when some passed, skipped otherwise.
+// criterion: fail when a decided critical one failed, errored or was not
+// measured, undecided when a critical one was undecided, warn when only
+// warnings failed (or were undecided), pass when some passed, skipped
+// otherwise.
 func criterionOf(name string, in []judgement) results.Criterion {
 	c := results.Criterion{Name: name, Status: results.CriterionSkipped}
-	var fails, warns, passes, skips []string
+	var fails, undecided, warns, passes, skips []string
 	passedOn := map[*compiled][]string{}
 	skippedOn := map[string][]string{} // "name: reason" → scenarios
 	var passOrder []*compiled
@@ -230,6 +257,13 @@ func criterionOf(name string, in []judgement) results.Criterion {
 			where += " on " + o.Scenario
 		}
 		switch {
+		case o.Undecided:
+			line := where + ": undecided, " + o.Band
+			if j.c.severity == results.SeverityWarning {
+				warns = append(warns, line+" (warning)")
+			} else {
+				undecided = append(undecided, line)
+			}
 		case failsVerdict(o):
 			line := where + ": " + o.Actual
 			switch {
@@ -278,12 +312,14 @@ func criterionOf(name string, in []judgement) results.Criterion {
 	switch {
 	case len(fails) > 0:
 		c.Status = results.CriterionFail
+	case len(undecided) > 0:
+		c.Status = results.CriterionUndecided
 	case len(warns) > 0:
 		c.Status = results.CriterionWarn
 	case len(passes) > 0:
 		c.Status = results.CriterionPass
 	}
-	c.Reasons = append(append(append(append(c.Reasons, fails...), warns...), passes...), skips...)
+	c.Reasons = slices.Concat(c.Reasons, fails, undecided, warns, passes, skips)
 	return c
 }
 
@@ -336,6 +372,8 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 func rank(status results.CriterionStatus) int {
 	switch status {
 	case results.CriterionFail:
+		return 4
+	case results.CriterionUndecided:
 		return 3
 	case results.CriterionWarn:
 		return 2

@@ -45,7 +45,9 @@ type Program struct {
 	// pool of its own.
 	Replicas []int
 	// Segment is the slice of the plan this program runs (nil: the whole plan).
-	Segment   *results.Segment
+	Segment *results.Segment
+	// Partial is set when --scenario selected some of the plan's scenarios.
+	Partial   *results.Partial
 	setup     []statement
 	teardown  []statement
 	scenarios []*scenario
@@ -188,6 +190,12 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		sc := compileScenario(plan, s, mixes, opts.TimeScale)
 		sc.index, sc.seed = i, prog.Seed
 		prog.scenarios = append(prog.scenarios, sc)
+	}
+	if len(selected) > 0 {
+		prog.Partial = &results.Partial{Of: len(plan.Scenarios)}
+		for _, sc := range prog.scenarios {
+			prog.Partial.Ran = append(prog.Partial.Ran, sc.Name)
+		}
 	}
 	if checkSegment(plan, opts.Segment, prog.Target.Replicas, &errs) {
 		applySegment(prog, opts.Segment)

@@ -154,6 +154,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		TimeScale:      prog.TimeScale,
 		Seed:           prog.Seed,
 		Segment:        copySegment(prog.Segment),
+		Partial:        prog.Partial,
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}

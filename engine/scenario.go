@@ -427,7 +427,9 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		r.fillFaults(out)
 	}
 	out.Model = results.ModelClosed
+	out.Think = (r.sc.Think.Min + r.sc.Think.Max) / 2
 	if r.open != nil {
+		out.Think = 0
 		r.open.fill(out, final)
 	}
 	if final {
