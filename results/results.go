@@ -719,11 +719,11 @@ type CriterionStatus string
 
 // Criterion statuses.
 const (
-	CriterionPass    CriterionStatus = "pass"
-	CriterionFail    CriterionStatus = "fail"
-	CriterionWarn    CriterionStatus = "warn"    // only warnings failed
+	CriterionPass CriterionStatus = "pass"
+	CriterionFail CriterionStatus = "fail"
+	CriterionWarn CriterionStatus = "warn" // only warnings failed
 	// CriterionUndecided: no critical check in it failed, but one could
 	// have failed or passed within the run's measurement error.
 	CriterionUndecided CriterionStatus = "undecided"
-	CriterionSkipped CriterionStatus = "skipped" // nothing in it was evaluated
+	CriterionSkipped   CriterionStatus = "skipped" // nothing in it was evaluated
 )
