@@ -40,16 +40,20 @@ func latencyQuad(l results.Latency) [4]string {
 }
 
 // outcomeSymbols are the marks of an assertion evaluation: pass, critical
-// fail or error, warning fail or error, skipped, unknown.
-type outcomeSymbols struct{ pass, fail, warn, skipped, unknown string }
+// fail or error, warning fail or error, skipped, undecided (within the
+// run's measurement error), unknown.
+type outcomeSymbols struct{ pass, fail, warn, skipped, undecided, unknown string }
 
 var (
-	tableSymbols    = outcomeSymbols{"✓", "✗", "!", "–", "?"}
-	markdownSymbols = outcomeSymbols{"✅", "❌", "⚠️", "⏭️", "❔"}
+	tableSymbols    = outcomeSymbols{"✓", "✗", "!", "–", "≈", "?"}
+	markdownSymbols = outcomeSymbols{"✅", "❌", "⚠️", "⏭️", "🟡", "❔"}
 )
 
 // of picks the mark for o.
 func (s outcomeSymbols) of(o results.Outcome) string {
+	if o.Undecided {
+		return s.undecided
+	}
 	switch o.Status {
 	case results.OutcomePass:
 		return s.pass
@@ -75,13 +79,17 @@ func isWarning(o results.Outcome) bool { return o.Severity == "warning" }
 
 // failed reports whether the outcome counts against the verdict.
 func failed(o results.Outcome) bool {
-	return !isWarning(o) && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
+	return !isWarning(o) && !o.Undecided && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
 }
 
 // warned reports whether the outcome is a failing (or unevaluable) warning.
 func warned(o results.Outcome) bool {
-	return isWarning(o) && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
+	return isWarning(o) && !o.Undecided && (o.Status == results.OutcomeFail || o.Status == results.OutcomeError)
 }
+
+// undecided reports whether the run's own measurement error could have
+// turned the outcome.
+func undecided(o results.Outcome) bool { return o.Undecided }
 
 // actualText is what a report prints next to the check: the values it used,
 // or why it has none.
@@ -94,6 +102,8 @@ func actualText(o results.Outcome) string {
 			return "skipped: " + o.Reason
 		}
 		return "skipped"
+	case o.Undecided:
+		return strings.TrimPrefix(o.Actual+"; ", "; ") + "undecided: " + o.Band
 	case o.Actual != "":
 		return o.Actual
 	default:
@@ -134,11 +144,11 @@ func checkEmoji(status string) string {
 	}
 }
 
-// verdictLine is the verdict as its last line says it: the label, and for
-// an inconclusive verdict its reason ("INCONCLUSIVE: the load generator
-// fell behind (…): …").
+// verdictLine is the verdict as its last line says it: the label, and its
+// reason when it has one (an inconclusive verdict's: "INCONCLUSIVE: 1
+// critical check could have gone either way …"; a partial run's).
 func verdictLine(v results.Verdict) string {
-	if v.Inconclusive && v.Reason != "" {
+	if v.Reason != "" {
 		return verdictLabel(v) + ": " + v.Reason
 	}
 	return verdictLabel(v)
@@ -508,7 +518,7 @@ func leaksText(s results.Scenario) string {
 // failed, and which.
 func criticalSummary(run *results.Run) string {
 	var total int
-	var failures, warnings []string
+	var failures, open, warnings []string
 	for _, o := range run.Assertions {
 		if o.Status == results.OutcomeSkipped {
 			continue
@@ -527,6 +537,9 @@ func criticalSummary(run *results.Run) string {
 			if failed(o) {
 				failures = append(failures, name)
 			}
+			if undecided(o) {
+				open = append(open, name)
+			}
 		}
 	}
 	var s string
@@ -535,12 +548,17 @@ func criticalSummary(run *results.Run) string {
 		s = preflightSummary(run.Preflight)
 	case total == 0:
 		s = "No critical checks were evaluated."
+	case len(failures) == 0 && len(open) > 0:
+		s = fmt.Sprintf("%d of %s undecided within the run's measurement error, none failed: %s.", len(open), plural(int64(total), "critical check", "critical checks"), strings.Join(open, ", "))
 	case len(failures) == 0 && total == 1:
 		s = "The one critical check passed."
 	case len(failures) == 0:
 		s = fmt.Sprintf("All %d critical checks passed.", total)
 	default:
 		s = fmt.Sprintf("%d of %s failed: %s.", len(failures), plural(int64(total), "critical check", "critical checks"), strings.Join(failures, ", "))
+		if len(open) > 0 {
+			s += fmt.Sprintf(" %d undecided: %s.", len(open), strings.Join(open, ", "))
+		}
 	}
 	if len(warnings) > 0 {
 		s += fmt.Sprintf(" %s: %s.", plural(int64(len(warnings)), "warning", "warnings"), strings.Join(warnings, ", "))

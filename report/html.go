@@ -52,6 +52,7 @@ type htmlView struct {
 	Teardown     []string
 	Criteria     *htmlTable
 	Failed       *htmlTable
+	FailedTitle  string // "Failed assertions", or "Failed and undecided assertions"
 	Overview     *htmlTable
 	Scenarios    []htmlScenario
 	Assertions   *htmlTable
@@ -149,9 +150,13 @@ func newHTMLView(run *results.Run) htmlView {
 		v.Criteria = criteriaTable(run.Verdict.Criteria)
 	}
 	var notable []results.Outcome
+	v.FailedTitle = "Failed assertions"
 	for _, o := range run.Assertions {
-		if failed(o) || warned(o) {
+		if failed(o) || warned(o) || undecided(o) {
 			notable = append(notable, o)
+		}
+		if undecided(o) {
+			v.FailedTitle = "Failed and undecided assertions"
 		}
 	}
 	if len(notable) > 0 {
@@ -189,9 +194,12 @@ func criteriaTable(criteria []results.Criterion) *htmlTable {
 	return t
 }
 
-// outcomeClass colours an outcome: pass, fail (critical), warn, skipped.
+// outcomeClass colours an outcome: pass, fail (critical), warn (a warning
+// or an undecided outcome), skipped.
 func outcomeClass(o results.Outcome) string {
 	switch {
+	case undecided(o):
+		return "warn"
 	case o.Status == results.OutcomePass:
 		return "pass"
 	case failed(o):

@@ -110,7 +110,7 @@ func (s *junitSuite) add(c junitCase) {
 // verdict is inconclusive a "measurement" testsuite whose testcase errors
 // with the verdict line (the load generator fell behind), and, when the run
 // did not complete, a "run" testsuite whose testcase errors with the reason. A failing critical assertion is a <failure>, an unevaluable one an
-// <error>, a skipped one <skipped> (but a critical one skipped because its
+// <error>, an undecided critical one an <error> of type "undecided", a skipped one <skipped> (but a critical one skipped because its
 // figure was not measured is an <error>: it failed the verdict); a failing warning passes with a
 // <system-out> note, as it does not fail the verdict. Text from the run has
 // its control characters escaped (package printable) and anything else XML
@@ -298,6 +298,17 @@ func outcomeCase(class string, o results.Outcome) junitCase {
 	}
 	if o.Builtin {
 		detail += "\nbuilt-in: planrun adds this assertion itself"
+	}
+	if o.Undecided {
+		detail += "\nundecided: " + o.Band
+		msg := fmt.Sprintf("undecided (%s): %s", o.Status, o.Band)
+		if isWarning(o) {
+			c.SystemOut = text("warning: " + msg + "\n" + detail + "\n(a warning does not change the verdict)")
+		} else {
+			// Neither passed nor failed: the verdict is inconclusive for it.
+			c.Error = &junitProblem{Message: msg, Type: "undecided", Text: xmlText(detail)}
+		}
+		return c
 	}
 	switch o.Status {
 	case results.OutcomeSkipped:

@@ -63,13 +63,17 @@ func Markdown(w io.Writer, run *results.Run) error {
 	if len(run.Assertions) > 0 {
 		// What a reviewer must see comes first; the full list is folded.
 		var notable []results.Outcome
+		title := "### Failed assertions"
 		for _, o := range run.Assertions {
-			if failed(o) || warned(o) {
+			if failed(o) || warned(o) || undecided(o) {
 				notable = append(notable, o)
+			}
+			if undecided(o) {
+				title = "### Failed and undecided assertions"
 			}
 		}
 		if len(notable) > 0 {
-			m.printf("### Failed assertions\n\n")
+			m.printf("%s\n\n", title)
 			m.assertions(notable)
 		}
 		m.details("All assertions ("+plural(int64(len(run.Assertions)), "evaluation", "evaluations")+")", func() { m.assertions(run.Assertions) })

@@ -44,7 +44,7 @@ func (p painter) outcome(o results.Outcome, s string) string {
 		return p.paint(ansiGreen, s)
 	case failed(o):
 		return p.paint(ansiRed, s)
-	case warned(o):
+	case warned(o), undecided(o):
 		return p.paint(ansiYellow, s)
 	default:
 		return p.paint(ansiDim, s)
