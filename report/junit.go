@@ -108,7 +108,7 @@ func (s *junitSuite) add(c junitCase) {
 // one testcase (classname "planrun.<plan>.<scenario>") per assertion
 // evaluation, a "preflight" testsuite with one testcase per check, when the
 // verdict is inconclusive a "measurement" testsuite whose testcase errors
-// with the verdict line (the load generator fell behind), and, when the run
+// with the verdict line (which names the undecided checks), and, when the run
 // did not complete, a "run" testsuite whose testcase errors with the reason. A failing critical assertion is a <failure>, an unevaluable one an
 // <error>, an undecided critical one an <error> of type "undecided", a skipped one <skipped> (but a critical one skipped because its
 // figure was not measured is an <error>: it failed the verdict); a failing warning passes with a

@@ -319,14 +319,18 @@ type Verdict struct {
 	Generator GeneratorLimits `yaml:"generator"`
 }
 
-// GeneratorLimits are the measurement criterion's thresholds: beyond them
-// the figures describe the load generator's machine, not the pool.
+// GeneratorLimits say how late the load generator may be and still count
+// as delivering the planned load; beyond them a scenario's passes are
+// undecided (docs/assertions.md, "Decided and undecided").
 type GeneratorLimits struct {
-	// MaxTimerLateness bounds the p99 lateness of the generator's own 10 ms
-	// timer. Default DefaultMaxTimerLateness.
+	// MaxTimerLateness: a closed model's users keep their think-time
+	// schedule while the generator's timer lateness p99 is at most this, or
+	// at most 10 % of the mean think time when that is more. Default
+	// DefaultMaxTimerLateness.
 	MaxTimerLateness Duration `yaml:"max_timer_lateness"`
-	// MaxLag bounds an open model's p99 start lag (actual start minus
-	// scheduled start). Default DefaultMaxLag.
+	// MaxLag: an open model's arrivals count as delivered while their p99
+	// start lag (actual start minus scheduled start) is at most this.
+	// Default DefaultMaxLag.
 	MaxLag Duration `yaml:"max_lag"`
 }
 

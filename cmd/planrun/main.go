@@ -14,8 +14,8 @@
 // 2 invalid plan or usage, 3 could not run, 4 aborted by an assertion or
 // interrupted (SIGINT, SIGTERM, SIGHUP or SIGQUIT: the first stops the load,
 // the second the teardown, the third exits at once; see signals.go),
-// 5 inconclusive (the load generator fell behind its schedule: the figures
-// describe the machine, not the pool).
+// 5 inconclusive (a critical check was within the run's own measurement
+// error, and none failed outright).
 // `planrun report` exits 0 once it rendered (2 when it cannot read or render
 // the file); with --exit-code it exits with the code the saved run gave.
 package main
@@ -128,8 +128,8 @@ Merge flags:
 
 Exit codes: 0 approved, 1 not approved, 2 invalid plan or usage,
             3 could not run, 4 aborted by an assertion or interrupted,
-            5 inconclusive: the load generator fell behind its schedule
-              (the figures describe this machine, not the pool).
+            5 inconclusive: a critical check was within the run's own
+              measurement error (planrun short of CPU), and none failed.
 
 Stopping: Ctrl-C, SIGTERM, SIGHUP and SIGQUIT stop a run alike. The first
 stops the load (teardown and reports follow), a second stops the teardown
