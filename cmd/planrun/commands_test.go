@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/report"
 )
@@ -200,6 +201,12 @@ func TestScenarioSelection(t *testing.T) {
 				names = append(names, s.Name)
 			}
 			t.Fatalf("want only scenario beta, got %q", names)
+		}
+		if p := run.Partial; p == nil || p.Of != 2 || len(p.Ran) != 1 || p.Ran[0] != "beta" {
+			t.Errorf("partial = %+v, want beta of 2 scenarios", p)
+		}
+		if run.Verdict.Label != assertions.LabelPartialPass {
+			t.Errorf("verdict label %q, want %q: a partial run is never approved for production", run.Verdict.Label, assertions.LabelPartialPass)
 		}
 		for _, o := range run.Assertions {
 			if o.Scenario != "beta" {
