@@ -30,17 +30,19 @@ type uncertainty struct {
 	short string
 }
 
-// thinkShare is the share of a closed model's mean think time its users may
-// be late by (timer lateness p99) and still count as keeping their schedule,
-// when that is more than verdict.generator.max_timer_lateness.
-const thinkShare = 0.10
+// maxShortfall is the share of a closed model's planned load its users may
+// fall short by, from waking late from their think times, and still count
+// as delivering it.
+const maxShortfall = 0.10
 
 // uncertaintyOf judges one scenario's measurement: its error band and
-// whether its load was delivered (an open model's arrivals started within
-// max_lag at p99; a closed model's users woke from their think times within
-// the larger of max_timer_lateness and 10 % of the mean think, at p99).
-// A closed model without think time has no schedule to keep: its users run
-// as fast as the pool lets them, and the band covers the generator's share.
+// whether its load was delivered. An open model's arrivals must start within
+// max_lag at p99. A closed model's users keep their think-time schedule when
+// the generator's timer lateness p99 is within max_timer_lateness, or when
+// waking late cost them at most 10 % of their planned load: mean lateness ≤
+// 10 % of the cycle it stretches (think + op + lateness, means). A closed
+// model without think time has no schedule to keep: its users run as fast as
+// the pool lets them, and the band covers the generator's share.
 func (l generatorLimits) uncertaintyOf(sc *results.Scenario) uncertainty {
 	g := sc.Generator
 	u := uncertainty{band: g.Band()}
@@ -54,17 +56,14 @@ func (l generatorLimits) uncertaintyOf(sc *results.Scenario) uncertainty {
 	case sc.Lag.Count > 0 && sc.Lag.P99 > l.maxLag:
 		u.short = fmt.Sprintf("the arrivals started late (lag p99 %s, limit %s)",
 			humanize.Duration(sc.Lag.P99), humanize.Duration(l.maxLag))
-	case sc.Lag.Count == 0 && sc.Think > 0 && g.TimerLateness.P99 > l.thinkLimit(sc.Think):
-		u.short = fmt.Sprintf("the users could not keep their think times (timer lateness p99 %s, limit %s)",
-			humanize.Duration(g.TimerLateness.P99), humanize.Duration(l.thinkLimit(sc.Think)))
+	case sc.Lag.Count == 0 && sc.Think > 0 && g.TimerLateness.P99 > l.maxTimerLateness:
+		late := g.TimerLateness.Mean
+		if short := float64(late) / float64(sc.Think+sc.Op.Mean+late); short > maxShortfall {
+			u.short = fmt.Sprintf("the users could not keep their think times: waking %s late on average (p99 %s) cost them %.0f%% of the planned load, more than %.0f%%",
+				humanize.Duration(late), humanize.Duration(g.TimerLateness.P99), 100*short, 100*maxShortfall)
+		}
 	}
 	return u
-}
-
-// thinkLimit is how late a closed model's users may wake from a mean think
-// time of think and still count as keeping their schedule.
-func (l generatorLimits) thinkLimit(think time.Duration) time.Duration {
-	return max(l.maxTimerLateness, time.Duration(thinkShare*float64(think)))
 }
 
 // ends returns the scenario's figures at the two ends of the band: as they

@@ -108,8 +108,12 @@ func undecidedReason(run *results.Run, undecided []judgement) string {
 			}
 		}
 	}
+	const shown = 4
+	if n := len(names); n > shown+1 {
+		names = append(names[:shown], fmt.Sprintf("%d more", n-shown))
+	}
 	s := fmt.Sprintf("%d critical %s could have gone either way within the run's own measurement error: %s",
-		len(names), map[bool]string{true: "check", false: "checks"}[len(names) == 1], joinAnd(names))
+		len(undecided), map[bool]string{true: "check", false: "checks"}[len(undecided) == 1], joinAnd(names))
 	if worst != nil {
 		s += "; " + whoUsedTheCPU(worst.Generator)
 	}

@@ -250,6 +250,9 @@ func criterionOf(name string, in []judgement) results.Criterion {
 	skippedOn := map[string][]string{} // "name: reason" → scenarios
 	var passOrder []*compiled
 	var skipOrder []string
+	undecidedOn := map[string][]string{} // band → "name on scenario"s
+	var bandOrder []string
+	critical := false // a critical outcome is undecided
 	for _, j := range in {
 		o := j.o
 		where := o.Name
@@ -258,12 +261,14 @@ func criterionOf(name string, in []judgement) results.Criterion {
 		}
 		switch {
 		case o.Undecided:
-			line := where + ": undecided, " + o.Band
 			if j.c.severity == results.SeverityWarning {
-				warns = append(warns, line+" (warning)")
-			} else {
-				undecided = append(undecided, line)
+				where += " (warning)"
 			}
+			if _, ok := undecidedOn[o.Band]; !ok {
+				bandOrder = append(bandOrder, o.Band)
+			}
+			undecidedOn[o.Band] = append(undecidedOn[o.Band], where)
+			critical = critical || j.c.severity != results.SeverityWarning
 		case failsVerdict(o):
 			line := where + ": " + o.Actual
 			switch {
@@ -301,6 +306,9 @@ func criterionOf(name string, in []judgement) results.Criterion {
 		}
 		passes = append(passes, pc.a.Name+": passed on "+strings.Join(passedOn[pc], ", "))
 	}
+	for _, b := range bandOrder {
+		undecided = append(undecided, "undecided: "+strings.Join(undecidedOn[b], ", ")+": "+b)
+	}
 	for _, k := range skipOrder {
 		line := k
 		if on := skippedOn[k]; len(on) > 0 {
@@ -312,7 +320,7 @@ func criterionOf(name string, in []judgement) results.Criterion {
 	switch {
 	case len(fails) > 0:
 		c.Status = results.CriterionFail
-	case len(undecided) > 0:
+	case critical:
 		c.Status = results.CriterionUndecided
 	case len(warns) > 0:
 		c.Status = results.CriterionWarn

@@ -325,8 +325,8 @@ type Verdict struct {
 type GeneratorLimits struct {
 	// MaxTimerLateness: a closed model's users keep their think-time
 	// schedule while the generator's timer lateness p99 is at most this, or
-	// at most 10 % of the mean think time when that is more. Default
-	// DefaultMaxTimerLateness.
+	// while waking late costs them at most 10 % of the planned load.
+	// Default DefaultMaxTimerLateness.
 	MaxTimerLateness Duration `yaml:"max_timer_lateness"`
 	// MaxLag: an open model's arrivals count as delivered while their p99
 	// start lag (actual start minus scheduled start) is at most this.
