@@ -137,7 +137,10 @@ func whoUsedTheCPU(g results.Generator) string {
 	case g.CPU >= others:
 		return fmt.Sprintf("planrun itself used %.2f%s: lower the load, or split it over machines with --segment", g.CPU, of)
 	}
-	return fmt.Sprintf("other processes used %.2f%s (planrun %.2f, server %.2f): %s", others, of, g.CPU, server, generic)
+	if g.ServerCPU < 0 { // a server elsewhere, or one planrun cannot see
+		return fmt.Sprintf("other processes used %.2f%s (planrun %.2f): %s", others, of, g.CPU, generic)
+	}
+	return fmt.Sprintf("other processes used %.2f%s (planrun %.2f, embedded server %.2f): %s", others, of, g.CPU, server, generic)
 }
 
 // busyCPU is the machine's busy CPU, or planrun's own when the machine's is

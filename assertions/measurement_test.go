@@ -162,7 +162,7 @@ func TestMeasurementCriterion(t *testing.T) {
 				return sc
 			}()},
 			status: results.CriterionPass, label: assertions.LabelInconclusive,
-			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; other processes used 1.70 of 2 cores (planrun 0.20, server 0.10): rerun on an idle machine or lower the load",
+			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; other processes used 1.70 of 2 cores (planrun 0.20, embedded server 0.10): rerun on an idle machine or lower the load",
 		},
 		{
 			name:      "not measured (a report from before)",
