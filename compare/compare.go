@@ -796,8 +796,9 @@ func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, f
 			recs = append(recs, f.rec)
 		}
 	}
+	r.Detectable = math.Inf(1) // until both sides measured it: nothing could count
 	if n.rec == nil || len(recs) == 0 {
-		return r // not reached: the caller drops recovery in one side only
+		return r // no baseline measured it: shown, never judged
 	}
 	if !measured(n.rec) {
 		r.Note = "not judged: the new run did not measure recovery (" + string(n.rec.Status) + ")"

@@ -250,3 +250,22 @@ func TestDetectableInEveryFormat(t *testing.T) {
 		}
 	}
 }
+
+// A recovery that no baseline measured (the pool was not stressed) is shown
+// but never judged: nothing about it could have been flagged.
+func TestDetectableRecoveryNotMeasured(t *testing.T) {
+	withRecovery := func(rec results.Recovery) *results.Run {
+		return run(scenario("s", func(s *results.Scenario) { s.Recovery = &rec }))
+	}
+	notStressed := withRecovery(results.Recovery{Status: results.RecoveryNotStressed})
+	recovered := withRecovery(results.Recovery{Duration: 300 * ms, Status: results.RecoveryRecovered})
+	for name, c := range map[string]*compare.Comparison{
+		"not measured in the base": compare.Runs(notStressed, recovered, compare.Options{}),
+		"not measured in the new":  compare.Runs(recovered, notStressed, compare.Options{}),
+	} {
+		r := findRow(t, c, "s", "recovery")
+		if !math.IsInf(r.Detectable, 1) || compare.FormatDetectable(r) != "∞" {
+			t.Errorf("%s: Detectable = %v (%q), want +Inf (∞)", name, r.Detectable, compare.FormatDetectable(r))
+		}
+	}
+}
