@@ -9,7 +9,8 @@
 #   make screenshots
 #                run plans/production.yaml and screenshot its markdown and
 #                HTML reports into docs/img (scripts/screenshot.sh: needs
-#                chromium, npm); SHOT_TIME_SCALE=0.05 for a short rehearsal,
+#                chromium, npm). By default the FULL plan (SHOT_TIME_SCALE=1:
+#                13m56s of load); SHOT_TIME_SCALE=0.05 for a ~45 s rehearsal,
 #                SHOT_RUN=RUN.json to re-render a saved run instead
 
 GO   ?= go

@@ -109,6 +109,18 @@ type Row struct {
 	// Excess is |New − Base| / Threshold: above 1 for every regression and
 	// improvement, +Inf for one from zero (errors 0 → 12) or a lost recovery.
 	Excess float64
+	// Detectable is the smallest change in the worse direction that would
+	// have been flagged as a regression, with the same noise, tolerance and
+	// floor: max(Tolerance·|Base|, the noise in the worse direction, the
+	// floor), in the row's unit (for success_rate, a rise of the error
+	// rate; for throughput, a fall). For counts it is the smallest whole
+	// increase past that (1 from zero). +Inf when no change of the figure
+	// could have been flagged: too few samples for a percentile, a fall of
+	// throughput or a rise of the error rate beyond what is possible, a
+	// recovery duration with one baseline (a lost recovery is still
+	// flagged). 0 for informational rows; NaN when the figure is unknown.
+	// docs/compare.md, "What a comparison could detect".
+	Detectable float64
 	// Regression and Improvement say whether the change counts, by the
 	// metric's direction, the tolerance, the noise and the floors.
 	Regression, Improvement bool
@@ -640,6 +652,7 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 	// baselines' geometric mean, and Noise the log half-width turned back
 	// into the metric's unit in the direction of the change.
 	own := math.Sqrt(u2/float64(len(bf)) + n.u*n.u)
+	var worseNoise float64 // the noise in the direction of a regression
 	switch {
 	case (n.rule == ruleLatency || n.rule == ruleThroughput) && positive:
 		var lm float64
@@ -650,16 +663,26 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 			r.Base = math.Exp(lm / float64(len(logs)))
 		}
 		h := max(own, predictionHalf(logs)) * family
+		up, down := r.Base*math.Expm1(h), -r.Base*math.Expm1(-h)
 		switch {
 		case r.New >= r.Base:
-			r.Noise = r.Base * math.Expm1(h)
+			r.Noise = up
 		default:
-			r.Noise = -r.Base * math.Expm1(-h)
+			r.Noise = down
+		}
+		worseNoise = up // a latency rises
+		if n.rule == ruleThroughput {
+			worseNoise = down // throughput falls
+		}
+		if math.IsInf(h, 1) {
+			worseNoise = h
 		}
 	case n.rule == ruleLatency || n.rule == ruleThroughput:
 		r.Noise = predictionHalf(vals) * family // a zero: no log scale, no own noise
+		worseNoise = r.Noise
 	default:
 		r.Noise = max(own, predictionHalf(vals)) * family
+		worseNoise = r.Noise
 	}
 	r.Change = change(r.Base, r.New)
 
@@ -667,16 +690,21 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 	case ruleInfo:
 		r.Informational = true
 	case ruleLatency:
+		r.Detectable = detectable(worseNoise, r.Base, opts.Tolerance, float64(opts.NoiseFloor), math.Inf(1))
 		judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(opts.NoiseFloor), floorNote(opts.NoiseFloor))
 	case ruleThroughput:
+		r.Detectable = detectable(worseNoise, r.Base, opts.Tolerance, 0, r.Base) // it cannot fall below 0
 		judgeMagnitude(&r, r.Base-r.New, r.Base, opts.Tolerance, 0, "")
 	case ruleErrorRate:
 		if math.IsNaN(r.Base) || math.IsNaN(r.New) {
+			r.Detectable = math.NaN()
 			return r
 		}
 		be := 1 - r.Base
+		r.Detectable = detectable(worseNoise, be, opts.Tolerance, RateFloor, 1-be) // it cannot rise above 1
 		judgeMagnitude(&r, (1-r.New)-be, be, opts.Tolerance, RateFloor, "")
 	case ruleCount:
+		r.Detectable = countDetectable(r.Noise, r.Base, opts.Tolerance, z975*family)
 		switch {
 		case r.Base == 0 && r.New > 0:
 			r.Regression, r.Excess = true, math.Inf(1)
@@ -688,6 +716,32 @@ func (c *Comparison) judge(scenario, op string, bf []figure, n figure, opts Opti
 		}
 	}
 	return r
+}
+
+// detectable is the smallest worse change that passes max(tol·|base|,
+// noise, floor), the threshold of [judgeMagnitude]; +Inf when the noise is
+// infinite or the threshold reaches limit, the largest worse change the
+// figure can make (a throughput can fall by at most all of it).
+func detectable(noise, base, tol, floor, limit float64) float64 {
+	d := max(tol*math.Abs(base), noise, floor)
+	if math.IsInf(noise, 1) || d >= limit {
+		return math.Inf(1)
+	}
+	return d
+}
+
+// countDetectable is the smallest whole increase of a count that counts as
+// a regression: 1 from zero (any increase counts); otherwise the smallest
+// whole d past max(tol·base, noise, c·√(2·base + d)), the last being the
+// Poisson noise of base and base + d at the family's z value c: d =
+// c·√(2b + d) solves to (c² + √(c⁴ + 8·b·c²)) / 2.
+func countDetectable(noise, base, tol, c float64) float64 {
+	if base == 0 {
+		return 1
+	}
+	c2 := c * c
+	poisson := (c2 + math.Sqrt(c2*c2+8*base*c2)) / 2
+	return math.Floor(max(tol*base, noise, poisson)) + 1
 }
 
 // judgeMagnitude sets Threshold, Excess and the verdict of a row whose
@@ -742,8 +796,9 @@ func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, f
 			recs = append(recs, f.rec)
 		}
 	}
+	r.Detectable = math.Inf(1) // until both sides measured it: nothing could count
 	if n.rec == nil || len(recs) == 0 {
-		return r // not reached: the caller drops recovery in one side only
+		return r // no baseline measured it: shown, never judged
 	}
 	if !measured(n.rec) {
 		r.Note = "not judged: the new run did not measure recovery (" + string(n.rec.Status) + ")"
@@ -763,6 +818,10 @@ func (c *Comparison) judgeRecovery(r Row, bf []figure, n figure, opts Options, f
 	r.Noise = predictionHalf(vals) * family
 	r.Change = change(r.Base, r.New)
 	floor := max(opts.NoiseFloor, RecoveryResolution)
+	r.Detectable = detectable(r.Noise, r.Base, opts.Tolerance, float64(floor), math.Inf(1))
+	if len(recs) < 2 {
+		r.Detectable = math.Inf(1) // only a lost recovery counts (below)
+	}
 	judgeMagnitude(&r, r.New-r.Base, r.Base, opts.Tolerance, float64(floor), floorNote(floor))
 	if len(recs) < 2 && (r.Regression || r.Improvement) {
 		// One event per run: how much it varies between runs is only

@@ -437,6 +437,7 @@ func TestGolden(t *testing.T) {
 		{"regressions.txt", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Table(b, false) }},
 		{"regressions.color.txt", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Table(b, true) }},
 		{"no_regressions.md", same, same, func(c *compare.Comparison, b *bytes.Buffer) error { return c.Markdown(b) }},
+		{"regressions.json", prBase, prNew, func(c *compare.Comparison, b *bytes.Buffer) error { return c.JSON(b) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

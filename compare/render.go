@@ -50,10 +50,14 @@ func (c *Comparison) header() []any {
 	if len(c.Bases) > 1 {
 		base = fmt.Sprintf("base (mean of %d)", len(c.Bases))
 	}
-	return []any{"scenario", "metric", base, "new", "change", "noise", ""}
+	return []any{"scenario", "metric", base, "new", "change", "noise", HeaderDetectable, ""}
 }
 
-var alignments = []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
+// HeaderDetectable heads the column of [Row.Detectable]: the smallest
+// regression of each figure the comparison could have flagged.
+const HeaderDetectable = "detectable"
+
+var alignments = []tw.Align{tw.AlignLeft, tw.AlignLeft, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignRight, tw.AlignLeft}
 
 // Ranked returns the regressions, most severe first: the rows about failed
 // operations (success_rate, timeouts, errors), scenarios with the highest
@@ -220,7 +224,7 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		}
 		rows = append(rows, cells.text)
 	}
-	if err := markdown.Table(w, header, "llrrrrl", rows); err != nil {
+	if err := markdown.Table(w, header, "llrrrrrl", rows); err != nil {
 		return fmt.Errorf("compare: write: %w", err)
 	}
 	return nil
@@ -315,7 +319,7 @@ func (c *Comparison) cells() []rowCells {
 			noise = formatNoise(r)
 		}
 		out = append(out, rowCells{row: r, text: []string{
-			name, r.Name(), formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit), formatChange(r), noise, marker(r),
+			name, r.Name(), formatValue(r.Base, r.Unit), formatValue(r.New, r.Unit), formatChange(r), noise, FormatDetectable(r), marker(r),
 		}})
 	}
 	return out
@@ -388,6 +392,43 @@ func formatNoise(r Row) string {
 	return "±" + formatValue(r.Noise, r.Unit)
 }
 
+// FormatDetectable shows [Row.Detectable] as the worse change it is:
+// "+12ms (+8.0%)" for a latency, "−1,542 (−69%)" for a throughput, "−0.4 pt"
+// for success_rate, "+3" for a count; "∞" when no change could have been
+// flagged, "n/a" when the figure is unknown, "" for informational rows.
+func FormatDetectable(r Row) string {
+	d := r.Detectable
+	switch {
+	case r.Informational:
+		return ""
+	case math.IsNaN(d):
+		return "n/a"
+	case math.IsInf(d, 1) || d >= math.MaxInt64:
+		return "∞"
+	}
+	if r.Unit == UnitRate { // success_rate: the error rate rises, success falls
+		return "−" + points(d)
+	}
+	sign := "+"
+	if r.Unit == UnitOpsPerS {
+		sign = "−"
+	}
+	s := sign + formatValue(d, r.Unit)
+	if r.Unit != UnitCount && r.Base > 0 {
+		s += " (" + sign + formatRelative(d/r.Base) + ")"
+	}
+	return s
+}
+
+// formatRelative shows a positive fraction as a percentage, whole above
+// 1,000%.
+func formatRelative(f float64) string {
+	if f >= 10 {
+		return humanize.Int(int64(math.Round(f*100))) + "%"
+	}
+	return humanize.Percent(f)
+}
+
 // points renders a difference of two rates in percentage points.
 func points(d float64) string {
 	return strings.TrimSuffix(humanize.Percent(d), "%") + " pt"
@@ -408,10 +449,7 @@ func formatChange(r Row) string {
 	case math.IsInf(r.Change, -1):
 		return "−∞"
 	}
-	if a := math.Abs(r.Change); a >= 10 {
-		return signOf(r.Change) + humanize.Int(int64(math.Round(a*100))) + "%"
-	}
-	return signOf(r.Change) + humanize.Percent(math.Abs(r.Change))
+	return signOf(r.Change) + formatRelative(math.Abs(r.Change))
 }
 
 func signOf(f float64) string {

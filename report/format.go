@@ -478,10 +478,11 @@ func warmupText(s results.Scenario) string {
 }
 
 // outcomeName is an outcome's name with the marks the table and markdown
-// both show after it.
+// both show after it; " (built-in)" once, not after a name that already
+// says it (the built-ins are named "built-in: ...").
 func outcomeName(o results.Outcome) string {
 	name := o.Name
-	if o.Builtin {
+	if o.Builtin && !strings.HasPrefix(name, "built-in") {
 		name += " (built-in)"
 	}
 	return name

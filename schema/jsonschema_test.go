@@ -2,12 +2,20 @@ package schema_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/planrun/planrun/schema"
 )
@@ -301,4 +309,351 @@ func mustCompile(t *testing.T, pattern string) *regexp.Regexp {
 		t.Fatalf("pattern %q: %v", pattern, err)
 	}
 	return re
+}
+
+// jsonValidator checks a value against plan.schema.json with the keywords
+// that file uses (draft 2020-12, local $ref only). A keyword it does not
+// know fails the test, so that a schema edit cannot slip past it unchecked.
+type jsonValidator struct {
+	t    *testing.T
+	root jsonNode
+}
+
+// annotations are keywords that constrain nothing.
+var annotations = map[string]bool{"$schema": true, "$id": true, "$defs": true, "title": true, "description": true, "default": true, "examples": true}
+
+// validate returns a message for every way x breaks schema s, at path.
+func (v jsonValidator) validate(s any, x any, path string) []string {
+	switch s := s.(type) {
+	case bool:
+		if !s {
+			return []string{path + ": not allowed here"}
+		}
+		return nil
+	case jsonNode:
+		var errs []string
+		for kw := range s {
+			if !annotations[kw] && !handled[kw] {
+				v.t.Fatalf("%s: the test's JSON Schema validator does not know the keyword %q; teach it", path, kw)
+			}
+		}
+		if ref, ok := s["$ref"].(string); ok {
+			errs = append(errs, v.validate(resolve(v.t, v.root, jsonNode{"$ref": ref}), x, path)...)
+		}
+		if ty, ok := s["type"]; ok && !hasType(ty, x) {
+			return append(errs, fmt.Sprintf("%s: %v is not of type %v", path, x, ty))
+		}
+		if e, ok := s["enum"].([]any); ok && !slices.ContainsFunc(e, func(c any) bool { return reflect.DeepEqual(c, x) }) {
+			errs = append(errs, fmt.Sprintf("%s: %v is not one of %v", path, x, e))
+		}
+		if c, ok := s["const"]; ok && !reflect.DeepEqual(c, x) {
+			errs = append(errs, fmt.Sprintf("%s: %v is not %v", path, x, c))
+		}
+		errs = append(errs, v.scalar(s, x, path)...)
+		errs = append(errs, v.object(s, x, path)...)
+		errs = append(errs, v.array(s, x, path)...)
+		errs = append(errs, v.combined(s, x, path)...)
+		return errs
+	}
+	v.t.Fatalf("%s: a schema of type %T", path, s)
+	return nil
+}
+
+var handled = map[string]bool{"$ref": true, "type": true, "enum": true, "const": true,
+	"pattern": true, "minLength": true, "minimum": true, "maximum": true, "exclusiveMinimum": true,
+	"properties": true, "additionalProperties": true, "required": true, "minProperties": true,
+	"items": true, "minItems": true, "maxItems": true,
+	"anyOf": true, "oneOf": true, "allOf": true, "not": true, "if": true, "then": true, "else": true}
+
+func hasType(ty any, x any) bool {
+	if list, ok := ty.([]any); ok {
+		return slices.ContainsFunc(list, func(t any) bool { return hasType(t, x) })
+	}
+	switch ty {
+	case "object":
+		_, ok := x.(map[string]any)
+		return ok
+	case "array":
+		_, ok := x.([]any)
+		return ok
+	case "string":
+		_, ok := x.(string)
+		return ok
+	case "boolean":
+		_, ok := x.(bool)
+		return ok
+	case "null":
+		return x == nil
+	case "number":
+		_, ok := x.(float64)
+		return ok
+	case "integer":
+		f, ok := x.(float64)
+		return ok && f == math.Trunc(f)
+	}
+	return false
+}
+
+// scalar checks the string and number keywords.
+func (v jsonValidator) scalar(s jsonNode, x any, path string) []string {
+	var errs []string
+	if str, ok := x.(string); ok {
+		if p, ok := s["pattern"].(string); ok && !mustCompile(v.t, p).MatchString(str) {
+			errs = append(errs, fmt.Sprintf("%s: %q does not match %s", path, str, p))
+		}
+		if n, ok := s["minLength"].(float64); ok && float64(utf8.RuneCountInString(str)) < n {
+			errs = append(errs, fmt.Sprintf("%s: %q is shorter than %v", path, str, n))
+		}
+	}
+	if f, ok := x.(float64); ok {
+		if n, ok := s["minimum"].(float64); ok && f < n {
+			errs = append(errs, fmt.Sprintf("%s: %v < minimum %v", path, f, n))
+		}
+		if n, ok := s["maximum"].(float64); ok && f > n {
+			errs = append(errs, fmt.Sprintf("%s: %v > maximum %v", path, f, n))
+		}
+		if n, ok := s["exclusiveMinimum"].(float64); ok && f <= n {
+			errs = append(errs, fmt.Sprintf("%s: %v ≤ exclusiveMinimum %v", path, f, n))
+		}
+	}
+	return errs
+}
+
+// object checks the object keywords.
+func (v jsonValidator) object(s jsonNode, x any, path string) []string {
+	obj, ok := x.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var errs []string
+	props, _ := s["properties"].(jsonNode)
+	for _, k := range sortedKeys(obj) {
+		switch p, ok := props[k]; {
+		case ok:
+			errs = append(errs, v.validate(p, obj[k], path+"."+k)...)
+		case s["additionalProperties"] != nil:
+			errs = append(errs, v.validate(s["additionalProperties"], obj[k], path+"."+k)...)
+		}
+	}
+	if req, ok := s["required"].([]any); ok {
+		for _, k := range req {
+			if _, ok := obj[k.(string)]; !ok {
+				errs = append(errs, fmt.Sprintf("%s: %s is required", path, k))
+			}
+		}
+	}
+	if n, ok := s["minProperties"].(float64); ok && float64(len(obj)) < n {
+		errs = append(errs, fmt.Sprintf("%s: fewer than %v keys", path, n))
+	}
+	return errs
+}
+
+// array checks the array keywords.
+func (v jsonValidator) array(s jsonNode, x any, path string) []string {
+	list, ok := x.([]any)
+	if !ok {
+		return nil
+	}
+	var errs []string
+	if items, ok := s["items"]; ok {
+		for i, e := range list {
+			errs = append(errs, v.validate(items, e, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	}
+	if n, ok := s["minItems"].(float64); ok && float64(len(list)) < n {
+		errs = append(errs, fmt.Sprintf("%s: fewer than %v items", path, n))
+	}
+	if n, ok := s["maxItems"].(float64); ok && float64(len(list)) > n {
+		errs = append(errs, fmt.Sprintf("%s: more than %v items", path, n))
+	}
+	return errs
+}
+
+// combined checks anyOf, oneOf, allOf, not and if/then/else.
+func (v jsonValidator) combined(s jsonNode, x any, path string) []string {
+	var errs []string
+	matches := func(list []any) (n int, why []string) {
+		for _, b := range list {
+			if e := v.validate(b, x, path); len(e) == 0 {
+				n++
+			} else {
+				why = append(why, e...)
+			}
+		}
+		return n, why
+	}
+	if list, ok := s["anyOf"].([]any); ok {
+		if n, why := matches(list); n == 0 {
+			errs = append(errs, fmt.Sprintf("%s: %v matches none of anyOf (%s)", path, x, strings.Join(why, "; ")))
+		}
+	}
+	if list, ok := s["oneOf"].([]any); ok {
+		if n, why := matches(list); n != 1 {
+			errs = append(errs, fmt.Sprintf("%s: %v matches %d of oneOf, want 1 (%s)", path, x, n, strings.Join(why, "; ")))
+		}
+	}
+	if list, ok := s["allOf"].([]any); ok {
+		for _, b := range list {
+			errs = append(errs, v.validate(b, x, path)...)
+		}
+	}
+	if not, ok := s["not"]; ok && len(v.validate(not, x, path)) == 0 {
+		errs = append(errs, fmt.Sprintf("%s: %v matches a `not` schema", path, x))
+	}
+	if cond, ok := s["if"]; ok {
+		branch := "else"
+		if len(v.validate(cond, x, path)) == 0 {
+			branch = "then"
+		}
+		if b, ok := s[branch]; ok {
+			errs = append(errs, v.validate(b, x, path)...)
+		}
+	}
+	return errs
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// jsonValue turns a YAML document into the value a JSON tool sees (what
+// yaml-language-server checks): numbers as float64.
+func jsonValue(t *testing.T, src []byte) any {
+	t.Helper()
+	var x any
+	if err := yaml.Unmarshal(src, &x); err != nil {
+		t.Fatal(err)
+	}
+	var norm func(any) any
+	norm = func(x any) any {
+		switch x := x.(type) {
+		case map[string]any:
+			for k, v := range x {
+				x[k] = norm(v)
+			}
+		case []any:
+			for i, v := range x {
+				x[i] = norm(v)
+			}
+		case int:
+			return float64(x)
+		case int64:
+			return float64(x)
+		case uint64:
+			return float64(x)
+		}
+		return x
+	}
+	return norm(x)
+}
+
+func schemaErrors(t *testing.T, src []byte) []string {
+	t.Helper()
+	root := loadJSONSchema(t)
+	return jsonValidator{t, root}.validate(root, jsonValue(t, src), "plan")
+}
+
+// TestJSONSchemaAcceptsRepositoryPlans validates every plan of plans/,
+// examples/ and deploy/kubernetes against plan.schema.json, as an editor
+// with yaml-language-server does: none may be flagged.
+func TestJSONSchemaAcceptsRepositoryPlans(t *testing.T) {
+	var files []string
+	for _, pattern := range []string{"../plans/*.yaml", "../examples/*.yaml", "../deploy/kubernetes/plan.yaml"} {
+		m, err := filepath.Glob(pattern)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) < 10 {
+		t.Fatalf("found %d plans, want those of plans/ and examples/: %v", len(files), files)
+	}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range schemaErrors(t, src) {
+				t.Error(e)
+			}
+		})
+	}
+}
+
+// envPlan writes ${VAR:-default} in every key the loader expands whose
+// value is not a plain string: the JSON Schema must accept each, as the
+// loader does.
+const envPlan = `version: 1
+name: ${PLAN_NAME:-env}
+description: ${PLAN_DESCRIPTION:-every expanded key from the environment}
+target:
+  url: ${DATABASE_URL}
+  application_name: ${APP:-planrun}
+  replicas: ${REPLICAS:-2}
+  balance: ${BALANCE:-random}
+  network:
+    latency: ${NETWORK_LATENCY:-500us}
+    jitter: ${NETWORK_JITTER:-100us}
+pool:
+  size: ${POOL_SIZE:-5}
+  max_overflow: ${POOL_OVERFLOW:-0}
+  timeout: ${POOL_TIMEOUT:-5s}
+  recycle: ${POOL_RECYCLE:-30m}
+  pre_ping: ${POOL_PRE_PING:-true}
+  connect_timeout: ${CONNECT_TIMEOUT:-5s}
+  leak_threshold: ${LEAK_THRESHOLD:-0}
+mixes:
+  app:
+    - {name: read, sql: SELECT 1}
+scenarios:
+  - {name: s, users: 1, duration: 1s}
+verdict:
+  pass: ${PASS:-OK}
+  fail: ${FAIL:-NOT OK}
+  builtins: ${BUILTINS:-true}
+  generator:
+    max_timer_lateness: ${MAX_TIMER_LATENESS:-20ms}
+    max_lag: ${MAX_LAG:-20ms}
+`
+
+func TestJSONSchemaAcceptsEnvForms(t *testing.T) {
+	if _, err := schema.Parse("env.yaml", []byte(envPlan), nil); err != nil {
+		t.Fatalf("the loader refuses the test's plan: %v", err)
+	}
+	for _, e := range schemaErrors(t, []byte(envPlan)) {
+		t.Error(e)
+	}
+}
+
+// TestJSONSchemaValidatorRejects keeps the validator above honest: each
+// plan breaks the schema (and the loader) in one place, and must be flagged.
+func TestJSONSchemaValidatorRejects(t *testing.T) {
+	tests := []struct{ name, src string }{
+		{"unknown top-level key", minimal + "colour: blue\n"},
+		{"no name", strings.Replace(minimal, "name: t\n", "", 1)},
+		{"version 2", strings.Replace(minimal, "version: 1", "version: 2", 1)},
+		{"pool size a word", minimal + "pool:\n  size: five\n"},
+		{"pool size zero", minimal + "pool:\n  size: 0\n"},
+		{"latency without a unit", minimal + "target:\n  network:\n    latency: '500'\n"},
+		{"unknown balance", minimal + "target:\n  balance: fastest\n"},
+		{"builtins a word", minimal + "verdict:\n  builtins: sometimes\n"},
+		{"bandwidth from the environment", minimal + "target:\n  network:\n    bandwidth: ${BW:-10MB/s}\n"},
+	}
+	for _, tt := range tests {
+		src := tt.src
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := schema.Parse("plan.yaml", []byte(src), func(string) (string, bool) { return "", false }); err == nil {
+				t.Fatalf("the loader accepts it; the case tests nothing:\n%s", src)
+			}
+			if errs := schemaErrors(t, []byte(src)); len(errs) == 0 {
+				t.Errorf("the JSON Schema accepts it:\n%s", src)
+			}
+		})
+	}
 }

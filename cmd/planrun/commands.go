@@ -136,12 +136,12 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planrun compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: planrun compare BASE.json [BASE2.json ...] NEW.json [--format table|markdown|html] [--tolerance 10%] [--no-color]")
-		fs.PrintDefaults()
+		fmt.Fprint(stderr, compareUsage)
+		printFlags(stderr, fs)
 	}
-	format := fs.String("format", "table", "output format: table, markdown or html")
-	tolerance := fs.String("tolerance", "10%", "relative change beyond which a worse value is a regression, when also beyond the noise (10% or 0.1)")
-	noColor := fs.Bool("no-color", false, "no ANSI colour")
+	format := fs.String("format", "table", "output format `F`: table, markdown, html or json")
+	tolerance := fs.String("tolerance", "10%", "relative change `T` beyond which a worse value is a regression, when also beyond the noise (10% or 0.1)")
+	noColor := fs.Bool("no-color", false, "no ANSI colour even on a terminal")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return ExitUsage
@@ -155,8 +155,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planrun: --tolerance: %v\n", err)
 		return ExitUsage
 	}
-	if *format != "table" && *format != "markdown" && *format != "html" {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table, markdown or html\n", *format)
+	if *format != "table" && *format != "markdown" && *format != "html" && *format != "json" {
+		fmt.Fprintf(stderr, "planrun: unknown --format %q; use table, markdown, html or json\n", *format)
 		return ExitUsage
 	}
 	runs := make([]*results.Run, len(pos))
@@ -172,6 +172,8 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		err = c.Markdown(stdout)
 	case "html":
 		err = c.HTML(stdout)
+	case "json":
+		err = c.JSON(stdout)
 	default:
 		err = c.Table(stdout, !*noColor && isTerminal(stdout))
 	}
@@ -183,6 +185,33 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		return ExitNotApproved
 	}
 	return ExitApproved
+}
+
+// compareUsage heads `planrun compare --help`; [printFlags] lists the flags.
+const compareUsage = `usage: planrun compare BASE.json [BASE2.json ...] NEW.json [flags]
+
+Compares a new run (the last file) with one or more baseline runs of the
+same plan; exit 1 on a regression beyond the tolerance and the noise
+(docs/compare.md).
+
+Compare flags:
+`
+
+// printFlags lists fs's flags as the rest of planrun's help writes them,
+// --name (not the flag package's -name), with the value's name (the
+// `quoted` word of the usage) and the default.
+func printFlags(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		head := "--" + f.Name
+		if name != "" {
+			head += " " + name
+		}
+		if f.DefValue != "" && f.DefValue != "false" {
+			usage += " (default " + f.DefValue + ")"
+		}
+		fmt.Fprintf(w, "  %-18s %s\n", head, usage)
+	})
 }
 
 // parseTolerance reads "10%" or "0.1".

@@ -159,6 +159,32 @@ func TestCompare(t *testing.T) {
 			t.Errorf("not an HTML comparison with its regressions and charts:\n%.400s", c.stdout)
 		}
 	})
+	t.Run("json", func(t *testing.T) {
+		c := planrun(t, "compare", base, worsePath, "--format", "json")
+		if c.code != ExitNotApproved {
+			t.Fatalf("want exit 1, got %s", c)
+		}
+		var doc struct {
+			Regressions int
+			Rows        []struct {
+				Metric, Operation string
+				Regression        bool
+				Detectable        *float64
+			}
+		}
+		if err := json.Unmarshal([]byte(c.stdout), &doc); err != nil {
+			t.Fatalf("not JSON: %v\n%.400s", err, c.stdout)
+		}
+		var regressed bool
+		for _, r := range doc.Rows {
+			if r.Metric == "throughput" && r.Operation == "" && r.Regression && r.Detectable != nil && *r.Detectable > 0 {
+				regressed = true
+			}
+		}
+		if doc.Regressions == 0 || !regressed {
+			t.Errorf("no throughput regression with its detectable change in the JSON:\n%.1000s", c.stdout)
+		}
+	})
 	t.Run("several baselines", func(t *testing.T) {
 		c := planrun(t, "compare", base, base, base, "--format", "markdown")
 		if c.code != ExitApproved {
@@ -184,6 +210,20 @@ func TestCompare(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestCompareHelp: compare's help lists every flag as the rest of
+// planrun's help does, --flag, never the flag package's -flag.
+func TestCompareHelp(t *testing.T) {
+	c := planrun(t, "compare", "--help")
+	for _, want := range []string{"usage: planrun compare", "--format F", "--tolerance T", "--no-color"} {
+		if !strings.Contains(c.stderr, want) {
+			t.Errorf("compare --help lacks %q:\n%s", want, c.stderr)
+		}
+	}
+	if m := regexp.MustCompile(`(?m)^\s+-[a-z]`).FindString(c.stderr); m != "" {
+		t.Errorf("compare --help prints a single-dash flag (%q):\n%s", m, c.stderr)
+	}
 }
 
 func TestScenarioSelection(t *testing.T) {
