@@ -402,7 +402,13 @@ const (
 // each as connections.closed_by.<reason>.
 var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
 
-// Utilization is in-use / (size + max_overflow), sampled over time.
+// Utilization is the pool's busy level (connections checked out, or being
+// opened, pinged or closed: slots an acquire cannot take) over size +
+// max_overflow, time-weighted over the measured time from the pool's own
+// events (docs/metrics.md), not sampled: Mean is the time-weighted mean,
+// P95 the lowest level the pool was at or below for 95 % of the time, Max
+// the highest level reached at any instant. The pool is exhausted only at
+// level 1, so exhaustion events imply Max == 1.
 type Utilization struct {
 	Mean float64 `json:"mean" expr:"mean" unit:"fraction"`
 	P95  float64 `json:"p95" expr:"p95" unit:"fraction"`
