@@ -322,6 +322,16 @@ func (p *Program) mixStatements() []preflight.Statement {
 	return out
 }
 
+// setupSQL lists the SQL of the setup statements, in order, for the
+// statements preflight check.
+func (p *Program) setupSQL() []string {
+	out := make([]string, len(p.setup))
+	for i, st := range p.setup {
+		out[i] = st.SQL
+	}
+	return out
+}
+
 // ScenarioNames lists the scenarios the program runs, in order.
 func (p *Program) ScenarioNames() []string {
 	names := make([]string, len(p.scenarios))
