@@ -463,8 +463,9 @@ scenarios:
 }
 
 // TestPreflightOnly: `planrun preflight` runs no setup. Without setup a
-// misspelt table fails the check; with setup it only warns (setup may
-// create it), and nothing is created on the target.
+// misspelt table fails the check; a table setup's SQL creates passes as
+// created by setup; one setup may create in a way not read (a DO block)
+// only warns; and nothing is created on the target.
 func TestPreflightOnly(t *testing.T) {
 	t.Run("no setup: a missing table fails", func(t *testing.T) {
 		prog := compile(t, `version: 1
@@ -487,11 +488,35 @@ scenarios:
 			t.Errorf("check %+v", c)
 		}
 	})
-	t.Run("setup not run: a table it creates warns", func(t *testing.T) {
+	t.Run("setup not run: a table it creates passes as created by setup", func(t *testing.T) {
 		table := uniqueTable(t, "preflight_pending")
 		prog := compile(t, fmt.Sprintf(`version: 1
 name: preflight-only-setup
 setup: [CREATE TABLE %[1]s (id int)]
+teardown: [DROP TABLE IF EXISTS %[1]s]
+mixes:
+  m:
+    - {name: read, sql: SELECT * FROM %[1]s}
+scenarios:
+  - {name: s, users: 1, duration: 1h}
+`, table))
+		run, err := engine.Preflight(context.Background(), prog, engine.RunOptions{})
+		if err != nil {
+			t.Fatalf("err = %v, want none", err)
+		}
+		c, _ := findCheck(run, preflight.CheckStatements)
+		if c.Status != results.CheckPass || !strings.Contains(c.Reason, "created by setup ("+table+")") {
+			t.Errorf("check %+v, want a pass naming the table setup creates", c)
+		}
+		if tableExists(t, table) {
+			t.Error("planrun preflight ran setup")
+		}
+	})
+	t.Run("setup not run: a table it may create otherwise warns", func(t *testing.T) {
+		table := uniqueTable(t, "preflight_pending_do")
+		prog := compile(t, fmt.Sprintf(`version: 1
+name: preflight-only-setup-do
+setup: ["DO $$ BEGIN EXECUTE 'CREATE TABLE %[1]s (id int)'; END $$"]
 teardown: [DROP TABLE IF EXISTS %[1]s]
 mixes:
   m:
