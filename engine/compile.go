@@ -91,6 +91,10 @@ type scenario struct {
 	// Shape then has the stages' durations and no users (StageEnd and
 	// Duration serve as for a closed model).
 	Open *openModel
+	// TimeScaleNote says how much smaller (or larger) than the plan's the
+	// queue an open model could build was under --time-scale (see
+	// timeScaleNote); "" at scale 1 and for a closed model.
+	TimeScaleNote string
 	// index is the scenario's position in the plan, which with the
 	// program's seed makes its random streams (see seededRand).
 	index int
@@ -209,8 +213,10 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 	}
 	shape = shape.Scaled(timeScale)
 	open := compileOpen(s, timeScale)
+	note := ""
 	if open != nil {
 		shape = open.shape()
+		note = timeScaleNote(s, timeScale)
 	}
 	threshold := s.RecoveryThreshold.D()
 	if threshold == 0 {
@@ -218,6 +224,7 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 	}
 	return &scenario{
 		Open:              open,
+		TimeScaleNote:     note,
 		Faults:            compileFaults(s.Faults, timeScale),
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],

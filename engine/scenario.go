@@ -51,8 +51,9 @@ type scenarioRun struct {
 func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results.Scenario {
 	out := results.Scenario{
 		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
-		Planned:  sc.Shape.Duration(),
-		ErrorsBy: map[string]int64{},
+		Planned:       sc.Shape.Duration(),
+		ErrorsBy:      map[string]int64{},
+		TimeScaleNote: sc.TimeScaleNote,
 	}
 	reps, err := e.newReplicaSet(ctx, sc)
 	if err != nil {

@@ -182,6 +182,12 @@ type Scenario struct {
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
 	Planned time.Duration `json:"planned"`
 	Elapsed time.Duration `json:"elapsed" expr:"elapsed"`
+	// TimeScaleNote, set when --time-scale changed an open model's stage
+	// lengths (not its rates), says how much smaller (or larger) than the
+	// plan's the queue it could build was: a surge run a tenth as long
+	// queues about a tenth of the requests, with waits and drain as much
+	// shorter. One sentence for the reports; "" otherwise.
+	TimeScaleNote string `json:"time_scale_note,omitempty"`
 	// Warmup is the scenario's warm-up period at its start: it ran as planned
 	// but its operations are left out of every figure below except Series
 	// (whose points within it are marked Warmup). Elapsed includes it.
