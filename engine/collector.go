@@ -40,6 +40,8 @@ type collector struct {
 	// pools samples every replica's pool together; replicas each one.
 	pools    poolSamples
 	replicas []poolSamples
+	// levels accounts the pools' busy levels exactly, for utilization.
+	levels   *poolLevels
 	rec      *recoveryTracker
 	faults   []*faultWatch // one per scheduled fault, in plan order
 	waitMax  int           // max waiting within the current series step
@@ -58,13 +60,11 @@ func newCollector(sc *scenario, capacity, replicas int) *collector {
 	c := &collector{
 		sc: sc, warmup: sc.Warmup,
 		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
-		pools:  newPoolSamples(replicas * capacity),
 		series: seriesBuilder{step: seriesInterval},
 		lag:    newHist(),
+		levels: newPoolLevels(capacity, replicas, sc.Warmup),
 	}
-	for range replicas {
-		c.replicas = append(c.replicas, newPoolSamples(capacity))
-	}
+	c.replicas = make([]poolSamples, replicas)
 	for range recorderCount(sc.concurrency()) {
 		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
 	}
@@ -133,29 +133,28 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	}
 }
 
-// poolSamples are the samples of one pool (or of every replica's pools
-// together) after the warm-up: in-use counts for utilization and the peak
-// of open connections; and the pool's state at the last sample and its
-// timeouts at the warm-up's end.
-type poolSamples struct {
-	capacity   int
-	utilCounts []int64 // samples by in-use count (0..capacity)
-	nSamples   int64
-	maxOpen    int
-	last       pool.Stats
-	// warmTimeouts is the pool's timeout count when the warm-up ended.
-	warmTimeouts int64
+// startLevels starts the busy levels' accounting of pools (in replica
+// order), created before the scenario's start.
+func (c *collector) startLevels(start time.Time, pools []*pool.Pool) {
+	for i, p := range pools {
+		c.levels.origin[i] = p.Created().Sub(start)
+	}
 }
 
-func newPoolSamples(capacity int) poolSamples {
-	return poolSamples{capacity: capacity, utilCounts: make([]int64, capacity+1)}
+// poolSamples are the samples of one pool (or of every replica's pools
+// together) after the warm-up: the peak of open connections; and the
+// pool's state at the last sample and its timeouts at the warm-up's end.
+// (Utilization is not sampled: see poolLevels.)
+type poolSamples struct {
+	maxOpen int
+	last    pool.Stats
+	// warmTimeouts is the pool's timeout count when the warm-up ended.
+	warmTimeouts int64
 }
 
 // add takes one sample; measured: it is past the warm-up.
 func (p *poolSamples) add(st pool.Stats, measured bool) {
 	if measured {
-		p.utilCounts[min(max(st.InUse, 0), p.capacity)]++
-		p.nSamples++
 		p.maxOpen = max(p.maxOpen, st.Total, st.MaxOpen)
 	}
 	p.last = st
@@ -175,32 +174,6 @@ func (p *poolSamples) exhaustion(st pool.Stats) results.Exhaustion {
 		Total:    st.ExhaustedTotal,
 		Longest:  st.ExhaustedLongest,
 		Timeouts: st.Timeouts - p.warmTimeouts,
-	}
-}
-
-// utilization summarises the in-use samples as fractions of the capacity.
-func (p *poolSamples) utilization() results.Utilization {
-	if p.nSamples == 0 || p.capacity == 0 {
-		return results.Utilization{}
-	}
-	var sum, seen int64
-	p95, maxIdx := -1, 0
-	for i, n := range p.utilCounts {
-		if n == 0 {
-			continue
-		}
-		sum += int64(i) * n
-		seen += n
-		maxIdx = i
-		if p95 < 0 && float64(seen) >= 0.95*float64(p.nSamples) {
-			p95 = i
-		}
-	}
-	cp := float64(p.capacity)
-	return results.Utilization{
-		Mean: float64(sum) / float64(p.nSamples) / cp,
-		P95:  float64(max(p95, 0)) / cp,
-		Max:  float64(maxIdx) / cp,
 	}
 }
 

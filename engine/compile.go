@@ -93,6 +93,10 @@ type scenario struct {
 	// Shape then has the stages' durations and no users (StageEnd and
 	// Duration serve as for a closed model).
 	Open *openModel
+	// TimeScaleNote says how much smaller (or larger) than the plan's the
+	// queue an open model could build was under --time-scale (see
+	// timeScaleNote); "" at scale 1 and for a closed model.
+	TimeScaleNote string
 	// index is the scenario's position in the plan, which with the
 	// program's seed makes its random streams (see seededRand).
 	index int
@@ -217,8 +221,10 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 	}
 	shape = shape.Scaled(timeScale)
 	open := compileOpen(s, timeScale)
+	note := ""
 	if open != nil {
 		shape = open.shape()
+		note = timeScaleNote(s, timeScale)
 	}
 	threshold := s.RecoveryThreshold.D()
 	if threshold == 0 {
@@ -226,6 +232,7 @@ func compileScenario(plan *schema.Plan, s *schema.Scenario, mixes map[string]*mi
 	}
 	return &scenario{
 		Open:              open,
+		TimeScaleNote:     note,
 		Faults:            compileFaults(s.Faults, timeScale),
 		Name:              s.Name,
 		Mix:               mixes[s.Mix],
@@ -326,6 +333,16 @@ func (p *Program) mixStatements() []preflight.Statement {
 				out = append(out, ps)
 			}
 		}
+	}
+	return out
+}
+
+// setupSQL lists the SQL of the setup statements, in order, for the
+// statements preflight check.
+func (p *Program) setupSQL() []string {
+	out := make([]string, len(p.setup))
+	for i, st := range p.setup {
+		out[i] = st.SQL
 	}
 	return out
 }

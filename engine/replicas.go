@@ -36,8 +36,10 @@ func (e *runEnv) newReplicaSet(ctx context.Context, sc *scenario) (*replicaSet, 
 		random:  e.prog.Target.Balance == schema.BalanceRandom,
 		pick:    sc.rand(streamBalance, 0),
 	}
+	cfg := e.poolConfig()
+	cfg.RecordLevels = true // for utilization (poolLevels), taken at every sample
 	for range s.numbers {
-		p, err := pool.New(ctx, e.poolConfig())
+		p, err := pool.New(ctx, cfg)
 		if err != nil {
 			s.close()
 			return nil, err

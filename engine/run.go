@@ -233,7 +233,7 @@ func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
 func (e *runEnv) checkStatements(ctx context.Context, run *results.Run, setupPending bool) *Failure {
 	cfg := preflight.StatementsConfig{
 		ConnString: e.dsn, ApplicationName: MonitorApplicationName, ConnectTimeout: e.prog.Pool.ConnectTimeout,
-		Statements: e.prog.mixStatements(), HasSetup: len(e.prog.setup) > 0, SetupPending: setupPending,
+		Statements: e.prog.mixStatements(), HasSetup: len(e.prog.setup) > 0, SetupPending: setupPending, Setup: e.prog.setupSQL(),
 	}
 	if len(e.prog.setup) == 0 {
 		cfg.Conn = e.monitor // nil in preflight mode: the check opens its own

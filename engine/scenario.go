@@ -51,8 +51,9 @@ type scenarioRun struct {
 func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results.Scenario {
 	out := results.Scenario{
 		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
-		Planned:  sc.Shape.Duration(),
-		ErrorsBy: map[string]int64{},
+		Planned:       sc.Shape.Duration(),
+		ErrorsBy:      map[string]int64{},
+		TimeScaleNote: sc.TimeScaleNote,
 	}
 	reps, err := e.newReplicaSet(ctx, sc)
 	if err != nil {
@@ -68,6 +69,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	defer cancelOps()
 	r.self = selfwatch.Start(e.serverPID)
 	r.start = time.Now()
+	r.col.startLevels(r.start, reps.pools)
 	out.StartedAt = r.start.UTC()
 	if sc.Open != nil {
 		e.logf("scenario %s: %.4g arrivals/s on average, max_in_flight %d, %s", sc.Name, sc.Open.meanRate(), sc.Open.MaxInFlight, humanize.Duration(out.Planned))
@@ -134,6 +136,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 				r.col.endWarmup(r.replicas.stats())
 			}
 			r.col.sample(el, r.replicas.stats())
+			r.col.levels.take(el, r.replicas.pools)
 			r.watch(false)
 			if el >= nextStep {
 				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
@@ -404,7 +407,8 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	}
 	sts := r.replicas.stats()
 	var each []results.Exhaustion
-	out.Utilization = c.pools.utilization()
+	c.levels.take(elapsed, r.replicas.pools)
+	out.Utilization = c.levels.total.utilization(elapsed)
 	out.Exhaustion, each = c.exhaustion(sts)
 	measured := elapsed - out.Warmup
 	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, len(sts))
@@ -412,7 +416,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	for i, st := range sts {
 		rep := results.Replica{
 			Index: r.replicas.numbers[i], Acquires: st.Acquires, MaxOpen: c.replicas[i].maxOpen,
-			Utilization: c.replicas[i].utilization(), Exhaustion: each[i],
+			Utilization: c.levels.each[i].utilization(elapsed), Exhaustion: each[i],
 		}
 		rep.Exhaustion.Share = results.ExhaustionShare(rep.Exhaustion.Total, measured, 1)
 		out.Replicas = append(out.Replicas, rep)

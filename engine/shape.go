@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	mrand "math/rand/v2"
 	"time"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -97,6 +99,48 @@ func (r ramp) Scaled(f float64) ramp {
 		out[i] = stage{Users: s.Users, Ramp: scale(s.Ramp, f), Duration: scale(s.Duration, f)}
 	}
 	return out
+}
+
+// timeScaleNote says how the queue an open-model scenario s could build
+// differs from the plan's when --time-scale f (≠ 1) changed its stages'
+// lengths but not their rates: arrivals that outpace the pool for a time T
+// queue about (rate − capacity) × T requests, so a stage run f × as long
+// builds about f × the queue the plan's arithmetic gives, and its waits
+// and drain change as much. It names the stage with the highest rate
+// (the surge, if any). "" for f = 1. Only for an open model: a closed
+// model's queue is bounded by its users, whatever the scenario's length.
+func timeScaleNote(s *schema.Scenario, f float64) string {
+	if f == 1 {
+		return ""
+	}
+	type st struct {
+		rate float64
+		d    time.Duration
+	}
+	stages := []st{{float64(s.Rate), s.Duration.D()}}
+	if len(s.Stages) > 0 {
+		stages = stages[:0]
+		for _, x := range s.Stages {
+			stages = append(stages, st{float64(x.Rate), x.Duration.D()})
+		}
+	}
+	top := 0
+	for i, x := range stages {
+		if x.rate > stages[top].rate {
+			top = i
+		}
+	}
+	x := stages[top]
+	what, where := "the scenario", fmt.Sprintf("%s/s for %s instead of %s", humanize.Rate(x.rate), humanize.Exact(scale(x.d, f)), humanize.Exact(x.d))
+	if len(stages) > 1 {
+		what, where = "every stage", fmt.Sprintf("stage %d: %s", top+1, where)
+	}
+	verb := "shortened"
+	if f > 1 {
+		verb = "lengthened"
+	}
+	return fmt.Sprintf("--time-scale %g %s %s to %g × its planned length at the same rate (%s), so a queue built while arrivals outpaced the pool was about %g × the one the plan's arithmetic gives, and its waits and drain %g × as long",
+		f, verb, what, f, where, f, f)
 }
 
 func scale(d time.Duration, f float64) time.Duration {

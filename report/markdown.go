@@ -195,6 +195,9 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 		if w := warmupText(s); w != "" {
 			notes = append(notes, w)
 		}
+		if s.TimeScaleNote != "" {
+			notes = append(notes, s.TimeScaleNote)
+		}
 		name := markdown.Text(s.Name)
 		if len(notes) > 0 {
 			name += " (" + markdown.Text(strings.Join(notes, ", ")) + ")"

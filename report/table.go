@@ -298,6 +298,9 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		if w := warmupText(s); w != "" {
 			notes = append(notes, s.Name+": "+w)
 		}
+		if s.TimeScaleNote != "" {
+			notes = append(notes, s.Name+": "+s.TimeScaleNote)
+		}
 	}
 	r, l := tw.AlignRight, tw.AlignLeft
 	spec := tableSpec{

@@ -182,6 +182,12 @@ type Scenario struct {
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
 	Planned time.Duration `json:"planned"`
 	Elapsed time.Duration `json:"elapsed" expr:"elapsed"`
+	// TimeScaleNote, set when --time-scale changed an open model's stage
+	// lengths (not its rates), says how much smaller (or larger) than the
+	// plan's the queue it could build was: a surge run a tenth as long
+	// queues about a tenth of the requests, with waits and drain as much
+	// shorter. One sentence for the reports; "" otherwise.
+	TimeScaleNote string `json:"time_scale_note,omitempty"`
 	// Warmup is the scenario's warm-up period at its start: it ran as planned
 	// but its operations are left out of every figure below except Series
 	// (whose points within it are marked Warmup). Elapsed includes it.
@@ -402,7 +408,13 @@ const (
 // each as connections.closed_by.<reason>.
 var CloseReasons = []string{CloseRecycled, CloseOverflow, CloseBroken, CloseEnd}
 
-// Utilization is in-use / (size + max_overflow), sampled over time.
+// Utilization is the pool's busy level (connections checked out, or being
+// opened, pinged or closed: slots an acquire cannot take) over size +
+// max_overflow, time-weighted over the measured time from the pool's own
+// events (docs/metrics.md), not sampled: Mean is the time-weighted mean,
+// P95 the lowest level the pool was at or below for 95 % of the time, Max
+// the highest level reached at any instant. The pool is exhausted only at
+// level 1, so exhaustion events imply Max == 1.
 type Utilization struct {
 	Mean float64 `json:"mean" expr:"mean" unit:"fraction"`
 	P95  float64 `json:"p95" expr:"p95" unit:"fraction"`

@@ -86,6 +86,7 @@ func (p *Pool) probeDue() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.probe()
+	p.noteLevel()
 }
 
 // probe starts the next attempt, under p.mu, when the pool is backing off,

@@ -15,10 +15,32 @@ import (
 
 // BenchmarkAcquireRelease measures one Acquire + Release of an idle
 // connection (no query), from parallel goroutines on a pool of Size 8.
-func BenchmarkAcquireRelease(b *testing.B) {
+func BenchmarkAcquireRelease(b *testing.B) { benchAcquireRelease(b, false) }
+
+// BenchmarkAcquireReleaseLevels is BenchmarkAcquireRelease with the level
+// log the engine keeps for utilization (Config.RecordLevels), taken every
+// 100 ms as the engine does.
+func BenchmarkAcquireReleaseLevels(b *testing.B) { benchAcquireRelease(b, true) }
+
+func benchAcquireRelease(b *testing.B, levels bool) {
 	dsn := pgtest.DSN(b)
 	const size = 8
-	p := newPool(b, pool.Config{ConnString: dsn, ApplicationName: appName(b), Size: size, Timeout: 30 * time.Second})
+	p := newPool(b, pool.Config{ConnString: dsn, ApplicationName: appName(b), Size: size, Timeout: 30 * time.Second, RecordLevels: levels})
+	if levels {
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			var spare []pool.LevelChange
+			for {
+				select {
+				case <-done:
+					return
+				case <-time.After(100 * time.Millisecond):
+					spare = p.TakeLevels(spare)
+				}
+			}
+		}()
+	}
 	ctx := context.Background()
 	var warm []*pool.Conn
 	for range size {

@@ -45,6 +45,7 @@ func (p *Pool) connect(w *waiter, probe bool) {
 
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	defer p.noteLevel()
 	p.opening--
 	if probe {
 		p.probing = false
@@ -93,6 +94,7 @@ func (p *Pool) discard(c *Conn, reason closeReason) {
 		terminate(c.raw)
 		p.mu.Lock()
 		p.freeSlot()
+		p.noteLevel()
 		p.mu.Unlock()
 	}()
 }

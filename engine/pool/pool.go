@@ -132,6 +132,11 @@ type Config struct {
 	// ConnectTimeout bounds opening one connection (dial, TLS, startup,
 	// authentication). 0 = [DefaultConnectTimeout] (5s).
 	ConnectTimeout time.Duration
+	// RecordLevels logs every change of the pool's busy level (see
+	// [LevelChange]) for [Pool.TakeLevels], which must then be called
+	// regularly: the log grows until taken. false (the default) logs nothing
+	// and costs nothing.
+	RecordLevels bool
 	// Via, when set, is a TCP address ("127.0.0.1:PORT") every connection
 	// dials instead of the server the connection string names: a proxy that
 	// forwards to that server (engine/netproxy). TLS, authentication and the
@@ -166,6 +171,10 @@ type Pool struct {
 	open    int       // slots held: connections open, being opened or being closed
 	opening int       // slots whose connection is being opened
 	maxOpen int
+	// the busy level's log (levels.go), when recordLevels
+	recordLevels bool
+	level        int32
+	levels       []LevelChange
 	// exhaustion: the queue is non-empty (see Stats.Exhausted)
 	exhaustedSince   time.Time
 	exhaustedTotal   time.Duration
@@ -263,6 +272,7 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		connectHist: hdrhistogram.New(int64(time.Microsecond), int64(time.Hour), 3),
 	}
 	p.drained.L = &p.mu
+	p.recordLevels = cfg.RecordLevels
 	return p, nil
 }
 
@@ -305,6 +315,7 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 	for {
 		p.mu.Lock()
 		c, err := p.take(&w)
+		p.noteLevel()
 		p.mu.Unlock()
 		fresh := false
 		if c == nil && err == nil {
@@ -486,6 +497,7 @@ func (p *Pool) Release(c *Conn) {
 	default:
 		p.put(c)
 	}
+	p.noteLevel()
 }
 
 // put gives a healthy connection back, under p.mu: to the oldest waiter,
@@ -585,6 +597,7 @@ func (p *Pool) Close() {
 		for p.idle.n > 0 {
 			p.discard(p.idle.pop(), reasonEnd)
 		}
+		p.noteLevel()
 		for w := p.queue.head; w != nil; w = p.queue.head {
 			p.dequeue(w)
 			p.grant(w, grant{err: ErrClosed})

@@ -74,6 +74,13 @@ type StatementsConfig struct {
 	// for setup to create it, so such failures make the check warn instead
 	// of fail. Every other failure still fails it.
 	SetupPending bool
+	// Setup is the SQL of the plan's setup statements, in order. With
+	// SetupPending, a statement that fails only because a relation does not
+	// exist passes when setup creates that relation (CREATE TABLE, VIEW,
+	// MATERIALIZED VIEW, FOREIGN TABLE or SEQUENCE, SELECT ... INTO; not a
+	// temporary one, which the pool's connections never see): it is
+	// counted in [StatementsResult.FromSetup]. Setup is read, never run.
+	Setup []string
 }
 
 // Problem is one statement that does not prepare, or whose parameters do not
@@ -119,6 +126,11 @@ type StatementsResult struct {
 	// they run, and Unchecked the statements the check could not judge (see
 	// [Statements]).
 	Prepared, ParsedOnly, Unchecked int
+	// FromSetup counts the statements that name a relation setup creates
+	// and that does not exist yet (planrun preflight runs no setup): the
+	// server stops at the missing relation, so the rest of such a statement
+	// is checked only by a run, after setup. They do not fail the check.
+	FromSetup int
 	// stopped is true when the check ended early (interrupted, connection
 	// lost): the reason says why, and Problems holds those found until then.
 	stopped bool
@@ -211,8 +223,12 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 		}
 	}()
 	password := conn.Config().Password
+	var created, temp []string // the relations setup creates, for the pool's connections and its own
+	if cfg.SetupPending {
+		created, temp = setupCreates(cfg.Setup)
+	}
 
-	var parsedOnly, unchecked []string // keywords and reasons, for the summary
+	var parsedOnly, unchecked, fromSetup []string // keywords, reasons and relations, for the summary
 	mixes := map[string]bool{}
 	// changed is where, in the current transaction operation, an earlier
 	// statement may have changed what names mean.
@@ -274,26 +290,42 @@ func Statements(ctx context.Context, cfg StatementsConfig) StatementsResult {
 			if st.Index > 0 {
 				changed = fmt.Sprintf("statement %d (several commands)", st.Index)
 			}
+		case pgErr.Code == sqlstateUndefinedTable && createdBySetup(pgErr.Message, created) != "":
+			res.FromSetup++
+			fromSetup = append(fromSetup, createdBySetup(pgErr.Message, created))
 		case changed != "" && undefinedName[pgErr.Code] && !cfg.SetupPending:
 			res.Unchecked++
 			unchecked = append(unchecked, fmt.Sprintf("%s names what %s of its transaction may create or change (preflight runs no statement): %s",
 				st.where(), changed, oneLine(pgErr.Message)))
 		default:
+			hint := serverHint(pgErr, st, cfg.HasSetup)
+			if pgErr.Code == sqlstateUndefinedTable && createdBySetup(pgErr.Message, temp) != "" {
+				hint = "setup creates it as a temporary table, which only setup's own connection sees, never the pool's: create it as a regular table"
+			}
 			res.Problems = append(res.Problems, Problem{Statement: st,
 				SQLState: pgErr.Code,
 				Message:  redact.Secret(redact.Text(oneLine(pgErr.Message)), password),
-				Hint:     serverHint(pgErr, st, cfg.HasSetup),
+				Hint:     hint,
 				Doubtful: cfg.SetupPending && undefinedName[pgErr.Code],
 			})
 		}
 	}
-	res.judge(len(mixes), cfg, parsedOnly, unchecked)
+	res.judge(len(mixes), cfg, parsedOnly, unchecked, fromSetup)
 	return res
 }
 
 // judge sets the check's status and reason.
-func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, unchecked []string) {
+func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, unchecked, fromSetup []string) {
 	var notes []string
+	created := "" // the statements waiting for setup, said once
+	if r.FromSetup > 0 {
+		rels, what := distinct(fromSetup), "relations"
+		if len(rels) == 1 {
+			what = "a relation"
+		}
+		created = fmt.Sprintf("%d of %d name %s created by setup (%s), which preflight does not run: a run checks them after setup",
+			r.FromSetup, r.Total, what, strings.Join(rels, ", "))
+	}
 	if r.ParsedOnly > 0 {
 		they := "they name when they run"
 		if r.ParsedOnly == 1 {
@@ -315,6 +347,9 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 	}
 	pending := fmt.Sprintf("%d of %d statements of %s name something that does not exist yet; setup has not run (planrun preflight runs none), and may create it: %s",
 		len(doubtful), r.Total, humanize.Count(int64(mixes), "mix", "mixes"), strings.Join(doubtful, " | "))
+	if created != "" && (len(definite) > 0 || len(doubtful) > 0) {
+		notes = append([]string{created}, notes...)
+	}
 	switch {
 	case len(definite) > 0:
 		r.Check.Status = results.CheckFail
@@ -326,6 +361,12 @@ func (r *StatementsResult) judge(mixes int, cfg StatementsConfig, parsedOnly, un
 	case len(doubtful) > 0:
 		r.Check.Status = results.CheckWarn
 		r.Check.Reason = pending
+	case created != "":
+		r.Check.Status = results.CheckPass
+		r.Check.Reason = fmt.Sprintf("%s of %s: %s", humanize.Count(int64(r.Total), "statement", "statements"), humanize.Count(int64(mixes), "mix", "mixes"), created)
+		if r.Prepared > 0 {
+			r.Check.Reason += fmt.Sprintf("; %d prepared", r.Prepared)
+		}
 	default:
 		r.Check.Status = results.CheckPass
 		r.Check.Reason = fmt.Sprintf("%s of %s prepared", humanize.Count(int64(r.Prepared), "statement", "statements"), humanize.Count(int64(mixes), "mix", "mixes"))

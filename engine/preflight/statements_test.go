@@ -111,6 +111,7 @@ func TestStatements(t *testing.T) {
 		name       string
 		sts        []preflight.Statement
 		pending    bool
+		setup      []string // the plan's setup, when pending
 		wantStatus results.CheckStatus
 		// want are substrings of the reason; for a failure also of Err().
 		want []string
@@ -224,6 +225,32 @@ func TestStatements(t *testing.T) {
 			sts:     []preflight.Statement{st("read", "SELECT * FROM made_by_setup", 0)},
 			pending: true, wantStatus: results.CheckWarn, wantProblems: 1,
 			want: []string{"setup has not run", `relation "made_by_setup" does not exist`, "did setup create the table?"}},
+		{name: "setup pending: a relation setup creates passes",
+			sts: []preflight.Statement{
+				st("read", "SELECT * FROM made_by_setup WHERE id = $1", 1),
+				st("view", "SELECT * FROM setup_view", 0),
+				st("plain", "SELECT 1", 0),
+			},
+			setup: []string{
+				"CREATE TABLE IF NOT EXISTS made_by_setup (id int PRIMARY KEY)",
+				"INSERT INTO made_by_setup SELECT g FROM generate_series(1, 10) g",
+				"CREATE OR REPLACE VIEW setup_view AS SELECT 1 AS one",
+			},
+			pending: true, wantStatus: results.CheckPass,
+			want: []string{"3 statements of 1 mix: 2 of 3 name relations created by setup (made_by_setup, setup_view), which preflight does not run: a run checks them after setup; 1 prepared"}},
+		{name: "setup pending: a relation setup does not create still warns",
+			sts: []preflight.Statement{
+				st("read", "SELECT * FROM made_by_setup", 0),
+				st("other", "SELECT * FROM not_in_setup", 0),
+			},
+			setup:   []string{"CREATE TABLE made_by_setup (id int)"},
+			pending: true, wantStatus: results.CheckWarn, wantProblems: 1,
+			want: []string{`relation "not_in_setup" does not exist`, "1 of 2 name a relation created by setup (made_by_setup)"}},
+		{name: "setup pending: a temporary table of setup is not the pool's",
+			sts:     []preflight.Statement{st("read", "SELECT * FROM made_by_setup", 0)},
+			setup:   []string{"CREATE TEMP TABLE made_by_setup (id int)"},
+			pending: true, wantStatus: results.CheckWarn, wantProblems: 1,
+			want: []string{`relation "made_by_setup" does not exist`, "setup creates it as a temporary table"}},
 		{name: "setup pending: a syntax error still fails",
 			sts: []preflight.Statement{
 				st("read", "SELECT * FROM made_by_setup", 0),
@@ -236,7 +263,7 @@ func TestStatements(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			res := checkStatements(t, preflight.StatementsConfig{Statements: c.sts, HasSetup: c.pending, SetupPending: c.pending})
+			res := checkStatements(t, preflight.StatementsConfig{Statements: c.sts, HasSetup: c.pending, SetupPending: c.pending, Setup: c.setup})
 			if res.Check.Name != preflight.CheckStatements || !res.Check.Critical {
 				t.Errorf("check %q critical=%t, want %q critical", res.Check.Name, res.Check.Critical, preflight.CheckStatements)
 			}
@@ -436,8 +463,9 @@ scenarios:
 }
 
 // TestPreflightOnly: `planrun preflight` runs no setup. Without setup a
-// misspelt table fails the check; with setup it only warns (setup may
-// create it), and nothing is created on the target.
+// misspelt table fails the check; a table setup's SQL creates passes as
+// created by setup; one setup may create in a way not read (a DO block)
+// only warns; and nothing is created on the target.
 func TestPreflightOnly(t *testing.T) {
 	t.Run("no setup: a missing table fails", func(t *testing.T) {
 		prog := compile(t, `version: 1
@@ -460,11 +488,35 @@ scenarios:
 			t.Errorf("check %+v", c)
 		}
 	})
-	t.Run("setup not run: a table it creates warns", func(t *testing.T) {
+	t.Run("setup not run: a table it creates passes as created by setup", func(t *testing.T) {
 		table := uniqueTable(t, "preflight_pending")
 		prog := compile(t, fmt.Sprintf(`version: 1
 name: preflight-only-setup
 setup: [CREATE TABLE %[1]s (id int)]
+teardown: [DROP TABLE IF EXISTS %[1]s]
+mixes:
+  m:
+    - {name: read, sql: SELECT * FROM %[1]s}
+scenarios:
+  - {name: s, users: 1, duration: 1h}
+`, table))
+		run, err := engine.Preflight(context.Background(), prog, engine.RunOptions{})
+		if err != nil {
+			t.Fatalf("err = %v, want none", err)
+		}
+		c, _ := findCheck(run, preflight.CheckStatements)
+		if c.Status != results.CheckPass || !strings.Contains(c.Reason, "created by setup ("+table+")") {
+			t.Errorf("check %+v, want a pass naming the table setup creates", c)
+		}
+		if tableExists(t, table) {
+			t.Error("planrun preflight ran setup")
+		}
+	})
+	t.Run("setup not run: a table it may create otherwise warns", func(t *testing.T) {
+		table := uniqueTable(t, "preflight_pending_do")
+		prog := compile(t, fmt.Sprintf(`version: 1
+name: preflight-only-setup-do
+setup: ["DO $$ BEGIN EXECUTE 'CREATE TABLE %[1]s (id int)'; END $$"]
 teardown: [DROP TABLE IF EXISTS %[1]s]
 mixes:
   m:
@@ -603,5 +655,47 @@ scenarios:
 	}
 	if len(run.Scenarios) != 0 {
 		t.Errorf("%d scenarios ran", len(run.Scenarios))
+	}
+}
+
+// TestSetupCreates: the relations setup creates for the pool's connections,
+// read from its SQL as the server would fold the names.
+func TestSetupCreates(t *testing.T) {
+	cases := []struct {
+		name       string
+		setup      []string
+		want, temp []string
+	}{
+		{"create table", []string{"CREATE TABLE IF NOT EXISTS planrun_accounts (id int PRIMARY KEY)"}, []string{"planrun_accounts"}, nil},
+		{"names fold to lower case unless quoted", []string{`create unlogged table Accounts (id int)`, `CREATE TABLE "MixedCase" (id int)`}, []string{"accounts", "MixedCase"}, nil},
+		{"qualified", []string{`CREATE TABLE app."Ledger" AS SELECT 1 AS x`}, []string{"app.Ledger"}, nil},
+		{"views, sequences, foreign tables", []string{
+			"CREATE OR REPLACE VIEW v AS SELECT 1",
+			"CREATE MATERIALIZED VIEW IF NOT EXISTS mv AS SELECT 1",
+			"CREATE RECURSIVE VIEW rv (n) AS SELECT 1",
+			"CREATE SEQUENCE seq",
+			"CREATE FOREIGN TABLE ft (id int) SERVER s",
+		}, []string{"v", "mv", "rv", "seq", "ft"}, nil},
+		{"select into", []string{"SELECT g AS id INTO TABLE copied FROM generate_series(1, 3) g", "WITH x AS (SELECT 1) SELECT * INTO unlogged copied2 FROM x"}, []string{"copied", "copied2"}, nil},
+		{"several commands in one string", []string{"CREATE TABLE a (id int); -- and\nCREATE TABLE b (id int)"}, []string{"a", "b"}, nil},
+		{"temporary relations are not the pool's", []string{"CREATE TEMP TABLE t1 (id int)", "CREATE GLOBAL TEMPORARY TABLE t2 (id int)", "SELECT 1 INTO TEMP t3"}, nil, []string{"t1", "t2", "t3"}},
+		{"not a creation", []string{
+			"INSERT INTO t SELECT 1",
+			"WITH w AS (INSERT INTO t VALUES (1) RETURNING 1) SELECT * FROM w",
+			"CREATE INDEX i ON t (id)",
+			"SELECT 'CREATE TABLE fake (id int)'",
+			"DO $$ BEGIN CREATE TABLE in_do (id int); END $$",
+			"CREATE FUNCTION f() RETURNS void AS $body$ CREATE TABLE in_fn (id int) $body$ LANGUAGE sql",
+			"/* CREATE TABLE commented (id int) */ SELECT 1",
+			"SELECT E'it\\'s; CREATE TABLE esc (id int)'",
+		}, nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, temp := preflight.SetupCreates(c.setup)
+			if strings.Join(got, ",") != strings.Join(c.want, ",") || strings.Join(temp, ",") != strings.Join(c.temp, ",") {
+				t.Errorf("SetupCreates(%q) = %q, temporary %q; want %q, %q", c.setup, got, temp, c.want, c.temp)
+			}
+		})
 	}
 }
