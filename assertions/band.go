@@ -119,6 +119,9 @@ func moved(sc *results.Scenario, d time.Duration, ratio float64, leakThreshold t
 		Timeouts: scaledCount(e.Timeouts, ratio, e.Timeouts),
 		Share:    fraction(e.Share),
 	}
+	if out.Exhaustion.Events > 0 { // exhausted means every connection in use at that instant
+		out.Utilization.Max = 1
+	}
 
 	// Acquire timeouts and dropped arrivals are what a late release causes;
 	// every other error category stays as measured.

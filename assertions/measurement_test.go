@@ -283,3 +283,18 @@ func outcome(t *testing.T, os []results.Outcome, name, scenario string) results.
 	t.Fatalf("no outcome %q on %q", name, scenario)
 	return results.Outcome{}
 }
+
+// A pool that was exhausted was full at that instant: at either end of the
+// band, exhaustion events that remain keep utilization.max at 1, so a
+// check that the surge exhausts the pool is decided.
+func TestExhaustionKeepsTheMaximum(t *testing.T) {
+	sc := watched("surge", 3*ms, 0)
+	sc.Hold = results.Latency{Count: 10000, Mean: 40 * ms, Max: 300 * ms}
+	sc.Utilization = results.Utilization{Mean: 0.7, P95: 1, Max: 1}
+	sc.Exhaustion = results.Exhaustion{Events: 6, Total: 900 * ms, Longest: 400 * ms, Share: 0.05}
+	r := run(sc)
+	r.Assertions, r.Verdict = mustCompile(t, assertion("the surge exhausts the pool", "exhaustion.events > 0 && utilization.max == 1")).Evaluate(r, nil)
+	if o := outcome(t, r.Assertions, "the surge exhausts the pool", "surge"); o.Status != results.OutcomePass || o.Undecided {
+		t.Errorf("outcome %+v, want a decided pass", o)
+	}
+}
