@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
 )
 
 // encodeHist encodes a histogram of the given geometry holding one value.
@@ -88,18 +90,21 @@ func TestDecodeBoundsListsBeforeDecoding(t *testing.T) {
 		doc  []byte
 		want string // "" for accepted
 	}{
-		"1,000 scenarios":       {reportWith(`"scenarios": [` + items(`{}`, 1000) + `]`), ""},
-		"1,001 scenarios":       {reportWith(`"scenarios": [` + items(`{}`, 1001) + `]`), "scenarios has more than 1,000 scenarios"},
-		"folded key":            {reportWith(`"SCENARİOS": [], "ſcenarios": [` + items(`{}`, 1001) + `]`), "ſcenarios has more than 1,000 scenarios"},
-		"escaped key":           {reportWith(`"\u0073cenarios": [` + items(`{}`, 1001) + `]`), "scenarios has more than 1,000 scenarios"},
-		"600 points":            {reportWith(`"scenarios": [{"series_step": 1000000000, "elapsed": 600000000000, "series": [` + items(`{"t": 1}`, 600) + `]}]`), ""},
-		"601 points":            {reportWith(`"scenarios": [{"series": [` + items(`{}`, 601) + `]}]`), "scenarios[0].series has more than 600 points"},
-		"operations in all":     {reportWith(`"scenarios": [` + items(`{"operations": [`+items(`{}`, 101)+`]}`, 100) + `]`), "the report has more than 10,000 operations there in all"},
-		"1,001 faults":          {reportWith(`"scenarios": [{"faults": [` + items(`{}`, 1001) + `]}]`), "scenarios[0].faults has more than 1,000 faults"},
-		"an unknown list":       {reportWith(`"future": [` + items(`0`, 100_001) + `]`), "future has more than 100,000 items"},
-		"a map":                 {reportWith(`"scenarios": [{"errors_by": {` + strings.TrimSuffix(strings.Repeat(`"k": 1,`, 100_001), ",") + `}}]`), "scenarios[0].errors_by has more than 100,000 keys"},
-		"strings with brackets": {reportWith(`"status_reason": "[[[[{{{{\"]]]", "scenarios": []`), ""},
-		"deep nesting":          {reportWith(`"x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100)), "nests more than 64 levels deep"},
+		"1,000 scenarios":   {reportWith(`"scenarios": [` + items(`{}`, 1000) + `]`), ""},
+		"1,001 scenarios":   {reportWith(`"scenarios": [` + items(`{}`, 1001) + `]`), "scenarios has more than 1,000 scenarios"},
+		"folded key":        {reportWith(`"SCENARİOS": [], "ſcenarios": [` + items(`{}`, 1001) + `]`), "ſcenarios has more than 1,000 scenarios"},
+		"escaped key":       {reportWith(`"\u0073cenarios": [` + items(`{}`, 1001) + `]`), "scenarios has more than 1,000 scenarios"},
+		"600 points":        {reportWith(`"scenarios": [{"series_step": 1000000000, "elapsed": 600000000000, "series": [` + items(`{"t": 1}`, 600) + `]}]`), ""},
+		"601 points":        {reportWith(`"scenarios": [{"series": [` + items(`{}`, 601) + `]}]`), "scenarios[0].series has more than 600 points"},
+		"operations in all": {reportWith(`"scenarios": [` + items(`{"operations": [`+items(`{}`, 101)+`]}`, 1000) + `]`), "the report has more than 100,000 operations there in all"},
+		"20 scenarios of 600 full points": {reportWith(`"scenarios": [` + items(`{"series_step": 1000000000, "elapsed": 600000000000, "series": [`+
+			items(`{"t": 1, "users": 1, "ops": 1, "errors": 0, "acquire_p50": 1, "acquire_p95": 1, "acquire_p99": 1, "query_p95": 1, "op_p95": 1, "in_use": 1, "idle": 1, "total": 1, "waiting": 1, "in_flight": 1, "warmup": false}`, 600)+`]}`, 20) + `]`), ""},
+		"struct keys are not items": {reportWith(`"target": {` + strings.TrimSuffix(strings.Repeat(`"unknown": 1,`, 200_000), ",") + `}`), ""},
+		"1,001 faults":              {reportWith(`"scenarios": [{"faults": [` + items(`{}`, 1001) + `]}]`), "scenarios[0].faults has more than 1,000 faults"},
+		"an unknown list":           {reportWith(`"future": [` + items(`0`, 100_001) + `]`), "future has more than 100,000 items"},
+		"a map":                     {reportWith(`"scenarios": [{"errors_by": {` + strings.TrimSuffix(strings.Repeat(`"k": 1,`, 100_001), ",") + `}}]`), "scenarios[0].errors_by has more than 100,000 keys"},
+		"strings with brackets":     {reportWith(`"status_reason": "[[[[{{{{\"]]]", "scenarios": []`), ""},
+		"deep nesting":              {reportWith(`"x": ` + strings.Repeat("[", 100) + strings.Repeat("]", 100)), "nests more than 64 levels deep"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := results.Decode(bytes.NewReader(tc.doc))
@@ -186,5 +191,19 @@ func TestBudgetBoundsACommand(t *testing.T) {
 	// Each alone reads with ReadFile (a budget of its own).
 	if _, err := results.ReadFile(paths[4]); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLimitsAgreeWithWhatPlanrunWrites: the reader's limits are the
+// planner's and the engine's (results imports neither).
+func TestLimitsAgreeWithWhatPlanrunWrites(t *testing.T) {
+	if results.MaxSegments != engine.MaxSegments {
+		t.Errorf("results.MaxSegments %d, engine.MaxSegments %d", results.MaxSegments, engine.MaxSegments)
+	}
+	if results.MaxReplicas != schema.MaxReplicas || results.MaxFaults != schema.MaxFaults {
+		t.Errorf("results.MaxReplicas %d MaxFaults %d, schema's %d and %d", results.MaxReplicas, results.MaxFaults, schema.MaxReplicas, schema.MaxFaults)
+	}
+	if results.MaxElapsed != 2*schema.MaxLoad {
+		t.Errorf("results.MaxElapsed %v, want twice schema.MaxLoad (%v)", results.MaxElapsed, schema.MaxLoad)
 	}
 }
