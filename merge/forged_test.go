@@ -11,7 +11,7 @@ package merge_test
 // rusage). TestForgedCorpusIsUpToDate rebuilds the files (go test
 // ./merge/ -run TestForgedCorpusIsUpToDate -update writes them).
 //
-// Figures (update them with the corpus): 42 cases tried, 40 rejected
+// Figures (update them with the corpus): 43 cases tried, 41 rejected
 // cleanly (exit 2, naming file and field), 2 accepted by design; no
 // crash, panic, hang or unbounded memory (peak RSS at most 25 MiB; before
 // the fix, up to 3 GB and a fatal error under a 5 GB cap).
@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -99,6 +100,8 @@ var forgedCases = map[string]forgedCase{
 	"histogram-budget-one-command": {files: manyHistograms(5, 5, 70),
 		want: "e.json: its latency histograms would take 55.7 MiB decoded, and those of the reports read before it 222.8 MiB: more than the 256 MiB one command decodes"},
 	"compare-8-baselines-maxint64-5-digits": {files: wideBaselines(9), command: "compare",
+		want: "a.json is not a report planrun wrote: scenarios[0] (steady).acquire.histogram: it has 5 significant figures"},
+	"compare-8-baselines-spread-5-digits": {files: spreadBaselines(9), command: "compare",
 		want: "a.json is not a report planrun wrote: scenarios[0] (steady).acquire.histogram: it has 5 significant figures"},
 	"compare-budget-one-command": {files: manyHistograms(5, 0, 70), command: "compare",
 		want: "e.json: its latency histograms would take 55.7 MiB decoded, and those of the reports read before it 222.8 MiB: more than the 256 MiB one command decodes"},
@@ -306,6 +309,34 @@ func wideBaselines(n int) func(testing.TB) map[string][]byte {
 	return edit(n, func(i int, r *results.Run) {
 		r.Segment = nil
 		setLatencies(r, wideLatency(i))
+	})
+}
+
+// spreadLatency is a histogram claiming 1 to MaxInt64 at 5 significant
+// figures with about 12,000 values spread so that one falls in every 4 KiB
+// page of its 49 MB counts array: decoding it makes all of it resident.
+func spreadLatency(i int) results.Latency {
+	h := hdrhistogram.New(1, math.MaxInt64, 5)
+	for v := int64(1 + i); v < math.MaxInt64/4; v += max(512, v/256) {
+		if err := h.RecordValue(v); err != nil {
+			panic(err)
+		}
+	}
+	b, err := h.Encode(hdrhistogram.V2CompressedEncodingCookieBase)
+	if err != nil {
+		panic(err)
+	}
+	l := hdr.Summarize(h)
+	l.Histogram = string(b)
+	return l
+}
+
+// spreadBaselines: n whole-run reports (the last the new one) with spread
+// wide histograms, for compare.
+func spreadBaselines(n int) func(testing.TB) map[string][]byte {
+	return edit(n, func(i int, r *results.Run) {
+		r.Segment = nil
+		setLatencies(r, spreadLatency(i))
 	})
 }
 
