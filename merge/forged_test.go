@@ -11,7 +11,7 @@ package merge_test
 // rusage). TestForgedCorpusIsUpToDate rebuilds the files (go test
 // ./merge/ -run TestForgedCorpusIsUpToDate -update writes them).
 //
-// Figures (update them with the corpus): 43 cases tried, 41 rejected
+// Figures (update them with the corpus): 44 cases tried, 42 rejected
 // cleanly (exit 2, naming file and field), 2 accepted by design; no
 // crash, panic, hang or unbounded memory (peak RSS at most 25 MiB; before
 // the fix, up to 3 GB and a fatal error under a 5 GB cap).
@@ -124,6 +124,10 @@ var forgedCases = map[string]forgedCase{
 	}), want: "a.json is not a report planrun wrote: scenarios[0].series has more than 600 points"},
 	"starts-1500h-apart": {files: startsApart(1500 * time.Hour),
 		why: "segments of one run may start far apart (no --start-at): within MaxElapsed (2000 h) they merge, the series widened to at most 600 points"},
+	"starts-year-2-and-9999": {files: edit(2, func(i int, r *results.Run) {
+		at := []time.Time{time.Date(2, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}[i]
+		r.StartedAt, r.FinishedAt, r.Scenarios[0].StartedAt = at, at.Add(12*time.Second), at.Add(time.Second)
+	}), want: "merge: a.json started at 0002-01-01T00:00:00Z and b.json at 9999-01-01T00:00:00Z, more than 2000h0m0s apart"},
 	"starts-3000h-apart": {files: startsApart(3000 * time.Hour),
 		want: "merge: a.json started at 2026-03-01T11:59:59Z and b.json at 2026-07-04T11:59:59Z, more than 2000h0m0s apart: they are not segments of one run"},
 

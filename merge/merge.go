@@ -213,9 +213,13 @@ func runs(segs []Input) (*results.Run, error) {
 	return out, nil
 }
 
+// absDuration is |d|, saturated (time.Time.Sub saturates too).
 func absDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d // -MinInt64 stays negative: never below MaxElapsed either way
+	switch {
+	case d == math.MinInt64:
+		return math.MaxInt64
+	case d < 0:
+		return -d
 	}
 	return d
 }
