@@ -11,6 +11,7 @@ package merge
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -55,6 +56,12 @@ func check(in []Input) ([]Input, error) {
 		if s.Run.Segment == nil {
 			return nil, fmt.Errorf("%s is not a segment report (run with --segment i/N)", s.File)
 		}
+		// The reader validated a report it read; a caller may hand over
+		// others. Every count and duration that sizes a loop below is
+		// within the limits after this.
+		if err := s.Run.Validate(); err != nil {
+			return nil, fmt.Errorf("%s is not a report planrun wrote: %w", s.File, err)
+		}
 	}
 	first := in[0]
 	for _, s := range in[1:] {
@@ -76,15 +83,15 @@ func check(in []Input) ([]Input, error) {
 		}
 	}
 	count := first.Run.Segment.Count
-	if count < 1 {
-		return nil, fmt.Errorf("%s: a plan split into %d segments is not a segment report", first.File, count)
+	if count < 1 || count > results.MaxSegments {
+		return nil, fmt.Errorf("%s: segment.count is %d: a plan is split into 1 to %d segments", first.File, count, results.MaxSegments)
 	}
 	byIndex := make([]*Input, count+1)
 	for i := range in {
 		s := &in[i]
 		idx := s.Run.Segment.Index
 		if idx < 1 || idx > count {
-			return nil, fmt.Errorf("%s: segment %d of %d is out of range (1 to %d)", s.File, idx, count, count)
+			return nil, fmt.Errorf("%s: segment.index is %d: segment %d of %d is out of range (1 to %d)", s.File, idx, idx, count, count)
 		}
 		if prev := byIndex[idx]; prev != nil {
 			return nil, fmt.Errorf("segment %d given twice: %s and %s", idx, prev.File, s.File)
@@ -169,6 +176,10 @@ func runs(segs []Input) (*results.Run, error) {
 		if r.Seed != out.Seed {
 			out.Seed = 0 // the segments drew different seeds: none replays the merged run
 		}
+		if !first.StartedAt.IsZero() && !r.StartedAt.IsZero() && absDuration(r.StartedAt.Sub(first.StartedAt)) > results.MaxElapsed {
+			return nil, fmt.Errorf("%s started at %s and %s at %s, more than %s apart: they are not segments of one run",
+				segs[0].File, first.StartedAt.Format(time.RFC3339), s.File, r.StartedAt.Format(time.RFC3339), results.MaxElapsed)
+		}
 		out.Target.Replicas = max(out.Target.Replicas, r.Target.Replicas)
 		for _, rep := range r.Segment.Replicas {
 			out.Target.Replicas = max(out.Target.Replicas, rep)
@@ -194,7 +205,23 @@ func runs(segs []Input) (*results.Run, error) {
 		}
 		out.Scenarios = append(out.Scenarios, sc)
 	}
+	// What merge writes, report reads: a merged record that the reader
+	// would refuse is refused here, naming the segments.
+	if err := out.Validate(); err != nil {
+		return nil, fmt.Errorf("the segments %s do not add up to a run planrun could have made: %w", strings.Join(out.Merged.Files, ", "), err)
+	}
 	return out, nil
+}
+
+// absDuration is |d|, saturated (time.Time.Sub saturates too).
+func absDuration(d time.Duration) time.Duration {
+	switch {
+	case d == math.MinInt64:
+		return math.MaxInt64
+	case d < 0:
+		return -d
+	}
+	return d
 }
 
 // statusRank orders run and scenario statuses from best to worst: completed,
@@ -228,6 +255,9 @@ func preflight(segs []Input) []results.Check {
 			rank := checkRank(ch.Status)
 			if rank == 0 || rank < worst[ch.Name] {
 				continue
+			}
+			if len(checks) >= results.MaxListItems {
+				break // the reader's own limit: further checks are not kept
 			}
 			worst[ch.Name] = rank
 			ch.Reason = label(s) + ": " + ch.Reason
@@ -295,8 +325,10 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		notChecked    []results.NotChecked
 		recoveries    []*results.Recovery
 	)
+	sum := &adder{}
 	for _, p := range parts {
 		sc := p.sc
+		sum.file = p.in.File
 		if statusRank(sc.Status) > statusRank(out.Status) {
 			out.Status = sc.Status
 		}
@@ -306,17 +338,17 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		out.Elapsed = max(out.Elapsed, sc.Elapsed)
 		out.Warmup = max(out.Warmup, sc.Warmup)
 		measured = max(measured, p.measured())
-		out.MaxUsers += sc.MaxUsers
-		out.Rate += sc.Rate
-		out.Arrivals += sc.Arrivals
-		out.Dropped += sc.Dropped
-		out.InFlight.Max += sc.InFlight.Max
-		out.InFlight.Mean += sc.InFlight.Mean
-		out.Ops += sc.Ops
-		out.Errors += sc.Errors
-		out.Cancelled += sc.Cancelled
-		addCounts(&out.ErrorsBy, sc.ErrorsBy)
-		addCounts(&out.SQLStates, sc.SQLStates)
+		out.MaxUsers = sum.addInt("max_users", out.MaxUsers, sc.MaxUsers)
+		out.Rate = sum.addFloat("rate", out.Rate, sc.Rate)
+		out.Arrivals = sum.add("arrivals", out.Arrivals, sc.Arrivals)
+		out.Dropped = sum.add("dropped", out.Dropped, sc.Dropped)
+		out.InFlight.Max = sum.addInt("in_flight.max", out.InFlight.Max, sc.InFlight.Max)
+		out.InFlight.Mean = sum.addFloat("in_flight.mean", out.InFlight.Mean, sc.InFlight.Mean)
+		out.Ops = sum.add("ops", out.Ops, sc.Ops)
+		out.Errors = sum.add("errors", out.Errors, sc.Errors)
+		out.Cancelled = sum.add("cancelled", out.Cancelled, sc.Cancelled)
+		sum.counts("errors_by", &out.ErrorsBy, sc.ErrorsBy)
+		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
 		for cat, msg := range sc.ErrorSamples {
 			if _, ok := out.ErrorSamples[cat]; !ok {
 				if out.ErrorSamples == nil {
@@ -327,39 +359,48 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		}
 
 		c := &sc.Connections
-		out.Connections.Opened += c.Opened
-		out.Connections.Closed += c.Closed
-		addCounts(&out.Connections.ClosedBy, c.ClosedBy)
-		out.Connections.MaxOpen += c.MaxOpen
-		if n, ok := acquiresOf(sc); ok {
-			acquires += n
+		out.Connections.Opened = sum.add("connections.opened", out.Connections.Opened, c.Opened)
+		out.Connections.Closed = sum.add("connections.closed", out.Connections.Closed, c.Closed)
+		sum.counts("connections.closed_by", &out.Connections.ClosedBy, c.ClosedBy)
+		out.Connections.MaxOpen = sum.addInt("connections.max_open", out.Connections.MaxOpen, c.MaxOpen)
+		if n, ok := acquiresOf(sc, sum); ok {
+			acquires = sum.add("connections (acquires)", acquires, n)
 		} else {
 			acquiresKnown = false
 		}
-		reuseWeighted += c.Reuse * float64(sc.Ops)
+		reuseWeighted = sum.addFloat("connections.reuse", reuseWeighted, c.Reuse*float64(sc.Ops))
 
 		n := p.replicas()
-		totalReplicas += n
+		totalReplicas = sum.addInt("replicas", totalReplicas, n)
 		utilSum += sc.Utilization.Mean * float64(n)
 		out.Utilization.P95 = max(out.Utilization.P95, sc.Utilization.P95)
 		out.Utilization.Max = max(out.Utilization.Max, sc.Utilization.Max)
-		out.Exhaustion.Events += sc.Exhaustion.Events
-		out.Exhaustion.Total += sc.Exhaustion.Total
-		out.Exhaustion.Timeouts += sc.Exhaustion.Timeouts
+		out.Exhaustion.Events = sum.addInt("exhaustion.events", out.Exhaustion.Events, sc.Exhaustion.Events)
+		out.Exhaustion.Total = time.Duration(sum.add("exhaustion.total", int64(out.Exhaustion.Total), int64(sc.Exhaustion.Total)))
+		out.Exhaustion.Timeouts = sum.add("exhaustion.timeouts", out.Exhaustion.Timeouts, sc.Exhaustion.Timeouts)
 		out.Exhaustion.Longest = max(out.Exhaustion.Longest, sc.Exhaustion.Longest)
+		if len(out.Replicas)+len(sc.Replicas) > results.MaxReplicas {
+			return out, fmt.Errorf("scenario %s: the segments list more than %d replicas", out.Name, results.MaxReplicas)
+		}
 		out.Replicas = append(out.Replicas, sc.Replicas...)
 
-		out.Leaks += sc.Leaks
+		out.Leaks = sum.addInt("leaks", out.Leaks, sc.Leaks)
 		for _, l := range sc.LeakDetails {
 			if len(out.LeakDetails) < maxLeakDetails {
 				out.LeakDetails = append(out.LeakDetails, l)
 			}
+		}
+		if len(notChecked)+len(sc.NotChecked) > results.MaxListItems {
+			return out, fmt.Errorf("scenario %s: the segments list more than %d checks not made", out.Name, results.MaxListItems)
 		}
 		for _, nc := range sc.NotChecked {
 			nc.Reason = label(p.in) + ": " + nc.Reason
 			notChecked = append(notChecked, nc)
 		}
 		recoveries = append(recoveries, sc.Recovery)
+	}
+	if sum.err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, sum.err)
 	}
 	out.SuccessRate = results.SuccessRate(out.Ops, out.Errors)
 	if measured > 0 {
@@ -416,11 +457,11 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 
 // acquiresOf is how many connections the scenario's pools handed out: the
 // sum over its replicas, else derived from reuse (1 − opened/acquires).
-func acquiresOf(sc *results.Scenario) (int64, bool) {
+func acquiresOf(sc *results.Scenario, sum *adder) (int64, bool) {
 	if len(sc.Replicas) > 0 {
 		var n int64
 		for _, r := range sc.Replicas {
-			n += r.Acquires
+			n = sum.add("replicas.acquires", n, r.Acquires)
 		}
 		return n, true
 	}
@@ -429,31 +470,40 @@ func acquiresOf(sc *results.Scenario) (int64, bool) {
 	case c.Opened == 0 && c.Reuse == 0:
 		return 0, true // nothing acquired
 	case c.Reuse < 1 && c.Opened > 0:
-		return int64(float64(c.Opened)/(1-c.Reuse) + 0.5), true
+		n := float64(c.Opened)/(1-c.Reuse) + 0.5
+		if n >= math.MaxInt64 {
+			return math.MaxInt64, true
+		}
+		return int64(n), true
 	}
 	return 0, false
 }
 
-func addCounts(dst *map[string]int64, src map[string]int64) {
+// counts adds the counts of src to *dst, by key.
+func (s *adder) counts(field string, dst *map[string]int64, src map[string]int64) {
 	for k, n := range src {
 		if *dst == nil {
 			*dst = map[string]int64{}
 		}
-		(*dst)[k] += n
+		(*dst)[k] = s.add(field+"."+k, (*dst)[k], n)
 	}
 }
 
 // operations merges the per-operation figures by name, in the first
 // segment's mix order (an operation only a later segment ran comes after).
 func operations(parts []part, totalOps int64) ([]results.Operation, error) {
+	type fileOp struct {
+		file string
+		results.Operation
+	}
 	var names []string
-	byName := map[string][]results.Operation{}
+	byName := map[string][]fileOp{}
 	for _, p := range parts {
 		for _, o := range p.sc.Operations {
 			if _, ok := byName[o.Name]; !ok {
 				names = append(names, o.Name)
 			}
-			byName[o.Name] = append(byName[o.Name], o)
+			byName[o.Name] = append(byName[o.Name], fileOp{p.in.File, o})
 		}
 	}
 	var out []results.Operation
@@ -461,10 +511,15 @@ func operations(parts []part, totalOps int64) ([]results.Operation, error) {
 		ops := byName[name]
 		m := results.Operation{Name: name, Weight: ops[0].Weight}
 		var acq, qry, op []results.Latency
+		sum := &adder{}
 		for _, o := range ops {
-			m.Ops += o.Ops
-			m.Errors += o.Errors
+			sum.file = o.file
+			m.Ops = sum.add("ops", m.Ops, o.Ops)
+			m.Errors = sum.add("errors", m.Errors, o.Errors)
 			acq, qry, op = append(acq, o.Acquire), append(qry, o.Query), append(op, o.Op)
+		}
+		if sum.err != nil {
+			return nil, fmt.Errorf("operation %s: %w", name, sum.err)
 		}
 		m.SuccessRate = results.SuccessRate(m.Ops, m.Errors)
 		if totalOps > 0 {

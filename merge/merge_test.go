@@ -3,6 +3,7 @@ package merge_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -259,6 +260,8 @@ func TestSeriesStaysBounded(t *testing.T) {
 	for _, r := range []*results.Run{a, b} {
 		sc := &r.Scenarios[0]
 		sc.Series = nil
+		sc.Planned, sc.Elapsed = 600*time.Second, 600*time.Second
+		r.FinishedAt = t0.Add(801 * time.Second)
 		for i := 1; i <= results.MaxSeriesPoints; i++ {
 			sc.Series = append(sc.Series, results.Point{T: time.Duration(i) * time.Second, Ops: 1})
 		}
@@ -351,7 +354,7 @@ func TestRefusals(t *testing.T) {
 			return in
 		}, "segment 1 given twice: a.json and c.json"},
 		"out of range": {func(in []merge.Input) []merge.Input { in[2].Run.Segment.Index = 4; return in },
-			"c.json: segment 4 of 3 is out of range (1 to 3)"},
+			"c.json is not a report planrun wrote: values out of range: segment.index is 4: segment 4 of 3 does not exist (1 to 3)"},
 		"different scenarios": {func(in []merge.Input) []merge.Input {
 			in[1].Run.Scenarios[0].Name = "spike"
 			return in
@@ -367,7 +370,7 @@ func TestRefusals(t *testing.T) {
 				s.Run.Segment.Count = -1
 			}
 			return in
-		}, "a.json: a plan split into -1 segments is not a segment report"},
+		}, "a.json is not a report planrun wrote: values out of range: segment.count is -1: a plan is split into 1 to 1000 segments"},
 		"none": {func([]merge.Input) []merge.Input { return nil }, "no segment reports given"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -377,5 +380,59 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("error %v\nwant one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestMergedRecordReadsBack: what merge writes, report reads, at the
+// edges the forged corpus explores: counts that add up to just below
+// 2^63, series counts that saturate, segments that started 1500 h apart
+// (the series widened to at most MaxSeriesPoints).
+func TestMergedRecordReadsBack(t *testing.T) {
+	for name, change := range map[string]func(i int, r *results.Run){
+		"ops just below 2^63": func(_ int, r *results.Run) {
+			r.Scenarios[0].Ops = math.MaxInt64 / 3
+			r.Scenarios[0].Operations[0].Ops = math.MaxInt64 / 3
+		},
+		"series ops saturate": func(_ int, r *results.Run) { r.Scenarios[0].Series[3].Ops = math.MaxInt64 },
+		"1500 h apart": func(i int, r *results.Run) {
+			d := time.Duration(i) * 750 * time.Hour
+			r.StartedAt, r.FinishedAt = r.StartedAt.Add(d), r.FinishedAt.Add(d)
+			r.Scenarios[0].StartedAt = r.Scenarios[0].StartedAt.Add(d)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			in, _, _ := threeSegments()
+			for i := range in {
+				change(i, in[i].Run)
+			}
+			run, err := merge.Runs(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := json.NewEncoder(&buf).Encode(run); err != nil {
+				t.Fatal(err)
+			}
+			back, err := results.Decode(&buf)
+			if err != nil {
+				t.Fatalf("the merged record does not read back: %v", err)
+			}
+			if n := len(back.Scenarios[0].Series); n == 0 || n > results.MaxSeriesPoints {
+				t.Errorf("%d series points", n)
+			}
+		})
+	}
+}
+
+// TestSumsNeverWrap: a sum past 2^63−1 is refused, naming the field and
+// the segment that took it over; it never wraps to a negative count.
+func TestSumsNeverWrap(t *testing.T) {
+	in, _, _ := threeSegments()
+	for _, s := range in {
+		s.Run.Scenarios[0].Ops = math.MaxInt64/3 + 1
+	}
+	_, err := merge.Runs(in)
+	if err == nil || !strings.Contains(err.Error(), "scenario steady: ops: c.json's 3074457345618258603 added to 6148914691236517206 goes past 9223372036854775807") {
+		t.Fatalf("error %v, want the ops sum refused", err)
 	}
 }

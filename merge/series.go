@@ -27,17 +27,37 @@ func series(parts []part) ([]results.Point, time.Duration) {
 	if step <= 0 || origin.IsZero() {
 		return nil, step
 	}
+	// ends is a point's end on the merged clock, within 0..2·MaxElapsed +
+	// its T: the offsets are bounded (a segment whose scenario started more
+	// than MaxElapsed after the first is refused in [runs], and a zero
+	// start counts as the origin), and so are T (≤ MaxElapsed + step, by
+	// Validate), so the sum never overflows.
+	offsets := make([]time.Duration, len(parts))
+	var span time.Duration
+	for k, p := range parts {
+		if !p.sc.StartedAt.IsZero() {
+			offsets[k] = min(max(p.sc.StartedAt.Sub(origin), 0), results.MaxElapsed)
+		}
+		for _, pt := range p.sc.Series {
+			span = max(span, offsets[k]+min(max(pt.T, 0), 2*results.MaxElapsed))
+		}
+	}
+	// Widen the step before bucketing when the span holds far more steps
+	// than the series may keep, so that the dense series below never has
+	// more than a few MaxSeriesPoints steps whatever the segments claim.
+	for span/step > 2*results.MaxSeriesPoints {
+		step *= 2
+	}
 	buckets := map[int64]results.Point{}
 	var last int64
-	for _, p := range parts {
+	for k, p := range parts {
 		// This segment's points, by step.
 		mine := map[int64]results.Point{}
-		offset := p.sc.StartedAt.Sub(origin)
 		for _, pt := range p.sc.Series {
-			b := (int64(offset+pt.T) + int64(step)/2) / int64(step) // the nearest step end
+			b := (int64(offsets[k]+min(max(pt.T, 0), 2*results.MaxElapsed)) + int64(step)/2) / int64(step) // the nearest step end
 			b = max(b, 1)
 			if prev, ok := mine[b]; ok {
-				pt = results.Widen(prev, pt)
+				pt = widen(prev, pt)
 			}
 			mine[b] = pt
 		}
@@ -62,7 +82,7 @@ func series(parts []part) ([]results.Point, time.Duration) {
 		halved := out[:0]
 		for i := 0; i < len(out); i += 2 {
 			if i+1 < len(out) {
-				halved = append(halved, results.Widen(out[i], out[i+1]))
+				halved = append(halved, widen(out[i], out[i+1]))
 			} else {
 				halved = append(halved, out[i])
 			}
@@ -73,25 +93,34 @@ func series(parts []part) ([]results.Point, time.Duration) {
 	return out, step
 }
 
+// widen is results.Widen with its counts saturated rather than wrapped
+// around (a step's counts show a shape; the totals, checked, are in the
+// scenario).
+func widen(a, b results.Point) results.Point {
+	pt := results.Widen(a, b)
+	pt.Ops, pt.Errors = satAdd(a.Ops, b.Ops), satAdd(a.Errors, b.Errors)
+	return pt
+}
+
 // across combines two segments' points of the same step: counts and levels
-// add up (each segment ran its own users and pools), percentiles take the
+// add up (saturated) (each segment ran its own users and pools), percentiles take the
 // larger value. The step is in the warm-up when it is for both.
 func across(a, b results.Point) results.Point {
 	return results.Point{
 		T:          a.T,
-		Users:      a.Users + b.Users,
-		Ops:        a.Ops + b.Ops,
-		Errors:     a.Errors + b.Errors,
+		Users:      satInt(a.Users, b.Users),
+		Ops:        satAdd(a.Ops, b.Ops),
+		Errors:     satAdd(a.Errors, b.Errors),
 		AcquireP50: max(a.AcquireP50, b.AcquireP50),
 		AcquireP95: max(a.AcquireP95, b.AcquireP95),
 		AcquireP99: max(a.AcquireP99, b.AcquireP99),
 		QueryP95:   max(a.QueryP95, b.QueryP95),
 		OpP95:      max(a.OpP95, b.OpP95),
-		InUse:      a.InUse + b.InUse,
-		Idle:       a.Idle + b.Idle,
-		Total:      a.Total + b.Total,
-		Waiting:    a.Waiting + b.Waiting,
-		InFlight:   a.InFlight + b.InFlight,
+		InUse:      satInt(a.InUse, b.InUse),
+		Idle:       satInt(a.Idle, b.Idle),
+		Total:      satInt(a.Total, b.Total),
+		Waiting:    satInt(a.Waiting, b.Waiting),
+		InFlight:   satInt(a.InFlight, b.InFlight),
 		Warmup:     a.Warmup && b.Warmup,
 	}
 }

@@ -25,14 +25,19 @@ const oldestSchemaVersion = 1
 //
 // It refuses input that is not JSON (saying so when it looks like a YAML
 // plan), a document without schema_version, a version newer than this
-// planrun reads, input larger than [MaxReportSize], and values out of
-// range ([Run.Validate]). Fields it does not know are ignored.
+// planrun reads, input larger than [MaxReportSize], more list items or
+// deeper nesting than the limits allow (checked before decoding: see
+// [MaxScenarios] and the other limits), values out of range
+// ([Run.Validate]), and histograms whose geometry planrun does not write
+// or that would take more than [MaxHistogramBytes] decoded. Fields it
+// does not know are ignored.
 func Decode(r io.Reader) (*Run, error) {
 	data, err := readAtMost(r, "the input")
 	if err != nil {
 		return nil, err
 	}
-	return decode(data, "")
+	run, _, err := decode(data, "")
+	return run, err
 }
 
 // MaxReportSize is the largest JSON report Decode and ReadFile read, in
@@ -40,18 +45,27 @@ func Decode(r io.Reader) (*Run, error) {
 // (MaxSeriesPoints per scenario).
 const MaxReportSize = 256 << 20
 
-// ReadFile reads the JSON report at path (see [Decode]). Its errors name path.
+// ReadFile reads the JSON report at path (see [Decode]). Its errors name
+// path. A command that reads several reports reads them with one [Budget].
 func ReadFile(path string) (*Run, error) {
+	run, _, _, err := readFile(path)
+	return run, err
+}
+
+// readFile is ReadFile, also returning the bytes the report's histograms
+// take decoded and the size of the report.
+func readFile(path string) (*Run, int64, int64, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("read report: %w", err)
+		return nil, 0, 0, fmt.Errorf("read report: %w", err)
 	}
 	defer f.Close()
 	data, err := readAtMost(f, path)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	return decode(data, path)
+	run, cost, err := decode(data, path)
+	return run, cost, int64(len(data)), err
 }
 
 // readAtMost reads r to its end, or fails once it has read more than
@@ -68,49 +82,56 @@ func readAtMost(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
-// decode decodes data read from path ("" for a stream). Its errors name the
-// input.
-func decode(data []byte, path string) (*Run, error) {
+// decode decodes data read from path ("" for a stream), and returns the
+// bytes its histograms take decoded. Its errors name the input.
+func decode(data []byte, path string) (*Run, int64, error) {
 	name := path
 	if name == "" {
 		name = "the input"
 	}
 	trimmed := bytes.TrimSpace(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")))
 	if len(trimmed) == 0 {
-		return nil, fmt.Errorf("%s is not a planrun JSON report: it is empty", name)
+		return nil, 0, fmt.Errorf("%s is not a planrun JSON report: it is empty", name)
 	}
 	if trimmed[0] != '{' {
-		return nil, fmt.Errorf("%s %w", name, notJSON(trimmed, path))
+		return nil, 0, fmt.Errorf("%s %w", name, notJSON(trimmed, path))
 	}
 	var head struct {
 		SchemaVersion *int `json:"schema_version"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("%s is not a planrun JSON report: %w", name, err)
+		return nil, 0, fmt.Errorf("%s is not a planrun JSON report: %w", name, err)
 	}
 	switch v := head.SchemaVersion; {
 	case v == nil:
-		return nil, fmt.Errorf("%s is not a planrun JSON report: it has no schema_version", name)
+		return nil, 0, fmt.Errorf("%s is not a planrun JSON report: it has no schema_version", name)
 	case *v > SchemaVersion:
-		return nil, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s; a newer planrun wrote it: upgrade planrun)",
+		return nil, 0, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s; a newer planrun wrote it: upgrade planrun)",
 			name, *v, supportedVersions())
 	case *v < oldestSchemaVersion:
-		return nil, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s)",
+		return nil, 0, fmt.Errorf("%s: schema_version %d is not supported (this planrun reads %s)",
 			name, *v, supportedVersions())
+	}
+	if err := checkLists(data); err != nil {
+		return nil, 0, fmt.Errorf("%s is not a report planrun wrote: %w", name, err)
 	}
 	var run Run
 	if err := json.Unmarshal(data, &run); err != nil {
-		return nil, fmt.Errorf("%s: invalid planrun JSON report (schema_version %d): %w", name, *head.SchemaVersion, err)
+		return nil, 0, fmt.Errorf("%s: invalid planrun JSON report (schema_version %d): %w", name, *head.SchemaVersion, err)
 	}
 	if run.SchemaVersion == 1 {
 		if err := upgradeV1(data, &run); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
 	}
 	if err := run.Validate(); err != nil {
-		return nil, fmt.Errorf("%s is not a report planrun wrote: %w", name, err)
+		return nil, 0, fmt.Errorf("%s is not a report planrun wrote: %w", name, err)
 	}
-	return &run, nil
+	cost, err := checkHistograms(&run)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s is not a report planrun wrote: %w", name, err)
+	}
+	return &run, cost, nil
 }
 
 func supportedVersions() string {

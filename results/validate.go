@@ -13,7 +13,10 @@ const maxProblems = 5
 
 // Validate reports values no run can produce: a negative duration or count,
 // more errors than operations, a rate or share outside 0..1, a number that
-// is not finite, a percentile outside min..max. [Decode] and [ReadFile] call it, so `planrun report` and `planrun
+// is not finite, a percentile outside min..max, a segment count or index,
+// replica number or duration beyond the limits ([MaxSegments],
+// [MaxElapsed], ...), more series points than [MaxSeriesPoints], a series
+// step below [MinSeriesStep], or a point outside its scenario. [Decode] and [ReadFile] call it, so `planrun report` and `planrun
 // compare` refuse such a report instead of rendering nonsense. The error
 // names each field by its JSON path, e.g. `scenarios[0] (steady).elapsed`.
 func (r *Run) Validate() error {
@@ -29,8 +32,25 @@ func (r *Run) Validate() error {
 	c.duration("pool.recycle", r.Pool.Recycle)
 	c.duration("pool.connect_timeout", r.Pool.ConnectTimeout)
 	c.duration("pool.leak_threshold", r.Pool.LeakThreshold)
+	if sg := r.Segment; sg != nil {
+		if sg.Count < 1 || sg.Count > MaxSegments {
+			c.add("segment.count", "is %d: a plan is split into 1 to %d segments", sg.Count, MaxSegments)
+		} else if sg.Index < 1 || sg.Index > sg.Count {
+			c.add("segment.index", "is %d: segment %d of %d does not exist (1 to %d)", sg.Index, sg.Index, sg.Count, sg.Count)
+		}
+		c.replicas("segment.replicas", sg.Replicas)
+	}
+	if m := r.Merged; m != nil && (m.Segments < 1 || m.Segments > MaxSegments) {
+		c.add("merged.segments", "is %d: a plan is split into 1 to %d segments", m.Segments, MaxSegments)
+	}
+	if p := r.Partial; p != nil && (p.Of < 0 || p.Of > MaxScenarios) {
+		c.add("partial.of", "is %d: a plan has 0 to %d scenarios", p.Of, MaxScenarios)
+	}
+	if len(r.Scenarios) > MaxScenarios {
+		c.add("scenarios", "has %d scenarios, more than %d", len(r.Scenarios), MaxScenarios)
+	}
 	for i := range r.Scenarios {
-		c.scenario(fmt.Sprintf("scenarios[%d] (%s)", i, r.Scenarios[i].Name), &r.Scenarios[i])
+		c.scenario(fmt.Sprintf("scenarios[%d] (%s)", i, r.Scenarios[i].Name), &r.Scenarios[i], r.FinishedAt)
 	}
 	return c.err()
 }
@@ -63,6 +83,29 @@ func (c *checker) err() error {
 func (c *checker) duration(field string, d time.Duration) {
 	if d < 0 {
 		c.add(field, "is %dns: a duration must not be negative", int64(d))
+	}
+}
+
+// elapsed checks a duration that measures part of a run: 0 to MaxElapsed.
+func (c *checker) elapsed(field string, d time.Duration) {
+	c.duration(field, d)
+	if d > MaxElapsed {
+		c.add(field, "is %dns: no run lasts longer than %s", int64(d), MaxElapsed)
+	}
+}
+
+// replicas checks a list of replica numbers: 1 to MaxReplicas, at most
+// MaxReplicas of them.
+func (c *checker) replicas(field string, rs []int) {
+	if len(rs) > MaxReplicas {
+		c.add(field, "has %d replicas, more than %d", len(rs), MaxReplicas)
+		return
+	}
+	for i, r := range rs {
+		if r < 1 || r > MaxReplicas {
+			c.add(fmt.Sprintf("%s[%d]", field, i), "is %d: replicas are numbered 1 to %d", r, MaxReplicas)
+			return
+		}
 	}
 }
 
@@ -136,10 +179,12 @@ func (c *checker) latency(field string, l Latency) {
 	}
 }
 
-func (c *checker) scenario(p string, s *Scenario) {
-	c.duration(p+".planned", s.Planned)
-	c.duration(p+".elapsed", s.Elapsed)
-	c.duration(p+".warmup", s.Warmup)
+// scenario checks s, a scenario of a run that finished at finished (zero
+// when not known).
+func (c *checker) scenario(p string, s *Scenario, finished time.Time) {
+	c.elapsed(p+".planned", s.Planned)
+	c.elapsed(p+".elapsed", s.Elapsed)
+	c.elapsed(p+".warmup", s.Warmup)
 	c.count(p+".max_users", int64(s.MaxUsers))
 	c.opsErrors(p+".", s.Ops, s.Errors)
 	c.count(p+".cancelled", s.Cancelled)
@@ -208,14 +253,45 @@ func (c *checker) scenario(p string, s *Scenario) {
 		c.duration(p+".recovery.duration", rc.Duration)
 		c.duration(p+".recovery.settle", rc.Settle)
 	}
-	c.duration(p+".series_step", s.SeriesStep)
+	for i, r := range s.Replicas {
+		if r.Index < 1 || r.Index > MaxReplicas {
+			c.add(fmt.Sprintf("%s.replicas[%d].index", p, i), "is %d: replicas are numbered 1 to %d", r.Index, MaxReplicas)
+			break
+		}
+	}
+	if len(s.Replicas) > MaxReplicas {
+		c.add(p+".replicas", "has %d replicas, more than %d", len(s.Replicas), MaxReplicas)
+	}
+	if len(s.Faults) > MaxFaults {
+		c.add(p+".faults", "has %d faults, more than %d", len(s.Faults), MaxFaults)
+	}
+	c.elapsed(p+".series_step", s.SeriesStep)
+	if len(s.Series) > MaxSeriesPoints {
+		c.add(p+".series", "has %d points, more than %d", len(s.Series), MaxSeriesPoints)
+	}
+	if len(s.Series) > 0 && s.SeriesStep < MinSeriesStep {
+		c.add(p+".series_step", "is %dns: a series step is at least %s", int64(s.SeriesStep), MinSeriesStep)
+	}
+	// A point ends within the run: at most one step after the scenario's
+	// end, or after the run's end (a merged scenario's points span its
+	// segments' starts), and never after MaxElapsed.
+	end := MaxElapsed
+	if s.Elapsed >= 0 && s.Elapsed <= MaxElapsed {
+		end = s.Elapsed
+		if !finished.IsZero() && !s.StartedAt.IsZero() {
+			end = max(end, min(finished.Sub(s.StartedAt), MaxElapsed))
+		}
+	}
+	end += min(max(s.SeriesStep, 0), MaxElapsed)
 	for i := range s.Series {
-		c.point(fmt.Sprintf("%s.series[%d]", p, i), &s.Series[i])
+		c.point(fmt.Sprintf("%s.series[%d]", p, i), &s.Series[i], end)
 	}
 }
 
-func (c *checker) point(p string, pt *Point) {
-	c.duration(p+".t", pt.T)
+func (c *checker) point(p string, pt *Point, end time.Duration) {
+	if pt.T < 0 || pt.T > end {
+		c.add(p+".t", "is %dns: a point lies within its scenario (0 to elapsed + series_step = %dns)", int64(pt.T), int64(end))
+	}
 	for _, d := range []struct {
 		name string
 		d    time.Duration

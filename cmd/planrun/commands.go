@@ -160,8 +160,9 @@ func cmdCompare(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	}
 	runs := make([]*results.Run, len(pos))
+	budget := results.NewBudget() // one for all the reports (untrusted input)
 	for i, path := range pos {
-		if runs[i], err = results.ReadFile(path); err != nil {
+		if runs[i], err = budget.ReadFile(path); err != nil {
 			fmt.Fprintf(stderr, "planrun: %v\n", err)
 			return ExitUsage
 		}

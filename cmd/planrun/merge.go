@@ -49,9 +49,12 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 	}
+	// One budget for every report the command reads (results.Budget):
+	// forged reports cannot add up to more memory than it allows.
+	budget := results.NewBudget()
 	inputs := make([]merge.Input, len(pos))
 	for i, path := range pos {
-		run, err := results.ReadFile(path)
+		run, err := budget.ReadFile(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "planrun: %v\n", err)
 			return ExitUsage
@@ -70,7 +73,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	}
 	var baseline *results.Run
 	if *baselinePath != "" {
-		if baseline, err = results.ReadFile(*baselinePath); err != nil {
+		if baseline, err = budget.ReadFile(*baselinePath); err != nil {
 			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
 			return ExitUsage
 		}

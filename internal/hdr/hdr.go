@@ -49,11 +49,16 @@ func Figures(h *hdrhistogram.Histogram) results.Latency {
 }
 
 // Decode returns the histogram l carries. It fails with [ErrNoHistogram]
-// when l has none, and when the histogram cannot be decoded or its count
+// when l has none, when its geometry is not one planrun writes
+// ([results.CheckHistogram]: it would take more memory than planrun's own
+// histograms), and when the histogram cannot be decoded or its count
 // differs from l.Count (the summary and the histogram disagree).
 func Decode(l results.Latency) (*hdrhistogram.Histogram, error) {
 	if l.Histogram == "" {
 		return nil, ErrNoHistogram
+	}
+	if _, err := results.CheckHistogram(l.Histogram); err != nil {
+		return nil, fmt.Errorf("decode histogram: %w", err)
 	}
 	h, err := hdrhistogram.Decode([]byte(l.Histogram))
 	if err != nil {

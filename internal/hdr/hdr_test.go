@@ -2,6 +2,7 @@ package hdr_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -82,6 +83,12 @@ func TestDecodeRefuses(t *testing.T) {
 		"no histogram":   {results.Latency{Count: 3}, hdr.ErrNoHistogram.Error()},
 		"not base64":     {results.Latency{Count: 1, Histogram: "%%%"}, "decode histogram: "},
 		"count disagree": {func() results.Latency { l := good; l.Count = 5; return l }(), "it holds 2 values, its summary says 5"},
+		// 60 bytes that decode into 49 MB (issue 22): refused from the header.
+		"1 to MaxInt64 at 5 digits": {func() results.Latency {
+			h := hdrhistogram.New(1, math.MaxInt64, 5)
+			_ = h.RecordValue(int64(ms(2)))
+			return hdr.Summarize(h)
+		}(), "decode histogram: it has 5 significant figures; planrun writes 1 to 3"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := hdr.Decode(tc.l)
