@@ -310,6 +310,7 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	out := results.Scenario{
 		Name: first.Name, Mix: first.Mix, Model: first.Model, Status: first.Status,
 		StartedAt: first.StartedAt, Planned: first.Planned,
+		Think: first.Think, TimeScaleNote: first.TimeScaleNote,
 		ErrorsBy: map[string]int64{},
 		Connections: results.Connections{
 			ClosedBy: map[string]int64{},
@@ -562,23 +563,25 @@ func faults(parts []part) []results.Fault {
 	return slices.Clone(parts[best].sc.Faults)
 }
 
-// generator is the load generators' figures: the timer lateness combined
-// conservatively (its summaries carry no histogram), and the CPU figures of
+// generator is the load generators' figures: the timer and network
+// lateness combined conservatively (their summaries carry no histogram), so
+// the merged error band is the widest segment's, and the CPU figures of
 // the busiest machine, kept together so that they describe one machine.
 func generator(parts []part) results.Generator {
 	g0 := parts[0].sc.Generator
 	out := results.Generator{CPU: g0.CPU, ServerCPU: g0.ServerCPU, MachineCPU: g0.MachineCPU, Cores: g0.Cores}
 	lateness := make([]results.Latency, len(parts))
+	proxy := make([]results.Latency, len(parts))
 	busiest := busy(g0)
 	for k, p := range parts {
 		g := p.sc.Generator
-		lateness[k] = g.TimerLateness
+		lateness[k], proxy[k] = g.TimerLateness, g.ProxyLateness
 		if b := busy(g); b > busiest {
 			busiest = b
 			out.CPU, out.ServerCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.MachineCPU, g.Cores
 		}
 	}
-	out.TimerLateness = summaries(lateness)
+	out.TimerLateness, out.ProxyLateness = summaries(lateness), summaries(proxy)
 	return out
 }
 

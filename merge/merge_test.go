@@ -436,3 +436,28 @@ func TestSumsNeverWrap(t *testing.T) {
 		t.Fatalf("error %v, want the ops sum refused", err)
 	}
 }
+
+// The merged error band is the widest segment's: timer and network
+// lateness combine conservatively, and the planned think time and the
+// --time-scale note carry over, so the merged verdict judges its
+// measurement as strictly as each segment's.
+func TestMeasurementCarriesOver(t *testing.T) {
+	in, _, _ := threeSegments()
+	for k, s := range in {
+		sc := &s.Run.Scenarios[0]
+		sc.Think, sc.TimeScaleNote = 40*time.Millisecond, "shortened"
+		sc.Generator.TimerLateness = results.Latency{Count: 100, P99: ms(2 + k)}
+		sc.Generator.ProxyLateness = results.Latency{Count: 100, P99: ms(10 * (3 - k))}
+	}
+	run, err := merge.Runs(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := run.Scenarios[0]
+	if g := sc.Generator; g.TimerLateness.P99 != ms(4) || g.ProxyLateness.P99 != ms(30) || g.Band() != ms(64) {
+		t.Errorf("generator %+v, band %v: want timer p99 4ms, proxy p99 30ms, band 64ms", g, g.Band())
+	}
+	if sc.Think != 40*time.Millisecond || sc.TimeScaleNote != "shortened" {
+		t.Errorf("think %v, note %q: not carried over", sc.Think, sc.TimeScaleNote)
+	}
+}
