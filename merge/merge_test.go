@@ -446,8 +446,8 @@ func TestMeasurementCarriesOver(t *testing.T) {
 	for k, s := range in {
 		sc := &s.Run.Scenarios[0]
 		sc.Think, sc.TimeScaleNote = 40*time.Millisecond, "shortened"
-		sc.Generator.TimerLateness = results.Latency{Count: 100, P99: ms(2 + k)}
-		sc.Generator.ProxyLateness = results.Latency{Count: 100, P99: ms(10 * (3 - k))}
+		sc.Generator.TimerLateness = results.Latency{Count: 100, P99: ms(2 + k), Max: ms(50)}
+		sc.Generator.ProxyLateness = results.Latency{Count: 100, P99: ms(10 * (3 - k)), Max: ms(50)}
 	}
 	run, err := merge.Runs(in)
 	if err != nil {
