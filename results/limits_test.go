@@ -200,6 +200,9 @@ func TestLimitsAgreeWithWhatPlanrunWrites(t *testing.T) {
 	if results.MaxSegments != engine.MaxSegments {
 		t.Errorf("results.MaxSegments %d, engine.MaxSegments %d", results.MaxSegments, engine.MaxSegments)
 	}
+	if results.MaxScenarios != schema.MaxScenarios {
+		t.Errorf("results.MaxScenarios %d, schema's %d", results.MaxScenarios, schema.MaxScenarios)
+	}
 	if results.MaxReplicas != schema.MaxReplicas || results.MaxFaults != schema.MaxFaults {
 		t.Errorf("results.MaxReplicas %d MaxFaults %d, schema's %d and %d", results.MaxReplicas, results.MaxFaults, schema.MaxReplicas, schema.MaxFaults)
 	}

@@ -1,6 +1,7 @@
 package schema_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +227,19 @@ func TestValidationNeverEchoesEnvironmentValues(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A plan of more scenarios than a report may hold is refused when it loads,
+// not after it ran: every reader of its report would refuse the record.
+func TestTooManyScenarios(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 1\nname: many\nmixes:\n  m:\n    - {name: one, sql: SELECT 1}\nscenarios:\n")
+	for i := range schema.MaxScenarios + 1 {
+		fmt.Fprintf(&b, "  - {name: s%d, users: 1, duration: 1s}\n", i)
+	}
+	_, err := schema.Parse("many.yaml", []byte(b.String()), func(string) (string, bool) { return "", false })
+	if err == nil || !strings.Contains(err.Error(), "many.yaml:7:3: 1,001 scenarios, more than 1,000") {
+		t.Errorf("error %v, want the scenarios refused at many.yaml:7:3", err)
 	}
 }

@@ -53,6 +53,9 @@ const (
 	MaxLatency = 10 * time.Second
 	// MaxFaults bounds the faults of one scenario.
 	MaxFaults = 1000
+	// MaxScenarios bounds a plan's scenarios: a report of more is refused
+	// by every reader (results.MaxScenarios).
+	MaxScenarios = 1000
 )
 
 // intRange is the range of values an integer key accepts.

@@ -58,6 +58,8 @@ func (v *validator) top() {
 		"at least one mix is required")
 	v.check(len(p.Scenarios) == 0, &p.Scenarios, root, "add `scenarios:`, a list of load phases",
 		"at least one scenario is required")
+	v.check(len(p.Scenarios) > MaxScenarios, &p.Scenarios, root, "split the plan: every reader of its report refuses more",
+		"%s scenarios, more than %s", humanize.Int(int64(len(p.Scenarios))), humanize.Int(MaxScenarios))
 }
 
 // shown is how a message shows the integer behind ptr: the number, or, when
