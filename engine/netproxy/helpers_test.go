@@ -138,23 +138,22 @@ func latenessSum(h *hdrhistogram.Histogram) time.Duration {
 	return time.Duration(h.Mean() * float64(h.TotalCount()) * float64(time.Microsecond))
 }
 
-// lessLateness times n calls of do through p, after one unmeasured call
-// to warm up. It returns each call's time and that time less the delivery
-// lateness the proxy recorded during it (the proxy records a chunk's
-// lateness before writing it, so by the time a reply arrives its chunks
-// are counted): what the call would have taken had the proxy kept its
-// schedule. Both sorted; and the lateness of every chunk of the n calls.
-// It fails the test unless every call moved chunksPerCall chunks.
-func lessLateness(tb testing.TB, p *netproxy.Proxy, n, chunksPerCall int, do func()) (times, less []time.Duration, late *hdrhistogram.Histogram) {
+// lessLateness calls do n times, after one unmeasured call to warm up;
+// do returns the time of the call through p it made. lessLateness returns
+// those times and each less the delivery lateness the proxy recorded
+// during its call (the proxy records a chunk's lateness before writing it,
+// so by the time a reply arrives its chunks are counted): what the call
+// would have taken had the proxy kept its schedule. Both sorted; and the
+// lateness of every chunk of the n calls. It fails the test unless every
+// call moved chunksPerCall chunks through p.
+func lessLateness(tb testing.TB, p *netproxy.Proxy, n, chunksPerCall int, do func() time.Duration) (times, less []time.Duration, late *hdrhistogram.Histogram) {
 	tb.Helper()
 	do()
 	late = p.TakeLateness()
 	late.Reset()
 	times, less = make([]time.Duration, n), make([]time.Duration, n)
 	for i := range times {
-		start := time.Now()
-		do()
-		times[i] = time.Since(start)
+		times[i] = do()
 		h := p.TakeLateness()
 		if h.TotalCount() != int64(chunksPerCall) {
 			tb.Fatalf("call %d: the proxy counted %d chunks, want %d", i, h.TotalCount(), chunksPerCall)

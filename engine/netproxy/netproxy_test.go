@@ -41,7 +41,7 @@ func TestLatency(t *testing.T) {
 	p := startProxy(t, netproxy.Config{Network: "tcp", Address: up, Latency: latency})
 	c := dial(t, p.Addr())
 	msg := []byte("ping 0123456789")
-	proxied, less, late := lessLateness(t, p, 200, 2, func() { echo(t, c, msg) })
+	proxied, less, late := lessLateness(t, p, 200, 2, func() time.Duration { return echo(t, c, msg) })
 	lp50, lp99, lmax, _ := lateness(late)
 	t.Logf("direct: min %v p50 %v p90 %v; proxied (latency %v): min %v p50 %v p90 %v; less the proxy's lateness: min %v p50 %v p90 %v; lateness p50 %v p99 %v max %v",
 		direct[0], quantile(direct, .5), quantile(direct, .9), latency, proxied[0], quantile(proxied, .5), quantile(proxied, .9),
