@@ -132,10 +132,15 @@ func takeLateness(p *netproxy.Proxy) (p50, p99, most time.Duration, count int64)
 	return lateness(p.TakeLateness())
 }
 
-// latenessSum is the sum of h's lateness values (within the histogram's
-// 1 %).
+// latenessSum is the sum of h's lateness values, at most their true sum:
+// each counts as the lowest value of its histogram bucket (values are
+// recorded in whole microseconds, rounded down, within 1 %).
 func latenessSum(h *hdrhistogram.Histogram) time.Duration {
-	return time.Duration(h.Mean() * float64(h.TotalCount()) * float64(time.Microsecond))
+	var us int64
+	for _, b := range h.Distribution() {
+		us += b.From * b.Count
+	}
+	return time.Duration(us) * time.Microsecond
 }
 
 // lessLateness calls do n times, after one unmeasured call to warm up;
