@@ -23,6 +23,38 @@ func generatorFigures(f selfwatch.Figures) results.Generator {
 	}
 }
 
+// watchGenerator starts watching the load generator for the scenario:
+// its selfwatch.Watch, and a new period of the emulated network's
+// delivery lateness (what the proxy delivered before the scenario, for
+// setup or an earlier scenario, is not the scenario's).
+func (r *scenarioRun) watchGenerator() {
+	r.self = selfwatch.Start(r.env.serverPID)
+	if p := r.env.proxy; p != nil {
+		p.TakeLateness()
+	}
+}
+
+// generator is the scenario's generator figures so far (generatorFigures),
+// with the emulated network's delivery lateness (netproxy: microseconds
+// per chunk and direction; zero without a network). final stops the watch
+// and takes the lateness, once, at the scenario's end.
+func (r *scenarioRun) generator(final bool) results.Generator {
+	var g results.Generator
+	if final {
+		g = generatorFigures(r.self.Stop())
+	} else {
+		g = generatorFigures(r.self.Now())
+	}
+	if p := r.env.proxy; p != nil {
+		if final {
+			g.ProxyLateness = microsLatency(p.TakeLateness())
+		} else {
+			g.ProxyLateness = microsLatency(p.Lateness())
+		}
+	}
+	return g
+}
+
 // microsLatency summarises a histogram of microseconds.
 func microsLatency(h *hdrhistogram.Histogram) results.Latency {
 	if h == nil || h.TotalCount() == 0 {

@@ -67,7 +67,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
-	r.self = selfwatch.Start(e.serverPID)
+	r.watchGenerator()
 	r.start = time.Now()
 	r.col.startLevels(r.start, reps.pools)
 	out.StartedAt = r.start.UTC()
@@ -84,7 +84,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	r.env.afterRestart(out.Faults)
 	r.stopOpen()
 	elapsed := r.drain(ctx, cancelOps)
-	out.Generator = generatorFigures(r.self.Stop())
+	out.Generator = r.generator(true)
 	out.MaxUsers = r.peak
 	out.Warmup = min(sc.Warmup, elapsed)
 
@@ -183,7 +183,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	var partial results.Scenario
 	partial.Name, partial.Mix, partial.MaxUsers, partial.Warmup = r.sc.Name, r.sc.Mix.Name, r.peak, min(r.sc.Warmup, el)
 	partial.ErrorsBy = map[string]int64{}
-	partial.Generator = generatorFigures(r.self.Now())
+	partial.Generator = r.generator(false)
 	r.fill(&partial, el)
 	if abort, o := r.env.live(&partial, el); abort {
 		r.abort = &o

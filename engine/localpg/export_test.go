@@ -13,3 +13,6 @@ const (
 	TempPrefix = tempPrefix
 	LockName   = lockName
 )
+
+// Niceness is the nice value of what syscall.Getpriority returned.
+var Niceness = niceness

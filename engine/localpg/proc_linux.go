@@ -12,3 +12,7 @@ import "syscall"
 func childProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM, Credential: cred}
 }
+
+// niceness is the nice value of what getpriority returned: Linux's system
+// call returns 20 − nice.
+func niceness(prio int) int { return 20 - prio }

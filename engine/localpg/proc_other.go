@@ -11,3 +11,7 @@ import "syscall"
 func childProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Credential: cred}
 }
+
+// niceness is the nice value of what getpriority returned (libc's
+// getpriority returns the nice value itself).
+func niceness(prio int) int { return prio }

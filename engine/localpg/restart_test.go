@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,15 +74,18 @@ func waitDown(t *testing.T, srv *localpg.Server) {
 }
 
 // postmastersOf returns the pids of the processes started with dataDir on
-// their command line (postmasters; their children rename themselves), read
-// from /proc. The test is skipped where there is no /proc.
+// their command line, read from /proc, leaving out those whose parent is
+// one too: a postmaster's children rename themselves, but a child forked
+// a moment ago, which a busy machine (or the server's lower priority) has
+// not run yet, still bears its parent's command line. The test is skipped
+// where there is no /proc.
 func postmastersOf(t *testing.T, dataDir string) []int {
 	t.Helper()
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		t.Skipf("no /proc to list processes: %v", err)
 	}
-	var pids []int
+	parents := map[int]int{} // pid → parent pid, of the processes with dataDir
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
@@ -91,13 +95,31 @@ func postmastersOf(t *testing.T, dataDir string) []int {
 		if err != nil {
 			continue // gone meanwhile
 		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// Field 4 is the parent; the command name (field 2) is in
+		// parentheses and may hold spaces.
+		fields := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		ppid, err := strconv.Atoi(fields[1])
+		if err != nil {
+			t.Fatalf("/proc/%d/stat: parent %q: %v", pid, fields[1], err)
+		}
 		for arg := range strings.SplitSeq(string(cmdline), "\x00") {
 			if arg == dataDir {
-				pids = append(pids, pid)
+				parents[pid] = ppid
 				break
 			}
 		}
 	}
+	var pids []int
+	for pid, ppid := range parents {
+		if _, forked := parents[ppid]; !forked {
+			pids = append(pids, pid)
+		}
+	}
+	slices.Sort(pids)
 	return pids
 }
 

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // conn is one client connection and its upstream connection.
@@ -16,6 +17,11 @@ type conn struct {
 	// delivery time or a stall give up then.
 	done      chan struct{}
 	closeOnce sync.Once
+	// lat records both directions' delivery lateness; writers counts the
+	// directions' writers still running (the readers end before them), and
+	// the last to end retires lat.
+	lat     *lateness
+	writers atomic.Int32
 }
 
 // serve dials the upstream and forwards both directions until the pair
@@ -40,6 +46,8 @@ func (c *conn) serve(seq uint64) {
 	c.upstream = up
 	p.mu.Unlock()
 
+	c.lat = p.lat.open()
+	c.writers.Store(2)
 	seed := uint64(p.cfg.Seed)
 	toServer := newPipe(c, c.client, up, rand.New(rand.NewPCG(seed, seq<<1)))
 	toClient := newPipe(c, up, c.client, rand.New(rand.NewPCG(seed, seq<<1|1)))
@@ -48,6 +56,14 @@ func (c *conn) serve(seq uint64) {
 	go func() { defer p.wg.Done(); toServer.write() }()
 	go func() { defer p.wg.Done(); toClient.read() }()
 	toClient.write()
+}
+
+// writerDone is called by each direction's writer as it ends; the last
+// retires the connection's lateness recorder, which nothing uses then.
+func (c *conn) writerDone() {
+	if c.writers.Add(-1) == 0 {
+		c.proxy.lat.retire(c.lat)
+	}
 }
 
 // isClosed reports whether close has begun.

@@ -2,6 +2,8 @@ package netproxy_test
 
 import (
 	"io"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"net"
 	"os"
 	"slices"
@@ -115,4 +117,56 @@ func roundTrips(tb testing.TB, c net.Conn, n int) []time.Duration {
 // quantile of sorted durations, q in 0..1.
 func quantile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[int(q*float64(len(sorted)-1))]
+}
+
+// lateness summarises a lateness histogram: p50, p99 and max, and how many
+// chunks it counts.
+func lateness(h *hdrhistogram.Histogram) (p50, p99, most time.Duration, count int64) {
+	us := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	return us(h.ValueAtQuantile(50)), us(h.ValueAtQuantile(99)), us(h.Max()), h.TotalCount()
+}
+
+// takeLateness takes p's delivery lateness since the last take: its p50,
+// p99 and max, and how many chunks it counts.
+func takeLateness(p *netproxy.Proxy) (p50, p99, most time.Duration, count int64) {
+	return lateness(p.TakeLateness())
+}
+
+// latenessSum is the sum of h's lateness values, at most their true sum:
+// each counts as the lowest value of its histogram bucket (values are
+// recorded in whole microseconds, rounded down, within 1 %).
+func latenessSum(h *hdrhistogram.Histogram) time.Duration {
+	var us int64
+	for _, b := range h.Distribution() {
+		us += b.From * b.Count
+	}
+	return time.Duration(us) * time.Microsecond
+}
+
+// lessLateness calls do n times, after one unmeasured call to warm up;
+// do returns the time of the call through p it made. lessLateness returns
+// those times and each less the delivery lateness the proxy recorded
+// during its call (the proxy records a chunk's lateness before writing it,
+// so by the time a reply arrives its chunks are counted): what the call
+// would have taken had the proxy kept its schedule. Both sorted; and the
+// lateness of every chunk of the n calls. It fails the test unless every
+// call moved chunksPerCall chunks through p.
+func lessLateness(tb testing.TB, p *netproxy.Proxy, n, chunksPerCall int, do func() time.Duration) (times, less []time.Duration, late *hdrhistogram.Histogram) {
+	tb.Helper()
+	do()
+	late = p.TakeLateness()
+	late.Reset()
+	times, less = make([]time.Duration, n), make([]time.Duration, n)
+	for i := range times {
+		times[i] = do()
+		h := p.TakeLateness()
+		if h.TotalCount() != int64(chunksPerCall) {
+			tb.Fatalf("call %d: the proxy counted %d chunks, want %d", i, h.TotalCount(), chunksPerCall)
+		}
+		less[i] = times[i] - latenessSum(h)
+		late.Merge(h)
+	}
+	slices.Sort(times)
+	slices.Sort(less)
+	return times, less, late
 }

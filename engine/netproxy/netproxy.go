@@ -8,6 +8,11 @@
 // the time it may be delivered, and a writer delivers the chunks at those
 // times, in order. With a zero Config the proxy forwards as fast as the
 // two sockets allow.
+//
+// The proxy measures how late it delivers each chunk (Lateness,
+// TakeLateness; defined in lateness.go): on a busy machine its delays
+// grow by what its goroutines wait for a CPU, and that figure says by how
+// much.
 package netproxy
 
 import (
@@ -78,11 +83,15 @@ type Proxy struct {
 	extra      atomic.Int64  // SetExtraLatency's round-trip duration, in ns
 	stalled    atomic.Bool   // fast path of resumed != nil
 	seq        atomic.Uint64 // numbers connections, to seed their jitter
+	lat        *latenesses   // the delivery lateness of every connection
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open connections
 	resumed chan struct{}      // while stalled: closed when the stall ends
-	closed  bool
+	// resumedAt is when the last stall ended: a chunk that waited for it
+	// was due then at the earliest.
+	resumedAt time.Time
+	closed    bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -109,6 +118,7 @@ func Start(cfg Config) (*Proxy, error) {
 		cancelDial: cancel,
 		conns:      make(map[*conn]struct{}),
 		clock:      newClock(),
+		lat:        newLatenesses(),
 	}
 	p.wg.Add(2)
 	go func() { defer p.wg.Done(); p.clock.run() }()
@@ -130,6 +140,7 @@ func (p *Proxy) SetStalled(stalled bool) {
 		p.resumed = make(chan struct{})
 		p.stalled.Store(true)
 	case !stalled && p.resumed != nil:
+		p.resumedAt = time.Now()
 		close(p.resumed)
 		p.resumed = nil
 		p.stalled.Store(false)
@@ -223,21 +234,24 @@ func (p *Proxy) accept() {
 }
 
 // waitResumed returns true at once when the proxy is not stalled, or once
-// the stall ends; false if done is closed first.
-func (p *Proxy) waitResumed(done <-chan struct{}) bool {
+// the stall ends, with the instant it ended (zero when there was no stall
+// to wait for); false if done is closed first.
+func (p *Proxy) waitResumed(done <-chan struct{}) (ok bool, resumedAt time.Time) {
 	if !p.stalled.Load() {
-		return true
+		return true, time.Time{}
 	}
 	p.mu.Lock()
 	resumed := p.resumed
 	p.mu.Unlock()
 	if resumed == nil {
-		return true
+		return true, time.Time{}
 	}
 	select {
 	case <-resumed:
-		return true
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return true, p.resumedAt
 	case <-done:
-		return false
+		return false, time.Time{}
 	}
 }

@@ -42,6 +42,8 @@ type pipe struct {
 	// transmitted is when the previous chunk finished going through the
 	// bandwidth limit; released is its delivery time. Owned by read.
 	transmitted, released time.Time
+	// wrote is when the writer's previous write ended. Owned by write.
+	wrote time.Time
 }
 
 func newPipe(c *conn, src, dst net.Conn, rng *rand.Rand) *pipe {
@@ -61,7 +63,8 @@ func (pp *pipe) read() {
 		n, err := pp.src.Read(*buf)
 		if n > 0 {
 			release := pp.releaseTime(n)
-			if pp.queued.Load() == 0 && !proxy.stalled.Load() && !release.After(time.Now()) {
+			if now := time.Now(); pp.queued.Load() == 0 && !proxy.stalled.Load() && !release.After(now) {
+				pp.conn.lat.record(now.Sub(release))
 				if _, werr := pp.dst.Write((*buf)[:n]); werr != nil {
 					pp.conn.close(false)
 					return
@@ -119,11 +122,13 @@ func (pp *pipe) write() {
 		pp.queued.Add(-1)
 	}
 	pp.conn.close(false)
+	pp.conn.writerDone()
 }
 
 // deliver waits for ch's delivery time and the end of any stall, then
-// writes it to dst. It returns false when the pair is closed first or
-// the write fails; it closes the pair then.
+// records how late it is (lateness.go) and writes it to dst. It
+// returns false when the pair is closed first or the write fails; it
+// closes the pair then.
 func (pp *pipe) deliver(ch chunk) bool {
 	done := pp.conn.done
 	if time.Now().Before(ch.release) {
@@ -134,12 +139,24 @@ func (pp *pipe) deliver(ch chunk) bool {
 			return false
 		}
 	}
-	if !pp.conn.proxy.waitResumed(done) {
+	ok, resumedAt := pp.conn.proxy.waitResumed(done)
+	if !ok {
 		return false
 	}
+	due := ch.release
+	if resumedAt.After(due) {
+		due = resumedAt
+	}
+	if pp.wrote.After(due) {
+		due = pp.wrote
+	}
+	// Recorded before the write, so that whoever receives the chunk finds
+	// its lateness recorded.
+	pp.conn.lat.record(time.Since(due))
 	if _, err := pp.dst.Write((*ch.buf)[:ch.n]); err != nil {
 		pp.conn.close(false)
 		return false
 	}
+	pp.wrote = time.Now()
 	return true
 }

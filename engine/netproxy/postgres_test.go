@@ -77,27 +77,52 @@ func select1Times(tb testing.TB, conn *pgx.Conn, n int) []time.Duration {
 }
 
 // The ground truth: with latency 5ms, SELECT 1's p50 is between
-// 5 ms and 6.5 ms on loopback.
+// 5 ms and 6.5 ms on loopback, once the proxy's own measured lateness is
+// taken off each query (on a busy machine the proxy delivers late, and
+// says by how much: that is what the run's verdict allows for). The
+// server's part is measured alongside: direct queries, each after the idle
+// gap a proxied one leaves the server (a busy machine wakes an idle server
+// late, the more so as it runs at a lower priority, localpg.ServerNiceness).
 func TestPostgresSelect1Latency(t *testing.T) {
 	const latency = 5 * time.Millisecond
 	network, address := pgUpstream(t)
-	direct := select1Times(t, pgConnect(t, nil), 200)
+	directConn := pgConnect(t, nil)
 	p := startProxy(t, netproxy.Config{Network: network, Address: address, Latency: latency})
 	start := time.Now()
 	conn := pgConnect(t, p)
 	connect := time.Since(start)
-	proxied := select1Times(t, conn, 200)
-	p50, directP50 := quantile(proxied, .5), quantile(direct, .5)
-	t.Logf("SELECT 1 direct: p50 %v p90 %v; through latency %v: min %v p50 %v p90 %v; connect through the proxy %v",
-		directP50, quantile(direct, .9), latency, proxied[0], p50, quantile(proxied, .9), connect)
+	// Alternate, so that both see the same machine. One chunk each way per
+	// proxied query.
+	var direct []time.Duration
+	proxied, less, late := lessLateness(t, p, 200, 2, func() time.Duration {
+		time.Sleep(latency)
+		start := time.Now()
+		select1(t, directConn)
+		direct = append(direct, time.Since(start))
+		start = time.Now()
+		select1(t, conn)
+		return time.Since(start)
+	})
+	direct = direct[1:] // the warm-up
+	slices.Sort(direct)
+	lp50, lp99, lmax, lcount := lateness(late)
+	p50, directP50 := quantile(less, .5), quantile(direct, .5)
+	t.Logf("SELECT 1 direct after %v idle: p50 %v p90 %v; through latency %v: min %v p50 %v p90 %v; less the proxy's lateness: min %v p50 %v p90 %v; connect through the proxy %v",
+		latency, directP50, quantile(direct, .9), latency, proxied[0], quantile(proxied, .5), quantile(proxied, .9), less[0], p50, quantile(less, .9), connect)
+	t.Logf("proxy lateness of %d chunks: p50 %v p99 %v max %v", lcount, lp50, lp99, lmax)
 
 	if proxied[0] < latency {
 		t.Errorf("fastest SELECT 1 %v is below the latency %v", proxied[0], latency)
 	}
+	// The lateness is part of each query's time: taking it off cannot go
+	// below the latency.
+	if less[0] < latency {
+		t.Errorf("fastest SELECT 1 less the proxy's lateness %v is below the latency %v: the lateness is overcounted", less[0], latency)
+	}
 	// 6.5 ms on an idle machine, where the direct p50 is about 0.1 ms; a
 	// busy machine slows the direct queries too.
 	if limit := 6500*time.Microsecond + max(directP50-100*time.Microsecond, 0); p50 > limit {
-		t.Errorf("SELECT 1 p50 %v through the proxy is above %v", p50, limit)
+		t.Errorf("SELECT 1 p50 %v through the proxy, less its lateness, is above %v (6.5ms + direct p50 beyond 0.1ms)", p50, limit)
 	}
 	if connect < latency {
 		t.Errorf("connecting took %v, under the round trip (%v) a startup needs at least", connect, latency)
