@@ -183,7 +183,7 @@ func mergeMeasurement(c results.Criterion, fromAssertions results.Criterion, has
 		return c
 	}
 	c.Reasons = append(c.Reasons, fromAssertions.Reasons...)
-	if rank(fromAssertions.Status) > rank(c.Status) {
+	if fromAssertions.Status.Severity() > c.Status.Severity() {
 		c.Status = fromAssertions.Status
 	}
 	return c

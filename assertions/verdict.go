@@ -370,25 +370,10 @@ func mergePreflight(c results.Criterion, checks []results.Check, hasAssertions b
 		reasons = append(reasons, "passed: "+strings.Join(passed, ", "))
 	}
 	c.Reasons = append(reasons, c.Reasons...)
-	if rank(status) > rank(c.Status) {
+	if status.Severity() > c.Status.Severity() {
 		c.Status = status
 	}
 	return c
-}
-
-// rank orders criterion statuses by severity.
-func rank(status results.CriterionStatus) int {
-	switch status {
-	case results.CriterionFail:
-		return 4
-	case results.CriterionUndecided:
-		return 3
-	case results.CriterionWarn:
-		return 2
-	case results.CriterionPass:
-		return 1
-	}
-	return 0
 }
 
 func contains(list []string, s string) bool {

@@ -221,15 +221,13 @@ func Baselines(bases []*results.Run, new *results.Run, opts Options) *Comparison
 
 	newByName := map[string]*results.Scenario{}
 	for i := range new.Scenarios {
-		if ran(&new.Scenarios[i]) {
-			newByName[new.Scenarios[i].Name] = &new.Scenarios[i]
-		}
+		newByName[new.Scenarios[i].Name] = &new.Scenarios[i]
 	}
 	seen := map[string]bool{}
 	for _, base := range bases {
 		for i := range base.Scenarios {
 			b := &base.Scenarios[i]
-			if !ran(b) || seen[b.Name] {
+			if seen[b.Name] {
 				continue
 			}
 			seen[b.Name] = true
@@ -243,7 +241,7 @@ func Baselines(bases []*results.Run, new *results.Run, opts Options) *Comparison
 	}
 	for i := range new.Scenarios {
 		n := &new.Scenarios[i]
-		if ran(n) && !seen[n.Name] {
+		if !seen[n.Name] {
 			c.OnlyInNew = append(c.OnlyInNew, n.Name)
 		}
 	}
@@ -270,7 +268,7 @@ func scenariosNamed(runs []*results.Run, name string) []*results.Scenario {
 	var out []*results.Scenario
 	for _, r := range runs {
 		for i := range r.Scenarios {
-			if s := &r.Scenarios[i]; s.Name == name && ran(s) {
+			if s := &r.Scenarios[i]; s.Name == name {
 				out = append(out, s)
 				break
 			}
@@ -278,9 +276,6 @@ func scenariosNamed(runs []*results.Run, name string) []*results.Scenario {
 	}
 	return out
 }
-
-// ran reports whether a scenario has measurements to compare.
-func ran(s *results.Scenario) bool { return s.Status != "skipped" }
 
 // rule is how a metric is judged.
 type rule int

@@ -184,7 +184,7 @@ func runs(segs []Input) (*results.Run, error) {
 		for _, rep := range r.Segment.Replicas {
 			out.Target.Replicas = max(out.Target.Replicas, rep)
 		}
-		if rank := statusRank(r.Status); rank > worst {
+		if rank := r.Status.Severity(); rank > worst {
 			worst = rank
 			out.Status = r.Status
 			out.StatusReason = label(s)
@@ -224,22 +224,6 @@ func absDuration(d time.Duration) time.Duration {
 	return d
 }
 
-// statusRank orders run and scenario statuses from best to worst: completed,
-// skipped, interrupted, aborted, failed.
-func statusRank(s results.Status) int {
-	switch s {
-	case results.StatusFailed:
-		return 4
-	case results.StatusAborted:
-		return 3
-	case results.StatusInterrupted:
-		return 2
-	case "skipped":
-		return 1
-	}
-	return 0
-}
-
 // preflight is segment 1's checks plus every check another segment failed
 // or warned on that is at least as bad as the same check so far, its reason
 // naming the segment. A check keeps its name, and the last one of a name is
@@ -248,11 +232,11 @@ func preflight(segs []Input) []results.Check {
 	checks := slices.Clone(segs[0].Run.Preflight)
 	worst := map[string]int{}
 	for _, ch := range checks {
-		worst[ch.Name] = max(worst[ch.Name], checkRank(ch.Status))
+		worst[ch.Name] = max(worst[ch.Name], ch.Status.Severity())
 	}
 	for _, s := range segs[1:] {
 		for _, ch := range s.Run.Preflight {
-			rank := checkRank(ch.Status)
+			rank := ch.Status.Severity()
 			if rank == 0 || rank < worst[ch.Name] {
 				continue
 			}
@@ -265,16 +249,6 @@ func preflight(segs []Input) []results.Check {
 		}
 	}
 	return checks
-}
-
-func checkRank(s results.CheckStatus) int {
-	switch s {
-	case results.CheckFail:
-		return 2
-	case results.CheckWarn:
-		return 1
-	}
-	return 0
 }
 
 // part is one segment's record of a scenario.
@@ -330,7 +304,7 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	for _, p := range parts {
 		sc := p.sc
 		sum.file = p.in.File
-		if statusRank(sc.Status) > statusRank(out.Status) {
+		if sc.Status.Severity() > out.Status.Severity() {
 			out.Status = sc.Status
 		}
 		if !sc.StartedAt.IsZero() && (out.StartedAt.IsZero() || sc.StartedAt.Before(out.StartedAt)) {

@@ -35,6 +35,21 @@ const (
 	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
 )
 
+// Severity orders statuses from best to worst (completed 0, interrupted 2,
+// aborted 3, failed 4), so that the worst of several runs' or segments'
+// statuses is the one with the highest severity.
+func (s Status) Severity() int {
+	switch s {
+	case StatusFailed:
+		return 4
+	case StatusAborted:
+		return 3
+	case StatusInterrupted:
+		return 2
+	}
+	return 0
+}
+
 // Run is one whole run of a plan.
 type Run struct {
 	SchemaVersion  int       `json:"schema_version"`
@@ -172,11 +187,22 @@ const (
 	CheckFail CheckStatus = "fail"
 )
 
+// Severity orders check statuses from best to worst: pass 0, warn 1, fail 2.
+func (s CheckStatus) Severity() int {
+	switch s {
+	case CheckFail:
+		return 2
+	case CheckWarn:
+		return 1
+	}
+	return 0
+}
+
 // Scenario holds everything measured in one scenario.
 type Scenario struct {
 	Name string `json:"name" expr:"scenario"`
 	Mix  string `json:"mix"`
-	// Status: completed, aborted, interrupted, failed, or skipped.
+	// Status: completed, aborted, interrupted or failed.
 	Status    Status    `json:"status"`
 	StartedAt time.Time `json:"started_at"`
 	// Planned is the scenario's planned length (after --time-scale); Elapsed what it actually took.
@@ -503,6 +529,20 @@ const (
 	RecoveryNotReached RecoveryStatus = "not_reached"
 )
 
+// Severity orders recovery statuses from best to worst: not stressed 0
+// (nothing was tested), recovered 1, not reached 2, not recovered 3.
+func (s RecoveryStatus) Severity() int {
+	switch s {
+	case RecoveryNotRecovered:
+		return 3
+	case RecoveryNotReached:
+		return 2
+	case RecoveryRecovered:
+		return 1
+	}
+	return 0
+}
+
 // Replica is one replica's pool figures in a scenario. Assertions read the
 // worst replica of each figure as replicas.<figure>
 // (replicas.utilization.max, replicas.exhaustion.timeouts, ...).
@@ -559,23 +599,13 @@ const (
 // not recovered, then not reached, then the longest recovery, then not
 // stressed. Ties keep the first.
 func WorstRecovery(rs ...*Recovery) *Recovery {
-	rank := func(r *Recovery) int {
-		switch r.Status {
-		case RecoveryNotRecovered:
-			return 3
-		case RecoveryNotReached:
-			return 2
-		case RecoveryRecovered:
-			return 1
-		}
-		return 0
-	}
 	var worst *Recovery
 	for _, r := range rs {
 		if r == nil {
 			continue
 		}
-		if worst == nil || rank(r) > rank(worst) || rank(r) == rank(worst) && r.Duration > worst.Duration {
+		if worst == nil || r.Status.Severity() > worst.Status.Severity() ||
+			r.Status.Severity() == worst.Status.Severity() && r.Duration > worst.Duration {
 			worst = r
 		}
 	}
@@ -739,3 +769,19 @@ const (
 	CriterionUndecided CriterionStatus = "undecided"
 	CriterionSkipped   CriterionStatus = "skipped" // nothing in it was evaluated
 )
+
+// Severity orders criterion statuses from best to worst: skipped 0, pass 1,
+// warn 2, undecided 3, fail 4.
+func (s CriterionStatus) Severity() int {
+	switch s {
+	case CriterionFail:
+		return 4
+	case CriterionUndecided:
+		return 3
+	case CriterionWarn:
+		return 2
+	case CriterionPass:
+		return 1
+	}
+	return 0
+}
