@@ -182,8 +182,9 @@ func compileBuiltins() []*compiled {
 // exprOptions are the options every check is compiled with: the typed
 // environment, constant duration("...") calls, and duration arithmetic that
 // expr lacks (a duration times or divided by a float, the ratio of two
-// durations).
-var exprOptions = []expr.Option{
+// durations), and the bounds of what an evaluation builds
+// (exprbudget.MemoryOptions).
+var exprOptions = append([]expr.Option{
 	expr.Env(Env{}),
 	expr.MaxNodes(exprbudget.MaxNodes),
 	expr.Patch(durationFolder{}),
@@ -196,7 +197,7 @@ var exprOptions = []expr.Option{
 		new(func(time.Duration, int) time.Duration)),
 	expr.Operator("*", "durationTimes"),
 	expr.Operator("/", "durationDiv"),
-}
+}, exprbudget.MemoryOptions()...)
 
 // checkSource locates one check's text in the plan file.
 type checkSource struct {
