@@ -388,3 +388,52 @@ func TestGitHubSummaryLostDuringRun(t *testing.T) {
 		t.Errorf("no warning about the lost summary:\n%s", r.stderr)
 	}
 }
+
+// TestGitHubSummaryNotRegular points GITHUB_STEP_SUMMARY at a FIFO nobody
+// reads and at a directory: run and merge refuse it before doing anything
+// (exit 2 at once, naming the kind of file), instead of blocking in the
+// open for good (a FIFO) or replacing the verdict's code (a directory).
+func TestGitHubSummaryNotRegular(t *testing.T) {
+	useDB(t)
+	conn := db(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "summary.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	approved := filepath.Join("testdata", "approved.yaml")
+	a := segmentReport(t, dir, approved, 1, 2, 30)
+	b := segmentReport(t, dir, approved, 2, 2, 50)
+	for _, c := range []struct{ name, path, kind string }{
+		{"FIFO", fifo, "a named pipe (FIFO)"},
+		{"directory", dir, "a directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("GITHUB_STEP_SUMMARY", c.path)
+			resetMarker(t, conn, "interrupt")
+			done := make(chan result, 1)
+			go func() { done <- planrun(t, plan("interrupt"), "--quiet") }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("planrun run did not return within a minute: blocked on the summary")
+			}
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.path+" is "+c.kind+", not a regular file") || !strings.Contains(r.stderr, "nothing was run") {
+				t.Errorf("run: want exit %d naming %s, got %s", ExitUsage, c.kind, r)
+			}
+			if markers(t, conn, "interrupt") != 0 || tableExists(t, conn, "planrun_cli_interrupt") {
+				t.Errorf("run: the plan ran")
+			}
+			go func() { done <- planrun(t, "merge", a, b) }()
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("planrun merge did not return within a minute: blocked on the summary")
+			}
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.kind+", not a regular file") || !strings.Contains(r.stderr, "nothing was merged") {
+				t.Errorf("merge: want exit %d naming %s, got %s", ExitUsage, c.kind, r)
+			}
+		})
+	}
+}
