@@ -280,8 +280,16 @@ func TestThirdSignalExits(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.waitFor("teardown: 3 statement(s)")
 	p.signal(syscall.SIGTERM)
+	p.waitFor("again: stopping the teardown")
+	third := time.Now()
 	p.signal(syscall.SIGHUP)
 	r := p.wait()
+	took := time.Since(third)
+	t.Logf("third signal to exit: %s", took.Round(time.Millisecond))
+	// At once: the message gets lastWords; generous for a busy machine.
+	if took > 3*time.Second {
+		t.Errorf("the process took %s to exit after the third signal", took)
+	}
 	if r.code != ExitAborted {
 		t.Fatalf("want exit %d, got %s", ExitAborted, r)
 	}
@@ -435,5 +443,46 @@ func TestGitHubSummaryNotRegular(t *testing.T) {
 				t.Errorf("merge: want exit %d naming %s, got %s", ExitUsage, c.kind, r)
 			}
 		})
+	}
+}
+
+// blockedWriter is a stderr whose writes never return.
+type blockedWriter struct{}
+
+func (blockedWriter) Write([]byte) (int, error) { select {} }
+
+// TestStopCountingStderrBlocked: a stderr that blocks (a full pipe, a
+// writer held by a stuck goroutine) delays no signal: the first two still
+// cancel, and the third exits within lastWords.
+func TestStopCountingStderrBlocked(t *testing.T) {
+	exited := make(chan int, 1)
+	s := catchStops(blockedWriter{}, false, func(code int) { exited <- code })
+	defer s.Release()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		ctx := s.Run
+		if sig == syscall.SIGHUP {
+			ctx = s.Teardown
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v did not cancel while stderr blocks", sig)
+		}
+	}
+	start := time.Now()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		t.Logf("third signal to exit with stderr blocked: %s", time.Since(start).Round(time.Millisecond))
+		if code != ExitAborted {
+			t.Errorf("exit(%d), want %d", code, ExitAborted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third signal did not exit while stderr blocks")
 	}
 }
