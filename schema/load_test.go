@@ -303,3 +303,14 @@ func TestParseRefusesALargePlan(t *testing.T) {
 		t.Errorf("a plan of exactly MaxPlanSize bytes: %v", err)
 	}
 }
+
+// TestEqualRangeEnds: a range whose ends are equal is that one duration
+// (it was refused as "minimum 1s is greater than maximum 0s").
+func TestEqualRangeEnds(t *testing.T) {
+	for _, think := range []string{"50ms..50ms", "1s..1s", "0s..0s", "1s..1000ms"} {
+		p := mustParse(t, "version: 1\nname: t\nmixes:\n  app: [{name: a, sql: SELECT 1}]\nscenarios:\n  - {name: s, users: 1, duration: 1s, think: "+think+"}\n", nil)
+		if r := p.Scenarios[0].Think; r.Min != r.Max || (think != "0s..0s" && r.Min == 0) {
+			t.Errorf("think: %s = %+v, want equal non-zero ends", think, r)
+		}
+	}
+}
