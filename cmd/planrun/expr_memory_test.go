@@ -64,6 +64,7 @@ func TestExpressionMemoryAndInterrupt(t *testing.T) {
 	if sc.ErrorsBy[results.ErrArgs] == 0 {
 		t.Errorf("no args errors (errors by category %v)", sc.ErrorsBy)
 	}
+	t.Logf("args error sample: %s", sc.ErrorSamples[results.ErrArgs])
 	if s := sc.ErrorSamples[results.ErrArgs]; !strings.Contains(s, "`+` would build a string or array of 2,097,152 bytes") || !strings.Contains(s, `len(reduce(1..34, #acc + #acc, "x"))`) {
 		t.Errorf("the args error does not name the expression and the refused operator: %q", s)
 	}
