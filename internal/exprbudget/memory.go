@@ -27,8 +27,9 @@ import (
 //     replace, join, concat, flatten, split, splitAfter, toJSON, string,
 //     toBase64) would build is measured before it is built and refused
 //     past [MaxLen];
-//   - what those build is counted against [MaxBytes] per evaluation when
-//     the environment carries a [Meter] ([Metered]).
+//   - what those build is counted against [MaxBytes] per evaluation with a
+//     [Meter]: the environment's ([Metered], [MemoryOptions]) or the
+//     program's ([MeteredOptions]).
 const (
 	// MaxLen bounds a string (in bytes) or an array (in items) built
 	// during an evaluation: 1 MiB, or 1,048,576 items. It is also
@@ -92,11 +93,26 @@ var building = []string{"repeat", "replace", "join", "concat", "flatten", "split
 // MemoryOptions returns the expr options that enforce [MaxLen] and
 // [MaxBytes]: `+` on strings (or on values of unknown type) and the
 // builtins that build strings or arrays are replaced by checked functions
-// that get the environment as a hidden first argument. Pass them with
-// expr.Compile, after expr.Env.
+// that get the environment as a hidden first argument, counting against
+// its meter when it is [Metered]. Pass them with expr.Compile, after
+// expr.Env.
 func MemoryOptions() []expr.Option {
+	return memoryOptions(func() ast.Node { return &ast.IdentifierNode{Value: hiddenEnv} })
+}
+
+// MeteredOptions is [MemoryOptions] counting against m, for a program
+// whose evaluations never overlap (a check: the caller resets m before
+// each evaluation) and whose environment carries no meter.
+func MeteredOptions(m *Meter) []expr.Option {
+	return memoryOptions(func() ast.Node { return &ast.ConstantNode{Value: m} })
+}
+
+// ExprMeter makes a Meter its own [Metered].
+func (m *Meter) ExprMeter() *Meter { return m }
+
+func memoryOptions(hidden func() ast.Node) []expr.Option {
 	opts := []expr.Option{
-		expr.Patch(memoryPatch{}),
+		expr.Patch(memoryPatch{hidden: hidden}),
 		function(&builtinFunction{name: addFunc, types: []reflect.Type{reflect.TypeOf(new(func(any, any, any) any)).Elem()}, call: checkedAdd}),
 		function(&builtinFunction{name: concatFunc, types: []reflect.Type{reflect.TypeOf(new(func(any, string, string) string)).Elem()}, call: checkedAdd}),
 	}
@@ -345,9 +361,11 @@ func deref(v any) any {
 
 // memoryPatch routes `+` on strings or unknown types to the checked
 // addition and passes the environment to the checked builtins.
-type memoryPatch struct{}
+type memoryPatch struct {
+	hidden func() ast.Node // the hidden first argument
+}
 
-func (memoryPatch) Visit(node *ast.Node) {
+func (p memoryPatch) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.BinaryNode:
 		if n.Operator != "+" {
@@ -365,20 +383,30 @@ func (memoryPatch) Visit(node *ast.Node) {
 		}
 		ast.Patch(node, &ast.CallNode{
 			Callee:    &ast.IdentifierNode{Value: fn},
-			Arguments: []ast.Node{&ast.IdentifierNode{Value: hiddenEnv}, n.Left, n.Right},
+			Arguments: []ast.Node{p.hidden(), n.Left, n.Right},
 		})
 	case *ast.CallNode:
 		id, ok := n.Callee.(*ast.IdentifierNode)
 		if !ok || !isBuilding(id.Value) {
 			return
 		}
-		if len(n.Arguments) > 0 {
-			if first, ok := n.Arguments[0].(*ast.IdentifierNode); ok && first.Value == hiddenEnv {
-				return
-			}
+		if len(n.Arguments) > 0 && isHidden(n.Arguments[0]) {
+			return
 		}
-		n.Arguments = append([]ast.Node{&ast.IdentifierNode{Value: hiddenEnv}}, n.Arguments...)
+		n.Arguments = append([]ast.Node{p.hidden()}, n.Arguments...)
 	}
+}
+
+// isHidden reports whether n is a hidden argument the patch added.
+func isHidden(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.IdentifierNode:
+		return n.Value == hiddenEnv
+	case *ast.ConstantNode:
+		_, ok := n.Value.(*Meter)
+		return ok
+	}
+	return false
 }
 
 func isBuilding(name string) bool {

@@ -133,3 +133,29 @@ func firstLine(err error) string {
 }
 
 var _ = errors.Is
+
+// TestMeteredOptions: a program's own meter (a check's) bounds what one
+// evaluation builds even when the environment carries none.
+func TestMeteredOptions(t *testing.T) {
+	var m exprbudget.Meter
+	opts := append([]expr.Option{expr.Env(&plainEnv{})}, exprbudget.MeteredOptions(&m)...)
+	p, err := expr.Compile(`len(map(1..(999*1000), repeat("x", 1000 + #)))`, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = expr.Run(p, &plainEnv{})
+	if !exprbudget.OverMemory(err) || !strings.Contains(err.Error(), "built more than 67,108,864 bytes") {
+		t.Fatalf("Run = %v, want the MaxBytes error", err)
+	}
+	if m.Used() <= exprbudget.MaxBytes {
+		t.Errorf("meter counted %d bytes, want past %d", m.Used(), exprbudget.MaxBytes)
+	}
+	m.Reset()
+	p, err = expr.Compile(`len("ab" + "cd")`, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := expr.Run(p, &plainEnv{}); err != nil || out != 4 || m.Used() != 4 {
+		t.Errorf("Run = %v, %v with %d bytes counted; want 4, nil, 4", out, err, m.Used())
+	}
+}
