@@ -104,3 +104,35 @@ func TestExpressionMemorySetup(t *testing.T) {
 		t.Errorf("peak RSS %d MB, more than %d MB", rss, memoryBound)
 	}
 }
+
+// TestExpressionMemoryThreeSignals: under the string-doubling args, three
+// signals: the first stops the load, the second the (sleeping) teardown,
+// the third exits at once with 4; the peak RSS stays small.
+func TestExpressionMemoryThreeSignals(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := startPlanrun(t, []string{"DATABASE_URL=" + dsn}, plan("expr_memory_hang"), "--out", t.TempDir())
+	p.waitFor(loadRuns)
+	time.Sleep(time.Second)
+	p.signal(syscall.SIGINT)
+	p.waitFor("teardown: 1 statement(s)")
+	p.signal(syscall.SIGINT)
+	p.waitFor("again: stopping the teardown")
+	third := time.Now()
+	p.signal(syscall.SIGINT)
+	r := p.wait()
+	took := time.Since(third)
+	rss := p.maxRSS()
+	t.Logf("third SIGINT to exit: %s; peak RSS %d MB", took.Round(time.Millisecond), rss)
+	if r.code != ExitAborted {
+		t.Fatalf("want exit %d, got %s", ExitAborted, r)
+	}
+	if took > 3*time.Second {
+		t.Errorf("the process took %s to exit after the third signal", took)
+	}
+	if !strings.Contains(r.stderr, "a third time: exiting now") {
+		t.Errorf("the process ended before the third signal:\n%s", r)
+	}
+	if rss > memoryBound {
+		t.Errorf("peak RSS %d MB, more than %d MB", rss, memoryBound)
+	}
+}
