@@ -280,8 +280,7 @@ func TestThirdSignalExits(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.waitFor("teardown: 3 statement(s)")
 	p.signal(syscall.SIGTERM)
-	p.waitFor("again: stopping the teardown")
-	third := time.Now()
+	third := time.Now() // back to back: the stopped teardown ends the process on its own within milliseconds
 	p.signal(syscall.SIGHUP)
 	r := p.wait()
 	took := time.Since(third)
