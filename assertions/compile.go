@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,6 +73,9 @@ type compiled struct {
 	// overrun is set once an evaluation ran past its time budget: the
 	// check is not evaluated again (see evaluator).
 	overrun atomic.Bool
+	// meter counts what one evaluation builds (exprbudget.MaxBytes); the
+	// evaluator resets it before each.
+	meter exprbudget.Meter
 }
 
 // references reports whether the check reads a name starting with prefix
@@ -182,7 +186,8 @@ func compileBuiltins() []*compiled {
 // exprOptions are the options every check is compiled with: the typed
 // environment, constant duration("...") calls, and duration arithmetic that
 // expr lacks (a duration times or divided by a float, the ratio of two
-// durations).
+// durations). Each check adds the bounds of what an evaluation builds
+// (exprbudget.MeteredOptions with its own meter).
 var exprOptions = []expr.Option{
 	expr.Env(Env{}),
 	expr.MaxNodes(exprbudget.MaxNodes),
@@ -298,7 +303,7 @@ func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) 
 	c.groups = groupsOf(append(append([]string(nil), c.refs...), recoveryReads(c.faultRefs)...))
 	c.runLevel = isRunLevel(c.refs)
 
-	program, err := expr.Compile(cs.rw.src, exprOptions...)
+	program, err := expr.Compile(cs.rw.src, append(slices.Clip(exprOptions), exprbudget.MeteredOptions(&c.meter)...)...)
 	if err != nil {
 		addExprError(cs, &errs, err)
 		return nil, errs

@@ -182,6 +182,7 @@ func (e *evaluator) run(c *compiled, env Env) (any, error) {
 	}
 	done := make(chan result, 1) // buffered: an abandoned evaluation never blocks
 	machine := e.machine
+	c.meter.Reset() // the memory budget of this evaluation (exprbudget.MaxBytes)
 	go func() {
 		out, err := machine.Run(c.program, env)
 		done <- result{out, err}

@@ -34,6 +34,22 @@ type argEnv struct {
 	// the same args. The generators get it as a hidden first argument
 	// (randSource); nil uses math/rand/v2's global source.
 	Rand *mrand.Rand `expr:"_rand"`
+
+	// mem counts what the evaluations of one operation (one Iteration)
+	// build, against exprbudget.MaxBytes; memIter is the Iteration it
+	// counts.
+	mem     exprbudget.Meter
+	memIter int
+}
+
+// ExprMeter returns the meter of the operation under way, reset when the
+// user moved on to its next operation (see [exprbudget.Metered]).
+func (e *argEnv) ExprMeter() *exprbudget.Meter {
+	if e.memIter != e.Iteration {
+		e.mem.Reset()
+		e.memIter = e.Iteration
+	}
+	return &e.mem
 }
 
 // randSource patches every call of a generator to pass the env's random
@@ -186,7 +202,7 @@ func evalStatementArgs(ctx context.Context, st *statement, budget time.Duration)
 		case r := <-done:
 			timer.Stop()
 			if r.err != nil {
-				return nil, fmt.Errorf("%w: %s", errArgs, r.err)
+				return nil, fmt.Errorf("%w: args expression %q (%s): %s", errArgs, a.src, a.pos, r.err)
 			}
 			args = append(args, r.v)
 		case <-timer.C:
@@ -209,6 +225,7 @@ func evalStatementArgs(ctx context.Context, st *statement, budget time.Duration)
 // [exprbudget.MaxNodes] nodes long.
 func compileArg(e schema.Expr) (*argExpr, *schema.Error) {
 	opts := append([]expr.Option{expr.Env(argEnv{}), expr.MaxNodes(exprbudget.MaxNodes)}, argFunctions...)
+	opts = append(opts, exprbudget.MemoryOptions()...)
 	p, err := expr.Compile(e.Src, opts...)
 	if exprbudget.TooManyNodes(err) {
 		return nil, &schema.Error{

@@ -63,6 +63,10 @@ type coordinator struct {
 	seg *results.Segment // nil: a whole run
 	// table is the marker table, schema-qualified and quoted once known.
 	table string
+	// stop is the run's context, as setup got it: once it is cancelled (the
+	// first stop signal), segment 1 no longer waits for the others before
+	// its teardown. Nil until setup.
+	stop context.Context
 }
 
 // newCoordinator returns the coordinator of e's run.
@@ -113,6 +117,7 @@ func (c *coordinator) resolve(ctx context.Context, conn *pgx.Conn) error {
 // leaves the marker), while segments 2..N wait for segment 1's marker.
 func (c *coordinator) setup(ctx context.Context) *Failure {
 	e := c.e
+	c.stop = ctx
 	if !c.shared() {
 		return setupFailure(e.statements(ctx, "setup", e.prog.setup))
 	}
@@ -251,20 +256,27 @@ func (c *coordinator) teardown() error {
 	}
 	c.awaitDone()
 	err := e.teardown()
+	drop := "DROP TABLE IF EXISTS " + c.table
+	if e.teardownContext().Err() != nil { // a second signal: listed, as the teardown's statements are
+		return errors.Join(err, fmt.Errorf("teardown interrupted: the segments' marker table was not dropped:\n  %s", drop))
+	}
 	ctx, cancel := context.WithTimeout(e.teardownContext(), markerTimeout)
 	defer cancel()
 	if _, cerr := e.reconnectMonitor(ctx); cerr != nil {
 		return errors.Join(err, fmt.Errorf("dropping the segments' marker table %s: %s", c.table, e.explain(cerr)))
 	}
-	if _, derr := e.monitor.Exec(ctx, "DROP TABLE IF EXISTS "+c.table); derr != nil {
+	if _, derr := e.monitor.Exec(ctx, drop); derr != nil {
 		return errors.Join(err, fmt.Errorf("dropping the segments' marker table %s: %w", c.table, derr))
 	}
 	return err
 }
 
 // awaitDone polls the marker table until segments 2..N report done, at
-// most doneTimeout (or twice the program's duration), stopped by the
-// teardown context. It logs the segments that never reported.
+// most doneTimeout (or twice the program's duration). The first stop
+// signal (the run's context) ends the wait, or skips it when the run was
+// already stopped: the teardown then runs at once; the second (the
+// teardown context) stops the teardown too. It logs the segments that
+// never reported.
 func (c *coordinator) awaitDone() {
 	e := c.e
 	limit := max(doneTimeout, 2*e.prog.Duration())
@@ -272,13 +284,25 @@ func (c *coordinator) awaitDone() {
 	defer cancel()
 	name := fmt.Sprintf("segment 1/%d", c.seg.Count)
 	missing := c.missing(ctx)
-	if len(missing) > 0 {
-		e.logf("%s: waiting up to %s for segment(s) %s to finish before the teardown", name, humanize.Duration(limit), segmentList(missing))
+	if len(missing) == 0 {
+		return
 	}
+	stop := c.stop
+	if stop == nil {
+		stop = context.Background()
+	}
+	if stop.Err() != nil {
+		e.logf("%s: interrupted: not waiting for segment(s) %s; the teardown runs now", name, segmentList(missing))
+		return
+	}
+	e.logf("%s: waiting up to %s for segment(s) %s to finish before the teardown (a stop signal ends the wait)", name, humanize.Duration(limit), segmentList(missing))
 	tick := time.NewTicker(segmentPoll)
 	defer tick.Stop()
 	for len(missing) > 0 {
 		select {
+		case <-stop.Done():
+			e.logf("%s: interrupted: no longer waiting for segment(s) %s; the teardown runs now", name, segmentList(missing))
+			return
 		case <-ctx.Done():
 			e.logf("%s: segment(s) %s did not report done; the teardown runs anyway", name, segmentList(missing))
 			return

@@ -126,3 +126,102 @@ scenarios:
 		}
 	}
 }
+
+// TestSegmentOneInterruptedWhileWaiting runs segment 1/2 alone (its peer
+// never starts), so that after its load it waits for segment 2 before the
+// teardown. A first stop (the run's context) ends that wait: the teardown
+// runs and the marker table is dropped, within seconds, not after the
+// 10 minutes the wait allows. A second stop (the teardown's context)
+// while the teardown runs stops it, and the error lists what did not run,
+// the marker's DROP TABLE included.
+func TestSegmentOneInterruptedWhileWaiting(t *testing.T) {
+	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	exists := func(name string) bool {
+		var ok bool
+		if err := conn.QueryRow(context.Background(), "SELECT to_regclass($1) IS NOT NULL", name).Scan(&ok); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	for _, second := range []bool{false, true} {
+		name := "first stop: the teardown runs"
+		if second {
+			name = "second stop: the teardown is listed"
+		}
+		t.Run(name, func(t *testing.T) {
+			table := fmt.Sprintf("planrun_seg_wait_%d_%d", os.Getpid(), time.Now().UnixNano()%1e9)
+			sleep := ""
+			if second {
+				sleep = "  - SELECT pg_sleep(30)\n"
+			}
+			src := strings.ReplaceAll(`
+version: 1
+name: segment-wait
+target: {replicas: 2}
+pool: {size: 1, max_overflow: 0}
+setup:
+  - CREATE TABLE TBL (id int)
+teardown:
+`+sleep+`  - DROP TABLE TBL
+mixes:
+  m:
+    - {name: read, sql: SELECT count(*) FROM TBL}
+scenarios:
+  - {name: s, users: 1, duration: 300ms, think: 5ms}
+`, "TBL", table)
+			prog := compile(t, src, engine.Options{Segment: results.Segment{Index: 1, Count: 2}})
+			runCtx, stopRun := context.WithCancel(context.Background())
+			defer stopRun()
+			teardownCtx, stopTeardown := context.WithCancel(context.Background())
+			defer stopTeardown()
+			var mu sync.Mutex
+			var stopped time.Time
+			logf := func(format string, args ...any) {
+				msg := fmt.Sprintf(format, args...)
+				t.Log(msg)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case strings.Contains(msg, "waiting up to") && strings.Contains(msg, "for segment(s) 2"):
+					stopped = time.Now()
+					stopRun()
+				case second && strings.HasPrefix(msg, "teardown: "):
+					go func() { time.Sleep(300 * time.Millisecond); stopTeardown() }()
+				}
+			}
+			run, err := engine.Run(runCtx, prog, engine.RunOptions{Logf: logf, Teardown: teardownCtx})
+			mu.Lock()
+			took := time.Since(stopped)
+			mu.Unlock()
+			if err != nil || stopped.IsZero() {
+				t.Fatalf("run: %v; the wait for segment 2 was never logged", err)
+			}
+			t.Logf("stop to the end of the run: %s; teardown error %q", took.Round(time.Millisecond), run.TeardownError)
+			// Seconds on a busy machine, where the wait allows 10 minutes
+			// (and the slept teardown 30 s).
+			if took > 15*time.Second {
+				t.Errorf("the run ended %s after the stop", took)
+			}
+			marker := "planrun_segments_" + run.Plan.SHA256[:12]
+			if !second {
+				if run.TeardownError != "" || exists(table) || exists(marker) {
+					t.Errorf("teardown error %q; table left %v, marker left %v", run.TeardownError, exists(table), exists(marker))
+				}
+				return
+			}
+			defer conn.Exec(context.Background(), "DROP TABLE IF EXISTS "+table+", "+marker)
+			for _, want := range []string{"teardown interrupted: these statements did not run", "DROP TABLE " + table, "marker table was not dropped", "DROP TABLE IF EXISTS " + `"public"."` + marker + `"`} {
+				if !strings.Contains(run.TeardownError, want) {
+					t.Errorf("teardown error %q does not contain %q", run.TeardownError, want)
+				}
+			}
+			if !exists(table) || !exists(marker) {
+				t.Errorf("table left %v, marker left %v: the second stop should have skipped both", exists(table), exists(marker))
+			}
+		})
+	}
+}

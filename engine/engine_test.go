@@ -41,7 +41,7 @@ func compileTB(t testing.TB, src string, opts engine.Options) *engine.Program {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
 	plan.Target.URL = pgtest.DSN(t)
-	if plan.Target.ApplicationName == "" || plan.Target.ApplicationName == schema.DefaultApplicationName {
+	if plan.Target.ApplicationName == "" || plan.Target.ApplicationName == schema.ApplicationNameFor(plan.Name) {
 		plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	}
 	prog, err := engine.Compile(plan, opts)

@@ -99,11 +99,13 @@ func (e *runEnv) logf(format string, args ...any) {
 	}
 }
 
+// appName is the plan's application_name; written empty, the default
+// (schema.ApplicationNameFor the plan's name).
 func (e *runEnv) appName() string {
 	if n := e.prog.Target.ApplicationName; n != "" {
 		return n
 	}
-	return schema.DefaultApplicationName
+	return schema.ApplicationNameFor(e.prog.Plan.Name)
 }
 
 // poolAppName is the application_name of the pool's connections: the

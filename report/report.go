@@ -20,6 +20,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/planrun/planrun/internal/redact"
@@ -270,17 +271,47 @@ func AppendGitHubSummary(run *results.Run) error {
 }
 
 // openGitHubSummary opens $GITHUB_STEP_SUMMARY for appending; nil, nil when
-// the variable is unset or empty.
+// the variable is unset or empty. Only a regular file (created when
+// missing) is accepted: the open is non-blocking (a FIFO without a reader
+// would otherwise block the command for good, signals or not), and a
+// directory, FIFO or device is refused.
 func openGitHubSummary() (*os.File, error) {
 	path := os.Getenv(gitHubSummaryEnv)
 	if path == "" {
 		return nil, nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NONBLOCK, 0o644)
 	if err != nil {
+		if fi, serr := os.Stat(path); serr == nil && !fi.Mode().IsRegular() {
+			return nil, notRegular(path, fi.Mode())
+		}
 		return nil, fmt.Errorf("cannot append: %w", err)
 	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = notRegular(path, fi.Mode())
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
 	return f, nil
+}
+
+// notRegular is the error of a summary path that is not a regular file.
+func notRegular(path string, m os.FileMode) error {
+	kind := "not a regular file"
+	switch {
+	case m.IsDir():
+		kind = "a directory"
+	case m&os.ModeNamedPipe != 0:
+		kind = "a named pipe (FIFO)"
+	case m&os.ModeDevice != 0:
+		kind = "a device"
+	case m&os.ModeSocket != 0:
+		kind = "a socket"
+	}
+	return fmt.Errorf("%s is %s, not a regular file", path, kind)
 }
 
 // targetURL is the redacted target for display.

@@ -543,7 +543,7 @@ func (d *decoder) durationRange(n *yaml.Node, r *DurationRange, key string) bool
 		return false
 	}
 	good := true
-	for _, s := range []string{lo, hi} {
+	for i, s := range []string{lo, hi} {
 		dur, msg, hint := parseDuration(s)
 		if msg != "" {
 			switch {
@@ -558,7 +558,7 @@ func (d *decoder) durationRange(n *yaml.Node, r *DurationRange, key string) bool
 			good = false
 			continue
 		}
-		if s == lo {
+		if i == 0 { // by position: `1s..1s` has equal ends
 			r.Min = dur
 		} else {
 			r.Max = dur

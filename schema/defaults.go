@@ -4,7 +4,7 @@ package schema
 // written as 0 keeps its 0 (`max_overflow: 0` is meaningful). See the
 // Default* constants.
 func applyDefaults(p *Plan, m *meta) {
-	setIfAbsent(m, &p.Target.ApplicationName, DefaultApplicationName)
+	setIfAbsent(m, &p.Target.ApplicationName, ApplicationNameFor(p.Name))
 	setIfAbsent(m, &p.Target.Replicas, DefaultReplicas)
 	setIfAbsent(m, &p.Target.Balance, DefaultBalance)
 	setIfAbsent(m, &p.Pool.Size, DefaultPoolSize)

@@ -252,8 +252,12 @@ func identEnd(s string, i int) int {
 	return len(s)
 }
 
-// tableKey is how PostgreSQL resolves a table name: unquoted parts fold to
-// lower case, quoted ones are kept as written.
+// tableKey is a table name in its normalised quoted form, as PostgreSQL
+// reads it: an unquoted part folds to lower case and is quoted, a quoted
+// part is kept as written (`Accounts`, `accounts` and `"accounts"` are all
+// `"accounts"`; `"Accounts"` is another table). Whether `x` and `public.x`
+// are one table depends on the search_path when the lock runs, which no
+// plan says: they are compared as written, as different names.
 func tableKey(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); {
@@ -264,7 +268,7 @@ func tableKey(s string) string {
 		if s[i] == '"' {
 			b.WriteString(s[i:end])
 		} else {
-			b.WriteString(strings.ToLower(s[i:end]))
+			b.WriteString(`"` + foldASCII(s[i:end]) + `"`)
 		}
 		if end < len(s) {
 			b.WriteByte('.')
@@ -272,6 +276,17 @@ func tableKey(s string) string {
 		i = end + 1
 	}
 	return b.String()
+}
+
+// foldASCII lower-cases A–Z only, as PostgreSQL folds an unquoted
+// identifier in a UTF-8 database.
+func foldASCII(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
 }
 
 // overlaps reports a fault whose window overlaps an earlier-written fault

@@ -392,6 +392,22 @@ func TestFaultErrors(t *testing.T) {
 			},
 		},
 		{
+			// A table is compared by its quoted form: atk_fz and "atk_fz" are
+			// one table; public.atk_fz may be too, but only the search_path
+			// at run time says, so it is another name.
+			name: "lock tables by their quoted form",
+			src: withFaults(netHead,
+				"      - {at: 1s, fault: lock, table: atk_fz, for: 5s}",
+				"      - {at: 2s, fault: lock, table: '\"atk_fz\"', for: 1s}",
+				"      - {at: 3s, fault: lock, table: public.atk_fz, for: 5s}",
+				"      - {at: 4s, fault: lock, table: '\"public\".ATK_FZ', for: 1s}",
+				"      - {at: 5s, fault: lock, table: '\"ATK_FZ\"', for: 1s}"),
+			want: []want{
+				{"14:@2s", "`lock` fault on \"atk_fz\" from 2s to 3s overlaps the one at line 13 (1s to 6s)", ""},
+				{"16:@4s", "`lock` fault on \"public\".ATK_FZ from 4s to 5s overlaps the one at line 15 (3s to 8s)", ""},
+			},
+		},
+		{
 			name: "network faults without target.network",
 			src: withFaults(noNet, "      - {at: 1s, fault: stall, for: 1s}", "      - {at: 2s, fault: latency, add: 1ms, for: 1s}",
 				"      - {at: 3s, fault: reset}", "      - {at: 4s, fault: terminate_backends}", "      - {at: 5s, fault: lock, table: t, for: 1s}",

@@ -187,7 +187,6 @@ func TestJSONSchemaDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"target.application_name", def("target", "application_name"), schema.DefaultApplicationName},
 		{"target.replicas", def("target", "replicas"), float64(schema.DefaultReplicas)},
 		{"pool.size", def("pool", "size"), float64(schema.DefaultPoolSize)},
 		{"pool.max_overflow", def("pool", "max_overflow"), float64(schema.DefaultMaxOverflow)},

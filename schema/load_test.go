@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -131,7 +132,7 @@ func TestDefaultsByPresence(t *testing.T) {
 		got := []any{p.Target.ApplicationName, p.Target.Replicas, p.Pool.Size, p.Pool.MaxOverflow,
 			p.Pool.Timeout.D(), p.Pool.ConnectTimeout.D(), p.Pool.Recycle.D(), p.Pool.PrePing,
 			p.Mixes["app"][0].Weight, p.Scenarios[0].Mix, p.Scenarios[0].MixPos, p.Verdict.Pass, p.Verdict.Fail}
-		want := []any{schema.DefaultApplicationName, schema.DefaultReplicas, schema.DefaultPoolSize, schema.DefaultMaxOverflow,
+		want := []any{schema.ApplicationNameFor("t"), schema.DefaultReplicas, schema.DefaultPoolSize, schema.DefaultMaxOverflow,
 			schema.DefaultPoolTimeout, schema.DefaultConnectTimeout, time.Duration(0), false,
 			schema.DefaultWeight, "app", p.Scenarios[0].Pos, schema.DefaultVerdictPass, schema.DefaultVerdictFail}
 		if !reflect.DeepEqual(got, want) {
@@ -247,11 +248,11 @@ func TestEnvExpansion(t *testing.T) {
 		want   schema.Target
 	}{
 		{"url from the environment", "  url: ${DATABASE_URL}", map[string]string{"DATABASE_URL": "postgres://db/x"},
-			schema.Target{URL: "postgres://db/x", ApplicationName: "planrun", Replicas: 1}},
+			schema.Target{URL: "postgres://db/x", ApplicationName: "planrun-t", Replicas: 1}},
 		{"unset url means a throwaway server", "  url: ${DATABASE_URL}", nil,
-			schema.Target{ApplicationName: "planrun", Replicas: 1}},
+			schema.Target{ApplicationName: "planrun-t", Replicas: 1}},
 		{"default when unset", "  url: ${DATABASE_URL:-postgres://localhost/dev}", nil,
-			schema.Target{URL: "postgres://localhost/dev", ApplicationName: "planrun", Replicas: 1}},
+			schema.Target{URL: "postgres://localhost/dev", ApplicationName: "planrun-t", Replicas: 1}},
 		{"default when empty", "  application_name: ${APP:-planrun-ci}", map[string]string{"APP": ""},
 			schema.Target{ApplicationName: "planrun-ci", Replicas: 1}},
 		{"set but empty without a default stays empty", "  application_name: x${APP}y", map[string]string{"APP": ""},
@@ -259,7 +260,7 @@ func TestEnvExpansion(t *testing.T) {
 		{"double dollar is a literal", "  application_name: $${HOME} and $HOME", map[string]string{"HOME": "/root"},
 			schema.Target{ApplicationName: "${HOME} and $HOME", Replicas: 1}},
 		{"integers from the environment", "  replicas: ${REPLICAS:-3}", nil,
-			schema.Target{ApplicationName: "planrun", Replicas: 3}},
+			schema.Target{ApplicationName: "planrun-t", Replicas: 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -301,5 +302,45 @@ func TestParseRefusesALargePlan(t *testing.T) {
 	}
 	if _, err := schema.Parse("plan.yaml", data[:schema.MaxPlanSize], nil); err != nil {
 		t.Errorf("a plan of exactly MaxPlanSize bytes: %v", err)
+	}
+}
+
+// TestEqualRangeEnds: a range whose ends are equal is that one duration
+// (it was refused as "minimum 1s is greater than maximum 0s").
+func TestEqualRangeEnds(t *testing.T) {
+	for _, think := range []string{"50ms..50ms", "1s..1s", "0s..0s", "1s..1000ms"} {
+		p := mustParse(t, "version: 1\nname: t\nmixes:\n  app: [{name: a, sql: SELECT 1}]\nscenarios:\n  - {name: s, users: 1, duration: 1s, think: "+think+"}\n", nil)
+		if r := p.Scenarios[0].Think; r.Min != r.Max || (think != "0s..0s" && r.Min == 0) {
+			t.Errorf("think: %s = %+v, want equal non-zero ends", think, r)
+		}
+	}
+}
+
+// TestApplicationNameFor: the default application_name carries the plan's
+// name, sanitised, within PostgreSQL's 63 bytes with room for a segment's
+// suffix.
+func TestApplicationNameFor(t *testing.T) {
+	long := strings.Repeat("x", 100)
+	for _, c := range []struct{ name, want string }{
+		{"checkout", "planrun-checkout"},
+		{"Checkout API v2", "planrun-Checkout-API-v2"},
+		{"a_b.c-d", "planrun-a_b.c-d"},
+		{"zürich ☃", "planrun-z-rich--"},
+		{"x'; DROP TABLE y; --", "planrun-x---DROP-TABLE-y----"},
+		{"\x1b[31mred\u202e", "planrun---31mred-"},
+		{"", "planrun"},
+		{long, "planrun-" + long[:63-len("-1000of1000")-len("planrun-")]},
+	} {
+		got := schema.ApplicationNameFor(c.name)
+		if got != c.want {
+			t.Errorf("ApplicationNameFor(%q) = %q, want %q", c.name, got, c.want)
+		}
+		if len(got)+len("-1000of1000") > 63 {
+			t.Errorf("ApplicationNameFor(%q) = %q: %d bytes, no room for a segment suffix within 63", c.name, got, len(got))
+		}
+	}
+	p := mustParse(t, strings.Replace(minimal, "name: t", "name: Orders & Payments", 1), nil)
+	if got, want := p.Target.ApplicationName, "planrun-Orders---Payments"; got != want {
+		t.Errorf("default application_name %q, want %q", got, want)
 	}
 }

@@ -250,6 +250,22 @@ func TestOpenModelErrors(t *testing.T) {
 			want: []want{{"7:@2}", "recovery_after must be between 1 and 1 (the number of stages), got 2", "1-based"}},
 		},
 		{
+			// Uniform arrivals 1/rate apart, the first at the start: under one
+			// arrival in all (1e-300/s started no operation at all).
+			name: "uniform rate below one arrival per run",
+			src: doc(head, mixApp, "scenarios:",
+				"  - {name: s, rate: 1e-300/s, duration: 1m, arrival: uniform}",
+				"  - {name: t, rate: 1/m, duration: 30s, arrival: uniform}",
+				"  - {name: u, stages: [{rate: 0.5/s, ramp: 1s, duration: 1s}], arrival: uniform}",
+				"  - {name: p, rate: 1e-300/s, duration: 1m}",
+				"  - {name: ok, rate: 2/m, duration: 30s, arrival: uniform}"),
+			want: []want{
+				{"7:@1e-300", "scenario `s`: the rate schedules 6e-299 arrivals in all, less than one", "for one arrival in 1m give at least `1/m`"},
+				{"8:@1/m", "scenario `t`: the rate schedules 0.5 arrivals in all, less than one", "for one arrival in 30s give at least `2/m`"},
+				{"9:@[{rate", "scenario `u`: the stages schedule 0.25 arrivals in all, less than one", "or use `arrival: poisson`"},
+			},
+		},
+		{
 			name: "unknown arrival",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, rate: 5/s, duration: 1s, arrival: poison}"),
 			want: []want{{"7:@poison", "unknown arrival `poison`", "did you mean `poisson`?"}},

@@ -89,7 +89,8 @@ type Target struct {
 	// throwaway local PostgreSQL (engine/localpg).
 	URL    string `yaml:"url"`
 	URLPos Pos    `yaml:"-"`
-	// ApplicationName is set on every connection. Default "planrun".
+	// ApplicationName is set on every connection. Default "planrun-" and
+	// the plan's name, sanitised ([ApplicationNameFor]).
 	ApplicationName string `yaml:"application_name"`
 	// Replicas is how many application instances share the server, each
 	// with its own pool: the run opens that many pools, spreads the load
@@ -355,7 +356,7 @@ const (
 
 // Defaults, in one place.
 const (
-	DefaultApplicationName = "planrun"
+	DefaultApplicationName = "planrun" // the prefix of the default, see ApplicationNameFor
 	DefaultReplicas        = 1
 	DefaultBalance         = BalanceRoundRobin
 	DefaultPoolSize        = 5

@@ -203,6 +203,9 @@ func (v *validator) scenarios() {
 		}
 		v.scenarioMix(s, label)
 		open := v.loadShape(s, label)
+		if open {
+			v.openArrivals(s, label)
+		}
 		v.check(s.Think.Max > MaxPause && !open, &s.Think, s.Pos,
 			fmt.Sprintf("think is the pause between a user's operations, at most %s: MIN..MAX, e.g. `50ms..150ms`", humanize.Exact(MaxPause)),
 			"think %s is longer than %s", humanize.Exact(s.Think.Max), humanize.Exact(MaxPause))

@@ -423,7 +423,7 @@ func TestJUnitIncompleteRun(t *testing.T) {
 const (
 	// hostileName is what testdata/hostile_*.yaml put after "ok", "sc", "op"
 	// and "as" (YAML escapes \e \0 \a \b).
-	hostileName = "``</details><h1>x</h1>\x1b[31m\x00\a\b"
+	hostileName = "``</details><h1>x</h1>\x1b[31m\x00\a\b\u202e\u2028"
 	// hostileMessage is the message of the RAISE EXCEPTION in those plans.
 	hostileMessage = "``</details><h1>pwn</h1>\x1b[31m\a\b"
 )
@@ -432,7 +432,8 @@ const (
 // than newline and tab (C0, DEL, C1, or a byte that is not UTF-8), or -1.
 func controlAt(s string) int {
 	for i, r := range s {
-		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")) {
+		if (r < 0x20 && r != '\n' && r != '\t') || (r >= 0x7f && r <= 0x9f) || (r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD")) ||
+			r == 0x61c || r == 0x200e || r == 0x200f || (r >= 0x2028 && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) { // bidi, line separators
 			return i
 		}
 	}
@@ -510,6 +511,7 @@ func TestHostileNames(t *testing.T) {
 	}
 	checkMarkdown(t, "GITHUB_STEP_SUMMARY", string(sum), "ok"+hostileName, "sc"+hostileName, hostileMessage)
 
+	noControl(t, ".html", readOne(t, out, "*.html"))
 	xmlText := readOne(t, out, "*.xml")
 	noControl(t, ".xml", xmlText)
 	var doc junitDoc

@@ -228,6 +228,8 @@ func TestNoPasswordAnywhere(t *testing.T) {
 		{"key=value escaped space", kv(tt.port, `password=Ek7\ Vq9Pw`), "Ek7 Vq9Pw", ExitApproved, ""},
 		{"key=value sslpassword", kv(tt.port, "sslpassword=Sk9Zq7Wx"), "Sk9Zq7Wx", ExitApproved, ""},
 		{"query password", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&password=%s", tt.user, hostPort, tt.db, url.QueryEscape(special)), special, ExitApproved, ""},
+		{"query options percent-encoded", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&options=-c%%20app.password%%3DOptSecret31", tt.user, hostPort, tt.db), "OptSecret31", ExitApproved, ""},
+		{"query options unencoded", fmt.Sprintf("postgres://%s@%s/%s?sslmode=disable&options=-c app.password=OptSecret32", tt.user, hostPort, tt.db), "OptSecret32", ExitCouldNotRun, ""},
 		// Malformed: pgx cannot parse them, and its own message is best effort.
 		{"url unencoded spaces", fmt.Sprintf("postgres://%s:Gh4 Wq ze Mn8@%s/%s?sslmode=disable", tt.user, hostPort, tt.db), "Gh4 Wq ze Mn8", ExitCouldNotRun, ""},
 		{"url unencoded @ : / # ?", fmt.Sprintf("postgres://%s:Xq7@Zz:9/Kk%%2Fw#Vv?Ll@%s/%s", tt.user, hostPort, tt.db), "Xq7@Zz:9/Kk%2Fw#Vv?Ll", ExitCouldNotRun, ""},
@@ -285,10 +287,16 @@ func TestNoPasswordFromSetupSQL(t *testing.T) {
 teardown:
   - DROP ROLE IF EXISTS %[1]s
   - ALTER USER %[1]s_missing PASSWORD 'T3qZw9Pk'
+  - ALTER USER %[1]s_missing PASSWORD /* c */ 'CmtSecret11'
+  - |
+    ALTER USER %[1]s_missing PASSWORD--c
+    'DashSecret18'
+  - SELECT set_config('app.password', 'GucSecret22', false) FROM planrun_no_such_table
+  - ALTER ROLE %[1]s_missing SET app.password TO 'SetSecret24'
 `, role))
 	for _, format := range []string{"table", "json", "markdown", "junit"} {
 		t.Run(format, func(t *testing.T) {
-			r := leakCheck(t, []string{"S3cretPw", "An0therPw", "T3qZw9Pk"}, p, "--format", format)
+			r := leakCheck(t, []string{"S3cretPw", "An0therPw", "T3qZw9Pk", "CmtSecret11", "DashSecret18", "GucSecret22", "SetSecret24"}, p, "--format", format)
 			if r.code != ExitCouldNotRun {
 				t.Errorf("want exit %d, got %s", ExitCouldNotRun, r)
 			}

@@ -50,6 +50,12 @@ func (f *segmentFlags) setStartAt(v string) error {
 	if err != nil {
 		return fmt.Errorf("%q is not an RFC 3339 instant (hint: 2025-06-01T12:00:00Z, or with an offset: 2025-06-01T14:00:00+02:00)", v)
 	}
+	if t.Before(time.Unix(0, 0)) {
+		// 0001-01-01T00:00:00Z is also Go's zero time, which reads as no
+		// --start-at at all: refused rather than silently ignored.
+		return fmt.Errorf("%q is before 1970: --start-at is the instant the segments begin, at most a few minutes ahead (hint: %s)",
+			v, time.Now().UTC().Add(2*time.Minute).Truncate(time.Minute).Format(time.RFC3339))
+	}
 	f.startAt = t
 	return nil
 }

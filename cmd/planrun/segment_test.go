@@ -24,6 +24,9 @@ func TestSegmentFlags(t *testing.T) {
 		{"too many", []string{"--segment", "1/1001"}, "1 ≤ i ≤ N ≤ 1000"},
 		{"start-at not RFC 3339", []string{"--start-at", "tomorrow"}, "hint: 2025-06-01T12:00:00Z"},
 		{"start-at without a zone", []string{"--start-at", "2025-06-01T12:00:00"}, "is not an RFC 3339 instant"},
+		// Go's zero time: it was read as no --start-at at all.
+		{"start-at year 1", []string{"--start-at", "0001-01-01T00:00:00Z"}, `"0001-01-01T00:00:00Z" is before 1970`},
+		{"start-at 1969", []string{"--start-at", "1969-12-31T23:59:59Z"}, "is before 1970"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

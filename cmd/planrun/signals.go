@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // stopSignals stop a run, all alike: Ctrl-C, SIGTERM (CI cancelling a job),
@@ -52,8 +53,29 @@ func catchStops(stderr io.Writer, tty bool, exit func(code int)) *stops {
 		sigs = append(sigs, sig)
 	}
 	signal.Notify(ch, sigs...)
+	// The messages go through a printer of their own, so that a stderr
+	// that blocks (a full pipe, a writer held by a stuck goroutine) never
+	// delays counting: each signal acts first and is reported after.
+	msgs := make(chan string, 3)
+	lastPrinted := make(chan struct{}) // closed once the third message is out
+	go func() {
+		n := 0
+		for m := range msgs {
+			fmt.Fprint(stderr, m)
+			if n++; n == 3 {
+				close(lastPrinted)
+			}
+		}
+	}()
+	say := func(m string) {
+		select {
+		case msgs <- m:
+		default: // the printer is stuck: the action matters, not the message
+		}
+	}
 	done := make(chan struct{})
 	go func() {
+		defer close(msgs)
 		for n := 1; ; n++ {
 			var sig os.Signal
 			select {
@@ -64,13 +86,19 @@ func catchStops(stderr io.Writer, tty bool, exit func(code int)) *stops {
 			name := stopSignals[sig]
 			switch n {
 			case 1:
-				fmt.Fprintf(stderr, prefix+"%s: stopping; teardown and report follow (a second signal stops the teardown, a third exits at once)\n", name)
 				stopRun(errors.New(name))
+				say(fmt.Sprintf(prefix+"%s: stopping; teardown and report follow (a second signal stops the teardown, a third exits at once)\n", name))
 			case 2:
-				fmt.Fprintf(stderr, prefix+"%s again: stopping the teardown (a third signal exits at once)\n", name)
 				stopTeardown()
+				say(fmt.Sprintf(prefix+"%s again: stopping the teardown (a third signal exits at once)\n", name))
 			default:
-				fmt.Fprintf(stderr, prefix+"%s a third time: exiting now, without report or clean-up\n", name)
+				// Exit whatever the rest of the process does: the messages
+				// get lastWords to be written, no more.
+				say(fmt.Sprintf(prefix+"%s a third time: exiting now, without report or clean-up\n", name))
+				select {
+				case <-lastPrinted:
+				case <-time.After(lastWords):
+				}
 				exit(ExitAborted)
 				return
 			}
@@ -83,6 +111,10 @@ func catchStops(stderr io.Writer, tty bool, exit func(code int)) *stops {
 		stopTeardown()
 	})}
 }
+
+// lastWords is how long the third signal waits for its message to be
+// written before exiting: 200 ms.
+const lastWords = 200 * time.Millisecond
 
 // Release stops catching the signals (their default action is restored)
 // and cancels both contexts. Calling it again does nothing.

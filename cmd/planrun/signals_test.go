@@ -280,8 +280,15 @@ func TestThirdSignalExits(t *testing.T) {
 	p.signal(syscall.SIGINT)
 	p.waitFor("teardown: 3 statement(s)")
 	p.signal(syscall.SIGTERM)
+	third := time.Now() // back to back: the stopped teardown ends the process on its own within milliseconds
 	p.signal(syscall.SIGHUP)
 	r := p.wait()
+	took := time.Since(third)
+	t.Logf("third signal to exit: %s", took.Round(time.Millisecond))
+	// At once: the message gets lastWords; generous for a busy machine.
+	if took > 3*time.Second {
+		t.Errorf("the process took %s to exit after the third signal", took)
+	}
 	if r.code != ExitAborted {
 		t.Fatalf("want exit %d, got %s", ExitAborted, r)
 	}
@@ -386,5 +393,95 @@ func TestGitHubSummaryLostDuringRun(t *testing.T) {
 	}
 	if !strings.Contains(r.stderr, "warning: GITHUB_STEP_SUMMARY") || !strings.Contains(r.stderr, summary) {
 		t.Errorf("no warning about the lost summary:\n%s", r.stderr)
+	}
+}
+
+// TestGitHubSummaryNotRegular points GITHUB_STEP_SUMMARY at a FIFO nobody
+// reads and at a directory: run and merge refuse it before doing anything
+// (exit 2 at once, naming the kind of file), instead of blocking in the
+// open for good (a FIFO) or replacing the verdict's code (a directory).
+func TestGitHubSummaryNotRegular(t *testing.T) {
+	useDB(t)
+	conn := db(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "summary.fifo")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	approved := filepath.Join("testdata", "approved.yaml")
+	a := segmentReport(t, dir, approved, 1, 2, 30)
+	b := segmentReport(t, dir, approved, 2, 2, 50)
+	for _, c := range []struct{ name, path, kind string }{
+		{"FIFO", fifo, "a named pipe (FIFO)"},
+		{"directory", dir, "a directory"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv("GITHUB_STEP_SUMMARY", c.path)
+			resetMarker(t, conn, "interrupt")
+			done := make(chan result, 1)
+			go func() { done <- planrun(t, plan("interrupt"), "--quiet") }()
+			var r result
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("planrun run did not return within a minute: blocked on the summary")
+			}
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.path+" is "+c.kind+", not a regular file") || !strings.Contains(r.stderr, "nothing was run") {
+				t.Errorf("run: want exit %d naming %s, got %s", ExitUsage, c.kind, r)
+			}
+			if markers(t, conn, "interrupt") != 0 || tableExists(t, conn, "planrun_cli_interrupt") {
+				t.Errorf("run: the plan ran")
+			}
+			go func() { done <- planrun(t, "merge", a, b) }()
+			select {
+			case r = <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("planrun merge did not return within a minute: blocked on the summary")
+			}
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.kind+", not a regular file") || !strings.Contains(r.stderr, "nothing was merged") {
+				t.Errorf("merge: want exit %d naming %s, got %s", ExitUsage, c.kind, r)
+			}
+		})
+	}
+}
+
+// blockedWriter is a stderr whose writes never return.
+type blockedWriter struct{}
+
+func (blockedWriter) Write([]byte) (int, error) { select {} }
+
+// TestStopCountingStderrBlocked: a stderr that blocks (a full pipe, a
+// writer held by a stuck goroutine) delays no signal: the first two still
+// cancel, and the third exits within lastWords.
+func TestStopCountingStderrBlocked(t *testing.T) {
+	exited := make(chan int, 1)
+	s := catchStops(blockedWriter{}, false, func(code int) { exited <- code })
+	defer s.Release()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+		if err := syscall.Kill(os.Getpid(), sig); err != nil {
+			t.Fatal(err)
+		}
+		ctx := s.Run
+		if sig == syscall.SIGHUP {
+			ctx = s.Teardown
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v did not cancel while stderr blocks", sig)
+		}
+	}
+	start := time.Now()
+	if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case code := <-exited:
+		t.Logf("third signal to exit with stderr blocked: %s", time.Since(start).Round(time.Millisecond))
+		if code != ExitAborted {
+			t.Errorf("exit(%d), want %d", code, ExitAborted)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the third signal did not exit while stderr blocks")
 	}
 }

@@ -11,6 +11,12 @@
 //     and DEL U+007F become \xHH: NUL is \x00, BEL \x07, BS \x08, CR \x0d,
 //     ESC \x1b. An ANSI sequence such as ESC[31m thus prints as \x1b[31m.
 //   - C1 controls U+0080–U+009F become \u00HH: CSI is \u009b.
+//   - Characters that reorder or break what follows become \uHHHH: the
+//     bidirectional formatting characters (LRE, RLE, PDF, LRO, RLO
+//     U+202A–U+202E; LRI, RLI, FSI, PDI U+2066–U+2069; LRM, RLM U+200E,
+//     U+200F; ALM U+061C), with which "txt.exe" can print as "exe.txt"
+//     (Trojan Source), and the line and paragraph separators U+2028, U+2029,
+//     which break a line in some terminals, editors and JavaScript.
 //   - Bytes that are not valid UTF-8 become U+FFFD (�).
 //
 // A backslash in the input is kept as it is: "\x1b" typed as four
@@ -69,8 +75,9 @@ func isClean(s string, keepBreaks bool) bool {
 	return true
 }
 
-// isControl reports whether r is a C0 control, DEL or a C1 control; tab and
-// newline only when keepBreaks is false.
+// isControl reports whether r is a C0 control, DEL, a C1 control, a
+// bidirectional formatting character or a line or paragraph separator; tab
+// and newline only when keepBreaks is false.
 func isControl(r rune, keepBreaks bool) bool {
 	switch {
 	case r == '\t' || r == '\n':
@@ -78,6 +85,10 @@ func isControl(r rune, keepBreaks bool) bool {
 	case r < 0x20, r == 0x7f:
 		return true
 	case r >= 0x80 && r <= 0x9f:
+		return true
+	case r < 0x61c:
+		return false
+	case r == 0x61c, r == 0x200e, r == 0x200f, r >= 0x2028 && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
 		return true
 	}
 	return false

@@ -16,7 +16,16 @@
 //     also ends at "&key=".
 //   - SQL: PASSWORD 'literal' (as in CREATE ROLE … PASSWORD '…' and
 //     ALTER ROLE/USER … [WITH] [ENCRYPTED] PASSWORD '…'), E'…', U&'…' and
-//     dollar-quoted literals; an unterminated literal masks to the end.
+//     dollar-quoted literals, with whitespace and comments (-- … and
+//     nested /* … */) between the keyword and the literal; an unterminated
+//     literal or comment masks to the end. The value of any setting whose
+//     name contains "password": SET [SESSION|LOCAL] name {=|TO} value (also
+//     in ALTER ROLE/DATABASE/SYSTEM … SET, a quoted name too) and
+//     set_config('…password…', value, …).
+//
+// A text holding percent-encoded bytes (a URL's options=-c%20app.password%3D…)
+// is also decoded, as often as it decodes further, and what the decoded text
+// holds is masked where it was written encoded.
 //
 // A text cannot say what a bare password looks like; [Secret] and [New]
 // also remove known passwords (see [Passwords]) in every spelling.
@@ -184,10 +193,14 @@ func (w *writer) Write(p []byte) (int, error) {
 // contains "password".
 func Passwords(dsn string) []string {
 	out := parsedPasswords(dsn)
-	for _, sp := range spans(dsn, true) {
+	// As written and as decoded, apart: merged, a decoded reading that runs
+	// longer would hide the exact value.
+	for _, sp := range append(plainSpans(dsn, true), decodedSpans(dsn, true)...) {
 		raw := dsn[sp.from:sp.to]
 		for _, v := range []string{raw, unescape(raw)} {
-			out = append(out, v, percentDecode(v), percentDecode(strings.ReplaceAll(v, "+", " ")))
+			for _, d := range []string{percentDecode(v), percentDecode(strings.ReplaceAll(v, "+", " "))} {
+				out = append(out, v, d, unescape(d))
+			}
 		}
 	}
 	return out
@@ -207,6 +220,10 @@ func parsedPasswords(dsn string) []string {
 	for k, v := range cfg.RuntimeParams {
 		if v != "" && containsFold(k, "password") {
 			out = append(out, v)
+		}
+		// options=-c app.password=… : the settings a parameter carries.
+		for _, sp := range spans(v, true) {
+			out = append(out, v[sp.from:sp.to], unescape(v[sp.from:sp.to]))
 		}
 	}
 	return out
@@ -279,15 +296,23 @@ func mask(s string, whole bool) string {
 // password).
 var (
 	keyRE = regexp.MustCompile(`(?i)[a-z0-9_.%-]*` + encodedWord("password") + `[a-z0-9_.%-]*[ \t\n\r\v\f]*=`)
-	// SQL: the PASSWORD keyword, then a string literal: '…', E'…', U&'…' or $tag$…$tag$.
-	sqlRE = regexp.MustCompile(`(?i)\bpassword[ \t\n\r\v\f]*(?:e|u&)?('|\$[a-z0-9_]*\$)`)
+	// SQL: the PASSWORD keyword (then a literal, see sqlValueSpan).
+	sqlRE = regexp.MustCompile(`(?i)\bpassword\b`)
+	// SQL: SET of a setting whose name holds "password", up to its value.
+	setRE = regexp.MustCompile(`(?i)\bset[ \t\n\r\v\f]+(?:(?:session|local)[ \t\n\r\v\f]+)?"?[a-z0-9_.$"]*password[a-z0-9_.$"]*[ \t\n\r\v\f]*(?:=|\bto\b)`)
+	// SQL: set_config( and its first argument, a literal naming a setting.
+	setConfigRE = regexp.MustCompile(`(?i)\bset_config[ \t\n\r\v\f]*\([ \t\n\r\v\f]*'([^']*)'[ \t\n\r\v\f]*,`)
+	// The first literal in a line comment.
+	lineLiteral = regexp.MustCompile(`(?i)(?:\b(?:e|u&))?('|\$[a-z0-9_]*\$)`)
+	// A literal's opening delimiter: '…', E'…', U&'…' or $tag$…$tag$.
+	literalOpen = regexp.MustCompile(`(?i)^(?:e|u&)?('|\$[a-z0-9_]*\$)`)
 	// The next key of a key=value string or of a URL query.
 	nextKVKey    = regexp.MustCompile(`^[ \t\n\r\v\f]+[^ \t\n\r\v\f=]+[ \t\n\r\v\f]*=`)
 	nextQueryKey = regexp.MustCompile(`^&[^&=]*=`)
 )
 
-// spans finds the password spans of s, sorted and merged.
-func spans(s string, whole bool) []span {
+// plainSpans finds the password spans of s as written, sorted and merged.
+func plainSpans(s string, whole bool) []span {
 	if !strings.Contains(s, "://") && !strings.Contains(s, "%") && !containsFold(s, "password") {
 		return nil // the common case: nothing that could hold a password
 	}
@@ -299,12 +324,138 @@ func spans(s string, whole bool) []span {
 			out = append(out, sp)
 		}
 	}
-	for _, m := range sqlRE.FindAllStringSubmatchIndex(s, -1) {
-		if sp, ok := literalSpan(s, m[2], m[3]); ok {
+	for _, m := range sqlRE.FindAllStringIndex(s, -1) {
+		if m[0] > 0 && strings.IndexByte(`._$'"`, s[m[0]-1]) >= 0 {
+			continue // inside a name or a literal: app.password, 'password'
+		}
+		if sp, ok := sqlValueSpan(s, m[1], false); ok {
 			out = append(out, sp)
 		}
 	}
+	for _, m := range setRE.FindAllStringIndex(s, -1) {
+		if sp, ok := sqlValueSpan(s, m[1], true); ok {
+			out = append(out, sp)
+		}
+	}
+	for _, m := range setConfigRE.FindAllStringSubmatchIndex(s, -1) {
+		if containsFold(s[m[2]:m[3]], "password") {
+			if sp, ok := sqlValueSpan(s, m[1], true); ok {
+				out = append(out, sp)
+			}
+		}
+	}
 	return merge(out)
+}
+
+// spans finds the password spans of s, sorted and merged: those of s as
+// written, and those of s percent-decoded (see decodedSpans).
+func spans(s string, whole bool) []span {
+	out := plainSpans(s, whole)
+	if strings.Contains(s, "%") {
+		out = merge(append(out, decodedSpans(s, whole)...))
+	}
+	return out
+}
+
+// decodedSpans percent-decodes s and returns the spans of the decoded
+// text, mapped back onto s (the decoded text is decoded again by spans, as
+// long as it holds %XX).
+func decodedSpans(s string, whole bool) []span {
+	var d strings.Builder
+	at := make([]int, 0, len(s)+1) // at[k]: where decoded byte k starts in s
+	for i := 0; i < len(s); i++ {
+		at = append(at, i)
+		if s[i] == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]) {
+			d.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		d.WriteByte(s[i])
+	}
+	if d.Len() == len(s) {
+		return nil // nothing decoded
+	}
+	at = append(at, len(s))
+	var out []span
+	for _, sp := range spans(d.String(), whole) {
+		out = append(out, span{at[sp.from], at[sp.to]})
+	}
+	return out
+}
+
+// sqlValueSpan finds the SQL value that starts at or after i, past
+// whitespace and comments: a literal ('…', E'…', U&'…', $tag$…$tag$), or,
+// when bare, a bare word up to whitespace, ',', ';' or ')' (SET x TO
+// word), NULL and DEFAULT excepted. An unterminated comment masks to the
+// end of the text.
+func sqlValueSpan(s string, i int, bare bool) (span, bool) {
+	start := i
+	i, ok := skipSQLGap(s, i)
+	if !ok {
+		return span{i, len(s)}, i < len(s)
+	}
+	// A statement printed on one line ("PASSWORD--c⏎'…'" flattened to
+	// "PASSWORD--c '…'") puts the literal inside the line comment: the
+	// first literal of a line comment in the gap is masked too.
+	if c := strings.Index(s[start:i], "--"); c >= 0 {
+		line := s[start+c : i]
+		if m := lineLiteral.FindStringSubmatchIndex(line); m != nil {
+			return literalSpan(s, start+c+m[2], start+c+m[3])
+		}
+	}
+	if m := literalOpen.FindStringSubmatchIndex(s[i:]); m != nil {
+		return literalSpan(s, i+m[2], i+m[3])
+	}
+	if !bare {
+		return span{}, false
+	}
+	j := i
+	for j < len(s) && !isSpace(s[j]) && strings.IndexByte(",;)", s[j]) < 0 {
+		j++
+	}
+	if w := s[i:j]; j == i || strings.EqualFold(w, "null") || strings.EqualFold(w, "default") {
+		return span{}, false
+	}
+	return span{i, j}, true
+}
+
+// skipSQLGap skips whitespace and SQL comments (-- to the end of the line,
+// /* … */ nested as PostgreSQL nests them) from i. ok is false when a
+// comment does not end (i is then where it starts).
+func skipSQLGap(s string, i int) (int, bool) {
+	for i < len(s) {
+		switch {
+		case isSpace(s[i]):
+			i++
+		case strings.HasPrefix(s[i:], "--"):
+			nl := strings.IndexAny(s[i:], "\n\r")
+			if nl < 0 {
+				return i, false
+			}
+			i += nl + 1
+		case strings.HasPrefix(s[i:], "/*"):
+			depth, j := 0, i
+			for j < len(s) {
+				if strings.HasPrefix(s[j:], "/*") {
+					depth, j = depth+1, j+2
+				} else if strings.HasPrefix(s[j:], "*/") {
+					depth, j = depth-1, j+2
+					if depth == 0 {
+						break
+					}
+				} else {
+					j++
+				}
+			}
+			if depth > 0 {
+				return i, false
+			}
+			i = j
+		default:
+			return i, true
+		}
+	}
+	return i, true
 }
 
 // userinfoSpans finds URL passwords: after "://", from the first ':' (with

@@ -79,6 +79,26 @@ func TestText(t *testing.T) {
 		{"dollar quoted", "ALTER ROLE x PASSWORD $q$S3cret'Pw$q$;", "ALTER ROLE x PASSWORD $q$xxxxx$q$;"},
 		{"abbreviated statement", "setup statement 1 (CREATE ROLE x PASSWORD 'S3cr…): boom", "setup statement 1 (CREATE ROLE x PASSWORD 'xxxxx"},
 		{"password null", "ALTER ROLE x PASSWORD NULL", "ALTER ROLE x PASSWORD NULL"},
+		// Comments between PASSWORD and its literal (valid PostgreSQL).
+		{"block comment", "CREATE ROLE x PASSWORD /* c */ 'CmtSecret11'", "CREATE ROLE x PASSWORD /* c */ 'xxxxx'"},
+		{"nested block comments", "ALTER ROLE x PASSWORD /* a /* b */ c */E'NestSecret12'", "ALTER ROLE x PASSWORD /* a /* b */ c */E'xxxxx'"},
+		{"line comment", "CREATE ROLE x PASSWORD--c\n'DashSecret18'", "CREATE ROLE x PASSWORD--c\n'xxxxx'"},
+		{"line comment flattened", "teardown statement 4 (ALTER USER m PASSWORD--c 'DashSecret18'): ERROR: x\nnext", "teardown statement 4 (ALTER USER m PASSWORD--c 'xxxxx'): ERROR: x\nnext"},
+		{"no space", "CREATE ROLE x PASSWORD'NoSpace19'", "CREATE ROLE x PASSWORD'xxxxx'"},
+		{"unterminated comment", "CREATE ROLE x PASSWORD /* 'Unterm20'", "CREATE ROLE x PASSWORD xxxxx"},
+		// Settings whose name holds "password".
+		{"set_config", "SELECT set_config('app.password', 'GucSecret22', false)", "SELECT set_config('app.password', 'xxxxx', false)"},
+		{"set_config dollar", "SELECT set_config( 'my.db_password' , $$GucSecret23$$, true)", "SELECT set_config( 'my.db_password' , $$xxxxx$$, true)"},
+		{"set_config other setting", "SELECT set_config('app.user', 'visible', false)", "SELECT set_config('app.user', 'visible', false)"},
+		{"SET TO", "SET app.password TO 'SetSecret24'", "SET app.password TO 'xxxxx'"},
+		{"SET = bare", "SET SESSION app.password = SetSecret25;", "SET SESSION app.password = xxxxx"}, // key=value reading: to the whitespace,
+		{"SET quoted name", `SET LOCAL "app.password" TO SetSecret26`, `SET LOCAL "app.password" TO xxxxx`},
+		{"ALTER ROLE SET", "ALTER ROLE x SET app.password TO /* c */ 'SetSecret27'", "ALTER ROLE x SET app.password TO /* c */ 'xxxxx'"},
+		{"SET TO DEFAULT", "SET app.password TO DEFAULT", "SET app.password TO DEFAULT"},
+		// Percent-encoded URL parameters: decoded, then masked.
+		{"options encoded", "postgres://u@h/db?options=-c%20app.password%3DOptSecret31&sslmode=disable", "postgres://u@h/db?options=-c%20app.password%3Dxxxxx"}, // more, never less,
+		{"options encoded twice", "postgres://u@h/db?options=-c%2520app.password%253DOptSecret32", "postgres://u@h/db?options=-c%2520app.password%253Dxxxxx"},
+		{"password key encoded", "postgres://u@h/db?x=1%26password%3DOptSecret33", "postgres://u@h/db?x=1%26password%3Dxxxxx"},
 		// Ordinary text is left alone.
 		{"nothing to hide", "connection refused", "connection refused"},
 		{"auth failure", `password authentication failed for user "app" (SQLSTATE 28P01)`, `password authentication failed for user "app" (SQLSTATE 28P01)`},
@@ -246,6 +266,23 @@ func dsnForms(pw string) map[string]string {
 		"kv quoted last":      "host=db password='" + kvQuoted + "'",
 		"kv sslpassword":      "host=db sslpassword='" + kvQuoted + "' sslmode=require",
 		"kv escaped, no more": "host=db password=" + kvEscaped,
+		"query options":       "postgres://app@db/app?options=" + strings.ReplaceAll(url.QueryEscape("-c app.password="+kvEscaped), "+", "%20") + "&sslmode=disable",
+	}
+}
+
+// sqlForms embeds pw, as a SQL literal, in statements that set a password:
+// after PASSWORD with comments between, and as the value of a setting
+// whose name holds "password".
+func sqlForms(pw string) map[string]string {
+	lit := "'" + strings.ReplaceAll(pw, "'", "''") + "'"
+	return map[string]string{
+		"block comment":           "CREATE ROLE app PASSWORD /* c */ " + lit,
+		"nested comment":          "ALTER ROLE app WITH PASSWORD /* a /* b */ */" + lit + " VALID UNTIL 'infinity'",
+		"line comment":            "CREATE ROLE app PASSWORD--c\n" + lit,
+		"line comment, flattened": "CREATE ROLE app PASSWORD--c " + lit,
+		"set_config":              "SELECT set_config('app.password', " + lit + ", false)",
+		"SET TO":                  "SET app.password TO " + lit,
+		"ALTER ROLE SET":          "ALTER ROLE app SET my.password = " + lit,
 	}
 }
 
@@ -259,7 +296,7 @@ func holds(out, pw string) bool {
 }
 
 func FuzzRedact(f *testing.F) {
-	for _, seed := range []string{"Gh4 spa ce Mn8", "Xq7@Zz:9/Kk%2Fw#Vv?Ll", "Pw&Leak9Zz", "a b'c", `se\ cret`, "S3cretPw", "%%%%", "''''", `\\\\`, "@@@@", "::::", "  x  "} {
+	for _, seed := range []string{"CmtSecret11", "DashSecret18", "GucSecret22", "OptSecret31", "a*/b--c", "Gh4 spa ce Mn8", "Xq7@Zz:9/Kk%2Fw#Vv?Ll", "Pw&Leak9Zz", "a b'c", `se\ cret`, "S3cretPw", "%%%%", "''''", `\\\\`, "@@@@", "::::", "  x  "} {
 		b := make([]byte, len(seed))
 		for i := range seed {
 			b[i] = byte(strings.IndexByte(alphabet, seed[i]))
@@ -292,6 +329,15 @@ func FuzzRedact(f *testing.F) {
 			}
 			if got := redact.Secret(msg, redact.Passwords(dsn)...); holds(got, pw) {
 				t.Fatalf("%s: Secret(msg, Passwords(%q)...) = %q holds the password %q", form, dsn, got, pw)
+			}
+		}
+		maskedSQL := sqlForms(redact.Mask)
+		for form, sql := range sqlForms(pw) {
+			if strings.Contains("setup statement 1 ("+maskedSQL[form]+"): failed", pw) {
+				continue // the statement around the password holds it
+			}
+			if got := redact.Text("setup statement 1 (" + sql + "): failed"); holds(got, pw) {
+				t.Fatalf("%s: Text(%q) = %q holds the password %q", form, sql, got, pw)
 			}
 		}
 	})
