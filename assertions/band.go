@@ -246,10 +246,14 @@ func verb(machine *evaluator, c *compiled, env *Env) string {
 }
 
 // leakThresholdOf is the leak threshold the engine applied to sc: the
-// plan's pool.leak_threshold, or the scenario's planned length.
+// plan's pool.leak_threshold, or the scenario's length as written (its
+// planned length before --time-scale, which never changes the threshold).
 func leakThresholdOf(run *results.Run, sc *results.Scenario) time.Duration {
 	if run.Pool.LeakThreshold > 0 {
 		return run.Pool.LeakThreshold
+	}
+	if run.TimeScale > 0 {
+		return time.Duration(float64(sc.Planned) / run.TimeScale)
 	}
 	return sc.Planned
 }
