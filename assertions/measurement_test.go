@@ -298,3 +298,32 @@ func TestExhaustionKeepsTheMaximum(t *testing.T) {
 		t.Errorf("outcome %+v, want a decided pass", o)
 	}
 }
+
+// A checkout held just past the leak threshold could be the generator's
+// lateness; one held minutes past it is a leak whatever the machine.
+func TestLeaksWithinTheBand(t *testing.T) {
+	const threshold = time.Minute
+	for _, tc := range []struct {
+		name      string
+		held      time.Duration
+		undecided bool
+	}{
+		{"held within the band", threshold + 5*ms, true},
+		{"held far beyond", threshold + 4*time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := watched("normal", 20*ms, 0)
+			sc.Leaks, sc.LeakDetails = 1, []results.Leak{{Operation: "op", User: 3, Held: tc.held, Kind: "held"}}
+			r := run(sc)
+			r.Pool.LeakThreshold = threshold
+			r.Assertions, r.Verdict = mustCompile(t, assertion("no leaks", "leaks == 0")).Evaluate(r, nil)
+			o := outcome(t, r.Assertions, "no leaks", "normal")
+			if o.Status != results.OutcomeFail || o.Undecided != tc.undecided {
+				t.Errorf("outcome %+v, want a fail, undecided %v", o, tc.undecided)
+			}
+			if inconclusive := r.Verdict.Inconclusive; inconclusive != tc.undecided {
+				t.Errorf("verdict %+v, want inconclusive %v", r.Verdict, tc.undecided)
+			}
+		})
+	}
+}
