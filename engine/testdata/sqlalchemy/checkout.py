@@ -34,6 +34,10 @@ async def main():
     ap.add_argument("--isolation-level", default=None, help="e.g. AUTOCOMMIT; default: the dialect's")
     ap.add_argument("--reset-on-return", default="rollback", choices=["rollback", "commit", "none"])
     ap.add_argument("--lifo", action="store_true")
+    ap.add_argument("--marker-dsn", default=None,
+                    help="postgresql://... : before each checkout, run SELECT 'planrun-parity-marker' on a "
+                         "connection of its own (application_name APP-marker), so that the server log "
+                         "shows where each checkout begins")
     args = ap.parse_args()
 
     kw = dict(
@@ -48,8 +52,13 @@ async def main():
         kw["isolation_level"] = args.isolation_level
     engine = create_async_engine(args.url, **kw)
     holds = []
+    marker = None
+    if args.marker_dsn:
+        marker = await asyncpg.connect(args.marker_dsn, server_settings={"application_name": args.app_name + "-marker"})
     try:
         for _ in range(args.checkouts):
+            if marker is not None:
+                await marker.execute("SELECT 'planrun-parity-marker'")
             start = time.perf_counter()
             ctx = engine.begin() if args.begin else engine.connect()
             async with ctx as conn:
@@ -58,6 +67,8 @@ async def main():
             holds.append(time.perf_counter() - start)
     finally:
         await engine.dispose()
+        if marker is not None:
+            await marker.close()
     print(json.dumps({"sqlalchemy": sqlalchemy.__version__, "asyncpg": asyncpg.__version__, "holds": holds}))
 
 
