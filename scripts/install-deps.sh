@@ -63,8 +63,11 @@ if command -v apt-get >/dev/null 2>&1 && [[ "$python" == /usr/bin/python3 || -z 
 	exit 1
 fi
 
-log "cannot install the SQLAlchemy reference here (no apt-get)."
+log "cannot install the SQLAlchemy reference here (no apt-get, or PLANRUN_PYTHON is not Debian's python3)."
 log "Run: ${python:-python3} -m pip install 'sqlalchemy<2' asyncpg"
 log "(and PLANRUN_PYTHON=/path/to/that/python3 when it is not /usr/bin/python3)."
-log "Without it the SQLAlchemy parity test is skipped outside CI and fails in CI."
-exit 1
+log "Without it the SQLAlchemy parity test is skipped, except in CI (CI set), where it fails."
+if [[ -n "${CI:-}" ]]; then
+	exit 1
+fi
+exit 0
