@@ -246,10 +246,14 @@ func runSQLA(t *testing.T, python, dsn, via, app string, checkouts int, markers 
 // paritySQL is the statement both run once per checkout.
 const paritySQL = "SELECT 41+1"
 
-// runPlanrun runs a one-user plan on one pool connection against dsn and
-// returns its scenario.
-func runPlanrun(t *testing.T, dsn, app, pool, op, network string, d time.Duration) *results.Scenario {
+// runPlanrun runs a one-user plan on one pool connection against dsn for d
+// (a duration as plans write it; warmup "" for none) and returns its
+// scenario.
+func runPlanrun(t *testing.T, dsn, app, pool, op, network, d, warmup string) *results.Scenario {
 	t.Helper()
+	if warmup != "" {
+		warmup = ", warmup: " + warmup
+	}
 	src := fmt.Sprintf(`
 version: 1
 name: parity
@@ -259,8 +263,8 @@ mixes:
   m:
     - %s
 scenarios:
-  - {name: s, users: 1, duration: %s}
-`, app, network, pool, op, d)
+  - {name: s, users: 1, duration: %s%s}
+`, app, network, pool, op, d, warmup)
 	plan, err := schema.Parse(t.Name()+".yaml", []byte(src), func(string) (string, bool) { return "", false })
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
@@ -356,7 +360,7 @@ func TestSQLAlchemyParity(t *testing.T) {
 		if i == 0 {
 			t.Logf("reference: SQLAlchemy %s, asyncpg %s", r.SQLAlchemy, r.Asyncpg)
 		}
-		runPlanrun(t, dsn, planApp, c.pool, c.op, "", 200*time.Millisecond)
+		runPlanrun(t, dsn, planApp, c.pool, c.op, "", "200ms", "")
 	}
 	all := readLog(t, logPath)
 	for _, c := range cases {
@@ -396,9 +400,14 @@ func TestSQLAlchemyParity(t *testing.T) {
 	}
 
 	// Hold times through the emulated latency: the default checkout with a
-	// pre-ping, four round trips (BEGIN, ping, statement, ROLLBACK). Without
-	// latency, the same checkouts give each side's own cost, which bounds
-	// how far apart the two may be beyond 10 %.
+	// pre-ping, four round trips (BEGIN, ping, statement, ROLLBACK), after
+	// the first checkout of the connection (three: not pinged). The
+	// assertion is on the shortest hold of each side: the round trips
+	// themselves, which the scheduler of a busy machine can only lengthen
+	// (each round trip wakes both processes up, and Python's event loop
+	// wakes up late under CPU competition: its median moves by more than
+	// 10 % there). Without latency, the same checkouts give each side's own
+	// cost, which bounds how far apart the two may be beyond 10 %.
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -409,25 +418,30 @@ func TestSQLAlchemyParity(t *testing.T) {
 	}
 	defer proxy.Close()
 	const n = 12
-	median := func(holds []float64) time.Duration {
-		h := slices.Clone(holds[2:]) // past the connect and the first, unpinged checkout
+	stats := func(holds []float64) (lo, p50 time.Duration) {
+		h := slices.Clone(holds[1:]) // past the first checkout: the connect, and no pre-ping
 		sort.Float64s(h)
-		return time.Duration(h[len(h)/2] * float64(time.Second))
+		d := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+		return d(h[0]), d(h[len(h)/2])
 	}
-	sqla0 := median(runSQLA(t, python, dsn, "", "sqla-hold-0", n, false, "--pre-ping").Holds)
-	sqla := median(runSQLA(t, python, dsn, proxy.Addr(), "sqla-hold", n, false, "--pre-ping").Holds)
-	plan0 := runPlanrun(t, dsn, "planrun-hold-0", "pre_ping: true", "{name: q, sql: "+paritySQL+"}", "", 200*time.Millisecond).Hold.P50
-	plan := runPlanrun(t, dsn, "planrun-hold", "pre_ping: true", "{name: q, sql: "+paritySQL+"}",
-		fmt.Sprintf(", network: {latency: %s}", parityLatency), time.Duration(n)*4*parityLatency).Hold.P50
-	ratio := float64(plan) / float64(sqla)
+	_, sqla0 := stats(runSQLA(t, python, dsn, "", "sqla-hold-0", n, false, "--pre-ping").Holds)
+	sqlaMin, sqla := stats(runSQLA(t, python, dsn, proxy.Addr(), "sqla-hold", n, false, "--pre-ping").Holds)
+	const op = "{name: q, sql: " + paritySQL + "}"
+	plan0 := runPlanrun(t, dsn, "planrun-hold-0", "pre_ping: true", op, "", "200ms", "").Hold.P50
+	// The warm-up leaves out the first checkout (its connect takes 5 round
+	// trips, the checkout 3).
+	warm := 10 * parityLatency
+	hold := runPlanrun(t, dsn, "planrun-hold", "pre_ping: true", op,
+		fmt.Sprintf(", network: {latency: %s}", parityLatency), (warm + time.Duration(n)*4*parityLatency).String(), warm.String()).Hold
+	plan, planMin := hold.P50, hold.Min
 	slack := max(sqla0, plan0) // each side's own cost per checkout, measured just now
-	t.Logf("hold p50 through %s per round trip: SQLAlchemy %s, planrun %s (planrun/SQLAlchemy %.3f); without latency: %s, %s",
-		parityLatency, sqla, plan, ratio, sqla0, plan0)
-	if diff := (plan - sqla).Abs(); diff > sqla/10+slack {
-		t.Errorf("hold p50 through %s: planrun %s, SQLAlchemy %s: %.1f%% apart, more than 10%% + %s (the larger of the two without latency)",
-			parityLatency, plan, sqla, 100*(ratio-1), slack)
+	t.Logf("hold through %s per round trip: SQLAlchemy min %s p50 %s, planrun min %s p50 %s; planrun/SQLAlchemy: min %.3f, p50 %.3f; without latency p50: %s, %s",
+		parityLatency, sqlaMin, sqla, planMin, plan, float64(planMin)/float64(sqlaMin), float64(plan)/float64(sqla), sqla0, plan0)
+	if diff := (planMin - sqlaMin).Abs(); diff > sqlaMin/10+slack {
+		t.Errorf("shortest hold through %s: planrun %s, SQLAlchemy %s: %.1f%% apart, more than 10%% + %s (the larger of the two without latency)",
+			parityLatency, planMin, sqlaMin, 100*(float64(planMin)/float64(sqlaMin)-1), slack)
 	}
-	if rt := 4 * parityLatency; sqla < rt || plan < rt {
-		t.Errorf("hold p50 SQLAlchemy %s, planrun %s: want at least the 4 round trips' %s", sqla, plan, rt)
+	if rt := 4 * parityLatency; sqlaMin < rt || planMin < rt {
+		t.Errorf("shortest hold SQLAlchemy %s, planrun %s: want at least the 4 round trips' %s", sqlaMin, planMin, rt)
 	}
 }

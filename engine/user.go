@@ -205,10 +205,14 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 		res.hold = time.Since(acquired)
 	}()
 
+	// The BEGIN is the checkout's, not its first statement's: it counts in
+	// the hold, not in a query latency.
+	begin := conn.Autobegin
 	if op.Transaction {
-		if err := conn.Begin(u.qctx); err != nil {
-			return err
-		}
+		begin = conn.Begin
+	}
+	if err := begin(u.qctx); err != nil {
+		return err
 	}
 	for i := range op.Statements {
 		st := &op.Statements[i]

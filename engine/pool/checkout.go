@@ -117,10 +117,8 @@ func (c *Conn) Exec(ctx context.Context, sql string, args ...any) error {
 }
 
 func (c *Conn) exec(ctx context.Context, sql string, args ...any) error {
-	if b := c.pool.begin; b != "" && c.raw.PgConn().TxStatus() == 'I' {
-		if err := c.simple(ctx, b); err != nil {
-			return err
-		}
+	if err := c.Autobegin(ctx); err != nil {
+		return err
 	}
 	// pgx's Exec runs a statement without arguments with the simple
 	// protocol; Query prepares it like any other.
@@ -130,6 +128,19 @@ func (c *Conn) exec(ctx context.Context, sql string, args ...any) error {
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// Autobegin begins the checkout's transaction, as SQLAlchemy's Connection
+// does before its first statement: "BEGIN ISOLATION LEVEL …;" when the
+// pool's isolation level is not autocommit and no transaction is open;
+// otherwise it sends nothing. [Conn.Exec] calls it; a caller that times its
+// statements calls it first, so that the BEGIN is not counted in the
+// first one.
+func (c *Conn) Autobegin(ctx context.Context) error {
+	if b := c.pool.begin; b != "" && c.raw.PgConn().TxStatus() == 'I' {
+		return c.simple(ctx, b)
+	}
+	return nil
 }
 
 // Begin begins a transaction unless one is open, as SQLAlchemy's
