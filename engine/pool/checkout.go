@@ -190,4 +190,3 @@ func (c *Conn) simple(ctx context.Context, sql string) error {
 	_, err := c.raw.PgConn().Exec(ctx, sql).ReadAll()
 	return err
 }
-
