@@ -159,7 +159,7 @@ type Pool struct {
 	ResetOnReturn string `json:"reset_on_return,omitempty"`
 	// UseLIFO: the pool hands out the most recently returned idle
 	// connection (pool_use_lifo).
-	UseLIFO bool `json:"use_lifo"`
+	UseLIFO bool `json:"use_lifo,omitempty"`
 }
 
 // Capacity is Size + MaxOverflow.
