@@ -302,10 +302,17 @@ scenarios:
 	if sc.Acquire.P50 < 90*time.Millisecond || sc.Acquire.P50 > 200*time.Millisecond {
 		t.Errorf("acquire p50 = %v, want about 100ms", sc.Acquire.P50)
 	}
-	if sc.Acquire.Max > 600*time.Millisecond {
-		t.Errorf("acquire max = %v: an acquire waited well past the timeout", sc.Acquire.Max)
+	// An acquire waits at most the pool timeout for a busy pool, or for the
+	// connect it makes itself (bounded by connect_timeout, not the pool
+	// timeout, as in SQLAlchemy; a connect includes the per-connection
+	// setup queries): the first checkout's wait is its connect. A machine
+	// busy with other work fires the timeout late: by as much as this run's
+	// timers fired late.
+	late := sc.Generator.TimerLateness.Max
+	if bound := 600*time.Millisecond + sc.Connect.Max + late; sc.Acquire.Max > bound {
+		t.Errorf("acquire max = %v: an acquire waited well past the timeout (bound 600ms + connect max %v + timer lateness max %v)", sc.Acquire.Max, sc.Connect.Max, late)
 	}
-	t.Logf("ops %d, timeouts %d, acquire p50 %v p99 %v", sc.Ops, timeouts, sc.Acquire.P50, sc.Acquire.P99)
+	t.Logf("ops %d, timeouts %d, acquire p50 %v p99 %v max %v, connect max %v, timer lateness max %v", sc.Ops, timeouts, sc.Acquire.P50, sc.Acquire.P99, sc.Acquire.Max, sc.Connect.Max, late)
 }
 
 func TestLeaks(t *testing.T) {
