@@ -384,11 +384,12 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 	}
 }
 
-// ping checks c with a ping bounded by the pool timeout: SQLAlchemy's, the
-// checkout's first statement (so, but under autocommit, in the checkout's
-// transaction, which it begins). It returns c when c is fine. Otherwise c is closed (counted broken) and ping returns nil
-// and: nil to try another connection, or the error that ends the Acquire
-// when the ping failed because ctx ended or the pool timeout passed.
+// ping checks c with SQLAlchemy's ping, a prepared "SELECT 1", bounded by
+// the pool timeout. It is the checkout's first statement, so it begins the
+// checkout's transaction (but under autocommit). It returns c when c is
+// fine. Otherwise c is closed (counted broken) and ping returns nil and: nil
+// to try another connection, or the error that ends the Acquire when the
+// ping failed because ctx ended or the pool timeout passed.
 func (p *Pool) ping(ctx context.Context, c *Conn) (*Conn, error) {
 	pctx, cancel := context.WithTimeoutCause(ctx, p.timeout, p.errTimeout)
 	defer cancel()
