@@ -1,7 +1,9 @@
 # planrun developer targets. CI runs `make test` (see .ci/run).
 #
 #   make deps    install the PostgreSQL server binaries the tests and the
-#                embedded target start a throwaway server from
+#                embedded target start a throwaway server from, and the
+#                SQLAlchemy reference of the parity test (python3-sqlalchemy,
+#                python3-asyncpg; scripts/install-deps.sh)
 #   make build   build bin/planrun
 #   make demo    run the smoke plan against an embedded server
 #   make test    vet, then every test with the race detector
@@ -29,7 +31,7 @@ SHOT_JSON = $(if $(SHOT_RUN),$(SHOT_RUN),$(SHOT_DIR)/run.json)
 all: build
 
 deps:
-	bash scripts/install-postgres.sh
+	bash scripts/install-deps.sh
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/planrun

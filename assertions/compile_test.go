@@ -182,6 +182,7 @@ var contractNames = []string{
 	"connections.opened", "connections.closed", "connections.max_open", "connections.reuse",
 	"exhaustion.events", "exhaustion.total", "exhaustion.longest", "exhaustion.timeouts",
 	"pool.size", "pool.max_overflow", "pool.timeout", "pool.recycle", "pool.pre_ping",
+	"pool.isolation_level", "pool.reset_on_return", "pool.use_lifo",
 	"driver", "server_version", "scenario", "users", "elapsed",
 	"preflight.reachability", "preflight.server", "preflight.rtt", "preflight.capacity",
 	"preflight.timeouts", "preflight.consistency",

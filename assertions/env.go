@@ -115,6 +115,11 @@ type PoolEnv struct {
 	PrePing        bool          `expr:"pre_ping"`
 	ConnectTimeout time.Duration `expr:"connect_timeout"`
 	LeakThreshold  time.Duration `expr:"leak_threshold"`
+	// IsolationLevel, ResetOnReturn and UseLIFO are the checkout's options
+	// (isolation_level, pool_reset_on_return, pool_use_lifo).
+	IsolationLevel string `expr:"isolation_level"`
+	ResetOnReturn  string `expr:"reset_on_return"`
+	UseLIFO        bool   `expr:"use_lifo"`
 	// Capacity is size + max_overflow.
 	Capacity int `expr:"capacity"`
 }
@@ -340,6 +345,9 @@ func newEnv(run *results.Run, sc *results.Scenario, baseline *results.Scenario) 
 			PrePing:        run.Pool.PrePing,
 			ConnectTimeout: run.Pool.ConnectTimeout,
 			LeakThreshold:  run.Pool.LeakThreshold,
+			IsolationLevel: run.Pool.IsolationLevel,
+			ResetOnReturn:  run.Pool.ResetOnReturn,
+			UseLIFO:        run.Pool.UseLIFO,
 			Capacity:       run.Pool.Capacity(),
 		},
 		Preflight: preflightOf(run.Preflight),

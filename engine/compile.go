@@ -258,6 +258,7 @@ func resultsPool(p schema.Pool) results.Pool {
 	return results.Pool{
 		Size: p.Size, MaxOverflow: p.MaxOverflow, Timeout: p.Timeout.D(), Recycle: p.Recycle.D(),
 		PrePing: p.PrePing, ConnectTimeout: p.ConnectTimeout.D(), LeakThreshold: p.LeakThreshold.D(),
+		IsolationLevel: p.IsolationLevel, ResetOnReturn: p.ResetOnReturn, UseLIFO: p.UseLIFO,
 	}
 }
 

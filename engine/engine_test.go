@@ -307,10 +307,14 @@ scenarios:
 	if hi := 200*time.Millisecond + late.P90; sc.Acquire.P50 < 90*time.Millisecond || sc.Acquire.P50 > hi {
 		t.Errorf("acquire p50 = %v, want about 100ms (90ms to 200ms + timer lateness p90 = %v)", sc.Acquire.P50, hi)
 	}
-	// Every acquire ends by its 100 ms timeout, as late as its timer
-	// fired: 600 ms leaves room, plus the run's longest timer lateness.
-	if hi := 600*time.Millisecond + late.Max; sc.Acquire.Max > hi {
-		t.Errorf("acquire max = %v: an acquire waited well past the timeout (600ms + timer lateness max = %v)", sc.Acquire.Max, hi)
+	// An acquire waits at most the pool timeout for a busy pool, or for the
+	// connect it makes itself (bounded by connect_timeout, not the pool
+	// timeout, as in SQLAlchemy; a connect includes the per-connection
+	// setup queries): the first checkout's wait is its connect. A machine
+	// busy with other work fires the timeout late: by as much as this run's
+	// timers fired late.
+	if bound := 600*time.Millisecond + sc.Connect.Max + late.Max; sc.Acquire.Max > bound {
+		t.Errorf("acquire max = %v: an acquire waited well past the timeout (bound 600ms + connect max %v + timer lateness max %v)", sc.Acquire.Max, sc.Connect.Max, late.Max)
 	}
 }
 

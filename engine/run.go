@@ -129,6 +129,9 @@ func (e *runEnv) poolConfig() pool.Config {
 		Size: p.Size, MaxOverflow: p.MaxOverflow,
 		Timeout: p.Timeout, Recycle: p.Recycle, PrePing: p.PrePing,
 		ConnectTimeout: p.ConnectTimeout,
+		IsolationLevel: pool.IsolationLevel(p.IsolationLevel),
+		ResetOnReturn:  pool.ResetOnReturn(p.ResetOnReturn),
+		UseLIFO:        p.UseLIFO,
 		Via:            e.proxyAddr(),
 	}
 }

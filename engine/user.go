@@ -180,32 +180,44 @@ func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) 
 }
 
 // execute acquires a connection at start and runs op's statements with the
-// args evalArgs left in u.argv.
+// args evalArgs left in u.argv, as SQLAlchemy's async engine over asyncpg
+// does (see package pool): a plain operation is `async with
+// engine.connect()`: its first statement begins the checkout's transaction
+// (unless the pool runs autocommit) and the pool resets it on release
+// (ROLLBACK by default); a transaction operation is `async with
+// engine.begin()`: BEGIN … COMMIT (ROLLBACK on an error), so nothing is
+// left to reset. The acquire wait ends when the pool hands the connection
+// over; the hold runs from then, its pre-ping included, until the release
+// (and its reset) is done.
 func (u *user) execute(ctx context.Context, op *operation, res *opResult, start time.Time) error {
 	conn, err := u.pool.Acquire(ctx)
-	acquired := time.Now()
-	res.acquire = acquired.Sub(start)
 	if err != nil {
+		res.acquire = time.Since(start)
 		return err
 	}
+	acquired := conn.CheckedOut()
+	res.acquire = acquired.Sub(start)
 	res.acquired = true
 	u.held.Store(&checkout{conn: conn, op: op, since: acquired})
 	defer func() {
+		u.pool.Release(conn) // held meanwhile: a forced stop breaks a reset that hangs
 		u.held.Store(nil)
-		u.pool.Release(conn)
 		res.hold = time.Since(acquired)
 	}()
 
-	pg := conn.PgConn()
+	// The BEGIN is the checkout's, not its first statement's: it counts in
+	// the hold, not in a query latency.
+	begin := conn.Autobegin
 	if op.Transaction {
-		if _, err := pg.Exec(u.qctx, "BEGIN"); err != nil {
-			return err
-		}
+		begin = conn.Begin
+	}
+	if err := begin(u.qctx); err != nil {
+		return err
 	}
 	for i := range op.Statements {
 		st := &op.Statements[i]
 		t := time.Now()
-		_, err := pg.Exec(u.qctx, st.SQL, u.argv[i]...)
+		err := conn.Exec(u.qctx, st.SQL, u.argv[i]...)
 		d := time.Since(t)
 		if res.nQueries < len(res.queries) {
 			res.queries[res.nQueries] = d
@@ -214,14 +226,14 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 			u.rec.addQuery(op.Index, d)
 		}
 		if err != nil {
-			if op.Transaction && !pg.IsClosed() {
-				_, _ = pg.Exec(u.qctx, "ROLLBACK")
+			if op.Transaction && !conn.PgConn().IsClosed() {
+				_ = conn.Rollback(u.qctx)
 			}
 			return err
 		}
 	}
 	if op.Transaction {
-		if _, err := pg.Exec(u.qctx, "COMMIT"); err != nil {
+		if err := conn.Commit(u.qctx); err != nil {
 			return err
 		}
 	}

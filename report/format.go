@@ -19,7 +19,9 @@ func formatSeconds(d time.Duration) string {
 	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64)
 }
 
-// poolSummary describes the pool under test: "size 20 + overflow 30, timeout 30s".
+// poolSummary describes the pool under test: "size 20 + overflow 30,
+// timeout 30s, read_committed" (the checkout's options when not the
+// defaults, but the isolation level, which is always named).
 func poolSummary(p results.Pool) string {
 	s := fmt.Sprintf("size %d + overflow %d, timeout %s", p.Size, p.MaxOverflow, humanize.Exact(p.Timeout))
 	if p.Recycle > 0 {
@@ -27,6 +29,15 @@ func poolSummary(p results.Pool) string {
 	}
 	if p.PrePing {
 		s += ", pre-ping"
+	}
+	if p.IsolationLevel != "" { // "" in reports from before it was recorded
+		s += ", " + p.IsolationLevel
+	}
+	if p.ResetOnReturn != "" && p.ResetOnReturn != "rollback" {
+		s += ", reset " + p.ResetOnReturn
+	}
+	if p.UseLIFO {
+		s += ", LIFO"
 	}
 	return s
 }

@@ -163,6 +163,18 @@ type Pool struct {
 	ConnectTimeout time.Duration `json:"connect_timeout"`
 	// LeakThreshold as configured; 0 means "the scenario's duration".
 	LeakThreshold time.Duration `json:"leak_threshold"`
+	// IsolationLevel is what each checkout begins before its first
+	// statement (SQLAlchemy isolation_level): "read_committed",
+	// "repeatable_read", "serializable", or "autocommit" (no BEGIN, no
+	// reset). "" in reports written before it was recorded (they ran
+	// autocommit).
+	IsolationLevel string `json:"isolation_level,omitempty"`
+	// ResetOnReturn is what a connection returned with its transaction open
+	// gets (pool_reset_on_return): "rollback", "commit" or "none".
+	ResetOnReturn string `json:"reset_on_return,omitempty"`
+	// UseLIFO: the pool hands out the most recently returned idle
+	// connection (pool_use_lifo).
+	UseLIFO bool `json:"use_lifo,omitempty"`
 }
 
 // Capacity is Size + MaxOverflow.

@@ -161,6 +161,9 @@ func TestPoolFromEnvironment(t *testing.T) {
 		"  max_overflow: ${POOL_OVERFLOW:-10}",
 		"  timeout: ${POOL_TIMEOUT:-30s}",
 		"  pre_ping: ${POOL_PRE_PING:-false}",
+		"  isolation_level: ${POOL_ISOLATION:-read_committed}",
+		"  reset_on_return: ${POOL_RESET:-rollback}",
+		"  use_lifo: ${POOL_LIFO:-false}",
 		mixApp,
 		scenario,
 	)
@@ -169,9 +172,12 @@ func TestPoolFromEnvironment(t *testing.T) {
 		env  map[string]string
 		want schema.Pool
 	}{
-		{"defaults", nil, schema.Pool{Size: 5, MaxOverflow: 10, Timeout: schema.Duration(30 * time.Second)}},
-		{"set", map[string]string{"POOL_SIZE": "20", "POOL_OVERFLOW": "30", "POOL_TIMEOUT": "2s", "POOL_PRE_PING": "true"},
-			schema.Pool{Size: 20, MaxOverflow: 30, Timeout: schema.Duration(2 * time.Second), PrePing: true}},
+		{"defaults", nil, schema.Pool{Size: 5, MaxOverflow: 10, Timeout: schema.Duration(30 * time.Second),
+			ConnectTimeout: schema.Duration(5 * time.Second), IsolationLevel: "read_committed", ResetOnReturn: "rollback"}},
+		{"set", map[string]string{"POOL_SIZE": "20", "POOL_OVERFLOW": "30", "POOL_TIMEOUT": "2s", "POOL_PRE_PING": "true",
+			"POOL_ISOLATION": "autocommit", "POOL_RESET": "none", "POOL_LIFO": "true"},
+			schema.Pool{Size: 20, MaxOverflow: 30, Timeout: schema.Duration(2 * time.Second), PrePing: true, ConnectTimeout: schema.Duration(5 * time.Second),
+				IsolationLevel: "autocommit", ResetOnReturn: "none", UseLIFO: true}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			plan, err := schema.Parse("plan.yaml", []byte(src), envOf(c.env))
@@ -179,7 +185,7 @@ func TestPoolFromEnvironment(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := plan.Pool
-			if got.Size != c.want.Size || got.MaxOverflow != c.want.MaxOverflow || got.Timeout != c.want.Timeout || got.PrePing != c.want.PrePing {
+			if got != c.want {
 				t.Errorf("pool = %+v, want %+v", got, c.want)
 			}
 		})

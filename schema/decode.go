@@ -276,6 +276,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	case reflect.Slice:
 		return d.sequence(n, v, c)
 	case reflect.String:
+		if ref, ok := d.envScalar(n, c); ok {
+			d.meta.env[v.Addr().Interface()] = ref // messages name the variable (validator.enum)
+		}
 		s, ok := d.text(n, c, "a string")
 		v.SetString(s)
 		return ok

@@ -11,6 +11,8 @@ func applyDefaults(p *Plan, m *meta) {
 	setIfAbsent(m, &p.Pool.MaxOverflow, DefaultMaxOverflow)
 	setIfAbsent(m, &p.Pool.Timeout, Duration(DefaultPoolTimeout))
 	setIfAbsent(m, &p.Pool.ConnectTimeout, Duration(DefaultConnectTimeout))
+	setIfAbsent(m, &p.Pool.IsolationLevel, DefaultIsolationLevel)
+	setIfAbsent(m, &p.Pool.ResetOnReturn, DefaultResetOnReturn)
 	setIfAbsent(m, &p.Verdict.Pass, DefaultVerdictPass)
 	setIfAbsent(m, &p.Verdict.Fail, DefaultVerdictFail)
 	setIfAbsent(m, &p.Verdict.Generator.MaxTimerLateness, Duration(DefaultMaxTimerLateness))

@@ -105,7 +105,28 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown key lists the valid keys",
 			src:  doc(head, mixApp, scenario, "pool:", "  colour: red"),
-			want: []want{{"9:3", "unknown key `colour` in pool", "valid keys: `connect_timeout`, `leak_threshold`, `max_overflow`, `pre_ping`, `recycle`, `size`, `timeout`"}},
+			want: []want{{"9:3", "unknown key `colour` in pool", "valid keys: `connect_timeout`, `isolation_level`, `leak_threshold`, `max_overflow`, `pre_ping`, `recycle`, `reset_on_return`, `size`, `timeout`, `use_lifo`"}},
+		},
+		{
+			name: "pool checkout keys, all wrong at once",
+			src:  doc(head, mixApp, scenario, "pool:", "  isolation_level: READ COMMITTED", "  reset_on_return: rollbak", "  use_lifo: sometimes", "  pool_use_lifo: true"),
+			want: []want{
+				{"9:20", "unknown isolation_level `READ COMMITTED`", "write `read_committed`"},
+				{"10:20", "unknown reset_on_return `rollbak`", "did you mean `rollback`?"},
+				{"11:13", "use_lifo must be true or false, got string \"sometimes\"", "write `true` or `false`"},
+				{"12:3", "unknown key `pool_use_lifo` in pool", "SQLAlchemy's `pool_use_lifo` is `use_lifo` in planrun: write `use_lifo: true`"},
+			},
+		},
+		{
+			name: "unknown isolation level lists the valid ones",
+			src:  doc(head, mixApp, scenario, "pool:", "  isolation_level: snapshot"),
+			want: []want{{"9:20", "unknown isolation_level `snapshot`", "valid isolation levels: `autocommit`, `read_committed`, `repeatable_read`, `serializable`"}},
+		},
+		{
+			name: "isolation level from the environment, checked after expansion",
+			src:  doc(head, mixApp, scenario, "pool:", "  isolation_level: ${ISO}"),
+			env:  map[string]string{"ISO": "serialisable"},
+			want: []want{{"9:20", "unknown isolation_level (the value of ${ISO})", "did you mean `serializable`?"}},
 		},
 		{
 			name: "unknown top-level key",

@@ -11,11 +11,14 @@ import (
 // sqlalchemyPool maps SQLAlchemy's create_engine pool arguments to the keys
 // of planrun's `pool:` (docs/plan-format.md, "pool").
 var sqlalchemyPool = map[string]string{
-	"pool_size":     "size",
-	"max_overflow":  "max_overflow",
-	"pool_timeout":  "timeout",
-	"pool_recycle":  "recycle",
-	"pool_pre_ping": "pre_ping",
+	"pool_size":            "size",
+	"max_overflow":         "max_overflow",
+	"pool_timeout":         "timeout",
+	"pool_recycle":         "recycle",
+	"pool_pre_ping":        "pre_ping",
+	"isolation_level":      "isolation_level",
+	"pool_reset_on_return": "reset_on_return",
+	"pool_use_lifo":        "use_lifo",
 }
 
 // rateNames are what other tools call an arrival rate.
@@ -41,6 +44,7 @@ var (
 var poolExample = map[string]string{
 	"size": "20", "max_overflow": "10", "timeout": "30s", "recycle": "30m", "pre_ping": "true",
 	"connect_timeout": "5s", "leak_threshold": "10s",
+	"isolation_level": "read_committed", "reset_on_return": "rollback", "use_lifo": "true",
 	"fault": "stall", "share": "50%", "add": "200ms", "at": "30s", "for": "5s",
 }
 

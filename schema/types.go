@@ -192,6 +192,18 @@ type Pool struct {
 	// LeakThreshold: a connection held longer than this is reported as a leak.
 	// Default 0 = the scenario's duration.
 	LeakThreshold Duration `yaml:"leak_threshold"`
+	// IsolationLevel is what a checkout begins before its first statement,
+	// by SQLAlchemy's name (isolation_level): "read_committed" (default, as
+	// SQLAlchemy's asyncpg dialect), "repeatable_read", "serializable", or
+	// "autocommit" (no BEGIN and no reset, as pgbench and autocommit services).
+	IsolationLevel string `yaml:"isolation_level"`
+	// ResetOnReturn is what a connection returned with its transaction open
+	// gets (pool_reset_on_return): "rollback" (default), "commit", or
+	// "none" (the transaction stays open on the idle connection).
+	ResetOnReturn string `yaml:"reset_on_return"`
+	// UseLIFO hands out the most recently returned idle connection
+	// (pool_use_lifo). Default false: the oldest (FIFO).
+	UseLIFO bool `yaml:"use_lifo"`
 }
 
 // Statement is one SQL statement with optional expr arguments ($1, $2, ...).
@@ -345,6 +357,28 @@ const (
 	BalanceRandom     = "random"
 )
 
+// Isolation levels of a checkout (Pool.IsolationLevel), SQLAlchemy's
+// isolation_level in lower case with underscores.
+const (
+	IsolationReadCommitted  = "read_committed"
+	IsolationRepeatableRead = "repeatable_read"
+	IsolationSerializable   = "serializable"
+	IsolationAutocommit     = "autocommit"
+)
+
+// IsolationLevels lists the valid Pool.IsolationLevel values.
+var IsolationLevels = []string{IsolationReadCommitted, IsolationRepeatableRead, IsolationSerializable, IsolationAutocommit}
+
+// What a connection returned in a transaction gets (Pool.ResetOnReturn).
+const (
+	ResetRollback = "rollback"
+	ResetCommit   = "commit"
+	ResetNone     = "none"
+)
+
+// ResetsOnReturn lists the valid Pool.ResetOnReturn values.
+var ResetsOnReturn = []string{ResetRollback, ResetCommit, ResetNone}
+
 // The arrival processes of an open model (Scenario.Arrival).
 const (
 	// ArrivalPoisson: independent clients; exponential gaps with mean
@@ -363,7 +397,11 @@ const (
 	DefaultMaxOverflow     = 10
 	DefaultPoolTimeout     = 30 * time.Second
 	DefaultConnectTimeout  = 5 * time.Second
-	DefaultWeight          = 1.0
+	// DefaultIsolationLevel and DefaultResetOnReturn are those of the
+	// guide's stack, SQLAlchemy's async engine over asyncpg.
+	DefaultIsolationLevel = IsolationReadCommitted
+	DefaultResetOnReturn  = ResetRollback
+	DefaultWeight         = 1.0
 	// DefaultMaxInFlight is an open-model scenario's max_in_flight, and
 	// DefaultArrival its arrival process.
 	DefaultMaxInFlight = 10000

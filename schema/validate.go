@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"github.com/planrun/planrun/internal/humanize"
 	"math"
+	"slices"
 	"strings"
 )
 
@@ -96,6 +97,37 @@ func (v *validator) pool() {
 	v.atMost(&pl.MaxOverflow, MaxPoolConns, root, "pool max_overflow", whyConns)
 	v.check(pl.Timeout <= 0, &pl.Timeout, root, "", "pool timeout must be > 0")
 	v.check(pl.ConnectTimeout <= 0, &pl.ConnectTimeout, root, "", "pool connect_timeout must be > 0")
+	v.enum(&pl.IsolationLevel, "isolation_level", "isolation levels", IsolationLevels)
+	v.enum(&pl.ResetOnReturn, "reset_on_return", "resets", ResetsOnReturn)
+}
+
+// enum reports the string behind ptr, the value of key, when it is not one
+// of valid. A value from the environment is named by its variable, never
+// shown.
+func (v *validator) enum(ptr *string, key, what string, valid []string) {
+	if slices.Contains(valid, *ptr) {
+		return
+	}
+	shown, hint := "`"+*ptr+"`", enumHint(*ptr, what, valid)
+	if ref, ok := v.m.env[ptr]; ok {
+		shown = "(the value of " + ref + ")"
+		if !strings.HasPrefix(hint, "did you mean") && !strings.HasPrefix(hint, "valid ") {
+			hint = "planrun spells SQLAlchemy's names in lower case with underscores: valid " + what + ": " + quoteList(valid)
+		}
+	}
+	v.check(true, ptr, v.m.root, hint, "unknown %s %s", key, shown)
+}
+
+// enumHint is the hint for an unknown value of a key that takes SQLAlchemy's
+// names in lower case with underscores: SQLAlchemy's own spelling
+// ("READ COMMITTED", "AUTOCOMMIT", "None") is named as such, anything else
+// gets did-you-mean.
+func enumHint(got, what string, valid []string) string {
+	norm := strings.ToLower(strings.Join(strings.Fields(strings.TrimSpace(got)), "_"))
+	if slices.Contains(valid, norm) {
+		return fmt.Sprintf("planrun spells SQLAlchemy's `%s` in lower case with underscores: write `%s`", got, norm)
+	}
+	return didYouMean(got, what, valid)
 }
 
 // statement checks one statement; what names it alone ("setup

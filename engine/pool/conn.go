@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 // is handed out again after each [Pool.Release].
 type Conn struct {
 	raw     *pgx.Conn // set once
+	pool    *Pool     // set once
 	created time.Time // when the connection was established (monotonic)
+	since   time.Time // when the checkout in progress began (CheckedOut); written by the acquirer
 	out     bool      // checked out; under Pool.mu
 }
 
@@ -36,6 +39,15 @@ func (p *Pool) connect(w *waiter, probe bool) {
 	defer p.bg.Done()
 	start := time.Now()
 	raw, err := p.dial(context.Background(), p.connConfig)
+	if err == nil {
+		// SQLAlchemy's per-connection setup, within the connect's bound.
+		ctx, cancel := context.WithTimeout(context.Background(), p.connConfig.ConnectTimeout)
+		if err = initConn(ctx, raw); err != nil {
+			_ = raw.Close(ctx)
+			err = fmt.Errorf("initialise connection: %w", err)
+		}
+		cancel()
+	}
 	now := time.Now()
 	if err == nil {
 		p.histMu.Lock()
@@ -63,7 +75,7 @@ func (p *Pool) connect(w *waiter, probe bool) {
 	p.connectSucceeded(now)
 	p.opened++
 	p.maxOpen = max(p.maxOpen, p.open-p.opening)
-	c := &Conn{raw: raw, created: now}
+	c := &Conn{raw: raw, pool: p, created: now}
 	switch {
 	case waiting && !p.closed:
 		p.grant(w, grant{c: c, fresh: true})
@@ -129,4 +141,13 @@ func terminate(conn *pgx.Conn) {
 		_, _ = io.Copy(io.Discard, nc) // until EOF: the server closed the connection
 	}
 	_ = nc.Close()
+}
+
+// popIdle takes a connection from the idle queue, under p.mu: the oldest,
+// or with UseLIFO the most recently returned.
+func (p *Pool) popIdle() *Conn {
+	if p.lifo {
+		return p.idle.popNewest()
+	}
+	return p.idle.pop()
 }

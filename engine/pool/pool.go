@@ -5,7 +5,8 @@
 // # Semantics (size N, overflow M)
 //
 // At most N+M connections are open at any time, as the server sees them. An
-// Acquire takes the oldest idle connection (FIFO, SQLAlchemy's default);
+// Acquire takes the oldest idle connection (FIFO, SQLAlchemy's default; the
+// newest with [Config.UseLIFO], pool_use_lifo);
 // with none idle it opens a new one while fewer than N+M are open; otherwise
 // it waits, first come first served, at most [Config.Timeout]. A Release
 // hands the connection directly to the oldest waiter; with no waiter it
@@ -13,6 +14,34 @@
 // overflow close). Connections older than [Config.Recycle] are replaced at
 // checkout and at release; with [Config.PrePing] a connection is pinged at
 // checkout and replaced when the ping fails. Connections are opened lazily.
+//
+// # What a checkout sends (SQLAlchemy 1.4's async engine over asyncpg)
+//
+// The pool sends, round trip for round trip, what the guide's stack sends
+// (engine/sqla_parity_test.go checks it against the real thing in the
+// server log):
+//
+//   - on each new connection, the two type introspection queries asyncpg
+//     runs when SQLAlchemy registers its json and jsonb codecs (each
+//     prepared, then executed: four round trips, counted in the connect
+//     time). SQLAlchemy's once-per-engine dialect initialisation (version,
+//     current_schema, isolation level, standard_conforming_strings) is not
+//     reproduced: a pool of an application runs it once in its life;
+//   - [Conn.Exec] runs every statement as a prepared statement of its
+//     connection, prepared on its first use there and reused after (pgx's
+//     statement cache, [StatementCacheCapacity] statements, as SQLAlchemy's
+//     prepared_statement_cache_size), also a statement without arguments;
+//   - with an [Config.IsolationLevel] other than autocommit, the first
+//     statement of a checkout is preceded by "BEGIN ISOLATION LEVEL …;"
+//     (the pre-ping is that first statement when there is one: it runs
+//     inside the transaction, as SQLAlchemy's does), and [Pool.Release] ends
+//     a transaction still open with [Config.ResetOnReturn]: "ROLLBACK;" by
+//     default, "COMMIT;", or nothing (the transaction stays open on the
+//     idle connection, as SQLAlchemy leaves it with reset_on_return=None);
+//   - the pre-ping is a prepared "SELECT 1", as SQLAlchemy's dialect sends.
+//
+// A checkout is held from the moment the pool hands the connection over,
+// before its pre-ping ([Conn.CheckedOut]), until Release has reset it.
 //
 // # The algorithm
 //
@@ -137,6 +166,19 @@ type Config struct {
 	// regularly: the log grows until taken. false (the default) logs nothing
 	// and costs nothing.
 	RecordLevels bool
+	// IsolationLevel is what a checkout begins before its first statement
+	// (SQLAlchemy isolation_level): [ReadCommitted] ("" = the default, as
+	// SQLAlchemy's asyncpg dialect), [RepeatableRead], [Serializable], or
+	// [Autocommit] (no BEGIN and no reset: each statement commits on its own,
+	// as pgbench and autocommit services run).
+	IsolationLevel IsolationLevel
+	// ResetOnReturn is what Release does with a transaction still open on a
+	// returned connection (pool_reset_on_return): [ResetRollback] ("" = the
+	// default), [ResetCommit], or [ResetNone] (left open).
+	ResetOnReturn ResetOnReturn
+	// UseLIFO hands out the most recently returned idle connection instead
+	// of the oldest (pool_use_lifo). Default false: FIFO.
+	UseLIFO bool
 	// Via, when set, is a TCP address ("127.0.0.1:PORT") every connection
 	// dials instead of the server the connection string names: a proxy that
 	// forwards to that server (engine/netproxy). TLS, authentication and the
@@ -151,6 +193,9 @@ type Pool struct {
 	capacity   int // Size + MaxOverflow
 	recycle    time.Duration
 	prePing    bool
+	lifo       bool
+	begin      string // the statement that begins a checkout's transaction; "" under autocommit
+	reset      string // the statement that resets a returned connection; "" = none
 	timeout    time.Duration
 	errTimeout *timeoutError
 	password   string // of ConnString, removed from error texts
@@ -236,6 +281,14 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.ConnectTimeout < 0 {
 		return nil, fmt.Errorf("pool: ConnectTimeout must be >= 0 (0 = %s), got %s", DefaultConnectTimeout, cfg.ConnectTimeout)
 	}
+	begin, ok := beginStatements[cfg.IsolationLevel]
+	if !ok {
+		return nil, fmt.Errorf("pool: IsolationLevel %q is not one of read_committed, repeatable_read, serializable, autocommit", cfg.IsolationLevel)
+	}
+	reset, ok := resetStatements[cfg.ResetOnReturn]
+	if !ok {
+		return nil, fmt.Errorf("pool: ResetOnReturn %q is not one of rollback, commit, none", cfg.ResetOnReturn)
+	}
 
 	cc, err := pgx.ParseConfig(cfg.ConnString)
 	if err != nil {
@@ -252,6 +305,10 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	if cfg.ApplicationName != "" {
 		cc.RuntimeParams["application_name"] = cfg.ApplicationName
 	}
+	// Deliberate, whatever the connection string says: statements are
+	// prepared on first use and cached per connection (see Conn.Exec).
+	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
+	cc.StatementCacheCapacity = StatementCacheCapacity
 	if cfg.Via != "" {
 		dialVia(cc, cfg.Via)
 	}
@@ -265,6 +322,9 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 		capacity:    cfg.Size + cfg.MaxOverflow,
 		recycle:     cfg.Recycle,
 		prePing:     cfg.PrePing,
+		lifo:        cfg.UseLIFO,
+		begin:       begin,
+		reset:       reset,
 		timeout:     cfg.Timeout,
 		errTimeout:  newTimeoutError(cfg.Size, cfg.MaxOverflow, cfg.Timeout),
 		password:    cc.Password,
@@ -322,6 +382,9 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 			g := p.wait(ctx, w)
 			c, err, fresh = g.c, g.err, g.fresh
 		}
+		if err == nil {
+			c.since = time.Now()
+		}
 		if err == nil && p.prePing && !fresh {
 			if c, err = p.ping(ctx, c); c == nil && err == nil {
 				continue // it was broken: try another
@@ -332,14 +395,16 @@ func (p *Pool) acquire(ctx context.Context) (*Conn, error) {
 	}
 }
 
-// ping checks c with a ping bounded by the pool timeout. It returns c when
-// c is fine. Otherwise c is closed (counted broken) and ping returns nil
-// and: nil to try another connection, or the error that ends the Acquire
-// when the ping failed because ctx ended or the pool timeout passed.
+// ping checks c with SQLAlchemy's ping, a prepared "SELECT 1", bounded by
+// the pool timeout. It is the checkout's first statement, so it begins the
+// checkout's transaction (but under autocommit). It returns c when c is
+// fine. Otherwise c is closed (counted broken) and ping returns nil and: nil
+// to try another connection, or the error that ends the Acquire when the
+// ping failed because ctx ended or the pool timeout passed.
 func (p *Pool) ping(ctx context.Context, c *Conn) (*Conn, error) {
 	pctx, cancel := context.WithTimeoutCause(ctx, p.timeout, p.errTimeout)
 	defer cancel()
-	if c.raw.Ping(pctx) == nil {
+	if c.exec(pctx, pingSQL) == nil {
 		return c, nil
 	}
 	p.mu.Lock()
@@ -370,7 +435,7 @@ func (p *Pool) take(w **waiter) (*Conn, error) {
 		now = time.Now()
 	}
 	for p.idle.n > 0 {
-		c := p.idle.pop()
+		c := p.popIdle()
 		if p.recycle > 0 && now.Sub(c.created) >= p.recycle {
 			p.discard(c, reasonRecycled)
 			continue
@@ -465,8 +530,12 @@ func (p *Pool) giveUp(w *waiter, ctx context.Context) grant {
 }
 
 // Release returns c to the pool, the way SQLAlchemy returns a connection:
-//   - a broken connection (closed, busy, or left in a transaction or a failed
-//     transaction) is closed and counted broken;
+//   - a transaction still open (failed or not) is reset first, as
+//     [Config.ResetOnReturn] says: "ROLLBACK;" or "COMMIT;" (a round trip,
+//     made by the caller's goroutine before the connection is available
+//     again), or left open;
+//   - a broken connection (closed, busy, or whose reset failed) is closed
+//     and counted broken;
 //   - one older than [Config.Recycle] is closed and counted recycled;
 //   - otherwise it goes to the oldest waiting Acquire, else it becomes idle
 //     while fewer than [Config.Size] are idle, else it is closed and counted
@@ -478,6 +547,17 @@ func (p *Pool) Release(c *Conn) {
 	if c == nil {
 		return
 	}
+	p.mu.Lock()
+	out := c.out
+	p.mu.Unlock()
+	if !out {
+		return
+	}
+	pg := c.raw.PgConn()
+	broken := pg.IsClosed() || pg.IsBusy()
+	if !broken && p.reset != "" && pg.TxStatus() != 'I' {
+		broken = c.reset(p.reset) != nil
+	}
 	var now time.Time
 	if p.recycle > 0 {
 		now = time.Now()
@@ -488,9 +568,8 @@ func (p *Pool) Release(c *Conn) {
 		return
 	}
 	c.out = false
-	pg := c.raw.PgConn()
 	switch {
-	case pg.IsClosed() || pg.IsBusy() || pg.TxStatus() != 'I':
+	case broken || pg.IsClosed():
 		p.discard(c, reasonBroken)
 	case p.recycle > 0 && now.Sub(c.created) >= p.recycle:
 		p.discard(c, reasonRecycled)
@@ -577,7 +656,8 @@ func (p *Pool) dequeue(w *waiter) {
 	}
 }
 
-// ConnectLatency returns a copy of the histogram of time to connect, in
+// ConnectLatency returns a copy of the histogram of time to connect (dial,
+// startup, authentication and the per-connection setup of initConn), in
 // nanoseconds (1µs..1h, 3 significant figures), of successful connects only.
 func (p *Pool) ConnectLatency() *hdrhistogram.Histogram {
 	p.histMu.Lock()
@@ -595,7 +675,7 @@ func (p *Pool) Close() {
 	if !p.closed {
 		p.closed = true
 		for p.idle.n > 0 {
-			p.discard(p.idle.pop(), reasonEnd)
+			p.discard(p.popIdle(), reasonEnd)
 		}
 		p.noteLevel()
 		for w := p.queue.head; w != nil; w = p.queue.head {

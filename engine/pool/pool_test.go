@@ -417,32 +417,43 @@ func TestPrePing(t *testing.T) {
 	}
 }
 
-// TestReleaseBroken: a connection returned closed, or in a transaction, is
-// closed and counted broken; a clean one goes back idle.
+// TestReleaseBroken: a connection returned closed is closed and counted
+// broken; one returned in a transaction (failed or not) is reset as
+// ResetOnReturn says and goes back idle, as SQLAlchemy's pool does; a clean
+// one goes back idle untouched. The next checkout of the same connection
+// shows what the reset did: a temporary table created in the transaction
+// exists after a commit, not after a rollback; with no reset the
+// transaction is still open.
 func TestReleaseBroken(t *testing.T) {
 	dsn := pgtest.DSN(t)
+	begin := func(c *pgx.Conn) error {
+		_, err := c.Exec(context.Background(), "BEGIN; CREATE TEMP TABLE released(x int)")
+		return err
+	}
 	tests := []struct {
 		name       string
+		reset      pool.ResetOnReturn
 		do         func(*pgx.Conn) error
 		wantBroken int64
+		wantTx     byte // the transaction status at the next checkout
+		wantTable  bool // the temporary table exists then
 	}{
-		{"clean", func(*pgx.Conn) error { return nil }, 0},
-		{"in transaction", func(c *pgx.Conn) error {
-			_, err := c.Exec(context.Background(), "BEGIN")
-			return err
-		}, 1},
-		{"failed transaction", func(c *pgx.Conn) error {
-			if _, err := c.Exec(context.Background(), "BEGIN"); err != nil {
+		{"clean", "", func(*pgx.Conn) error { return nil }, 0, 'I', false},
+		{"in transaction", "", begin, 0, 'I', false},
+		{"in transaction, commit", pool.ResetCommit, begin, 0, 'I', true},
+		{"in transaction, none", pool.ResetNone, begin, 0, 'T', true},
+		{"failed transaction", pool.ResetRollback, func(c *pgx.Conn) error {
+			if err := begin(c); err != nil {
 				return err
 			}
 			_, _ = c.Exec(context.Background(), "SELECT 1/0")
 			return nil
-		}, 1},
-		{"closed", func(c *pgx.Conn) error { return c.Close(context.Background()) }, 1},
+		}, 0, 'I', false},
+		{"closed", "", func(c *pgx.Conn) error { return c.Close(context.Background()) }, 1, 'I', false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
+			p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second, ResetOnReturn: tt.reset})
 			c, err := p.Acquire(context.Background())
 			if err != nil {
 				t.Fatalf("Acquire: %v", err)
@@ -461,6 +472,27 @@ func TestReleaseBroken(t *testing.T) {
 			}
 			if st.Idle != 1-int(tt.wantBroken) {
 				t.Errorf("Idle = %d, want %d", st.Idle, 1-tt.wantBroken)
+			}
+			if tt.wantBroken != 0 {
+				return
+			}
+			c2, err := p.Acquire(context.Background())
+			if err != nil {
+				t.Fatalf("Acquire again: %v", err)
+			}
+			defer p.Release(c2)
+			if c2 != c {
+				t.Fatalf("the next checkout got another connection")
+			}
+			if got := c2.PgConn().PgConn().TxStatus(); got != tt.wantTx {
+				t.Errorf("transaction status at the next checkout %q, want %q", got, tt.wantTx)
+			}
+			var table bool
+			if err := c2.PgConn().QueryRow(context.Background(), "SELECT to_regclass('pg_temp.released') IS NOT NULL").Scan(&table); err != nil {
+				t.Fatal(err)
+			}
+			if table != tt.wantTable {
+				t.Errorf("temporary table exists: %v, want %v", table, tt.wantTable)
 			}
 		})
 	}

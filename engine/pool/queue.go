@@ -2,7 +2,8 @@ package pool
 
 import "time"
 
-// ring is the idle queue: a FIFO of connections with a fixed capacity.
+// ring is the idle queue: a FIFO (or, with popNewest, a LIFO) of connections
+// with a fixed capacity.
 type ring struct {
 	conns   []*Conn
 	head, n int
@@ -17,6 +18,15 @@ func (r *ring) pop() *Conn {
 	c := r.conns[r.head]
 	r.conns[r.head] = nil
 	r.head = (r.head + 1) % len(r.conns)
+	r.n--
+	return c
+}
+
+// popNewest takes the connection pushed last (LIFO).
+func (r *ring) popNewest() *Conn {
+	i := (r.head + r.n - 1) % len(r.conns)
+	c := r.conns[i]
+	r.conns[i] = nil
 	r.n--
 	return c
 }

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the tests need besides Go: the PostgreSQL server binaries
+# (scripts/install-postgres.sh) and the guide's stack that the SQLAlchemy
+# parity test (engine/sqla_parity_test.go) runs as its reference:
+# SQLAlchemy 1.4's async engine over asyncpg, for /usr/bin/python3.
+# Idempotent: installs nothing that is already importable.
+#
+#   Debian/Ubuntu: apt-get install -y python3-sqlalchemy python3-asyncpg
+#   macOS:         pip install 'sqlalchemy<2' asyncpg
+#                  (for the python3 that PLANRUN_PYTHON names; default python3)
+set -euo pipefail
+
+log() { printf 'install-deps: %s\n' "$*" >&2; }
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+bash "$here/install-postgres.sh"
+
+# The interpreter the parity test runs (engine/sqla_parity_test.go looks
+# for PLANRUN_PYTHON, then /usr/bin/python3, then python3 on PATH).
+python="${PLANRUN_PYTHON:-}"
+if [[ -z "$python" ]]; then
+	if [[ -x /usr/bin/python3 ]]; then
+		python=/usr/bin/python3
+	else
+		python="$(command -v python3 || true)"
+	fi
+fi
+
+has_stack() {
+	[[ -n "$python" ]] && "$python" -c 'import sqlalchemy, asyncpg, sys; sys.exit(0 if sqlalchemy.__version__.startswith("1.4") else 1)' >/dev/null 2>&1
+}
+
+as_root() {
+	if [[ "$(id -u)" -eq 0 ]]; then
+		"$@"
+	elif command -v sudo >/dev/null 2>&1; then
+		sudo "$@"
+	else
+		log "need root to run: $*  (no sudo found)"
+		return 1
+	fi
+}
+
+if has_stack; then
+	log "SQLAlchemy 1.4 and asyncpg already importable by $python"
+	exit 0
+fi
+
+if command -v apt-get >/dev/null 2>&1 && [[ "$python" == /usr/bin/python3 || -z "$python" ]]; then
+	log "installing python3-sqlalchemy and python3-asyncpg with apt-get"
+	install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-sqlalchemy python3-asyncpg)
+	if ! as_root "${install[@]}"; then
+		log "install failed; refreshing package lists and retrying"
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get update
+		as_root "${install[@]}"
+	fi
+	python=/usr/bin/python3
+	if has_stack; then
+		log "SQLAlchemy $("$python" -c 'import sqlalchemy; print(sqlalchemy.__version__)') and asyncpg installed for $python"
+		exit 0
+	fi
+	log "the install finished but $python cannot import SQLAlchemy 1.4 and asyncpg"
+	exit 1
+fi
+
+log "cannot install the SQLAlchemy reference here (no apt-get, or PLANRUN_PYTHON is not Debian's python3)."
+log "Run: ${python:-python3} -m pip install 'sqlalchemy<2' asyncpg"
+log "(and PLANRUN_PYTHON=/path/to/that/python3 when it is not /usr/bin/python3)."
+log "Without it the SQLAlchemy parity test is skipped, except in CI (CI set), where it fails."
+if [[ -n "${CI:-}" ]]; then
+	exit 1
+fi
+exit 0
