@@ -41,7 +41,7 @@ version: 1
 name: latency
 target:
   %s
-pool: {size: 2, max_overflow: 0}
+pool: {size: 2, max_overflow: 0, isolation_level: autocommit} # one round trip an operation
 mixes:
   m:
     - {name: one, sql: SELECT 1}
