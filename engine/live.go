@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/planrun/planrun/internal/selfwatch"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 )
@@ -16,16 +17,21 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 	if !r.env.hasLive() {
 		return false
 	}
-	gen := r.self.Now()
 	partial := &results.Scenario{
 		Name: r.sc.Name, Mix: r.sc.Mix.Name, Planned: r.sc.Shape.Duration(),
 		MaxUsers: r.peak, Warmup: min(r.sc.Warmup, el),
-		ErrorsBy:  map[string]int64{},
-		Generator: generatorFigures(gen),
+		ErrorsBy: map[string]int64{},
+	}
+	var gen selfwatch.Figures
+	if r.env.liveReadsGenerator() {
+		gen = r.self.Now()
+		partial.Generator = generatorFigures(gen)
+	} else {
+		gen.Lateness = r.self.Lateness()
 	}
 	r.fill(partial, el)
 	s := r.snapshot(partial, p, el, false)
-	s.Histograms.Lateness = gen.Lateness // a copy: Now's own
+	s.Histograms.Lateness = gen.Lateness // a copy, the snapshot's own
 	if o := r.publish(s); o != nil {
 		r.abort = o
 		r.env.logf("scenario %s: aborted by assertion %q (%s)", r.sc.Name, o.Name, o.Actual)
@@ -99,6 +105,21 @@ func (r *scenarioRun) publish(s *live.Snapshot) (stop *results.Outcome) {
 		}
 	}
 	return stop
+}
+
+// liveReadsGenerator reports whether a live sink of the run reads the
+// partial scenario's Generator figures: one that does not say it does not
+// ([live.GeneratorReader]).
+func (e *runEnv) liveReadsGenerator() bool {
+	for _, s := range e.opts.Live {
+		if s == nil {
+			continue
+		}
+		if g, ok := s.(live.GeneratorReader); !ok || g.ReadsGenerator() {
+			return true
+		}
+	}
+	return false
 }
 
 // hasLive reports whether the run has a live sink.

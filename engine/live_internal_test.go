@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"testing"
 	"time"
 
@@ -32,6 +33,12 @@ scenarios:
 // benchScenarioRun is a scenario that ran a minute of operations spread
 // over the histograms' range, without a server: its pools never connect.
 func benchScenarioRun(b *testing.B, opts RunOptions) *scenarioRun {
+	return benchScenarioRunWatching(b, opts, 0)
+}
+
+// benchScenarioRunWatching is benchScenarioRun with its selfwatch also
+// measuring the CPU of process serverPID's tree (the embedded server's).
+func benchScenarioRunWatching(b *testing.B, opts RunOptions, serverPID int) *scenarioRun {
 	b.Helper()
 	plan, err := schema.Parse("bench.yaml", []byte(benchLivePlan), func(string) (string, bool) { return "", false })
 	if err != nil {
@@ -50,7 +57,7 @@ func benchScenarioRun(b *testing.B, opts RunOptions) *scenarioRun {
 	b.Cleanup(reps.close)
 	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), len(reps.pools))}
 	r.index = 1
-	r.self = selfwatch.Start(0)
+	r.self = selfwatch.Start(serverPID)
 	b.Cleanup(func() { r.self.Stop() })
 	r.start = time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -64,23 +71,36 @@ func benchScenarioRun(b *testing.B, opts RunOptions) *scenarioRun {
 	return r
 }
 
+// viewSink is a sink that only shows the stream, like the progress line.
+type viewSink struct{}
+
+func (viewSink) Live(*live.Snapshot) *results.Outcome { return nil }
+func (viewSink) ReadsGenerator() bool                 { return false }
+
 // BenchmarkLiveSecond is the live work of one second of a scenario, on the
 // sampler goroutine: the series step, then the live stream's snapshot
-// handed to a progress line's sink (which only reads it), and with the
-// Prometheus collector (which counts the histograms into its buckets) and
-// an assertion sink that stops nothing.
+// handed to the sinks of a run: none (--quiet), the progress line (which
+// only reads it), and also the Prometheus collector (which counts the
+// histograms into its buckets) and an abort_on_fail assertion sink (which
+// reads the generator's figures too). With "server", the generator's
+// figures read the CPU of a server's process tree (here this process's)
+// from /proc, as with the embedded server.
 func BenchmarkLiveSecond(b *testing.B) {
-	nop := live.SinkFunc(func(*live.Snapshot) *results.Outcome { return nil })
+	judge := live.SinkFunc(func(*live.Snapshot) *results.Outcome { return nil })
 	for _, tc := range []struct {
-		name  string
-		sinks []live.Sink
+		name      string
+		sinks     []live.Sink
+		serverPID int
 	}{
-		{"none", nil},
-		{"progress", []live.Sink{nop}},
-		{"progress+metrics+assertions", []live.Sink{metrics.NewCollector(), nop, nop}},
+		{"none", nil, 0},
+		{"progress", []live.Sink{viewSink{}}, 0},
+		{"progress+metrics+assertions", []live.Sink{metrics.NewCollector(), viewSink{}, judge}, 0},
+		{"server/progress", []live.Sink{viewSink{}}, os.Getpid()},
+		{"server/progress+metrics", []live.Sink{metrics.NewCollector(), viewSink{}}, os.Getpid()},
+		{"server/progress+metrics+assertions", []live.Sink{metrics.NewCollector(), viewSink{}, judge}, os.Getpid()},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			r := benchScenarioRun(b, RunOptions{Live: tc.sinks})
+			r := benchScenarioRunWatching(b, RunOptions{Live: tc.sinks}, tc.serverPID)
 			b.ReportAllocs()
 			el := time.Second
 			for b.Loop() {

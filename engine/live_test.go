@@ -96,6 +96,9 @@ scenarios:
 		if s.Final != (i == len(snaps)-1) {
 			t.Errorf("snapshot %d: final %v", i, s.Final)
 		}
+		if res.Generator.Cores == 0 {
+			t.Errorf("snapshot %d: no generator figures for a sink that reads them", i)
+		}
 		if res.Ops < prev {
 			t.Errorf("snapshot %d: ops went down from %d to %d", i, prev, res.Ops)
 		}
@@ -186,5 +189,43 @@ scenarios:
 	}
 	if len(seen) != 2 || seen[0] || !seen[1] {
 		t.Errorf("the second sink saw %v (final flags), want the stopping second and the final snapshot", seen)
+	}
+}
+
+// viewer is a sink that does not read the generator's figures.
+type viewer struct{ generators []results.Generator }
+
+func (v *viewer) Live(s *live.Snapshot) *results.Outcome {
+	v.generators = append(v.generators, s.Scenario.Generator)
+	return nil
+}
+
+func (v *viewer) ReadsGenerator() bool { return false }
+
+// TestLiveGeneratorOnlyWhenRead: when no sink reads them, the snapshots
+// leave the generator's figures out, all but the final one.
+func TestLiveGeneratorOnlyWhenRead(t *testing.T) {
+	prog := compile(t, `
+version: 1
+name: live-viewer
+mixes:
+  m:
+    - {name: a, sql: SELECT 1, hold: 5ms}
+scenarios:
+  - {name: s, users: 2, duration: 2500ms}
+`, engine.Options{})
+	var v viewer
+	run(t, prog, engine.RunOptions{Live: []live.Sink{&v}})
+	n := len(v.generators)
+	if n < 2 {
+		t.Fatalf("%d snapshots", n)
+	}
+	for i, g := range v.generators[:n-1] {
+		if g != (results.Generator{}) {
+			t.Errorf("snapshot %d: generator figures %+v, read by no sink", i, g)
+		}
+	}
+	if v.generators[n-1].Cores == 0 {
+		t.Errorf("the final snapshot has no generator figures: %+v", v.generators[n-1])
 	}
 }

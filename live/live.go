@@ -42,6 +42,16 @@ func (f SinkFunc) Live(s *Snapshot) *results.Outcome { return f(s) }
 
 var _ Sink = SinkFunc(nil)
 
+// GeneratorReader may be implemented by a [Sink] to say whether it reads
+// the partial scenario's Generator figures. Their CPU figures are read from
+// /proc (the server's process tree: a file per process of the machine),
+// the costliest part of a live second; when no sink of a run reads them,
+// every snapshot but the final one leaves Scenario.Generator at its zero
+// value. A sink without the method reads them.
+type GeneratorReader interface {
+	ReadsGenerator() bool
+}
+
 // Snapshot is a scenario at one moment of the live stream.
 type Snapshot struct {
 	// Run is the run being recorded: its target, pool settings and
@@ -51,7 +61,8 @@ type Snapshot struct {
 	// Scenario is the scenario's results so far: like its final results
 	// (counts, latencies, utilization, exhaustion, generator... after the
 	// warm-up; Name, Mix, Model, Planned, Elapsed, Warmup) but without a
-	// Status, encoded histograms, faults or series. In the final snapshot
+	// Status, encoded histograms, faults or series, and without Generator
+	// when no sink reads it ([GeneratorReader]). In the final snapshot
 	// it is the scenario's results as the load ended, before the
 	// server-side leak check and the connection accounting.
 	Scenario *results.Scenario

@@ -145,6 +145,7 @@ type opHistograms struct{ acquire, query, op bucketed }
 
 var (
 	_ live.Sink            = (*Collector)(nil)
+	_ live.GeneratorReader = (*Collector)(nil)
 	_ prometheus.Collector = (*Collector)(nil)
 )
 
@@ -176,6 +177,11 @@ func (c *Collector) Live(s *live.Snapshot) *results.Outcome {
 	slices.SortStableFunc(c.snaps, func(a, b *snapshot) int { return a.Index - b.Index })
 	return nil
 }
+
+// ReadsGenerator is false: the collector serves the generator's timer
+// lateness from the snapshot's histogram, not Scenario.Generator
+// ([live.GeneratorReader]).
+func (c *Collector) ReadsGenerator() bool { return false }
 
 // Describe sends every family's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {

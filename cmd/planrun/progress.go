@@ -30,7 +30,10 @@ type progressPrinter struct {
 	errors int64
 }
 
-var _ live.Sink = (*progressPrinter)(nil)
+var (
+	_ live.Sink            = (*progressPrinter)(nil)
+	_ live.GeneratorReader = (*progressPrinter)(nil)
+)
 
 func newProgressPrinter(w io.Writer, tty bool) *progressPrinter {
 	return &progressPrinter{w: w, tty: tty}
@@ -59,6 +62,10 @@ func (p *progressPrinter) Live(s *live.Snapshot) *results.Outcome {
 	}
 	return nil
 }
+
+// ReadsGenerator is false: the line shows no generator figure
+// ([live.GeneratorReader]).
+func (p *progressPrinter) ReadsGenerator() bool { return false }
 
 // progressLine renders e.g.
 // `normal 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  errors 0`;
