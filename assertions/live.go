@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 )
 
@@ -16,36 +17,42 @@ type liveAbort struct {
 	actual   string
 }
 
-// Live returns nil when no assertion has abort_on_fail; otherwise a function
-// the engine calls once a second with the scenario's figures so far (sc is a
-// partial results.Scenario; elapsed = time since the scenario started).
+// Live returns nil when no assertion has abort_on_fail; otherwise a sink of
+// the run's live stream that judges each second's snapshot: the scenario's
+// figures so far (s.Scenario, a partial results.Scenario) at s.Scenario.Elapsed
+// into the scenario, with the run's target and pool (s.Run).
 //
-// It returns abort=true and the failing outcome (Aborted=true) when an
+// It stops the scenario with the failing outcome (Aborted=true) when an
 // abort_on_fail assertion that applies to this scenario evaluates false after
 // its `after` (default 0) has passed. Checks that cannot be decided live
 // (they reference baseline, or recovery before it is measured) and checks
-// that error do not abort. The function keeps its own expr VM: call it from
-// one goroutine. One call costs a few microseconds (BenchmarkLive).
-func (s *Set) Live(run *results.Run) func(sc *results.Scenario, elapsed time.Duration) (abort bool, o results.Outcome) {
-	var live []*compiled
+// that error do not abort; the final snapshot is left to [Set.Evaluate].
+// The sink keeps its own expr VM: the engine calls it from one goroutine.
+// One call costs a few microseconds (BenchmarkLive).
+func (s *Set) Live() live.Sink {
+	var abortOnFail []*compiled
 	for _, c := range s.items {
 		if c.a.AbortOnFail {
-			live = append(live, c)
+			abortOnFail = append(abortOnFail, c)
 		}
 	}
-	if len(live) == 0 {
+	if len(abortOnFail) == 0 {
 		return nil
 	}
 	machine := s.evaluator()
-	return func(sc *results.Scenario, elapsed time.Duration) (bool, results.Outcome) {
+	return live.SinkFunc(func(snap *live.Snapshot) *results.Outcome {
+		if snap.Final {
+			return nil
+		}
+		sc, elapsed := snap.Scenario, snap.Scenario.Elapsed
 		var env Env
 		built := false
-		for _, c := range live {
+		for _, c := range abortOnFail {
 			if !c.appliesTo(sc.Name) || elapsed < c.a.After.D() {
 				continue
 			}
 			if !built {
-				env = newEnv(run, sc, nil)
+				env = newEnv(snap.Run, sc, nil)
 				env.Elapsed = elapsed
 				built = true
 			}
@@ -60,10 +67,10 @@ func (s *Set) Live(run *results.Run) func(sc *results.Scenario, elapsed time.Dur
 				s.abort = &liveAbort{c: c, scenario: sc.Name, elapsed: elapsed, actual: o.Actual}
 			}
 			s.mu.Unlock()
-			return true, o
+			return &o
 		}
-		return false, results.Outcome{}
-	}
+		return nil
+	})
 }
 
 // markAborted marks the outcome of the assertion that stopped the run. It

@@ -5,15 +5,27 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/assertions"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
 func compilePlan(p *schema.Plan) (*assertions.Set, error) { return assertions.Compile(p) }
 
+// second hands sink the live snapshot of sc at elapsed into the scenario,
+// of run r; it returns whether the sink stopped the scenario, and how.
+func second(sink live.Sink, r *results.Run, sc results.Scenario, elapsed time.Duration, final bool) (bool, results.Outcome) {
+	sc.Elapsed = elapsed
+	o := sink.Live(&live.Snapshot{Run: r, Scenario: &sc, Index: 1, Count: 1, Final: final})
+	if o == nil {
+		return false, results.Outcome{}
+	}
+	return true, *o
+}
+
 func TestLiveNilWithoutAbortOnFail(t *testing.T) {
-	if live := mustCompile(t, assertion("leaks", "leaks == 0")).Live(run()); live != nil {
-		t.Error("Live returned a function for a plan without abort_on_fail")
+	if sink := mustCompile(t, assertion("leaks", "leaks == 0")).Live(); sink != nil {
+		t.Error("Live returned a sink for a plan without abort_on_fail")
 	}
 }
 
@@ -49,12 +61,11 @@ func TestLive(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			set := mustCompile(t, guard, peakOnly, rec, base)
-			live := set.Live(run())
-			if live == nil {
+			sink := set.Live()
+			if sink == nil {
 				t.Fatal("Live returned nil")
 			}
-			sc := tc.sc
-			abort, o := live(&sc, tc.elapsed)
+			abort, o := second(sink, run(), tc.sc, tc.elapsed, false)
 			if abort != tc.abort {
 				t.Fatalf("abort = %v (%+v), want %v", abort, o, tc.abort)
 			}
@@ -81,10 +92,10 @@ func TestLiveAbortMarksTheFinalOutcome(t *testing.T) {
 	guard.AbortOnFail = true
 	set := mustCompile(t, guard, assertion("leaks", "leaks == 0"))
 	r := run()
-	live := set.Live(r)
+	sink := set.Live()
 	slow := scenario("stress")
 	slow.Acquire.Max = 9 * time.Second
-	if abort, _ := live(&slow, 3*time.Second); !abort {
+	if abort, _ := second(sink, r, slow, 3*time.Second, false); !abort {
 		t.Fatal("no abort")
 	}
 	final := scenario("stress")
@@ -104,17 +115,38 @@ func TestLiveAbortMarksTheFinalOutcome(t *testing.T) {
 	}
 }
 
+// TestLiveLeavesTheFinalSnapshot: the final snapshot is judged by
+// Evaluate, not live: it stops nothing and marks nothing aborted.
+func TestLiveLeavesTheFinalSnapshot(t *testing.T) {
+	guard := assertion("no long acquires", "acquire.max < 8s")
+	guard.AbortOnFail = true
+	set := mustCompile(t, guard)
+	r := run()
+	slow := scenario("stress")
+	slow.Acquire.Max = 9 * time.Second
+	if abort, o := second(set.Live(), r, slow, 3*time.Second, true); abort {
+		t.Fatalf("the final snapshot stopped the run: %+v", o)
+	}
+	r.Scenarios = []results.Scenario{slow}
+	r.Assertions, r.Verdict = set.Evaluate(r, nil)
+	if o := r.Assertions[0]; o.Aborted || o.Status != "fail" {
+		t.Errorf("outcome %+v: want failed, not aborted", o)
+	}
+}
+
 func BenchmarkLive(b *testing.B) {
 	guard := schema.Assertion{Name: "g", Check: schema.Expr{Src: "acquire.p95 < 200ms && success_rate > 0.95"}, AbortOnFail: true}
 	set, err := assertions.Compile(&schema.Plan{Assertions: []schema.Assertion{guard}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	live := set.Live(run())
+	sink := set.Live()
 	sc := scenario("peak")
 	sc.Acquire.P95 = time.Millisecond
+	sc.Elapsed = time.Minute
+	snap := &live.Snapshot{Run: run(), Scenario: &sc, Index: 1, Count: 1}
 	b.ReportAllocs()
 	for b.Loop() {
-		live(&sc, time.Minute)
+		sink.Live(snap)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -162,12 +163,12 @@ scenarios:
 	engine.SetArgTimeout(prog, time.Hour)
 	ctx, cancel := context.WithCancel(context.Background())
 	var interrupted time.Time
-	r, err := engine.Run(ctx, prog, engine.RunOptions{Progress: func(engine.Progress) {
+	r, err := engine.Run(ctx, prog, engine.RunOptions{Live: onSecond(func(*live.Snapshot) {
 		if interrupted.IsZero() { // after the scenario's first second: both users are in the expression
 			interrupted = time.Now()
 			cancel()
 		}
-	}})
+	})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -428,7 +429,7 @@ scenarios:
 			_ = conn.QueryRow(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`, app).Scan(&n)
 			killed <- n
 		}()
-		r := run(t, prog, engine.RunOptions{Progress: func(engine.Progress) { once.Do(func() { close(first) }) }})
+		r := run(t, prog, engine.RunOptions{Live: onSecond(func(*live.Snapshot) { once.Do(func() { close(first) }) })})
 		sc := r.Scenarios[0]
 		if n := <-killed; n <= 0 {
 			t.Fatalf("terminated %d backends", n)
@@ -534,13 +535,13 @@ scenarios:
 	// target and setup took to get there.
 	ctx, cancel := context.WithCancel(context.Background())
 	var interrupted time.Time
-	cancelAfterOps := func(p engine.Progress) {
-		if p.Ops > 0 && interrupted.IsZero() {
+	cancelAfterOps := func(s *live.Snapshot) {
+		if s.Scenario.Ops > 0 && interrupted.IsZero() {
 			interrupted = time.Now()
 			cancel()
 		}
 	}
-	r, err := engine.Run(ctx, prog, engine.RunOptions{Progress: cancelAfterOps})
+	r, err := engine.Run(ctx, prog, engine.RunOptions{Live: onSecond(cancelAfterOps)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -655,12 +656,12 @@ scenarios:
 	// their 30 s statement by then.
 	ctx, cancel := context.WithCancel(context.Background())
 	var interrupted time.Time
-	r, err := engine.Run(ctx, prog, engine.RunOptions{Progress: func(engine.Progress) {
+	r, err := engine.Run(ctx, prog, engine.RunOptions{Live: onSecond(func(*live.Snapshot) {
 		if interrupted.IsZero() {
 			interrupted = time.Now()
 			cancel()
 		}
-	}})
+	})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -810,7 +811,7 @@ scenarios:
   - {name: s, users: 100, duration: 3s}
 `, engine.Options{})
 	var waiting []int
-	r := run(t, prog, engine.RunOptions{Progress: func(p engine.Progress) { waiting = append(waiting, p.Waiting) }})
+	r := run(t, prog, engine.RunOptions{Live: onSecond(func(s *live.Snapshot) { waiting = append(waiting, s.Pool().Waiting) })})
 	sc := r.Scenarios[0]
 	if sc.Errors != 0 {
 		t.Fatalf("errors %v", sc.ErrorsBy)

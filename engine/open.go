@@ -337,16 +337,6 @@ func (o *openRun) adjust(el time.Duration) {
 	o.r.col.sampleInFlight(el, int(o.inFlight.Load()))
 }
 
-// progress adds the open model's figures to the second's progress.
-func (o *openRun) progress(pr *Progress, p results.Point, el time.Duration) {
-	pr.Open = true
-	pr.Users = int(o.inFlight.Load())
-	pr.MaxUsers = o.model.MaxInFlight
-	pr.InFlight = pr.Users
-	pr.TargetRate = o.model.rateAt(el)
-	pr.AchievedRate = float64(p.Ops-o.r.col.lastDropped) / seriesInterval.Seconds()
-}
-
 // fill writes the open model's figures into out.
 func (o *openRun) fill(out *results.Scenario, final bool) {
 	t := o.r.col.total

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -267,9 +268,9 @@ scenarios:
 		stallEnd = time.Now()
 		stalled <- err
 	}
-	r := run(t, prog, engine.RunOptions{Progress: func(p engine.Progress) {
-		once.Do(func() { go stall(time.Now().Add(-p.Elapsed)) })
-	}})
+	r := run(t, prog, engine.RunOptions{Live: onSecond(func(s *live.Snapshot) {
+		once.Do(func() { go stall(time.Now().Add(-s.Scenario.Elapsed)) })
+	})})
 	if err := <-stalled; err != nil {
 		t.Fatalf("stall: %v", err)
 	}

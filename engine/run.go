@@ -18,6 +18,7 @@ import (
 	"github.com/planrun/planrun/engine/preflight"
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -35,15 +36,11 @@ const teardownTimeout = time.Minute
 
 // RunOptions are the hooks of a run. All are optional.
 type RunOptions struct {
-	// Progress is called once a second from the scenario's sampler goroutine.
-	Progress func(Progress)
-	// LiveFor is called once with the run being recorded; the function it
-	// returns (nil for none) is called once a second with the scenario's results
-	// so far, and returning true aborts the run (abort_on_fail assertions).
-	LiveFor func(run *results.Run) func(sc *results.Scenario, elapsed time.Duration) (abort bool, o results.Outcome)
-	// Live, when set, receives each scenario's live figures once a second
-	// and once more when it ends (see [LiveSink]). Default nil: no live work.
-	Live LiveSink
+	// Live are the sinks of the live stream: each receives every scenario's
+	// snapshot once a second and once more when it ends, in this order
+	// (see [live.Sink]; the progress line, --metrics-addr and abort_on_fail
+	// assertions). Nil entries are skipped. Default none: no live work.
+	Live []live.Sink
 	// Logf receives one line per pipeline step (stderr in the CLI).
 	Logf func(format string, args ...any)
 	// Version is planrun's version, recorded in the results.
@@ -80,7 +77,7 @@ func (f *Failure) Unwrap() error { return f.Err }
 type runEnv struct {
 	prog    *Program
 	opts    RunOptions
-	live    func(sc *results.Scenario, elapsed time.Duration) (bool, results.Outcome)
+	run     *results.Run // the run being recorded (live.Snapshot.Run)
 	dsn     string
 	monitor *pgx.Conn
 	// serverPID is the embedded server's postmaster, whose process tree's
@@ -163,7 +160,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}
-	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL}
+	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL, run: run}
 	run.Target = results.Target{ApplicationName: e.appName(), Replicas: prog.Target.Replicas, Driver: Driver, Network: prog.Target.Network}
 	return e, run
 }
@@ -273,9 +270,6 @@ func Run(ctx context.Context, prog *Program, opts RunOptions) (*results.Run, err
 func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*results.Run, error) {
 	e, run := newRun(prog, opts)
 	defer func() { run.FinishedAt = time.Now().UTC() }()
-	if opts.LiveFor != nil {
-		e.live = opts.LiveFor(run)
-	}
 	stop, f := e.target(ctx, run)
 	defer stop()
 	if f == nil {

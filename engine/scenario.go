@@ -41,7 +41,7 @@ type scenarioRun struct {
 	peak     int     // most users active at once
 	nextID   int
 	abort    *results.Outcome
-	progress Progress
+	index    int              // the scenario's position in the run, from 1
 	self     *selfwatch.Watch // the load generator watching itself
 	open     *openRun         // an open model's dispatcher and workers (nil: closed model)
 }
@@ -62,8 +62,7 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 		return out
 	}
 	n := len(reps.pools)
-	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), n)}
-	r.progress = Progress{Scenario: sc.Name, Index: idx + 1, Count: len(e.prog.scenarios), Planned: out.Planned, MaxUsers: sc.concurrency(), Capacity: n * e.capacity()}
+	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), n), index: idx + 1}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
@@ -90,9 +89,9 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 
 	// Final collection and pool accounting.
 	r.col.collect()
-	r.col.step(elapsed, 0, elapsed <= sc.Warmup)
+	last := r.col.step(elapsed, 0, elapsed <= sc.Warmup)
 	r.fill(&out, elapsed)
-	r.publishLive(elapsed, true)
+	r.publishFinal(&out, last, elapsed)
 	r.serverLeaks(&out)
 	reps.close()
 	r.fillConnections(&out, reps.stats())
@@ -158,39 +157,6 @@ func (r *scenarioRun) nextStep(prev time.Duration) time.Duration {
 		return w
 	}
 	return next
-}
-
-// secondDone reports progress and evaluates live assertions; true stops the scenario.
-func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
-	r.publishLive(el, false)
-	pr := &r.progress
-	pr.Elapsed, pr.Users = el, len(r.users)
-	pr.Ops += p.Ops
-	pr.Errors += p.Errors
-	pr.OpsPerSec = float64(p.Ops) / seriesInterval.Seconds()
-	pr.AcquireP95 = p.AcquireP95
-	st := r.col.pools.last
-	pr.InUse, pr.Idle, pr.Total, pr.Waiting = st.InUse, st.Idle, st.Total, st.Waiting
-	if r.open != nil {
-		r.open.progress(pr, p, el)
-	}
-	if r.env.opts.Progress != nil {
-		r.env.opts.Progress(*pr)
-	}
-	if r.env.live == nil {
-		return false
-	}
-	var partial results.Scenario
-	partial.Name, partial.Mix, partial.MaxUsers, partial.Warmup = r.sc.Name, r.sc.Mix.Name, r.peak, min(r.sc.Warmup, el)
-	partial.ErrorsBy = map[string]int64{}
-	partial.Generator = r.generator(false)
-	r.fill(&partial, el)
-	if abort, o := r.env.live(&partial, el); abort {
-		r.abort = &o
-		r.env.logf("scenario %s: aborted by assertion %q (%s)", r.sc.Name, o.Name, o.Actual)
-		return true
-	}
-	return false
 }
 
 // level is the load's level now, for the series: active users, or an

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 )
 
@@ -95,12 +96,12 @@ scenarios:
 `, engine.Options{})
 	ctx, cancel := context.WithCancelCause(context.Background())
 	var once sync.Once
-	progress := func(p engine.Progress) {
-		if p.Ops > 0 {
+	progress := func(s *live.Snapshot) {
+		if s.Scenario.Ops > 0 {
 			once.Do(func() { cancel(errors.New("SIGHUP")) })
 		}
 	}
-	r, err := engine.Run(ctx, prog, engine.RunOptions{Progress: progress})
+	r, err := engine.Run(ctx, prog, engine.RunOptions{Live: onSecond(progress)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,21 +1,26 @@
 // Package metrics serves a run's live figures to Prometheus: a
-// prometheus.Collector over the engine's live snapshots ([engine.LiveSink])
-// and an HTTP server for /metrics (the CLI's --metrics-addr).
+// prometheus.Collector that is a sink of the run's live stream
+// ([live.Sink]) and an HTTP server for /metrics (the CLI's --metrics-addr).
 //
 // The engine hands a snapshot per scenario once a second from its sampler
-// goroutine; a scrape builds constant metrics from the latest snapshots, so
-// nothing here runs on the engine's hot path. Every name starts with
-// planrun_; docs/metrics.md lists them.
+// goroutine; the collector keeps the latest one of each scenario, with its
+// latency histograms counted into fixed buckets then, and a scrape builds
+// constant metrics from them, so nothing here runs on the engine's hot
+// path. Every name starts with planrun_; docs/metrics.md lists them.
 package metrics
 
 import (
+	"math"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/live"
+	"github.com/planrun/planrun/results"
 )
 
 // kind is how a metric is exposed.
@@ -108,36 +113,75 @@ func Names() []string {
 	return out
 }
 
+// Buckets are the upper bounds, in seconds, of the fixed buckets of every
+// histogram served: 0.5 ms doubling up to 65.536 s (18 buckets); larger
+// values fall in the implicit +Inf bucket.
+var Buckets = func() []float64 {
+	out := make([]float64, 18)
+	for i := range out {
+		out[i] = 0.0005 * math.Pow(2, float64(i))
+	}
+	return out
+}()
+
 // Collector is a prometheus.Collector over the latest live snapshot of each
-// scenario of a run. It is the run's [engine.LiveSink]: a scenario that has
-// ended keeps its final snapshot, so its counters stay at its results.
-// Safe for concurrent use.
+// scenario of a run. It is a sink of the run's live stream ([live.Sink]):
+// a scenario that has ended keeps its final snapshot, so its counters stay
+// at its results. Safe for concurrent use.
 type Collector struct {
 	mu    sync.Mutex
-	snaps []*engine.LiveSnapshot // in scenario order
+	snaps []*snapshot // in scenario order
 }
 
+// snapshot is a scenario's latest live snapshot and its histograms,
+// counted into Buckets when it came (the engine's own are only valid then).
+type snapshot struct {
+	*live.Snapshot
+	ops      []opHistograms // as Scenario.Operations
+	lateness bucketed
+}
+
+type opHistograms struct{ acquire, query, op bucketed }
+
 var (
-	_ engine.LiveSink      = (*Collector)(nil)
+	_ live.Sink            = (*Collector)(nil)
+	_ live.GeneratorReader = (*Collector)(nil)
 	_ prometheus.Collector = (*Collector)(nil)
 )
 
 // NewCollector returns a collector with no scenario yet.
 func NewCollector() *Collector { return &Collector{} }
 
-// Scenario keeps snap as its scenario's latest snapshot.
-func (c *Collector) Scenario(snap engine.LiveSnapshot) {
+// Live keeps s as its scenario's latest snapshot. It never stops the
+// scenario (nil).
+func (c *Collector) Live(s *live.Snapshot) *results.Outcome {
+	kept := *s
+	kept.Histograms = live.Histograms{} // the engine's, not ours to keep
+	snap := &snapshot{Snapshot: &kept, lateness: bucketize(s.Histograms.Lateness, time.Microsecond)}
+	for _, o := range s.Histograms.Operations {
+		snap.ops = append(snap.ops, opHistograms{
+			acquire: bucketize(o.Acquire, time.Nanosecond),
+			query:   bucketize(o.Query, time.Nanosecond),
+			op:      bucketize(o.Op, time.Nanosecond),
+		})
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, s := range c.snaps {
-		if s.Scenario == snap.Scenario {
-			c.snaps[i] = &snap
-			return
+	for i, old := range c.snaps {
+		if old.Scenario.Name == s.Scenario.Name {
+			c.snaps[i] = snap
+			return nil
 		}
 	}
-	c.snaps = append(c.snaps, &snap)
-	slices.SortStableFunc(c.snaps, func(a, b *engine.LiveSnapshot) int { return a.Index - b.Index })
+	c.snaps = append(c.snaps, snap)
+	slices.SortStableFunc(c.snaps, func(a, b *snapshot) int { return a.Index - b.Index })
+	return nil
 }
+
+// ReadsGenerator is false: the collector serves the generator's timer
+// lateness from the snapshot's histogram, not Scenario.Generator
+// ([live.GeneratorReader]).
+func (c *Collector) ReadsGenerator() bool { return false }
 
 // Describe sends every family's description.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
@@ -157,8 +201,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // collectScenario sends one scenario's metrics.
-func collectScenario(ch chan<- prometheus.Metric, s *engine.LiveSnapshot) {
-	sc := s.Scenario
+func collectScenario(ch chan<- prometheus.Metric, s *snapshot) {
+	res := s.Scenario
+	sc := res.Name
 	emit := func(m *metric, v float64, labels ...string) {
 		t := prometheus.GaugeValue
 		if m.kind == counter {
@@ -168,40 +213,41 @@ func collectScenario(ch chan<- prometheus.Metric, s *engine.LiveSnapshot) {
 			return prometheus.NewConstMetric(m.desc, t, v, append([]string{sc}, labels...)...)
 		})
 	}
-	hist := func(m *metric, h engine.LiveHistogram, labels ...string) {
-		buckets := make(map[float64]uint64, len(engine.LiveBuckets))
-		for i, le := range engine.LiveBuckets {
-			if i < len(h.Buckets) {
-				buckets[le] = h.Buckets[i]
+	hist := func(m *metric, h bucketed, labels ...string) {
+		buckets := make(map[float64]uint64, len(Buckets))
+		for i, le := range Buckets {
+			if i < len(h.buckets) {
+				buckets[le] = h.buckets[i]
 			}
 		}
 		send(ch, m, func() (prometheus.Metric, error) {
-			return prometheus.NewConstHistogram(m.desc, h.Count, h.Sum, buckets, append([]string{sc}, labels...)...)
+			return prometheus.NewConstHistogram(m.desc, h.count, h.sum, buckets, append([]string{sc}, labels...)...)
 		})
 	}
 
-	emit(scenarioInfo, 1, s.Mix, string(s.Model))
+	emit(scenarioInfo, 1, res.Mix, string(res.Model))
 	emit(scenarioRunning, flag(!s.Final))
 	emit(scenarioWarmup, flag(s.Warmup))
-	emit(scenarioElapsed, s.Elapsed.Seconds())
+	emit(scenarioElapsed, res.Elapsed.Seconds())
 
-	emit(opsTotal, float64(s.Ops))
-	cats := make([]string, 0, len(s.ErrorsBy))
-	for cat := range s.ErrorsBy {
-		cats = append(cats, cat)
+	emit(opsTotal, float64(res.Ops))
+	for _, cat := range results.ErrorCategories { // every one but cancelled, 0 or not
+		if cat != results.ErrCancelled {
+			emit(errorsTotal, float64(res.ErrorsBy[cat]), cat)
+		}
 	}
-	slices.Sort(cats)
-	for _, cat := range cats {
-		emit(errorsTotal, float64(s.ErrorsBy[cat]), cat)
-	}
-	emit(droppedTotal, float64(s.Dropped))
-	emit(cancelledTotal, float64(s.Cancelled))
-	for _, o := range s.Operations {
+	emit(droppedTotal, float64(res.Dropped))
+	emit(cancelledTotal, float64(res.Cancelled))
+	for i, o := range res.Operations {
 		emit(operationOps, float64(o.Ops), o.Name)
 		emit(operationErrs, float64(o.Errors), o.Name)
-		hist(acquireSeconds, o.Acquire, o.Name)
-		hist(querySeconds, o.Query, o.Name)
-		hist(opSeconds, o.Op, o.Name)
+		var h opHistograms
+		if i < len(s.ops) {
+			h = s.ops[i]
+		}
+		hist(acquireSeconds, h.acquire, o.Name)
+		hist(querySeconds, h.query, o.Name)
+		hist(opSeconds, h.op, o.Name)
 	}
 
 	for _, p := range s.Pools {
@@ -214,11 +260,52 @@ func collectScenario(ch chan<- prometheus.Metric, s *engine.LiveSnapshot) {
 	}
 	emit(users, float64(s.Users))
 	emit(targetRate, s.TargetRate)
-	hist(lateness, s.Lateness)
+	hist(lateness, s.lateness)
 
 	for _, f := range s.Faults {
 		emit(faultActive, flag(f.Active), strconv.Itoa(f.Index), f.Kind)
 	}
+}
+
+// bucketed is a cumulative histogram over [Buckets]: buckets[i] counts the
+// values up to Buckets[i] seconds (so it never decreases with i), count
+// all of them, sum their total in seconds.
+type bucketed struct {
+	count   uint64
+	sum     float64
+	buckets []uint64
+}
+
+// bucketize counts h's values (in units of unit) into Buckets. A value is
+// placed within the HdrHistogram's precision (2 significant figures for an
+// operation's times).
+func bucketize(h *hdrhistogram.Histogram, unit time.Duration) bucketed {
+	out := bucketed{buckets: make([]uint64, len(Buckets))}
+	if h == nil || h.TotalCount() == 0 {
+		return out
+	}
+	per := unit.Seconds()
+	b := 0
+	for _, bar := range h.Distribution() {
+		if bar.Count == 0 {
+			continue
+		}
+		// A bar holds values From..To, equivalent within the histogram's
+		// precision; its middle stands for them.
+		v := float64(bar.From+bar.To) / 2 * per
+		for b < len(Buckets) && v > Buckets[b] {
+			b++
+		}
+		if b < len(Buckets) {
+			out.buckets[b] += uint64(bar.Count)
+		}
+		out.count += uint64(bar.Count)
+		out.sum += v * float64(bar.Count)
+	}
+	for i := 1; i < len(out.buckets); i++ {
+		out.buckets[i] += out.buckets[i-1]
+	}
+	return out
 }
 
 // send sends the metric build returns, or an invalid metric naming the error

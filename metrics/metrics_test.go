@@ -1,6 +1,7 @@
 package metrics_test
 
 import (
+	"go/build"
 	"math"
 	"net"
 	"slices"
@@ -8,47 +9,57 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/metrics"
 	"github.com/planrun/planrun/metrics/metricstest"
 	"github.com/planrun/planrun/results"
 )
 
-// histogram returns a LiveHistogram of values (seconds).
-func histogram(values ...float64) engine.LiveHistogram {
-	h := engine.LiveHistogram{Buckets: make([]uint64, len(engine.LiveBuckets))}
+// histogram returns an HdrHistogram of values (seconds) in units of unit,
+// of the engine's range and precision (3 significant figures).
+func histogram(unit time.Duration, values ...float64) *hdrhistogram.Histogram {
+	h := hdrhistogram.New(1, int64(time.Hour/unit), 3)
 	for _, v := range values {
-		h.Count++
-		h.Sum += v
-		for i, le := range engine.LiveBuckets {
-			if v <= le {
-				h.Buckets[i]++
-			}
+		if err := h.RecordValue(int64(v * float64(time.Second/unit))); err != nil {
+			panic(err)
 		}
 	}
 	return h
 }
 
-func fakeSnapshot() engine.LiveSnapshot {
-	return engine.LiveSnapshot{
-		Scenario: "surge", Index: 2, Mix: "app", Model: results.ModelOpen,
-		Elapsed: 3 * time.Second, Ops: 120, Errors: 7, Dropped: 5, Cancelled: 1,
-		ErrorsBy: map[string]int64{results.ErrAcquireTimeout: 2, results.ErrDropped: 5, results.ErrQuery: 0},
-		Operations: []engine.LiveOperation{
-			{Name: "read", Ops: 100, Errors: 5, Acquire: histogram(0.0001, 0.003, 0.2), Query: histogram(0.001), Op: histogram(0.002, 0.004)},
-			{Name: "write", Ops: 20, Errors: 2, Op: histogram(70)}, // beyond the last bucket
+// fakeSnapshot is a snapshot of an open scenario of two operations over two
+// replicas and two faults; the histograms it hands over are in hists.
+func fakeSnapshot() *live.Snapshot {
+	ns := time.Nanosecond
+	sc := &results.Scenario{
+		Name: "surge", Mix: "app", Model: results.ModelOpen, Elapsed: 3 * time.Second,
+		Ops: 120, Errors: 7, Dropped: 5, Cancelled: 1,
+		ErrorsBy: map[string]int64{results.ErrAcquireTimeout: 2, results.ErrDropped: 5},
+		Operations: []results.Operation{
+			{Name: "read", Ops: 100, Errors: 5},
+			{Name: "write", Ops: 20, Errors: 2},
 		},
-		Pools: []engine.LivePool{
+	}
+	return &live.Snapshot{
+		Scenario: sc, Index: 2, Count: 2,
+		Pools: []live.Pool{
 			{Replica: 1, Open: 4, InUse: 3, Idle: 1, Waiting: 2, Capacity: 5},
 			{Replica: 2, Open: 5, InUse: 5, Idle: 0, Waiting: 9, Capacity: 5},
 		},
-		Users: 8, TargetRate: 250,
-		Lateness: histogram(0.0002, 0.0002, 0.05),
-		Faults: []engine.LiveFault{
+		Users: 8, MaxUsers: 20, TargetRate: 250,
+		Faults: []live.Fault{
 			{Index: 1, Kind: "stall", What: "stall for 2s", Active: true},
 			{Index: 2, Kind: "reset", What: "reset every pool connection"},
+		},
+		Histograms: live.Histograms{
+			Operations: []live.Operation{
+				{Acquire: histogram(ns, 0.0001, 0.003, 0.2), Query: histogram(ns, 0.001), Op: histogram(ns, 0.002, 0.004)},
+				{Acquire: histogram(ns), Query: histogram(ns), Op: histogram(ns, 70)}, // beyond the last bucket
+			},
+			Lateness: histogram(time.Microsecond, 0.0002, 0.0002, 0.05),
 		},
 	}
 }
@@ -72,7 +83,7 @@ func serve(t *testing.T, c *metrics.Collector) *metrics.Server {
 // documented series, parsed by the Prometheus text parser.
 func TestMetricsFromSnapshot(t *testing.T) {
 	c := metrics.NewCollector()
-	c.Scenario(fakeSnapshot())
+	c.Live(fakeSnapshot())
 	fams, err := metricstest.Scrape(serve(t, c).URL())
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +101,7 @@ func TestMetricsFromSnapshot(t *testing.T) {
 		{"planrun_errors_total", []string{"category", "acquire_timeout"}, 2},
 		{"planrun_errors_total", []string{"category", "dropped"}, 5},
 		{"planrun_errors_total", []string{"category", "query"}, 0},
+		{"planrun_errors_total", []string{"category", "other"}, 0},
 		{"planrun_dropped_total", nil, 5},
 		{"planrun_cancelled_total", nil, 1},
 		{"planrun_operation_ops_total", []string{"operation", "write"}, 20},
@@ -118,7 +130,8 @@ func TestMetricsFromSnapshot(t *testing.T) {
 
 	// Histograms: counts, sums and cumulative buckets in seconds.
 	read := fams.Find("planrun_acquire_seconds", "scenario", "surge", "operation", "read").GetHistogram()
-	if read.GetSampleCount() != 3 || read.GetSampleSum() < 0.2031 || read.GetSampleSum() > 0.2032 {
+	// Within the histogram's precision: 3 significant figures.
+	if read.GetSampleCount() != 3 || read.GetSampleSum() < 0.2031*0.999 || read.GetSampleSum() > 0.2031*1.001 {
 		t.Errorf("acquire of read: count %d sum %v, want 3 and 0.2031", read.GetSampleCount(), read.GetSampleSum())
 	}
 	for _, b := range read.GetBucket() {
@@ -167,13 +180,13 @@ func TestMetricsFromSnapshot(t *testing.T) {
 // scenario's; an ended scenario's figures stay beside the next one's.
 func TestMetricsScenariosKeepTheirLastSnapshot(t *testing.T) {
 	c := metrics.NewCollector()
-	first := fakeSnapshot()
-	c.Scenario(first)
-	first.Ops, first.Final = 150, true
-	c.Scenario(first)
+	c.Live(fakeSnapshot())
+	last := fakeSnapshot()
+	last.Scenario.Ops, last.Final = 150, true
+	c.Live(last)
 	other := fakeSnapshot()
-	other.Scenario, other.Index, other.Ops = "baseline", 1, 9
-	c.Scenario(other)
+	other.Scenario.Name, other.Index, other.Scenario.Ops = "baseline", 1, 9
+	c.Live(other)
 
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -245,5 +258,62 @@ func TestMetricsOnlyServesMetrics(t *testing.T) {
 	}
 	if !strings.HasPrefix(srv.Addr(), "127.0.0.1:") {
 		t.Errorf("addr %s", srv.Addr())
+	}
+}
+
+// TestMetricsKeepTheBucketsOfTheirSecond: the engine's histograms are only
+// valid during the call; what a scrape serves was counted then.
+func TestMetricsKeepTheBucketsOfTheirSecond(t *testing.T) {
+	c := metrics.NewCollector()
+	s := fakeSnapshot()
+	c.Live(s)
+	for range 5 { // the engine records on after the call
+		if err := s.Histograms.Operations[0].Acquire.RecordValue(int64(time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fams, err := metricstest.Scrape(serve(t, c).URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := fams.Find("planrun_acquire_seconds", "operation", "read").GetHistogram().GetSampleCount(); n != 3 {
+		t.Errorf("acquire of read: count %d, want the 3 of the snapshot's second", n)
+	}
+}
+
+// TestMetricsDoNotImportTheEngine: metrics is a view of the live stream
+// (package live); it never imports the engine, directly or not.
+func TestMetricsDoNotImportTheEngine(t *testing.T) {
+	const module = "github.com/planrun/planrun/"
+	seen := map[string]bool{}
+	var walk func(path string, from []string)
+	walk = func(path string, from []string) {
+		if seen[path] || !strings.HasPrefix(path, module) {
+			return
+		}
+		seen[path] = true
+		if path == module+"engine" || strings.HasPrefix(path, module+"engine/") {
+			t.Errorf("metrics imports %s (via %s)", path, strings.Join(from, " → "))
+			return
+		}
+		pkg, err := build.Import(path, ".", 0)
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, imp := range pkg.Imports {
+			walk(imp, append(slices.Clone(from), path))
+		}
+	}
+	walk(module+"metrics", nil)
+	if !seen[module+"live"] || !seen[module+"results"] {
+		t.Errorf("the walk missed live or results: %v", seen)
+	}
+}
+
+// TestMetricsBuckets: the fixed buckets span 0.5 ms to over a minute.
+func TestMetricsBuckets(t *testing.T) {
+	b := metrics.Buckets
+	if b[0] != 0.0005 || b[len(b)-1] < 60 {
+		t.Errorf("buckets %v: want 0.5 ms up to at least a minute", b)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -127,7 +128,7 @@ func TestExamplesRun(t *testing.T) {
 
 			ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 			defer cancel()
-			run, err := engine.Run(ctx, prog, engine.RunOptions{LiveFor: set.Live, Logf: t.Logf, Version: "test"})
+			run, err := engine.Run(ctx, prog, engine.RunOptions{Live: []live.Sink{set.Live()}, Logf: t.Logf, Version: "test"})
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}

@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/humanize"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/metrics"
 )
 
@@ -62,12 +62,13 @@ func (m *metricsFlags) start(stderr io.Writer) (*liveMetrics, error) {
 	return &liveMetrics{coll: coll, srv: srv, linger: m.linger}, nil
 }
 
-// sink is the engine's live sink, nil when metrics are off.
-func (l *liveMetrics) sink() engine.LiveSink {
+// sinks are the run's live sinks so far: the collector, none when metrics
+// are off.
+func (l *liveMetrics) sinks() []live.Sink {
 	if l.coll == nil {
 		return nil
 	}
-	return l.coll
+	return []live.Sink{l.coll}
 }
 
 // wait keeps the endpoint up for --metrics-linger after the report, or

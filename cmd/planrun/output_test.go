@@ -14,11 +14,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/markdown"
 	"github.com/planrun/planrun/internal/markdown/markdowntest"
 	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/internal/printable"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 )
 
@@ -565,7 +565,7 @@ func TestProgressAndLogEscapes(t *testing.T) {
 	name := "sc" + hostileName + "\r\n\t"
 	for _, tty := range []bool{false, true} {
 		var buf strings.Builder
-		newProgressPrinter(&buf, tty).print(engine.Progress{Scenario: name, Elapsed: time.Second, Planned: 2 * time.Second})
+		newProgressPrinter(&buf, tty).Live(&live.Snapshot{Scenario: &results.Scenario{Name: name, Elapsed: time.Second, Planned: 2 * time.Second}})
 		logger(&buf, false, tty)("scenario %s: %s", name, hostileMessage)
 		got := buf.String()
 		if tty { // the printer's own: return, then erase the line

@@ -127,12 +127,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	// report is written.
 	sig := catchStops(stderr, tty, os.Exit)
 	defer sig.Release()
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), LiveFor: set.Live, Teardown: sig.Teardown, Live: live.sink()}
+	// The live stream's sinks, in turn: Prometheus, the progress line, abort_on_fail assertions.
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), Teardown: sig.Teardown, Live: live.sinks()}
 	if !f.quiet {
-		opts.Progress = newProgressPrinter(stderr, tty).print
+		opts.Live = append(opts.Live, newProgressPrinter(stderr, tty))
 	}
+	opts.Live = append(opts.Live, set.Live())
 	run, runErr := engine.Run(sig.Run, prog, opts)
-	if opts.Progress != nil && tty {
+	if !f.quiet && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
