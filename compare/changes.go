@@ -31,13 +31,15 @@ func changes(bases []*results.Run, new *results.Run) []string {
 	return append(out, inconclusive(new, "the new run")...)
 }
 
-// inconclusive flags a run whose verdict was INCONCLUSIVE: its load
-// generator fell behind, so its figures describe its machine, not the pool.
+// inconclusive flags a run whose verdict was INCONCLUSIVE: some of its
+// figures were within its own measurement error of their thresholds (its
+// machine was short of CPU), so they say as much about the machine as about
+// the pool.
 func inconclusive(r *results.Run, side string) []string {
 	if !r.Verdict.Inconclusive {
 		return nil
 	}
-	s := "verdict: " + side + " was INCONCLUSIVE, its figures describe its machine rather than the pool"
+	s := "verdict: " + side + " was INCONCLUSIVE, some of its figures were within its own measurement error"
 	if r.Verdict.Reason != "" {
 		s += " (" + r.Verdict.Reason + ")"
 	}
@@ -127,6 +129,16 @@ func poolDiff(a, b results.Pool) []string {
 	}
 	durs("connect_timeout", a.ConnectTimeout, b.ConnectTimeout)
 	durs("leak_threshold", a.LeakThreshold, b.LeakThreshold)
+	strs := func(name, x, y string) {
+		if x != y {
+			d = append(d, fmt.Sprintf("%s %s → %s", name, orDefault(x), orDefault(y)))
+		}
+	}
+	strs("isolation_level", a.IsolationLevel, b.IsolationLevel)
+	strs("reset_on_return", a.ResetOnReturn, b.ResetOnReturn)
+	if a.UseLIFO != b.UseLIFO {
+		d = append(d, fmt.Sprintf("use_lifo %t → %t", a.UseLIFO, b.UseLIFO))
+	}
 	return d
 }
 
@@ -164,3 +176,11 @@ func orUnknown(s string) string {
 }
 
 func joinNames(names []string) string { return strings.Join(names, ", ") }
+
+// orDefault shows an unset pool setting as the default it stands for.
+func orDefault(s string) string {
+	if s == "" {
+		return "(default)"
+	}
+	return s
+}

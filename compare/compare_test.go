@@ -385,12 +385,13 @@ func TestMissingAndEmpty(t *testing.T) {
 func TestChanges(t *testing.T) {
 	base, new := run(scenario("a", nil)), run(scenario("a", nil))
 	new.Pool.Size = 10
+	new.Pool.IsolationLevel, new.Pool.UseLIFO = "autocommit", true
 	new.Plan.SHA256 = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 	new.TimeScale = 0.1
 	new.Status = results.StatusAborted
 	c := compare.Runs(base, new, compare.Options{})
 	want := []string{
-		"pool: size 20 → 10",
+		"pool: size 20 → 10; isolation_level (default) → autocommit; use_lifo false → true",
 		"plan: the file differs, sha256 aaaaaaaaaaaa → bbbbbbbbbbbb",
 		"time scale: 1 → 0.1",
 		"status: the new run did not complete (aborted)",
@@ -408,7 +409,7 @@ func TestInconclusiveFlagged(t *testing.T) {
 	base, new := run(scenario("a", nil)), run(scenario("a", nil))
 	base.Verdict = results.Verdict{Label: "INCONCLUSIVE", Inconclusive: true, Reason: "the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores)"}
 	c := compare.Runs(base, new, compare.Options{})
-	want := "verdict: the base run was INCONCLUSIVE, its figures describe its machine rather than the pool (the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores))"
+	want := "verdict: the base run was INCONCLUSIVE, some of its figures were within its own measurement error (the load generator fell behind (timer lateness p99 180ms, CPU 1.96 of 2 cores))"
 	if got := strings.Join(c.Changes, "\n"); got != want {
 		t.Errorf("Changes:\n%s\nwant:\n%s", got, want)
 	}
