@@ -187,6 +187,7 @@ func (m *mdWriter) context(run *results.Run) {
 func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	cancelled, open := anyCancelled(scenarios), anyOpen(scenarios)
 	rows := make([][]string, 0, len(scenarios))
+	var below []string // notes too long for a cell: under the table
 	for _, s := range scenarios {
 		var notes []string
 		if s.Status != results.StatusCompleted {
@@ -196,7 +197,7 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 			notes = append(notes, w)
 		}
 		if s.TimeScaleNote != "" {
-			notes = append(notes, s.TimeScaleNote)
+			below = append(below, markdown.Code(s.Name)+": "+markdown.Text(s.TimeScaleNote))
 		}
 		name := markdown.Text(s.Name)
 		if len(notes) > 0 {
@@ -225,6 +226,9 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 	}
 	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
 	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)
+	for _, n := range below {
+		m.printf("%s\n\n", n)
+	}
 }
 
 // maxOpenReplicaRows is the most rows the replica table shows open; a
