@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/planrun/planrun/internal/filekind"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/results"
 )
@@ -300,18 +301,7 @@ func openGitHubSummary() (*os.File, error) {
 
 // notRegular is the error of a summary path that is not a regular file.
 func notRegular(path string, m os.FileMode) error {
-	kind := "not a regular file"
-	switch {
-	case m.IsDir():
-		kind = "a directory"
-	case m&os.ModeNamedPipe != 0:
-		kind = "a named pipe (FIFO)"
-	case m&os.ModeDevice != 0:
-		kind = "a device"
-	case m&os.ModeSocket != 0:
-		kind = "a socket"
-	}
-	return fmt.Errorf("%s is %s, not a regular file", path, kind)
+	return fmt.Errorf("%s is %s, not a regular file", path, filekind.Of(m))
 }
 
 // targetURL is the redacted target for display.

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/planrun/planrun/internal/filekind"
 	"github.com/planrun/planrun/internal/humanize"
 	"go.yaml.in/yaml/v3"
 )
@@ -83,19 +84,7 @@ func readPlan(path string) ([]byte, *Error) {
 func checkFile(path string, fi os.FileInfo) *Error {
 	mode := fi.Mode()
 	if !mode.IsRegular() {
-		kind := "not a regular file"
-		switch {
-		case mode.IsDir():
-			kind = "a directory"
-		case mode&os.ModeNamedPipe != 0:
-			kind = "a named pipe"
-		case mode&os.ModeSocket != 0:
-			kind = "a socket"
-		case mode&os.ModeCharDevice != 0:
-			kind = "a character device"
-		case mode&os.ModeDevice != 0:
-			kind = "a device"
-		}
+		kind := filekind.Of(mode)
 		return &Error{Pos: Pos{File: path}, Err: ErrNotRegularFile,
 			Msg:  fmt.Sprintf("cannot read plan: %s is %s, not a regular file", path, kind),
 			Hint: "give the path of a plan file; to use generated text, write it to a file first"}

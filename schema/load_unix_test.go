@@ -31,7 +31,7 @@ func TestLoadRefusesWhatIsNoPlanFile(t *testing.T) {
 	}{
 		{"an endless device", "/dev/zero", schema.ErrNotRegularFile, "cannot read plan: /dev/zero is a character device, not a regular file"},
 		{"a directory", dir, schema.ErrNotRegularFile, "cannot read plan: " + dir + " is a directory, not a regular file"},
-		{"a named pipe nobody writes to", fifo, schema.ErrNotRegularFile, "cannot read plan: " + fifo + " is a named pipe, not a regular file"},
+		{"a named pipe nobody writes to", fifo, schema.ErrNotRegularFile, "cannot read plan: " + fifo + " is a named pipe (FIFO), not a regular file"},
 		{"a file over the size limit", big, schema.ErrPlanTooLarge, "cannot read plan: " + big + " is larger than 4 MiB (4,194,422 bytes)"},
 	}
 	for _, tt := range tests {
