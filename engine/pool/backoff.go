@@ -35,14 +35,24 @@ func (p *Pool) backingOff() bool { return !p.downSince.IsZero() }
 
 // connectFailed does the backoff's bookkeeping of a failed connect that
 // started at start and ended at now, under p.mu, and returns the error the
-// Acquire that asked for it gets. The first failure after a success starts
+// Acquire that asked for it gets. A failure while not backing off starts
 // the backoff; each failed probe doubles its delay up to its cap. A failure
-// of a connect that started before the last success says nothing new about
-// the server: it is counted, nothing more.
+// of a connect that started before the success that ended the last backoff
+// tells nothing new (it tried while the server was down): it is counted,
+// nothing more.
+//
+// Connects overlap, so the outcome of one is news only against the pool's
+// last change of mind: a failure after the backoff last ended (above), a
+// success after it began (connectSucceeded), whatever other connects did
+// meanwhile. Taking any success as the reference instead let the failures
+// of the connects under way when the server went be ignored whenever one
+// of them had succeeded after they started: each then freed its slot to a
+// new connect instead of starting the backoff, up to twice
+// Size+MaxOverflow attempts before the pool backed off.
 func (p *Pool) connectFailed(err error, start, now time.Time, probe bool) error {
 	p.lastConnectErr = err
 	switch {
-	case start.Before(p.healthyAt):
+	case start.Before(p.recoveredAt):
 	case !p.backingOff():
 		p.downSince = now
 		p.delay = backoffBase
@@ -103,14 +113,19 @@ func (p *Pool) probe() {
 	p.startConnect(w, true)
 }
 
-// connectSucceeded ends the backoff, under p.mu: the Acquire calls waiting
-// for an attempt connect at once, as many as there are free slots; the
-// others queue for a connection like any Acquire of a busy pool.
-func (p *Pool) connectSucceeded(now time.Time) {
-	p.healthyAt = now
-	if !p.backingOff() {
+// connectSucceeded ends the backoff on the success of a connect that
+// started at start, after the backoff began, and ended at now, under p.mu:
+// the Acquire calls waiting for an attempt connect at once, as many as
+// there are free slots; the others queue for a connection like any Acquire
+// of a busy pool. The success of a connect that started before the failure
+// that began the backoff may have got through before the server went: the
+// pool keeps backing off (its connection serves the waiters like any
+// other), and the next attempt tells.
+func (p *Pool) connectSucceeded(start, now time.Time) {
+	if !p.backingOff() || start.Before(p.downSince) {
 		return
 	}
+	p.recoveredAt = now
 	p.downSince = time.Time{}
 	p.delay = 0
 	if p.probeTimer != nil {

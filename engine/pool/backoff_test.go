@@ -158,6 +158,158 @@ func TestBackoffEndsOnSuccess(t *testing.T) {
 	p.Release(c2)
 }
 
+// scriptedDial is a dial whose nth call (from 1) waits until gates[n] is
+// closed, if there is one, then fails with fails[n] if there is one, and
+// otherwise connects to the server. It counts its calls.
+type scriptedDial struct {
+	gates map[int64]chan struct{}
+	fails map[int64]error
+	calls atomic.Int64
+}
+
+func (d *scriptedDial) dial(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
+	n := d.calls.Add(1)
+	if g := d.gates[n]; g != nil {
+		<-g
+	}
+	if err := d.fails[n]; err != nil {
+		return nil, err
+	}
+	return pgx.ConnectConfig(ctx, cfg)
+}
+
+// acquireAsync runs Acquire in a goroutine; the channel gets its outcome.
+func acquireAsync(p *pool.Pool) <-chan acquired {
+	ch := make(chan acquired, 1)
+	go func() {
+		c, err := p.Acquire(context.Background())
+		ch <- acquired{c, err}
+	}()
+	return ch
+}
+
+type acquired struct {
+	c   *pool.Conn
+	err error
+}
+
+// TestBackoffStartsOnFailureAfterAnotherSuccess: connects overlap; the
+// failure of one that was under way when another succeeded is the first
+// news of an outage, and starts the backoff. (Taking it for stale let each
+// such failure free its slot to a new connect: up to twice
+// Size+MaxOverflow attempts before backing off.)
+func TestBackoffStartsOnFailureAfterAnotherSuccess(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
+	refused := errors.New("database is not accepting connections")
+	d := &scriptedDial{
+		gates: map[int64]chan struct{}{1: make(chan struct{}), 2: make(chan struct{})},
+		fails: map[int64]error{2: refused},
+	}
+	pool.SetDial(p, d.dial)
+
+	a := acquireAsync(p) // connect 1: will succeed
+	if !eventually(5*time.Second, func() bool { return d.calls.Load() == 1 }) {
+		t.Fatal("the first Acquire did not start a connect")
+	}
+	b := acquireAsync(p) // connect 2, under way when 1 succeeds: will fail
+	if !eventually(5*time.Second, func() bool { return d.calls.Load() == 2 }) {
+		t.Fatal("the second Acquire did not start a connect")
+	}
+	close(d.gates[1])
+	ra := <-a
+	if ra.err != nil {
+		t.Fatalf("first Acquire: %v", ra.err)
+	}
+	defer p.Release(ra.c)
+	close(d.gates[2])
+	rb := <-b
+	if !errors.Is(rb.err, refused) || !strings.HasPrefix(rb.err.Error(), "pool: server unreachable since t=") {
+		t.Errorf("second Acquire: %v, want the connect error of a backing-off pool (\"pool: server unreachable since t=…\")", rb.err)
+	}
+	if st := p.Stats(); !st.BackingOff || st.Opened != 1 || st.ConnectFailures != 1 {
+		t.Errorf("stats %+v: want the pool backing off after 1 opened and 1 failed", st)
+	}
+}
+
+// TestBackoffNotEndedByEarlierConnect: the success of a connect that
+// started before the failure that began the backoff may have got through
+// before the server went: its connection serves, the pool keeps backing
+// off, and the next attempt, which succeeds, ends the backoff.
+func TestBackoffNotEndedByEarlierConnect(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
+	d := &scriptedDial{
+		gates: map[int64]chan struct{}{1: make(chan struct{})},
+		fails: map[int64]error{2: errors.New("refused")},
+	}
+	pool.SetDial(p, d.dial)
+
+	a := acquireAsync(p) // connect 1, under way when 2 fails: will succeed
+	if !eventually(5*time.Second, func() bool { return d.calls.Load() == 1 }) {
+		t.Fatal("the first Acquire did not start a connect")
+	}
+	if c, err := p.Acquire(context.Background()); !errors.Is(err, pool.ErrConnect) {
+		p.Release(c)
+		t.Fatalf("second Acquire: %v, want ErrConnect", err)
+	}
+	close(d.gates[1])
+	ra := <-a
+	if ra.err != nil {
+		t.Fatalf("first Acquire: %v", ra.err)
+	}
+	if st := p.Stats(); !st.BackingOff || st.Opened != 1 {
+		t.Errorf("stats %+v: want the pool still backing off, 1 opened", st)
+	}
+	c, err := p.Acquire(context.Background()) // waits for the next attempt (connect 3)
+	if err != nil {
+		t.Fatalf("third Acquire: %v", err)
+	}
+	if st := p.Stats(); st.BackingOff || st.Opened != 2 || d.calls.Load() != 3 {
+		t.Errorf("stats %+v after %d connects: want the backoff ended by the third", st, d.calls.Load())
+	}
+	p.Release(c)
+	p.Release(ra.c)
+}
+
+// TestBackoffNotRestartedByStaleFailure: the failure of a connect that
+// started before the success that ended a backoff tells nothing new (it
+// tried while the server was down) and does not start another.
+func TestBackoffNotRestartedByStaleFailure(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 3, Timeout: 5 * time.Second})
+	d := &scriptedDial{
+		gates: map[int64]chan struct{}{1: make(chan struct{})},
+		fails: map[int64]error{1: errors.New("timed out"), 2: errors.New("refused")},
+	}
+	pool.SetDial(p, d.dial)
+
+	a := acquireAsync(p) // connect 1: will fail after the recovery
+	if !eventually(5*time.Second, func() bool { return d.calls.Load() == 1 }) {
+		t.Fatal("the first Acquire did not start a connect")
+	}
+	if c, err := p.Acquire(context.Background()); !errors.Is(err, pool.ErrConnect) { // connect 2
+		p.Release(c)
+		t.Fatalf("second Acquire: %v, want ErrConnect", err)
+	}
+	c, err := p.Acquire(context.Background()) // waits for connect 3, which ends the backoff
+	if err != nil {
+		t.Fatalf("third Acquire: %v", err)
+	}
+	defer p.Release(c)
+	if st := p.Stats(); st.BackingOff {
+		t.Fatalf("stats %+v: want the backoff ended", st)
+	}
+	close(d.gates[1])
+	if ra := <-a; ra.err == nil {
+		p.Release(ra.c)
+		t.Fatal("first Acquire: want its connect's error")
+	}
+	if st := p.Stats(); st.BackingOff || st.ConnectFailures != 2 {
+		t.Errorf("stats %+v: want 2 failures and no backoff", st)
+	}
+}
+
 // TestOutageAgainstServer: 30 users on a real server whose database stops
 // accepting connections (ALLOW_CONNECTIONS false, every backend of the pool
 // terminated) for 3 s, then accepts them again. During the outage the pool

@@ -33,8 +33,10 @@ func (p *Pool) startConnect(w *waiter, probe bool) {
 }
 
 // connect opens a connection and grants it to w, or releases it into the
-// pool when w has given up. A failed connect starts or extends the backoff,
-// frees its slot and grants w the error. A successful one ends the backoff.
+// pool when w has given up. A failed connect does the backoff's
+// bookkeeping (connectFailed), frees its slot and grants w the error. A
+// successful one ends the backoff if it started after the backoff began
+// (connectSucceeded).
 func (p *Pool) connect(w *waiter, probe bool) {
 	defer p.bg.Done()
 	start := time.Now()
@@ -72,7 +74,7 @@ func (p *Pool) connect(w *waiter, probe bool) {
 		}
 		return
 	}
-	p.connectSucceeded(now)
+	p.connectSucceeded(start, now)
 	p.opened++
 	p.maxOpen = max(p.maxOpen, p.open-p.opening)
 	c := &Conn{raw: raw, pool: p, created: now}

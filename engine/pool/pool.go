@@ -83,7 +83,12 @@
 // connection serves them like any waiter). One that waits [Config.Timeout]
 // without getting an attempt fails with [ErrConnect] and the text "pool:
 // server unreachable since t=…" (t counted from the pool's creation), never
-// a pool timeout. One successful connect ends the backoff. So a dead server
+// a pool timeout. A successful connect ends the backoff. Connects overlap,
+// though, so an outcome counts against the pool's last change of mind: a
+// success ends the backoff if its connect started after the backoff began,
+// and a failure starts one if its connect started after the last backoff
+// ended (a failure is never ignored because another connect succeeded
+// meanwhile: it is the first news of an outage). So a dead server
 // sees, per pool, the attempts that were under way when it went (at most
 // Size+MaxOverflow), then attempts at least 25 ms, 50 ms, 100 ms, … apart,
 // and at most 2/min(Timeout, 1 s) per second once the delay is capped
@@ -232,7 +237,7 @@ type Pool struct {
 	// backoff after failed connects (backoff.go)
 	backoffQ       waitQueue     // Acquire calls waiting for the next attempt, oldest first
 	downSince      time.Time     // the failure that started the backoff; zero when not backing off
-	healthyAt      time.Time     // the last successful connect
+	recoveredAt    time.Time     // the successful connect that ended the last backoff
 	delay          time.Duration // the current backoff delay
 	nextProbe      time.Time     // when the next attempt may start
 	probing        bool          // an attempt started while backing off is under way
