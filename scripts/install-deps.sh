@@ -30,16 +30,8 @@ has_stack() {
 	[[ -n "$python" ]] && "$python" -c 'import sqlalchemy, asyncpg, sys; sys.exit(0 if sqlalchemy.__version__.startswith("1.4") else 1)' >/dev/null 2>&1
 }
 
-as_root() {
-	if [[ "$(id -u)" -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		log "need root to run: $*  (no sudo found)"
-		return 1
-	fi
-}
+# shellcheck source=as-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 if has_stack; then
 	log "SQLAlchemy 1.4 and asyncpg already importable by $python"

@@ -41,17 +41,8 @@ find_binaries() {
 	return 1
 }
 
-# as_root runs a command as root: directly, or through sudo.
-as_root() {
-	if [[ "$(id -u)" -eq 0 ]]; then
-		"$@"
-	elif command -v sudo >/dev/null 2>&1; then
-		sudo "$@"
-	else
-		log "need root to run: $*  (no sudo found)"
-		return 1
-	fi
-}
+# shellcheck source=as-root.sh
+source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 apt_install() {
 	local -a install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql)
