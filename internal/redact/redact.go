@@ -39,6 +39,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -167,16 +168,22 @@ func matchAt(s string, i int, pw string, budget *int) int {
 
 // Writer returns a writer that writes what it is given to w, through
 // [Redactor.String]. Each Write is redacted on its own: fmt.Fprintf and
-// friends write a whole message at once.
+// friends write a whole message at once. It is safe for concurrent use:
+// writes from several goroutines (a run's log lines, its progress line, a
+// signal's message) reach w one whole message at a time.
 func (r *Redactor) Writer(w io.Writer) io.Writer { return &writer{r: r, w: w} }
 
 type writer struct {
-	r *Redactor
-	w io.Writer
+	r  *Redactor
+	mu sync.Mutex // serialises writes to w
+	w  io.Writer
 }
 
 func (w *writer) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(w.w, w.r.String(string(p))); err != nil {
+	s := w.r.String(string(p))
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, err := io.WriteString(w.w, s); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -364,5 +365,32 @@ func BenchmarkNew(b *testing.B) {
 	pws := redact.Passwords(`postgres://app:Xq7@Zz:9/Kk%2Fw#Vv?Ll@host/db?sslpassword=Sp3c%20!%40%3A%2F`)
 	for b.Loop() {
 		_ = redact.New(pws...)
+	}
+}
+
+// A run's log lines, progress line and signal messages reach one writer
+// from several goroutines: each message arrives whole (run with -race).
+func TestWriterIsSafeForConcurrentUse(t *testing.T) {
+	var buf bytes.Buffer
+	w := redact.New("s3cret").Writer(&buf)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				fmt.Fprintf(w, "goroutine %d line %d password s3cret\n", g, i)
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 8*200 {
+		t.Fatalf("%d lines, want %d", len(lines), 8*200)
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, "goroutine ") || !strings.HasSuffix(l, " password xxxxx") {
+			t.Fatalf("line %q: not one whole redacted message", l)
+		}
 	}
 }
