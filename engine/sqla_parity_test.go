@@ -31,6 +31,7 @@ import (
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg"
 	"github.com/planrun/planrun/engine/netproxy"
+	"github.com/planrun/planrun/internal/pystack"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -39,35 +40,19 @@ import (
 // round trip.
 const parityLatency = 20 * time.Millisecond
 
-// sqlaPython returns a python3 that imports SQLAlchemy 1.4 and asyncpg:
-// PLANRUN_PYTHON, Debian's /usr/bin/python3 (the pyenv python3 first on
-// some PATHs does not see Debian's packages), or python3 on PATH. Without
-// one the test is skipped, except in CI (CI=true), where `make deps` has
-// installed them and their absence is a failure.
+// sqlaPython returns a python3 that imports SQLAlchemy 1.4 and asyncpg
+// (pystack.Find). Without one the test is skipped, except in CI (CI=true),
+// where `make deps` has installed them and their absence is a failure.
 func sqlaPython(t *testing.T) string {
 	t.Helper()
-	var candidates []string
-	if p := os.Getenv("PLANRUN_PYTHON"); p != "" {
-		candidates = append(candidates, p)
+	python, err := pystack.Find(pystack.SQLAlchemy, pystack.SQLAlchemyDebs, pystack.SQLAlchemyPips)
+	if err != nil && os.Getenv("CI") != "" {
+		t.Fatal(err)
 	}
-	candidates = append(candidates, "/usr/bin/python3")
-	if p, err := exec.LookPath("python3"); err == nil {
-		candidates = append(candidates, p)
+	if err != nil {
+		t.Skip(err)
 	}
-	const probe = `import sqlalchemy, asyncpg, sys; sys.exit(0 if sqlalchemy.__version__.startswith("1.4") else 3)`
-	for _, p := range candidates {
-		if exec.Command(p, "-c", probe).Run() == nil {
-			return p
-		}
-	}
-	msg := fmt.Sprintf("no python3 among %q imports SQLAlchemy 1.4 and asyncpg: run `make deps` "+
-		"(Debian: apt-get install python3-sqlalchemy python3-asyncpg; macOS: pip install 'sqlalchemy<2' asyncpg, "+
-		"then PLANRUN_PYTHON=that python3)", candidates)
-	if os.Getenv("CI") != "" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return python
 }
 
 // loggedServer starts a throwaway server of the test's own that logs every

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the tests need besides Go: the PostgreSQL server binaries
-# (scripts/install-postgres.sh) and the guide's stack that the SQLAlchemy
-# parity test (engine/sqla_parity_test.go) runs as its reference:
-# SQLAlchemy 1.4's async engine over asyncpg, for /usr/bin/python3.
-# Idempotent: installs nothing that is already importable.
+# (scripts/install-postgres.sh) and the guide's stack: SQLAlchemy 1.4's
+# async engine over asyncpg, which the SQLAlchemy parity test
+# (engine/sqla_parity_test.go) runs as its reference, and FastAPI with
+# uvicorn, which the reference service (examples/service) runs on; for
+# /usr/bin/python3. Idempotent: installs nothing that is already importable.
 #
-#   Debian/Ubuntu: apt-get install -y python3-sqlalchemy python3-asyncpg
-#   macOS:         pip install 'sqlalchemy<2' asyncpg
+#   Debian/Ubuntu: apt-get install -y python3-sqlalchemy python3-asyncpg python3-fastapi python3-uvicorn
+#   macOS:         pip install 'sqlalchemy<2' asyncpg fastapi uvicorn
 #                  (for the python3 that PLANRUN_PYTHON names; default python3)
 set -euo pipefail
 
@@ -27,20 +28,20 @@ if [[ -z "$python" ]]; then
 fi
 
 has_stack() {
-	[[ -n "$python" ]] && "$python" -c 'import sqlalchemy, asyncpg, sys; sys.exit(0 if sqlalchemy.__version__.startswith("1.4") else 1)' >/dev/null 2>&1
+	[[ -n "$python" ]] && "$python" -c 'import sqlalchemy, asyncpg, fastapi, uvicorn, sys; sys.exit(0 if sqlalchemy.__version__.startswith("1.4") else 1)' >/dev/null 2>&1
 }
 
 # shellcheck source=as-root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 if has_stack; then
-	log "SQLAlchemy 1.4 and asyncpg already importable by $python"
+	log "SQLAlchemy 1.4, asyncpg, FastAPI and uvicorn already importable by $python"
 	exit 0
 fi
 
 if command -v apt-get >/dev/null 2>&1 && [[ "$python" == /usr/bin/python3 || -z "$python" ]]; then
-	log "installing python3-sqlalchemy and python3-asyncpg with apt-get"
-	install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-sqlalchemy python3-asyncpg)
+	log "installing python3-sqlalchemy, python3-asyncpg, python3-fastapi and python3-uvicorn with apt-get"
+	install=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-sqlalchemy python3-asyncpg python3-fastapi python3-uvicorn)
 	if ! as_root "${install[@]}"; then
 		log "install failed; refreshing package lists and retrying"
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get update
@@ -48,17 +49,17 @@ if command -v apt-get >/dev/null 2>&1 && [[ "$python" == /usr/bin/python3 || -z 
 	fi
 	python=/usr/bin/python3
 	if has_stack; then
-		log "SQLAlchemy $("$python" -c 'import sqlalchemy; print(sqlalchemy.__version__)') and asyncpg installed for $python"
+		log "SQLAlchemy $("$python" -c 'import sqlalchemy; print(sqlalchemy.__version__)'), asyncpg, FastAPI and uvicorn installed for $python"
 		exit 0
 	fi
-	log "the install finished but $python cannot import SQLAlchemy 1.4 and asyncpg"
+	log "the install finished but $python cannot import SQLAlchemy 1.4, asyncpg, FastAPI and uvicorn"
 	exit 1
 fi
 
-log "cannot install the SQLAlchemy reference here (no apt-get, or PLANRUN_PYTHON is not Debian's python3)."
-log "Run: ${python:-python3} -m pip install 'sqlalchemy<2' asyncpg"
+log "cannot install the guide's stack here (no apt-get, or PLANRUN_PYTHON is not Debian's python3)."
+log "Run: ${python:-python3} -m pip install 'sqlalchemy<2' asyncpg fastapi uvicorn"
 log "(and PLANRUN_PYTHON=/path/to/that/python3 when it is not /usr/bin/python3)."
-log "Without it the SQLAlchemy parity test is skipped, except in CI (CI set), where it fails."
+log "Without it the SQLAlchemy parity test and the reference service's test are skipped, except in CI (CI set), where they fail."
 if [[ -n "${CI:-}" ]]; then
 	exit 1
 fi
