@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // conn is one client connection and its upstream connection.
@@ -89,6 +90,7 @@ func (c *conn) close(reset bool) {
 		close(c.done)
 		up := c.upstream
 		delete(p.conns, c)
+		p.levels.closes(time.Now())
 		p.mu.Unlock()
 		if up != nil {
 			up.Close()

@@ -87,6 +87,7 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open connections
+	levels  connLevels         // their count over time (ConnStats)
 	resumed chan struct{}      // while stalled: closed when the stall ends
 	// resumedAt is when the last stall ended: a chunk that waited for it
 	// was due then at the earliest.
@@ -119,6 +120,7 @@ func Start(cfg Config) (*Proxy, error) {
 		conns:      make(map[*conn]struct{}),
 		clock:      newClock(),
 		lat:        newLatenesses(),
+		levels:     newConnLevels(time.Now()),
 	}
 	p.wg.Add(2)
 	go func() { defer p.wg.Done(); p.clock.run() }()
@@ -227,6 +229,7 @@ func (p *Proxy) accept() {
 			return
 		}
 		p.conns[c] = struct{}{}
+		p.levels.opens(time.Now())
 		p.wg.Add(1)
 		p.mu.Unlock()
 		go c.serve(p.seq.Add(1))
