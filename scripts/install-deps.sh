@@ -4,7 +4,8 @@
 # async engine over asyncpg, which the SQLAlchemy parity test
 # (engine/sqla_parity_test.go) runs as its reference, and FastAPI with
 # uvicorn, which the reference service (examples/service) runs on; for
-# /usr/bin/python3. Idempotent: installs nothing that is already importable.
+# /usr/bin/python3; and promtool (Debian's prometheus package) for the
+# alert rules' tests. Idempotent: installs nothing that is already there.
 #
 #   Debian/Ubuntu: apt-get install -y python3-sqlalchemy python3-asyncpg python3-fastapi python3-uvicorn
 #   macOS:         pip install 'sqlalchemy<2' asyncpg fastapi uvicorn
@@ -33,6 +34,21 @@ has_stack() {
 
 # shellcheck source=as-root.sh
 source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
+
+# promtool checks and unit-tests the rules `planrun alerts` writes
+# (alerts/alerts_test.go); Debian's prometheus package ships it.
+#   macOS: brew install prometheus
+if ! command -v promtool >/dev/null 2>&1; then
+	if command -v apt-get >/dev/null 2>&1; then
+		log "installing prometheus (for promtool) with apt-get"
+		prom=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
+		as_root "${prom[@]}" || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update && as_root "${prom[@]}"; }
+	else
+		log "promtool not found and no apt-get: install Prometheus (macOS: brew install prometheus); without it the alert rule tests are skipped, except in CI"
+	fi
+else
+	log "promtool already installed: $(command -v promtool)"
+fi
 
 if has_stack; then
 	log "SQLAlchemy 1.4, asyncpg, FastAPI and uvicorn already importable by $python"

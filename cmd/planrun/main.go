@@ -8,6 +8,7 @@
 //	planrun compare BASE.json... NEW.json compare saved runs (one or more baselines, then the new run)
 //	planrun merge A.json B.json...     merge a plan's segment reports into one run and verdict
 //	planrun schema                     print the plan's JSON Schema
+//	planrun alerts PLAN.yaml           print Prometheus alerting rules from the plan
 //	planrun version
 //
 // Exit codes: 0 approved, 1 not approved (or a regression in compare),
@@ -67,6 +68,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdMerge(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
+	case "alerts":
+		return cmdAlerts(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "planrun", version)
 		return ExitApproved
@@ -92,6 +95,8 @@ Usage:
                                        merge the reports of a plan's segments (--segment i/N)
                                        into one run, verdict and exit code (2: they do not fit)
   planrun schema                       print the plan's JSON Schema
+  planrun alerts PLAN.yaml [--format prometheus|prometheusrule] [--source postgres_exporter|watch]
+                                       print Prometheus alerting rules from the plan (docs/alerts.md)
   planrun version
 
 Run flags:
