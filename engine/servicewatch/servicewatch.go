@@ -461,8 +461,8 @@ func (w *Watcher) query(ctx context.Context) (Sample, []backendRow, error) {
 }
 
 // record adds a sample to the window and follows the held leaks: a
-// transaction past the threshold stays open while it is seen, and is
-// counted once it is gone (or at the end).
+// transaction idle past the threshold is one leak, open while the
+// transaction lasts, counted once it has ended (or at the end).
 func (w *Watcher) record(s Sample, rows []backendRow) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -471,21 +471,23 @@ func (w *Watcher) record(s Sample, rows []backendRow) {
 		w.seen = true
 	}
 	w.idleMax = max(w.idleMax, s.OldestIdleInTransaction)
-	current := map[txKey]bool{}
+	present := make(map[txKey]bool, len(rows))
 	for _, b := range rows {
+		present[b.key] = true
 		if !b.held {
 			continue
 		}
-		current[b.key] = true
 		l := w.open[b.key]
 		if l == nil {
 			l = &Leak{PID: b.key.pid, Kind: KindHeld}
 			w.open[b.key] = l
 		}
-		l.Age, l.State, l.Query = b.age, b.state, w.cleanQuery(b.query)
+		l.Age, l.State, l.Query = max(l.Age, b.age), b.state, w.cleanQuery(b.query)
 	}
+	// A held transaction that runs another statement stays one leak; it is
+	// counted once it has ended (its backend gone or in another transaction).
 	for k, l := range w.open {
-		if !current[k] {
+		if !present[k] {
 			w.closeLeak(l)
 			delete(w.open, k)
 		}
@@ -580,7 +582,7 @@ func (w *Watcher) drained(ctx context.Context, grace time.Duration) error {
 					l = &Leak{PID: b.key.pid}
 					w.open[b.key] = l
 				}
-				l.Kind, l.Age, l.State, l.Query = KindUnreleased, b.age, b.state, w.cleanQuery(b.query)
+				l.Kind, l.Age, l.State, l.Query = KindUnreleased, max(l.Age, b.age), b.state, w.cleanQuery(b.query)
 				if strings.HasPrefix(b.state, "idle in transaction") {
 					w.idleMax = max(w.idleMax, b.age)
 				}

@@ -39,7 +39,7 @@ func connect(t *testing.T, app string) *pgx.Conn {
 	return conn
 }
 
-func exec(t *testing.T, conn *pgx.Conn, sql string) {
+func run(t *testing.T, conn *pgx.Conn, sql string) {
 	t.Helper()
 	if _, err := conn.Exec(context.Background(), sql); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -99,10 +99,10 @@ func TestGroundTruth(t *testing.T) {
 	probe := connect(t, "svcwatch-probe")
 
 	began := time.Now() // before the first transaction starts
-	exec(t, conns[0], "BEGIN")
-	exec(t, conns[0], "SELECT pg_advisory_xact_lock(4242)")
-	exec(t, conns[1], "BEGIN")
-	exec(t, conns[1], "SELECT 'truth-idle'")
+	run(t, conns[0], "BEGIN")
+	run(t, conns[0], "SELECT pg_advisory_xact_lock(4242)")
+	run(t, conns[1], "BEGIN")
+	run(t, conns[1], "SELECT 'truth-idle'")
 	locked := make(chan error, 1)
 	go func() {
 		_, err := conns[2].Exec(ctx, "SELECT pg_advisory_xact_lock(4242)")
@@ -114,6 +114,21 @@ func TestGroundTruth(t *testing.T) {
 		err := probe.QueryRow(ctx, `SELECT coalesce(wait_event_type = 'Lock', false) FROM pg_stat_activity WHERE pid = $1`, waiter).Scan(&waiting)
 		return err == nil && waiting
 	})
+	// The headroom counts every client backend of the server: on the
+	// tests' own server, wait for those of earlier tests (a stopped
+	// service's, closed connections') to be gone, so that ours are all.
+	shared := os.Getenv(pgtest.EnvDatabaseURL) != ""
+	ours := []uint32{probe.PgConn().PID()}
+	for _, c := range conns {
+		ours = append(ours, c.PgConn().PID())
+	}
+	if !shared {
+		waitFor(t, "the client backends of earlier tests to end", func() bool {
+			var others int
+			err := probe.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> ALL($1)`, ours).Scan(&others)
+			return err == nil && others == 0
+		})
+	}
 	var wantHeadroom int
 	if err := probe.QueryRow(ctx, `
 SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int
@@ -141,6 +156,9 @@ SELECT current_setting('max_connections')::int - current_setting('superuser_rese
 	for i, s := range window {
 		want := servicewatch.Sample{At: s.At, Backends: total, Active: 1, Idle: 2, IdleInTransaction: 2, LockWaits: 1, InUse: 3,
 			Utilization: 3.0 / capacity, Headroom: wantHeadroom, OldestIdleInTransaction: s.OldestIdleInTransaction}
+		if shared { // other clients of a shared server come and go
+			want.Headroom = s.Headroom
+		}
 		if s != want {
 			t.Errorf("sample %d: %+v, want %+v", i, s, want)
 		}
@@ -165,6 +183,9 @@ SELECT current_setting('max_connections')::int - current_setting('superuser_rese
 	if want := (servicewatch.Utilization{Mean: 3.0 / capacity, P95: 3.0 / capacity, Max: 3.0 / capacity}); sum.Utilization != want {
 		t.Errorf("utilization %+v, want %+v (in use ÷ capacity)", sum.Utilization, want)
 	}
+	if shared {
+		wantHeadroom = sum.Headroom.Min
+	}
 	if sum.LockWaits.Max != 1 || sum.Headroom.Min != wantHeadroom || sum.Missed != 0 || sum.NotFound != "" || sum.Leaks != 0 {
 		t.Errorf("lock waits max %d (want 1), headroom min %d (want %d), missed %d, not found %q, leaks %d (want 0 each)",
 			sum.LockWaits.Max, sum.Headroom.Min, wantHeadroom, sum.Missed, sum.NotFound, sum.Leaks)
@@ -176,7 +197,7 @@ SELECT current_setting('max_connections')::int - current_setting('superuser_rese
 	// The lock's holder ends its transaction: the waiter gets the lock and
 	// its statement ends. The other transaction stays open: after the
 	// drain it is the one unreleased connection.
-	exec(t, conns[0], "ROLLBACK")
+	run(t, conns[0], "ROLLBACK")
 	if err := <-locked; err != nil {
 		t.Fatal(err)
 	}
@@ -238,8 +259,8 @@ func TestNotFound(t *testing.T) {
 func TestLeakQueryIsRedacted(t *testing.T) {
 	const app = "svcwatch-redact"
 	c := connect(t, app)
-	exec(t, c, "BEGIN")
-	exec(t, c, "SELECT 'postgres://u:hunter2@h/db', '\x1b[31mred', '"+strings.Repeat("y", 2000)+"'")
+	run(t, c, "BEGIN")
+	run(t, c, "SELECT 'postgres://u:hunter2@h/db', '\x1b[31mred', '"+strings.Repeat("y", 2000)+"'")
 	w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{
 		ApplicationName: app, LeakThreshold: time.Millisecond, Redactor: redact.New("s3cr3t-known")})
 	if err != nil {
@@ -329,4 +350,52 @@ func TestMonitorLost(t *testing.T) {
 		}
 		t.Logf("missed %d (%s); drain: %s", sum.Missed, sum.MissedReason, sum.DrainNotChecked)
 	})
+}
+
+// TestHeldLeakCountsOncePerTransaction: a transaction idle past the
+// threshold, then busy, then idle past it again is one leak; the next
+// transaction held on the same backend is another.
+func TestHeldLeakCountsOncePerTransaction(t *testing.T) {
+	const (
+		app       = "svcwatch-held"
+		threshold = 200 * time.Millisecond
+	)
+	c := connect(t, app)
+	var got samples
+	w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{ApplicationName: app, LeakThreshold: threshold, OnSample: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	// heldAgain waits for a sample taken after now that shows the
+	// transaction idle past the threshold.
+	heldAgain := func(what string) {
+		t.Helper()
+		from := got.len()
+		waitFor(t, what, func() bool {
+			for _, s := range got.since(from) {
+				if s.OldestIdleInTransaction >= threshold {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	run(t, c, "BEGIN")
+	run(t, c, "SELECT 'first'")
+	heldAgain("the first statement's idle time past the threshold")
+	run(t, c, "SELECT 'second'")
+	heldAgain("the second statement's idle time past the threshold")
+	run(t, c, "COMMIT")
+	from := got.len()
+	waitFor(t, "a sample after the commit", func() bool { return got.len() > from+1 })
+	if sum := w.Summary(); sum.Leaks != 1 || len(sum.LeakDetails) != 1 || sum.LeakDetails[0].Query != "SELECT 'second'" || sum.LeakDetails[0].Age < threshold {
+		t.Fatalf("after one transaction held twice: %d leaks %+v, want 1 with the second statement, aged at least %s", sum.Leaks, sum.LeakDetails, threshold)
+	}
+	run(t, c, "BEGIN")
+	run(t, c, "SELECT 'third'")
+	heldAgain("the next transaction's idle time past the threshold")
+	if sum := w.Summary(); sum.Leaks != 2 || len(sum.LeakDetails) != 2 || sum.LeakDetails[1].Query != "SELECT 'third'" || sum.LeakDetails[1].Kind != servicewatch.KindHeld {
+		t.Fatalf("after a second transaction held: %d leaks %+v, want 2", sum.Leaks, sum.LeakDetails)
+	}
 }
