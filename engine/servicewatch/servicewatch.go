@@ -68,7 +68,10 @@ const (
 type Config struct {
 	// ApplicationName finds the service's backends in pg_stat_activity
 	// (exact match). The monitor connection's own backend is never counted,
-	// even when it carries the same name.
+	// even when it carries the same name. The monitor's role must be the
+	// service's, a superuser or a member of pg_read_all_stats: the server
+	// hides other roles' state and query (such backends count only in
+	// Backends).
 	ApplicationName string
 	// Capacity is how many connections the service's pools may hold:
 	// processes × (size + max_overflow). 0: utilization is not computed
@@ -401,7 +404,8 @@ SELECT t.n, b.pid, b.state, b.wait_lock, b.age, b.backend_start, b.xact_start, b
                    coalesce(xact_start, 'epoch') AS xact_start,
                    query
               FROM pg_stat_activity
-             WHERE application_name = $1 AND pid <> pg_backend_pid()) a) b ON true`
+             WHERE application_name = $1 AND pid <> pg_backend_pid()
+            OFFSET 0) a) b ON true` // OFFSET 0: age is computed once, for the column and for held
 
 // query takes one sample.
 func (w *Watcher) query(ctx context.Context) (Sample, []backendRow, error) {

@@ -260,7 +260,7 @@ func TestLeakQueryIsRedacted(t *testing.T) {
 	const app = "svcwatch-redact"
 	c := connect(t, app)
 	run(t, c, "BEGIN")
-	run(t, c, "SELECT 'postgres://u:hunter2@h/db', '\x1b[31mred', '"+strings.Repeat("y", 2000)+"'")
+	run(t, c, "SELECT 'postgres://u:hunter2@h/db', 's3cr3t-known', '\x1b[31mred', '"+strings.Repeat("y", 2000)+"'")
 	w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{
 		ApplicationName: app, LeakThreshold: time.Millisecond, Redactor: redact.New("s3cr3t-known")})
 	if err != nil {
@@ -277,6 +277,9 @@ func TestLeakQueryIsRedacted(t *testing.T) {
 	t.Logf("the leak's query: %s", q)
 	if strings.Contains(q, "hunter2") || !strings.Contains(q, "postgres://u:"+redact.Mask+"@h/db") {
 		t.Errorf("query %q: want the URL's password masked", q)
+	}
+	if strings.Contains(q, "s3cr3t-known") {
+		t.Errorf("query %q: want the known password (Config.Redactor) masked", q)
 	}
 	if strings.ContainsRune(q, 0x1b) || !strings.Contains(q, `\x1b[31mred`) {
 		t.Errorf("query %q: want the ESC escaped", q)
