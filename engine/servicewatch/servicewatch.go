@@ -1,0 +1,729 @@
+// Package servicewatch watches a service's connection pool from the
+// database server: it samples pg_stat_activity on a monitor connection for
+// the backends that carry the service's application_name, and sums up what
+// it saw as the service.* figures (docs/service-figures.md defines them).
+//
+// The watcher knows nothing of the service's process or its pool object: a
+// backend is what the server shows. So the figures hold for any client
+// stack (SQLAlchemy, HikariCP, pgx …) and for any number of processes, as
+// long as they all set the same application_name.
+//
+// Use:
+//
+//	w, err := servicewatch.Start(ctx, monitor, servicewatch.Config{ApplicationName: "mita-api", Capacity: 50})
+//	... warm-up ...
+//	if err := w.Found(); err != nil { ... a preflight-style failure ... }
+//	... load, then its drain ...
+//	w.Stop()
+//	w.Drained(ctx, servicewatch.DefaultDrainGrace)
+//	sum := w.Summary()
+package servicewatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/planrun/planrun/internal/printable"
+	"github.com/planrun/planrun/internal/redact"
+)
+
+// Defaults.
+const (
+	// DefaultInterval is the sampling interval when Config.Interval is 0.
+	DefaultInterval = 100 * time.Millisecond
+	// DefaultSampleTimeout bounds one sample's query when
+	// Config.SampleTimeout is 0. pgx closes a connection whose query's
+	// context ends, so it is generous: only a hung server reaches it.
+	DefaultSampleTimeout = 10 * time.Second
+	// DefaultDrainGrace is a grace for [Watcher.Drained] that lets
+	// requests finishing as the load stops return their connections (the
+	// engine's own server leak check waits as long).
+	DefaultDrainGrace = 2 * time.Second
+	// MaxLeakDetails bounds Summary.LeakDetails; Summary.Leaks counts all.
+	MaxLeakDetails = 20
+	// MaxQuery bounds a leak's query, in bytes, after redaction and
+	// escaping (the server itself keeps only track_activity_query_size
+	// bytes, 1024 by default).
+	MaxQuery = 300
+)
+
+// Leak kinds, as the engine names its own pool's leaks.
+const (
+	// KindHeld is a backend seen idle in transaction for longer than
+	// Config.LeakThreshold.
+	KindHeld = "held"
+	// KindUnreleased is a backend still checked out (active or idle in
+	// transaction) when the load had drained: see [Watcher.Drained]. A held
+	// leak still there then becomes unreleased.
+	KindUnreleased = "unreleased"
+)
+
+// Config says what to watch. Only ApplicationName is required.
+type Config struct {
+	// ApplicationName finds the service's backends in pg_stat_activity
+	// (exact match). The monitor connection's own backend is never counted,
+	// even when it carries the same name. The monitor's role must be the
+	// service's, a superuser or a member of pg_read_all_stats: the server
+	// hides other roles' state and query (such backends count only in
+	// Backends).
+	ApplicationName string
+	// Capacity is how many connections the service's pools may hold:
+	// processes × (size + max_overflow). 0: utilization is not computed
+	// (left 0).
+	Capacity int
+	// Interval between samples; default [DefaultInterval] (100 ms).
+	Interval time.Duration
+	// SampleTimeout bounds one sample's query; default
+	// [DefaultSampleTimeout] (10 s).
+	SampleTimeout time.Duration
+	// LeakThreshold: a backend idle in transaction for longer than this is
+	// a leak (KindHeld). 0: only [Watcher.Drained] finds leaks.
+	LeakThreshold time.Duration
+	// Redactor masks known passwords (e.g. the database URL's) in leaks'
+	// queries and in error messages, beyond what [redact.Text] masks. nil:
+	// redact.Text only.
+	Redactor *redact.Redactor
+	// Reconnect, when set, replaces a monitor connection that was lost:
+	// it is tried at each interval until it succeeds (each failed try is a
+	// missed sample). The watcher closes the connections Reconnect returns
+	// (never the one given to [Start]). nil: once the connection is lost,
+	// the watcher stops sampling and counts every later interval as missed.
+	Reconnect func(context.Context) (*pgx.Conn, error)
+	// OnSample, when set, is called with every sample on the watcher's
+	// goroutine (keep it quick): for a time series or a live view.
+	OnSample func(Sample)
+}
+
+// Sample is one look at the service's backends.
+type Sample struct {
+	// At is when the sample was taken (the watcher's clock, after the query).
+	At time.Time
+	// Backends is every backend with the application_name; Active (state
+	// active or fastpath function call), Idle and IdleInTransaction (idle in
+	// transaction, aborted or not) split it; other states (disabled, none)
+	// count only in Backends.
+	Backends, Active, Idle, IdleInTransaction int
+	// OldestIdleInTransaction is how long the oldest backend idle in
+	// transaction has been so (from its state_change); 0 when none is.
+	OldestIdleInTransaction time.Duration
+	// LockWaits counts backends waiting on a lock (wait_event_type Lock).
+	LockWaits int
+	// InUse is Active + IdleInTransaction: the connections checked out of
+	// the service's pools, as far as the server can tell (a connection
+	// checked out but between statements outside a transaction looks idle).
+	InUse int
+	// Utilization is InUse ÷ Config.Capacity (0 without a capacity).
+	Utilization float64
+	// Headroom is the server's free connection slots: max_connections −
+	// superuser_reserved_connections − reserved_connections (PostgreSQL 16)
+	// − every client backend, the monitor's own included.
+	Headroom int
+}
+
+// Level summarises a count over the samples.
+type Level struct {
+	Max  int     `json:"max" expr:"max"`
+	Mean float64 `json:"mean" expr:"mean"`
+	// P95 is the lowest level at or below which 95 % of the samples were.
+	P95 int `json:"p95" expr:"p95"`
+}
+
+// Utilization is the in-use level as a fraction of the capacity: exactly
+// Level.Mean, P95 and Max of in use divided by the capacity.
+type Utilization struct {
+	Mean float64 `json:"mean" expr:"mean" unit:"fraction"`
+	P95  float64 `json:"p95" expr:"p95" unit:"fraction"`
+	Max  float64 `json:"max" expr:"max" unit:"fraction"`
+}
+
+// IdleInTransaction summarises the backends seen idle in transaction.
+type IdleInTransaction struct {
+	// Max is the longest time a backend was seen idle in transaction (from
+	// its state_change), at any sample or at the drain check.
+	Max time.Duration `json:"max" expr:"max"`
+}
+
+// LockWaits summarises the backends seen waiting on a lock.
+type LockWaits struct {
+	Max int `json:"max" expr:"max"`
+}
+
+// Headroom summarises the server's free connection slots.
+type Headroom struct {
+	// Min is the fewest free slots seen; with no sample, 0.
+	Min int `json:"min" expr:"min"`
+}
+
+// Leak is a backend of the service that held its connection: idle in
+// transaction past the leak threshold, or still checked out after the load
+// drained.
+type Leak struct {
+	PID int `json:"pid"`
+	// Age is how long the backend had been in State (from its
+	// state_change) when last seen.
+	Age time.Duration `json:"age"`
+	// State is pg_stat_activity's state when last seen, e.g. "idle in
+	// transaction".
+	State string `json:"state"`
+	// Query is its last query, redacted, with control characters escaped,
+	// at most MaxQuery bytes.
+	Query string `json:"query"`
+	// Kind is KindHeld or KindUnreleased.
+	Kind string `json:"kind"`
+}
+
+// Summary is what the watcher saw. The level figures (Backends, InUse,
+// Utilization, LockWaits, Headroom) are taken over the samples of the
+// measured window, one every Interval: they are sampled, not exact; a
+// backend that came and went between two samples is not in them. The
+// window starts at [Start], or at [Watcher.Found] when the caller calls
+// it (the warm-up's end). Leaks and IdleInTransaction.Max cover the whole
+// watch.
+type Summary struct {
+	ApplicationName string        `json:"application_name"`
+	Capacity        int           `json:"capacity"`
+	Interval        time.Duration `json:"interval"`
+	// Samples taken in the measured window, and samples missed over the
+	// whole watch: monitor queries that failed, reconnections that failed,
+	// and intervals after the connection was lost for good.
+	Samples int `json:"samples"`
+	Missed  int `json:"missed"`
+	// MissedReason is the first failure's message (redacted), when Missed > 0.
+	MissedReason string `json:"missed_reason,omitempty"`
+
+	Backends          Level             `json:"backends" expr:"backends"`
+	InUse             Level             `json:"in_use" expr:"in_use"`
+	Utilization       Utilization       `json:"utilization" expr:"utilization"`
+	IdleInTransaction IdleInTransaction `json:"idle_in_transaction" expr:"idle_in_transaction"`
+	LockWaits         LockWaits         `json:"lock_waits" expr:"lock_waits"`
+	Headroom          Headroom          `json:"headroom" expr:"headroom"`
+
+	// Leaks counts the leaks found; LeakDetails describes the first
+	// MaxLeakDetails of them.
+	Leaks       int    `json:"leaks" expr:"leaks"`
+	LeakDetails []Leak `json:"leak_details,omitempty"`
+	// DrainChecked says whether [Watcher.Drained] made its check; when it
+	// could not, DrainNotChecked says why, and Leaks holds only the held
+	// leaks.
+	DrainChecked    bool   `json:"drain_checked"`
+	DrainNotChecked string `json:"drain_not_checked,omitempty"`
+
+	// NotFound is the [NotFoundError]'s message when no backend with the
+	// application_name had been seen by [Watcher.Found] (or, when Found was
+	// not called, by the end of the watch). The figures are then zeros that
+	// mean nothing: the caller must fail, never report them.
+	NotFound string `json:"not_found,omitempty"`
+}
+
+// NotFoundError says that no backend of the service was seen.
+type NotFoundError struct {
+	ApplicationName string
+}
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no backend with application_name %q: set target.service.application_name", e.ApplicationName)
+}
+
+// Watcher samples a service's backends on its own goroutine. Its methods
+// are safe for concurrent use.
+type Watcher struct {
+	cfg       Config
+	given     *pgx.Conn // the caller's; never closed here
+	conn      *pgx.Conn // the one in use: given or from Reconnect; only the sampling goroutine uses it until done
+	settings  settings
+	stop      chan struct{}
+	done      chan struct{}
+	stopOnce  sync.Once
+	drainOnce sync.Once
+
+	mu           sync.Mutex
+	win          window
+	seen         bool // a backend of the service was seen, at any time
+	foundChecked bool
+	notFound     string
+	idleMax      time.Duration
+	missed       int
+	missedReason string
+	open         map[txKey]*Leak
+	leaks        int
+	details      []Leak
+	drainChecked bool
+	drainNot     string
+}
+
+// settings are the server's connection limits, read once.
+type settings struct {
+	maxConnections, reserved int
+}
+
+// Start reads the server's connection limits on conn and starts sampling
+// every cfg.Interval. From then until [Watcher.Stop] returns, conn belongs
+// to the watcher's goroutine: the caller must not use it. The caller still
+// owns it and closes it after Stop. ctx bounds the settings' query and,
+// when cancelled, stops sampling (as Stop does).
+func Start(ctx context.Context, conn *pgx.Conn, cfg Config) (*Watcher, error) {
+	if cfg.ApplicationName == "" {
+		return nil, errors.New("servicewatch: no application_name to watch")
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.SampleTimeout <= 0 {
+		cfg.SampleTimeout = DefaultSampleTimeout
+	}
+	w := &Watcher{cfg: cfg, given: conn, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), open: map[txKey]*Leak{}}
+	qctx, cancel := context.WithTimeout(ctx, cfg.SampleTimeout)
+	defer cancel()
+	if err := conn.QueryRow(qctx, settingsQuery).Scan(&w.settings.maxConnections, &w.settings.reserved); err != nil {
+		return nil, fmt.Errorf("servicewatch: read the server's connection limits: %s", w.redact(err.Error()))
+	}
+	go w.run(ctx)
+	return w, nil
+}
+
+// settingsQuery reads max_connections and the slots reserved from it
+// (reserved_connections exists from PostgreSQL 16).
+const settingsQuery = `
+SELECT current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int
+       + coalesce(current_setting('reserved_connections', true), '0')::int`
+
+// run samples every interval until Stop or ctx ends.
+func (w *Watcher) run(ctx context.Context) {
+	defer close(w.done)
+	tick := time.NewTicker(w.cfg.Interval)
+	defer tick.Stop()
+	for {
+		w.sampleOnce(ctx)
+		select {
+		case <-w.stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// sampleOnce takes one sample, or counts it missed.
+func (w *Watcher) sampleOnce(ctx context.Context) {
+	if w.conn == nil || w.conn.IsClosed() {
+		if !w.reconnect(ctx) {
+			return
+		}
+	}
+	qctx, cancel := context.WithTimeout(ctx, w.cfg.SampleTimeout)
+	s, rows, err := w.query(qctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() != nil {
+			return // stopping: not a miss
+		}
+		w.miss(err)
+		return
+	}
+	w.record(s, rows)
+	if w.cfg.OnSample != nil {
+		w.cfg.OnSample(s)
+	}
+}
+
+// reconnect replaces a lost connection through Config.Reconnect, and
+// reports whether a connection is ready. A lost connection that cannot be
+// replaced counts each interval as missed.
+func (w *Watcher) reconnect(ctx context.Context) bool {
+	if w.conn != nil && w.conn != w.given {
+		w.conn.Close(context.Background())
+	}
+	w.conn = nil
+	if w.cfg.Reconnect == nil {
+		w.miss(errors.New("the monitor connection was lost"))
+		return false
+	}
+	rctx, cancel := context.WithTimeout(ctx, w.cfg.SampleTimeout)
+	defer cancel()
+	c, err := w.cfg.Reconnect(rctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.miss(fmt.Errorf("reconnect the monitor connection: %w", err))
+		}
+		return false
+	}
+	w.conn = c
+	return true
+}
+
+// miss counts a missed sample and keeps the first reason.
+func (w *Watcher) miss(err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.missed++
+	if w.missedReason == "" {
+		w.missedReason = w.redact(err.Error())
+	}
+}
+
+// backendRow is one backend of the service in a sample.
+type backendRow struct {
+	key   txKey
+	state string
+	age   time.Duration // in its state, from state_change
+	held  bool          // idle in transaction past the leak threshold (the server's judgement)
+	query string        // only for a held backend, or at the drain check
+}
+
+// txKey identifies one transaction of one backend, so that a leak seen in
+// many samples counts once.
+type txKey struct {
+	pid          int
+	backendStart time.Time
+	xactStart    time.Time
+}
+
+// sampleQuery reads, in one snapshot of pg_stat_activity, the number of
+// client backends of the server and every backend of the service ($1).
+// held marks the backends idle in transaction for at least $2 seconds
+// ($2 < 0: none); only their query text is sent.
+const sampleQuery = `
+SELECT t.n, b.pid, b.state, b.wait_lock, b.age, b.backend_start, b.xact_start, b.held,
+       CASE WHEN b.held THEN b.query END
+  FROM (SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend') t
+  LEFT JOIN LATERAL (
+    SELECT a.*, $2::float8 >= 0 AND a.state LIKE 'idle in transaction%' AND a.age >= $2::float8 AS held
+      FROM (SELECT pid,
+                   coalesce(state, '') AS state,
+                   coalesce(wait_event_type = 'Lock', false) AS wait_lock,
+                   coalesce(extract(epoch FROM clock_timestamp() - state_change), 0)::float8 AS age,
+                   coalesce(backend_start, 'epoch') AS backend_start,
+                   coalesce(xact_start, 'epoch') AS xact_start,
+                   query
+              FROM pg_stat_activity
+             WHERE application_name = $1 AND pid <> pg_backend_pid()
+            OFFSET 0) a) b ON true` // OFFSET 0: age is computed once, for the column and for held
+
+// query takes one sample.
+func (w *Watcher) query(ctx context.Context) (Sample, []backendRow, error) {
+	threshold := -1.0
+	if w.cfg.LeakThreshold > 0 {
+		threshold = w.cfg.LeakThreshold.Seconds()
+	}
+	rows, err := w.conn.Query(ctx, sampleQuery, w.cfg.ApplicationName, threshold)
+	if err != nil {
+		return Sample{}, nil, err
+	}
+	var s Sample
+	var out []backendRow
+	clients := 0
+	for rows.Next() {
+		var (
+			pid                     *int32
+			state, query            *string
+			waitLock, held          *bool
+			age                     *float64
+			backendStart, xactStart *time.Time
+		)
+		if err := rows.Scan(&clients, &pid, &state, &waitLock, &age, &backendStart, &xactStart, &held, &query); err != nil {
+			rows.Close()
+			return Sample{}, nil, err
+		}
+		if pid == nil {
+			continue // no backend of the service: the one row of the LEFT JOIN
+		}
+		b := backendRow{key: txKey{pid: int(*pid), backendStart: deref(backendStart), xactStart: deref(xactStart)}, state: deref(state), age: seconds(deref(age))}
+		b.held, b.query = deref(held), deref(query)
+		s.Backends++
+		switch {
+		case b.state == "active" || b.state == "fastpath function call":
+			s.Active++
+		case b.state == "idle":
+			s.Idle++
+		case strings.HasPrefix(b.state, "idle in transaction"):
+			s.IdleInTransaction++
+			s.OldestIdleInTransaction = max(s.OldestIdleInTransaction, b.age)
+		}
+		if deref(waitLock) {
+			s.LockWaits++
+		}
+		out = append(out, b)
+	}
+	if err := rows.Err(); err != nil {
+		return Sample{}, nil, err
+	}
+	s.At = time.Now()
+	s.InUse = s.Active + s.IdleInTransaction
+	if w.cfg.Capacity > 0 {
+		s.Utilization = float64(s.InUse) / float64(w.cfg.Capacity)
+	}
+	s.Headroom = w.settings.maxConnections - w.settings.reserved - clients
+	return s, out, nil
+}
+
+// record adds a sample to the window and follows the held leaks: a
+// transaction idle past the threshold is one leak, open while the
+// transaction lasts, counted once it has ended (or at the end).
+func (w *Watcher) record(s Sample, rows []backendRow) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.win.add(s)
+	if s.Backends > 0 {
+		w.seen = true
+	}
+	w.idleMax = max(w.idleMax, s.OldestIdleInTransaction)
+	present := make(map[txKey]bool, len(rows))
+	for _, b := range rows {
+		present[b.key] = true
+		if !b.held {
+			continue
+		}
+		l := w.open[b.key]
+		if l == nil {
+			l = &Leak{PID: b.key.pid, Kind: KindHeld}
+			w.open[b.key] = l
+		}
+		l.Age, l.State, l.Query = max(l.Age, b.age), b.state, w.cleanQuery(b.query)
+	}
+	// A held transaction that runs another statement stays one leak; it is
+	// counted once it has ended (its backend gone or in another transaction).
+	for k, l := range w.open {
+		if !present[k] {
+			w.closeLeak(l)
+			delete(w.open, k)
+		}
+	}
+}
+
+// closeLeak counts a leak and keeps its details while there is room.
+func (w *Watcher) closeLeak(l *Leak) {
+	w.leaks++
+	if len(w.details) < MaxLeakDetails {
+		w.details = append(w.details, *l)
+	}
+}
+
+// Found marks the end of the warm-up: the level figures are taken from
+// here on, and it returns a *[NotFoundError] when no backend with the
+// application_name has been seen so far, in the samples taken (the last
+// at most one interval ago). The summary remembers the answer; call it
+// once.
+func (w *Watcher) Found() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.foundChecked = true
+	w.win = window{}
+	if !w.seen {
+		err := &NotFoundError{ApplicationName: w.cfg.ApplicationName}
+		w.notFound = err.Error()
+		return err
+	}
+	return nil
+}
+
+// Stop stops sampling and waits for the sampling goroutine to end (at
+// most the sample under way, bounded by SampleTimeout). After it the caller
+// may use the monitor connection again. It may be called more than once.
+func (w *Watcher) Stop() {
+	w.stopOnce.Do(func() { close(w.stop) })
+	<-w.done
+}
+
+// checkedOutQuery lists the service's backends that hold a connection:
+// active or idle in transaction.
+const checkedOutQuery = `
+SELECT pid, state,
+       coalesce(extract(epoch FROM clock_timestamp() - state_change), 0)::float8,
+       coalesce(backend_start, 'epoch'), coalesce(xact_start, 'epoch'), query
+  FROM pg_stat_activity
+ WHERE application_name = $1 AND pid <> pg_backend_pid()
+   AND (state IN ('active', 'fastpath function call') OR state LIKE 'idle in transaction%')`
+
+// Drained is the final check, made by the caller once the load has
+// drained (no request in flight): every backend of the service still
+// checked out (active or idle in transaction) after grace is a leak of kind
+// KindUnreleased. It stops sampling first (see [Watcher.Stop]), then
+// looks every 50 ms until none is checked out or grace has passed, so
+// requests that were finishing can return their connections. It uses the
+// monitor connection (or a replacement from Config.Reconnect); when
+// neither can answer, the summary says the check was not made, and the
+// error says why. Call it once; later calls do nothing.
+func (w *Watcher) Drained(ctx context.Context, grace time.Duration) error {
+	w.Stop()
+	var err error
+	w.drainOnce.Do(func() { err = w.drained(ctx, grace) })
+	return err
+}
+
+func (w *Watcher) drained(ctx context.Context, grace time.Duration) error {
+	defer w.closeOwn()
+	conn := w.conn
+	if conn == nil || conn.IsClosed() {
+		if w.cfg.Reconnect == nil {
+			return w.drainNotChecked(errors.New("the monitor connection was lost"))
+		}
+		c, err := w.cfg.Reconnect(ctx)
+		if err != nil {
+			return w.drainNotChecked(fmt.Errorf("reconnect the monitor connection: %w", err))
+		}
+		w.conn, conn = c, c
+	}
+	deadline := time.Now().Add(grace)
+	for {
+		held, err := w.checkedOut(ctx, conn)
+		if err != nil {
+			return w.drainNotChecked(err)
+		}
+		if len(held) == 0 || !time.Now().Before(deadline) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, b := range held {
+				l := w.open[b.key]
+				if l == nil {
+					l = &Leak{PID: b.key.pid}
+					w.open[b.key] = l
+				}
+				l.Kind, l.Age, l.State, l.Query = KindUnreleased, max(l.Age, b.age), b.state, w.cleanQuery(b.query)
+				if strings.HasPrefix(b.state, "idle in transaction") {
+					w.idleMax = max(w.idleMax, b.age)
+				}
+			}
+			w.drainChecked = true
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return w.drainNotChecked(ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// checkedOut lists the service's backends that hold a connection now.
+func (w *Watcher) checkedOut(ctx context.Context, conn *pgx.Conn) ([]backendRow, error) {
+	qctx, cancel := context.WithTimeout(ctx, w.cfg.SampleTimeout)
+	defer cancel()
+	rows, err := conn.Query(qctx, checkedOutQuery, w.cfg.ApplicationName)
+	if err != nil {
+		return nil, err
+	}
+	var out []backendRow
+	for rows.Next() {
+		var (
+			pid   int32
+			age   float64
+			b     backendRow
+			query *string
+		)
+		if err := rows.Scan(&pid, &b.state, &age, &b.key.backendStart, &b.key.xactStart, &query); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		b.key.pid, b.age, b.query = int(pid), seconds(age), deref(query)
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// drainNotChecked records why the drain check was not made.
+func (w *Watcher) drainNotChecked(err error) error {
+	msg := "the monitor connection could not list the service's backends: " + w.redact(err.Error())
+	w.mu.Lock()
+	w.drainNot = msg
+	w.mu.Unlock()
+	return fmt.Errorf("servicewatch: drain check not made: %s", msg)
+}
+
+// closeOwn closes a connection the watcher opened through Reconnect.
+func (w *Watcher) closeOwn() {
+	if w.conn != nil && w.conn != w.given {
+		w.conn.Close(context.Background())
+	}
+	w.conn = nil
+}
+
+// Summary returns what the watcher saw so far; after [Watcher.Stop] or
+// [Watcher.Drained], the final figures. Held leaks still open count.
+func (w *Watcher) Summary() Summary {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := Summary{
+		ApplicationName: w.cfg.ApplicationName,
+		Capacity:        w.cfg.Capacity,
+		Interval:        w.cfg.Interval,
+		Samples:         w.win.n,
+		Missed:          w.missed,
+		MissedReason:    w.missedReason,
+		Backends:        w.win.backends.level(),
+		InUse:           w.win.inUse.level(),
+		LockWaits:       LockWaits{Max: w.win.lockWaits},
+		Headroom:        Headroom{Min: w.win.headroom},
+		DrainChecked:    w.drainChecked,
+		DrainNotChecked: w.drainNot,
+		NotFound:        w.notFound,
+	}
+	s.IdleInTransaction.Max = w.idleMax
+	if w.cfg.Capacity > 0 && w.win.n > 0 {
+		c := float64(w.cfg.Capacity)
+		s.Utilization = Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
+	}
+	if !w.foundChecked && !w.seen {
+		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
+	}
+	s.Leaks = w.leaks + len(w.open)
+	s.LeakDetails = append([]Leak(nil), w.details...)
+	for _, l := range w.sortedOpen() {
+		if len(s.LeakDetails) < MaxLeakDetails {
+			s.LeakDetails = append(s.LeakDetails, *l)
+		}
+	}
+	return s
+}
+
+// Err returns the summary's not-found failure as an error, or nil.
+func (s Summary) Err() error {
+	if s.NotFound == "" {
+		return nil
+	}
+	return &NotFoundError{ApplicationName: s.ApplicationName}
+}
+
+// cleanQuery makes a backend's query safe to report: passwords masked,
+// control characters escaped, on one line, at most MaxQuery bytes.
+func (w *Watcher) cleanQuery(q string) string {
+	q = printable.Line(w.redact(q))
+	if len(q) <= MaxQuery {
+		return q
+	}
+	cut := MaxQuery
+	for cut > 0 && !utf8RuneStart(q[cut]) {
+		cut--
+	}
+	return q[:cut] + "…"
+}
+
+func (w *Watcher) redact(s string) string {
+	if w.cfg.Redactor != nil {
+		return w.cfg.Redactor.String(s)
+	}
+	return redact.Text(s)
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// seconds converts the server's float seconds to a Duration, at µs
+// (state_change's resolution).
+func seconds(s float64) time.Duration {
+	return time.Duration(s*1e6) * time.Microsecond
+}
