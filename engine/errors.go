@@ -7,6 +7,7 @@ import (
 	"net"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/planrun/planrun/engine/pool"
@@ -91,15 +92,24 @@ func isBroken(err error) bool {
 	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe")
 }
 
+// maxErrorSample bounds an error sample, in bytes.
+const maxErrorSample = 300
+
 // errorSample is the message kept for a category: the SQLSTATE first when
-// there is one, redacted.
+// there is one, redacted, then cut to maxErrorSample bytes (redacted first,
+// so that a password across the cut cannot survive in part).
 func errorSample(err error, sqlstate string) string {
 	msg := err.Error()
 	if sqlstate != "" && !strings.Contains(msg, sqlstate) {
 		msg = sqlstate + ": " + msg
 	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
+	msg = redact.Text(msg)
+	if len(msg) > maxErrorSample {
+		cut := maxErrorSample
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
 	}
-	return redact.Text(msg)
+	return msg
 }

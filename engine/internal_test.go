@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -229,5 +230,15 @@ scenarios:
 	}
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("statements:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestErrorSampleRedactsBeforeCutting: a password that straddles the
+// sample's length bound must not survive in part.
+func TestErrorSampleRedactsBeforeCutting(t *testing.T) {
+	msg := strings.Repeat("x", maxErrorSample-len(" postgres://app:")-4) + " postgres://app:hunter2secret@db/finance" // the bound falls after "hunt"
+	got := errorSample(errors.New(msg), "")
+	if strings.Contains(got, "hunt") || !strings.HasSuffix(got, "…") || len(got) > maxErrorSample+len("…") {
+		t.Errorf("sample %q: want it redacted, then cut to %d bytes", got[len(got)-40:], maxErrorSample)
 	}
 }
