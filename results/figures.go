@@ -242,12 +242,16 @@ func firstOp(s *Scenario) *Operation {
 func keyed(prefix string, keys []string, better func(string) Direction, desc map[string]string, read func(*Scenario) map[string]int64, live *Series) []Figure {
 	var out []Figure
 	for _, k := range keys {
-		out = append(out, Figure{
+		f := Figure{
 			Name: prefix + "." + k, Unit: UnitCount, Better: better(k), Combine: CombineSum,
 			Description: desc[k],
 			Value:       func(s *Scenario) float64 { return float64(read(s)[k]) },
 			JSON:        prefix + "." + k, Live: live,
-		})
+		}
+		if prefix == "errors_by" && k == ErrCancelled {
+			f.Live = nil // always 0: planrun_cancelled_total serves `cancelled`
+		}
+		out = append(out, f)
 	}
 	return out
 }

@@ -212,3 +212,28 @@ func TestDocsListEveryLiveSeries(t *testing.T) {
 		}
 	}
 }
+
+// TestDocsTypesAgree: a row of docs/assertions.md's own tables that
+// documents one figure (`| \`name\` | type | meaning |`) gives it the
+// table's unit.
+func TestDocsTypesAgree(t *testing.T) {
+	data, err := os.ReadFile("../docs/assertions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _, _ := strings.Cut(string(data), docsBegin)
+	n := 0
+	for _, m := range regexp.MustCompile("(?m)^\\| `([^`]+)` \\| ([^|]+) \\|").FindAllStringSubmatch(doc, -1) {
+		f, ok := results.FigureNamed(m[1])
+		if !ok {
+			continue
+		}
+		n++
+		if got := strings.TrimSpace(m[2]); got != string(f.Unit) {
+			t.Errorf("docs/assertions.md gives %s the type %q, the table of figures %q", m[1], got, f.Unit)
+		}
+	}
+	if n < 40 {
+		t.Errorf("found only %d rows of figures in docs/assertions.md's tables: has their format changed?", n)
+	}
+}
