@@ -83,6 +83,10 @@ const (
 	// CombineMaxBound: the largest of the segments' percentiles, an upper
 	// bound of the true percentile.
 	CombineMaxBound Combine = "the largest, an upper bound"
+	// CombineMin: the smallest of the segments'.
+	CombineMin Combine = "the smallest"
+	// CombineWeighted: the mean of the segments', weighted by their counts.
+	CombineWeighted Combine = "mean weighted by count"
 	// CombineRecompute: recomputed from merged figures (ratios, shares).
 	CombineRecompute Combine = "recomputed"
 	// CombineMean: the mean over the replicas, each counting equally.
@@ -185,7 +189,10 @@ var latencyMembers = []struct {
 }
 
 // latencyFamily lists the figures of one latency: count, then min … max.
-// combine is how its durations merge; its count is always summed.
+// combine is how its durations merge, CombineHistogram or, for a latency
+// kept without its histogram, CombineMaxBound: then min, mean and max
+// combine exactly from the summaries and only the percentiles are bounds.
+// Its count is always summed.
 func latencyFamily(name, json, desc string, better Direction, combine Combine, read func(*Scenario) *Latency, live *Series) []Figure {
 	out := []Figure{{
 		Name: name + ".count", Unit: UnitCount, Better: Neither, Combine: CombineSum,
@@ -194,8 +201,19 @@ func latencyFamily(name, json, desc string, better Direction, combine Combine, r
 		JSON:        json + ".count", Live: live,
 	}}
 	for _, m := range latencyMembers {
+		c := combine
+		if combine == CombineMaxBound {
+			switch m.name {
+			case "min":
+				c = CombineMin
+			case "mean":
+				c = CombineWeighted
+			case "max":
+				c = CombineMax
+			}
+		}
 		out = append(out, Figure{
-			Name: name + "." + m.name, Unit: UnitDuration, Better: better, Combine: combine,
+			Name: name + "." + m.name, Unit: UnitDuration, Better: better, Combine: c,
 			Description: desc + ": " + m.what,
 			Value:       func(s *Scenario) float64 { return float64(m.read(*read(s))) },
 			JSON:        json + "." + m.name, Live: live,
