@@ -16,6 +16,7 @@ package compare
 import (
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -190,7 +191,10 @@ func Runs(base, new *results.Run, opts Options) *Comparison {
 
 // Baselines compares new against one or more baseline runs of the same
 // plan. Scenarios are matched by name, operations within a scenario by
-// name; metrics are, per scenario:
+// name. Which figures are shown, their units and the direction in which
+// each is worse come from the table of figures (results.Figures: Compare,
+// Unit, Better); here is how each is read and how noisy it is. The metrics
+// are, per scenario:
 //
 //   - acquire.{p50,p95,p99}, query.{p95,p99}, op.{p95,p99}: durations,
 //     higher is worse.
@@ -277,7 +281,8 @@ func scenariosNamed(runs []*results.Run, name string) []*results.Scenario {
 	return out
 }
 
-// rule is how a metric is judged.
+// rule is how a metric is judged: from its entry in the table of figures
+// (results.Figures), by [ruleOf].
 type rule int
 
 const (
@@ -288,6 +293,41 @@ const (
 	ruleRecovery               // like ruleLatency, plus recovered or not
 	ruleInfo                   // reported only
 )
+
+// ruleOf is how compare judges a figure of the table, from its compare
+// role, unit and direction; ok is false for a figure compare cannot judge
+// (not compared, or a unit and direction it has no rule for). Recovery,
+// a duration that also says whether the pool recovered, is judged by
+// ruleRecovery where its figure carries the recovery.
+func ruleOf(f results.Figure) (r rule, unit string, ok bool) {
+	switch f.Unit {
+	case results.UnitDuration:
+		unit = UnitDuration
+	case results.UnitRate:
+		unit = UnitRate
+	case results.UnitCount:
+		unit = UnitCount
+	case results.UnitOpsPerSec:
+		unit = UnitOpsPerS
+	default:
+		return ruleInfo, "", false
+	}
+	switch {
+	case f.Compare == results.Shown:
+		return ruleInfo, unit, true
+	case f.Compare != results.Judged:
+		return ruleInfo, unit, false
+	case f.Unit == results.UnitDuration && f.Better == results.LowerIsBetter:
+		return ruleLatency, unit, true
+	case f.Unit == results.UnitOpsPerSec && f.Better == results.HigherIsBetter:
+		return ruleThroughput, unit, true
+	case f.Unit == results.UnitRate && f.Better == results.HigherIsBetter:
+		return ruleErrorRate, unit, true
+	case f.Unit == results.UnitCount && f.Better == results.LowerIsBetter:
+		return ruleCount, unit, true
+	}
+	return ruleInfo, unit, false
+}
 
 // figure is one run's value of one metric with its own uncertainty.
 type figure struct {
@@ -300,6 +340,32 @@ type figure struct {
 	// when not estimated); for ruleErrorRate, of the error rate.
 	u   float64
 	rec *results.Recovery
+}
+
+// figureOf is the figure of the table named name (an assertion name,
+// "operations.<name>.op.p95" for an operation's), with value v and
+// uncertainty u: its unit and rule come from the table, its metric is the
+// name compare prints (the entry's Label, else its name; an operation's
+// without the operations.<name>. prefix). A name compare cannot judge is a
+// programming error (the compare test walks the table).
+func figureOf(name string, v, u float64) figure {
+	f := results.MustFigure(name)
+	r, unit, ok := ruleOf(f)
+	if !ok {
+		panic("compare: no rule for " + name)
+	}
+	metric := f.Label
+	if metric == "" {
+		metric = strings.TrimPrefix(f.Name, results.OperationPrefix)
+	}
+	return figure{metric: metric, unit: unit, rule: r, v: v, u: u}
+}
+
+// failures marks a figure about failed operations (its row comes first
+// among the regressions, see [Row.Errors]).
+func failures(f figure) figure {
+	f.errors = true
+	return f
 }
 
 // scenario appends the rows of one scenario: bases are the baselines that
@@ -459,20 +525,19 @@ func (c *Comparison) noiseUnknown(bases []*results.Scenario, n *results.Scenario
 // is last but one and is dropped when either side lacks it).
 func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure {
 	wn := c.noiseOf(s)
+	value := func(name string) float64 { return results.MustFigure(name).Value(s) }
 	var out []figure
 	acq := map[float64]float64{}
 	for _, p := range []float64{50, 95, 99} {
 		v, h := c.latency(s.Name, "acquire", side, &s.Acquire, p)
 		acq[p] = v
-		out = append(out, figure{metric: fmt.Sprintf("acquire.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(wn.acquire[p].h(), quantileInterval(h, p))})
+		out = append(out, figureOf(fmt.Sprintf("acquire.p%g", p), v, max(wn.acquire[p].h(), quantileInterval(h, p))))
 	}
-	out = append(out, figure{metric: "acquire.max", unit: UnitDuration, rule: ruleInfo, v: c.maxOf(s.Name, side, &s.Acquire)})
+	out = append(out, figureOf("acquire.max", c.maxOf(s.Name, side, &s.Acquire), 0))
 	deff := c.designEffect(s, side, wn)
 	for _, p := range []float64{95, 99} {
 		v, h := c.latency(s.Name, "query", side, &s.Query, p)
-		out = append(out, figure{metric: fmt.Sprintf("query.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(wn.query95.h(), deff*quantileInterval(h, p))})
+		out = append(out, figureOf(fmt.Sprintf("query.p%g", p), v, max(wn.query95.h(), deff*quantileInterval(h, p))))
 	}
 	for _, p := range []float64{95, 99} {
 		v, h := c.latency(s.Name, "op", side, &s.Op, p)
@@ -480,23 +545,23 @@ func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure 
 		if p == 95 && wn.op95.ok {
 			window = wn.op95.h() // the series has op.p95 itself
 		}
-		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(window, deff*quantileInterval(h, p))})
+		out = append(out, figureOf(fmt.Sprintf("op.p%g", p), v, max(window, deff*quantileInterval(h, p))))
 	}
 	succ := float64(s.Ops - s.Errors)
-	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: s.Throughput,
-		u: max(wn.through.h(), poissonLog(succ))})
-	out = append(out, figure{metric: "success_rate", unit: UnitRate, rule: ruleErrorRate, errors: true, v: s.SuccessRate,
-		u: max(wn.errorRate.h(), binomialHalf(1-s.SuccessRate, s.Ops))})
-	out = append(out, figure{metric: "timeouts", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.ErrorsBy[results.ErrAcquireTimeout])})
-	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(s.Errors)})
-	out = append(out, figure{metric: "leaks", unit: UnitCount, rule: ruleCount, v: float64(s.Leaks)})
-	if s.Recovery != nil {
-		out = append(out, figure{metric: "recovery", unit: UnitDuration, rule: ruleRecovery, v: float64(s.Recovery.Duration), rec: s.Recovery})
-	} else {
-		out = append(out, figure{metric: "recovery", rule: ruleRecovery})
+	out = append(out, figureOf("throughput", value("throughput"), max(wn.through.h(), poissonLog(succ))))
+	rate := value("success_rate")
+	out = append(out, failures(figureOf("success_rate", rate, max(wn.errorRate.h(), binomialHalf(1-rate, s.Ops)))))
+	timeouts := "errors_by." + results.ErrAcquireTimeout
+	out = append(out, failures(figureOf(timeouts, value(timeouts), 0)))
+	out = append(out, failures(figureOf("errors", value("errors"), 0)))
+	out = append(out, figureOf("leaks", value("leaks"), 0))
+	rec := figureOf("recovery", value("recovery"), 0)
+	rec.rule, rec.rec = ruleRecovery, s.Recovery
+	if s.Recovery == nil {
+		rec.unit = ""
 	}
-	out = append(out, figure{metric: "utilization.p95", unit: UnitRate, rule: ruleInfo, v: s.Utilization.P95})
+	out = append(out, rec)
+	out = append(out, figureOf("utilization.p95", value("utilization.p95"), 0))
 	return out
 }
 
@@ -604,17 +669,19 @@ func (c *Comparison) opFigures(s *results.Scenario, o *results.Operation, wn win
 		// The operation's share of the scenario's op noise, relatively.
 		sv, _ := c.latency(s.Name, "op", side, &s.Op, p)
 		sacq, _ := c.latency(s.Name, "acquire", side, &s.Acquire, p)
-		out = append(out, figure{metric: fmt.Sprintf("op.p%g", p), unit: UnitDuration, rule: ruleLatency, v: v,
-			u: max(opWindowNoise(wn, p, sacq, sv), deff*quantileInterval(h, p))})
+		out = append(out, figureOf(fmt.Sprintf("%sop.p%g", results.OperationPrefix, p), v,
+			max(opWindowNoise(wn, p, sacq, sv), deff*quantileInterval(h, p))))
 	}
+	// An operation's throughput, which assertions do not offer, is judged
+	// as the scenario's.
 	succ := float64(o.Ops - o.Errors)
 	tp := 0.0
 	if s.Elapsed > 0 {
 		tp = succ / s.Elapsed.Seconds()
 	}
-	out = append(out, figure{metric: "throughput", unit: UnitOpsPerS, rule: ruleThroughput, v: tp,
-		u: max(wn.through.h(), poissonLog(succ))})
-	out = append(out, figure{metric: "errors", unit: UnitCount, rule: ruleCount, errors: true, v: float64(o.Errors)})
+	out = append(out, figureOf("throughput", tp, max(wn.through.h(), poissonLog(succ))))
+	errs := results.MustFigure(results.OperationPrefix + "errors").OfOperation(o)
+	out = append(out, failures(figureOf(results.OperationPrefix+"errors", errs, 0)))
 	return out
 }
 

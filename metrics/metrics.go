@@ -57,23 +57,44 @@ func def(k kind, name, help string, labels ...string) *metric {
 		desc: prometheus.NewDesc(name, help, labels, nil)}
 }
 
-// The metric families, each labelled by scenario (and more).
+// fromFigure defines the family that serves a figure of the report: its
+// name, kind and help text come from the table of figures
+// (results.Figures), whose entry names it.
+func fromFigure(figure string, labels ...string) *metric {
+	s := results.MustFigure(figure).Live
+	if s == nil {
+		panic("metrics: figure " + figure + " has no live series")
+	}
+	k := gauge
+	switch s.Kind {
+	case results.Counter:
+		k = counter
+	case results.Histogram:
+		k = histogram
+	}
+	return def(k, s.Name, s.Help, labels...)
+}
+
+// The metric families, each labelled by scenario (and more). Those that
+// serve a figure of the report take their name and help from the table of
+// figures; the others are the run's and the pools' state, which the report
+// has no figure for.
 var (
 	scenarioInfo    = def(gauge, "planrun_scenario_info", "A scenario of the run (always 1), with its mix and load model.", lScenario, lMix, lModel)
 	scenarioRunning = def(gauge, "planrun_scenario_running", "1 while the scenario runs, 0 once it has ended.", lScenario)
 	scenarioWarmup  = def(gauge, "planrun_scenario_warmup", "1 while the scenario is in its warm-up, whose operations the counters and histograms leave out (as the report does).", lScenario)
-	scenarioElapsed = def(gauge, "planrun_scenario_elapsed_seconds", "Time since the scenario started, at its last snapshot.", lScenario)
+	scenarioElapsed = fromFigure("elapsed", lScenario)
 
-	opsTotal       = def(counter, "planrun_ops_total", "Operations attempted after the warm-up, failed and dropped ones included (the report's ops).", lScenario)
-	errorsTotal    = def(counter, "planrun_errors_total", "Failed operations after the warm-up by error category (the report's errors_by).", lScenario, lCategory)
-	droppedTotal   = def(counter, "planrun_dropped_total", "Open-model arrivals not run because max_in_flight operations were unfinished (also in ops and errors).", lScenario)
-	cancelledTotal = def(counter, "planrun_cancelled_total", "Operations cut short by a stop, counted apart from ops and errors.", lScenario)
-	operationOps   = def(counter, "planrun_operation_ops_total", "Operations attempted after the warm-up, per operation of the mix.", lScenario, lOperation)
-	operationErrs  = def(counter, "planrun_operation_errors_total", "Failed operations after the warm-up, per operation of the mix.", lScenario, lOperation)
+	opsTotal       = fromFigure("ops", lScenario)
+	errorsTotal    = fromFigure("errors_by."+results.ErrAcquireTimeout, lScenario, lCategory)
+	droppedTotal   = fromFigure("dropped", lScenario)
+	cancelledTotal = fromFigure("cancelled", lScenario)
+	operationOps   = fromFigure(results.OperationPrefix+"ops", lScenario, lOperation)
+	operationErrs  = fromFigure(results.OperationPrefix+"errors", lScenario, lOperation)
 
-	acquireSeconds = def(histogram, "planrun_acquire_seconds", "Time to acquire a connection from the pool, per operation, after the warm-up.", lScenario, lOperation)
-	querySeconds   = def(histogram, "planrun_query_seconds", "Time of each statement, per operation, after the warm-up.", lScenario, lOperation)
-	opSeconds      = def(histogram, "planrun_op_seconds", "Time of a whole operation (acquire, statements, hold, release; from the scheduled start in an open model), after the warm-up.", lScenario, lOperation)
+	acquireSeconds = fromFigure(results.OperationPrefix+"acquire.p95", lScenario, lOperation)
+	querySeconds   = fromFigure(results.OperationPrefix+"query.p95", lScenario, lOperation)
+	opSeconds      = fromFigure(results.OperationPrefix+"op.p95", lScenario, lOperation)
 
 	poolOpen     = def(gauge, "planrun_pool_open", "Open connections of a replica's pool.", lScenario, lReplica)
 	poolInUse    = def(gauge, "planrun_pool_in_use", "Connections checked out of a replica's pool.", lScenario, lReplica)
@@ -83,7 +104,7 @@ var (
 
 	users      = def(gauge, "planrun_users", "Active users of a closed model, or operations in flight of an open model.", lScenario)
 	targetRate = def(gauge, "planrun_target_rate", "An open model's target arrival rate now, in arrivals per second (0 for a closed model).", lScenario)
-	lateness   = def(histogram, "planrun_generator_lateness_seconds", "How late the load generator's own 10 ms timer fired, warm-up included: a starved generator measures itself, not the pool.", lScenario)
+	lateness   = fromFigure("generator.timer_lateness.p99", lScenario)
 
 	faultActive = def(gauge, "planrun_fault_active", "1 while a scheduled fault is under way, else 0; index counts the scenario's faults from 1.", lScenario, lIndex, lKind)
 )

@@ -42,14 +42,6 @@ func poolSummary(p results.Pool) string {
 	return s
 }
 
-// latencyQuad renders the four figures the load tables show for one latency.
-func latencyQuad(l results.Latency) [4]string {
-	if l.Count == 0 {
-		return [4]string{"–", "–", "–", "–"}
-	}
-	return [4]string{humanize.Duration(l.P50), humanize.Duration(l.P95), humanize.Duration(l.P99), humanize.Duration(l.Max)}
-}
-
 // outcomeSymbols are the marks of an assertion evaluation: pass, critical
 // fail or error, warning fail or error, skipped, undecided (within the
 // run's measurement error), unknown.

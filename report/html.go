@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -228,18 +229,23 @@ func assertionsTable(outcomes []results.Outcome) *htmlTable {
 }
 
 func overviewTable(scenarios []results.Scenario) *htmlTable {
-	t := &htmlTable{Header: []string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success",
-		"acquire p95", "acquire p99", "query p95", "op p95", "op p99"},
-		Numeric: []bool{false, false, true, true, true, true, true, true, true, true, true, true, true}}
+	t := &htmlTable{Header: append([]string{"scenario", "status"}, headers(htmlOverviewColumns...)...),
+		Numeric: []bool{false, false}}
+	for range htmlOverviewColumns {
+		t.Numeric = append(t.Numeric, true)
+	}
 	for _, s := range scenarios {
-		t.Rows = append(t.Rows, []htmlCell{{Text: s.Name}, {Text: string(s.Status)}, {Text: humanize.Int(int64(s.MaxUsers))},
-			{Text: humanize.Duration(s.Elapsed)}, {Text: humanize.Int(s.Ops)}, {Text: humanize.Rate(s.Throughput)},
-			{Text: humanize.Int(s.Errors)}, {Text: humanize.Percent(s.SuccessRate)},
-			{Text: latencyQuad(s.Acquire)[1]}, {Text: latencyQuad(s.Acquire)[2]}, {Text: latencyQuad(s.Query)[1]},
-			{Text: latencyQuad(s.Op)[1]}, {Text: latencyQuad(s.Op)[2]}})
+		row := []htmlCell{{Text: s.Name}, {Text: string(s.Status)}}
+		for _, v := range cells(&s, htmlOverviewColumns...) {
+			row = append(row, htmlCell{Text: v})
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
+
+// htmlOverviewColumns are the figures of the HTML overview table.
+var htmlOverviewColumns = append(slices.Clip(loadColumns), "acquire.p95", "acquire.p99", "query.p95", "op.p95", "op.p99")
 
 func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 	hs := htmlScenario{Name: s.Name, ID: fmt.Sprintf("scenario-%d", i+1)}
@@ -255,9 +261,11 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 	if s.Model == results.ModelOpen {
 		users = "in flight (peak)"
 	}
-	hs.Figures = []htmlField{{users, humanize.Int(int64(s.MaxUsers))}, {"elapsed", humanize.Duration(s.Elapsed)},
-		{"ops", humanize.Int(s.Ops)}, {"ops/s", humanize.Rate(s.Throughput)}, {"errors", humanize.Int(s.Errors)},
-		{"success", humanize.Percent(s.SuccessRate)}}
+	hs.Figures = []htmlField{{users, cells(&s, "users")[0]}}
+	rest := slices.DeleteFunc(slices.Clone(loadColumns), func(n string) bool { return n == "users" })
+	for i, v := range cells(&s, rest...) {
+		hs.Figures = append(hs.Figures, htmlField{headers(rest...)[i], v})
+	}
 	if s.Model == results.ModelOpen {
 		hs.Figures = append(hs.Figures, htmlField{"target rate", humanize.Rate(s.Rate) + "/s"}, htmlField{"dropped", humanize.Int(s.Dropped)})
 	}
@@ -516,32 +524,35 @@ func percentileCurve(l results.Latency) ([]svgchart.Point, error) {
 }
 
 func latencyTable(s results.Scenario) *htmlTable {
-	t := &htmlTable{Header: []string{"phase", "count", "min", "mean", "p50", "p90", "p95", "p99", "max"},
-		Numeric: []bool{false, true, true, true, true, true, true, true, true}}
-	for _, ph := range []struct {
-		name string
-		l    results.Latency
-	}{{"acquire", s.Acquire}, {"query", s.Query}, {"op", s.Op}, {"hold", s.Hold}, {"connect", s.Connect}} {
-		row := []htmlCell{{Text: ph.name}, {Text: humanize.Int(ph.l.Count)}}
-		for _, d := range []time.Duration{ph.l.Min, ph.l.Mean, ph.l.P50, ph.l.P90, ph.l.P95, ph.l.P99, ph.l.Max} {
-			text := "–"
-			if ph.l.Count > 0 {
-				text = humanize.Duration(d)
-			}
-			row = append(row, htmlCell{Text: text})
+	t := &htmlTable{Header: append([]string{"phase"}, latencyMembers...), Numeric: []bool{false}}
+	for range latencyMembers {
+		t.Numeric = append(t.Numeric, true)
+	}
+	for _, ph := range latencyPhases {
+		row := []htmlCell{{Text: ph}}
+		for _, m := range latencyMembers {
+			row = append(row, htmlCell{Text: cells(&s, ph+"."+m)[0]})
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
 
+// htmlOperationColumns are the figures of the HTML per-operation table.
+var htmlOperationColumns = []string{"ops", "errors", "success_rate", "acquire.p95", "query.p95", "op.p95", "op.p99"}
+
 func operationsTable(s results.Scenario) *htmlTable {
-	t := &htmlTable{Header: []string{"operation", "weight", "share", "ops", "errors", "success", "acquire p95", "query p95", "op p95", "op p99"},
-		Numeric: []bool{false, true, true, true, true, true, true, true, true, true}}
+	t := &htmlTable{Header: append([]string{"operation", "weight", "share"}, opHeaders(htmlOperationColumns...)...),
+		Numeric: []bool{false, true, true}}
+	for range htmlOperationColumns {
+		t.Numeric = append(t.Numeric, true)
+	}
 	for _, op := range s.Operations {
-		t.Rows = append(t.Rows, []htmlCell{{Text: op.Name}, {Text: formatFloat(op.Weight)}, {Text: humanize.Percent(op.Share)},
-			{Text: humanize.Int(op.Ops)}, {Text: humanize.Int(op.Errors)}, {Text: humanize.Percent(op.SuccessRate)},
-			{Text: latencyQuad(op.Acquire)[1]}, {Text: latencyQuad(op.Query)[1]}, {Text: latencyQuad(op.Op)[1]}, {Text: latencyQuad(op.Op)[2]}})
+		row := []htmlCell{{Text: op.Name}, {Text: formatFloat(op.Weight)}, {Text: humanize.Percent(op.Share)}}
+		for _, v := range opCells(&op, htmlOperationColumns...) {
+			row = append(row, htmlCell{Text: v})
+		}
+		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
@@ -558,7 +569,7 @@ func poolFields(s results.Scenario) []htmlField {
 		fields = append(fields, htmlField{"cancelled (not errors)", humanize.Int(s.Cancelled)})
 	}
 	if s.Model == results.ModelOpen {
-		fields = append(fields, htmlField{"start lag p99", latencyQuad(s.Lag)[2]},
+		fields = append(fields, htmlField{"start " + headers("lag.p99")[0], cells(&s, "lag.p99")[0]},
 			htmlField{"in flight", fmt.Sprintf("mean %.1f, max %d", s.InFlight.Mean, s.InFlight.Max)})
 	}
 	if g := generatorText(s.Generator); g != "" {

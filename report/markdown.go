@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/markdown"
@@ -181,6 +180,9 @@ func (m *mdWriter) context(run *results.Run) {
 	}
 }
 
+// mdLatencyColumns are the latencies of the markdown scenario table.
+var mdLatencyColumns = []string{"acquire.p95", "acquire.max", "query.p95", "op.p95", "op.max"}
+
 // scenarios writes the compact per-scenario table: users is the peak of
 // users that ran at once; the cancelled column shows only when a scenario
 // has operations cut short by a stop (in neither ops nor errors).
@@ -203,28 +205,24 @@ func (m *mdWriter) scenarios(scenarios []results.Scenario) {
 		if len(notes) > 0 {
 			name += " (" + markdown.Text(strings.Join(notes, ", ")) + ")"
 		}
-		row := []string{
-			name, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed), humanize.Int(s.Ops), humanize.Rate(s.Throughput),
-			humanize.Int(s.Errors), humanize.Percent(s.SuccessRate),
-		}
+		row := append([]string{name}, cells(&s, loadColumns...)...)
 		if cancelled {
-			row = append(row, humanize.Int(s.Cancelled))
+			row = append(row, cells(&s, "cancelled")...)
 		}
 		if open {
 			row = append(row, openColumns(s)...)
 		}
-		row = append(row,
-			latencyQuad(s.Acquire)[1], latencyQuad(s.Acquire)[3], latencyQuad(s.Query)[1], latencyQuad(s.Op)[1], latencyQuad(s.Op)[3])
+		row = append(row, cells(&s, mdLatencyColumns...)...)
 		rows = append(rows, row)
 	}
-	header := []string{"scenario", "users", "elapsed", "ops", "ops/s", "errors", "success"}
+	header := append([]string{"scenario"}, headers(loadColumns...)...)
 	if cancelled {
-		header = append(header, "cancelled")
+		header = append(header, headers("cancelled")...)
 	}
 	if open {
 		header = append(header, openHeader...)
 	}
-	header = append(header, "acquire p95", "acquire max", "query p95", "op p95", "op max")
+	header = append(header, headers(mdLatencyColumns...)...)
 	m.table(header, "l"+strings.Repeat("r", len(header)-1), rows)
 	for _, n := range below {
 		m.printf("%s\n\n", n)
@@ -333,26 +331,25 @@ func (m *mdWriter) criteria(criteria []results.Criterion) {
 	m.table([]string{"", "criterion", "reasons"}, "", rows)
 }
 
+// latencyPhases and latencyMembers are the figures of the full latency
+// tables (markdown and HTML): phase.member, acquire.count to connect.max.
+var (
+	latencyPhases  = []string{"acquire", "query", "op", "hold", "connect"}
+	latencyMembers = []string{"count", "min", "mean", "p50", "p90", "p95", "p99", "max"}
+)
+
 func (m *mdWriter) latencies(scenarios []results.Scenario) {
 	var rows [][]string
 	for _, s := range scenarios {
-		for _, ph := range []struct {
-			name string
-			l    results.Latency
-		}{{"acquire", s.Acquire}, {"query", s.Query}, {"op", s.Op}, {"hold", s.Hold}, {"connect", s.Connect}} {
-			l := ph.l
-			row := []string{markdown.Text(s.Name), ph.name, humanize.Int(l.Count)}
-			if l.Count == 0 {
-				row = append(row, "–", "–", "–", "–", "–", "–", "–")
-			} else {
-				for _, d := range []time.Duration{l.Min, l.Mean, l.P50, l.P90, l.P95, l.P99, l.Max} {
-					row = append(row, humanize.Duration(d))
-				}
+		for _, ph := range latencyPhases {
+			row := []string{markdown.Text(s.Name), ph}
+			for _, m := range latencyMembers {
+				row = append(row, cells(&s, ph+"."+m)...)
 			}
 			rows = append(rows, row)
 		}
 	}
-	m.table([]string{"scenario", "phase", "count", "min", "mean", "p50", "p90", "p95", "p99", "max"}, "llrrrrrrrr", rows)
+	m.table(append([]string{"scenario", "phase"}, latencyMembers...), "llrrrrrrrr", rows)
 }
 
 func (m *mdWriter) pool(scenarios []results.Scenario) {
@@ -410,16 +407,17 @@ func (m *mdWriter) operations(scenarios []results.Scenario) {
 	var rows [][]string
 	for _, s := range scenarios {
 		for _, op := range s.Operations {
-			rows = append(rows, []string{
+			rows = append(rows, append([]string{
 				markdown.Text(s.Name), markdown.Text(op.Name), formatFloat(op.Weight), humanize.Percent(op.Share),
-				humanize.Int(op.Ops), humanize.Int(op.Errors), humanize.Percent(op.SuccessRate),
-				latencyQuad(op.Acquire)[1], latencyQuad(op.Query)[1], latencyQuad(op.Op)[1],
-			})
+			}, opCells(&op, mdOperationColumns...)...))
 		}
 	}
-	m.table([]string{"scenario", "operation", "weight", "share", "ops", "errors", "success", "acquire p95", "query p95", "op p95"},
+	m.table(append([]string{"scenario", "operation", "weight", "share"}, opHeaders(mdOperationColumns...)...),
 		"llrrrrrrrr", rows)
 }
+
+// mdOperationColumns are the figures of the markdown per-operation table.
+var mdOperationColumns = []string{"ops", "errors", "success_rate", "acquire.p95", "query.p95", "op.p95"}
 
 func (m *mdWriter) errors(scenarios []results.Scenario) {
 	var rows [][]string

@@ -280,16 +280,12 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		if s.Status != results.StatusCompleted {
 			status = tr.p.paint(ansiYellow, status)
 		}
-		success := humanize.Percent(s.SuccessRate)
-		if s.Errors > 0 {
-			success = tr.p.paint(ansiYellow, success)
-		}
-		row := []string{
-			s.Name, status, humanize.Int(int64(s.MaxUsers)), humanize.Duration(s.Elapsed),
-			humanize.Int(s.Ops), humanize.Rate(s.Throughput), humanize.Int(s.Errors), success,
+		row := append([]string{s.Name, status}, cells(&s, loadColumns...)...)
+		if s.Errors > 0 { // success, the last column
+			row[len(row)-1] = tr.p.paint(ansiYellow, row[len(row)-1])
 		}
 		if cancelled {
-			row = append(row, humanize.Int(s.Cancelled))
+			row = append(row, cells(&s, "cancelled")...)
 		}
 		if open {
 			row = append(row, openColumns(s)...)
@@ -304,11 +300,11 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 	}
 	r, l := tw.AlignRight, tw.AlignLeft
 	spec := tableSpec{
-		header: []string{"scenario", "status", "users", "elapsed", "ops", "ops/s", "errors", "success"},
+		header: append([]string{"scenario", "status"}, headers(loadColumns...)...),
 		aligns: []tw.Align{l, l, r, r, r, r, r, r},
 	}
 	if cancelled {
-		spec.header = append(spec.header, "cancelled")
+		spec.header = append(spec.header, headers("cancelled")...)
 		spec.aligns = append(spec.aligns, r)
 	}
 	if open {
@@ -320,6 +316,10 @@ func (tr *tableRenderer) load(scenarios []results.Scenario) {
 		tr.printf("  %s\n", tr.p.paint(ansiDim, n))
 	}
 }
+
+// loadColumns are the figures of the load tables (terminal and markdown),
+// in column order; success_rate is last.
+var loadColumns = []string{"users", "elapsed", "ops", "throughput", "errors", "success_rate"}
 
 // anyCancelled reports whether a scenario has cancelled operations.
 // anyOpen reports whether a scenario is an open model (an arrival rate):
@@ -339,11 +339,14 @@ func openColumns(s results.Scenario) []string {
 	if s.Model != results.ModelOpen {
 		return []string{"–", "–", "–"}
 	}
-	return []string{humanize.Rate(s.Rate), humanize.Int(s.Dropped), humanize.Duration(s.Lag.P99)}
+	return cells(&s, openFigures...)
 }
 
-// openHeader names openColumns.
-var openHeader = []string{"target/s", "dropped", "lag p99"}
+// openFigures are the figures of openColumns; openHeader names them.
+var (
+	openFigures = []string{"rate", "dropped", "lag.p99"}
+	openHeader  = headers(openFigures...)
+)
 
 func anyCancelled(scenarios []results.Scenario) bool {
 	for _, s := range scenarios {
@@ -354,25 +357,32 @@ func anyCancelled(scenarios []results.Scenario) bool {
 	return false
 }
 
+// latencyRows and latencyColumns are the figures of the terminal's
+// latency table: latencyRows.latencyColumns (acquire.p50, ...).
+var (
+	latencyRows    = []string{"acquire", "query", "op"}
+	latencyColumns = []string{"p50", "p95", "p99", "max"}
+)
+
 // latency writes one row per scenario; each row holds the acquire, query
 // and op lines.
 func (tr *tableRenderer) latency(scenarios []results.Scenario) {
 	rows := make([][]string, 0, len(scenarios))
 	for _, s := range scenarios {
-		row := []string{s.Name, "acquire\nquery\nop", "", "", "", ""}
-		for _, l := range []results.Latency{s.Acquire, s.Query, s.Op} {
-			for i, v := range latencyQuad(l) {
+		row := []string{s.Name, strings.Join(latencyRows, "\n"), "", "", "", ""}
+		for _, l := range latencyRows {
+			for i, m := range latencyColumns {
 				if row[2+i] != "" {
 					row[2+i] += "\n"
 				}
-				row[2+i] += v
+				row[2+i] += cells(&s, l+"."+m)[0]
 			}
 		}
 		rows = append(rows, row)
 	}
 	l, r := tw.AlignLeft, tw.AlignRight
 	tr.table(tableSpec{
-		header:   []string{"scenario", "", "p50", "p95", "p99", "max"},
+		header:   append([]string{"scenario", ""}, latencyColumns...),
 		aligns:   []tw.Align{l, l, r, r, r, r},
 		rowLines: true,
 	}, rows)
