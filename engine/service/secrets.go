@@ -91,8 +91,10 @@ func (p *Process) tailMessage() string {
 		for i+n < len(lines) && lines[i+n] == lines[i] {
 			n++
 		}
-		b.WriteString("\n    ")
-		b.WriteString(printable(p.red.String(lines[i])))
+		b.WriteString("\n")
+		if lines[i] != "" {
+			b.WriteString("    " + printable(p.red.String(lines[i])))
+		}
 		if n > 1 {
 			fmt.Fprintf(&b, "\n    (the same line %d times)", n)
 		}

@@ -143,6 +143,9 @@ type Process struct {
 func Start(ctx context.Context, s Spec) (*Process, error) {
 	s = s.withDefaults()
 	red := redact.New(s.Secrets()...)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("service: not started: %w", context.Cause(ctx))
+	}
 	if !strings.HasPrefix(s.Ready, "/") {
 		return nil, fmt.Errorf("service: the ready path %q does not begin with '/'", red.String(s.Ready))
 	}

@@ -245,6 +245,37 @@ class H(http.server.BaseHTTPRequestHandler):
 http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 `
 
+// TestReferenceServiceWithoutDatabase: the reference service exits when
+// its database refuses (status 3): the wait ends then, the error quotes
+// uvicorn's last line and not the URL's password.
+func TestReferenceServiceWithoutDatabase(t *testing.T) {
+	py := python(t, pystack.Service, pystack.ServiceDebs, pystack.ServicePips)
+	dir, err := filepath.Abs("../../examples/service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := spec(t, py, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", "{port}")
+	s.Dir = dir
+	s.ReadyTimeout = time.Minute
+	began := time.Now()
+	p, err := service.Start(context.Background(), s)
+	took := time.Since(began)
+	if err == nil {
+		p.Stop()
+		t.Fatal("Start returned no error for a service whose database refuses")
+	}
+	t.Logf("error after %s:\n%s", took.Round(time.Millisecond), err)
+	for _, want := range []string{"exit status 3", "GET /healthz", "Application startup failed. Exiting.", s.LogPath} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the error lacks %q", want)
+		}
+	}
+	if took >= s.ReadyTimeout/4 {
+		t.Errorf("Start took %s to notice the exit, a good part of the bound %s", took, s.ReadyTimeout)
+	}
+	noSecret(t, "the error", err.Error(), s)
+}
+
 // TestNeverReady: a service that answers 404 on its ready path is stopped
 // after the bound, with its whole process group (a child too), and the
 // error names the path, the bound and the log.
