@@ -17,8 +17,8 @@ const (
 	attemptTimeout = 2 * time.Second
 )
 
-// readyClient polls without keeping connections: none is left open to the
-// service once it is ready.
+// readyClient polls without keeping connections (none is left open to the
+// service once it is ready) and directly, whatever HTTP_PROXY says.
 var readyClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil}}
 
 // waitReady polls GET p.url+s.Ready until it answers 2xx, within
@@ -49,14 +49,15 @@ func (p *Process) waitReady(ctx context.Context, s Spec) error {
 	last, answered := "no answer yet", false
 	for {
 		code, err := p.attempt(actx, target, min(attemptTimeout, s.ReadyTimeout-time.Since(start)))
+		// A cancel first: it also stops the process, whose exit follows.
+		if ctx.Err() != nil {
+			return redactErr(p.red, fmt.Errorf("service: stopped waiting for %s to answer 2xx (bound %s): %w", what, s.ReadyTimeout, context.Cause(ctx)))
+		}
 		select {
 		case <-p.exited:
 			return redactErr(p.red, fmt.Errorf("service: the service exited (%s) %s after it started, before %s answered 2xx (bound %s)",
 				exitStatus(p.waitErr), time.Since(start).Round(time.Millisecond), what, s.ReadyTimeout))
 		default:
-		}
-		if ctx.Err() != nil {
-			return redactErr(p.red, fmt.Errorf("service: stopped waiting for %s to answer 2xx (bound %s): %w", what, s.ReadyTimeout, context.Cause(ctx)))
 		}
 		switch {
 		case err != nil:
