@@ -153,28 +153,29 @@ type Network struct {
 	Bandwidth int64 `json:"bandwidth,omitempty"`
 }
 
-// Pool is the pool configuration under test.
+// Pool is the pool configuration under test. Assertions read it as pool.*
+// (its expr tags, plus pool.capacity: [Pool.Capacity]).
 type Pool struct {
-	Size           int           `json:"size"`
-	MaxOverflow    int           `json:"max_overflow"`
-	Timeout        time.Duration `json:"timeout"`
-	Recycle        time.Duration `json:"recycle"`
-	PrePing        bool          `json:"pre_ping"`
-	ConnectTimeout time.Duration `json:"connect_timeout"`
+	Size           int           `json:"size" expr:"size"`
+	MaxOverflow    int           `json:"max_overflow" expr:"max_overflow"`
+	Timeout        time.Duration `json:"timeout" expr:"timeout"`
+	Recycle        time.Duration `json:"recycle" expr:"recycle"`
+	PrePing        bool          `json:"pre_ping" expr:"pre_ping"`
+	ConnectTimeout time.Duration `json:"connect_timeout" expr:"connect_timeout"`
 	// LeakThreshold as configured; 0 means "the scenario's duration".
-	LeakThreshold time.Duration `json:"leak_threshold"`
+	LeakThreshold time.Duration `json:"leak_threshold" expr:"leak_threshold"`
 	// IsolationLevel is what each checkout begins before its first
 	// statement (SQLAlchemy isolation_level): "read_committed",
 	// "repeatable_read", "serializable", or "autocommit" (no BEGIN, no
 	// reset). "" in reports written before it was recorded (they ran
 	// autocommit).
-	IsolationLevel string `json:"isolation_level,omitempty"`
+	IsolationLevel string `json:"isolation_level,omitempty" expr:"isolation_level"`
 	// ResetOnReturn is what a connection returned with its transaction open
 	// gets (pool_reset_on_return): "rollback", "commit" or "none".
-	ResetOnReturn string `json:"reset_on_return,omitempty"`
+	ResetOnReturn string `json:"reset_on_return,omitempty" expr:"reset_on_return"`
 	// UseLIFO: the pool hands out the most recently returned idle
 	// connection (pool_use_lifo).
-	UseLIFO bool `json:"use_lifo,omitempty"`
+	UseLIFO bool `json:"use_lifo,omitempty" expr:"use_lifo"`
 }
 
 // Capacity is Size + MaxOverflow.
@@ -569,11 +570,14 @@ type Replica struct {
 }
 
 // Fault is one scheduled fault as it happened: a marker on the scenario's
-// time series and the recovery measured after it.
+// time series and the recovery measured after it. Assertions read it as
+// faults[i].kind and faults[i].status (its expr tags), plus
+// faults[i].recovery and faults[i].recovered ([Fault.RecoveryTime],
+// [Fault.Recovered]).
 type Fault struct {
 	// Kind is the plan's fault kind (schema.FaultKinds): stall, latency,
 	// reset, terminate_backends, lock or restart.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" expr:"kind"`
 	// What describes the fault as planned, e.g. "stall for 2s",
 	// "latency +200ms for 10s", "terminate 50% of the pool's backends".
 	What string `json:"what"`
@@ -583,7 +587,7 @@ type Fault struct {
 	For time.Duration `json:"for,omitempty"`
 	// Status: applied, failed (Effect says why) or not_reached (the
 	// scenario stopped before At).
-	Status FaultStatus `json:"status"`
+	Status FaultStatus `json:"status" expr:"status"`
 	// Started and Ended are the measured offsets from the scenario's start
 	// at which the fault began and ended (equal for an instant fault); 0
 	// when not reached.
@@ -596,6 +600,20 @@ type Fault struct {
 	// Recovery is measured from Ended as after an overload stage.
 	Recovery *Recovery `json:"recovery,omitempty"`
 }
+
+// RecoveryTime is the recovery's duration after the fault (0 without a
+// recovery): the recovery time when recovered, else the time to the
+// scenario's end (see [Recovery]).
+func (f Fault) RecoveryTime() time.Duration {
+	if f.Recovery == nil {
+		return 0
+	}
+	return f.Recovery.Duration
+}
+
+// Recovered reports whether the pool recovered after the fault (false when
+// the fault failed or was not reached, or the pool did not recover).
+func (f Fault) Recovered() bool { return f.Recovery.Recovered() }
 
 // FaultStatus is what became of a scheduled fault.
 type FaultStatus string
