@@ -17,6 +17,7 @@
 package results
 
 import (
+	"slices"
 	"time"
 )
 
@@ -35,19 +36,11 @@ const (
 	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
 )
 
-// Severity orders statuses from best to worst (completed 0, interrupted 2,
-// aborted 3, failed 4), so that the worst of several runs' or segments'
+// Severity orders statuses from best to worst (completed 0, interrupted 1,
+// aborted 2, failed 3), so that the worst of several runs' or segments'
 // statuses is the one with the highest severity.
 func (s Status) Severity() int {
-	switch s {
-	case StatusFailed:
-		return 4
-	case StatusAborted:
-		return 3
-	case StatusInterrupted:
-		return 2
-	}
-	return 0
+	return severity(s, StatusCompleted, StatusInterrupted, StatusAborted, StatusFailed)
 }
 
 // Run is one whole run of a plan.
@@ -201,15 +194,7 @@ const (
 )
 
 // Severity orders check statuses from best to worst: pass 0, warn 1, fail 2.
-func (s CheckStatus) Severity() int {
-	switch s {
-	case CheckFail:
-		return 2
-	case CheckWarn:
-		return 1
-	}
-	return 0
-}
+func (s CheckStatus) Severity() int { return severity(s, CheckPass, CheckWarn, CheckFail) }
 
 // Scenario holds everything measured in one scenario.
 type Scenario struct {
@@ -545,15 +530,7 @@ const (
 // Severity orders recovery statuses from best to worst: not stressed 0
 // (nothing was tested), recovered 1, not reached 2, not recovered 3.
 func (s RecoveryStatus) Severity() int {
-	switch s {
-	case RecoveryNotRecovered:
-		return 3
-	case RecoveryNotReached:
-		return 2
-	case RecoveryRecovered:
-		return 1
-	}
-	return 0
+	return severity(s, RecoveryNotStressed, RecoveryRecovered, RecoveryNotReached, RecoveryNotRecovered)
 }
 
 // Replica is one replica's pool figures in a scenario. Assertions read the
@@ -803,15 +780,11 @@ const (
 // Severity orders criterion statuses from best to worst: skipped 0, pass 1,
 // warn 2, undecided 3, fail 4.
 func (s CriterionStatus) Severity() int {
-	switch s {
-	case CriterionFail:
-		return 4
-	case CriterionUndecided:
-		return 3
-	case CriterionWarn:
-		return 2
-	case CriterionPass:
-		return 1
-	}
-	return 0
+	return severity(s, CriterionSkipped, CriterionPass, CriterionWarn, CriterionUndecided, CriterionFail)
+}
+
+// severity is s's rank among bestFirst, statuses from best to worst: its
+// index there, 0 (the best) for a status not listed.
+func severity[S ~string](s S, bestFirst ...S) int {
+	return max(slices.Index(bestFirst, s), 0)
 }
