@@ -550,32 +550,32 @@ type Replica struct {
 // time series and the recovery measured after it. Assertions read it as
 // faults[i].kind and faults[i].status (its expr tags), plus
 // faults[i].recovery and faults[i].recovered ([Fault.RecoveryTime],
-// [Fault.Recovered]).
+// [Fault.Recovered]); the fields tagged expr:"-" are not theirs to read.
 type Fault struct {
 	// Kind is the plan's fault kind (schema.FaultKinds): stall, latency,
 	// reset, terminate_backends, lock or restart.
 	Kind string `json:"kind" expr:"kind"`
 	// What describes the fault as planned, e.g. "stall for 2s",
 	// "latency +200ms for 10s", "terminate 50% of the pool's backends".
-	What string `json:"what"`
+	What string `json:"what" expr:"-"`
 	// At and For are the planned offset from the scenario's start and the
 	// planned length (0 for an instant fault), after --time-scale.
-	At  time.Duration `json:"at"`
-	For time.Duration `json:"for,omitempty"`
+	At  time.Duration `json:"at" expr:"-"`
+	For time.Duration `json:"for,omitempty" expr:"-"`
 	// Status: applied, failed (Effect says why) or not_reached (the
 	// scenario stopped before At).
 	Status FaultStatus `json:"status" expr:"status"`
 	// Started and Ended are the measured offsets from the scenario's start
 	// at which the fault began and ended (equal for an instant fault); 0
 	// when not reached.
-	Started time.Duration `json:"started"`
-	Ended   time.Duration `json:"ended"`
+	Started time.Duration `json:"started" expr:"-"`
+	Ended   time.Duration `json:"ended" expr:"-"`
 	// Effect says what the fault did, e.g. "terminated 12 of 24 backends",
 	// "reset 18 connections", "server down 2.03s, back on port 5433", or
 	// why it could not be applied.
-	Effect string `json:"effect"`
+	Effect string `json:"effect" expr:"-"`
 	// Recovery is measured from Ended as after an overload stage.
-	Recovery *Recovery `json:"recovery,omitempty"`
+	Recovery *Recovery `json:"recovery,omitempty" expr:"-"`
 }
 
 // RecoveryTime is the recovery's duration after the fault (0 without a
