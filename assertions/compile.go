@@ -192,6 +192,7 @@ var exprOptions = []expr.Option{
 	expr.Env(Env{}),
 	expr.MaxNodes(exprbudget.MaxNodes),
 	expr.Patch(durationFolder{}),
+	expr.Patch(plainStrings{}),
 	expr.Function("durationTimes", durationTimes,
 		new(func(time.Duration, float64) time.Duration),
 		new(func(float64, time.Duration) time.Duration)),
@@ -623,6 +624,25 @@ func (durationFolder) Visit(n *ast.Node) {
 		return
 	}
 	ast.Patch(n, &ast.ConstantNode{Value: d})
+}
+
+// plainStrings reads a value of a named string type of the results
+// (faults[i].status, a results.FaultStatus) as a plain string, so that a
+// check compares it with a string literal: expr rejects
+// `faults[0].status == "applied"` as mismatched types otherwise.
+type plainStrings struct{}
+
+func (plainStrings) Visit(n *ast.Node) {
+	switch (*n).(type) {
+	case *ast.MemberNode, *ast.IdentifierNode:
+	default:
+		return
+	}
+	t := (*n).Type()
+	if t == nil || t.Kind() != reflect.String || t == reflect.TypeOf("") {
+		return
+	}
+	ast.Patch(n, &ast.BuiltinNode{Name: "string", Arguments: []ast.Node{*n}})
 }
 
 // durationTimes implements duration * float and float * duration (expr

@@ -239,3 +239,20 @@ func TestCompileNodeBudget(t *testing.T) {
 		t.Errorf("hint %q", e.Hint)
 	}
 }
+
+// TestFaultMembers: faults[i] offers kind, status, recovery and recovered
+// (docs/assertions.md); the other fields of results.Fault, and the Go names
+// of those four, are not names a check can read.
+func TestFaultMembers(t *testing.T) {
+	for _, c := range []string{`faults[0].kind == "stall"`, `faults[0].status == "applied"`, `faults[0].recovery < 1s`, `faults[0].recovered`} {
+		if es := compileErrors(t, planWith(c)); len(es) > 0 {
+			t.Errorf("%s: %v", c, es)
+		}
+	}
+	for _, c := range []string{`faults[0].What == ""`, `faults[0].Effect == ""`, `faults[0].Recovery == nil`, `faults[0].At > 0s`,
+		`faults[0].Kind == ""`, `faults[0].RecoveryTime > 0s`, `pool.Size == 1`, `pool.Capacity == 1`} {
+		if es := compileErrors(t, planWith(c)); len(es) == 0 {
+			t.Errorf("%s compiles, want an error: not a name", c)
+		}
+	}
+}

@@ -6,7 +6,10 @@
 // The environment is the results types themselves: every field of
 // [results.Scenario] (and the types it holds) with an `expr` tag is a name an
 // assertion can read, plus the few names derived here (recovery, recovered,
-// operations.<name>) and the run's context (pool, server, preflight).
+// operations.<name>, pool.capacity, faults[i].recovery and
+// faults[i].recovered) and the run's context (pool, server, preflight).
+// [results.Pool] and [results.Fault] are read themselves, embedded beside
+// their derived names.
 // docs/assertions.md is the user-facing reference of every name; [Names]
 // lists them and a test keeps the two in step.
 package assertions
@@ -93,34 +96,27 @@ func worstReplica(reps []results.Replica) ReplicaEnv {
 	return w
 }
 
-// FaultEnv is what an assertion reads of one fault.
+// FaultEnv is one fault as assertions read it: the [results.Fault] itself
+// (faults[i].kind, faults[i].status) and the names derived from its
+// recovery.
 type FaultEnv struct {
-	// Kind is the fault's kind (stall, latency, reset, terminate_backends, lock, restart).
-	Kind string `expr:"kind"`
-	// Status is "applied", "failed" or "not_reached".
-	Status string `expr:"status"`
-	// Recovery is the recovery time after the fault (0 without one);
-	// Recovered whether the pool recovered (false when the fault failed or
-	// was not reached, or the pool did not recover).
-	Recovery  time.Duration `expr:"recovery"`
-	Recovered bool          `expr:"recovered"`
+	results.Fault
+
+	// RecoveryTime is Fault.RecoveryTime(): the recovery time after the
+	// fault (0 without one).
+	RecoveryTime time.Duration `expr:"recovery"`
+	// Recovered is Fault.Recovered(): whether the pool recovered (false
+	// when the fault failed or was not reached, or the pool did not
+	// recover).
+	Recovered bool `expr:"recovered"`
 }
 
-// PoolEnv is the pool configuration under test.
+// PoolEnv is the pool configuration under test: the [results.Pool] itself
+// (pool.size, pool.timeout, ...) and pool.capacity.
 type PoolEnv struct {
-	Size           int           `expr:"size"`
-	MaxOverflow    int           `expr:"max_overflow"`
-	Timeout        time.Duration `expr:"timeout"`
-	Recycle        time.Duration `expr:"recycle"`
-	PrePing        bool          `expr:"pre_ping"`
-	ConnectTimeout time.Duration `expr:"connect_timeout"`
-	LeakThreshold  time.Duration `expr:"leak_threshold"`
-	// IsolationLevel, ResetOnReturn and UseLIFO are the checkout's options
-	// (isolation_level, pool_reset_on_return, pool_use_lifo).
-	IsolationLevel string `expr:"isolation_level"`
-	ResetOnReturn  string `expr:"reset_on_return"`
-	UseLIFO        bool   `expr:"use_lifo"`
-	// Capacity is size + max_overflow.
+	results.Pool
+
+	// Capacity is Pool.Capacity(): size + max_overflow.
 	Capacity int `expr:"capacity"`
 }
 
@@ -337,20 +333,8 @@ func newEnv(run *results.Run, sc *results.Scenario, baseline *results.Scenario) 
 		ServerVersion: run.Target.ServerVersion,
 		Server:        ServerEnv{MaxConnections: run.Target.MaxConnections, Version: run.Target.ServerVersion},
 		RTT:           run.Target.RTT,
-		Pool: PoolEnv{
-			Size:           run.Pool.Size,
-			MaxOverflow:    run.Pool.MaxOverflow,
-			Timeout:        run.Pool.Timeout,
-			Recycle:        run.Pool.Recycle,
-			PrePing:        run.Pool.PrePing,
-			ConnectTimeout: run.Pool.ConnectTimeout,
-			LeakThreshold:  run.Pool.LeakThreshold,
-			IsolationLevel: run.Pool.IsolationLevel,
-			ResetOnReturn:  run.Pool.ResetOnReturn,
-			UseLIFO:        run.Pool.UseLIFO,
-			Capacity:       run.Pool.Capacity(),
-		},
-		Preflight: preflightOf(run.Preflight),
+		Pool:          PoolEnv{Pool: run.Pool, Capacity: run.Pool.Capacity()},
+		Preflight:     preflightOf(run.Preflight),
 	}
 	if sc != nil {
 		env.ScenarioEnv = scenarioEnv(sc)
@@ -373,11 +357,7 @@ func scenarioEnv(sc *results.Scenario) ScenarioEnv {
 		e.WorstReplica = ReplicaEnv{Utilization: sc.Utilization, Exhaustion: sc.Exhaustion, MaxOpen: sc.Connections.MaxOpen}
 	}
 	for _, f := range sc.Faults {
-		fe := FaultEnv{Kind: f.Kind, Status: string(f.Status)}
-		if f.Recovery != nil {
-			fe.Recovery, fe.Recovered = f.Recovery.Duration, f.Recovery.Recovered()
-		}
-		e.Faults = append(e.Faults, fe)
+		e.Faults = append(e.Faults, FaultEnv{Fault: f, RecoveryTime: f.RecoveryTime(), Recovered: f.Recovered()})
 	}
 	if len(sc.Operations) > 0 {
 		e.ByOperation = make(map[string]results.Operation, len(sc.Operations))

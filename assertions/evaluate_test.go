@@ -88,6 +88,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 		{"utilization", "utilization.p95 < 0.85", "fail", "utilization.p95 = 90%"},
 		{"configuration", `pool.size == 20 && pool.max_overflow == 30 && pool.timeout == 30s && driver == "pgx"`, "pass",
 			`pool.size = 20, pool.max_overflow = 30, pool.timeout = 30s, driver = "pgx"`},
+		{"capacity", "pool.capacity == 50", "pass", "pool.capacity = 50"},
 		{"context", `scenario == "peak" && users == 50 && elapsed == 5m && server.max_connections == 100`, "pass",
 			`scenario = "peak", users = 50, elapsed = 5m00s, server.max_connections = 100`},
 		{"preflight", `preflight.capacity == "pass" && preflight.reachability != "fail"`, "pass",
@@ -117,7 +118,7 @@ func TestEvaluateOutcomes(t *testing.T) {
 			// A check that reads only the run's context is judged once for
 			// the run, with no scenario.
 			scenario := "peak"
-			if tc.name == "configuration" || tc.name == "preflight" || tc.name == "rtt" {
+			if tc.name == "configuration" || tc.name == "capacity" || tc.name == "preflight" || tc.name == "rtt" {
 				scenario = ""
 			}
 			if o.Check != tc.check || o.Scenario != scenario || o.Severity != "critical" || o.Name != "x" {
@@ -327,6 +328,9 @@ func TestEvaluateFaults(t *testing.T) {
 		{"no such fault", "faults[1].recovery < 1s", withFault(recovered), "error", "",
 			"faults[1].recovery: scenario outage has 1 fault(s), faults[0] to faults[0]"},
 		{"kind", `faults[0].kind == "stall"`, withFault(recovered), "pass", `faults[0].kind = "stall"`, ""},
+		// status is a results.FaultStatus, read as a plain string.
+		{"status", `faults[0].status == "applied"`, withFault(recovered), "pass", `faults[0].status = "applied"`, ""},
+		{"status differs", `faults[0].status != "failed" && faults[0].status in ["applied"]`, withFault(failed), "fail", `faults[0].status = "failed"`, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := evaluate(t, tc.check, tc.sc, nil)

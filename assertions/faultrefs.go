@@ -97,7 +97,7 @@ func formatFaultActual(refs []faultRef, env *Env) string {
 		var s string
 		switch r.member {
 		case "recovery":
-			s = humanize.Duration(f.Recovery)
+			s = humanize.Duration(f.RecoveryTime)
 			if !f.Recovered {
 				s += " (not recovered by the scenario's end)"
 			}

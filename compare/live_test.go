@@ -12,13 +12,13 @@ import (
 
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // livePlan is a short plan: 8 users, no think time, SELECT 1 with a small
 // hold, two operations; the pool size is the only thing that varies.
@@ -44,7 +44,7 @@ func runLive(t *testing.T, size int) *results.Run {
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
-	plan.Target.URL = pgtest.DSN(t)
+	plan.Target.URL = localpgtest.DSN(t)
 	plan.Target.ApplicationName = fmt.Sprintf("planrun-compare-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	prog, err := engine.Compile(plan, engine.Options{})
 	if err != nil {

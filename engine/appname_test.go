@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -39,7 +39,7 @@ scenarios:
 		if want := schema.ApplicationNameFor(planName); plan.Target.ApplicationName != want {
 			t.Fatalf("default application_name %q, want %q", plan.Target.ApplicationName, want)
 		}
-		plan.Target.URL = pgtest.DSN(t)
+		plan.Target.URL = localpgtest.DSN(t)
 		if progs[name], err = engine.Compile(plan, engine.Options{}); err != nil {
 			t.Fatal(err)
 		}

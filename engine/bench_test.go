@@ -18,7 +18,7 @@ import (
 
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 )
 
 // benchPlan is SELECT 1 by 8 users without think time on 8 connections,
@@ -103,7 +103,7 @@ var benchRound atomic.Int64
 // timeout, each acquire is bounded by it.
 func bareLoop(b *testing.B, users int, d, timeout time.Duration) float64 {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.DSN(b))
+	cfg, err := pgxpool.ParseConfig(localpgtest.DSN(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -165,7 +165,7 @@ var pgbenchTPS = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
 // runPgbench runs pgbench with clients connections and a script of SELECT 1
 // for d (whole seconds) against the test server and returns its tps.
 func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) float64 {
-	cc, err := pgx.ParseConfig(pgtest.DSN(b))
+	cc, err := pgx.ParseConfig(localpgtest.DSN(b))
 	if err != nil {
 		b.Fatal(err)
 	}

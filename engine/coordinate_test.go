@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -110,7 +110,7 @@ scenarios:
 		t.Errorf("segment 1 finished at %v, before segment 2's load ended at %v", runs[0].FinishedAt, seg2End)
 	}
 
-	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ scenarios:
 // while the teardown runs stops it, and the error lists what did not run,
 // the marker's DROP TABLE included.
 func TestSegmentOneInterruptedWhileWaiting(t *testing.T) {
-	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

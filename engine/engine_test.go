@@ -16,14 +16,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // appSeq makes every test's application_name unique, so server-side counts
 // never mix tests (or parallel packages sharing a server).
@@ -41,7 +41,7 @@ func compileTB(t testing.TB, src string, opts engine.Options) *engine.Program {
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
-	plan.Target.URL = pgtest.DSN(t)
+	plan.Target.URL = localpgtest.DSN(t)
 	if plan.Target.ApplicationName == "" || plan.Target.ApplicationName == schema.ApplicationNameFor(plan.Name) {
 		plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	}
@@ -419,7 +419,7 @@ scenarios:
 		var once sync.Once
 		go func() {
 			<-first
-			conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+			conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 			if err != nil {
 				killed <- -1
 				return
@@ -605,7 +605,7 @@ scenarios:
 
 func tableExists(t *testing.T, name string) bool {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

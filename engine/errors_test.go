@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -21,7 +21,7 @@ import (
 // `other` or `broken`.
 func TestClassifyArgsMismatch(t *testing.T) {
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgtest.DSN(t))
+	conn, err := pgx.Connect(ctx, localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -44,7 +44,7 @@ assertions:
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	plan.Target.URL = dsn
 	plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	prog, err := engine.Compile(plan, engine.Options{})

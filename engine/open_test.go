@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -25,7 +25,7 @@ func compileOpen(t *testing.T, src string, rate float64) *engine.Program {
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
-	plan.Target.URL = pgtest.DSN(t)
+	plan.Target.URL = localpgtest.DSN(t)
 	plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	sc := &plan.Scenarios[0]
 	sc.Users, sc.Rate, sc.Arrival = 0, schema.Rate(rate), "uniform"
@@ -247,7 +247,7 @@ scenarios:
 	var stallAt, stallEnd time.Time
 	stall := func(start time.Time) {
 		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, pgtest.DSN(t))
+		conn, err := pgx.Connect(ctx, localpgtest.DSN(t))
 		if err != nil {
 			stalled <- err
 			return

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 )
 
 // TestReplicasAreRealPools runs 3 replicas of a pool of 2 + 1 under 30
@@ -40,7 +40,7 @@ scenarios:
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		conn, err := pgx.Connect(ctx, pgtest.DSN(t))
+		conn, err := pgx.Connect(ctx, localpgtest.DSN(t))
 		if err != nil {
 			t.Errorf("monitor: %v", err)
 			return

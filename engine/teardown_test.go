@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 )
@@ -37,7 +37,7 @@ scenarios:
   - {name: s, users: 1, duration: 200ms}
 `, engine.Options{})
 	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+		conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 		if err != nil {
 			t.Fatal(err)
 		}

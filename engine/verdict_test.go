@@ -8,8 +8,8 @@ import (
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/internal/humanize"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -22,7 +22,7 @@ func runJudged(t *testing.T, src string) *results.Run {
 	if err != nil {
 		t.Fatalf("plan does not load:\n%v", err)
 	}
-	plan.Target.URL = pgtest.DSN(t)
+	plan.Target.URL = localpgtest.DSN(t)
 	plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
 	prog, err := engine.Compile(plan, engine.Options{})
 	if err != nil {

@@ -11,13 +11,13 @@ import (
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // planDirs are the directories whose *.yaml files are plans, relative to
 // this package.
@@ -119,7 +119,7 @@ func TestExamplesRun(t *testing.T) {
 			// restarts its server: that needs the embedded one.
 			plan, prog, set := loadOn(t, path, func(p *schema.Plan) {
 				if !restarts(p) {
-					p.Target.URL = pgtest.DSN(t)
+					p.Target.URL = localpgtest.DSN(t)
 				}
 			})
 			if d := prog.Duration(); d > maxRunDuration {

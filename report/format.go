@@ -116,35 +116,24 @@ func actualText(o results.Outcome) string {
 
 // checkSymbol is the one-character status of a preflight check or criterion
 // (whose statuses are the checks' plus skipped).
-func checkSymbol(status string) string {
-	switch status {
-	case string(results.CheckPass):
-		return "✓"
-	case string(results.CheckWarn):
-		return "!"
-	case string(results.CheckFail):
-		return "✗"
-	case string(results.OutcomeSkipped):
-		return "–"
-	default:
-		return "?"
-	}
-}
+func checkSymbol(status string) string { return tableSymbols.ofCheck(status) }
 
 // checkEmoji is the markdown counterpart of checkSymbol.
-func checkEmoji(status string) string {
+func checkEmoji(status string) string { return markdownSymbols.ofCheck(status) }
+
+// ofCheck picks the mark for a preflight check's or a criterion's status.
+func (s outcomeSymbols) ofCheck(status string) string {
 	switch status {
 	case string(results.CheckPass):
-		return "✅"
+		return s.pass
 	case string(results.CheckWarn):
-		return "⚠️"
+		return s.warn
 	case string(results.CheckFail):
-		return "❌"
+		return s.fail
 	case string(results.OutcomeSkipped):
-		return "⏭️"
-	default:
-		return "❔"
+		return s.skipped
 	}
+	return s.unknown
 }
 
 // verdictLine is the verdict as its last line says it: the label, and its

@@ -17,6 +17,7 @@
 package results
 
 import (
+	"slices"
 	"time"
 )
 
@@ -35,19 +36,11 @@ const (
 	StatusFailed      Status = "failed"      // could not run: target unreachable, preflight or setup failed
 )
 
-// Severity orders statuses from best to worst (completed 0, interrupted 2,
-// aborted 3, failed 4), so that the worst of several runs' or segments'
+// Severity orders statuses from best to worst (completed 0, interrupted 1,
+// aborted 2, failed 3), so that the worst of several runs' or segments'
 // statuses is the one with the highest severity.
 func (s Status) Severity() int {
-	switch s {
-	case StatusFailed:
-		return 4
-	case StatusAborted:
-		return 3
-	case StatusInterrupted:
-		return 2
-	}
-	return 0
+	return severity(s, StatusCompleted, StatusInterrupted, StatusAborted, StatusFailed)
 }
 
 // Run is one whole run of a plan.
@@ -153,28 +146,29 @@ type Network struct {
 	Bandwidth int64 `json:"bandwidth,omitempty"`
 }
 
-// Pool is the pool configuration under test.
+// Pool is the pool configuration under test. Assertions read it as pool.*
+// (its expr tags, plus pool.capacity: [Pool.Capacity]).
 type Pool struct {
-	Size           int           `json:"size"`
-	MaxOverflow    int           `json:"max_overflow"`
-	Timeout        time.Duration `json:"timeout"`
-	Recycle        time.Duration `json:"recycle"`
-	PrePing        bool          `json:"pre_ping"`
-	ConnectTimeout time.Duration `json:"connect_timeout"`
+	Size           int           `json:"size" expr:"size"`
+	MaxOverflow    int           `json:"max_overflow" expr:"max_overflow"`
+	Timeout        time.Duration `json:"timeout" expr:"timeout"`
+	Recycle        time.Duration `json:"recycle" expr:"recycle"`
+	PrePing        bool          `json:"pre_ping" expr:"pre_ping"`
+	ConnectTimeout time.Duration `json:"connect_timeout" expr:"connect_timeout"`
 	// LeakThreshold as configured; 0 means "the scenario's duration".
-	LeakThreshold time.Duration `json:"leak_threshold"`
+	LeakThreshold time.Duration `json:"leak_threshold" expr:"leak_threshold"`
 	// IsolationLevel is what each checkout begins before its first
 	// statement (SQLAlchemy isolation_level): "read_committed",
 	// "repeatable_read", "serializable", or "autocommit" (no BEGIN, no
 	// reset). "" in reports written before it was recorded (they ran
 	// autocommit).
-	IsolationLevel string `json:"isolation_level,omitempty"`
+	IsolationLevel string `json:"isolation_level,omitempty" expr:"isolation_level"`
 	// ResetOnReturn is what a connection returned with its transaction open
 	// gets (pool_reset_on_return): "rollback", "commit" or "none".
-	ResetOnReturn string `json:"reset_on_return,omitempty"`
+	ResetOnReturn string `json:"reset_on_return,omitempty" expr:"reset_on_return"`
 	// UseLIFO: the pool hands out the most recently returned idle
 	// connection (pool_use_lifo).
-	UseLIFO bool `json:"use_lifo,omitempty"`
+	UseLIFO bool `json:"use_lifo,omitempty" expr:"use_lifo"`
 }
 
 // Capacity is Size + MaxOverflow.
@@ -200,15 +194,7 @@ const (
 )
 
 // Severity orders check statuses from best to worst: pass 0, warn 1, fail 2.
-func (s CheckStatus) Severity() int {
-	switch s {
-	case CheckFail:
-		return 2
-	case CheckWarn:
-		return 1
-	}
-	return 0
-}
+func (s CheckStatus) Severity() int { return severity(s, CheckPass, CheckWarn, CheckFail) }
 
 // Scenario holds everything measured in one scenario.
 type Scenario struct {
@@ -544,15 +530,7 @@ const (
 // Severity orders recovery statuses from best to worst: not stressed 0
 // (nothing was tested), recovered 1, not reached 2, not recovered 3.
 func (s RecoveryStatus) Severity() int {
-	switch s {
-	case RecoveryNotRecovered:
-		return 3
-	case RecoveryNotReached:
-		return 2
-	case RecoveryRecovered:
-		return 1
-	}
-	return 0
+	return severity(s, RecoveryNotStressed, RecoveryRecovered, RecoveryNotReached, RecoveryNotRecovered)
 }
 
 // Replica is one replica's pool figures in a scenario. Assertions read the
@@ -569,33 +547,50 @@ type Replica struct {
 }
 
 // Fault is one scheduled fault as it happened: a marker on the scenario's
-// time series and the recovery measured after it.
+// time series and the recovery measured after it. Assertions read it as
+// faults[i].kind and faults[i].status (its expr tags), plus
+// faults[i].recovery and faults[i].recovered ([Fault.RecoveryTime],
+// [Fault.Recovered]); the fields tagged expr:"-" are not theirs to read.
 type Fault struct {
 	// Kind is the plan's fault kind (schema.FaultKinds): stall, latency,
 	// reset, terminate_backends, lock or restart.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" expr:"kind"`
 	// What describes the fault as planned, e.g. "stall for 2s",
 	// "latency +200ms for 10s", "terminate 50% of the pool's backends".
-	What string `json:"what"`
+	What string `json:"what" expr:"-"`
 	// At and For are the planned offset from the scenario's start and the
 	// planned length (0 for an instant fault), after --time-scale.
-	At  time.Duration `json:"at"`
-	For time.Duration `json:"for,omitempty"`
+	At  time.Duration `json:"at" expr:"-"`
+	For time.Duration `json:"for,omitempty" expr:"-"`
 	// Status: applied, failed (Effect says why) or not_reached (the
 	// scenario stopped before At).
-	Status FaultStatus `json:"status"`
+	Status FaultStatus `json:"status" expr:"status"`
 	// Started and Ended are the measured offsets from the scenario's start
 	// at which the fault began and ended (equal for an instant fault); 0
 	// when not reached.
-	Started time.Duration `json:"started"`
-	Ended   time.Duration `json:"ended"`
+	Started time.Duration `json:"started" expr:"-"`
+	Ended   time.Duration `json:"ended" expr:"-"`
 	// Effect says what the fault did, e.g. "terminated 12 of 24 backends",
 	// "reset 18 connections", "server down 2.03s, back on port 5433", or
 	// why it could not be applied.
-	Effect string `json:"effect"`
+	Effect string `json:"effect" expr:"-"`
 	// Recovery is measured from Ended as after an overload stage.
-	Recovery *Recovery `json:"recovery,omitempty"`
+	Recovery *Recovery `json:"recovery,omitempty" expr:"-"`
 }
+
+// RecoveryTime is the recovery's duration after the fault (0 without a
+// recovery): the recovery time when recovered, else the time to the
+// scenario's end (see [Recovery]).
+func (f Fault) RecoveryTime() time.Duration {
+	if f.Recovery == nil {
+		return 0
+	}
+	return f.Recovery.Duration
+}
+
+// Recovered reports whether the pool recovered after the fault (false when
+// the fault failed or was not reached, or the pool did not recover).
+func (f Fault) Recovered() bool { return f.Recovery.Recovered() }
 
 // FaultStatus is what became of a scheduled fault.
 type FaultStatus string
@@ -785,15 +780,11 @@ const (
 // Severity orders criterion statuses from best to worst: skipped 0, pass 1,
 // warn 2, undecided 3, fail 4.
 func (s CriterionStatus) Severity() int {
-	switch s {
-	case CriterionFail:
-		return 4
-	case CriterionUndecided:
-		return 3
-	case CriterionWarn:
-		return 2
-	case CriterionPass:
-		return 1
-	}
-	return 0
+	return severity(s, CriterionSkipped, CriterionPass, CriterionWarn, CriterionUndecided, CriterionFail)
+}
+
+// severity is s's rank among bestFirst, statuses from best to worst: its
+// index there, 0 (the best) for a status not listed.
+func severity[S ~string](s S, bestFirst ...S) int {
+	return max(slices.Index(bestFirst, s), 0)
 }

@@ -20,8 +20,7 @@ import (
 // cmdValidate checks plans without connecting: exit 0 when every plan is
 // valid, 2 otherwise, with every problem of every plan printed.
 func cmdValidate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun validate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun validate", stderr)
 	var seg segmentFlags
 	seg.register(fs, false)
 	paths, err := parseInterspersed(fs, args)
@@ -49,26 +48,20 @@ func cmdValidate(args []string, stdout, stderr io.Writer) int {
 // takes the output flags of a run that apply without load: --format,
 // --no-color and --quiet.
 func cmdPreflight(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun preflight", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun preflight", stderr)
 	format := fs.String("format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
 	quiet := fs.Bool("quiet", false, "no pipeline lines on stderr")
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
 	var seg segmentFlags
 	seg.register(fs, false)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	path, ok := oneArg(fs, args, stderr, "preflight takes exactly one plan file")
+	if !ok {
 		return ExitUsage
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "planrun: preflight takes exactly one plan file")
+	if !checkFormat(*format, stderr) {
 		return ExitUsage
 	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
-		return ExitUsage
-	}
-	prog, _, code := loadPlan(pos[0], engine.Options{Segment: seg.segment(stderr)}, stderr)
+	prog, _, code := loadPlan(path, engine.Options{Segment: seg.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}
@@ -97,24 +90,18 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 // fail a `set -e` script; with --exit-code it exits with the code the run
 // itself gave (0, 1, 3, 4 or 5; see verdictCode).
 func cmdReport(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun report", stderr)
 	format := fs.String("format", "table", "output format: "+strings.Join(report.Formats, ", "))
 	noColor := fs.Bool("no-color", false, "no ANSI colour")
 	withCode := fs.Bool("exit-code", false, "exit with the saved run's exit code (0 approved, 1 not approved, 3 could not run, 4 aborted or interrupted, 5 inconclusive)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	path, ok := oneArg(fs, args, stderr, "report takes exactly one JSON report")
+	if !ok {
 		return ExitUsage
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "planrun: report takes exactly one JSON report")
+	if !checkFormat(*format, stderr) {
 		return ExitUsage
 	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
-		return ExitUsage
-	}
-	run, err := results.ReadFile(pos[0])
+	run, err := results.ReadFile(path)
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
@@ -133,8 +120,7 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 // cmdCompare compares a new run against one or more baseline runs (the
 // last argument is the new run); exit 1 when a regression is found.
 func cmdCompare(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun compare", stderr)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, compareUsage)
 		printFlags(stderr, fs)

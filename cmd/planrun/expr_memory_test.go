@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -32,7 +32,7 @@ const memoryBound = 400 // MB
 // expression, the check's outcome is an error, and its peak RSS stays
 // small; the teardown ran.
 func TestExpressionMemoryAndInterrupt(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "expr_memory")
 	out := t.TempDir()
@@ -89,7 +89,7 @@ func TestExpressionMemoryAndInterrupt(t *testing.T) {
 // fails setup at once (exit 3) with an error naming the expression, with a
 // small peak RSS (before the memory budget: 15.5 s and 2 GB).
 func TestExpressionMemorySetup(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := startPlanrun(t, []string{"DATABASE_URL=" + dsn}, plan("expr_memory_setup"))
 	r := p.wait()
 	rss := p.maxRSS()
@@ -109,7 +109,7 @@ func TestExpressionMemorySetup(t *testing.T) {
 // signals: the first stops the load, the second the (sleeping) teardown,
 // the third exits at once with 4; the peak RSS stays small.
 func TestExpressionMemoryThreeSignals(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := startPlanrun(t, []string{"DATABASE_URL=" + dsn}, plan("expr_memory_hang"), "--out", t.TempDir())
 	p.waitFor(loadRuns)
 	time.Sleep(time.Second)

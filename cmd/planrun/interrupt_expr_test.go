@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -26,7 +26,7 @@ func TestInterruptDuringExpression(t *testing.T) {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "interrupt_expr")
 	out := t.TempDir()

@@ -17,7 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 	if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
 		buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	code := pgtest.Main(m)
+	code := localpgtest.Main(m)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -87,7 +87,7 @@ func plan(name string) string { return filepath.Join("testdata", name+".yaml") }
 // useDB points ${DATABASE_URL} of the test plans at the test server and returns its DSN.
 func useDB(t *testing.T) string {
 	t.Helper()
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	t.Setenv("DATABASE_URL", dsn)
 	return dsn
 }
@@ -109,7 +109,7 @@ func db(t *testing.T) *pgx.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, pgtest.DSN(t))
+	conn, err := pgx.Connect(ctx, localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func runSignalled(t *testing.T, dsn string, sig os.Signal, after time.Duration, 
 // exit 4, the report written by --out says interrupted with the load measured
 // until then, and teardown ran.
 func TestInterrupt(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "interrupt")
 	out := t.TempDir()
@@ -430,7 +430,7 @@ func TestInterrupt(t *testing.T) {
 // the run was interrupted, not broken, so the documented exit code is 4 and
 // the status "interrupted"; teardown still runs.
 func TestInterruptDuringSetup(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "interrupt_setup")
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -24,8 +23,7 @@ import (
 // is --plan, by default the file the reports name (relative to the current
 // directory, as when it ran).
 func cmdMerge(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun merge", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun merge", stderr)
 	format := fs.String("format", "table", "stdout format: "+strings.Join(report.Formats, ", "))
 	out := fs.String("out", "", "directory for the merged JSON, markdown and JUnit reports")
 	planPath := fs.String("plan", "", "the plan the segments ran (default: the plan file the reports name)")
@@ -39,8 +37,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "planrun: merge takes the JSON reports of every segment: planrun merge A.json B.json ... [--out DIR]")
 		return ExitUsage
 	}
-	if !validFormat(*format) {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", *format, strings.Join(report.Formats, ", "))
+	if !checkFormat(*format, stderr) {
 		return ExitUsage
 	}
 	if *out != "" {

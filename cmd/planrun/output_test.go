@@ -14,9 +14,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/internal/markdown"
 	"github.com/planrun/planrun/internal/markdown/markdowntest"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
@@ -253,7 +253,7 @@ func TestJUnitOutput(t *testing.T) {
 // test server) and checks it never appears in any output or written file.
 func TestRedaction(t *testing.T) {
 	const secret = "Sup3r-s3cret"
-	u, err := url.Parse(pgtest.DSN(t))
+	u, err := url.Parse(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestJUnitIncompleteRun(t *testing.T) {
 		{"unreachable", "approved", func(t *testing.T) string {
 			return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", closedPort(t))
 		}, ExitCouldNotRun},
-		{"aborted", "abort", func(t *testing.T) string { return pgtest.DSN(t) }, ExitAborted},
+		{"aborted", "abort", func(t *testing.T) string { return localpgtest.DSN(t) }, ExitAborted},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Setenv("DATABASE_URL", tt.dsn(t))

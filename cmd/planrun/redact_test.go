@@ -12,7 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgproto3"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 )
 
 // redactPlan is a light plan on ${DATABASE_URL}; extra is added at the top
@@ -125,7 +125,7 @@ type testTarget struct{ host, port, user, db string }
 
 func target(t *testing.T) testTarget {
 	t.Helper()
-	u, err := url.Parse(pgtest.DSN(t))
+	u, err := url.Parse(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +25,29 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// newFlagSet is a command's flag set: errors and usage go to stderr, and
+// parsing returns them (the command exits with ExitUsage).
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// oneArg parses a command's args (flags before or after the positional
+// argument) and returns the one positional argument; when there is not
+// exactly one, it says "planrun: " + want on stderr and ok is false.
+func oneArg(fs *flag.FlagSet, args []string, stderr io.Writer, want string) (arg string, ok bool) {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return "", false
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "planrun: "+want)
+		return "", false
+	}
+	return pos[0], true
+}
 
 // parseInterspersed parses flags that may come before or after the positional
 // arguments (`planrun plan.yaml --time-scale 0.1`), returning the positionals.
@@ -55,8 +79,7 @@ type runFlags struct {
 }
 
 func cmdRun(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun run", stderr)
 	var f runFlags
 	fs.Var(&f.scenarios, "scenario", "run only this scenario (repeatable)")
 	fs.Float64Var(&f.timeScale, "time-scale", 1, "multiply every scenario duration by this factor")
@@ -67,20 +90,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&f.noColor, "no-color", false, "no ANSI colour")
 	f.segment.register(fs, true)
 	f.metrics.register(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return ExitUsage
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "planrun: run takes exactly one plan file (see planrun help)")
+	path, ok := oneArg(fs, args, stderr, "run takes exactly one plan file (see planrun help)")
+	if !ok {
 		return ExitUsage
 	}
 	if f.timeScale <= 0 {
 		fmt.Fprintf(stderr, "planrun: --time-scale must be a positive factor (e.g. 0.05), got %v\n", f.timeScale)
 		return ExitUsage
 	}
-	if !validFormat(f.format) {
-		fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", f.format, strings.Join(report.Formats, ", "))
+	if !checkFormat(f.format, stderr) {
 		return ExitUsage
 	}
 
@@ -95,12 +113,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	prog, set, code := loadPlan(pos[0], engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
+	prog, set, code := loadPlan(path, engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}
 	var baseline *results.Run
 	if f.baseline != "" {
+		var err error
 		if baseline, err = results.ReadFile(f.baseline); err != nil {
 			fmt.Fprintf(stderr, "planrun: --baseline: %v\n", err)
 			return ExitUsage
@@ -286,12 +305,13 @@ func printPlanErrors(w io.Writer, errs schema.Errors) {
 // plural renders a count with its noun: "1 scenario", "2 scenarios".
 func plural(n int, one, many string) string { return humanize.Count(int64(n), one, many) }
 
-func validFormat(f string) bool {
-	for _, x := range report.Formats {
-		if f == x {
-			return true
-		}
+// checkFormat reports whether format is one of report.Formats, and says
+// which are when it is not.
+func checkFormat(format string, stderr io.Writer) bool {
+	if slices.Contains(report.Formats, format) {
+		return true
 	}
+	fmt.Fprintf(stderr, "planrun: unknown --format %q; use one of %s\n", format, strings.Join(report.Formats, ", "))
 	return false
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -16,7 +16,7 @@ import (
 // and against the same plan run whole (throughput within 10 %, the same
 // verdict).
 func TestSegmentsMergeIntoTheWholeRun(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	env := []string{"DATABASE_URL=" + dsn}
 	out := t.TempDir()
 	// Time for both processes to start and pass preflight on a busy machine.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -138,7 +138,7 @@ var testedStops = []struct {
 // SIGQUIT), writes an interrupted report naming the signal, and runs the
 // teardown, which a second connection sees (table dropped, marker row).
 func TestStopSignals(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	for _, s := range testedStops {
 		t.Run(s.name, func(t *testing.T) {
@@ -228,7 +228,7 @@ func traversableTempDir(t *testing.T) string {
 // stops, stderr and the report list the three statements that did not run
 // (each on one line), and the process exits 4 long before the sleep ends.
 func TestSecondSignalStopsTeardown(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "teardown_hang")
 	t.Cleanup(func() { mustExec(t, conn, "DROP TABLE IF EXISTS planrun_cli_teardown_hang") })
@@ -269,7 +269,7 @@ func TestSecondSignalStopsTeardown(t *testing.T) {
 // signal sent twice before the process reads it counts once). The third
 // signal exits at once with code 4.
 func TestThirdSignalExits(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	conn := db(t)
 	resetMarker(t, conn, "teardown_hang")
 	t.Cleanup(func() { mustExec(t, conn, "DROP TABLE IF EXISTS planrun_cli_teardown_hang") })
@@ -374,7 +374,7 @@ func TestGitHubSummaryCheckedBeforeRun(t *testing.T) {
 // run goes on: the append fails with a warning, and the exit code is the
 // verdict's (0), not 3.
 func TestGitHubSummaryLostDuringRun(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	dir := filepath.Join(t.TempDir(), "summary")
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,7 @@
 // durability switched off for speed. [Server.Stop] removes every trace.
 //
 // It is the embedded default target of planrun and the server of the tests
-// (see internal/pgtest).
+// (see engine/localpg/localpgtest).
 package localpg
 
 import (

@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/netproxy"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // startEcho starts a TCP server on 127.0.0.1 that sends back whatever it
 // reads; it stops when the test ends.

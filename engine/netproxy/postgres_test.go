@@ -10,14 +10,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/netproxy"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // pgConnect connects to the test server, through p when it is not nil.
 func pgConnect(tb testing.TB, p *netproxy.Proxy) *pgx.Conn {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(pgtest.DSN(tb))
+	cfg, err := pgx.ParseConfig(localpgtest.DSN(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func pgConnect(tb testing.TB, p *netproxy.Proxy) *pgx.Conn {
 // pgUpstream is the test server's address, as a Config takes it.
 func pgUpstream(tb testing.TB) (network, address string) {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(pgtest.DSN(tb))
+	cfg, err := pgx.ParseConfig(localpgtest.DSN(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // attemptBound is the most connect attempts the package comment allows a
@@ -126,7 +126,7 @@ func TestBackoffBoundsAttempts(t *testing.T) {
 // TestBackoffEndsOnSuccess: a single failure backs off, and one
 // successful connect ends it; the next Acquire connects at once.
 func TestBackoffEndsOnSuccess(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
 	var fail atomic.Bool
 	fail.Store(true)
@@ -199,7 +199,7 @@ type acquired struct {
 // such failure free its slot to a new connect: up to twice
 // Size+MaxOverflow attempts before backing off.)
 func TestBackoffStartsOnFailureAfterAnotherSuccess(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
 	refused := errors.New("database is not accepting connections")
 	d := &scriptedDial{
@@ -237,7 +237,7 @@ func TestBackoffStartsOnFailureAfterAnotherSuccess(t *testing.T) {
 // before the server went: its connection serves, the pool keeps backing
 // off, and the next attempt, which succeeds, ends the backoff.
 func TestBackoffNotEndedByEarlierConnect(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second})
 	d := &scriptedDial{
 		gates: map[int64]chan struct{}{1: make(chan struct{})},
@@ -276,7 +276,7 @@ func TestBackoffNotEndedByEarlierConnect(t *testing.T) {
 // started before the success that ended a backoff tells nothing new (it
 // tried while the server was down) and does not start another.
 func TestBackoffNotRestartedByStaleFailure(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 3, Timeout: 5 * time.Second})
 	d := &scriptedDial{
 		gates: map[int64]chan struct{}{1: make(chan struct{})},
@@ -316,7 +316,7 @@ func TestBackoffNotRestartedByStaleFailure(t *testing.T) {
 // makes no more attempts than the stated bound, and errors say the server
 // is unreachable; once it is back, the pool serves again.
 func TestOutageAgainstServer(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	admin := adminConn(t, dsn)
 	ctx := context.Background()
 	db := strings.ToLower(strings.NewReplacer("-", "_").Replace(appName(t)))

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // BenchmarkAcquireRelease measures one Acquire + Release of an idle
@@ -23,7 +23,7 @@ func BenchmarkAcquireRelease(b *testing.B) { benchAcquireRelease(b, false) }
 func BenchmarkAcquireReleaseLevels(b *testing.B) { benchAcquireRelease(b, true) }
 
 func benchAcquireRelease(b *testing.B, levels bool) {
-	dsn := pgtest.DSN(b)
+	dsn := localpgtest.DSN(b)
 	const size = 8
 	p := newPool(b, pool.Config{ConnString: dsn, ApplicationName: appName(b), Size: size, Timeout: 30 * time.Second, RecordLevels: levels})
 	if levels {
@@ -77,7 +77,7 @@ func benchAcquireRelease(b *testing.B, levels bool) {
 func BenchmarkAcquireReleasePgxpool(b *testing.B) {
 	const size = 8
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.DSN(b))
+	cfg, err := pgxpool.ParseConfig(localpgtest.DSN(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -195,7 +195,7 @@ var loopKinds = []struct {
 // connections, closed at the end of the benchmark.
 func openPoolLoop(tb testing.TB, conns int) func() error {
 	ctx := context.Background()
-	p := newPool(tb, pool.Config{ConnString: pgtest.DSN(tb), ApplicationName: appName(tb), Size: conns, Timeout: 30 * time.Second})
+	p := newPool(tb, pool.Config{ConnString: localpgtest.DSN(tb), ApplicationName: appName(tb), Size: conns, Timeout: 30 * time.Second})
 	return func() error {
 		c, err := p.Acquire(ctx)
 		if err != nil {
@@ -211,7 +211,7 @@ func openPoolLoop(tb testing.TB, conns int) func() error {
 // each acquire with context.WithTimeout.
 func openPgxpoolLoop(tb testing.TB, conns int, timeout time.Duration) func() error {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(pgtest.DSN(tb))
+	cfg, err := pgxpool.ParseConfig(localpgtest.DSN(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,14 +8,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // TestUseLIFO: three connections returned a, b, c; the next checkout gets
 // a (FIFO, the default) or c (UseLIFO).
 func TestUseLIFO(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	for _, lifo := range []bool{false, true} {
 		p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 3, Timeout: 5 * time.Second, UseLIFO: lifo})
 		var cs []*pool.Conn
@@ -49,7 +49,7 @@ func TestUseLIFO(t *testing.T) {
 // statement when there is one; Release resets it; autocommit begins
 // nothing. A transaction operation (Begin … Commit) leaves nothing open.
 func TestCheckoutTransaction(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	ctx := context.Background()
 	for _, tt := range []struct {
 		iso     pool.IsolationLevel
@@ -119,7 +119,7 @@ func TestCheckoutTransaction(t *testing.T) {
 // first use on a connection and reused after, as asyncpg does (pgx's Exec
 // would send it with the simple protocol); so is the pre-ping.
 func TestPreparedOnFirstUse(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	ctx := context.Background()
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 1, Timeout: 5 * time.Second, PrePing: true})
 	for range 3 {

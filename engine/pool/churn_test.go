@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // TestChurnInvariants mixes everything at once on a small pool: pool
@@ -19,7 +19,7 @@ import (
 // counters agree with what the callers saw, and once the load stops the
 // pool settles at most Size idle connections, all accounted for.
 func TestChurnInvariants(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	app := appName(t)
 	const size, overflow = 2, 3
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: app, Size: size, MaxOverflow: overflow,

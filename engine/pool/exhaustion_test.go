@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // loadResult is what runLoad measured while its users ran.
@@ -88,7 +88,7 @@ func runLoad(t *testing.T, p *pool.Pool, users int, hold, window time.Duration) 
 // 95 are inside Acquire (but for the instants between a release and the
 // next Acquire), so the pool is exhausted all the time.
 func TestExhaustionGroundTruth(t *testing.T) {
-	p := newPool(t, pool.Config{ConnString: pgtest.DSN(t), ApplicationName: appName(t), Size: 5, Timeout: time.Minute})
+	p := newPool(t, pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: appName(t), Size: 5, Timeout: time.Minute})
 	r := runLoad(t, p, 100, 10*time.Millisecond, 2*time.Second)
 	exhausted := r.last.ExhaustedTotal - r.first.ExhaustedTotal
 	t.Logf("%d samples in %v: mean Waiting %.1f, Exhausted in %d samples; ExhaustedTotal grew %v (%.1f%% of the window); events %d, longest %v",
@@ -135,7 +135,7 @@ func TestExhaustionGroundTruth(t *testing.T) {
 // users on 15 slots, a slow close on a busy machine makes the next Acquire
 // wait, as the pool's semantics say it must.
 func TestNoExhaustionWithRoom(t *testing.T) {
-	p := newPool(t, pool.Config{ConnString: pgtest.DSN(t), ApplicationName: appName(t), Size: 5, MaxOverflow: 10, Timeout: time.Minute})
+	p := newPool(t, pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: appName(t), Size: 5, MaxOverflow: 10, Timeout: time.Minute})
 	r := runLoad(t, p, 10, 5*time.Millisecond, 500*time.Millisecond)
 	st := p.Stats()
 	t.Logf("mean Waiting %.1f, stats %+v", r.meanWaiting, st)

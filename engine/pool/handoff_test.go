@@ -6,15 +6,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // TestFailedConnectWakesWaiter: Size 1, no overflow. The first connect is
 // slow and then fails; a second Acquire queued meanwhile (no room) gets the
 // freed slot, connects and is served, while the first gets ErrConnect.
 func TestFailedConnectWakesWaiter(t *testing.T) {
-	dsn := proxyDSN(t, pgtest.DSN(t), func(i int) (time.Duration, bool) {
+	dsn := proxyDSN(t, localpgtest.DSN(t), func(i int) (time.Duration, bool) {
 		if i == 0 {
 			return 200 * time.Millisecond, true // hang up: the connect fails
 		}
@@ -61,7 +61,7 @@ func TestFailedConnectWakesWaiter(t *testing.T) {
 // connect. Acquire returns at once with the context's error; the connect
 // goes on and its connection lands idle, handed out next without a connect.
 func TestCancelWhileConnecting(t *testing.T) {
-	dsn := proxyDSN(t, pgtest.DSN(t), func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
+	dsn := proxyDSN(t, localpgtest.DSN(t), func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 1, Timeout: 10 * time.Second})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -91,7 +91,7 @@ func TestCancelWhileConnecting(t *testing.T) {
 // TestCloseFailsWaiters: Close makes queued Acquire calls fail with
 // ErrClosed at once, and returns once the checked-out connection is released.
 func TestCloseFailsWaiters(t *testing.T) {
-	p, err := pool.New(context.Background(), pool.Config{ConnString: pgtest.DSN(t), ApplicationName: appName(t), Size: 1, Timeout: 10 * time.Second})
+	p, err := pool.New(context.Background(), pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: appName(t), Size: 1, Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

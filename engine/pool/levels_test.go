@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // TestLevelLog: with RecordLevels the pool logs every change of its busy
@@ -20,7 +20,7 @@ import (
 // level is what Stats says (InUse + Constructing).
 func TestLevelLog(t *testing.T) {
 	const size, overflow = 2, 2
-	p := newPool(t, pool.Config{ConnString: pgtest.DSN(t), ApplicationName: appName(t), Size: size, MaxOverflow: overflow,
+	p := newPool(t, pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: appName(t), Size: size, MaxOverflow: overflow,
 		Timeout: 5 * time.Second, Recycle: 30 * time.Millisecond, PrePing: true, RecordLevels: true})
 	ctx := context.Background()
 
@@ -96,7 +96,7 @@ func TestLevelLog(t *testing.T) {
 
 // TestLevelLogOff: without RecordLevels nothing is logged.
 func TestLevelLogOff(t *testing.T) {
-	p := newPool(t, pool.Config{ConnString: pgtest.DSN(t), ApplicationName: appName(t), Size: 1, Timeout: 5 * time.Second})
+	p := newPool(t, pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: appName(t), Size: 1, Timeout: 5 * time.Second})
 	c, err := p.Acquire(context.Background())
 	if err != nil {
 		t.Fatal(err)

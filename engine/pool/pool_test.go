@@ -14,8 +14,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 func TestNewValidates(t *testing.T) {
@@ -65,7 +65,7 @@ func TestNewValidates(t *testing.T) {
 // TestOverflow: Size 5 + MaxOverflow 5 under 20 users holding 50 ms for 2 s:
 // never more than 10 backends, exactly 5 left once the load stops.
 func TestOverflow(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	app := appName(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: app, Size: 5, MaxOverflow: 5, Timeout: 10 * time.Second})
 	admin := adminConn(t, dsn)
@@ -163,7 +163,7 @@ func TestOverflow(t *testing.T) {
 // TestOverflowBursts repeats short bursts of contention: after each one
 // exactly Size connections remain, idle.
 func TestOverflowBursts(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	app := appName(t)
 	const size, overflow, users, bursts = 3, 7, 10, 30
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: app, Size: size, MaxOverflow: overflow, Timeout: 10 * time.Second})
@@ -204,7 +204,7 @@ func TestOverflowBursts(t *testing.T) {
 // TestTimeout: Size 1, no overflow, Timeout 100 ms, 10 users holding 500 ms:
 // 9 of them time out after about 100 ms with SQLAlchemy's message.
 func TestTimeout(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	const timeout = 100 * time.Millisecond
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 1, Timeout: timeout})
 	warm, err := p.Acquire(context.Background())
@@ -321,7 +321,7 @@ func TestTimeout(t *testing.T) {
 // TestRecycle: with Recycle 200 ms, a second of light use replaces the
 // connections.
 func TestRecycle(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 2, Timeout: 5 * time.Second, Recycle: 200 * time.Millisecond})
 	pids := map[uint32]bool{}
 	var first, last uint32
@@ -356,7 +356,7 @@ func TestRecycle(t *testing.T) {
 // the connection is handed out and its first query fails, and the broken
 // connection is closed when it is released.
 func TestPrePing(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	admin := adminConn(t, dsn)
 	tests := []struct {
 		name    string
@@ -425,7 +425,7 @@ func TestPrePing(t *testing.T) {
 // exists after a commit, not after a rollback; with no reset the
 // transaction is still open.
 func TestReleaseBroken(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	begin := func(c *pgx.Conn) error {
 		_, err := c.Exec(context.Background(), "BEGIN; CREATE TEMP TABLE released(x int)")
 		return err
@@ -595,7 +595,7 @@ func TestConnectFailure(t *testing.T) {
 // wait for a busy pool, not opening a connection: connects of 300 ms with a
 // 100 ms pool timeout succeed (ConnectTimeout bounds them).
 func TestSlowConnectIsNotATimeout(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	slowDSN := proxyDSN(t, dsn, func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
 	p := newPool(t, pool.Config{ConnString: slowDSN, ApplicationName: appName(t), Size: 1, MaxOverflow: 2, Timeout: 100 * time.Millisecond})
 	var wg sync.WaitGroup
@@ -625,7 +625,7 @@ func TestSlowConnectIsNotATimeout(t *testing.T) {
 // their connection is being opened. The connections land idle; the excess
 // over Size is closed as overflow, and the one kept is handed out next.
 func TestAbandonedConnects(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	slowDSN := proxyDSN(t, dsn, func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
 	app := appName(t)
 	admin := adminConn(t, dsn)
@@ -676,7 +676,7 @@ func TestAbandonedConnects(t *testing.T) {
 
 // TestClose: Close closes every connection, counted as end closes.
 func TestClose(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	app := appName(t)
 	admin := adminConn(t, dsn)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: app, Size: 3, MaxOverflow: 2, Timeout: 5 * time.Second})
@@ -712,7 +712,7 @@ func TestClose(t *testing.T) {
 
 // TestConnectLatency: every successful connect is recorded.
 func TestConnectLatency(t *testing.T) {
-	dsn := pgtest.DSN(t)
+	dsn := localpgtest.DSN(t)
 	p := newPool(t, pool.Config{ConnString: dsn, ApplicationName: appName(t), Size: 3, Timeout: 5 * time.Second})
 	var held []*pool.Conn
 	for range 3 {

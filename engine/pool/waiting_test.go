@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/pgtest"
 )
 
 // TestWaitingCountsBlockedAcquires: with every connection checked out, the
@@ -15,7 +15,7 @@ import (
 // they queue; an acquire that has returned is not counted.
 func TestWaitingCountsBlockedAcquires(t *testing.T) {
 	ctx := context.Background()
-	p, err := pool.New(ctx, pool.Config{ConnString: pgtest.DSN(t), ApplicationName: "pooltest-waiting", Size: 1, MaxOverflow: 1, Timeout: 5 * time.Second})
+	p, err := pool.New(ctx, pool.Config{ConnString: localpgtest.DSN(t), ApplicationName: "pooltest-waiting", Size: 1, MaxOverflow: 1, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestWaitingCountsBlockedAcquires(t *testing.T) {
 // it returns, whatever the pool's state when it began: here the pool has
 // room, and the call waits for a slow connect. The pool is not exhausted.
 func TestWaitingCountsConnectingAcquires(t *testing.T) {
-	slowDSN := proxyDSN(t, pgtest.DSN(t), func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
+	slowDSN := proxyDSN(t, localpgtest.DSN(t), func(int) (time.Duration, bool) { return 300 * time.Millisecond, false })
 	p := newPool(t, pool.Config{ConnString: slowDSN, ApplicationName: appName(t), Size: 1, MaxOverflow: 1, Timeout: 10 * time.Second})
 
 	done := make(chan *pool.Conn)

@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/engine/localpg"
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // testDSN returns the database the ordinary tests use:
 // PLANRUN_TEST_DATABASE_URL, or a throwaway server shared by the package.
 func testDSN(t *testing.T) string {
 	t.Helper()
-	return pgtest.DSN(t)
+	return localpgtest.DSN(t)
 }
 
 // startServer starts a throwaway server of its own, for tests that need

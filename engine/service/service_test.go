@@ -20,13 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/service"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/internal/pystack"
 	"github.com/planrun/planrun/internal/redact"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // The secrets every test's spec carries: none may appear in any error.
 const (
@@ -175,7 +175,7 @@ func TestReferenceService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn, err := url.Parse(pgtest.DSN(t))
+	dsn, err := url.Parse(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

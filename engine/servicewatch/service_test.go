@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/servicewatch"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/internal/pystack"
 )
 
@@ -43,7 +43,7 @@ func startService(t *testing.T, app string) *service {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dsn, err := url.Parse(pgtest.DSN(t))
+	dsn, err := url.Parse(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

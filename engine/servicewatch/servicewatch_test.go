@@ -11,18 +11,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/servicewatch"
-	"github.com/planrun/planrun/internal/pgtest"
 	"github.com/planrun/planrun/internal/redact"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // connect opens a plain connection whose backend carries app as its
 // application_name ("" keeps the DSN's).
 func connect(t *testing.T, app string) *pgx.Conn {
 	t.Helper()
-	cfg, err := pgx.ParseConfig(pgtest.DSN(t))
+	cfg, err := pgx.ParseConfig(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +117,7 @@ func TestGroundTruth(t *testing.T) {
 	// The headroom counts every client backend of the server: on the
 	// tests' own server, wait for those of earlier tests (a stopped
 	// service's, closed connections') to be gone, so that ours are all.
-	shared := os.Getenv(pgtest.EnvDatabaseURL) != ""
+	shared := os.Getenv(localpgtest.EnvDatabaseURL) != ""
 	ours := []uint32{probe.PgConn().PID()}
 	for _, c := range conns {
 		ours = append(ours, c.PgConn().PID())
@@ -305,7 +305,7 @@ func TestMonitorLost(t *testing.T) {
 
 	t.Run("with Reconnect it samples again", func(t *testing.T) {
 		var got samples
-		dsn := pgtest.DSN(t)
+		dsn := localpgtest.DSN(t)
 		mon := connect(t, "")
 		w, err := servicewatch.Start(context.Background(), mon, servicewatch.Config{ApplicationName: app, OnSample: got.add,
 			Reconnect: func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, dsn) }})

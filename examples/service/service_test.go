@@ -22,11 +22,11 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/internal/pystack"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 // The pool every test's service runs: 2 + 2 connections, 1 s timeout.
 const (
@@ -50,7 +50,7 @@ func startService(t *testing.T, app string) *service {
 		}
 		t.Skip(err)
 	}
-	dsn, err := url.Parse(pgtest.DSN(t))
+	dsn, err := url.Parse(localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func (s *service) backends(t *testing.T, conn *pgx.Conn) []backend {
 }
 
 func monitor(t *testing.T) *pgx.Conn {
-	conn, err := pgx.Connect(context.Background(), pgtest.DSN(t))
+	conn, err := pgx.Connect(context.Background(), localpgtest.DSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}

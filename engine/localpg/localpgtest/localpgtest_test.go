@@ -1,4 +1,4 @@
-package pgtest_test
+package localpgtest_test
 
 import (
 	"context"
@@ -8,17 +8,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/planrun/planrun/internal/pgtest"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 
 func TestDSN(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	if url := os.Getenv(pgtest.EnvDatabaseURL); url != "" && dsn != url {
-		t.Errorf("DSN() = %q, want %s = %q", dsn, pgtest.EnvDatabaseURL, url)
+	dsn := localpgtest.DSN(t)
+	if url := os.Getenv(localpgtest.EnvDatabaseURL); url != "" && dsn != url {
+		t.Errorf("DSN() = %q, want %s = %q", dsn, localpgtest.EnvDatabaseURL, url)
 	}
-	if again := pgtest.DSN(t); again != dsn {
+	if again := localpgtest.DSN(t); again != dsn {
 		t.Errorf("second DSN() = %q, want the same server %q", again, dsn)
 	}
 
@@ -40,7 +40,7 @@ func TestDSN(t *testing.T) {
 			}
 		}},
 		{name: "version matches server", query: "SHOW server_version", check: func(t *testing.T, got string) {
-			v := pgtest.Version(t)
+			v := localpgtest.Version(t)
 			if v == "" || strings.Contains(v, " ") || !strings.HasPrefix(got, v) {
 				t.Errorf("Version() = %q, server says %q", v, got)
 			}

@@ -1,16 +1,16 @@
-// Package pgtest gives every package's tests a real PostgreSQL server:
+// Package localpgtest gives every package's tests a real PostgreSQL server:
 // the one named by PLANRUN_TEST_DATABASE_URL, or else a throwaway
 // [localpg.Server] started once per test binary, on first use.
 //
 // Use it from TestMain so the server is stopped when the tests end:
 //
-//	func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+//	func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 //
 //	func TestSomething(t *testing.T) {
-//		dsn := pgtest.DSN(t)
+//		dsn := localpgtest.DSN(t)
 //		...
 //	}
-package pgtest
+package localpgtest
 
 import (
 	"context"
@@ -30,7 +30,7 @@ import (
 // existing server to test against instead of starting one.
 const EnvDatabaseURL = "PLANRUN_TEST_DATABASE_URL"
 
-// MaxConnections is the max_connections of the server pgtest starts.
+// MaxConnections is the max_connections of the server localpgtest starts.
 const MaxConnections = 200
 
 // startTimeout is generous: `go test ./...` starts one server per package,
@@ -57,7 +57,7 @@ func setup() {
 		StartTimeout:   startTimeout,
 	})
 	if err != nil {
-		initErr = fmt.Errorf("pgtest: start a local PostgreSQL (or set %s): %w", EnvDatabaseURL, err)
+		initErr = fmt.Errorf("localpgtest: start a local PostgreSQL (or set %s): %w", EnvDatabaseURL, err)
 		return
 	}
 	server, dsn, version = srv, srv.DSN(), srv.Version()
@@ -69,7 +69,7 @@ func queryVersion(url string) (string, error) {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
-		return "", fmt.Errorf("pgtest: connect to %s: %w", EnvDatabaseURL, err)
+		return "", fmt.Errorf("localpgtest: connect to %s: %w", EnvDatabaseURL, err)
 	}
 	defer conn.Close(ctx)
 	v, _, _ := strings.Cut(conn.PgConn().ParameterStatus("server_version"), " ")
@@ -77,13 +77,13 @@ func queryVersion(url string) (string, error) {
 }
 
 // Main runs m and then stops the server DSN may have started. Use it in
-// TestMain: os.Exit(pgtest.Main(m)). A failure to stop turns a passing run
+// TestMain: os.Exit(localpgtest.Main(m)). A failure to stop turns a passing run
 // into exit code 1.
 func Main(m *testing.M) int {
 	code := m.Run()
 	if server != nil {
 		if err := server.Stop(); err != nil {
-			fmt.Fprintf(os.Stderr, "pgtest: stop PostgreSQL: %v\n", err)
+			fmt.Fprintf(os.Stderr, "localpgtest: stop PostgreSQL: %v\n", err)
 			if code == 0 {
 				code = 1
 			}
