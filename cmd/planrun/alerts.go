@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -13,22 +12,17 @@ import (
 // cmdAlerts writes the Prometheus alerting rules of a plan to stdout: exit
 // 0, or 2 for an invalid plan or usage (every problem printed).
 func cmdAlerts(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("planrun alerts", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("planrun alerts", stderr)
 	format := fs.String("format", string(alerts.FormatPrometheus), fmt.Sprintf("%s (a rule file) or %s (a Kubernetes PrometheusRule)", alerts.FormatPrometheus, alerts.FormatPrometheusRule))
 	source := fs.String("source", string(alerts.Sources[0]), fmt.Sprintf("the metrics the rules read: %s (its standard pg_stat_activity and pg_settings metrics) or %s (the service metrics of planrun watch)", alerts.SourcePostgresExporter, alerts.SourceWatch))
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	path, ok := oneArg(fs, args, stderr, "alerts takes one plan file")
+	if !ok {
 		return ExitUsage
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "planrun: alerts takes one plan file")
-		return ExitUsage
-	}
-	if prog, _, code := loadPlan(pos[0], engine.Options{}, stderr); prog == nil {
+	if prog, _, code := loadPlan(path, engine.Options{}, stderr); prog == nil {
 		return code
 	}
-	plan, err := schema.Load(pos[0])
+	plan, err := schema.Load(path)
 	if err != nil { // loadPlan read it a moment ago: the file changed
 		fmt.Fprintln(stderr, "planrun:", err)
 		return ExitUsage
