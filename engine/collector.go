@@ -3,10 +3,9 @@ package engine
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // Sampling cadence: the pool is sampled every sampleInterval; the users'
@@ -24,15 +23,15 @@ type collector struct {
 	recs   []*recorder // fixed for the scenario; user i records into recs[i % len]
 	warmup time.Duration
 
-	spare *window // swapped into the next recorder collected
-	sec   *window // the current series step
-	total *window // the whole scenario after the warm-up
+	spare *tally.Scenario // swapped into the next recorder collected
+	sec   *tally.Scenario // the current series step
+	// total is the whole scenario after the warm-up, with how late each
+	// pool sample came after the previous one (beyond sampleInterval: the
+	// generator's own starvation, generator_lag).
+	total *tally.Scenario
 
 	rare rare // merged from the recorders
 
-	// lag records how late each sample came after the previous one
-	// (beyond SampleInterval): the generator's own starvation.
-	lag      *hdrhistogram.Histogram
 	lastTick time.Duration
 
 	series seriesBuilder
@@ -56,25 +55,20 @@ type collector struct {
 // newCollector returns the collector of a scenario run on replicas pools
 // of capacity connections each.
 func newCollector(sc *scenario, capacity, replicas int) *collector {
-	n := len(sc.Mix.Ops)
+	ops := make([]tally.Op, len(sc.Mix.Ops))
+	for i, op := range sc.Mix.Ops {
+		ops[i] = tally.Op{Name: op.Name, Weight: op.Weight}
+	}
+	open := sc.Open != nil // only an open model measures start lag
 	c := &collector{
 		sc: sc, warmup: sc.Warmup,
-		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
+		spare: tally.New(ops, open), sec: tally.New(ops, open), total: tally.New(ops, open),
 		series: seriesBuilder{step: seriesInterval},
-		lag:    newHist(),
 		levels: newPoolLevels(capacity, replicas, sc.Warmup),
 	}
 	c.replicas = make([]poolSamples, replicas)
 	for range recorderCount(sc.concurrency()) {
-		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
-	}
-	if sc.Open != nil { // only an open model measures start lag
-		for _, w := range []*window{c.spare, c.sec, c.total} {
-			w.startLag = newHist()
-		}
-		for _, r := range c.recs {
-			r.cur.startLag = newHist()
-		}
+		c.recs = append(c.recs, newRecorder(tally.New(ops, open), sc.RecoveryThreshold))
 	}
 	if sc.RecoveryAfter > 0 {
 		var start time.Duration // of stage RecoveryAfter
@@ -103,7 +97,7 @@ func (c *collector) recorderFor(id int) *recorder {
 // sample takes one sample of every replica's pool covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	if c.lastTick > 0 && at > c.warmup {
-		record(c.lag, at-c.lastTick-sampleInterval)
+		c.total.AddSampleLag(at - c.lastTick - sampleInterval)
 	}
 	c.lastTick = at
 	var t tick
@@ -177,13 +171,15 @@ func (p *poolSamples) exhaustion(st pool.Stats) results.Exhaustion {
 	}
 }
 
-// collect takes every recorder's window and merges it into the current step.
+// collect takes every recorder's tally and merges it into the current
+// step. (Merges of one mix's tallies cannot fail: their histograms have one
+// range, and no count of one run comes near 2^63.)
 func (c *collector) collect() {
 	for _, r := range c.recs {
 		w := r.swap(c.spare)
-		if !w.empty() {
-			c.sec.merge(w)
-			w.reset()
+		if !w.Empty() {
+			_ = c.sec.Merge(w)
+			w.Reset()
 		}
 		c.spare = w
 		c.rare.merge(r.takeRare())
@@ -220,46 +216,24 @@ func (r *rare) merge(from rare) {
 func (c *collector) step(at time.Duration, users int, warmup bool) results.Point {
 	c.collect()
 	p := results.Point{
-		T:          at,
-		Users:      users,
-		Ops:        c.sec.ops,
-		Errors:     c.sec.errors,
-		AcquireP50: q(c.sec.acquire, 50),
-		AcquireP95: q(c.sec.acquire, 95),
-		AcquireP99: q(c.sec.acquire, 99),
-		QueryP95:   q(c.sec.query, 95),
-		OpP95:      q(c.sec.op, 95),
-		InUse:      c.inUseMax,
-		Idle:       c.pools.last.Idle,
-		Total:      c.pools.last.Total,
-		Waiting:    c.waitMax,
-		InFlight:   c.stepInFlight,
-		Warmup:     warmup,
+		T:        at,
+		Users:    users,
+		InUse:    c.inUseMax,
+		Idle:     c.pools.last.Idle,
+		Total:    c.pools.last.Total,
+		Waiting:  c.waitMax,
+		InFlight: c.stepInFlight,
+		Warmup:   warmup,
 	}
-	c.lastDropped = c.sec.dropped
+	c.sec.Point(&p)
+	c.lastDropped = c.sec.Dropped()
 	c.series.add(p)
 	if !p.Warmup {
-		c.total.merge(c.sec)
+		_ = c.total.Merge(c.sec) // cannot fail: see collect
 	}
-	c.sec.reset()
+	c.sec.Reset()
 	c.inUseMax, c.waitMax, c.stepInFlight = 0, 0, 0
 	return p
-}
-
-// q is a percentile (0..100) as a duration.
-func q(h *hdrhistogram.Histogram, p float64) time.Duration {
-	if h.TotalCount() == 0 {
-		return 0
-	}
-	return time.Duration(h.ValueAtQuantile(p))
-}
-
-// latency summarises h; with encode it also carries the encoded histogram.
-func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
-	if encode {
-		return hdr.Summarize(h)
-	}
-	return hdr.Figures(h)
 }
 
 // endWarmup notes the pools' state at the warm-up's end; their own

@@ -9,14 +9,8 @@ import (
 
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
+	"github.com/planrun/planrun/tally"
 )
-
-func TestCategoriesFitTheWindow(t *testing.T) {
-	var w window
-	if len(results.ErrorCategories) > len(w.errorsBy) {
-		t.Fatalf("%d error categories, window counts %d", len(results.ErrorCategories), len(w.errorsBy))
-	}
-}
 
 func TestRampUsers(t *testing.T) {
 	r := ramp{
@@ -155,9 +149,9 @@ func TestRecoveryTracker(t *testing.T) {
 func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		r := newRecorder(3, 50*time.Millisecond)
-		res := opResult{op: 1, acquire: 120 * time.Microsecond, acquired: true, nQueries: 2, hold: 3 * time.Millisecond, total: 4 * time.Millisecond, category: -1}
-		res.queries[0], res.queries[1] = 900*time.Microsecond, 1200*time.Microsecond
+		r := newRecorder(tally.New(make([]tally.Op, 3), false), 50*time.Millisecond)
+		res := opResult{Op: 1, Acquire: 120 * time.Microsecond, Acquired: true, NQueries: 2, Hold: 3 * time.Millisecond, Total: 4 * time.Millisecond, Category: -1}
+		res.Queries[0], res.Queries[1] = 900*time.Microsecond, 1200*time.Microsecond
 		for pb.Next() {
 			r.add(&res)
 		}
@@ -165,8 +159,8 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func TestRecordDoesNotAllocate(t *testing.T) {
-	r := newRecorder(2, time.Millisecond)
-	res := opResult{op: 0, acquire: time.Millisecond, acquired: true, nQueries: 1, total: 2 * time.Millisecond, category: 3}
+	r := newRecorder(tally.New(make([]tally.Op, 2), false), time.Millisecond)
+	res := opResult{Op: 0, Acquire: time.Millisecond, Acquired: true, NQueries: 1, Total: 2 * time.Millisecond, Category: 3}
 	if n := testing.AllocsPerRun(1000, func() { r.add(&res) }); n != 0 {
 		t.Errorf("recording allocates %.1f times per operation", n)
 	}

@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // Input is one segment report and the file it was read from.
@@ -315,14 +317,8 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		measured = max(measured, p.measured())
 		out.MaxUsers = sum.addInt("max_users", out.MaxUsers, sc.MaxUsers)
 		out.Rate = sum.addFloat("rate", out.Rate, sc.Rate)
-		out.Arrivals = sum.add("arrivals", out.Arrivals, sc.Arrivals)
-		out.Dropped = sum.add("dropped", out.Dropped, sc.Dropped)
 		out.InFlight.Max = sum.addInt("in_flight.max", out.InFlight.Max, sc.InFlight.Max)
 		out.InFlight.Mean = sum.addFloat("in_flight.mean", out.InFlight.Mean, sc.InFlight.Mean)
-		out.Ops = sum.add("ops", out.Ops, sc.Ops)
-		out.Errors = sum.add("errors", out.Errors, sc.Errors)
-		out.Cancelled = sum.add("cancelled", out.Cancelled, sc.Cancelled)
-		sum.counts("errors_by", &out.ErrorsBy, sc.ErrorsBy)
 		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
 		for cat, msg := range sc.ErrorSamples {
 			if _, ok := out.ErrorSamples[cat]; !ok {
@@ -377,18 +373,10 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	if sum.err != nil {
 		return out, fmt.Errorf("scenario %s: %w", out.Name, sum.err)
 	}
-	out.SuccessRate = results.SuccessRate(out.Ops, out.Errors)
 	if measured > 0 {
-		out.Throughput = float64(out.Ops-out.Errors) / measured.Seconds()
 		out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
 	}
 	out.Utilization.Mean = utilSum / float64(totalReplicas)
-	switch {
-	case acquiresKnown && acquires > 0:
-		out.Connections.Reuse = 1 - float64(out.Connections.Opened)/float64(acquires)
-	case !acquiresKnown && out.Ops > 0:
-		out.Connections.Reuse = reuseWeighted / float64(out.Ops)
-	}
 	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
 	out.NotChecked = notChecked
 	if r := results.WorstRecovery(recoveries...); r != nil {
@@ -398,33 +386,16 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	out.Faults = faults(parts)
 	out.Generator = generator(parts)
 
-	var err error
-	lat := func(name string, get func(*results.Scenario) results.Latency) results.Latency {
-		if err != nil {
-			return results.Latency{}
-		}
-		ls := make([]results.Latency, len(parts))
-		for k, p := range parts {
-			ls[k] = get(p.sc)
-		}
-		var l results.Latency
-		if l, err = latency(ls); err != nil {
-			err = fmt.Errorf("scenario %s: %s: %w", out.Name, name, err)
-		}
-		return l
-	}
-	out.Acquire = lat("acquire", func(s *results.Scenario) results.Latency { return s.Acquire })
-	out.Query = lat("query", func(s *results.Scenario) results.Latency { return s.Query })
-	out.Op = lat("op", func(s *results.Scenario) results.Latency { return s.Op })
-	out.Hold = lat("hold", func(s *results.Scenario) results.Latency { return s.Hold })
-	out.Connect = lat("connect", func(s *results.Scenario) results.Latency { return s.Connect })
-	out.GeneratorLag = lat("generator_lag", func(s *results.Scenario) results.Latency { return s.GeneratorLag })
-	out.Lag = lat("lag", func(s *results.Scenario) results.Latency { return s.Lag })
+	t, err := measurements(parts)
 	if err != nil {
-		return out, err
-	}
-	if out.Operations, err = operations(parts, out.Ops); err != nil {
 		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	t.Summary(&out, measured, true)
+	switch {
+	case acquiresKnown && acquires > 0:
+		out.Connections.Reuse = 1 - float64(out.Connections.Opened)/float64(acquires)
+	case !acquiresKnown && out.Ops > 0:
+		out.Connections.Reuse = reuseWeighted / float64(out.Ops)
 	}
 	out.Series, out.SeriesStep = series(parts)
 	return out, nil
@@ -464,55 +435,30 @@ func (s *adder) counts(field string, dst *map[string]int64, src map[string]int64
 	}
 }
 
-// operations merges the per-operation figures by name, in the first
+// measurements merges the segments' operation measurements (tally): counts
+// summed, histograms merged exactly, operations by name in the first
 // segment's mix order (an operation only a later segment ran comes after).
-func operations(parts []part, totalOps int64) ([]results.Operation, error) {
-	type fileOp struct {
-		file string
-		results.Operation
-	}
-	var names []string
-	byName := map[string][]fileOp{}
+func measurements(parts []part) (*tally.Scenario, error) {
+	var sum *tally.Scenario
 	for _, p := range parts {
-		for _, o := range p.sc.Operations {
-			if _, ok := byName[o.Name]; !ok {
-				names = append(names, o.Name)
-			}
-			byName[o.Name] = append(byName[o.Name], fileOp{p.in.File, o})
+		t, err := tally.FromScenario(p.sc)
+		if err == nil && sum != nil {
+			err = sum.Merge(t)
+		}
+		var over *tally.OverflowError
+		if errors.As(err, &over) {
+			s := &adder{file: p.in.File}
+			s.add(over.Field, over.Sum, over.Add)
+			err = s.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = t
 		}
 	}
-	var out []results.Operation
-	for _, name := range names {
-		ops := byName[name]
-		m := results.Operation{Name: name, Weight: ops[0].Weight}
-		var acq, qry, op []results.Latency
-		sum := &adder{}
-		for _, o := range ops {
-			sum.file = o.file
-			m.Ops = sum.add("ops", m.Ops, o.Ops)
-			m.Errors = sum.add("errors", m.Errors, o.Errors)
-			acq, qry, op = append(acq, o.Acquire), append(qry, o.Query), append(op, o.Op)
-		}
-		if sum.err != nil {
-			return nil, fmt.Errorf("operation %s: %w", name, sum.err)
-		}
-		m.SuccessRate = results.SuccessRate(m.Ops, m.Errors)
-		if totalOps > 0 {
-			m.Share = float64(m.Ops) / float64(totalOps)
-		}
-		var err error
-		if m.Acquire, err = latency(acq); err != nil {
-			return nil, fmt.Errorf("operation %s: acquire: %w", name, err)
-		}
-		if m.Query, err = latency(qry); err != nil {
-			return nil, fmt.Errorf("operation %s: query: %w", name, err)
-		}
-		if m.Op, err = latency(op); err != nil {
-			return nil, fmt.Errorf("operation %s: op: %w", name, err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return sum, nil
 }
 
 // faults are the faults of the segment that applied the most of them (the
@@ -555,7 +501,7 @@ func generator(parts []part) results.Generator {
 			out.CPU, out.ServerCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.MachineCPU, g.Cores
 		}
 	}
-	out.TimerLateness, out.ProxyLateness = summaries(lateness), summaries(proxy)
+	out.TimerLateness, out.ProxyLateness = hdr.Bound(lateness...), hdr.Bound(proxy...)
 	return out
 }
 
