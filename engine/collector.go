@@ -344,7 +344,7 @@ func (s *seriesBuilder) add(p results.Point) {
 	if s.npend == 0 {
 		s.pending = p
 	} else {
-		s.pending = results.Widen(s.pending, p)
+		s.pending = results.CombinePoints(s.pending, p, results.Consecutive)
 	}
 	s.npend++
 	if s.npend < per {
@@ -356,7 +356,7 @@ func (s *seriesBuilder) add(p results.Point) {
 		merged := s.points[:0]
 		for i := 0; i < len(s.points); i += 2 {
 			if i+1 < len(s.points) {
-				merged = append(merged, results.Widen(s.points[i], s.points[i+1]))
+				merged = append(merged, results.CombinePoints(s.points[i], s.points[i+1], results.Consecutive))
 			} else {
 				merged = append(merged, s.points[i])
 			}

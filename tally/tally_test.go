@@ -20,7 +20,7 @@ var mix = []tally.Op{{Name: "read", Weight: 3}, {Name: "write", Weight: 1}}
 func outcomes(n int) (rs []tally.Result, extra [][]time.Duration) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range n {
-		d := func() time.Duration { return time.Duration(rng.Int64N(int64(50*time.Millisecond))) }
+		d := func() time.Duration { return time.Duration(rng.Int64N(int64(50 * time.Millisecond))) }
 		r := tally.Result{Op: rng.IntN(len(mix)), Category: -1, Total: d()}
 		if rng.IntN(10) == 0 {
 			r.Category = rng.IntN(len(results.ErrorCategories))
