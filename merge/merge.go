@@ -276,7 +276,11 @@ func (p part) measured() time.Duration {
 	return p.sc.Elapsed - min(p.sc.Warmup, p.sc.Elapsed)
 }
 
-// scenario merges the i-th scenario of every segment.
+// scenario merges the i-th scenario of every segment: its operation
+// measurements through one tally (counts summed, histograms merged, the
+// figures written by the engine's own summary), and here what the tally
+// does not hold: the load's shape, the pools, the rare notes, the faults,
+// the generator and the series.
 func scenario(segs []Input, i int) (results.Scenario, error) {
 	parts := make([]part, len(segs))
 	for k, s := range segs {
@@ -288,24 +292,36 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		StartedAt: first.StartedAt, Planned: first.Planned,
 		Think: first.Think, TimeScaleNote: first.TimeScaleNote,
 		ErrorsBy: map[string]int64{},
-		Connections: results.Connections{
-			ClosedBy: map[string]int64{},
-		},
 	}
-	var (
-		measured      time.Duration
-		totalReplicas int
-		utilSum       float64
-		acquires      int64
-		acquiresKnown = true
-		reuseWeighted float64
-		notChecked    []results.NotChecked
-		recoveries    []*results.Recovery
-	)
+	t, err := measurements(parts)
+	if err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	measured := shape(parts, &out)
+	t.Summary(&out, measured, true)
 	sum := &adder{}
+	err = loadFigures(parts, &out, sum)
+	if err == nil {
+		err = pools(parts, &out, sum, measured)
+	}
+	if err == nil {
+		err = notes(parts, &out, sum)
+	}
+	if err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	out.Faults = faults(parts)
+	out.Generator = generator(parts)
+	out.Series, out.SeriesStep = series(parts)
+	return out, nil
+}
+
+// shape merges when the scenario ran: the worst status, the earliest
+// start, the longest elapsed time and warm-up; it returns the longest
+// measured time (after the warm-up) of any segment.
+func shape(parts []part, out *results.Scenario) (measured time.Duration) {
 	for _, p := range parts {
 		sc := p.sc
-		sum.file = p.in.File
 		if sc.Status.Severity() > out.Status.Severity() {
 			out.Status = sc.Status
 		}
@@ -315,25 +331,47 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		out.Elapsed = max(out.Elapsed, sc.Elapsed)
 		out.Warmup = max(out.Warmup, sc.Warmup)
 		measured = max(measured, p.measured())
+	}
+	return measured
+}
+
+// loadFigures sums the load's levels: users, an open model's rate and
+// operations in flight (each segment ran its own).
+func loadFigures(parts []part, out *results.Scenario, sum *adder) error {
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
 		out.MaxUsers = sum.addInt("max_users", out.MaxUsers, sc.MaxUsers)
 		out.Rate = sum.addFloat("rate", out.Rate, sc.Rate)
 		out.InFlight.Max = sum.addInt("in_flight.max", out.InFlight.Max, sc.InFlight.Max)
 		out.InFlight.Mean = sum.addFloat("in_flight.mean", out.InFlight.Mean, sc.InFlight.Mean)
-		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
-		for cat, msg := range sc.ErrorSamples {
-			if _, ok := out.ErrorSamples[cat]; !ok {
-				if out.ErrorSamples == nil {
-					out.ErrorSamples = map[string]string{}
-				}
-				out.ErrorSamples[cat] = msg
-			}
-		}
+	}
+	return sum.err
+}
 
+// pools merges the pools' figures: connections summed, reuse from the
+// summed acquires (else weighted by operations), utilization's mean
+// weighted by replicas and its peaks the largest, exhaustion summed (its
+// longest the longest) and its share over every replica's measured time,
+// and the replicas listed in index order. out.Ops is the merged count.
+func pools(parts []part, out *results.Scenario, sum *adder, measured time.Duration) error {
+	var (
+		totalReplicas int
+		utilSum       float64
+		acquires      int64
+		acquiresKnown = true
+		reuseWeighted float64
+	)
+	cn := &out.Connections
+	cn.ClosedBy = map[string]int64{}
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
 		c := &sc.Connections
-		out.Connections.Opened = sum.add("connections.opened", out.Connections.Opened, c.Opened)
-		out.Connections.Closed = sum.add("connections.closed", out.Connections.Closed, c.Closed)
-		sum.counts("connections.closed_by", &out.Connections.ClosedBy, c.ClosedBy)
-		out.Connections.MaxOpen = sum.addInt("connections.max_open", out.Connections.MaxOpen, c.MaxOpen)
+		cn.Opened = sum.add("connections.opened", cn.Opened, c.Opened)
+		cn.Closed = sum.add("connections.closed", cn.Closed, c.Closed)
+		sum.counts("connections.closed_by", &cn.ClosedBy, c.ClosedBy)
+		cn.MaxOpen = sum.addInt("connections.max_open", cn.MaxOpen, c.MaxOpen)
 		if n, ok := acquiresOf(sc, sum); ok {
 			acquires = sum.add("connections (acquires)", acquires, n)
 		} else {
@@ -346,59 +384,69 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		utilSum += sc.Utilization.Mean * float64(n)
 		out.Utilization.P95 = max(out.Utilization.P95, sc.Utilization.P95)
 		out.Utilization.Max = max(out.Utilization.Max, sc.Utilization.Max)
-		out.Exhaustion.Events = sum.addInt("exhaustion.events", out.Exhaustion.Events, sc.Exhaustion.Events)
-		out.Exhaustion.Total = time.Duration(sum.add("exhaustion.total", int64(out.Exhaustion.Total), int64(sc.Exhaustion.Total)))
-		out.Exhaustion.Timeouts = sum.add("exhaustion.timeouts", out.Exhaustion.Timeouts, sc.Exhaustion.Timeouts)
-		out.Exhaustion.Longest = max(out.Exhaustion.Longest, sc.Exhaustion.Longest)
+		ex := &out.Exhaustion
+		ex.Events = sum.addInt("exhaustion.events", ex.Events, sc.Exhaustion.Events)
+		ex.Total = time.Duration(sum.add("exhaustion.total", int64(ex.Total), int64(sc.Exhaustion.Total)))
+		ex.Timeouts = sum.add("exhaustion.timeouts", ex.Timeouts, sc.Exhaustion.Timeouts)
+		ex.Longest = max(ex.Longest, sc.Exhaustion.Longest)
 		if len(out.Replicas)+len(sc.Replicas) > results.MaxReplicas {
-			return out, fmt.Errorf("scenario %s: the segments list more than %d replicas", out.Name, results.MaxReplicas)
+			return fmt.Errorf("the segments list more than %d replicas", results.MaxReplicas)
 		}
 		out.Replicas = append(out.Replicas, sc.Replicas...)
+	}
+	if sum.err != nil {
+		return sum.err
+	}
+	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
+	out.Utilization.Mean = utilSum / float64(totalReplicas)
+	switch {
+	case acquiresKnown && acquires > 0:
+		cn.Reuse = 1 - float64(cn.Opened)/float64(acquires)
+	case !acquiresKnown && out.Ops > 0:
+		cn.Reuse = reuseWeighted / float64(out.Ops)
+	}
+	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
+	return nil
+}
 
+// notes merges what the segments noted: SQLSTATE counts summed, the first
+// error sample of each category, leaks summed (their details up to
+// maxLeakDetails), every check not made (its reason naming the segment),
+// and the worst recovery.
+func notes(parts []part, out *results.Scenario, sum *adder) error {
+	var recoveries []*results.Recovery
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
+		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
+		for cat, msg := range sc.ErrorSamples {
+			if _, ok := out.ErrorSamples[cat]; !ok {
+				if out.ErrorSamples == nil {
+					out.ErrorSamples = map[string]string{}
+				}
+				out.ErrorSamples[cat] = msg
+			}
+		}
 		out.Leaks = sum.addInt("leaks", out.Leaks, sc.Leaks)
 		for _, l := range sc.LeakDetails {
 			if len(out.LeakDetails) < maxLeakDetails {
 				out.LeakDetails = append(out.LeakDetails, l)
 			}
 		}
-		if len(notChecked)+len(sc.NotChecked) > results.MaxListItems {
-			return out, fmt.Errorf("scenario %s: the segments list more than %d checks not made", out.Name, results.MaxListItems)
+		if len(out.NotChecked)+len(sc.NotChecked) > results.MaxListItems {
+			return fmt.Errorf("the segments list more than %d checks not made", results.MaxListItems)
 		}
 		for _, nc := range sc.NotChecked {
 			nc.Reason = label(p.in) + ": " + nc.Reason
-			notChecked = append(notChecked, nc)
+			out.NotChecked = append(out.NotChecked, nc)
 		}
 		recoveries = append(recoveries, sc.Recovery)
 	}
-	if sum.err != nil {
-		return out, fmt.Errorf("scenario %s: %w", out.Name, sum.err)
-	}
-	if measured > 0 {
-		out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
-	}
-	out.Utilization.Mean = utilSum / float64(totalReplicas)
-	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
-	out.NotChecked = notChecked
 	if r := results.WorstRecovery(recoveries...); r != nil {
 		copied := *r
 		out.Recovery = &copied
 	}
-	out.Faults = faults(parts)
-	out.Generator = generator(parts)
-
-	t, err := measurements(parts)
-	if err != nil {
-		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
-	}
-	t.Summary(&out, measured, true)
-	switch {
-	case acquiresKnown && acquires > 0:
-		out.Connections.Reuse = 1 - float64(out.Connections.Opened)/float64(acquires)
-	case !acquiresKnown && out.Ops > 0:
-		out.Connections.Reuse = reuseWeighted / float64(out.Ops)
-	}
-	out.Series, out.SeriesStep = series(parts)
-	return out, nil
+	return sum.err
 }
 
 // acquiresOf is how many connections the scenario's pools handed out: the
