@@ -204,9 +204,7 @@ func (l *latency) merge(from *latency) error {
 	case l.h == nil:
 		l.h = hdrhistogram.Import(from.h.Export())
 	default:
-		if dropped := l.h.Merge(from.h); dropped > 0 {
-			return fmt.Errorf("merge histograms: %d values outside the range %d to %d", dropped, l.h.LowestTrackableValue(), l.h.HighestTrackableValue())
-		}
+		return hdr.Add(l.h, from.h)
 	}
 	return nil
 }

@@ -109,23 +109,11 @@ func Decode(l results.Latency) (*hdrhistogram.Histogram, error) {
 	return h, nil
 }
 
-// Merge returns a new histogram holding every value of hs (nil entries
-// skipped), with the first histogram's range and precision; nil when hs
-// holds none. It changes none of hs, and fails when a value lies outside
-// that range.
-func Merge(hs ...*hdrhistogram.Histogram) (*hdrhistogram.Histogram, error) {
-	var sum *hdrhistogram.Histogram
-	for _, h := range hs {
-		if h == nil {
-			continue
-		}
-		if sum == nil {
-			sum = hdrhistogram.Import(h.Export())
-			continue
-		}
-		if dropped := sum.Merge(h); dropped > 0 {
-			return nil, fmt.Errorf("merge histograms: %d values outside the range %d to %d", dropped, sum.LowestTrackableValue(), sum.HighestTrackableValue())
-		}
+// Add merges the values of src into dst. It fails, naming the range,
+// when values of src lie outside dst's (they are left out of dst).
+func Add(dst, src *hdrhistogram.Histogram) error {
+	if dropped := dst.Merge(src); dropped > 0 {
+		return fmt.Errorf("merge histograms: %d values outside the range %d to %d", dropped, dst.LowestTrackableValue(), dst.HighestTrackableValue())
 	}
-	return sum, nil
+	return nil
 }
