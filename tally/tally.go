@@ -214,16 +214,19 @@ func (l *latency) decode(s results.Latency) error {
 	if s.Count == 0 {
 		return nil
 	}
+	h := s.Histogram
+	s.Histogram = "" // Bound reads the figures only
 	l.saved = append(l.saved, s)
-	if s.Histogram == "" {
+	if h == "" {
 		l.lossy, l.h = true, nil
 		return nil
 	}
-	h, err := hdr.Decode(s)
+	s.Histogram = h
+	hist, err := hdr.Decode(s)
 	if err != nil {
 		return err
 	}
-	return l.take(&latency{h: h})
+	return l.take(&latency{h: hist})
 }
 
 // take merges from, which nothing else uses, into l: from's histogram
