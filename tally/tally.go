@@ -406,9 +406,10 @@ func AddChecked(a, b int64) (int64, bool) {
 
 // Merge adds what from recorded into s: counts summed, histograms merged.
 // Operations are matched by name; one s does not have is added after its
-// own. It fails with an *OverflowError when a count would go past
-// math.MaxInt64, or when a histogram holds values outside s's range (the
-// first failure is returned; s is then partly merged). from is unchanged.
+// own. It fails when a count would go past math.MaxInt64 (an
+// *OverflowError; the count saturates) or when a histogram holds values
+// outside s's range; the first failure is returned, and s is then partly
+// merged. from is unchanged.
 func (s *Scenario) Merge(from *Scenario) error {
 	var first error
 	sum := func(field func() string, dst *int64, n int64) {
