@@ -12,7 +12,7 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// engineHist is a histogram of the engine's geometry (engine/recorder.go):
+// engineHist is a histogram of the engine's geometry (package tally):
 // 1 µs to one hour, 3 significant figures, values in ns.
 func engineHist(values ...time.Duration) *hdrhistogram.Histogram {
 	h := hdrhistogram.New(1000, int64(time.Hour), 3)
