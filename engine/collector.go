@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/planrun/planrun/engine/measure"
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/tally"
@@ -34,14 +35,14 @@ type collector struct {
 
 	lastTick time.Duration
 
-	series seriesBuilder
+	series *measure.Series
 
 	// pools samples every replica's pool together; replicas each one.
 	pools    poolSamples
 	replicas []poolSamples
 	// levels accounts the pools' busy levels exactly, for utilization.
-	levels   *poolLevels
-	rec      *recoveryTracker
+	levels   *measure.Levels
+	rec      *measure.Recovery
 	faults   []*faultWatch // one per scheduled fault, in plan order
 	waitMax  int           // max waiting within the current series step
 	inUseMax int           // max in use within the current series step
@@ -63,8 +64,8 @@ func newCollector(sc *scenario, capacity, replicas int) *collector {
 	c := &collector{
 		sc: sc, warmup: sc.Warmup,
 		spare: tally.New(ops, open), sec: tally.New(ops, open), total: tally.New(ops, open),
-		series: seriesBuilder{step: seriesInterval},
-		levels: newPoolLevels(capacity, replicas, sc.Warmup),
+		series: measure.NewSeries(seriesInterval),
+		levels: measure.NewLevels(capacity, replicas, sc.Warmup),
 	}
 	c.replicas = make([]poolSamples, replicas)
 	for range recorderCount(sc.concurrency()) {
@@ -75,16 +76,11 @@ func newCollector(sc *scenario, capacity, replicas int) *collector {
 		if sc.RecoveryAfter > 1 {
 			start = sc.Shape.StageEnd(sc.RecoveryAfter - 1)
 		}
-		c.rec = &recoveryTracker{
-			start:     start,
-			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
-			threshold: sc.RecoveryThreshold,
-			settle:    recoverySettle,
-		}
+		c.rec = &measure.Recovery{Start: start, End: sc.Shape.StageEnd(sc.RecoveryAfter), Settle: measure.RecoverySettle}
 	}
 	for _, f := range sc.Faults {
 		c.faults = append(c.faults, &faultWatch{f: f, state: newFaultState(),
-			rec: &recoveryTracker{threshold: sc.RecoveryThreshold, settle: recoverySettle}})
+			rec: &measure.Recovery{Settle: measure.RecoverySettle}})
 	}
 	return c
 }
@@ -100,9 +96,9 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 		c.total.AddSampleLag(at - c.lastTick - sampleInterval)
 	}
 	c.lastTick = at
-	var t tick
+	var t measure.Tick
 	for _, r := range c.recs {
-		t.add(r.takeTick())
+		t.Add(r.takeTick())
 	}
 	// Exhausted for at least half the interval: a sustained queue. A brief
 	// one (random arrivals on a healthy pool make them) is not stress. With
@@ -115,7 +111,7 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
-		c.rec.add(at, exhausted, t)
+		c.rec.Add(at, exhausted, t)
 	}
 	for _, f := range c.faults {
 		f.sample(at, exhausted, t)
@@ -131,7 +127,7 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 // order), created before the scenario's start.
 func (c *collector) startLevels(start time.Time, pools []*pool.Pool) {
 	for i, p := range pools {
-		c.levels.origin[i] = p.Created().Sub(start)
+		c.levels.Created(i, p.Created().Sub(start))
 	}
 }
 
@@ -227,7 +223,7 @@ func (c *collector) step(at time.Duration, users int, warmup bool) results.Point
 	}
 	c.sec.Point(&p)
 	c.lastDropped = c.sec.Dropped()
-	c.series.add(p)
+	c.series.Add(p)
 	if !p.Warmup {
 		_ = c.total.Merge(c.sec) // cannot fail: see collect
 	}
@@ -259,118 +255,4 @@ func (c *collector) exhaustion(sts []pool.Stats) (total results.Exhaustion, each
 		total.Timeouts += e.Timeouts
 	}
 	return total, each
-}
-
-// recoverySettle is how long the pool must stay healthy after its last
-// stressed interval to count as recovered (docs/metrics.md).
-const recoverySettle = 500 * time.Millisecond
-
-// recoveryTracker measures the time from the end of a stage (or a fault)
-// until the pool is healthy again, at sample resolution (SampleInterval). A
-// sample interval is stressed when the pool was exhausted for at least half
-// of it, more than 5% of the acquires completed in it waited longer than
-// threshold (the interval's acquire p95 is above it), or more than 5% of the
-// operations that ended in it failed. Measured from the stage's start on:
-//
-//   - never stressed: nothing to recover from (RecoveryNotStressed);
-//   - otherwise recovery is the end of the last stressed interval before
-//     the pool first stayed healthy for recoverySettle after the stage's end,
-//     minus the stage's end (0 when the pool was healthy from the end on);
-//     a stress after that is a new incident, not a failed recovery. If the
-//     pool never settled before the scenario ended, it did not recover
-//     (RecoveryNotRecovered);
-//   - a scenario that stopped before the stage's end did not reach it
-//     (RecoveryNotReached).
-//
-// So a sustained overload can never read as recovered: it stays stressed.
-type recoveryTracker struct {
-	start, end time.Duration // offsets of the stage's start and end
-	threshold  time.Duration
-	settle     time.Duration
-	stressed   bool
-	lastStress time.Duration // end of the last stressed interval
-	lastAt     time.Duration // end of the last interval seen
-	settled    bool          // the pool stayed healthy for settle after the stage's end
-	healthyAt  time.Duration // when it became healthy for good, once settled
-}
-
-// add takes one sample interval ending at offset at.
-func (r *recoveryTracker) add(at time.Duration, exhausted bool, t tick) {
-	r.lastAt = at
-	if at <= r.start {
-		return
-	}
-	if r.settled {
-		return // recovered; later stress is a new incident
-	}
-	if exhausted || float64(t.slow) > 0.05*float64(t.acquires) || float64(t.failed) > 0.05*float64(t.ops) {
-		r.stressed = true
-		r.lastStress = at
-	}
-	if since := max(r.lastStress, r.end); r.stressed && at-since >= r.settle {
-		r.settled, r.healthyAt = true, since
-	}
-}
-
-// finish returns the measurement once the scenario's sampling has ended.
-func (r *recoveryTracker) finish() *results.Recovery {
-	out := &results.Recovery{Settle: r.settle}
-	switch {
-	case r.lastAt < r.end:
-		out.Status = results.RecoveryNotReached
-	case !r.stressed:
-		out.Status = results.RecoveryNotStressed
-	case r.settled:
-		out.Status = results.RecoveryRecovered
-		out.Duration = r.healthyAt - r.end
-	default:
-		out.Status = results.RecoveryNotRecovered
-		out.Duration = r.lastAt - r.end
-	}
-	return out
-}
-
-// seriesBuilder keeps the time series bounded: past results.MaxSeriesPoints
-// it merges neighbouring points and doubles the step.
-type seriesBuilder struct {
-	points  []results.Point
-	step    time.Duration
-	pending results.Point
-	npend   int
-}
-
-func (s *seriesBuilder) add(p results.Point) {
-	per := int(s.step / seriesInterval)
-	if s.npend == 0 {
-		s.pending = p
-	} else {
-		s.pending = results.CombinePoints(s.pending, p, results.Consecutive)
-	}
-	s.npend++
-	if s.npend < per {
-		return
-	}
-	s.points = append(s.points, s.pending)
-	s.npend = 0
-	if len(s.points) > results.MaxSeriesPoints {
-		merged := s.points[:0]
-		for i := 0; i < len(s.points); i += 2 {
-			if i+1 < len(s.points) {
-				merged = append(merged, results.CombinePoints(s.points[i], s.points[i+1], results.Consecutive))
-			} else {
-				merged = append(merged, s.points[i])
-			}
-		}
-		s.points = merged
-		s.step *= 2
-	}
-}
-
-// flush appends a partial last step.
-func (s *seriesBuilder) flush() []results.Point {
-	if s.npend > 0 {
-		s.points = append(s.points, s.pending)
-		s.npend = 0
-	}
-	return s.points
 }

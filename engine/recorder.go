@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/planrun/planrun/engine/measure"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/tally"
 )
@@ -46,7 +47,7 @@ type recorder struct {
 	cur  *tally.Scenario
 	rare rare
 	// tick counts what the recovery measure reads since the last pool sample.
-	tick tick
+	tick measure.Tick
 	slow time.Duration
 }
 
@@ -61,7 +62,7 @@ func newRecorder(cur *tally.Scenario, slow time.Duration) *recorder {
 func (r *recorder) add(res *opResult) {
 	r.mu.Lock()
 	r.cur.Add(res)
-	r.tick.note(res, r.slow)
+	r.tick.Note(res, r.slow)
 	r.mu.Unlock()
 }
 
@@ -110,51 +111,12 @@ func (r *recorder) swap(spare *tally.Scenario) *tally.Scenario {
 
 // takeTick returns the acquires completed since the last call and how many
 // of them were slow.
-func (r *recorder) takeTick() tick {
+func (r *recorder) takeTick() measure.Tick {
 	r.mu.Lock()
 	t := r.tick
-	r.tick = tick{}
+	r.tick = measure.Tick{}
 	r.mu.Unlock()
 	return t
-}
-
-// tick is what one sample interval holds for the recovery measure: the
-// acquires completed in it and how many of them waited longer than the
-// recovery threshold, the operations that ended in it and how many failed.
-type tick struct {
-	acquires, slow, ops, failed int64
-}
-
-// note counts one operation's result: a cancelled one not at all, a
-// dropped arrival as a failed operation with no acquire; an acquire
-// longer than slow is slow.
-func (t *tick) note(res *opResult, slow time.Duration) {
-	switch res.Category {
-	case tally.Cancelled:
-		return
-	case tally.Dropped:
-		t.ops++
-		t.failed++
-		return
-	}
-	if res.Acquired || res.Acquire > 0 {
-		t.acquires++
-		if res.Acquire > slow {
-			t.slow++
-		}
-	}
-	t.ops++
-	if res.Category >= 0 {
-		t.failed++
-	}
-}
-
-// add sums u into t.
-func (t *tick) add(u tick) {
-	t.acquires += u.acquires
-	t.slow += u.slow
-	t.ops += u.ops
-	t.failed += u.failed
 }
 
 // takeRare returns what was noted since the last call and forgets it.

@@ -137,7 +137,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 				r.col.endWarmup(r.replicas.stats())
 			}
 			r.col.sample(el, r.replicas.stats())
-			r.col.levels.take(el, r.replicas.pools)
+			r.col.levels.Take(el, r.replicas.pools)
 			r.watch(false)
 			if el >= nextStep {
 				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
@@ -347,8 +347,8 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	}
 	sts := r.replicas.stats()
 	var each []results.Exhaustion
-	c.levels.take(elapsed, r.replicas.pools)
-	out.Utilization = c.levels.total.utilization(elapsed)
+	c.levels.Take(elapsed, r.replicas.pools)
+	out.Utilization = c.levels.Utilization(elapsed)
 	out.Exhaustion, each = c.exhaustion(sts)
 	measured := elapsed - out.Warmup
 	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, len(sts))
@@ -356,7 +356,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	for i, st := range sts {
 		rep := results.Replica{
 			Index: r.replicas.numbers[i], Acquires: st.Acquires, MaxOpen: c.replicas[i].maxOpen,
-			Utilization: c.levels.each[i].utilization(elapsed), Exhaustion: each[i],
+			Utilization: c.levels.Replica(i, elapsed), Exhaustion: each[i],
 		}
 		rep.Exhaustion.Share = results.ExhaustionShare(rep.Exhaustion.Total, measured, 1)
 		out.Replicas = append(out.Replicas, rep)
@@ -364,7 +364,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {
-		out.Recovery = c.rec.finish()
+		out.Recovery = c.rec.Finish()
 		out.Recovery.AfterStage = r.sc.RecoveryAfter
 	}
 	if final {
@@ -377,8 +377,8 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 		r.open.fill(out)
 	}
 	if final {
-		out.Series = c.series.flush()
-		out.SeriesStep = c.series.step
+		out.Series = c.series.Flush()
+		out.SeriesStep = c.series.Step()
 	}
 }
 
