@@ -3,10 +3,10 @@ package engine
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/engine/measure"
 	"github.com/planrun/planrun/engine/pool"
-	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // Sampling cadence: the pool is sampled every sampleInterval; the users'
@@ -24,25 +24,25 @@ type collector struct {
 	recs   []*recorder // fixed for the scenario; user i records into recs[i % len]
 	warmup time.Duration
 
-	spare *window // swapped into the next recorder collected
-	sec   *window // the current series step
-	total *window // the whole scenario after the warm-up
+	spare *tally.Scenario // swapped into the next recorder collected
+	sec   *tally.Scenario // the current series step
+	// total is the whole scenario after the warm-up, with how late each
+	// pool sample came after the previous one (beyond sampleInterval: the
+	// generator's own starvation, generator_lag).
+	total *tally.Scenario
 
 	rare rare // merged from the recorders
 
-	// lag records how late each sample came after the previous one
-	// (beyond SampleInterval): the generator's own starvation.
-	lag      *hdrhistogram.Histogram
 	lastTick time.Duration
 
-	series seriesBuilder
+	series *measure.Series
 
 	// pools samples every replica's pool together; replicas each one.
 	pools    poolSamples
 	replicas []poolSamples
 	// levels accounts the pools' busy levels exactly, for utilization.
-	levels   *poolLevels
-	rec      *recoveryTracker
+	levels   *measure.Levels
+	rec      *measure.Recovery
 	faults   []*faultWatch // one per scheduled fault, in plan order
 	waitMax  int           // max waiting within the current series step
 	inUseMax int           // max in use within the current series step
@@ -56,41 +56,31 @@ type collector struct {
 // newCollector returns the collector of a scenario run on replicas pools
 // of capacity connections each.
 func newCollector(sc *scenario, capacity, replicas int) *collector {
-	n := len(sc.Mix.Ops)
+	ops := make([]tally.Op, len(sc.Mix.Ops))
+	for i, op := range sc.Mix.Ops {
+		ops[i] = tally.Op{Name: op.Name, Weight: op.Weight}
+	}
+	open := sc.Open != nil // only an open model measures start lag
 	c := &collector{
 		sc: sc, warmup: sc.Warmup,
-		spare: newWindow(n), sec: newWindow(n), total: newWindow(n),
-		series: seriesBuilder{step: seriesInterval},
-		lag:    newHist(),
-		levels: newPoolLevels(capacity, replicas, sc.Warmup),
+		spare: tally.New(ops, open), sec: tally.New(ops, open), total: tally.New(ops, open),
+		series: measure.NewSeries(seriesInterval),
+		levels: measure.NewLevels(capacity, replicas, sc.Warmup),
 	}
 	c.replicas = make([]poolSamples, replicas)
 	for range recorderCount(sc.concurrency()) {
-		c.recs = append(c.recs, newRecorder(n, sc.RecoveryThreshold))
-	}
-	if sc.Open != nil { // only an open model measures start lag
-		for _, w := range []*window{c.spare, c.sec, c.total} {
-			w.startLag = newHist()
-		}
-		for _, r := range c.recs {
-			r.cur.startLag = newHist()
-		}
+		c.recs = append(c.recs, newRecorder(tally.New(ops, open), sc.RecoveryThreshold))
 	}
 	if sc.RecoveryAfter > 0 {
 		var start time.Duration // of stage RecoveryAfter
 		if sc.RecoveryAfter > 1 {
 			start = sc.Shape.StageEnd(sc.RecoveryAfter - 1)
 		}
-		c.rec = &recoveryTracker{
-			start:     start,
-			end:       sc.Shape.StageEnd(sc.RecoveryAfter),
-			threshold: sc.RecoveryThreshold,
-			settle:    recoverySettle,
-		}
+		c.rec = &measure.Recovery{Start: start, End: sc.Shape.StageEnd(sc.RecoveryAfter), Settle: measure.RecoverySettle}
 	}
 	for _, f := range sc.Faults {
 		c.faults = append(c.faults, &faultWatch{f: f, state: newFaultState(),
-			rec: &recoveryTracker{threshold: sc.RecoveryThreshold, settle: recoverySettle}})
+			rec: &measure.Recovery{Settle: measure.RecoverySettle}})
 	}
 	return c
 }
@@ -103,12 +93,12 @@ func (c *collector) recorderFor(id int) *recorder {
 // sample takes one sample of every replica's pool covering (at-SampleInterval, at].
 func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	if c.lastTick > 0 && at > c.warmup {
-		record(c.lag, at-c.lastTick-sampleInterval)
+		c.total.AddSampleLag(at - c.lastTick - sampleInterval)
 	}
 	c.lastTick = at
-	var t tick
+	var t measure.Tick
 	for _, r := range c.recs {
-		t.add(r.takeTick())
+		t.Add(r.takeTick())
 	}
 	// Exhausted for at least half the interval: a sustained queue. A brief
 	// one (random arrivals on a healthy pool make them) is not stress. With
@@ -121,7 +111,7 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 	c.waitMax = max(c.waitMax, st.Waiting)
 	c.inUseMax = max(c.inUseMax, st.InUse)
 	if c.rec != nil {
-		c.rec.add(at, exhausted, t)
+		c.rec.Add(at, exhausted, t)
 	}
 	for _, f := range c.faults {
 		f.sample(at, exhausted, t)
@@ -137,7 +127,7 @@ func (c *collector) sample(at time.Duration, sts []pool.Stats) {
 // order), created before the scenario's start.
 func (c *collector) startLevels(start time.Time, pools []*pool.Pool) {
 	for i, p := range pools {
-		c.levels.origin[i] = p.Created().Sub(start)
+		c.levels.Created(i, p.Created().Sub(start))
 	}
 }
 
@@ -177,13 +167,15 @@ func (p *poolSamples) exhaustion(st pool.Stats) results.Exhaustion {
 	}
 }
 
-// collect takes every recorder's window and merges it into the current step.
+// collect takes every recorder's tally and merges it into the current
+// step. (Merges of one mix's tallies cannot fail: their histograms have one
+// range, and no count of one run comes near 2^63.)
 func (c *collector) collect() {
 	for _, r := range c.recs {
 		w := r.swap(c.spare)
-		if !w.empty() {
-			c.sec.merge(w)
-			w.reset()
+		if !w.Empty() {
+			_ = c.sec.Merge(w)
+			w.Reset()
 		}
 		c.spare = w
 		c.rare.merge(r.takeRare())
@@ -220,46 +212,24 @@ func (r *rare) merge(from rare) {
 func (c *collector) step(at time.Duration, users int, warmup bool) results.Point {
 	c.collect()
 	p := results.Point{
-		T:          at,
-		Users:      users,
-		Ops:        c.sec.ops,
-		Errors:     c.sec.errors,
-		AcquireP50: q(c.sec.acquire, 50),
-		AcquireP95: q(c.sec.acquire, 95),
-		AcquireP99: q(c.sec.acquire, 99),
-		QueryP95:   q(c.sec.query, 95),
-		OpP95:      q(c.sec.op, 95),
-		InUse:      c.inUseMax,
-		Idle:       c.pools.last.Idle,
-		Total:      c.pools.last.Total,
-		Waiting:    c.waitMax,
-		InFlight:   c.stepInFlight,
-		Warmup:     warmup,
+		T:        at,
+		Users:    users,
+		InUse:    c.inUseMax,
+		Idle:     c.pools.last.Idle,
+		Total:    c.pools.last.Total,
+		Waiting:  c.waitMax,
+		InFlight: c.stepInFlight,
+		Warmup:   warmup,
 	}
-	c.lastDropped = c.sec.dropped
-	c.series.add(p)
+	c.sec.Point(&p)
+	c.lastDropped = c.sec.Dropped()
+	c.series.Add(p)
 	if !p.Warmup {
-		c.total.merge(c.sec)
+		_ = c.total.Merge(c.sec) // cannot fail: see collect
 	}
-	c.sec.reset()
+	c.sec.Reset()
 	c.inUseMax, c.waitMax, c.stepInFlight = 0, 0, 0
 	return p
-}
-
-// q is a percentile (0..100) as a duration.
-func q(h *hdrhistogram.Histogram, p float64) time.Duration {
-	if h.TotalCount() == 0 {
-		return 0
-	}
-	return time.Duration(h.ValueAtQuantile(p))
-}
-
-// latency summarises h; with encode it also carries the encoded histogram.
-func latency(h *hdrhistogram.Histogram, encode bool) results.Latency {
-	if encode {
-		return hdr.Summarize(h)
-	}
-	return hdr.Figures(h)
 }
 
 // endWarmup notes the pools' state at the warm-up's end; their own
@@ -285,118 +255,4 @@ func (c *collector) exhaustion(sts []pool.Stats) (total results.Exhaustion, each
 		total.Timeouts += e.Timeouts
 	}
 	return total, each
-}
-
-// recoverySettle is how long the pool must stay healthy after its last
-// stressed interval to count as recovered (docs/metrics.md).
-const recoverySettle = 500 * time.Millisecond
-
-// recoveryTracker measures the time from the end of a stage (or a fault)
-// until the pool is healthy again, at sample resolution (SampleInterval). A
-// sample interval is stressed when the pool was exhausted for at least half
-// of it, more than 5% of the acquires completed in it waited longer than
-// threshold (the interval's acquire p95 is above it), or more than 5% of the
-// operations that ended in it failed. Measured from the stage's start on:
-//
-//   - never stressed: nothing to recover from (RecoveryNotStressed);
-//   - otherwise recovery is the end of the last stressed interval before
-//     the pool first stayed healthy for recoverySettle after the stage's end,
-//     minus the stage's end (0 when the pool was healthy from the end on);
-//     a stress after that is a new incident, not a failed recovery. If the
-//     pool never settled before the scenario ended, it did not recover
-//     (RecoveryNotRecovered);
-//   - a scenario that stopped before the stage's end did not reach it
-//     (RecoveryNotReached).
-//
-// So a sustained overload can never read as recovered: it stays stressed.
-type recoveryTracker struct {
-	start, end time.Duration // offsets of the stage's start and end
-	threshold  time.Duration
-	settle     time.Duration
-	stressed   bool
-	lastStress time.Duration // end of the last stressed interval
-	lastAt     time.Duration // end of the last interval seen
-	settled    bool          // the pool stayed healthy for settle after the stage's end
-	healthyAt  time.Duration // when it became healthy for good, once settled
-}
-
-// add takes one sample interval ending at offset at.
-func (r *recoveryTracker) add(at time.Duration, exhausted bool, t tick) {
-	r.lastAt = at
-	if at <= r.start {
-		return
-	}
-	if r.settled {
-		return // recovered; later stress is a new incident
-	}
-	if exhausted || float64(t.slow) > 0.05*float64(t.acquires) || float64(t.failed) > 0.05*float64(t.ops) {
-		r.stressed = true
-		r.lastStress = at
-	}
-	if since := max(r.lastStress, r.end); r.stressed && at-since >= r.settle {
-		r.settled, r.healthyAt = true, since
-	}
-}
-
-// finish returns the measurement once the scenario's sampling has ended.
-func (r *recoveryTracker) finish() *results.Recovery {
-	out := &results.Recovery{Settle: r.settle}
-	switch {
-	case r.lastAt < r.end:
-		out.Status = results.RecoveryNotReached
-	case !r.stressed:
-		out.Status = results.RecoveryNotStressed
-	case r.settled:
-		out.Status = results.RecoveryRecovered
-		out.Duration = r.healthyAt - r.end
-	default:
-		out.Status = results.RecoveryNotRecovered
-		out.Duration = r.lastAt - r.end
-	}
-	return out
-}
-
-// seriesBuilder keeps the time series bounded: past results.MaxSeriesPoints
-// it merges neighbouring points and doubles the step.
-type seriesBuilder struct {
-	points  []results.Point
-	step    time.Duration
-	pending results.Point
-	npend   int
-}
-
-func (s *seriesBuilder) add(p results.Point) {
-	per := int(s.step / seriesInterval)
-	if s.npend == 0 {
-		s.pending = p
-	} else {
-		s.pending = results.Widen(s.pending, p)
-	}
-	s.npend++
-	if s.npend < per {
-		return
-	}
-	s.points = append(s.points, s.pending)
-	s.npend = 0
-	if len(s.points) > results.MaxSeriesPoints {
-		merged := s.points[:0]
-		for i := 0; i < len(s.points); i += 2 {
-			if i+1 < len(s.points) {
-				merged = append(merged, results.Widen(s.points[i], s.points[i+1]))
-			} else {
-				merged = append(merged, s.points[i])
-			}
-		}
-		s.points = merged
-		s.step *= 2
-	}
-}
-
-// flush appends a partial last step.
-func (s *seriesBuilder) flush() []results.Point {
-	if s.npend > 0 {
-		s.points = append(s.points, s.pending)
-		s.npend = 0
-	}
-	return s.points
 }

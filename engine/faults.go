@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/engine/measure"
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -85,34 +86,34 @@ func newFaultState() *faultState {
 type faultWatch struct {
 	f     *fault
 	state *faultState
-	rec   *recoveryTracker
+	rec   *measure.Recovery
 }
 
 // sample feeds one pool sample interval ending at offset at to the
 // recovery measure. Before the fault starts nothing is measured; while a
 // lasting fault is under way (and in the interval it ends in) the pool
 // counts as stressed, so its recovery runs from the fault's end.
-func (w *faultWatch) sample(at time.Duration, exhausted bool, t tick) {
+func (w *faultWatch) sample(at time.Duration, exhausted bool, t measure.Tick) {
 	started := time.Duration(w.state.started.Load())
 	if started < 0 {
 		return
 	}
 	ended := time.Duration(w.state.ended.Load())
-	w.rec.start, w.rec.end = started, ended
+	w.rec.Start, w.rec.End = started, ended
 	if ended < 0 {
-		w.rec.end = math.MaxInt64
+		w.rec.End = math.MaxInt64
 	}
 	active := w.f.lasts() && at > started && (ended < 0 || at-sampleInterval < ended)
-	w.rec.add(at, exhausted || active, t)
+	w.rec.Add(at, exhausted || active, t)
 }
 
 // finish returns the recovery after the fault.
 func (w *faultWatch) finish() *results.Recovery {
 	var r *results.Recovery
 	if w.state.started.Load() < 0 {
-		r = &results.Recovery{Status: results.RecoveryNotReached, Settle: w.rec.settle}
+		r = &results.Recovery{Status: results.RecoveryNotReached, Settle: w.rec.Settle}
 	} else {
-		r = w.rec.finish()
+		r = w.rec.Finish()
 	}
 	r.AfterFault = w.f.Index + 1
 	return r

@@ -3,7 +3,7 @@ package engine
 import (
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/internal/selfwatch"
 	"github.com/planrun/planrun/results"
 )
@@ -15,7 +15,7 @@ import (
 // The watch covers the whole scenario, warm-up and drain included.
 func generatorFigures(f selfwatch.Figures) results.Generator {
 	return results.Generator{
-		TimerLateness: microsLatency(f.Lateness),
+		TimerLateness: hdr.FiguresIn(f.Lateness, time.Microsecond),
 		CPU:           f.CPU,
 		ServerCPU:     f.ServerCPU,
 		MachineCPU:    f.MachineCPU,
@@ -47,28 +47,10 @@ func (r *scenarioRun) generator(final bool) results.Generator {
 	}
 	if p := r.env.proxy; p != nil {
 		if final {
-			g.ProxyLateness = microsLatency(p.TakeLateness())
+			g.ProxyLateness = hdr.FiguresIn(p.TakeLateness(), time.Microsecond)
 		} else {
-			g.ProxyLateness = microsLatency(p.Lateness())
+			g.ProxyLateness = hdr.FiguresIn(p.Lateness(), time.Microsecond)
 		}
 	}
 	return g
-}
-
-// microsLatency summarises a histogram of microseconds.
-func microsLatency(h *hdrhistogram.Histogram) results.Latency {
-	if h == nil || h.TotalCount() == 0 {
-		return results.Latency{}
-	}
-	us := func(v float64) time.Duration { return time.Duration(v * float64(time.Microsecond)) }
-	return results.Latency{
-		Count: h.TotalCount(),
-		Min:   us(float64(h.Min())),
-		Mean:  us(h.Mean()),
-		P50:   us(float64(h.ValueAtQuantile(50))),
-		P90:   us(float64(h.ValueAtQuantile(90))),
-		P95:   us(float64(h.ValueAtQuantile(95))),
-		P99:   us(float64(h.ValueAtQuantile(99))),
-		Max:   us(float64(h.Max())),
-	}
 }

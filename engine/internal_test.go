@@ -8,16 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
+	"github.com/planrun/planrun/tally"
 )
-
-func TestCategoriesFitTheWindow(t *testing.T) {
-	var w window
-	if len(results.ErrorCategories) > len(w.errorsBy) {
-		t.Fatalf("%d error categories, window counts %d", len(results.ErrorCategories), len(w.errorsBy))
-	}
-}
 
 func TestRampUsers(t *testing.T) {
 	r := ramp{
@@ -64,101 +57,14 @@ func TestMixPick(t *testing.T) {
 	}
 }
 
-// TestSeriesIsBounded feeds two hours of one-second points: the series stays
-// within results.MaxSeriesPoints and keeps every operation.
-func TestSeriesIsBounded(t *testing.T) {
-	var s seriesBuilder
-	s.step = seriesInterval
-	const seconds = 2 * 60 * 60
-	for i := 1; i <= seconds; i++ {
-		s.add(results.Point{T: time.Duration(i) * time.Second, Users: i % 7, Ops: 10, Errors: 1, AcquireP95: time.Duration(i) * time.Microsecond, Waiting: i % 5})
-	}
-	pts := s.flush()
-	if len(pts) > results.MaxSeriesPoints || len(pts) < results.MaxSeriesPoints/2 {
-		t.Fatalf("%d points for a 2-hour run, want %d/2..%d", len(pts), results.MaxSeriesPoints, results.MaxSeriesPoints)
-	}
-	var ops, errs int64
-	for i, p := range pts {
-		ops += p.Ops
-		errs += p.Errors
-		if i > 0 && p.T <= pts[i-1].T {
-			t.Fatalf("points out of order at %d", i)
-		}
-	}
-	if ops != 10*seconds || errs != seconds {
-		t.Errorf("downsampling lost counts: ops %d, errors %d", ops, errs)
-	}
-	if last := pts[len(pts)-1]; last.T != seconds*time.Second || last.AcquireP95 != seconds*time.Microsecond {
-		t.Errorf("last point %+v: want the end and the worst p95", last)
-	}
-	t.Logf("2 h → %d points of %v", len(pts), s.step)
-}
-
-func TestRecoveryTracker(t *testing.T) {
-	const ms = time.Millisecond
-	// Stage 2 runs from 1s to 2s; samples every 100 ms up to at most 3s.
-	type interval struct {
-		exhausted bool
-		t         tick
-	}
-	healthy := interval{false, tick{acquires: 10, ops: 10}}
-	exhausted := interval{true, tick{acquires: 10, ops: 10}}
-	slow := interval{false, tick{acquires: 20, slow: 2, ops: 20}}
-	failing := interval{false, tick{acquires: 20, ops: 20, failed: 2}}
-	// from returns n copies of iv.
-	from := func(n int, iv interval) []interval {
-		out := make([]interval, n)
-		for i := range out {
-			out[i] = iv
-		}
-		return out
-	}
-	cat := func(parts ...[]interval) []interval {
-		var out []interval
-		for _, p := range parts {
-			out = append(out, p...)
-		}
-		return out
-	}
-	cases := []struct {
-		name      string
-		intervals []interval // from 100 ms on
-		status    results.RecoveryStatus
-		duration  time.Duration
-	}{
-		{"stress before the stage is ignored", cat(from(9, exhausted), from(21, healthy)), results.RecoveryNotStressed, 0},
-		{"stressed in the stage, healthy from its end", cat(from(10, healthy), from(10, exhausted), from(10, healthy)), results.RecoveryRecovered, 0},
-		{"exhausted 300 ms past the end", cat(from(10, healthy), from(13, exhausted), from(7, healthy)), results.RecoveryRecovered, 300 * ms},
-		{"slow acquires count as stress", cat(from(10, healthy), from(12, slow), from(8, healthy)), results.RecoveryRecovered, 200 * ms},
-		{"sustained overload never recovers", cat(from(10, healthy), from(20, exhausted)), results.RecoveryNotRecovered, time.Second},
-		{"a healthy moment inside an overload is not recovery", cat(from(10, healthy), from(12, exhausted), from(2, healthy), from(6, exhausted)), results.RecoveryNotRecovered, time.Second},
-		{"healthy for less than the settle window", cat(from(10, healthy), from(17, exhausted), from(3, healthy)), results.RecoveryNotRecovered, time.Second},
-		{"a relapse after settling is a new incident", cat(from(10, healthy), from(13, exhausted), from(5, healthy), from(2, exhausted)), results.RecoveryRecovered, 300 * ms},
-		{"failed operations count as stress", cat(from(10, healthy), from(14, failing), from(6, healthy)), results.RecoveryRecovered, 400 * ms},
-		{"stopped before the stage's end", cat(from(10, healthy), from(5, exhausted)), results.RecoveryNotReached, 0},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := &recoveryTracker{start: time.Second, end: 2 * time.Second, threshold: 50 * ms, settle: recoverySettle}
-			for i, iv := range c.intervals {
-				r.add(time.Duration(i+1)*sampleInterval, iv.exhausted, iv.t)
-			}
-			got := r.finish()
-			if got.Status != c.status || got.Duration != c.duration {
-				t.Errorf("got %s after %v, want %s after %v", got.Status, got.Duration, c.status, c.duration)
-			}
-		})
-	}
-}
-
 // BenchmarkRecord measures the per-operation recording path: one lock that
 // only its user and the once-a-second collector take, and no allocation.
 func BenchmarkRecord(b *testing.B) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		r := newRecorder(3, 50*time.Millisecond)
-		res := opResult{op: 1, acquire: 120 * time.Microsecond, acquired: true, nQueries: 2, hold: 3 * time.Millisecond, total: 4 * time.Millisecond, category: -1}
-		res.queries[0], res.queries[1] = 900*time.Microsecond, 1200*time.Microsecond
+		r := newRecorder(tally.New(make([]tally.Op, 3), false), 50*time.Millisecond)
+		res := opResult{Op: 1, Acquire: 120 * time.Microsecond, Acquired: true, NQueries: 2, Hold: 3 * time.Millisecond, Total: 4 * time.Millisecond, Category: -1}
+		res.Queries[0], res.Queries[1] = 900*time.Microsecond, 1200*time.Microsecond
 		for pb.Next() {
 			r.add(&res)
 		}
@@ -166,8 +72,8 @@ func BenchmarkRecord(b *testing.B) {
 }
 
 func TestRecordDoesNotAllocate(t *testing.T) {
-	r := newRecorder(2, time.Millisecond)
-	res := opResult{op: 0, acquire: time.Millisecond, acquired: true, nQueries: 1, total: 2 * time.Millisecond, category: 3}
+	r := newRecorder(tally.New(make([]tally.Op, 2), false), time.Millisecond)
+	res := opResult{Op: 0, Acquire: time.Millisecond, Acquired: true, NQueries: 1, Total: 2 * time.Millisecond, Category: 3}
 	if n := testing.AllocsPerRun(1000, func() { r.add(&res) }); n != 0 {
 		t.Errorf("recording allocates %.1f times per operation", n)
 	}

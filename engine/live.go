@@ -60,8 +60,8 @@ func (r *scenarioRun) snapshot(sc *results.Scenario, p results.Point, el time.Du
 		Users: len(r.users), MaxUsers: r.sc.concurrency(),
 	}
 	for i := range r.sc.Mix.Ops {
-		w := &c.total.perOp[i]
-		s.Histograms.Operations = append(s.Histograms.Operations, live.Operation{Acquire: w.acquire, Query: w.query, Op: w.op})
+		acq, qry, op := c.total.Histograms(i)
+		s.Histograms.Operations = append(s.Histograms.Operations, live.Operation{Acquire: acq, Query: qry, Op: op})
 	}
 	capacity := r.env.capacity()
 	for i := range c.replicas {

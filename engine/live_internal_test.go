@@ -63,8 +63,8 @@ func benchScenarioRunWatching(b *testing.B, opts RunOptions, serverPID int) *sce
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 60 * 1000 {
 		d := time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))
-		res := opResult{op: i % len(sc.Mix.Ops), acquire: d / 4, acquired: true, nQueries: 1, hold: d / 2, total: d, category: -1}
-		res.queries[0] = d / 2
+		res := opResult{Op: i % len(sc.Mix.Ops), Acquire: d / 4, Acquired: true, NQueries: 1, Hold: d / 2, Total: d, Category: -1}
+		res.Queries[0] = d / 2
 		r.col.recs[i%len(r.col.recs)].add(&res)
 	}
 	r.col.step(time.Second, 50, false)

@@ -12,6 +12,7 @@ import (
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
+	"github.com/planrun/planrun/tally"
 )
 
 // openModel is the load of an open-model scenario: arrivals at a rate,
@@ -276,7 +277,7 @@ func (o *openRun) arrive(opCtx context.Context, a arrival) {
 // drop records an arrival that was not run: a failed operation of category
 // dropped, with no latency.
 func (o *openRun) drop(a arrival) {
-	o.rec.add(&opResult{op: a.op.Index, category: droppedCategory})
+	o.rec.add(&opResult{Op: a.op.Index, Category: tally.Dropped})
 	o.rec.noteError(results.ErrDropped, "", fmt.Sprintf("%s: not run: %d operations were unfinished (max_in_flight)", a.op.Name, o.model.MaxInFlight))
 }
 
@@ -338,12 +339,9 @@ func (o *openRun) adjust(el time.Duration) {
 }
 
 // fill writes the open model's figures into out.
-func (o *openRun) fill(out *results.Scenario, final bool) {
-	t := o.r.col.total
+func (o *openRun) fill(out *results.Scenario) {
 	out.Model = results.ModelOpen
 	out.Rate = o.model.meanRate()
-	out.Arrivals, out.Dropped = t.arrivals, t.dropped
-	out.Lag = latency(t.startLag, final)
 	out.InFlight = o.r.col.inFlight()
 	out.MaxUsers = max(out.MaxUsers, int(o.peak.Load()))
 }
@@ -367,12 +365,9 @@ func (c *collector) inFlight() results.InFlight {
 	return results.InFlight{Mean: float64(c.inFlightSum) / float64(c.inFlightN), Max: c.inFlightMax}
 }
 
-// droppedCategory is the index of results.ErrDropped.
-var droppedCategory = categoryIndex[results.ErrDropped]
-
 // addArrival counts one scheduled arrival.
 func (r *recorder) addArrival() {
 	r.mu.Lock()
-	r.cur.arrivals++
+	r.cur.AddArrival()
 	r.mu.Unlock()
 }

@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/selfwatch"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // Timing of a scenario's edges.
@@ -135,7 +137,7 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 				r.col.endWarmup(r.replicas.stats())
 			}
 			r.col.sample(el, r.replicas.stats())
-			r.col.levels.take(el, r.replicas.pools)
+			r.col.levels.Take(el, r.replicas.pools)
 			r.watch(false)
 			if el >= nextStep {
 				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
@@ -296,14 +298,14 @@ func (r *scenarioRun) watch(cancelled bool) {
 // evaluated an args expression for d, and returns what happened, for the log.
 func (r *scenarioRun) abandon(u *user, d time.Duration, cancelled bool) string {
 	a, op := u.evalArg, u.evalOp
-	res := &opResult{op: op.Index, total: d, category: cancelledCategory}
+	res := &opResult{Op: op.Index, Total: d, Category: tally.Cancelled}
 	if cancelled {
 		u.rec.add(res)
 		return fmt.Sprintf("user %d abandoned in args expression %q (%s) after %s: the run was stopping and expressions cannot be interrupted",
 			u.id, a.src, a.pos, humanize.Duration(d))
 	}
 	a.overrun.Store(true)
-	res.category = categoryIndex[results.ErrArgs]
+	res.Category = tally.Category(results.ErrArgs)
 	msg := fmt.Sprintf("args expression %q (%s) ran %s, past its time budget of %s: the user was abandoned (expressions cannot be interrupted) and the expression is not evaluated again in this run; make it cheaper",
 		a.src, a.pos, humanize.Duration(d), humanize.Duration(r.env.prog.argTimeout()))
 	u.rec.noteError(results.ErrArgs, "", op.Name+": "+msg)
@@ -334,37 +336,9 @@ func (r *scenarioRun) unreleased() {
 // fill writes the measurements so far into out.
 func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	c := r.col
-	t := c.total
 	out.Elapsed = elapsed
-	out.Ops, out.Errors, out.Cancelled = t.ops, t.errors, t.cancelled
-	out.SuccessRate = results.SuccessRate(t.ops, t.errors)
-	if measured := elapsed - min(r.sc.Warmup, elapsed); measured > 0 {
-		out.Throughput = float64(t.ops-t.errors) / measured.Seconds()
-	}
 	final := out.Status != "" // a live partial has no status
-	out.Acquire = latency(t.acquire, final)
-	out.Query = latency(t.query, final)
-	out.Op = latency(t.op, final)
-	out.Hold = latency(t.hold, final)
-	out.GeneratorLag = latency(c.lag, final)
-	out.Operations = out.Operations[:0]
-	for i, op := range r.sc.Mix.Ops {
-		w := &t.perOp[i]
-		o := results.Operation{
-			Name: op.Name, Weight: op.Weight, Ops: w.ops, Errors: w.errors,
-			SuccessRate: results.SuccessRate(w.ops, w.errors),
-			Acquire:     latency(w.acquire, final), Query: latency(w.query, final), Op: latency(w.op, final),
-		}
-		if t.ops > 0 {
-			o.Share = float64(o.Ops) / float64(t.ops)
-		}
-		out.Operations = append(out.Operations, o)
-	}
-	for i, cat := range results.ErrorCategories {
-		if n := t.errorsBy[i]; n > 0 && i != cancelledCategory {
-			out.ErrorsBy[cat] = n
-		}
-	}
+	c.total.Summary(out, elapsed-min(r.sc.Warmup, elapsed), final)
 	if len(c.rare.samples) > 0 {
 		out.ErrorSamples = c.rare.samples
 	}
@@ -373,8 +347,8 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	}
 	sts := r.replicas.stats()
 	var each []results.Exhaustion
-	c.levels.take(elapsed, r.replicas.pools)
-	out.Utilization = c.levels.total.utilization(elapsed)
+	c.levels.Take(elapsed, r.replicas.pools)
+	out.Utilization = c.levels.Utilization(elapsed)
 	out.Exhaustion, each = c.exhaustion(sts)
 	measured := elapsed - out.Warmup
 	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, len(sts))
@@ -382,7 +356,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	for i, st := range sts {
 		rep := results.Replica{
 			Index: r.replicas.numbers[i], Acquires: st.Acquires, MaxOpen: c.replicas[i].maxOpen,
-			Utilization: c.levels.each[i].utilization(elapsed), Exhaustion: each[i],
+			Utilization: c.levels.Replica(i, elapsed), Exhaustion: each[i],
 		}
 		rep.Exhaustion.Share = results.ExhaustionShare(rep.Exhaustion.Total, measured, 1)
 		out.Replicas = append(out.Replicas, rep)
@@ -390,7 +364,7 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Leaks = c.rare.leakCount
 	out.LeakDetails = c.rare.leaks
 	if c.rec != nil {
-		out.Recovery = c.rec.finish()
+		out.Recovery = c.rec.Finish()
 		out.Recovery.AfterStage = r.sc.RecoveryAfter
 	}
 	if final {
@@ -400,11 +374,11 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	out.Think = (r.sc.Think.Min + r.sc.Think.Max) / 2
 	if r.open != nil {
 		out.Think = 0
-		r.open.fill(out, final)
+		r.open.fill(out)
 	}
 	if final {
-		out.Series = c.series.flush()
-		out.SeriesStep = c.series.step
+		out.Series = c.series.Flush()
+		out.SeriesStep = c.series.Step()
 	}
 }
 
@@ -429,7 +403,7 @@ func (r *scenarioRun) fillConnections(out *results.Scenario, sts []pool.Stats) {
 		c.Reuse = 1 - float64(st.Opened)/float64(st.Acquires)
 	}
 	out.Connections = c
-	out.Connect = latency(r.replicas.connectLatency(), true)
+	out.Connect = hdr.Summarize(r.replicas.connectLatency())
 }
 
 // serverLeaks checks that the server's backends for the plan's

@@ -12,6 +12,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // user is one closed-model virtual user: it loops think → acquire → run →
@@ -150,10 +151,10 @@ func (u *user) sleep(d time.Duration, cancel <-chan struct{}) bool {
 func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) bool {
 	u.env.Iteration++
 	res := &u.res
-	*res = opResult{op: op.Index, category: -1}
+	*res = opResult{Op: op.Index, Category: -1}
 	start := time.Now()
 	if !scheduled.IsZero() {
-		res.scheduled, res.lag = true, max(start.Sub(scheduled), 0)
+		res.Scheduled, res.Lag = true, max(start.Sub(scheduled), 0)
 		start = scheduled
 	}
 	err := u.evalArgs(op)
@@ -163,18 +164,18 @@ func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) 
 	if errors.Is(err, errAbandoned) {
 		return false
 	}
-	res.total = time.Since(start)
+	res.Total = time.Since(start)
 	if err != nil {
 		cat, state := classify(err)
 		if ctx.Err() != nil {
 			cat = results.ErrCancelled
 		}
-		res.category = categoryIndex[cat]
+		res.Category = tally.Category(cat)
 		u.rec.noteError(cat, state, fmt.Sprintf("%s: %s", op.Name, errorSample(err, state)))
 	}
 	u.rec.add(res)
-	if res.acquired && res.hold > u.sc.LeakThreshold {
-		u.rec.noteLeak(results.Leak{Operation: op.Name, User: u.id, Held: res.hold, Kind: "held"})
+	if res.Acquired && res.Hold > u.sc.LeakThreshold {
+		u.rec.noteLeak(results.Leak{Operation: op.Name, User: u.id, Held: res.Hold, Kind: "held"})
 	}
 	return true
 }
@@ -192,17 +193,17 @@ func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) 
 func (u *user) execute(ctx context.Context, op *operation, res *opResult, start time.Time) error {
 	conn, err := u.pool.Acquire(ctx)
 	if err != nil {
-		res.acquire = time.Since(start)
+		res.Acquire = time.Since(start)
 		return err
 	}
 	acquired := conn.CheckedOut()
-	res.acquire = acquired.Sub(start)
-	res.acquired = true
+	res.Acquire = acquired.Sub(start)
+	res.Acquired = true
 	u.held.Store(&checkout{conn: conn, op: op, since: acquired})
 	defer func() {
 		u.pool.Release(conn) // held meanwhile: a forced stop breaks a reset that hangs
 		u.held.Store(nil)
-		res.hold = time.Since(acquired)
+		res.Hold = time.Since(acquired)
 	}()
 
 	// The BEGIN is the checkout's, not its first statement's: it counts in
@@ -219,9 +220,9 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 		t := time.Now()
 		err := conn.Exec(u.qctx, st.SQL, u.argv[i]...)
 		d := time.Since(t)
-		if res.nQueries < len(res.queries) {
-			res.queries[res.nQueries] = d
-			res.nQueries++
+		if res.NQueries < len(res.Queries) {
+			res.Queries[res.NQueries] = d
+			res.NQueries++
 		} else {
 			u.rec.addQuery(op.Index, d)
 		}

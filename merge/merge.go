@@ -17,7 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 // Input is one segment report and the file it was read from.
@@ -274,7 +276,11 @@ func (p part) measured() time.Duration {
 	return p.sc.Elapsed - min(p.sc.Warmup, p.sc.Elapsed)
 }
 
-// scenario merges the i-th scenario of every segment.
+// scenario merges the i-th scenario of every segment: its operation
+// measurements through one tally (counts summed, histograms merged, the
+// figures written by the engine's own summary), and here what the tally
+// does not hold: the load's shape, the pools, the rare notes, the faults,
+// the generator and the series.
 func scenario(segs []Input, i int) (results.Scenario, error) {
 	parts := make([]part, len(segs))
 	for k, s := range segs {
@@ -286,24 +292,36 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		StartedAt: first.StartedAt, Planned: first.Planned,
 		Think: first.Think, TimeScaleNote: first.TimeScaleNote,
 		ErrorsBy: map[string]int64{},
-		Connections: results.Connections{
-			ClosedBy: map[string]int64{},
-		},
 	}
-	var (
-		measured      time.Duration
-		totalReplicas int
-		utilSum       float64
-		acquires      int64
-		acquiresKnown = true
-		reuseWeighted float64
-		notChecked    []results.NotChecked
-		recoveries    []*results.Recovery
-	)
+	t, err := measurements(parts)
+	if err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	measured := shape(parts, &out)
+	t.Summary(&out, measured, true)
 	sum := &adder{}
+	err = loadFigures(parts, &out, sum)
+	if err == nil {
+		err = pools(parts, &out, sum, measured)
+	}
+	if err == nil {
+		err = notes(parts, &out, sum)
+	}
+	if err != nil {
+		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
+	}
+	out.Faults = faults(parts)
+	out.Generator = generator(parts)
+	out.Series, out.SeriesStep = series(parts)
+	return out, nil
+}
+
+// shape merges when the scenario ran: the worst status, the earliest
+// start, the longest elapsed time and warm-up; it returns the longest
+// measured time (after the warm-up) of any segment.
+func shape(parts []part, out *results.Scenario) (measured time.Duration) {
 	for _, p := range parts {
 		sc := p.sc
-		sum.file = p.in.File
 		if sc.Status.Severity() > out.Status.Severity() {
 			out.Status = sc.Status
 		}
@@ -313,31 +331,47 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		out.Elapsed = max(out.Elapsed, sc.Elapsed)
 		out.Warmup = max(out.Warmup, sc.Warmup)
 		measured = max(measured, p.measured())
+	}
+	return measured
+}
+
+// loadFigures sums the load's levels: users, an open model's rate and
+// operations in flight (each segment ran its own).
+func loadFigures(parts []part, out *results.Scenario, sum *adder) error {
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
 		out.MaxUsers = sum.addInt("max_users", out.MaxUsers, sc.MaxUsers)
 		out.Rate = sum.addFloat("rate", out.Rate, sc.Rate)
-		out.Arrivals = sum.add("arrivals", out.Arrivals, sc.Arrivals)
-		out.Dropped = sum.add("dropped", out.Dropped, sc.Dropped)
 		out.InFlight.Max = sum.addInt("in_flight.max", out.InFlight.Max, sc.InFlight.Max)
 		out.InFlight.Mean = sum.addFloat("in_flight.mean", out.InFlight.Mean, sc.InFlight.Mean)
-		out.Ops = sum.add("ops", out.Ops, sc.Ops)
-		out.Errors = sum.add("errors", out.Errors, sc.Errors)
-		out.Cancelled = sum.add("cancelled", out.Cancelled, sc.Cancelled)
-		sum.counts("errors_by", &out.ErrorsBy, sc.ErrorsBy)
-		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
-		for cat, msg := range sc.ErrorSamples {
-			if _, ok := out.ErrorSamples[cat]; !ok {
-				if out.ErrorSamples == nil {
-					out.ErrorSamples = map[string]string{}
-				}
-				out.ErrorSamples[cat] = msg
-			}
-		}
+	}
+	return sum.err
+}
 
+// pools merges the pools' figures: connections summed, reuse from the
+// summed acquires (else weighted by operations), utilization's mean
+// weighted by replicas and its peaks the largest, exhaustion summed (its
+// longest the longest) and its share over every replica's measured time,
+// and the replicas listed in index order. out.Ops is the merged count.
+func pools(parts []part, out *results.Scenario, sum *adder, measured time.Duration) error {
+	var (
+		totalReplicas int
+		utilSum       float64
+		acquires      int64
+		acquiresKnown = true
+		reuseWeighted float64
+	)
+	cn := &out.Connections
+	cn.ClosedBy = map[string]int64{}
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
 		c := &sc.Connections
-		out.Connections.Opened = sum.add("connections.opened", out.Connections.Opened, c.Opened)
-		out.Connections.Closed = sum.add("connections.closed", out.Connections.Closed, c.Closed)
-		sum.counts("connections.closed_by", &out.Connections.ClosedBy, c.ClosedBy)
-		out.Connections.MaxOpen = sum.addInt("connections.max_open", out.Connections.MaxOpen, c.MaxOpen)
+		cn.Opened = sum.add("connections.opened", cn.Opened, c.Opened)
+		cn.Closed = sum.add("connections.closed", cn.Closed, c.Closed)
+		sum.counts("connections.closed_by", &cn.ClosedBy, c.ClosedBy)
+		cn.MaxOpen = sum.addInt("connections.max_open", cn.MaxOpen, c.MaxOpen)
 		if n, ok := acquiresOf(sc, sum); ok {
 			acquires = sum.add("connections (acquires)", acquires, n)
 		} else {
@@ -350,84 +384,69 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 		utilSum += sc.Utilization.Mean * float64(n)
 		out.Utilization.P95 = max(out.Utilization.P95, sc.Utilization.P95)
 		out.Utilization.Max = max(out.Utilization.Max, sc.Utilization.Max)
-		out.Exhaustion.Events = sum.addInt("exhaustion.events", out.Exhaustion.Events, sc.Exhaustion.Events)
-		out.Exhaustion.Total = time.Duration(sum.add("exhaustion.total", int64(out.Exhaustion.Total), int64(sc.Exhaustion.Total)))
-		out.Exhaustion.Timeouts = sum.add("exhaustion.timeouts", out.Exhaustion.Timeouts, sc.Exhaustion.Timeouts)
-		out.Exhaustion.Longest = max(out.Exhaustion.Longest, sc.Exhaustion.Longest)
+		ex := &out.Exhaustion
+		ex.Events = sum.addInt("exhaustion.events", ex.Events, sc.Exhaustion.Events)
+		ex.Total = time.Duration(sum.add("exhaustion.total", int64(ex.Total), int64(sc.Exhaustion.Total)))
+		ex.Timeouts = sum.add("exhaustion.timeouts", ex.Timeouts, sc.Exhaustion.Timeouts)
+		ex.Longest = max(ex.Longest, sc.Exhaustion.Longest)
 		if len(out.Replicas)+len(sc.Replicas) > results.MaxReplicas {
-			return out, fmt.Errorf("scenario %s: the segments list more than %d replicas", out.Name, results.MaxReplicas)
+			return fmt.Errorf("the segments list more than %d replicas", results.MaxReplicas)
 		}
 		out.Replicas = append(out.Replicas, sc.Replicas...)
+	}
+	if sum.err != nil {
+		return sum.err
+	}
+	out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
+	out.Utilization.Mean = utilSum / float64(totalReplicas)
+	switch {
+	case acquiresKnown && acquires > 0:
+		cn.Reuse = 1 - float64(cn.Opened)/float64(acquires)
+	case !acquiresKnown && out.Ops > 0:
+		cn.Reuse = reuseWeighted / float64(out.Ops)
+	}
+	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
+	return nil
+}
 
+// notes merges what the segments noted: SQLSTATE counts summed, the first
+// error sample of each category, leaks summed (their details up to
+// maxLeakDetails), every check not made (its reason naming the segment),
+// and the worst recovery.
+func notes(parts []part, out *results.Scenario, sum *adder) error {
+	var recoveries []*results.Recovery
+	for _, p := range parts {
+		sc := p.sc
+		sum.file = p.in.File
+		sum.counts("sqlstates", &out.SQLStates, sc.SQLStates)
+		for cat, msg := range sc.ErrorSamples {
+			if _, ok := out.ErrorSamples[cat]; !ok {
+				if out.ErrorSamples == nil {
+					out.ErrorSamples = map[string]string{}
+				}
+				out.ErrorSamples[cat] = msg
+			}
+		}
 		out.Leaks = sum.addInt("leaks", out.Leaks, sc.Leaks)
 		for _, l := range sc.LeakDetails {
 			if len(out.LeakDetails) < maxLeakDetails {
 				out.LeakDetails = append(out.LeakDetails, l)
 			}
 		}
-		if len(notChecked)+len(sc.NotChecked) > results.MaxListItems {
-			return out, fmt.Errorf("scenario %s: the segments list more than %d checks not made", out.Name, results.MaxListItems)
+		if len(out.NotChecked)+len(sc.NotChecked) > results.MaxListItems {
+			return fmt.Errorf("the segments list more than %d checks not made", results.MaxListItems)
 		}
 		for _, nc := range sc.NotChecked {
 			nc.Reason = label(p.in) + ": " + nc.Reason
-			notChecked = append(notChecked, nc)
+			out.NotChecked = append(out.NotChecked, nc)
 		}
 		recoveries = append(recoveries, sc.Recovery)
 	}
-	if sum.err != nil {
-		return out, fmt.Errorf("scenario %s: %w", out.Name, sum.err)
-	}
-	out.SuccessRate = results.SuccessRate(out.Ops, out.Errors)
-	if measured > 0 {
-		out.Throughput = float64(out.Ops-out.Errors) / measured.Seconds()
-		out.Exhaustion.Share = results.ExhaustionShare(out.Exhaustion.Total, measured, totalReplicas)
-	}
-	out.Utilization.Mean = utilSum / float64(totalReplicas)
-	switch {
-	case acquiresKnown && acquires > 0:
-		out.Connections.Reuse = 1 - float64(out.Connections.Opened)/float64(acquires)
-	case !acquiresKnown && out.Ops > 0:
-		out.Connections.Reuse = reuseWeighted / float64(out.Ops)
-	}
-	sort.SliceStable(out.Replicas, func(a, b int) bool { return out.Replicas[a].Index < out.Replicas[b].Index })
-	out.NotChecked = notChecked
 	if r := results.WorstRecovery(recoveries...); r != nil {
 		copied := *r
 		out.Recovery = &copied
 	}
-	out.Faults = faults(parts)
-	out.Generator = generator(parts)
-
-	var err error
-	lat := func(name string, get func(*results.Scenario) results.Latency) results.Latency {
-		if err != nil {
-			return results.Latency{}
-		}
-		ls := make([]results.Latency, len(parts))
-		for k, p := range parts {
-			ls[k] = get(p.sc)
-		}
-		var l results.Latency
-		if l, err = latency(ls); err != nil {
-			err = fmt.Errorf("scenario %s: %s: %w", out.Name, name, err)
-		}
-		return l
-	}
-	out.Acquire = lat("acquire", func(s *results.Scenario) results.Latency { return s.Acquire })
-	out.Query = lat("query", func(s *results.Scenario) results.Latency { return s.Query })
-	out.Op = lat("op", func(s *results.Scenario) results.Latency { return s.Op })
-	out.Hold = lat("hold", func(s *results.Scenario) results.Latency { return s.Hold })
-	out.Connect = lat("connect", func(s *results.Scenario) results.Latency { return s.Connect })
-	out.GeneratorLag = lat("generator_lag", func(s *results.Scenario) results.Latency { return s.GeneratorLag })
-	out.Lag = lat("lag", func(s *results.Scenario) results.Latency { return s.Lag })
-	if err != nil {
-		return out, err
-	}
-	if out.Operations, err = operations(parts, out.Ops); err != nil {
-		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
-	}
-	out.Series, out.SeriesStep = series(parts)
-	return out, nil
+	return sum.err
 }
 
 // acquiresOf is how many connections the scenario's pools handed out: the
@@ -464,55 +483,30 @@ func (s *adder) counts(field string, dst *map[string]int64, src map[string]int64
 	}
 }
 
-// operations merges the per-operation figures by name, in the first
+// measurements merges the segments' operation measurements (tally): counts
+// summed, histograms merged exactly, operations by name in the first
 // segment's mix order (an operation only a later segment ran comes after).
-func operations(parts []part, totalOps int64) ([]results.Operation, error) {
-	type fileOp struct {
-		file string
-		results.Operation
-	}
-	var names []string
-	byName := map[string][]fileOp{}
+func measurements(parts []part) (*tally.Scenario, error) {
+	var sum *tally.Scenario
 	for _, p := range parts {
-		for _, o := range p.sc.Operations {
-			if _, ok := byName[o.Name]; !ok {
-				names = append(names, o.Name)
-			}
-			byName[o.Name] = append(byName[o.Name], fileOp{p.in.File, o})
+		t, err := tally.FromScenario(p.sc)
+		if err == nil && sum != nil {
+			err = sum.Merge(t)
+		}
+		var over *tally.OverflowError
+		if errors.As(err, &over) {
+			s := &adder{file: p.in.File}
+			s.add(over.Field, over.Sum, over.Add)
+			err = s.err
+		}
+		if err != nil {
+			return nil, err
+		}
+		if sum == nil {
+			sum = t
 		}
 	}
-	var out []results.Operation
-	for _, name := range names {
-		ops := byName[name]
-		m := results.Operation{Name: name, Weight: ops[0].Weight}
-		var acq, qry, op []results.Latency
-		sum := &adder{}
-		for _, o := range ops {
-			sum.file = o.file
-			m.Ops = sum.add("ops", m.Ops, o.Ops)
-			m.Errors = sum.add("errors", m.Errors, o.Errors)
-			acq, qry, op = append(acq, o.Acquire), append(qry, o.Query), append(op, o.Op)
-		}
-		if sum.err != nil {
-			return nil, fmt.Errorf("operation %s: %w", name, sum.err)
-		}
-		m.SuccessRate = results.SuccessRate(m.Ops, m.Errors)
-		if totalOps > 0 {
-			m.Share = float64(m.Ops) / float64(totalOps)
-		}
-		var err error
-		if m.Acquire, err = latency(acq); err != nil {
-			return nil, fmt.Errorf("operation %s: acquire: %w", name, err)
-		}
-		if m.Query, err = latency(qry); err != nil {
-			return nil, fmt.Errorf("operation %s: query: %w", name, err)
-		}
-		if m.Op, err = latency(op); err != nil {
-			return nil, fmt.Errorf("operation %s: op: %w", name, err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
+	return sum, nil
 }
 
 // faults are the faults of the segment that applied the most of them (the
@@ -555,7 +549,7 @@ func generator(parts []part) results.Generator {
 			out.CPU, out.ServerCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.MachineCPU, g.Cores
 		}
 	}
-	out.TimerLateness, out.ProxyLateness = summaries(lateness), summaries(proxy)
+	out.TimerLateness, out.ProxyLateness = hdr.Bound(lateness...), hdr.Bound(proxy...)
 	return out
 }
 

@@ -19,7 +19,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
 // hist records values in a histogram of the engine's geometry
-// (engine/recorder.go: 1 µs to one hour, 3 significant figures, ns).
+// (tally.Lowest..Highest: 1 µs to one hour, 3 significant figures, ns).
 func hist(values []time.Duration) *hdrhistogram.Histogram {
 	h := hdrhistogram.New(1000, int64(time.Hour), 3)
 	for _, v := range values {

@@ -11,8 +11,9 @@ import (
 // merged series (the largest SeriesStep of the segments) whose end is
 // nearest, counted from the earliest StartedAt. Within a step, a segment's
 // points combine as consecutive points do in the engine; across segments,
-// counts and levels (users, connections, waiting, in flight) add up and
-// percentiles take the largest (an upper bound). Past
+// as concurrent ones (results.CombinePoints): counts and levels (users,
+// connections, waiting, in flight) add up and percentiles take the
+// largest (an upper bound). Past
 // results.MaxSeriesPoints, neighbouring steps are merged and the step
 // grows.
 func series(parts []part) ([]results.Point, time.Duration) {
@@ -57,14 +58,14 @@ func series(parts []part) ([]results.Point, time.Duration) {
 			b := (int64(offsets[k]+min(max(pt.T, 0), 2*results.MaxElapsed)) + int64(step)/2) / int64(step) // the nearest step end
 			b = max(b, 1)
 			if prev, ok := mine[b]; ok {
-				pt = widen(prev, pt)
+				pt = results.CombinePoints(prev, pt, results.Consecutive)
 			}
 			mine[b] = pt
 		}
 		for b, pt := range mine {
 			pt.T = time.Duration(b) * step
 			if prev, ok := buckets[b]; ok {
-				pt = across(prev, pt)
+				pt = results.CombinePoints(prev, pt, results.Concurrent)
 			}
 			buckets[b] = pt
 			last = max(last, b)
@@ -82,7 +83,7 @@ func series(parts []part) ([]results.Point, time.Duration) {
 		halved := out[:0]
 		for i := 0; i < len(out); i += 2 {
 			if i+1 < len(out) {
-				halved = append(halved, widen(out[i], out[i+1]))
+				halved = append(halved, results.CombinePoints(out[i], out[i+1], results.Consecutive))
 			} else {
 				halved = append(halved, out[i])
 			}
@@ -91,36 +92,4 @@ func series(parts []part) ([]results.Point, time.Duration) {
 		step *= 2
 	}
 	return out, step
-}
-
-// widen is results.Widen with its counts saturated rather than wrapped
-// around (a step's counts show a shape; the totals, checked, are in the
-// scenario).
-func widen(a, b results.Point) results.Point {
-	pt := results.Widen(a, b)
-	pt.Ops, pt.Errors = satAdd(a.Ops, b.Ops), satAdd(a.Errors, b.Errors)
-	return pt
-}
-
-// across combines two segments' points of the same step: counts and levels
-// add up (saturated) (each segment ran its own users and pools), percentiles take the
-// larger value. The step is in the warm-up when it is for both.
-func across(a, b results.Point) results.Point {
-	return results.Point{
-		T:          a.T,
-		Users:      satInt(a.Users, b.Users),
-		Ops:        satAdd(a.Ops, b.Ops),
-		Errors:     satAdd(a.Errors, b.Errors),
-		AcquireP50: max(a.AcquireP50, b.AcquireP50),
-		AcquireP95: max(a.AcquireP95, b.AcquireP95),
-		AcquireP99: max(a.AcquireP99, b.AcquireP99),
-		QueryP95:   max(a.QueryP95, b.QueryP95),
-		OpP95:      max(a.OpP95, b.OpP95),
-		InUse:      satInt(a.InUse, b.InUse),
-		Idle:       satInt(a.Idle, b.Idle),
-		Total:      satInt(a.Total, b.Total),
-		Waiting:    satInt(a.Waiting, b.Waiting),
-		InFlight:   satInt(a.InFlight, b.InFlight),
-		Warmup:     a.Warmup && b.Warmup,
-	}
 }

@@ -3,6 +3,8 @@ package merge
 import (
 	"fmt"
 	"math"
+
+	"github.com/planrun/planrun/tally"
 )
 
 // adder sums the segments' counts and remembers the first sum that does
@@ -17,7 +19,7 @@ type adder struct {
 // add returns a + b for field (a the sum so far, b the figure of file); on
 // overflow it records the error and returns the saturated sum.
 func (s *adder) add(field string, a, b int64) int64 {
-	sum, ok := addChecked(a, b)
+	sum, ok := tally.AddChecked(a, b)
 	if !ok && s.err == nil {
 		s.err = fmt.Errorf("%s: %s's %d added to %d goes past %d: the segments' figures add up to more than any run counts",
 			field, s.file, b, a, int64(math.MaxInt64))
@@ -39,26 +41,3 @@ func (s *adder) addFloat(field string, a, b float64) float64 {
 	}
 	return sum
 }
-
-// addChecked returns a + b and whether it fits in an int64; when it does
-// not, the sum saturates at math.MaxInt64 or math.MinInt64.
-func addChecked(a, b int64) (int64, bool) {
-	sum := a + b
-	switch {
-	case a > 0 && b > 0 && sum < 0:
-		return math.MaxInt64, false
-	case a < 0 && b < 0 && sum >= 0:
-		return math.MinInt64, false
-	}
-	return sum, true
-}
-
-// satAdd is a + b saturated at the int64 limits: the counts of one series
-// step, which show a shape and feed no verdict.
-func satAdd(a, b int64) int64 {
-	sum, _ := addChecked(a, b)
-	return sum
-}
-
-// satInt is satAdd for an int.
-func satInt(a, b int) int { return int(satAdd(int64(a), int64(b))) }

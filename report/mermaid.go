@@ -38,7 +38,7 @@ const (
 )
 
 // span is one or more consecutive points of a scenario's time series over
-// their real interval (From, T]: merged as results.Widen merges them.
+// their real interval (From, T]: merged as results.CombinePoints merges consecutive points.
 type span struct {
 	From time.Duration
 	results.Point
@@ -84,7 +84,7 @@ func downsample(ss []span, limit int) []span {
 	for i := 0; i < len(ss); i += per {
 		m := ss[i]
 		for _, s := range ss[i+1 : min(i+per, len(ss))] {
-			m.Point = results.Widen(m.Point, s.Point)
+			m.Point = results.CombinePoints(m.Point, s.Point, results.Consecutive)
 		}
 		out = append(out, m)
 	}

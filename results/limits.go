@@ -53,7 +53,7 @@ const (
 	// A latency histogram (Latency.Histogram) tracks values from
 	// HistogramLowest or less (at least 1) to HistogramHighest or less, in
 	// nanoseconds, at most HistogramSigFigs significant figures: the
-	// engine's histograms (engine/recorder.go) are 1 µs to one hour at 2 or
+	// engine's histograms (tally: Lowest, Highest, SigFigs) are 1 µs to one hour at 2 or
 	// 3 significant figures (192 KiB and 27 KiB decoded). One histogram
 	// within these bounds takes at most 264 KiB decoded.
 	HistogramLowest  = 1000

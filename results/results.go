@@ -663,29 +663,64 @@ func ExhaustionShare(total, measured time.Duration, replicas int) float64 {
 	return min(float64(total)/float64(measured)/float64(replicas), 1)
 }
 
-// Widen combines two consecutive points of one series into the step they
-// cover together (a series that widens its step, a chart that downsamples):
-// counts add up, percentiles and peaks take the larger value, levels (users,
-// idle, total) take the later one. The result ends at b.T.
-func Widen(a, b Point) Point {
-	return Point{
+// PointsAre says how two points of time series relate, for [CombinePoints].
+type PointsAre int
+
+const (
+	// Consecutive: b is the step after a in one series (a series that
+	// widens its step, a chart that downsamples).
+	Consecutive PointsAre = iota
+	// Concurrent: a and b are the same step of two series that ran side
+	// by side, each with its own users and pools (the segments of a plan).
+	Concurrent
+)
+
+// CombinePoints is the one reducer of series points: it combines a and b
+// into one point. Counts (ops, errors) add up, saturated at the int64
+// limit rather than wrapped around (a step's counts show a shape; the
+// checked totals are in the scenario); percentiles take the larger value
+// (an upper bound); the point is in the warm-up when both are. Levels
+// depend on rel: for Consecutive points the step's peaks (in use, waiting,
+// in flight) take the larger value, the levels at the step's end (users,
+// idle, total) b's, and the point ends at b.T; for Concurrent points every
+// level adds up (saturated) and the point keeps a.T.
+func CombinePoints(a, b Point, rel PointsAre) Point {
+	p := Point{
 		T:          b.T,
-		Users:      b.Users,
-		Ops:        a.Ops + b.Ops,
-		Errors:     a.Errors + b.Errors,
+		Ops:        satAdd(a.Ops, b.Ops),
+		Errors:     satAdd(a.Errors, b.Errors),
 		AcquireP50: max(a.AcquireP50, b.AcquireP50),
 		AcquireP95: max(a.AcquireP95, b.AcquireP95),
 		AcquireP99: max(a.AcquireP99, b.AcquireP99),
 		QueryP95:   max(a.QueryP95, b.QueryP95),
 		OpP95:      max(a.OpP95, b.OpP95),
-		InUse:      max(a.InUse, b.InUse),
-		Idle:       b.Idle,
-		Total:      b.Total,
-		Waiting:    max(a.Waiting, b.Waiting),
-		InFlight:   max(a.InFlight, b.InFlight),
 		Warmup:     a.Warmup && b.Warmup,
 	}
+	if rel == Concurrent {
+		p.T = a.T
+		p.Users, p.InUse, p.Idle, p.Total = satInt(a.Users, b.Users), satInt(a.InUse, b.InUse), satInt(a.Idle, b.Idle), satInt(a.Total, b.Total)
+		p.Waiting, p.InFlight = satInt(a.Waiting, b.Waiting), satInt(a.InFlight, b.InFlight)
+		return p
+	}
+	p.Users, p.Idle, p.Total = b.Users, b.Idle, b.Total
+	p.InUse, p.Waiting, p.InFlight = max(a.InUse, b.InUse), max(a.Waiting, b.Waiting), max(a.InFlight, b.InFlight)
+	return p
 }
+
+// satAdd is a + b saturated at the int64 limits.
+func satAdd(a, b int64) int64 {
+	sum := a + b
+	switch {
+	case a > 0 && b > 0 && sum < 0:
+		return 1<<63 - 1
+	case a < 0 && b < 0 && sum >= 0:
+		return -1 << 63
+	}
+	return sum
+}
+
+// satInt is satAdd for an int.
+func satInt(a, b int) int { return int(satAdd(int64(a), int64(b))) }
 
 // Outcome is one evaluation of one assertion on one scenario, or on the run
 // as a whole (Scenario "") for a check that reads no scenario figure.

@@ -31,21 +31,60 @@ func Summarize(h *hdrhistogram.Histogram) results.Latency {
 }
 
 // Figures is [Summarize] without the encoded histogram: the cheap summary
-// of a partial result (live assertions, progress).
+// of a partial result (live assertions, progress). h holds nanoseconds.
 func Figures(h *hdrhistogram.Histogram) results.Latency {
+	return FiguresIn(h, time.Nanosecond)
+}
+
+// FiguresIn is [Figures] for a histogram whose values count unit (the
+// load generator's own lateness is recorded in microseconds): every figure
+// is converted to a duration. An empty or nil histogram gives the zero
+// Latency.
+func FiguresIn(h *hdrhistogram.Histogram, unit time.Duration) results.Latency {
 	if h == nil || h.TotalCount() == 0 {
 		return results.Latency{}
 	}
+	d := func(v int64) time.Duration { return time.Duration(v) * unit }
 	return results.Latency{
 		Count: h.TotalCount(),
-		Min:   time.Duration(h.Min()),
-		Mean:  time.Duration(h.Mean()),
-		P50:   time.Duration(h.ValueAtQuantile(50)),
-		P90:   time.Duration(h.ValueAtQuantile(90)),
-		P95:   time.Duration(h.ValueAtQuantile(95)),
-		P99:   time.Duration(h.ValueAtQuantile(99)),
-		Max:   time.Duration(h.Max()),
+		Min:   d(h.Min()),
+		Mean:  time.Duration(h.Mean() * float64(unit)),
+		P50:   d(h.ValueAtQuantile(50)),
+		P90:   d(h.ValueAtQuantile(90)),
+		P95:   d(h.ValueAtQuantile(95)),
+		P99:   d(h.ValueAtQuantile(99)),
+		Max:   d(h.Max()),
 	}
+}
+
+// Bound combines latency summaries without their histograms: counts
+// summed, the min of the minimums, the max of the maximums, the mean
+// weighted by count, and each percentile the largest of the inputs' (an
+// upper bound of the true percentile: the p-th percentile of the union
+// never exceeds the largest of the parts'). Summaries of no values are
+// skipped. The result has no histogram.
+func Bound(ls ...results.Latency) results.Latency {
+	var out results.Latency
+	var weighted float64
+	for _, l := range ls {
+		if l.Count == 0 {
+			continue
+		}
+		if out.Count == 0 || l.Min < out.Min {
+			out.Min = l.Min
+		}
+		out.Count += l.Count
+		weighted += float64(l.Mean) * float64(l.Count)
+		out.P50 = max(out.P50, l.P50)
+		out.P90 = max(out.P90, l.P90)
+		out.P95 = max(out.P95, l.P95)
+		out.P99 = max(out.P99, l.P99)
+		out.Max = max(out.Max, l.Max)
+	}
+	if out.Count > 0 {
+		out.Mean = time.Duration(weighted / float64(out.Count))
+	}
+	return out
 }
 
 // Decode returns the histogram l carries. It fails with [ErrNoHistogram]
@@ -70,23 +109,11 @@ func Decode(l results.Latency) (*hdrhistogram.Histogram, error) {
 	return h, nil
 }
 
-// Merge returns a new histogram holding every value of hs (nil entries
-// skipped), with the first histogram's range and precision; nil when hs
-// holds none. It changes none of hs, and fails when a value lies outside
-// that range.
-func Merge(hs ...*hdrhistogram.Histogram) (*hdrhistogram.Histogram, error) {
-	var sum *hdrhistogram.Histogram
-	for _, h := range hs {
-		if h == nil {
-			continue
-		}
-		if sum == nil {
-			sum = hdrhistogram.Import(h.Export())
-			continue
-		}
-		if dropped := sum.Merge(h); dropped > 0 {
-			return nil, fmt.Errorf("merge histograms: %d values outside the range %d to %d", dropped, sum.LowestTrackableValue(), sum.HighestTrackableValue())
-		}
+// Add merges the values of src into dst. It fails, naming the range,
+// when values of src lie outside dst's (they are left out of dst).
+func Add(dst, src *hdrhistogram.Histogram) error {
+	if dropped := dst.Merge(src); dropped > 0 {
+		return fmt.Errorf("merge histograms: %d values outside the range %d to %d", dropped, dst.LowestTrackableValue(), dst.HighestTrackableValue())
 	}
-	return sum, nil
+	return nil
 }

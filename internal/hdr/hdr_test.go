@@ -12,7 +12,7 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// engineHist is a histogram of the engine's geometry (engine/recorder.go):
+// engineHist is a histogram of the engine's geometry (package tally):
 // 1 µs to one hour, 3 significant figures, values in ns.
 func engineHist(values ...time.Duration) *hdrhistogram.Histogram {
 	h := hdrhistogram.New(1000, int64(time.Hour), 3)
@@ -102,31 +102,45 @@ func TestDecodeRefuses(t *testing.T) {
 	}
 }
 
-func TestMergeEqualsOneHistogramOfAllValues(t *testing.T) {
+func TestAddEqualsOneHistogramOfAllValues(t *testing.T) {
 	a := []time.Duration{ms(1), ms(5), ms(9), ms(200)}
 	b := []time.Duration{ms(2), ms(3), 1500 * time.Microsecond}
-	c := []time.Duration{ms(40), time.Second}
-	ha, hb, hc := engineHist(a...), engineHist(b...), engineHist(c...)
-	sum, err := hdr.Merge(ha, nil, hb, hc)
-	if err != nil {
+	ha, hb := engineHist(a...), engineHist(b...)
+	if err := hdr.Add(ha, hb); err != nil {
 		t.Fatal(err)
 	}
-	all := engineHist(append(append(append([]time.Duration{}, a...), b...), c...)...)
-	if got, want := hdr.Summarize(sum), hdr.Summarize(all); got != want {
+	all := engineHist(append(append([]time.Duration{}, a...), b...)...)
+	if got, want := hdr.Summarize(ha), hdr.Summarize(all); got != want {
 		t.Errorf("merged %+v\nwant  %+v", got, want)
 	}
-	if ha.TotalCount() != int64(len(a)) {
-		t.Errorf("Merge changed its first input: %d values, want %d", ha.TotalCount(), len(a))
-	}
-	if none, err := hdr.Merge(nil, nil); none != nil || err != nil {
-		t.Errorf("Merge(nil, nil) = %v, %v; want nil, nil", none, err)
+	if hb.TotalCount() != int64(len(b)) {
+		t.Errorf("Add changed its source: %d values, want %d", hb.TotalCount(), len(b))
 	}
 }
 
-func TestMergeRefusesValuesOutOfRange(t *testing.T) {
+func TestAddRefusesValuesOutOfRange(t *testing.T) {
 	small := hdrhistogram.New(1, 1000, 3)
 	big := engineHist(time.Second)
-	if _, err := hdr.Merge(small, big); err == nil {
-		t.Fatal("Merge into a histogram too small: no error")
+	if err := hdr.Add(small, big); err == nil {
+		t.Fatal("Add into a histogram too small: no error")
+	}
+}
+
+// TestFiguresIn: a histogram of microseconds summarises as durations:
+// every figure is the histogram's own, times the unit.
+func TestFiguresIn(t *testing.T) {
+	us := hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3)
+	for _, v := range []int64{120, 450, 900, 2000, 15000} {
+		_ = us.RecordValue(v)
+	}
+	d := func(v int64) time.Duration { return time.Duration(v) * time.Microsecond }
+	want := results.Latency{Count: 5, Min: d(us.Min()), Mean: time.Duration(us.Mean() * 1000),
+		P50: d(us.ValueAtQuantile(50)), P90: d(us.ValueAtQuantile(90)), P95: d(us.ValueAtQuantile(95)),
+		P99: d(us.ValueAtQuantile(99)), Max: d(us.Max())}
+	if got := hdr.FiguresIn(us, time.Microsecond); got != want || got.Min != 120*time.Microsecond {
+		t.Errorf("FiguresIn(µs) %+v\nwant %+v", got, want)
+	}
+	if z := hdr.FiguresIn(nil, time.Microsecond); z != (results.Latency{}) {
+		t.Errorf("FiguresIn(nil) = %+v", z)
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package measure
 
 import (
 	"math"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
-	"github.com/planrun/planrun/schema"
 )
 
 const ms = time.Millisecond
@@ -72,7 +71,7 @@ func TestLevelTime(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			l := newPoolLevels(c.capacity, 1, c.from)
+			l := NewLevels(c.capacity, 1, c.from)
 			l.logs[0] = c.changes
 			l.merge(c.end)
 			if got := l.each[0].utilization(c.end); !sameUtil(got, c.want) {
@@ -89,7 +88,7 @@ func TestLevelTime(t *testing.T) {
 // instant, not a combination of their summaries: two replicas full at
 // different times are each at max 1, the total never.
 func TestLevelTimeTotal(t *testing.T) {
-	l := newPoolLevels(2, 2, 0)
+	l := NewLevels(2, 2, 0)
 	l.origin[1] = -10 * ms // created 10 ms before the scenario's start, the other at it
 	// Taken in two parts: replica 2 is full from 50 ms to 100 ms; its
 	// last change came 1 ms after the reading at 100 ms, and counts at it.
@@ -114,52 +113,86 @@ func TestLevelTimeTotal(t *testing.T) {
 	}
 }
 
-// TestTimeScaleNote: an open model rehearsed at another length keeps its
-// rates, so the note says by how much its queue changed and names the surge.
-func TestTimeScaleNote(t *testing.T) {
-	plan, err := schema.Parse("plan.yaml", []byte(`
-version: 1
-name: note
-mixes:
-  m:
-    - {name: a, sql: SELECT 1}
-scenarios:
-  - name: surge
-    mix: m
-    stages:
-      - {rate: 400/s, duration: 20s}
-      - {rate: 1500/s, ramp: 1s, duration: 6s}
-      - {rate: 400/s, duration: 30s}
-  - {name: steady, mix: m, rate: 100/s, duration: 10s}
-  - {name: closed, mix: m, users: 5, duration: 10s}
-`), func(string) (string, bool) { return "", false })
-	if err != nil {
-		t.Fatal(err)
+// TestSeriesIsBounded feeds two hours of one-second points: the series stays
+// within results.MaxSeriesPoints and keeps every operation.
+func TestSeriesIsBounded(t *testing.T) {
+	s := NewSeries(time.Second)
+	const seconds = 2 * 60 * 60
+	for i := 1; i <= seconds; i++ {
+		s.Add(results.Point{T: time.Duration(i) * time.Second, Users: i % 7, Ops: 10, Errors: 1, AcquireP95: time.Duration(i) * time.Microsecond, Waiting: i % 5})
+	}
+	pts := s.Flush()
+	if len(pts) > results.MaxSeriesPoints || len(pts) < results.MaxSeriesPoints/2 {
+		t.Fatalf("%d points for a 2-hour run, want %d/2..%d", len(pts), results.MaxSeriesPoints, results.MaxSeriesPoints)
+	}
+	var ops, errs int64
+	for i, p := range pts {
+		ops += p.Ops
+		errs += p.Errors
+		if i > 0 && p.T <= pts[i-1].T {
+			t.Fatalf("points out of order at %d", i)
+		}
+	}
+	if ops != 10*seconds || errs != seconds {
+		t.Errorf("downsampling lost counts: ops %d, errors %d", ops, errs)
+	}
+	if last := pts[len(pts)-1]; last.T != seconds*time.Second || last.AcquireP95 != seconds*time.Microsecond {
+		t.Errorf("last point %+v: want the end and the worst p95", last)
+	}
+	t.Logf("2 h → %d points of %v", len(pts), s.step)
+}
+
+func TestRecoveryTracker(t *testing.T) {
+	// Stage 2 runs from 1s to 2s; samples every 100 ms up to at most 3s.
+	type interval struct {
+		exhausted bool
+		t         Tick
+	}
+	healthy := interval{false, Tick{Acquires: 10, Ops: 10}}
+	exhausted := interval{true, Tick{Acquires: 10, Ops: 10}}
+	slow := interval{false, Tick{Acquires: 20, Slow: 2, Ops: 20}}
+	failing := interval{false, Tick{Acquires: 20, Ops: 20, Failed: 2}}
+	// from returns n copies of iv.
+	from := func(n int, iv interval) []interval {
+		out := make([]interval, n)
+		for i := range out {
+			out[i] = iv
+		}
+		return out
+	}
+	cat := func(parts ...[]interval) []interval {
+		var out []interval
+		for _, p := range parts {
+			out = append(out, p...)
+		}
+		return out
 	}
 	cases := []struct {
-		name  string
-		scale float64
-		want  []string // in order, for surge, steady, closed
+		name      string
+		intervals []interval // from 100 ms on
+		status    results.RecoveryStatus
+		duration  time.Duration
 	}{
-		{"a tenth", 0.1, []string{
-			"--time-scale 0.1 shortened every stage to 0.1 × its planned length at the same rate (stage 2: 1,500/s for 600ms instead of 6s), so a queue built while arrivals outpaced the pool was about 0.1 × the one the plan's arithmetic gives, and its waits and drain 0.1 × as long",
-			"--time-scale 0.1 shortened the scenario to 0.1 × its planned length at the same rate (100/s for 1s instead of 10s), so a queue built while arrivals outpaced the pool was about 0.1 × the one the plan's arithmetic gives, and its waits and drain 0.1 × as long",
-			"",
-		}},
-		{"longer", 2, []string{
-			"--time-scale 2 lengthened every stage to 2 × its planned length at the same rate (stage 2: 1,500/s for 12s instead of 6s), so a queue built while arrivals outpaced the pool was about 2 × the one the plan's arithmetic gives, and its waits and drain 2 × as long",
-			"--time-scale 2 lengthened the scenario to 2 × its planned length at the same rate (100/s for 20s instead of 10s), so a queue built while arrivals outpaced the pool was about 2 × the one the plan's arithmetic gives, and its waits and drain 2 × as long",
-			"",
-		}},
-		{"as written", 1, []string{"", "", ""}},
+		{"stress before the stage is ignored", cat(from(9, exhausted), from(21, healthy)), results.RecoveryNotStressed, 0},
+		{"stressed in the stage, healthy from its end", cat(from(10, healthy), from(10, exhausted), from(10, healthy)), results.RecoveryRecovered, 0},
+		{"exhausted 300 ms past the end", cat(from(10, healthy), from(13, exhausted), from(7, healthy)), results.RecoveryRecovered, 300 * ms},
+		{"slow acquires count as stress", cat(from(10, healthy), from(12, slow), from(8, healthy)), results.RecoveryRecovered, 200 * ms},
+		{"sustained overload never recovers", cat(from(10, healthy), from(20, exhausted)), results.RecoveryNotRecovered, time.Second},
+		{"a healthy moment inside an overload is not recovery", cat(from(10, healthy), from(12, exhausted), from(2, healthy), from(6, exhausted)), results.RecoveryNotRecovered, time.Second},
+		{"healthy for less than the settle window", cat(from(10, healthy), from(17, exhausted), from(3, healthy)), results.RecoveryNotRecovered, time.Second},
+		{"a relapse after settling is a new incident", cat(from(10, healthy), from(13, exhausted), from(5, healthy), from(2, exhausted)), results.RecoveryRecovered, 300 * ms},
+		{"failed operations count as stress", cat(from(10, healthy), from(14, failing), from(6, healthy)), results.RecoveryRecovered, 400 * ms},
+		{"stopped before the stage's end", cat(from(10, healthy), from(5, exhausted)), results.RecoveryNotReached, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for i := range plan.Scenarios {
-				sc := compileScenario(plan, &plan.Scenarios[i], map[string]*mix{}, c.scale)
-				if sc.TimeScaleNote != c.want[i] {
-					t.Errorf("%s: note\n%q\nwant\n%q", plan.Scenarios[i].Name, sc.TimeScaleNote, c.want[i])
-				}
+			r := &Recovery{Start: time.Second, End: 2 * time.Second, Settle: RecoverySettle}
+			for i, iv := range c.intervals {
+				r.Add(time.Duration(i+1)*100*time.Millisecond, iv.exhausted, iv.t)
+			}
+			got := r.Finish()
+			if got.Status != c.status || got.Duration != c.duration {
+				t.Errorf("got %s after %v, want %s after %v", got.Status, got.Duration, c.status, c.duration)
 			}
 		})
 	}

@@ -1,4 +1,10 @@
-package engine
+// Package measure holds the engine's measures that need nothing of a
+// running scenario but their inputs: the pools' busy levels integrated
+// exactly into utilization (Levels), the recovery after a stage or a fault
+// (Recovery, fed one Tick per pool sample), and the bounded time series
+// (Series). The engine's collector feeds them; each is used by one
+// goroutine (the scenario's sampler).
+package measure
 
 import (
 	"time"
@@ -88,11 +94,11 @@ func (a *levelTime) utilization(end time.Duration) results.Utilization {
 	}
 }
 
-// poolLevels merges the replicas' logs of busy levels in time order into
+// Levels merges the replicas' logs of busy levels in time order into
 // each replica's levelTime and into the total's (the sum of their levels
 // at each instant, over every replica's connections). It runs on the
 // scenario's goroutine, like the collector.
-type poolLevels struct {
+type Levels struct {
 	origin []time.Duration // each pool's creation, from the scenario's start
 	logs   [][]pool.LevelChange
 	pos    []int
@@ -103,8 +109,10 @@ type poolLevels struct {
 	total  levelTime
 }
 
-func newPoolLevels(capacity, replicas int, from time.Duration) *poolLevels {
-	l := &poolLevels{
+// NewLevels returns the busy levels of replicas pools of capacity
+// connections each, measured from offset from (the warm-up's end).
+func NewLevels(capacity, replicas int, from time.Duration) *Levels {
+	l := &Levels{
 		origin: make([]time.Duration, replicas),
 		logs:   make([][]pool.LevelChange, replicas),
 		pos:    make([]int, replicas),
@@ -117,10 +125,10 @@ func newPoolLevels(capacity, replicas int, from time.Duration) *poolLevels {
 	return l
 }
 
-// take collects every replica's changes logged since the last call, at
+// Take collects every replica's changes logged since the last call, at
 // offset at from the scenario's start. A change logged after at (between
 // the caller's clock reading and the pools' locks) is counted at at.
-func (l *poolLevels) take(at time.Duration, pools []*pool.Pool) {
+func (l *Levels) Take(at time.Duration, pools []*pool.Pool) {
 	for i, p := range pools {
 		l.logs[i] = p.TakeLevels(l.logs[i])
 	}
@@ -128,7 +136,7 @@ func (l *poolLevels) take(at time.Duration, pools []*pool.Pool) {
 }
 
 // merge counts the changes in logs, in time order (ties: replica order).
-func (l *poolLevels) merge(at time.Duration) {
+func (l *Levels) merge(at time.Duration) {
 	clear(l.pos)
 	for {
 		next, nt := -1, time.Duration(0)
@@ -152,4 +160,19 @@ func (l *poolLevels) merge(at time.Duration) {
 		l.cur[next] = lv
 		l.total.set(t, l.sum)
 	}
+}
+
+// Created notes that replica i's pool was created at offset at from the
+// scenario's start (before it: negative); its logged changes count from there.
+func (l *Levels) Created(i int, at time.Duration) { l.origin[i] = at }
+
+// Utilization is every replica's pools together up to offset end, as
+// fractions of their total capacity (see levelTime.utilization).
+func (l *Levels) Utilization(end time.Duration) results.Utilization {
+	return l.total.utilization(end)
+}
+
+// Replica is replica i's utilization up to offset end.
+func (l *Levels) Replica(i int, end time.Duration) results.Utilization {
+	return l.each[i].utilization(end)
 }
