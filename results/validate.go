@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -192,14 +193,12 @@ func (c *checker) scenario(p string, s *Scenario, finished time.Time) {
 	if c.finite(p+".throughput", s.Throughput) {
 		c.nonNegative(p+".throughput", s.Throughput)
 	}
-	c.latency(p+".acquire", s.Acquire)
-	c.latency(p+".query", s.Query)
-	c.latency(p+".op", s.Op)
-	c.latency(p+".hold", s.Hold)
-	c.latency(p+".connect", s.Connect)
-	c.latency(p+".generator_lag", s.GeneratorLag)
-	c.latency(p+".generator.timer_lateness", s.Generator.TimerLateness)
-	c.latency(p+".lag", s.Lag)
+	// Every latency of the scenario and its operations, found by type (a
+	// latency added to either is checked without being listed here).
+	walkLatencies(reflect.ValueOf(s).Elem(), p, func(path string, l *Latency) bool {
+		c.latency(path, *l)
+		return true
+	})
 	c.count(p+".arrivals", s.Arrivals)
 	c.count(p+".dropped", s.Dropped)
 	c.count(p+".in_flight.max", int64(s.InFlight.Max))
@@ -218,9 +217,6 @@ func (c *checker) scenario(p string, s *Scenario, finished time.Time) {
 		c.fraction(op+"share", o.Share)
 		c.opsErrors(op, o.Ops, o.Errors)
 		c.fraction(op+"success_rate", o.SuccessRate)
-		c.latency(op+"acquire", o.Acquire)
-		c.latency(op+"query", o.Query)
-		c.latency(op+"op", o.Op)
 	}
 	c.counts(p+".errors_by", s.ErrorsBy)
 	c.counts(p+".sqlstates", s.SQLStates)
