@@ -363,6 +363,7 @@ var figures = func() []Figure {
 	add(opLatencyFamily("acquire", "its acquires", func(o *Operation) *Latency { return &o.Acquire }, liveAcquire)...)
 	add(opLatencyFamily("query", "its statements' round trips", func(o *Operation) *Latency { return &o.Query }, liveQuery)...)
 	add(opLatencyFamily("op", "the whole operation", func(o *Operation) *Latency { return &o.Op }, liveOp)...)
+	add(opLatencyFamily("hold", "how long it kept its connection", func(o *Operation) *Latency { return &o.Hold }, nil)...)
 	add(Figure{Name: OperationPrefix + "ops", Unit: UnitCount, Combine: CombineSum,
 		Description: "its attempted operations", JSON: "operations[].ops", Live: liveOpOps, Column: "ops",
 		Value: func(s *Scenario) float64 { return float64(firstOp(s).Ops) }, OfOperation: func(o *Operation) float64 { return float64(o.Ops) }},

@@ -407,6 +407,10 @@ type Operation struct {
 	Acquire Latency `json:"acquire" expr:"acquire"`
 	Query   Latency `json:"query" expr:"query"`
 	Op      Latency `json:"op" expr:"op"`
+	// Hold is how long this operation kept its connection, defined as the
+	// scenario's: from the hand-over to the return (statements, hold:,
+	// the checkout's BEGIN and reset).
+	Hold Latency `json:"hold" expr:"hold"`
 }
 
 // Connections counts the lifecycle of server connections.

@@ -71,6 +71,7 @@ const (
 	opAcquire = iota
 	opQuery
 	opOp
+	opHold
 	nOpLatencies
 )
 
@@ -81,6 +82,7 @@ var opLatencies = [nOpLatencies]struct {
 	opAcquire: {"acquire", func(o *results.Operation) *results.Latency { return &o.Acquire }},
 	opQuery:   {"query", func(o *results.Operation) *results.Latency { return &o.Query }},
 	opOp:      {"op", func(o *results.Operation) *results.Latency { return &o.Op }},
+	opHold:    {"hold", func(o *results.Operation) *results.Latency { return &o.Hold }},
 }
 
 // Scenario-wide counters, indexes of counters.
@@ -326,6 +328,7 @@ func (s *Scenario) Add(r *Result) {
 	}
 	if r.Acquired {
 		s.lat[latHold].record(r.Hold)
+		o.lat[opHold].record(r.Hold)
 	}
 	s.lat[latOp].record(r.Total)
 	o.lat[opOp].record(r.Total)
