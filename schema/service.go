@@ -240,7 +240,8 @@ func (v *validator) httpOperation(op *Operation, label string) {
 	v.check(v.m.has(&op.Timeout) && op.Timeout <= 0, &op.Timeout, op.Pos,
 		fmt.Sprintf("it bounds one request; remove it for the default %s", humanize.Exact(httpop.DefaultTimeout)),
 		"%s: timeout must be > 0", label)
-	v.check(op.Timeout.D() > MaxPause, &op.Timeout, op.Pos, "", "%s: timeout %s is longer than %s", label, humanize.Exact(op.Timeout.D()), humanize.Exact(MaxPause))
+	v.check(op.Timeout.D() > MaxPause, &op.Timeout, op.Pos, "a timeout bounds one request, at most the longest pause a plan has (see Limits in docs/plan-format.md)",
+		"%s: timeout %s is longer than %s", label, humanize.Exact(op.Timeout.D()), humanize.Exact(MaxPause))
 	v.httpArgs(op, label, path, pathAt)
 }
 

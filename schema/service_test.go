@@ -194,6 +194,16 @@ func TestServiceErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "processes too large to read, from the environment, and a timeout too long",
+			src: serviceHead + doc("target:", "  service: {url: 'http://h', processes: 99999999999}") +
+				mix("    - {name: a, http: GET /a, timeout: 25h, expect: []}"),
+			want: []want{
+				{"6:@99999999999", "processes: integer 99999999999 is out of range", "processes is from 1 to 10,000"},
+				{"9:@25h", "operation `a`: timeout 25h is longer than 24h", ""},
+				{"9:@[]", "operation `a`: expect is empty", "any 2xx"},
+			},
+		},
+		{
 			name: "an unknown service key",
 			src:  serviceHead + doc("target:", "  service: {url: 'http://h', ready_path: /up}") + mix("    - {name: a, http: GET /a}"),
 			want: []want{{"6:@ready_path", "unknown key `ready_path` in target.service", "valid keys: `application_name`, `database_env`"}},
