@@ -204,6 +204,18 @@ func TestServiceErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "other tools' spellings of an HTTP operation and of the service",
+			src: serviceHead + doc("target:", "  application_url: http://h") +
+				mix("    - {name: a, method: GET, url: /a, status: 200}"),
+			want: []want{
+				{"6:3", "unknown key `application_url` in target", "write `service: {url: ${APPLICATION_URL}}`"},
+				{"9:7", "operation `a` needs sql, transaction or http", "`http: METHOD PATH`"},
+				{"9:@method", "unknown key `method` in operation", "`http: METHOD PATH`"},
+				{"9:@url", "unknown key `url` in operation", "`http: METHOD PATH`"},
+				{"9:@status", "unknown key `status` in operation", "`expect: [200]`"},
+			},
+		},
+		{
 			name: "an unknown service key",
 			src:  serviceHead + doc("target:", "  service: {url: 'http://h', ready_path: /up}") + mix("    - {name: a, http: GET /a}"),
 			want: []want{{"6:@ready_path", "unknown key `ready_path` in target.service", "valid keys: `application_name`, `database_env`"}},
