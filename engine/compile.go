@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	mrand "math/rand/v2"
 	"strings"
 	"time"
 
@@ -119,7 +120,16 @@ type operation struct {
 	Statements []statement
 	// Transaction wraps the statements in BEGIN ... COMMIT.
 	Transaction bool
-	Hold        time.Duration
+	// Hold keeps the connection after the statements: a duration drawn
+	// uniformly in [Min, Max] per operation ([operation.hold]).
+	Hold schema.DurationRange
+}
+
+// hold draws how long op keeps its connection after its statements,
+// uniformly in op.Hold as think is drawn; a fixed hold (Min == Max) draws
+// nothing from r, so a seed's other draws stay as they were.
+func (op *operation) hold(r *mrand.Rand) time.Duration {
+	return uniform(op.Hold.Min, op.Hold.Max, r.Uint64N, r.Uint64)
 }
 
 // statement is one compiled SQL statement.
@@ -266,7 +276,7 @@ func compileMix(name string, ops schema.Mix, errs *schema.Errors) *mix {
 	m := &mix{Name: name}
 	total := 0.0
 	for i, o := range ops {
-		op := &operation{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold.D()}
+		op := &operation{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold}
 		if len(o.Transaction) > 0 {
 			op.Transaction = true
 			op.Statements = compileStatements(o.Transaction, errs)

@@ -238,8 +238,8 @@ func (u *user) execute(ctx context.Context, op *operation, res *opResult, start 
 			return err
 		}
 	}
-	if op.Hold > 0 {
-		if !u.sleep(op.Hold, ctx.Done()) {
+	if hold := op.hold(u.env.Rand); hold > 0 {
+		if !u.sleep(hold, ctx.Done()) {
 			return ctx.Err()
 		}
 	}

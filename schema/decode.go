@@ -26,8 +26,8 @@ type meta struct {
 	mixPos   map[string]Pos // position of each mix's value
 	mixOrder []string       // mix names in file order
 	root     Pos            // the document's top-level mapping
-	// sql holds the scalar each SQL text was decoded from, to point at a
-	// placeholder inside it.
+	// sql holds the scalar each SQL text (and each http and body of an
+	// HTTP operation) was decoded from, to point at a placeholder inside it.
 	sql map[*string]*yaml.Node
 	// env holds, for each number expanded from ${VAR}, the reference as
 	// written: messages show it instead of the value.
@@ -35,6 +35,20 @@ type meta struct {
 	// urlFromEnv is set when target.url refers to a variable (`${...}`):
 	// whether it is empty depends on the environment the plan runs in.
 	urlFromEnv bool
+	// entries holds, for each string map (env, headers; keyed by a pointer
+	// to the map field), where each of its keys and values was written.
+	entries map[any]map[string]entry
+	// serviceDir is target.service.dir as written, before it is resolved
+	// against the plan file's directory: messages show it.
+	serviceDir string
+}
+
+// entry is where one key and value of a string map was written.
+type entry struct {
+	key, val Pos
+	// ref is the value as written when it holds ${VAR}: messages show it
+	// instead of the value (env and header values are where secrets are).
+	ref string
 }
 
 // has reports whether the field behind ptr was written in the file.
@@ -83,6 +97,7 @@ var section = map[reflect.Type]string{
 	reflect.TypeFor[Plan]():            "the plan",
 	reflect.TypeFor[Target]():          "target",
 	reflect.TypeFor[Network]():         "target.network",
+	reflect.TypeFor[Service]():         "target.service",
 	reflect.TypeFor[Fault]():           "fault",
 	reflect.TypeFor[Pool]():            "pool",
 	statementType:                      "statement",
@@ -272,6 +287,10 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, c ctx) bool {
 	switch v.Kind() {
 	case reflect.Struct:
 		return d.mapping(n, v, c)
+	case reflect.Map:
+		if v.Type().Key().Kind() == reflect.String && v.Type().Elem().Kind() == reflect.String {
+			return d.stringMap(n, v, c)
+		}
 	case reflect.Slice:
 		return d.sequence(n, v, c)
 	case reflect.String:
@@ -432,7 +451,11 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		if t == reflect.TypeFor[Plan]() {
 			fc.expand = expandKeys[key]
 		}
-		fc.url = t == reflect.TypeFor[Target]() && key == "url"
+		isTarget := t == reflect.TypeFor[Target]()
+		fc.url = (isTarget || t == reflect.TypeFor[Service]()) && key == "url"
+		if t == reflect.TypeFor[Operation]() && key == "headers" {
+			fc.expand = true // header values carry secrets: `Bearer ${API_TOKEN}`
+		}
 		fv := v.Field(f.index)
 		ok = d.value(kv.val, fv, fc)
 		good = good && ok
@@ -442,10 +465,10 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		}
 		ptr := fv.Addr().Interface()
 		d.meta.pos[ptr] = d.src.pos(vn)
-		if fc.url && vn.Kind == yaml.ScalarNode && strings.Contains(vn.Value, "${") {
+		if isTarget && fc.url && vn.Kind == yaml.ScalarNode && strings.Contains(vn.Value, "${") {
 			d.meta.urlFromEnv = true
 		}
-		if key == "sql" && fv.Kind() == reflect.String {
+		if (key == "sql" || key == "http" || key == "body") && fv.Kind() == reflect.String {
 			d.meta.sql[ptr.(*string)] = vn
 		}
 		if !ok {

@@ -7,6 +7,7 @@ func applyDefaults(p *Plan, m *meta) {
 	setIfAbsent(m, &p.Target.ApplicationName, ApplicationNameFor(p.Name))
 	setIfAbsent(m, &p.Target.Replicas, DefaultReplicas)
 	setIfAbsent(m, &p.Target.Balance, DefaultBalance)
+	serviceDefaults(p, m)
 	setIfAbsent(m, &p.Pool.Size, DefaultPoolSize)
 	setIfAbsent(m, &p.Pool.MaxOverflow, DefaultMaxOverflow)
 	setIfAbsent(m, &p.Pool.Timeout, Duration(DefaultPoolTimeout))

@@ -329,12 +329,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "operation with sql and transaction",
 			src:  doc(head, "mixes:", "  app:", "    - name: read", "      sql: SELECT 1", "      transaction: [SELECT 2]", scenario),
-			want: []want{{"7:20", "operation `read` has both sql and transaction", "not both"}},
+			want: []want{{"7:20", "operation `read` has both sql and transaction", "not several"}},
 		},
 		{
 			name: "operation with neither sql nor transaction",
 			src:  doc(head, "mixes:", "  app:", "    - {name: read, hold: 1ms}", scenario),
-			want: []want{{"5:7", "operation `read` needs sql or transaction", ""}},
+			want: []want{{"5:7", "operation `read` needs sql, transaction or http", ""}},
 		},
 		{
 			name: "operation with empty sql",

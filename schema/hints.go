@@ -52,7 +52,9 @@ var poolExample = map[string]string{
 // of another section or another tool: SQLAlchemy's pool arguments, pool keys
 // at the top level, `ramp_up` in a stage, `ramp` in a scenario, an open
 // model's keys at the top level, `rps` and the like for `rate`, `seed` in a
-// scenario, other names for a fault's keys (`duration` for `for`). It returns ""
+// scenario, other names for a fault's keys (`duration` for `for`), other
+// spellings of an HTTP operation (`method`, `url`, `status`) and of
+// target.service (`application_url`). It returns ""
 // for other keys (the "did you mean" hint applies).
 func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 	switch t {
@@ -83,6 +85,19 @@ func misplacedKeyHint(t reflect.Type, key string, val *yaml.Node) string {
 	case reflect.TypeFor[Fault]():
 		if k, ok := faultKeyNames[key]; ok {
 			return fmt.Sprintf("a fault's %s is `%s`: write `%s: %s`", faultKeyMeaning[k], k, k, exampleValue(k, val))
+		}
+	case reflect.TypeFor[Operation]():
+		switch key {
+		case "method", "path", "url", "get", "post", "put", "patch", "delete", "request":
+			return "an HTTP operation is `http: METHOD PATH`, the path relative to target.service.url: write e.g. `http: GET /accounts/$1`"
+		case "header":
+			return "write `headers: {Name: value}`"
+		case "status", "statuses", "expect_status", "expected_status", "status_code", "status_codes":
+			return "the statuses that count as success are `expect`: write e.g. `expect: [200]`"
+		}
+	case reflect.TypeFor[Target]():
+		if key == "application_url" || key == "app_url" || key == "app" || key == "application" {
+			return "the service under test is `target.service`: write `service: {url: ${APPLICATION_URL}}`"
 		}
 	case reflect.TypeFor[Scenario]():
 		switch {

@@ -17,6 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/planrun/planrun/engine/httpop"
 	"github.com/planrun/planrun/schema"
 )
 
@@ -203,6 +204,10 @@ func TestJSONSchemaDefaults(t *testing.T) {
 		{"scenario.max_in_flight", def("scenario", "max_in_flight"), float64(schema.DefaultMaxInFlight)},
 		{"verdict.generator.max_timer_lateness", dur(generator["max_timer_lateness"].(jsonNode)["default"]), schema.DefaultMaxTimerLateness},
 		{"verdict.generator.max_lag", dur(generator["max_lag"].(jsonNode)["default"]), schema.DefaultMaxLag},
+		{"target.service.database_env", def("service", "database_env"), schema.DefaultServiceDatabaseEnv},
+		{"target.service.ready", def("service", "ready"), schema.DefaultServiceReady},
+		{"target.service.processes", def("service", "processes"), float64(schema.DefaultServiceProcesses)},
+		{"operation.timeout", dur(def("operation", "timeout")), httpop.DefaultTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -602,6 +607,14 @@ target:
   network:
     latency: ${NETWORK_LATENCY:-500us}
     jitter: ${NETWORK_JITTER:-100us}
+  service:
+    url: ${APPLICATION_URL:-http://127.0.0.1:8000}
+    start: ["${PYTHON:-python3}", app.py, "{port}"]
+    env: {POOL_SIZE: "${SERVICE_POOL_SIZE:-20}"}
+    database_env: ${DATABASE_ENV:-DATABASE_URL}
+    ready: ${READY:-/healthz}
+    processes: ${PROCESSES:-2}
+    application_name: ${SERVICE_APP:-api}
 pool:
   size: ${POOL_SIZE:-5}
   max_overflow: ${POOL_OVERFLOW:-0}
@@ -613,6 +626,7 @@ pool:
 mixes:
   app:
     - {name: read, sql: SELECT 1}
+    - {name: me, http: GET /me, headers: {Authorization: "Bearer ${API_TOKEN:-t}"}}
 scenarios:
   - {name: s, users: 1, duration: 1s}
 verdict:
@@ -636,6 +650,10 @@ func TestJSONSchemaAcceptsEnvForms(t *testing.T) {
 // TestJSONSchemaValidatorRejects keeps the validator above honest: each
 // plan breaks the schema (and the loader) in one place, and must be flagged.
 func TestJSONSchemaValidatorRejects(t *testing.T) {
+	httpPlan := func(http string) string {
+		return "version: 1\nname: t\ntarget:\n  service: {url: 'http://h'}\nmixes:\n  app:\n    - {name: a, http: " + http +
+			"}\nscenarios:\n  - {name: s, users: 1, duration: 1s}\n"
+	}
 	tests := []struct{ name, src string }{
 		{"unknown top-level key", minimal + "colour: blue\n"},
 		{"no name", strings.Replace(minimal, "name: t\n", "", 1)},
@@ -646,6 +664,13 @@ func TestJSONSchemaValidatorRejects(t *testing.T) {
 		{"unknown balance", minimal + "target:\n  balance: fastest\n"},
 		{"builtins a word", minimal + "verdict:\n  builtins: sometimes\n"},
 		{"bandwidth from the environment", minimal + "target:\n  network:\n    bandwidth: ${BW:-10MB/s}\n"},
+		{"http method in lower case", httpPlan("get /a")},
+		{"http without a path", httpPlan("GET")},
+		{"http path not from /", httpPlan("GET a")},
+		{"service with neither url nor start", strings.Replace(httpPlan("GET /a"), "{url: 'http://h'}", "{ready: /up}", 1)},
+		{"service ready not a path", strings.Replace(httpPlan("GET /a"), "{url: 'http://h'}", "{url: 'http://h', ready: up}", 1)},
+		{"expect not a status", strings.Replace(httpPlan("GET /a"), "}\n", ", expect: [700]}\n", 1)},
+		{"sql and http", strings.Replace(httpPlan("GET /a"), "http: GET", "sql: SELECT 1, http: GET", 1)},
 	}
 	for _, tt := range tests {
 		src := tt.src

@@ -73,8 +73,10 @@ var intRanges = map[string]intRange{
 	"pool.size":         {1, MaxPoolConns},
 	"pool.max_overflow": {0, MaxPoolConns},
 	"target.replicas":   {1, MaxReplicas},
-	"scenario.users":    {1, MaxUsers},
-	"stage.users":       {0, MaxUsers},
+	// processes: each is a pool of its own, as a replica is.
+	"target.service.processes": {1, MaxReplicas},
+	"scenario.users":           {1, MaxUsers},
+	"stage.users":              {0, MaxUsers},
 	// max_in_flight: each unfinished operation holds a worker, like a user.
 	"scenario.max_in_flight": {1, MaxUsers},
 }

@@ -155,7 +155,7 @@ func ParsePartial(file string, data []byte, lookupEnv func(string) (string, bool
 		lookup: lookupEnv,
 		active: map[*yaml.Node]bool{},
 		meta: &meta{pos: map[any]Pos{}, bad: map[any]bool{}, mixPos: map[string]Pos{}, root: src.pos(root),
-			sql: map[*string]*yaml.Node{}, env: map[any]string{}},
+			sql: map[*string]*yaml.Node{}, env: map[any]string{}, entries: map[any]map[string]entry{}},
 	}
 	p := &Plan{File: file}
 	sum := sha256.Sum256(data)

@@ -74,7 +74,7 @@ func TestLoadProduction(t *testing.T) {
 			{Src: "randInt(1, 50)", Pos: pos(37, 37)},
 		}},
 		{"transfer sql position", p.Mixes["app"][1].Transaction[1].SQLPos, pos(38, 16)},
-		{"monthly_report hold", p.Mixes["app"][2].Hold.D(), 20 * time.Millisecond},
+		{"monthly_report hold", p.Mixes["app"][2].Hold, schema.DurationRange{Min: 20 * time.Millisecond, Max: 20 * time.Millisecond}},
 		{"scenario count", len(p.Scenarios), 4},
 		{"normal users", p.Scenarios[0].Users, 25},
 		{"normal ramp_up", p.Scenarios[0].RampUp.D(), 30 * time.Second},

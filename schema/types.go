@@ -105,6 +105,55 @@ type Target struct {
 	// on 127.0.0.1) between the pool's connections and the server.
 	// Preflight and setup connect directly. Default nil: no proxy.
 	Network *Network `yaml:"network"`
+	// Service, when set, is the application under test (target.service):
+	// the mixes' http operations go to it, and URL above is the database it
+	// uses. Default nil: no service; the plan's pool is planrun's own.
+	Service *Service `yaml:"service"`
+}
+
+// Service is the application under test, with its own pool
+// (target.service): a running one (URL), or one planrun starts (Start) and
+// hands the database through its proxy. Every value is ${VAR}-expanded.
+type Service struct {
+	// URL is the base URL of a running service (usually
+	// ${APPLICATION_URL}); a lone unset ${VAR} is empty. When not empty,
+	// planrun starts nothing and Start is ignored. Empty: planrun starts
+	// Start.
+	URL    string `yaml:"url"`
+	URLPos Pos    `yaml:"-"`
+	// Start is the argv that starts the service (argv[0] looked up in
+	// PATH); "{port}" in an element is replaced by a free port planrun
+	// picks, where the service must listen. Required when URL is empty; it
+	// or an Env value must hold "{port}".
+	Start    []string `yaml:"start"`
+	StartPos Pos      `yaml:"-"`
+	// Dir is the working directory of Start, written relative to the plan
+	// file and resolved to an absolute path at load time. Default: the
+	// plan file's directory.
+	Dir    string `yaml:"dir"`
+	DirPos Pos    `yaml:"-"`
+	// Env holds variables added to planrun's environment for the service;
+	// "{port}" in a value is replaced by the port. Values are
+	// ${VAR}-expanded (`POOL_SIZE: ${POOL_SIZE:-20}`); those whose names
+	// look like secrets never appear in any output. Default none.
+	Env map[string]string `yaml:"env"`
+	// DatabaseEnv names the variable that hands the service its database
+	// URL (through planrun's proxy) when planrun starts it. Default
+	// DefaultServiceDatabaseEnv (DATABASE_URL).
+	DatabaseEnv string `yaml:"database_env"`
+	// Ready is the path polled with GET until it answers 2xx, before any
+	// load. It begins with '/'. Default DefaultServiceReady (/healthz).
+	Ready string `yaml:"ready"`
+	// Processes is how many pools the service runs (workers × pools per
+	// worker): its capacity is Processes × (pool.size + pool.max_overflow).
+	// Default DefaultServiceProcesses (1).
+	Processes int `yaml:"processes"`
+	// ApplicationName finds the service's backends in pg_stat_activity.
+	// Default: the name planrun puts in the database URL it hands a service
+	// it starts, "planrun-" and the plan's name and "-service"
+	// ([ServiceApplicationNameFor]); a running service must set it itself.
+	ApplicationName string `yaml:"application_name"`
+	Pos             Pos    `yaml:"-"`
 }
 
 // Network is the simulated network between the pool and the server
@@ -219,19 +268,41 @@ type Statement struct {
 // Mix is a weighted list of operations.
 type Mix []Operation
 
-// Operation is one kind of unit of work a user does on one connection: a
+// Operation is one kind of unit of work a user does: on one connection, a
 // single statement (SQL + Args) or a Transaction of several statements,
-// followed by an optional Hold.
+// followed by an optional Hold; or, against target.service, one HTTP
+// request (HTTP + Args, Headers, Body, Expect, Timeout). Exactly one of
+// SQL, Transaction and HTTP is written.
 type Operation struct {
 	Name string `yaml:"name"`
 	// Weight is the relative frequency of this operation in its mix. Default 1; must be > 0.
-	Weight      float64     `yaml:"weight"`
-	SQL         string      `yaml:"sql"`
+	Weight float64 `yaml:"weight"`
+	SQL    string  `yaml:"sql"`
+	// Args fill the $1, $2, … of SQL, or of HTTP's path, Headers and Body.
 	Args        []Expr      `yaml:"args"`
 	Transaction []Statement `yaml:"transaction"`
-	// Hold keeps the connection this long after the statements (application work). Default 0.
-	Hold Duration `yaml:"hold"`
-	Pos  Pos      `yaml:"-"`
+	// Hold keeps the connection this long after the statements
+	// (application work): a duration, or MIN..MAX drawn uniformly per
+	// operation, like think. Default 0. Not with HTTP.
+	Hold DurationRange `yaml:"hold"`
+	// HTTP is `METHOD PATH`, the path relative to target.service.url, e.g.
+	// `GET /accounts/$1/balance` ([Operation.Method], [Operation.Path]).
+	HTTP    string `yaml:"http"`
+	HTTPPos Pos    `yaml:"-"`
+	// Headers are sent with every request of an HTTP operation; values may
+	// hold $n and are ${VAR}-expanded (`Authorization: Bearer
+	// ${API_TOKEN}`). Default none.
+	Headers map[string]string `yaml:"headers"`
+	// Body is the request body of an HTTP operation; $n in it are filled
+	// JSON-encoded when the body is JSON (the default content type).
+	// Default empty: no body.
+	Body string `yaml:"body"`
+	// Expect lists the statuses that count as success. Default: any 2xx.
+	Expect []int `yaml:"expect"`
+	// Timeout bounds one request, from sending to the end of the response
+	// body. Default 30s (httpop.DefaultTimeout).
+	Timeout Duration `yaml:"timeout"`
+	Pos     Pos      `yaml:"-"`
 }
 
 // Scenario is one load phase, run with a fresh pool.
@@ -413,5 +484,11 @@ const (
 	// measures recovery (recovery_after) and does not set one.
 	DefaultRecoveryThreshold = 50 * time.Millisecond
 	DefaultVerdictPass       = "APPROVED FOR PRODUCTION"
-	DefaultVerdictFail       = "NOT APPROVED FOR PRODUCTION"
+	// DefaultServiceDatabaseEnv, DefaultServiceReady and
+	// DefaultServiceProcesses are target.service's database_env, ready and
+	// processes (engine/service's defaults too).
+	DefaultServiceDatabaseEnv = "DATABASE_URL"
+	DefaultServiceReady       = "/healthz"
+	DefaultServiceProcesses   = 1
+	DefaultVerdictFail        = "NOT APPROVED FOR PRODUCTION"
 )

@@ -36,6 +36,9 @@ type validator struct {
 	m    *meta
 	src  *source
 	errs *Errors
+	// noServiceReported is set once an http operation without
+	// target.service was reported: the others say nothing more.
+	noServiceReported bool
 }
 
 // check reports msg at the field behind ptr (or at fallback when the field was
@@ -86,6 +89,7 @@ func (v *validator) target() {
 	v.check(t.Balance != BalanceRoundRobin && t.Balance != BalanceRandom, &t.Balance, v.m.root,
 		didYouMean(t.Balance, "balances", []string{BalanceRoundRobin, BalanceRandom}), "unknown balance `%s`", t.Balance)
 	v.network()
+	v.service()
 }
 
 func (v *validator) pool() {
@@ -172,9 +176,9 @@ func (v *validator) mix(name string, mix Mix) {
 				seen[opName] = v.m.at(&op.Name, op.Pos)
 			}
 		}
-		v.check(op.Hold.D() > MaxPause, &op.Hold, op.Pos,
+		v.check(op.Hold.Max > MaxPause, &op.Hold, op.Pos,
 			fmt.Sprintf("hold is the application's work on the connection, at most %s", humanize.Exact(MaxPause)),
-			"hold %s is longer than %s", humanize.Exact(op.Hold.D()), humanize.Exact(MaxPause))
+			"hold %s is longer than %s", humanize.Exact(op.Hold.Max), humanize.Exact(MaxPause))
 		v.check(!(op.Weight > 0), &op.Weight, op.Pos,
 			"weights are relative: `weight: 70` next to `weight: 30`", "weight must be > 0, got %v", op.Weight)
 		v.check(math.IsInf(op.Weight, 1), &op.Weight, op.Pos,
@@ -184,21 +188,34 @@ func (v *validator) mix(name string, mix Mix) {
 }
 
 func (v *validator) operationBody(op *Operation) {
-	hasSQL, hasTx := v.m.has(&op.SQL), v.m.has(&op.Transaction)
 	label := "operation"
 	if op.Name != "" {
 		label = "operation `" + op.Name + "`"
 	}
+	var given []string
+	last := op.Pos // the position of the last of them written in the file
+	for _, k := range []struct {
+		name string
+		ptr  any
+	}{{"sql", &op.SQL}, {"transaction", &op.Transaction}, {"http", &op.HTTP}} {
+		if v.m.has(k.ptr) {
+			if at := v.m.at(k.ptr, op.Pos); len(given) == 0 || before(last, at) {
+				last = at
+			}
+			given = append(given, k.name)
+		}
+	}
 	switch {
-	case hasSQL && hasTx:
-		v.errs.Add(v.m.at(&op.Transaction, op.Pos), "an operation is one statement (sql + args) or a transaction, not both",
-			"%s has both sql and transaction", label)
-	case !hasSQL && !hasTx:
-		v.errs.Add(op.Pos, "add `sql: ...`, or `transaction:` with a list of statements", "%s needs sql or transaction", label)
-	case hasSQL:
+	case len(given) > 1:
+		v.errs.Add(last, "an operation is one statement (sql + args), a transaction, or one HTTP request (http), not several",
+			"%s has both %s", label, strings.Join(given, " and "))
+	case len(given) == 0:
+		v.errs.Add(op.Pos, "add `sql: ...`, `transaction:` with a list of statements, or `http: METHOD PATH` (a request to target.service)",
+			"%s needs sql, transaction or http", label)
+	case given[0] == "sql":
 		v.check(strings.TrimSpace(op.SQL) == "", &op.SQL, op.Pos, "", "%s: sql is empty", label)
 		v.placeholderArgs(label, &op.SQL, op.Pos, &op.Args, op.Pos)
-	case hasTx:
+	case given[0] == "transaction":
 		v.check(len(op.Transaction) == 0, &op.Transaction, op.Pos, "list the statements to run between BEGIN and COMMIT",
 			"%s: transaction is empty", label)
 		v.check(v.m.has(&op.Args), &op.Args, op.Pos, "give each transaction statement its own `args`",
@@ -206,6 +223,11 @@ func (v *validator) operationBody(op *Operation) {
 		for i := range op.Transaction {
 			v.statement(&op.Transaction[i], "transaction statement", fmt.Sprintf("%s, statement %d", label, i+1))
 		}
+	case given[0] == "http":
+		v.httpOperation(op, label)
+	}
+	if len(given) == 1 && given[0] != "http" {
+		v.httpOnly(op, label, given[0])
 	}
 }
 
