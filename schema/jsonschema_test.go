@@ -17,7 +17,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/planrun/planrun/engine/httpop"
+	"github.com/planrun/planrun/internal/httpop"
 	"github.com/planrun/planrun/schema"
 )
 

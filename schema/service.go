@@ -3,7 +3,7 @@ package schema
 // The service under test (target.service) and the HTTP operations that go
 // to it: their defaults, their checks, and how the engine reads them. The
 // HTTP rules themselves (method, path, headers, expect, timeout, the $n of
-// args) are engine/httpop's: the checks here call httpop.Compile on each
+// args) are internal/httpop's: the checks here call httpop.Compile on each
 // part of an operation, so that each problem is reported at its own
 // position and a rule is written once.
 
@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/planrun/planrun/engine/httpop"
+	"github.com/planrun/planrun/internal/httpop"
 	"github.com/planrun/planrun/internal/humanize"
 )
 
@@ -34,7 +34,7 @@ func (op *Operation) Method() string { m, _ := splitHTTP(op.HTTP); return m }
 // "" when the operation is not one.
 func (op *Operation) Path() string { _, p := splitHTTP(op.HTTP); return p }
 
-// Template is an HTTP operation as engine/httpop compiles it.
+// Template is an HTTP operation as internal/httpop compiles it.
 func (op *Operation) Template() httpop.Template {
 	return httpop.Template{Method: op.Method(), Path: op.Path(), Headers: op.Headers, Body: op.Body,
 		Expect: op.Expect, Timeout: op.Timeout.D()}

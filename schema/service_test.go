@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planrun/planrun/engine/httpop"
 	"github.com/planrun/planrun/engine/service"
+	"github.com/planrun/planrun/internal/httpop"
 	"github.com/planrun/planrun/schema"
 )
 
