@@ -184,7 +184,7 @@ func (p *Proxy) Close() error {
 		for _, c := range p.openConns() {
 			c.close(false)
 		}
-		close(p.clock.stop)
+		p.clock.close()
 		p.wg.Wait()
 	})
 	return p.closeErr
