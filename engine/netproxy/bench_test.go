@@ -54,16 +54,28 @@ func BenchmarkSelect1(b *testing.B) {
 // waiting for its reply, through a latency of 500 µs. 50 connections echo
 // a small message, b.N round trips in all. It reports the process's CPU
 // time per round trip (getrusage: proxy, echo server and clients), the
-// mean round trip and the proxy's delivery lateness p50 and p99.
+// mean round trip and the proxy's delivery lateness p50 and p99, with the
+// proxy listening on TCP and on a Unix socket (Config.Unix).
 func BenchmarkDelayedRoundTrips(b *testing.B) {
+	for _, unix := range []bool{false, true} {
+		b.Run(map[bool]string{false: "tcp", true: "unix"}[unix], func(b *testing.B) { delayedRoundTrips(b, unix) })
+	}
+}
+
+func delayedRoundTrips(b *testing.B, unix bool) {
 	const conns, latency = 50, 500 * time.Microsecond
 	up := startEcho(b)
-	p := startProxy(b, netproxy.Config{Network: "tcp", Address: up, Latency: latency})
+	p := startProxy(b, netproxy.Config{Network: "tcp", Address: up, Latency: latency, Unix: unix})
 	cs := make([]net.Conn, conns)
 	msg := []byte("ping 0123456789")
 	for i := range cs {
-		cs[i] = dial(b, p.Addr())
-		echo(b, cs[i], msg)
+		c, err := net.DialTimeout(p.Network(), p.Addr(), 10*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		cs[i] = c
+		echo(b, c, msg)
 	}
 	p.TakeLateness()
 	var left atomic.Int64
