@@ -10,17 +10,25 @@ import (
 // runtime rounds a sub-millisecond wait up to 1 ms), which would add up to
 // a millisecond to every delayed chunk: 5 ms of latency would become about
 // 6.5 ms. The clock keeps delivery times to within tens of microseconds:
-// one goroutine waits on an alarm (alarm_linux.go: a timerfd in Go's
-// network poller, which the kernel fires on time, without slack) set to
-// the earliest deadline, and wakes every writer whose time has come. A new
-// earlier deadline moves the alarm; nothing wakes between deadlines.
+// one goroutine waits on a Go timer until close to the earliest deadline,
+// then sleeps the rest in short precise slices (preciseSleep) and wakes
+// every writer whose time has come.
+
+const (
+	// coarseMargin is how long before a deadline the clock stops trusting
+	// a Go timer.
+	coarseMargin = 1500 * time.Microsecond
+	// fineSlice bounds one precise sleep, so a deadline added meanwhile
+	// is late by at most this much.
+	fineSlice = 200 * time.Microsecond
+)
 
 // clock wakes waiters at their deadlines.
 type clock struct {
 	mu      sync.Mutex
 	waiters waiterHeap
-	alarm   alarm // set under mu
-	closed  bool  // under mu: the alarm is closed
+	kick    chan struct{} // a new earliest deadline; buffered 1
+	stop    chan struct{} // closed to end run
 }
 
 type waiter struct {
@@ -29,41 +37,65 @@ type waiter struct {
 }
 
 func newClock() *clock {
-	return &clock{alarm: newAlarm()}
+	return &clock{kick: make(chan struct{}, 1), stop: make(chan struct{})}
 }
 
 // wakeAt sends on wake (buffered 1) once at has passed.
 func (c *clock) wakeAt(at time.Time, wake chan<- struct{}) {
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return // the proxy is closed: so is every pair, and nobody waits for wake
-	}
 	heap.Push(&c.waiters, waiter{at: at, wake: wake})
-	if c.waiters[0].wake == wake {
-		c.alarm.set(time.Until(at))
-	}
+	first := c.waiters[0].wake == wake
 	c.mu.Unlock()
-}
-
-// run wakes waiters until close.
-func (c *clock) run() {
-	for c.alarm.wait() {
-		c.wakeDue()
+	if first {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
-// close ends run and frees the alarm.
-func (c *clock) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.closed = true
-	c.alarm.close()
+// run wakes waiters until stop is closed.
+func (c *clock) run() {
+	defer lockPreciseThread()()
+	coarse := time.NewTimer(time.Hour)
+	coarse.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		default:
+		}
+		next, ok := c.wakeDue()
+		if !ok {
+			select {
+			case <-c.kick:
+			case <-c.stop:
+				return
+			}
+			continue
+		}
+		wait := time.Until(next)
+		switch {
+		case wait <= 0:
+		case wait > coarseMargin:
+			coarse.Reset(wait - coarseMargin)
+			select {
+			case <-coarse.C:
+			case <-c.kick:
+				coarse.Stop()
+			case <-c.stop:
+				coarse.Stop()
+				return
+			}
+		default:
+			preciseSleep(min(wait, fineSlice))
+		}
+	}
 }
 
-// wakeDue wakes every waiter whose time has come and sets the alarm to the
-// next deadline, if any.
-func (c *clock) wakeDue() {
+// wakeDue wakes every waiter whose time has come and returns the next
+// deadline, if any.
+func (c *clock) wakeDue() (next time.Time, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
@@ -74,49 +106,11 @@ func (c *clock) wakeDue() {
 		default:
 		}
 	}
-	if len(c.waiters) > 0 && !c.closed {
-		c.alarm.set(c.waiters[0].at.Sub(now))
+	if len(c.waiters) == 0 {
+		return time.Time{}, false
 	}
+	return c.waiters[0].at, true
 }
-
-// alarm fires once after the time it was last set to; a new set replaces
-// the previous one. set may be called from any goroutine; wait from one.
-type alarm interface {
-	// set arms the alarm to fire after d (at once when d ≤ 0).
-	set(d time.Duration)
-	// wait blocks until the alarm fires and reports true, or until close
-	// and reports false.
-	wait() bool
-	// close ends every wait.
-	close()
-}
-
-// timerAlarm is an alarm on a Go timer: precise while the process is busy,
-// up to about a millisecond late when it is idle.
-type timerAlarm struct {
-	t    *time.Timer
-	done chan struct{}
-	once sync.Once
-}
-
-func newTimerAlarm() *timerAlarm {
-	t := time.NewTimer(time.Hour)
-	t.Stop()
-	return &timerAlarm{t: t, done: make(chan struct{})}
-}
-
-func (a *timerAlarm) set(d time.Duration) { a.t.Reset(max(d, 0)) }
-
-func (a *timerAlarm) wait() bool {
-	select {
-	case <-a.t.C:
-		return true
-	case <-a.done:
-		return false
-	}
-}
-
-func (a *timerAlarm) close() { a.once.Do(func() { close(a.done) }) }
 
 // waiterHeap orders waiters by deadline, earliest first.
 type waiterHeap []waiter

@@ -230,7 +230,7 @@ func (p *Proxy) Close() error {
 		for _, c := range p.openConns() {
 			c.close(false)
 		}
-		p.clock.close()
+		close(p.clock.stop)
 		p.wg.Wait()
 	})
 	return p.closeErr
