@@ -7,9 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -47,7 +49,9 @@ scenarios:
 //   - pgbench -M prepared -n -c 8 -j 2 -T 3 with a script of SELECT 1, when
 //     pgbench is found on PATH or next to the PostgreSQL binaries.
 //
-// It reports the rates and planrun's ratio to each. Run it with
+// It reports the rates and planrun's ratio to each, planrun's own CPU time
+// (user + system, getrusage over its run) and heap allocations per
+// operation, and pgbench's CPU time per transaction (its rusage). Run it with
 // -benchtime=1x -count=3 or more on an otherwise idle machine: client and
 // server share its cores.
 func BenchmarkThroughputVsBarePool(b *testing.B) {
@@ -58,21 +62,33 @@ func BenchmarkThroughputVsBarePool(b *testing.B) {
 	}
 	for range b.N {
 		rate := map[string]float64{}
+		var planrunCPU, planrunAllocs, pgbenchCPU float64
 		clients := []struct {
 			name string
 			run  func() float64
 		}{
 			{"planrun", func() float64 {
 				prog := compileTB(b, benchPlan, engine.Options{})
+				var cost usage
+				cost.start()
 				r, err := engine.Run(context.Background(), prog, engine.RunOptions{})
 				if err != nil {
 					b.Fatal(err)
 				}
+				// Run's own setup (preflight, pool warm-up) is in the cost:
+				// a few ms over a run of 3 s.
+				ops := float64(r.Scenarios[0].Ops)
+				cpu, allocs := cost.stop()
+				planrunCPU, planrunAllocs = cpu.Seconds()*1e6/ops, float64(allocs)/ops
 				return r.Scenarios[0].Throughput
 			}},
 			{"bare", func() float64 { return bareLoop(b, users, d, 0) }},
 			{"bare-timeout", func() float64 { return bareLoop(b, users, d, 30*time.Second) }},
-			{"pgbench", func() float64 { return runPgbench(b, pgbench, users, d) }},
+			{"pgbench", func() float64 {
+				tps, cpuPerTx := runPgbench(b, pgbench, users, d)
+				pgbenchCPU = cpuPerTx.Seconds() * 1e6
+				return tps
+			}},
 		}
 		if pgbench == "" {
 			clients = clients[:3]
@@ -91,7 +107,40 @@ func BenchmarkThroughputVsBarePool(b *testing.B) {
 				b.ReportMetric(planrun/rate[c.name], "ratio-"+c.name)
 			}
 		}
+		b.ReportMetric(planrunCPU, "planrun-cpu-µs/op")
+		b.ReportMetric(planrunAllocs, "planrun-allocs/op")
+		if pgbench != "" {
+			b.ReportMetric(pgbenchCPU, "pgbench-cpu-µs/tx")
+		}
 	}
+}
+
+// usage measures this process's CPU time (user + system, getrusage) and
+// heap allocations between start and stop.
+type usage struct {
+	cpu    time.Duration
+	allocs uint64
+}
+
+func (u *usage) start() { u.cpu, u.allocs = selfCPU(), mallocs() }
+
+// stop returns the CPU time and the allocations since start.
+func (u *usage) stop() (time.Duration, uint64) {
+	return selfCPU() - u.cpu, mallocs() - u.allocs
+}
+
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
 }
 
 // benchRound rotates the order of the clients across the rounds of
@@ -163,8 +212,9 @@ func findPgbench() string {
 var pgbenchTPS = regexp.MustCompile(`(?m)^tps = ([0-9.]+)`)
 
 // runPgbench runs pgbench with clients connections and a script of SELECT 1
-// for d (whole seconds) against the test server and returns its tps.
-func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) float64 {
+// for d (whole seconds) against the test server and returns its tps and
+// its own CPU time (user + system, from its rusage) per transaction.
+func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) (float64, time.Duration) {
 	cc, err := pgx.ParseConfig(localpgtest.DSN(b))
 	if err != nil {
 		b.Fatal(err)
@@ -193,5 +243,20 @@ func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) floa
 	if err != nil {
 		b.Fatalf("pgbench: tps %q: %v", m[1], err)
 	}
-	return tps
+	tx := pgbenchTx.FindSubmatch(out)
+	if tx == nil {
+		b.Fatalf("pgbench: no transaction count in its output:\n%s", out)
+	}
+	n, err := strconv.ParseFloat(string(tx[1]), 64)
+	if err != nil || n == 0 {
+		b.Fatalf("pgbench: transactions %q: %v", tx[1], err)
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		b.Fatal("pgbench: no rusage")
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return tps, time.Duration(float64(cpu) / n)
 }
+
+var pgbenchTx = regexp.MustCompile(`(?m)^number of transactions actually processed: ([0-9]+)`)

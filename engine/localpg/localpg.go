@@ -191,6 +191,12 @@ func (s *Server) DataDir() string { return s.dataDir }
 // Port returns the TCP port the server listens on, on 127.0.0.1.
 func (s *Server) Port() int { return s.port }
 
+// Socket returns the path of the Unix socket the server also listens on
+// (in its own directory; trust authentication, as on 127.0.0.1).
+func (s *Server) Socket() string {
+	return filepath.Join(s.dir, ".s.PGSQL."+strconv.Itoa(s.port))
+}
+
 // PID returns the process id of the postmaster started last (after a
 // [Server.Restart], the new one), or 0 if it never started or its last
 // start failed.

@@ -11,7 +11,7 @@ import (
 // conn is one client connection and its upstream connection.
 type conn struct {
 	proxy  *Proxy
-	client *net.TCPConn
+	client net.Conn // a *net.TCPConn or, with Config.Unix, a *net.UnixConn
 	// upstream is set, under proxy.mu, once dialled; nil before.
 	upstream net.Conn
 	// done is closed when the pair is closed; writers waiting on a
@@ -77,13 +77,13 @@ func (c *conn) isClosed() bool {
 	}
 }
 
-// close closes both sides, once; with reset, the client side is sent a
-// TCP RST instead of a FIN.
+// close closes both sides, once; with reset, a TCP client side is sent a
+// RST instead of a FIN.
 func (c *conn) close(reset bool) {
 	c.closeOnce.Do(func() {
 		p := c.proxy
-		if reset {
-			_ = c.client.SetLinger(0)
+		if tc, ok := c.client.(*net.TCPConn); ok && reset {
+			_ = tc.SetLinger(0)
 		}
 		c.client.Close()
 		p.mu.Lock()

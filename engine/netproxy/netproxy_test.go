@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"syscall"
@@ -319,5 +320,41 @@ func TestCloseEndsEverything(t *testing.T) {
 	if n := runtime.NumGoroutine(); n > baseline {
 		buf := make([]byte, 1<<20)
 		t.Fatalf("%d goroutines after Close, %d before Start:\n%s", n, baseline, buf[:runtime.Stack(buf, true)])
+	}
+}
+
+// TestUnix: with Config.Unix the proxy listens on a Unix socket, forwards
+// with its latency, closes the client side on Reset (a Unix socket has no
+// RST: the client reads EOF) and removes the socket's directory on Close.
+func TestUnix(t *testing.T) {
+	const latency = 20 * time.Millisecond
+	up := startEcho(t)
+	p, err := netproxy.Start(netproxy.Config{Network: "tcp", Address: up, Latency: latency, Unix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Network() != "unix" || !filepath.IsAbs(p.Addr()) {
+		t.Fatalf("Network, Addr = %q, %q: want unix and a socket's path", p.Network(), p.Addr())
+	}
+	c, err := net.DialTimeout("unix", p.Addr(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if rtt := echo(t, c, []byte("up")); rtt < latency {
+		t.Errorf("round trip %v through a latency of %v", rtt, latency)
+	}
+	if n := p.Reset(); n != 1 {
+		t.Errorf("Reset() = %d, want 1", n)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Errorf("read after the reset: %v, want EOF", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Dir(p.Addr())); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the socket's directory after Close: %v, want it removed", err)
 	}
 }

@@ -272,3 +272,28 @@ func runWorkers(workers int, more func() bool, op func() error, tb testing.TB) {
 	}
 	wg.Wait()
 }
+
+// BenchmarkCheckoutExec measures one checkout as the engine runs it, from
+// 8 parallel goroutines on 8 connections in autocommit: Acquire, a
+// prepared SELECT with one int argument through [pool.Conn.Exec], Release.
+// Its allocs/op are the statement path's per-operation allocations.
+func BenchmarkCheckoutExec(b *testing.B) {
+	ctx := context.Background()
+	p := newPool(b, pool.Config{ConnString: localpgtest.DSN(b), ApplicationName: appName(b), Size: loopWorkers, Timeout: 30 * time.Second, IsolationLevel: pool.Autocommit})
+	const sql = "SELECT $1::int + 1"
+	op := func() error {
+		c, err := p.Acquire(ctx)
+		if err != nil {
+			return err
+		}
+		err = c.Exec(ctx, sql, 41)
+		p.Release(c)
+		return err
+	}
+	warmUp(b, loopWorkers, op)
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ReportAllocs()
+	b.ResetTimer()
+	runWorkers(loopWorkers, func() bool { return left.Add(-1) >= 0 }, op, b)
+}

@@ -120,6 +120,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,10 +185,11 @@ type Config struct {
 	// UseLIFO hands out the most recently returned idle connection instead
 	// of the oldest (pool_use_lifo). Default false: FIFO.
 	UseLIFO bool
-	// Via, when set, is a TCP address ("127.0.0.1:PORT") every connection
-	// dials instead of the server the connection string names: a proxy that
-	// forwards to that server (engine/netproxy). TLS, authentication and the
-	// connection string's other settings are unchanged. "" = dial directly.
+	// Via, when set, is a TCP address ("127.0.0.1:PORT") or the path of a
+	// Unix socket ("/…") every connection dials instead of the server the
+	// connection string names: a proxy that forwards to that server
+	// (engine/netproxy). TLS, authentication and the connection string's
+	// other settings are unchanged. "" = dial directly.
 	Via string
 }
 
@@ -341,14 +343,18 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// dialVia makes every connection of cc dial the TCP address via, whatever
-// host it names: no name lookup, no fallback host (the proxy forwards to
-// the first one).
+// dialVia makes every connection of cc dial via (a TCP address, or a Unix
+// socket's path), whatever host it names: no name lookup, no fallback host
+// (the proxy forwards to the first one).
 func dialVia(cc *pgx.ConnConfig, via string) {
 	var d net.Dialer
+	network := "tcp"
+	if strings.HasPrefix(via, "/") {
+		network = "unix"
+	}
 	cc.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
 	cc.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, "tcp", via)
+		return d.DialContext(ctx, network, via)
 	}
 	cc.Fallbacks = nil
 }
