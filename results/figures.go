@@ -331,6 +331,10 @@ var errorDescriptions = map[string]string{
 	ErrArgs:           "an `args` expression failed at run time",
 	ErrDropped:        "open model: arrivals not run because `max_in_flight` operations were unfinished",
 	ErrOther:          "anything else",
+	ErrHTTP5xx:        "HTTP operations the service answered with a 5xx status",
+	ErrHTTP4xx:        "HTTP operations the service answered with a 4xx status",
+	ErrHTTPTimeout:    "HTTP operations with no complete response within their `timeout`",
+	ErrHTTPConnect:    "HTTP operations that got no response: connection refused, reset or closed",
 }
 
 var closeDescriptions = map[string]string{

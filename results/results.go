@@ -289,6 +289,9 @@ type Scenario struct {
 	// Leaks counts leaked connections (LeakDetails describes each, bounded).
 	Leaks       int    `json:"leaks" expr:"leaks"`
 	LeakDetails []Leak `json:"leak_details,omitempty"`
+	// Service is the service under test's pool seen from the server, and
+	// its connections at planrun's proxy (nil without target.service).
+	Service *Service `json:"service,omitempty" expr:"-"`
 	// NotChecked lists the checks the engine could not make on this
 	// scenario, with why (empty when all were made). An assertion reading a
 	// figure one of them feeds is skipped with the reason, never passed, and
@@ -327,11 +330,18 @@ const (
 	ErrArgs           = "args"            // an args expression failed, or the args do not fit the statement's parameters
 	ErrDropped        = "dropped"         // an open-model arrival not run: max_in_flight operations were unfinished
 	ErrOther          = "other"
+	// An HTTP operation's (internal/httpop): the service answered 5xx or
+	// 4xx, gave no complete response within the timeout, or none at all.
+	ErrHTTP5xx     = "http_5xx"
+	ErrHTTP4xx     = "http_4xx"
+	ErrHTTPTimeout = "http_timeout"
+	ErrHTTPConnect = "http_connect"
 )
 
 // ErrorCategories lists every category, in report order. Assertions see
 // each as errors_by.<category>.
-var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrDropped, ErrOther}
+var ErrorCategories = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken, ErrCancelled, ErrArgs, ErrDropped, ErrOther,
+	ErrHTTP5xx, ErrHTTP4xx, ErrHTTPTimeout, ErrHTTPConnect}
 
 // Latency summarises one histogram. Histogram is the HdrHistogram in V2
 // compressed base64 encoding (values in nanoseconds), so later commands can

@@ -122,7 +122,7 @@ var opCounters = [nOpCounters]struct {
 }
 
 // nCategories is len(results.ErrorCategories) (checked at init).
-const nCategories = 8
+const nCategories = 12
 
 func init() {
 	if len(results.ErrorCategories) != nCategories {

@@ -31,6 +31,7 @@ import (
 
 	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/results"
 )
 
 // Defaults.
@@ -46,7 +47,7 @@ const (
 	// engine's own server leak check waits as long).
 	DefaultDrainGrace = 2 * time.Second
 	// MaxLeakDetails bounds Summary.LeakDetails; Summary.Leaks counts all.
-	MaxLeakDetails = 20
+	MaxLeakDetails = results.MaxServiceLeakDetails
 	// MaxQuery bounds a leak's query, in bytes, after redaction and
 	// escaping (the server itself keeps only track_activity_query_size
 	// bytes, 1024 by default).
@@ -126,101 +127,6 @@ type Sample struct {
 	Headroom int
 }
 
-// Level summarises a count over the samples.
-type Level struct {
-	Max  int     `json:"max" expr:"max"`
-	Mean float64 `json:"mean" expr:"mean"`
-	// P95 is the lowest level at or below which 95 % of the samples were.
-	P95 int `json:"p95" expr:"p95"`
-}
-
-// Utilization is the in-use level as a fraction of the capacity: exactly
-// Level.Mean, P95 and Max of in use divided by the capacity.
-type Utilization struct {
-	Mean float64 `json:"mean" expr:"mean" unit:"fraction"`
-	P95  float64 `json:"p95" expr:"p95" unit:"fraction"`
-	Max  float64 `json:"max" expr:"max" unit:"fraction"`
-}
-
-// IdleInTransaction summarises the backends seen idle in transaction.
-type IdleInTransaction struct {
-	// Max is the longest time a backend was seen idle in transaction (from
-	// its state_change), at any sample or at the drain check.
-	Max time.Duration `json:"max" expr:"max"`
-}
-
-// LockWaits summarises the backends seen waiting on a lock.
-type LockWaits struct {
-	Max int `json:"max" expr:"max"`
-}
-
-// Headroom summarises the server's free connection slots.
-type Headroom struct {
-	// Min is the fewest free slots seen; with no sample, 0.
-	Min int `json:"min" expr:"min"`
-}
-
-// Leak is a backend of the service that held its connection: idle in
-// transaction past the leak threshold, or still checked out after the load
-// drained.
-type Leak struct {
-	PID int `json:"pid"`
-	// Age is how long the backend had been in State (from its
-	// state_change) when last seen.
-	Age time.Duration `json:"age"`
-	// State is pg_stat_activity's state when last seen, e.g. "idle in
-	// transaction".
-	State string `json:"state"`
-	// Query is its last query, redacted, with control characters escaped,
-	// at most MaxQuery bytes.
-	Query string `json:"query"`
-	// Kind is KindHeld or KindUnreleased.
-	Kind string `json:"kind"`
-}
-
-// Summary is what the watcher saw. The level figures (Backends, InUse,
-// Utilization, LockWaits, Headroom) are taken over the samples of the
-// measured window, one every Interval: they are sampled, not exact; a
-// backend that came and went between two samples is not in them. The
-// window starts at [Start], or at [Watcher.Found] when the caller calls
-// it (the warm-up's end). Leaks and IdleInTransaction.Max cover the whole
-// watch.
-type Summary struct {
-	ApplicationName string        `json:"application_name"`
-	Capacity        int           `json:"capacity"`
-	Interval        time.Duration `json:"interval"`
-	// Samples taken in the measured window, and samples missed over the
-	// whole watch: monitor queries that failed, reconnections that failed,
-	// and intervals after the connection was lost for good.
-	Samples int `json:"samples"`
-	Missed  int `json:"missed"`
-	// MissedReason is the first failure's message (redacted), when Missed > 0.
-	MissedReason string `json:"missed_reason,omitempty"`
-
-	Backends          Level             `json:"backends" expr:"backends"`
-	InUse             Level             `json:"in_use" expr:"in_use"`
-	Utilization       Utilization       `json:"utilization" expr:"utilization"`
-	IdleInTransaction IdleInTransaction `json:"idle_in_transaction" expr:"idle_in_transaction"`
-	LockWaits         LockWaits         `json:"lock_waits" expr:"lock_waits"`
-	Headroom          Headroom          `json:"headroom" expr:"headroom"`
-
-	// Leaks counts the leaks found; LeakDetails describes the first
-	// MaxLeakDetails of them.
-	Leaks       int    `json:"leaks" expr:"leaks"`
-	LeakDetails []Leak `json:"leak_details,omitempty"`
-	// DrainChecked says whether [Watcher.Drained] made its check; when it
-	// could not, DrainNotChecked says why, and Leaks holds only the held
-	// leaks.
-	DrainChecked    bool   `json:"drain_checked"`
-	DrainNotChecked string `json:"drain_not_checked,omitempty"`
-
-	// NotFound is the [NotFoundError]'s message when no backend with the
-	// application_name had been seen by [Watcher.Found] (or, when Found was
-	// not called, by the end of the watch). The figures are then zeros that
-	// mean nothing: the caller must fail, never report them.
-	NotFound string `json:"not_found,omitempty"`
-}
-
 // NotFoundError says that no backend of the service was seen.
 type NotFoundError struct {
 	ApplicationName string
@@ -250,9 +156,9 @@ type Watcher struct {
 	idleMax      time.Duration
 	missed       int
 	missedReason string
-	open         map[txKey]*Leak
+	open         map[txKey]*results.ServiceLeak
 	leaks        int
-	details      []Leak
+	details      []results.ServiceLeak
 	drainChecked bool
 	drainNot     string
 }
@@ -277,7 +183,7 @@ func Start(ctx context.Context, conn *pgx.Conn, cfg Config) (*Watcher, error) {
 	if cfg.SampleTimeout <= 0 {
 		cfg.SampleTimeout = DefaultSampleTimeout
 	}
-	w := &Watcher{cfg: cfg, given: conn, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), open: map[txKey]*Leak{}}
+	w := &Watcher{cfg: cfg, given: conn, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), open: map[txKey]*results.ServiceLeak{}}
 	qctx, cancel := context.WithTimeout(ctx, cfg.SampleTimeout)
 	defer cancel()
 	if err := conn.QueryRow(qctx, settingsQuery).Scan(&w.settings.maxConnections, &w.settings.reserved); err != nil {
@@ -483,7 +389,7 @@ func (w *Watcher) record(s Sample, rows []backendRow) {
 		}
 		l := w.open[b.key]
 		if l == nil {
-			l = &Leak{PID: b.key.pid, Kind: KindHeld}
+			l = &results.ServiceLeak{PID: b.key.pid, Kind: KindHeld}
 			w.open[b.key] = l
 		}
 		l.Age, l.State, l.Query = max(l.Age, b.age), b.state, w.cleanQuery(b.query)
@@ -499,7 +405,7 @@ func (w *Watcher) record(s Sample, rows []backendRow) {
 }
 
 // closeLeak counts a leak and keeps its details while there is room.
-func (w *Watcher) closeLeak(l *Leak) {
+func (w *Watcher) closeLeak(l *results.ServiceLeak) {
 	w.leaks++
 	if len(w.details) < MaxLeakDetails {
 		w.details = append(w.details, *l)
@@ -583,7 +489,7 @@ func (w *Watcher) drained(ctx context.Context, grace time.Duration) error {
 			for _, b := range held {
 				l := w.open[b.key]
 				if l == nil {
-					l = &Leak{PID: b.key.pid}
+					l = &results.ServiceLeak{PID: b.key.pid}
 					w.open[b.key] = l
 				}
 				l.Kind, l.Age, l.State, l.Query = KindUnreleased, max(l.Age, b.age), b.state, w.cleanQuery(b.query)
@@ -647,10 +553,10 @@ func (w *Watcher) closeOwn() {
 
 // Summary returns what the watcher saw so far; after [Watcher.Stop] or
 // [Watcher.Drained], the final figures. Held leaks still open count.
-func (w *Watcher) Summary() Summary {
+func (w *Watcher) Summary() results.Service {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := Summary{
+	s := results.Service{
 		ApplicationName: w.cfg.ApplicationName,
 		Capacity:        w.cfg.Capacity,
 		Interval:        w.cfg.Interval,
@@ -659,8 +565,8 @@ func (w *Watcher) Summary() Summary {
 		MissedReason:    w.missedReason,
 		Backends:        w.win.backends.level(),
 		InUse:           w.win.inUse.level(),
-		LockWaits:       LockWaits{Max: w.win.lockWaits},
-		Headroom:        Headroom{Min: w.win.headroom},
+		LockWaits:       results.LockWaits{Max: w.win.lockWaits},
+		Headroom:        results.Headroom{Min: w.win.headroom},
 		DrainChecked:    w.drainChecked,
 		DrainNotChecked: w.drainNot,
 		NotFound:        w.notFound,
@@ -668,13 +574,13 @@ func (w *Watcher) Summary() Summary {
 	s.IdleInTransaction.Max = w.idleMax
 	if w.cfg.Capacity > 0 && w.win.n > 0 {
 		c := float64(w.cfg.Capacity)
-		s.Utilization = Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
+		s.Utilization = results.Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
 	}
 	if !w.foundChecked && !w.seen {
 		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
 	}
 	s.Leaks = w.leaks + len(w.open)
-	s.LeakDetails = append([]Leak(nil), w.details...)
+	s.LeakDetails = append([]results.ServiceLeak(nil), w.details...)
 	for _, l := range w.sortedOpen() {
 		if len(s.LeakDetails) < MaxLeakDetails {
 			s.LeakDetails = append(s.LeakDetails, *l)
@@ -683,8 +589,8 @@ func (w *Watcher) Summary() Summary {
 	return s
 }
 
-// Err returns the summary's not-found failure as an error, or nil.
-func (s Summary) Err() error {
+// NotFound returns s's not-found failure as an error, or nil.
+func NotFound(s results.Service) error {
 	if s.NotFound == "" {
 		return nil
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/servicewatch"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/results"
 )
 
 func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
@@ -174,13 +175,13 @@ SELECT current_setting('max_connections')::int - current_setting('superuser_rese
 	if sum.Samples < len(window) || sum.Samples > len(window)+1 {
 		t.Errorf("summary of %d samples, the callback saw %d in the window", sum.Samples, len(window))
 	}
-	if want := (servicewatch.Level{Max: total, Mean: total, P95: total}); sum.Backends != want {
+	if want := (results.ServiceLevel{Max: total, Mean: total, P95: total}); sum.Backends != want {
 		t.Errorf("backends %+v, want %+v", sum.Backends, want)
 	}
-	if want := (servicewatch.Level{Max: 3, Mean: 3, P95: 3}); sum.InUse != want {
+	if want := (results.ServiceLevel{Max: 3, Mean: 3, P95: 3}); sum.InUse != want {
 		t.Errorf("in use %+v, want %+v", sum.InUse, want)
 	}
-	if want := (servicewatch.Utilization{Mean: 3.0 / capacity, P95: 3.0 / capacity, Max: 3.0 / capacity}); sum.Utilization != want {
+	if want := (results.Utilization{Mean: 3.0 / capacity, P95: 3.0 / capacity, Max: 3.0 / capacity}); sum.Utilization != want {
 		t.Errorf("utilization %+v, want %+v (in use ÷ capacity)", sum.Utilization, want)
 	}
 	if shared {
@@ -239,8 +240,8 @@ func TestNotFound(t *testing.T) {
 		t.Fatalf("Found: %v, want a NotFoundError %q", err, want)
 	}
 	sum := w.Summary()
-	if sum.NotFound != want || sum.Err() == nil || sum.Err().Error() != want {
-		t.Errorf("summary: not found %q, Err %v; want %q", sum.NotFound, sum.Err(), want)
+	if sum.NotFound != want || servicewatch.NotFound(sum) == nil || servicewatch.NotFound(sum).Error() != want {
+		t.Errorf("summary: not found %q, Err %v; want %q", sum.NotFound, servicewatch.NotFound(sum), want)
 	}
 
 	// Without Found, the end of the watch is the point.

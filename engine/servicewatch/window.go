@@ -1,6 +1,10 @@
 package servicewatch
 
-import "sort"
+import (
+	"sort"
+
+	"github.com/planrun/planrun/results"
+)
 
 // window accumulates the samples of the measured window: a count of
 // samples at each level (exact quantiles in memory bounded by the highest
@@ -42,11 +46,11 @@ func (l *levels) add(v int) {
 
 // level is the max, the mean and the p95 (the lowest level at or below
 // which at least 95 % of the samples were); zeros without samples.
-func (l *levels) level() Level {
+func (l *levels) level() results.ServiceLevel {
 	if l.n == 0 {
-		return Level{}
+		return results.ServiceLevel{}
 	}
-	out := Level{Mean: float64(l.sum) / float64(l.n), P95: -1}
+	out := results.ServiceLevel{Mean: float64(l.sum) / float64(l.n), P95: -1}
 	seen := 0
 	for v, c := range l.at {
 		if c == 0 {
@@ -62,8 +66,8 @@ func (l *levels) level() Level {
 }
 
 // sortedOpen is the held leaks not yet closed, by pid.
-func (w *Watcher) sortedOpen() []*Leak {
-	out := make([]*Leak, 0, len(w.open))
+func (w *Watcher) sortedOpen() []*results.ServiceLeak {
+	out := make([]*results.ServiceLeak, 0, len(w.open))
 	for _, l := range w.open {
 		out = append(out, l)
 	}

@@ -1,20 +1,24 @@
 package servicewatch
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/planrun/planrun/results"
+)
 
 func TestLevel(t *testing.T) {
 	tests := []struct {
 		name    string
 		samples []int
-		want    Level
+		want    results.ServiceLevel
 	}{
-		{"no samples", nil, Level{}},
-		{"steady", []int{4, 4, 4}, Level{Max: 4, Mean: 4, P95: 4}},
+		{"no samples", nil, results.ServiceLevel{}},
+		{"steady", []int{4, 4, 4}, results.ServiceLevel{Max: 4, Mean: 4, P95: 4}},
 		// 20 samples: 19 at 1 are 95 %, so the one at 9 is above p95.
-		{"one spike in twenty", append(repeat(1, 19), 9), Level{Max: 9, Mean: 28.0 / 20, P95: 1}},
+		{"one spike in twenty", append(repeat(1, 19), 9), results.ServiceLevel{Max: 9, Mean: 28.0 / 20, P95: 1}},
 		// 19 samples: 18 at 1 are 94.7 %, short of 95 %.
-		{"one spike in nineteen", append(repeat(1, 18), 9), Level{Max: 9, Mean: 27.0 / 19, P95: 9}},
-		{"zeros count", []int{0, 0, 0, 2}, Level{Max: 2, Mean: 0.5, P95: 2}},
+		{"one spike in nineteen", append(repeat(1, 18), 9), results.ServiceLevel{Max: 9, Mean: 27.0 / 19, P95: 9}},
+		{"zeros count", []int{0, 0, 0, 2}, results.ServiceLevel{Max: 2, Mean: 0.5, P95: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
