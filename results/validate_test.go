@@ -108,7 +108,7 @@ func TestDecodeRefusesValuesOutOfRange(t *testing.T) {
 		"backends": map[string]any{"max": 3, "mean": 2.5, "p95": 3}, "in_use": map[string]any{"max": 2, "mean": 1.5, "p95": 2},
 		"utilization": map[string]any{"mean": 0.075, "p95": 0.1, "max": 0.1}, "idle_in_transaction": map[string]any{"max": 5},
 		"lock_waits": map[string]any{"max": 0}, "headroom": map[string]any{"min": 90}, "leaks": 1,
-		"leak_details": []any{map[string]any{"pid": 7, "age": 3, "state": "idle in transaction", "query": "SELECT 1", "kind": "held"}},
+		"leak_details":  []any{map[string]any{"pid": 7, "age": 3, "state": "idle in transaction", "query": "SELECT 1", "kind": "held"}},
 		"drain_checked": true, "connections": map[string]any{"opened": 2, "closed": 2, "max_open": 2}}
 	serviceTests := []struct {
 		name  string
