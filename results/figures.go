@@ -622,8 +622,10 @@ var figures = func() []Figure {
 		case "acquire.p50", "acquire.p95", "acquire.p99", "query.p95", "query.p99", "op.p95", "op.p99",
 			OperationPrefix + "op.p95", OperationPrefix + "op.p99":
 			t[i].Compare = Judged
-		case "acquire.max":
+		case "acquire.max", "service.utilization.max":
 			t[i].Compare = Shown
+		case "service.leaks":
+			t[i].Compare = Judged
 		case "errors_by." + ErrAcquireTimeout:
 			t[i].Compare, t[i].Label = Judged, "timeouts"
 		}
