@@ -38,7 +38,9 @@ func TestServiceFigures(t *testing.T) {
 		t.Errorf("service.utilization.max row %+v, want 50%% → 90%%, reported only", r)
 	}
 
-	notFound := func(v *results.Service) { v.NotFound = `no backend with application_name "svc": set target.service.application_name` }
+	notFound := func(v *results.Service) {
+		v.NotFound = `no backend with application_name "svc": set target.service.application_name`
+	}
 	noDrain := func(v *results.Service) { v.DrainChecked, v.DrainNotChecked = false, "monitor lost" }
 	for _, tc := range []struct {
 		name       string
