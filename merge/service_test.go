@@ -35,11 +35,14 @@ func TestServiceIsTheLargestSegments(t *testing.T) {
 	in[1].Run.Scenarios[0].Service = svc(300, 8, 8, 0.4, 20, 2, 7)
 	in[1].Run.Scenarios[0].Service.DrainChecked = false
 	in[1].Run.Scenarios[0].Service.DrainNotChecked = "monitor lost"
-	in[2].Run.Scenarios[0].Service = svc(0, 0, 0, 0, 0, 0, 0)
-	in[2].Run.Scenarios[0].Service.NotFound = `no backend with application_name "svc": set target.service.application_name`
+	in[2].Run.Scenarios[0].Service = &results.Service{ApplicationName: "svc", Capacity: 20, Interval: 100 * time.Millisecond,
+		NotFound: `no backend with application_name "svc": set target.service.application_name`}
 	run, err := merge.Runs(in)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := run.Validate(); err != nil {
+		t.Errorf("the merged record is not valid: %v", err)
 	}
 	got := run.Scenarios[0].Service
 	if got == nil {
