@@ -105,3 +105,21 @@ func TestServiceNotMeasured(t *testing.T) {
 		})
 	}
 }
+
+// TestServiceCriteria: a check on the service's leaks counts in the
+// certificate's leaks criterion, one on its utilization in load capacity.
+func TestServiceCriteria(t *testing.T) {
+	set, err := assertions.CompileWith(withService(&schema.Plan{File: "plan.yaml", Assertions: []schema.Assertion{
+		assertion("service leaks", "service.leaks == 0"), assertion("service pool", "service.utilization.max < 0.9"),
+	}}), assertions.Options{NoBuiltins: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v := set.Evaluate(run(serviceScenario("peak")), nil)
+	if c := criterion(t, v, assertions.CriterionLeaks); c.Status != results.CriterionFail || !strings.Contains(strings.Join(c.Reasons, "\n"), "service leaks") {
+		t.Errorf("leaks criterion %+v, want the failed service leaks check", c)
+	}
+	if c := criterion(t, v, assertions.CriterionLoadCapacity); c.Status != results.CriterionPass {
+		t.Errorf("load capacity criterion %+v, want the passed service pool check", c)
+	}
+}
