@@ -142,10 +142,12 @@ type planContext struct {
 	ops   []string
 	isOp  map[string]bool
 	scens map[string]schema.Scenario
+	// service: the plan has target.service, whose figures service.* are.
+	service bool
 }
 
 func newPlanContext(plan *schema.Plan) *planContext {
-	pc := &planContext{file: plan.File, isOp: map[string]bool{}, scens: map[string]schema.Scenario{}}
+	pc := &planContext{file: plan.File, isOp: map[string]bool{}, scens: map[string]schema.Scenario{}, service: plan.Target.Service != nil}
 	for _, mix := range plan.Mixes {
 		for _, op := range mix {
 			if !pc.isOp[op.Name] {
@@ -412,6 +414,11 @@ func checkNames(cs *checkSource, root ast.Node, errs *schema.Errors) []string {
 			continue
 		}
 		name, ok := resolve(cs, segs, errs)
+		if ok && !cs.pc.service && isServiceName(name) {
+			cs.errorf(errs, segs[0].from, "add target.service, or drop this assertion",
+				"`%s` is a figure of the service under test, but the plan has no target.service: it could never be measured", name)
+			ok = false
+		}
 		if ok {
 			refs = append(refs, found{name, segs[0].from})
 		}
@@ -426,6 +433,15 @@ func checkNames(cs *checkSource, root ast.Node, errs *schema.Errors) []string {
 		}
 	}
 	return out
+}
+
+// serviceRoot is the group of the service under test's figures (service.*).
+const serviceRoot = "service"
+
+// isServiceName reports whether a name reads the service under test's
+// figures, the baseline's included.
+func isServiceName(name string) bool {
+	return strings.HasPrefix(strings.TrimPrefix(name, "baseline."), serviceRoot+".")
 }
 
 // segment is one part of a dotted name and where it starts.

@@ -23,6 +23,12 @@ func planWith(checks ...string) *schema.Plan {
 	return p
 }
 
+// withService gives p a target.service, whose figures service.* are.
+func withService(p *schema.Plan) *schema.Plan {
+	p.Target.Service = &schema.Service{ApplicationName: "svc"}
+	return p
+}
+
 // compileErrors compiles and returns the schema errors (failing the test if
 // the error is of another type).
 func compileErrors(t *testing.T, p *schema.Plan) schema.Errors {
@@ -85,7 +91,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown member", "acquire.p96 < 200ms", "plan.yaml:10:20", "unknown name `acquire.p96`", "did you mean `acquire.p95`?"},
 		{"unknown after literal", "acquire.p95 < 200ms && leeks == 0", "plan.yaml:10:35", "unknown name `leeks`", "did you mean `leaks`?"},
 		{"unknown after micro sign", "connect.min > 500µs && leeks == 0", "plan.yaml:10:35", "unknown name `leeks`", "did you mean `leaks`?"},
-		{"bare member", "p95 < 200ms", "plan.yaml:10:12", "unknown name `p95`", "did you mean `lag.p95` or `generator.timer_lateness.p95` or `generator.proxy_lateness.p95` or `acquire.p95` or `query.p95` or `op.p95` or `hold.p95` or `connect.p95` or `generator_lag.p95` or `utilization.p95` or `replicas.utilization.p95`?"},
+		{"bare member", "p95 < 200ms", "plan.yaml:10:12", "unknown name `p95`", "did you mean `lag.p95` or `generator.timer_lateness.p95` or `generator.proxy_lateness.p95` or `acquire.p95` or `query.p95` or `op.p95` or `hold.p95` or `connect.p95` or `generator_lag.p95` or `utilization.p95` or `service.backends.p95` or `service.in_use.p95` or `service.utilization.p95` or `replicas.utilization.p95`?"},
 		{"case", "Acquire.P95 < 200ms", "plan.yaml:10:12", "unknown name `Acquire.P95`", "did you mean `acquire.p95`?"},
 		{"unknown far from any", "zzz > 1", "plan.yaml:10:12", "unknown name `zzz`", "docs/assertions.md"},
 		{"unknown member far from any", "errors_by.zzzzzz > 1", "plan.yaml:10:22", "unknown name `errors_by.zzzzzz`", "`errors_by.acquire_timeout`"},
@@ -188,6 +194,12 @@ var contractNames = []string{
 	"preflight.timeouts", "preflight.consistency",
 	"server.max_connections", "server.version", "rtt",
 	"baseline.acquire.p95", "baseline.throughput", "baseline.success_rate", "baseline.recovery",
+	// docs/plan-format.md's next keys: the service under test (target.service).
+	"service.backends.max", "service.backends.mean", "service.backends.p95",
+	"service.in_use.max", "service.in_use.mean", "service.in_use.p95",
+	"service.utilization.mean", "service.utilization.p95", "service.utilization.max",
+	"service.idle_in_transaction.max", "service.lock_waits.max", "service.leaks",
+	"service.connections.opened", "service.connections.closed", "service.connections.max_open",
 }
 
 func TestEveryContractNameCompiles(t *testing.T) {
@@ -201,7 +213,7 @@ func TestEveryContractNameCompiles(t *testing.T) {
 				t.Errorf("Names() does not list %s", name)
 			}
 			// `x == x` type-checks for every type.
-			if es := compileErrors(t, planWith(name+" == "+name)); es != nil {
+			if es := compileErrors(t, withService(planWith(name+" == "+name))); es != nil {
 				t.Errorf("Compile rejects %s: %v", name, es)
 			}
 		})
@@ -214,7 +226,7 @@ func TestEveryNameCompiles(t *testing.T) {
 		t.Fatalf("Names() lists %d names, fewer than the contract's %d", len(names), len(contractNames))
 	}
 	for _, name := range names {
-		if es := compileErrors(t, planWith(name+" == "+name)); es != nil {
+		if es := compileErrors(t, withService(planWith(name+" == "+name))); es != nil {
 			t.Errorf("Compile rejects %s, which Names() lists: %v", name, es)
 		}
 	}

@@ -212,6 +212,11 @@ func indexNames(into map[string]nameInfo, leaves *[]string, t reflect.Type, pref
 		case f.Type.Kind() == reflect.Struct && f.Type != durationType:
 			into[name] = nameInfo{index: idx, typ: f.Type}
 			indexNames(into, leaves, f.Type, name+".", idx)
+		case f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct:
+			// An optional group (service): nil when the scenario has none;
+			// notMeasured skips a check that reads it then.
+			into[name] = nameInfo{index: idx, typ: f.Type.Elem()}
+			indexNames(into, leaves, f.Type.Elem(), name+".", idx)
 		default:
 			into[name] = nameInfo{index: idx, typ: f.Type, leaf: true, fraction: f.Tag.Get("unit") == "fraction"}
 			*leaves = append(*leaves, name)
@@ -311,7 +316,10 @@ func (e *Env) value(name string) (any, bool) {
 	if !ok || !info.leaf {
 		return nil, false
 	}
-	v := reflect.ValueOf(e).Elem().FieldByIndex(info.index)
+	v, err := reflect.ValueOf(e).Elem().FieldByIndexErr(info.index)
+	if err != nil { // under a nil optional group
+		return reflect.Zero(info.typ).Interface(), true
+	}
 	if info.key != "" {
 		if v.IsNil() {
 			return reflect.Zero(info.typ).Interface(), true

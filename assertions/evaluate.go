@@ -317,6 +317,9 @@ func notMeasured(c *compiled, env *Env, onScenario bool) string {
 		sc     *results.Scenario
 		whose  string
 	}{{"", &env.Scenario, ""}, {"baseline.", &env.Baseline.Scenario, "the baseline's "}} {
+		if reason := serviceNotMeasured(c, side.prefix, side.sc.Service); reason != "" {
+			return side.whose + reason
+		}
 		for _, nc := range side.sc.NotChecked {
 			for _, f := range nc.Figures {
 				if c.references(side.prefix + f) {
@@ -324,6 +327,27 @@ func notMeasured(c *compiled, env *Env, onScenario bool) string {
 				}
 			}
 		}
+	}
+	return ""
+}
+
+// serviceNotMeasured says why the service figures c reads under prefix
+// ("" or "baseline.") were not measured, or "": the scenario has no
+// service (nil: no target.service, or a report of an older planrun), its
+// backends were not found (the figures are zeros standing for nothing), or,
+// for service.leaks, the check after the drain was not made (only the held
+// leaks are counted).
+func serviceNotMeasured(c *compiled, prefix string, s *results.Service) string {
+	if !c.references(prefix + serviceRoot) {
+		return ""
+	}
+	switch {
+	case s == nil:
+		return "scenario has no service figures (target.service): " + prefix + serviceRoot + ".* was not measured"
+	case s.NotFound != "":
+		return prefix + serviceRoot + ".* was not measured: " + s.NotFound
+	case s.DrainNotChecked != "" && c.references(prefix+serviceRoot+".leaks"):
+		return prefix + serviceRoot + ".leaks was not fully measured: the check after the drain was not made: " + s.DrainNotChecked
 	}
 	return ""
 }

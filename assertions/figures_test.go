@@ -27,7 +27,7 @@ func TestAssertionsReadEveryFigure(t *testing.T) {
 	sc := figurestest.Scenario()
 	run := &results.Run{Scenarios: []results.Scenario{*sc}}
 	env := newEnv(run, sc, nil)
-	plan := &schema.Plan{File: "plan.yaml", Mixes: map[string]schema.Mix{
+	plan := &schema.Plan{File: "plan.yaml", Target: schema.Target{Service: &schema.Service{ApplicationName: "svc"}}, Mixes: map[string]schema.Mix{
 		"m": {{Name: figurestest.Operation}, {Name: "other"}},
 	}}
 	for i, f := range results.Figures() {

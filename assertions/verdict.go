@@ -16,8 +16,8 @@ const (
 	CriterionConfiguration = "configuration" // pool.*, driver
 	CriterionPreflight     = "preflight"     // the run's preflight checks; preflight.*, server.*, server_version
 	CriterionPerformance   = "performance"   // acquire, query, op, hold, connect, throughput, rtt
-	CriterionLoadCapacity  = "load capacity" // success_rate, errors, errors_by, utilization, exhaustion, ops, users
-	CriterionLeaks         = "leaks"         // leaks, connections
+	CriterionLoadCapacity  = "load capacity" // success_rate, errors, errors_by, utilization, exhaustion, ops, users; service.utilization, in_use, backends, capacity, headroom, lock_waits
+	CriterionLeaks         = "leaks"         // leaks, connections; service.leaks, idle_in_transaction, connections
 	CriterionRecovery      = "recovery"      // recovery, recovered
 	// CriterionMeasurement (measurement.go) follows CriterionRun: whether
 	// the load generator kept to its schedule; generator.*, generator_lag, lag.
@@ -57,6 +57,20 @@ var groupOfRoot = map[string]string{
 	"recovered":      CriterionRecovery,
 }
 
+// groupOfService maps the member of a service.* name (the service under
+// test's figures) to its criterion.
+var groupOfService = map[string]string{
+	"backends":            CriterionLoadCapacity,
+	"in_use":              CriterionLoadCapacity,
+	"utilization":         CriterionLoadCapacity,
+	"capacity":            CriterionLoadCapacity,
+	"headroom":            CriterionLoadCapacity,
+	"lock_waits":          CriterionLoadCapacity,
+	"leaks":               CriterionLeaks,
+	"idle_in_transaction": CriterionLeaks,
+	"connections":         CriterionLeaks,
+}
+
 // assertionCriteria are the assertion-based criteria in report order, with
 // an example that covers each when no assertion does.
 var assertionCriteria = []struct{ name, example string }{
@@ -75,7 +89,14 @@ func groupsOf(refs []string) []string {
 		if _, _, member, ok := opRef(r); ok {
 			r = member // operations.<name>.op.p95 counts as op.p95
 		}
-		root, _, _ := strings.Cut(strings.TrimPrefix(r, "baseline."), ".")
+		root, rest, _ := strings.Cut(strings.TrimPrefix(r, "baseline."), ".")
+		if root == serviceRoot { // service.leaks counts as leaks, service.utilization.max as load capacity
+			root, _, _ = strings.Cut(rest, ".")
+			if g, ok := groupOfService[root]; ok {
+				in[g] = true
+			}
+			continue
+		}
 		if g, ok := groupOfRoot[root]; ok {
 			in[g] = true
 		}

@@ -208,6 +208,10 @@ func Runs(base, new *results.Run, opts Options) *Comparison {
 //     recovery_after in both runs; a new run that did not recover when the
 //     base did is a regression whatever the numbers.
 //   - utilization.p95: reported only.
+//   - service.utilization.max (reported only) and service.leaks (a count,
+//     as leaks), when every run watched the service under test and
+//     measured them (target.service: its backends found; for leaks, the
+//     check after the drain made).
 //
 // and per operation: op.p95, op.p99, throughput, and errors (when either run
 // has some).
@@ -340,6 +344,11 @@ type figure struct {
 	// when not estimated); for ruleErrorRate, of the error rate.
 	u   float64
 	rec *results.Recovery
+	// svc marks a figure of the service under test (target.service);
+	// measured says this run measured it (the service's backends found,
+	// and for service.leaks the check after the drain made). Its row is
+	// shown only when every run measured it.
+	svc, measured bool
 }
 
 // figureOf is the figure of the table named name (an assertion name,
@@ -386,6 +395,9 @@ func (c *Comparison) scenario(bases []*results.Scenario, n *results.Scenario, op
 			continue
 		}
 		if nf[j].rule == ruleRecovery && (nf[j].rec == nil || noRecovery(bf, j)) {
+			continue
+		}
+		if nf[j].svc && (!nf[j].measured || !allMeasured(bf, j)) {
 			continue
 		}
 		ps.add(name, "", column(bf, j), nf[j], c, opts)
@@ -488,6 +500,16 @@ func noRecovery(bf [][]figure, j int) bool {
 	return true
 }
 
+// allMeasured reports whether every baseline measured its j-th figure.
+func allMeasured(bf [][]figure, j int) bool {
+	for _, f := range bf {
+		if !f[j].measured {
+			return false
+		}
+	}
+	return true
+}
+
 func allZero(bf [][]figure, j int) bool {
 	for _, f := range bf {
 		if f[j].v != 0 {
@@ -562,6 +584,12 @@ func (c *Comparison) scenarioFigures(s *results.Scenario, side string) []figure 
 	}
 	out = append(out, rec)
 	out = append(out, figureOf("utilization.p95", value("utilization.p95"), 0))
+	found := s.Service != nil && s.Service.NotFound == ""
+	for _, name := range []string{"service.utilization.max", "service.leaks"} {
+		f := figureOf(name, value(name), 0)
+		f.svc, f.measured = true, found && (name != "service.leaks" || s.Service.DrainNotChecked == "")
+		out = append(out, f)
+	}
 	return out
 }
 

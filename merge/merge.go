@@ -307,6 +307,9 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	if err == nil {
 		err = notes(parts, &out, sum)
 	}
+	if err == nil {
+		out.Service, err = service(parts, sum)
+	}
 	if err != nil {
 		return out, fmt.Errorf("scenario %s: %w", out.Name, err)
 	}

@@ -106,6 +106,13 @@ var (
 	targetRate = def(gauge, "planrun_target_rate", "An open model's target arrival rate now, in arrivals per second (0 for a closed model).", lScenario)
 	lateness   = fromFigure("generator.timer_lateness.p99", lScenario)
 
+	serviceUtilization = fromFigure("service.utilization.max", lScenario)
+	serviceInUse       = fromFigure("service.in_use.max", lScenario)
+	serviceCapacity    = fromFigure("service.capacity", lScenario)
+	serviceIdleInTx    = fromFigure("service.idle_in_transaction.max", lScenario)
+	serverHeadroom     = fromFigure("service.headroom.min", lScenario)
+	serverMaxConns     = def(gauge, "planrun_server_max_connections", "The server's max_connections, served beside the service under test's series.", lScenario)
+
 	faultActive = def(gauge, "planrun_fault_active", "1 while a scheduled fault is under way, else 0; index counts the scenario's faults from 1.", lScenario, lIndex, lKind)
 )
 
@@ -116,6 +123,7 @@ var all = []*metric{
 	acquireSeconds, querySeconds, opSeconds,
 	poolOpen, poolInUse, poolIdle, poolWaiting, poolCapacity,
 	users, targetRate, lateness,
+	serviceUtilization, serviceInUse, serviceCapacity, serviceIdleInTx, serverHeadroom, serverMaxConns,
 	faultActive,
 }
 
@@ -282,6 +290,22 @@ func collectScenario(ch chan<- prometheus.Metric, s *snapshot) {
 	emit(users, float64(s.Users))
 	emit(targetRate, s.TargetRate)
 	hist(lateness, s.lateness)
+
+	if svc := res.Service; svc != nil && svc.NotFound == "" {
+		// The service under test, once its backends were found: its
+		// capacity and the server's limit, and from the first sample on its
+		// levels at the latest one (alerts.SourceWatch reads these).
+		emit(serviceCapacity, float64(svc.Capacity))
+		if s.Run != nil && s.Run.Target.MaxConnections > 0 {
+			emit(serverMaxConns, float64(s.Run.Target.MaxConnections))
+		}
+		if l := svc.Last; l != nil {
+			emit(serviceUtilization, l.Utilization)
+			emit(serviceInUse, float64(l.InUse))
+			emit(serviceIdleInTx, l.OldestIdleInTransaction.Seconds())
+			emit(serverHeadroom, float64(l.Headroom))
+		}
+	}
 
 	for _, f := range s.Faults {
 		emit(faultActive, flag(f.Active), strconv.Itoa(f.Index), f.Kind)

@@ -12,6 +12,7 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/planrun/planrun/alerts"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/metrics"
 	"github.com/planrun/planrun/metrics/metricstest"
@@ -42,8 +43,14 @@ func fakeSnapshot() *live.Snapshot {
 			{Name: "read", Ops: 100, Errors: 5},
 			{Name: "write", Ops: 20, Errors: 2},
 		},
+		Service: &results.Service{
+			ApplicationName: "svc", Capacity: 40, Samples: 30,
+			InUse: results.ServiceLevel{Max: 30, Mean: 12.5, P95: 25},
+			Last:  &results.ServiceSample{InUse: 10, Utilization: 0.25, OldestIdleInTransaction: 1500 * time.Millisecond, Headroom: 57},
+		},
 	}
 	return &live.Snapshot{
+		Run:      &results.Run{Target: results.Target{MaxConnections: 100}},
 		Scenario: sc, Index: 2, Count: 2,
 		Pools: []live.Pool{
 			{Replica: 1, Open: 4, InUse: 3, Idle: 1, Waiting: 2, Capacity: 5},
@@ -115,6 +122,13 @@ func TestMetricsFromSnapshot(t *testing.T) {
 		{"planrun_target_rate", nil, 250},
 		{"planrun_fault_active", []string{"index", "1", "kind", "stall"}, 1},
 		{"planrun_fault_active", []string{"index", "2", "kind", "reset"}, 0},
+		// The service's levels at its latest sample, not its summary so far.
+		{"planrun_service_utilization", nil, 0.25},
+		{"planrun_service_in_use", nil, 10},
+		{"planrun_service_capacity", nil, 40},
+		{"planrun_service_idle_in_transaction_max_seconds", nil, 1.5},
+		{"planrun_server_headroom", nil, 57},
+		{"planrun_server_max_connections", nil, 100},
 	}
 	for _, v := range values {
 		got, ok := fams.Value(v.name, append([]string{"scenario", "surge"}, v.labels...)...)
@@ -315,5 +329,48 @@ func TestMetricsBuckets(t *testing.T) {
 	b := metrics.Buckets
 	if b[0] != 0.0005 || b[len(b)-1] < 60 {
 		t.Errorf("buckets %v: want 0.5 ms up to at least a minute", b)
+	}
+}
+
+// TestServiceSeries: the service's series are served only for a scenario
+// that carries a service whose backends were found; its levels only once
+// a sample was taken; their names are the ones `planrun alerts` writes
+// rules on (alerts.SourceWatch).
+func TestServiceSeries(t *testing.T) {
+	levels := []string{alerts.MetricUtilization, alerts.MetricInUse, alerts.MetricIdleInTxMax, alerts.MetricHeadroom}
+	limits := []string{alerts.MetricCapacity, alerts.MetricMaxConnections}
+	notFound := fakeSnapshot()
+	notFound.Scenario.Service.NotFound = `no backend with application_name "svc": set target.service.application_name`
+	noSample := fakeSnapshot()
+	noSample.Scenario.Service.Last = nil
+	none := fakeSnapshot()
+	none.Scenario.Service = nil
+	for _, tc := range []struct {
+		name   string
+		snap   *live.Snapshot
+		served []string
+	}{
+		{"sampled", fakeSnapshot(), append(slices.Clone(levels), limits...)},
+		{"no sample yet", noSample, limits},
+		{"not found", notFound, nil},
+		{"no service", none, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := metrics.NewCollector()
+			c.Live(tc.snap)
+			fams, err := metricstest.Scrape(serve(t, c).URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range append(slices.Clone(levels), limits...) {
+				_, got := fams.Value(name, "scenario", "surge")
+				if want := slices.Contains(tc.served, name); got != want {
+					t.Errorf("%s served: %v, want %v", name, got, want)
+				}
+				if !slices.Contains(metrics.Names(), name) {
+					t.Errorf("%s, which alerts reads, is not among metrics.Names()", name)
+				}
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/results"
 )
 
@@ -658,5 +659,73 @@ func MergedRun() *results.Run {
 	run.Scenarios = []results.Scenario{warm, hot}
 	run.Assertions = append(contentionOutcomes(warm), contentionOutcomes(hot)...)
 	run.Verdict = verdictOf(run.Assertions)
+	return run
+}
+
+// ServiceRun puts a service with its own pool under test (target.service,
+// two processes of 10 + 5): in steady its pool stayed well below capacity
+// but the check after the drain could not be made and two samples were
+// missed; in leaky it held two connections (one idle in transaction past
+// the threshold, one never returned); in cold its backends were never
+// found.
+func ServiceRun() *results.Run {
+	run := contentionRun(1)
+	run.Plan.Name, run.Plan.File, run.Plan.Description = "service", "plans/service.yaml", "The finance API under load, watched from the server."
+	svc := func(samples int, backends, inUse results.ServiceLevel, idle time.Duration, locks, headroom int, opened int64) *results.Service {
+		return &results.Service{
+			ApplicationName: "finance-api", Capacity: 30, Interval: 100 * ms, Samples: samples, DrainChecked: true,
+			Backends: backends, InUse: inUse,
+			Utilization:       results.Utilization{Mean: inUse.Mean / 30, P95: float64(inUse.P95) / 30, Max: float64(inUse.Max) / 30},
+			IdleInTransaction: results.IdleInTransaction{Max: idle},
+			LockWaits:         results.LockWaits{Max: locks},
+			Headroom:          results.Headroom{Min: headroom},
+			Connections:       results.ServiceConnections{Opened: opened, Closed: opened, MaxOpen: int(opened)},
+		}
+	}
+	steady := contentionScenario("steady", started.Add(3*time.Second), 20, []results.Replica{replica(1, 3601, 0.41, 0.67, 0, 0, 0)})
+	steady.Service = svc(598, results.ServiceLevel{Max: 14, Mean: 11.4, P95: 13}, results.ServiceLevel{Max: 9, Mean: 4.2, P95: 7}, 38*ms, 0, 171, 14)
+	steady.Service.Missed, steady.Service.MissedReason = 2, "timeout: context deadline exceeded"
+	steady.Service.DrainChecked, steady.Service.DrainNotChecked = false, "the monitor connection was lost: FATAL: terminating connection due to administrator command (SQLSTATE 57P01)"
+
+	leaky := contentionScenario("leaky", started.Add(67*time.Second), 20, []results.Replica{replica(1, 3588, 0.44, 0.67, 0, 0, 0)})
+	leaky.Service = svc(600, results.ServiceLevel{Max: 15, Mean: 12.1, P95: 15}, results.ServiceLevel{Max: 12, Mean: 5.9, P95: 10}, 31*time.Second, 2, 170, 15)
+	leaky.Service.Leaks = 2
+	leaky.Service.LeakDetails = []results.ServiceLeak{
+		{PID: 48213, Age: 12400 * ms, State: "idle in transaction", Kind: "held",
+			Query: "UPDATE accounts SET balance = balance - $1 WHERE id = $2"},
+		{PID: 48230, Age: 31 * time.Second, State: "idle in transaction", Kind: "unreleased",
+			Query: "SELECT pg_sleep(0) /* leak\\n */ FROM orders WHERE status = 'open' FOR UPDATE"},
+	}
+
+	cold := contentionScenario("cold", started.Add(131*time.Second), 5, []results.Replica{replica(1, 3590, 0.12, 0.33, 0, 0, 0)})
+	cold.Service = &results.Service{ApplicationName: "finance-api", Capacity: 30, Interval: 100 * ms,
+		NotFound: `no backend with application_name "finance-api": set target.service.application_name`}
+
+	run.FinishedAt = started.Add(3*time.Minute + 14*time.Second)
+	run.Scenarios = []results.Scenario{steady, leaky, cold}
+	util := func(s results.Scenario, status results.OutcomeStatus) results.Outcome {
+		return results.Outcome{Name: "service pool below 80%", Check: "service.utilization.max < 0.8", Scenario: s.Name, Severity: results.SeverityCritical,
+			Status: status, Actual: "service.utilization.max = " + humanize.Percent(s.Service.Utilization.Max)}
+	}
+	leaks := func(s results.Scenario, status results.OutcomeStatus) results.Outcome {
+		return results.Outcome{Name: "no service leaks", Check: "service.leaks == 0", Scenario: s.Name, Severity: results.SeverityCritical,
+			Status: status, Actual: fmt.Sprintf("service.leaks = %d", s.Service.Leaks)}
+	}
+	notFound := "service.* was not measured: " + cold.Service.NotFound
+	run.Assertions = []results.Outcome{
+		util(steady, results.OutcomePass), util(leaky, results.OutcomePass),
+		{Name: "service pool below 80%", Check: "service.utilization.max < 0.8", Scenario: "cold", Severity: results.SeverityCritical,
+			Status: results.OutcomeSkipped, Unmeasured: true, Reason: notFound},
+		{Name: "no service leaks", Check: "service.leaks == 0", Scenario: "steady", Severity: results.SeverityCritical,
+			Status: results.OutcomeSkipped, Unmeasured: true, Reason: "service.leaks was not fully measured: the check after the drain was not made: " + steady.Service.DrainNotChecked},
+		leaks(leaky, results.OutcomeFail),
+		{Name: "no service leaks", Check: "service.leaks == 0", Scenario: "cold", Severity: results.SeverityCritical,
+			Status: results.OutcomeSkipped, Unmeasured: true, Reason: notFound},
+	}
+	run.Verdict = results.Verdict{Pass: false, Label: "NOT APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "load capacity", Status: "fail", Reasons: []string{"service pool below 80% on cold: skipped, not measured: " + notFound}},
+		{Name: "leaks", Status: "fail", Reasons: []string{"no service leaks (leaky): service.leaks = 2",
+			"no service leaks on steady: skipped, not measured: service.leaks was not fully measured", "no service leaks on cold: skipped, not measured: " + notFound}},
+	}}
 	return run
 }

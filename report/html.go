@@ -105,6 +105,20 @@ type htmlScenario struct {
 	Faults     *htmlTable
 	Replicas   *htmlTable
 	Errors     *htmlTable
+	// Service is the service under test's section (nil without one).
+	Service *htmlService
+}
+
+// htmlService is the service under test's figures and its leaks.
+type htmlService struct {
+	Fields []htmlServiceField
+	Leaks  *htmlTable
+}
+
+// htmlServiceField is one figure of the service; Bad marks bad news.
+type htmlServiceField struct {
+	Name, Value string
+	Bad         bool
 }
 
 func newHTMLView(run *results.Run) htmlView {
@@ -305,6 +319,19 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 				{c.events + " / " + c.total + " / " + c.timeouts, mark(w.exhaustion || w.timeouts)}})
 		}
 		hs.Replicas = t
+	}
+	if v := s.Service; v != nil {
+		hs.Service = &htmlService{}
+		for _, r := range serviceRows(v) {
+			hs.Service.Fields = append(hs.Service.Fields, htmlServiceField{r.name, r.value, r.bad})
+		}
+		if rows := serviceLeakRows(v); len(rows) > 0 {
+			t := &htmlTable{Header: serviceLeakHeader, Numeric: []bool{true, false, false, true, false}}
+			for _, r := range rows {
+				t.Rows = append(t.Rows, []htmlCell{{Text: r[0]}, {Text: r[1]}, {Text: r[2]}, {Text: r[3]}, {r[4], "code"}})
+			}
+			hs.Service.Leaks = t
+		}
 	}
 	if cats := errorCategories(s); len(cats) > 0 {
 		t := &htmlTable{Header: []string{"category", "count", "first sample"}, Numeric: []bool{false, true, false}}

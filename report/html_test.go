@@ -100,7 +100,7 @@ func text(n *html.Node) string {
 }
 
 func TestHTMLGolden(t *testing.T) {
-	for _, name := range []string{"faults", "replicas"} {
+	for _, name := range []string{"faults", "replicas", "service"} {
 		for _, c := range cases {
 			if c.name == name {
 				t.Run(name, func(t *testing.T) {

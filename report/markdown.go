@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/planrun/planrun/internal/humanize"
@@ -57,6 +58,10 @@ func Markdown(w io.Writer, run *results.Run) error {
 		if anyFaults(run.Scenarios) {
 			m.printf("### Faults\n\n")
 			m.faults(run.Scenarios)
+		}
+		if anyService(run.Scenarios) {
+			m.printf("### Service\n\n")
+			m.service(run.Scenarios)
 		}
 	}
 	if len(run.Assertions) > 0 {
@@ -440,6 +445,59 @@ func (m *mdWriter) errors(scenarios []results.Scenario) {
 	}
 	if len(states) > 0 {
 		m.table([]string{"scenario", "SQLSTATE", "count"}, "llr", states)
+	}
+}
+
+// service writes the service under test's figures, one column per
+// scenario that has them (bad news in bold), then each scenario's leaks
+// with their redacted queries as code.
+func (m *mdWriter) service(scenarios []results.Scenario) {
+	var with []results.Scenario
+	for _, s := range scenarios {
+		if s.Service != nil {
+			with = append(with, s)
+		}
+	}
+	header := []string{""}
+	var order []string
+	cell := map[[2]string]string{}
+	for i, s := range with {
+		header = append(header, markdown.Text(s.Name))
+		for _, r := range serviceRows(s.Service) {
+			if !slices.Contains(order, r.name) {
+				order = append(order, r.name)
+			}
+			v := markdown.Text(r.value)
+			if r.name == "application_name" {
+				v = markdown.Code(r.value)
+			} else if r.bad {
+				v = "**" + v + "**"
+			}
+			cell[[2]string{r.name, strconv.Itoa(i)}] = v
+		}
+	}
+	var rows [][]string
+	for _, name := range order {
+		row := []string{markdown.Text(name)}
+		for i := range with {
+			row = append(row, cell[[2]string{name, strconv.Itoa(i)}])
+		}
+		rows = append(rows, row)
+	}
+	m.table(header, "l"+strings.Repeat("r", len(with)), rows)
+	var leaks [][]string
+	for _, s := range with {
+		for _, l := range serviceLeakRows(s.Service) {
+			q := ""
+			if l[4] != "" {
+				q = markdown.Code(l[4])
+			}
+			leaks = append(leaks, []string{markdown.Text(s.Name), l[0], markdown.Text(l[1]), markdown.Text(l[2]), l[3], q})
+		}
+	}
+	if len(leaks) > 0 {
+		m.printf("Leaks of the service's pool:\n\n")
+		m.table(append([]string{"scenario"}, serviceLeakHeader...), "lrllrl", leaks)
 	}
 }
 

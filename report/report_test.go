@@ -42,6 +42,7 @@ var cases = []struct {
 	{"replicas", ReplicasRun},
 	{"segment", SegmentRun},
 	{"merged", MergedRun},
+	{"service", ServiceRun},
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

@@ -104,6 +104,10 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 				tr.section("Faults · " + s.Name)
 				tr.faults(s.Faults)
 			}
+			if s.Service != nil {
+				tr.section("Service · " + s.Name)
+				tr.service(s.Service)
+			}
 		}
 	}
 	if len(run.Assertions) > 0 {
@@ -456,6 +460,24 @@ func (tr *tableRenderer) replicas(reps []results.Replica) {
 	}
 	r := tw.AlignRight
 	tr.table(tableSpec{header: replicaHeader, aligns: []tw.Align{r, r, r, r, r}}, rows)
+}
+
+// service writes the service under test's figures, the bad news in red,
+// then its leaks, one row each.
+func (tr *tableRenderer) service(v *results.Service) {
+	var rows [][]string
+	for _, r := range serviceRows(v) {
+		value := r.value
+		if r.bad {
+			value = tr.p.paint(ansiRed, value)
+		}
+		rows = append(rows, []string{r.name, value})
+	}
+	tr.table(tableSpec{}, rows)
+	if leaks := serviceLeakRows(v); len(leaks) > 0 {
+		l, r := tw.AlignLeft, tw.AlignRight
+		tr.table(tableSpec{header: serviceLeakHeader, aligns: []tw.Align{r, l, l, r, l}, widths: map[int]int{4: 60}, rowLines: true}, leaks)
+	}
 }
 
 // faults writes one row per scheduled fault of a scenario, in plan order:

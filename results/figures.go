@@ -87,6 +87,9 @@ const (
 	CombineMin Combine = "the smallest"
 	// CombineWeighted: the mean of the segments', weighted by their counts.
 	CombineWeighted Combine = "mean weighted by count"
+	// CombineWeightedSamples: the mean of the segments', weighted by their
+	// samples (the service's sampled levels).
+	CombineWeightedSamples Combine = "mean weighted by samples"
 	// CombineRecompute: recomputed from merged figures (ratios, shares).
 	CombineRecompute Combine = "recomputed"
 	// CombineMean: the mean over the replicas, each counting equally.
@@ -295,6 +298,80 @@ func flag01(b bool) float64 {
 	return 0
 }
 
+// svc is a scenario's service record, or a zero one without
+// target.service (assertions skip a service figure there as unmeasured).
+func svc(s *Scenario) *Service {
+	if s.Service == nil {
+		return &Service{}
+	}
+	return s.Service
+}
+
+// serviceLevel lists the figures of one of the service's levels (backends,
+// in use): max, mean and p95 over the samples.
+func serviceLevel(name, what string, better Direction, live *Series, read func(*Service) ServiceLevel) []Figure {
+	json := "service." + name
+	return []Figure{
+		{Name: json + ".max", Unit: UnitCount, Better: better, Combine: CombineMax,
+			Description: what + ", sampled: the most in one sample", JSON: json + ".max", Live: live,
+			Value: func(s *Scenario) float64 { return float64(read(svc(s)).Max) }},
+		{Name: json + ".mean", Unit: UnitNumber, Better: better, Combine: CombineWeightedSamples,
+			Description: what + ", sampled: the mean over the samples", JSON: json + ".mean", Live: live,
+			Value: func(s *Scenario) float64 { return read(svc(s)).Mean }},
+		{Name: json + ".p95", Unit: UnitCount, Better: better, Combine: CombineMaxBound,
+			Description: what + ", sampled: the level 95 % of the samples were at or below", JSON: json + ".p95", Live: live,
+			Value: func(s *Scenario) float64 { return float64(read(svc(s)).P95) }},
+	}
+}
+
+// serviceFigures lists the service.* figures (docs/metrics.md, "The
+// service under test"). The server sees the service whole from every
+// segment of a segmented run, so merge takes the largest segment's levels
+// and leaks rather than summing them; only the connections, counted at
+// each segment's own proxy, are summed.
+func serviceFigures() []Figure {
+	out := []Figure{{Name: "service.capacity", Unit: UnitCount, Combine: CombineMax,
+		Description: "what the service's pools may open together: processes × (size + max_overflow)", JSON: "service.capacity", Live: liveServiceCapacity,
+		Value: func(s *Scenario) float64 { return float64(svc(s).Capacity) }}}
+	out = append(out, serviceLevel("backends", "the service's backends (every state)", Neither, nil,
+		func(v *Service) ServiceLevel { return v.Backends })...)
+	out = append(out, serviceLevel("in_use", "the service's backends active or idle in transaction", Neither, liveServiceInUse,
+		func(v *Service) ServiceLevel { return v.InUse })...)
+	out = append(out,
+		Figure{Name: "service.utilization.mean", Unit: UnitRate, Better: LowerIsBetter, Combine: CombineWeightedSamples,
+			Description: "the service's in use ÷ capacity: the mean over the samples", JSON: "service.utilization.mean", Live: liveServiceUtilization,
+			Value: func(s *Scenario) float64 { return svc(s).Utilization.Mean }},
+		Figure{Name: "service.utilization.p95", Unit: UnitRate, Better: LowerIsBetter, Combine: CombineMaxBound,
+			Description: "the service's in use ÷ capacity: the level 95 % of the samples were at or below", JSON: "service.utilization.p95", Live: liveServiceUtilization,
+			Value: func(s *Scenario) float64 { return svc(s).Utilization.P95 }},
+		Figure{Name: "service.utilization.max", Unit: UnitRate, Better: LowerIsBetter, Combine: CombineMax,
+			Description: "the service's in use ÷ capacity: the highest in one sample", JSON: "service.utilization.max", Live: liveServiceUtilization,
+			Value: func(s *Scenario) float64 { return svc(s).Utilization.Max }},
+		Figure{Name: "service.idle_in_transaction.max", Unit: UnitDuration, Better: LowerIsBetter, Combine: CombineMax,
+			Description: "the longest a backend of the service was seen idle in transaction, warm-up included", JSON: "service.idle_in_transaction.max", Live: liveServiceIdleInTx,
+			Value: func(s *Scenario) float64 { return float64(svc(s).IdleInTransaction.Max) }},
+		Figure{Name: "service.lock_waits.max", Unit: UnitCount, Better: LowerIsBetter, Combine: CombineMax,
+			Description: "the most backends of the service waiting on a lock in one sample", JSON: "service.lock_waits.max",
+			Value: func(s *Scenario) float64 { return float64(svc(s).LockWaits.Max) }},
+		Figure{Name: "service.headroom.min", Unit: UnitCount, Better: HigherIsBetter, Combine: CombineMin,
+			Description: "the server's fewest free connection slots in one sample", JSON: "service.headroom.min", Live: liveServerHeadroom,
+			Value: func(s *Scenario) float64 { return float64(svc(s).Headroom.Min) }},
+		Figure{Name: "service.leaks", Unit: UnitCount, Better: LowerIsBetter, Combine: CombineMax,
+			Description: "the service's backends idle in transaction past `pool.leak_threshold` or still checked out after the drain", JSON: "service.leaks",
+			Value: func(s *Scenario) float64 { return float64(svc(s).Leaks) }},
+		Figure{Name: "service.connections.opened", Unit: UnitCount, Combine: CombineSum,
+			Description: "the service's server connections opened, counted at planrun's proxy", JSON: "service.connections.opened",
+			Value: func(s *Scenario) float64 { return float64(svc(s).Connections.Opened) }},
+		Figure{Name: "service.connections.closed", Unit: UnitCount, Combine: CombineSum,
+			Description: "the service's server connections closed, counted at planrun's proxy", JSON: "service.connections.closed",
+			Value: func(s *Scenario) float64 { return float64(svc(s).Connections.Closed) }},
+		Figure{Name: "service.connections.max_open", Unit: UnitCount, Combine: CombineSumBound,
+			Description: "the most server connections the service had open at once at planrun's proxy", JSON: "service.connections.max_open",
+			Value: func(s *Scenario) float64 { return float64(svc(s).Connections.MaxOpen) }},
+	)
+	return out
+}
+
 // Live series of the figures (the pool's and the run's state, which are no
 // figure of the report, are defined in package metrics).
 var (
@@ -318,6 +395,16 @@ var (
 		"Time of each statement, per operation, after the warm-up."}
 	liveOp = &Series{"planrun_op_seconds", Histogram,
 		"Time of a whole operation (acquire, statements, hold, release; from the scheduled start in an open model), after the warm-up."}
+	liveServiceUtilization = &Series{"planrun_service_utilization", Gauge,
+		"The service under test's backends in use (active or idle in transaction) ÷ its capacity, at the last sample of pg_stat_activity."}
+	liveServiceInUse = &Series{"planrun_service_in_use", Gauge,
+		"The service under test's backends active or idle in transaction, at the last sample."}
+	liveServiceCapacity = &Series{"planrun_service_capacity", Gauge,
+		"What the service under test's pools may open together: processes × (size + max_overflow)."}
+	liveServiceIdleInTx = &Series{"planrun_service_idle_in_transaction_max_seconds", Gauge,
+		"How long the service's oldest backend idle in transaction had been so, at the last sample (0 when none was)."}
+	liveServerHeadroom = &Series{"planrun_server_headroom", Gauge,
+		"The server's free connection slots at the last sample: max_connections − reserved − every client backend."}
 	liveLateness = &Series{"planrun_generator_lateness_seconds", Histogram,
 		"How late the load generator's own 10 ms timer fired, warm-up included: a starved generator measures itself, not the pool."}
 )
@@ -478,6 +565,9 @@ var figures = func() []Figure {
 		worst("replicas.max_open", UnitCount, Neither, "the most connections any one replica had open at once",
 			func(_ Utilization, _ Exhaustion, m int) float64 { return float64(m) }))
 
+	// The service under test (target.service), seen from the server.
+	add(serviceFigures()...)
+
 	// The open model.
 	add(Figure{Name: "rate", Unit: UnitPerSecond, Combine: CombineSum,
 		Description: "the target arrival rate: the mean over the scenario's rate profile", JSON: "rate", Column: "target/s",
@@ -532,8 +622,10 @@ var figures = func() []Figure {
 		case "acquire.p50", "acquire.p95", "acquire.p99", "query.p95", "query.p99", "op.p95", "op.p99",
 			OperationPrefix + "op.p95", OperationPrefix + "op.p99":
 			t[i].Compare = Judged
-		case "acquire.max":
+		case "acquire.max", "service.utilization.max":
 			t[i].Compare = Shown
+		case "service.leaks":
+			t[i].Compare = Judged
 		case "errors_by." + ErrAcquireTimeout:
 			t[i].Compare, t[i].Label = Judged, "timeouts"
 		}

@@ -291,7 +291,9 @@ type Scenario struct {
 	LeakDetails []Leak `json:"leak_details,omitempty"`
 	// Service is the service under test's pool seen from the server, and
 	// its connections at planrun's proxy (nil without target.service).
-	Service *Service `json:"service,omitempty" expr:"-"`
+	// Assertions read it as service.*; one that does on a scenario without
+	// it, or whose service was not found, is skipped as unmeasured.
+	Service *Service `json:"service,omitempty" expr:"service"`
 	// NotChecked lists the checks the engine could not make on this
 	// scenario, with why (empty when all were made). An assertion reading a
 	// figure one of them feeds is skipped with the reason, never passed, and

@@ -58,6 +58,26 @@ type Service struct {
 	// planrun's proxy, exactly: only when planrun started the service and
 	// handed it the proxy's URL (zero otherwise).
 	Connections ServiceConnections `json:"connections" expr:"connections"`
+
+	// Last is the latest sample, in a live snapshot's scenario only (nil
+	// in a report and before the first sample): the live series
+	// planrun_service_* and planrun_server_headroom serve it (package
+	// metrics; docs/metrics.md).
+	Last *ServiceSample `json:"-"`
+}
+
+// ServiceSample is the service's backends at one sample, as the live
+// series serve them.
+type ServiceSample struct {
+	// InUse counts the backends active or idle in transaction;
+	// Utilization is InUse ÷ Service.Capacity (0 without a capacity).
+	InUse       int
+	Utilization float64
+	// OldestIdleInTransaction is how long the oldest backend idle in
+	// transaction had been so (0 when none was).
+	OldestIdleInTransaction time.Duration
+	// Headroom is the server's free connection slots.
+	Headroom int
 }
 
 // MaxServiceLeakDetails bounds Service.LeakDetails; Service.Leaks counts all.

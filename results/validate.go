@@ -17,7 +17,9 @@ const maxProblems = 5
 // is not finite, a percentile outside min..max, a segment count or index,
 // replica number or duration beyond the limits ([MaxSegments],
 // [MaxElapsed], ...), more series points than [MaxSeriesPoints], a series
-// step below [MinSeriesStep], or a point outside its scenario. [Decode] and [ReadFile] call it, so `planrun report` and `planrun
+// step below [MinSeriesStep], a point outside its scenario, or a service
+// record with more leaks detailed than [MaxServiceLeakDetails] or than it
+// counts. [Decode] and [ReadFile] call it, so `planrun report` and `planrun
 // compare` refuse such a report instead of rendering nonsense. The error
 // names each field by its JSON path, e.g. `scenarios[0] (steady).elapsed`.
 func (r *Run) Validate() error {
@@ -244,6 +246,9 @@ func (c *checker) scenario(p string, s *Scenario, finished time.Time) {
 		c.duration(fmt.Sprintf("%s.leak_details[%d].held", p, i), l.Held)
 		c.count(fmt.Sprintf("%s.leak_details[%d].user", p, i), int64(l.User))
 	}
+	if v := s.Service; v != nil {
+		c.service(p+".service", v)
+	}
 	if rc := s.Recovery; rc != nil {
 		c.count(p+".recovery.after_stage", int64(rc.AfterStage))
 		c.duration(p+".recovery.duration", rc.Duration)
@@ -281,6 +286,45 @@ func (c *checker) scenario(p string, s *Scenario, finished time.Time) {
 	end += min(max(s.SeriesStep, 0), MaxElapsed)
 	for i := range s.Series {
 		c.point(fmt.Sprintf("%s.series[%d]", p, i), &s.Series[i], end)
+	}
+}
+
+// service checks the service under test's record: counts and levels not
+// negative, utilization from 0 to 1, durations within a run, at most
+// MaxServiceLeakDetails leaks detailed (and no more than it counts).
+func (c *checker) service(p string, v *Service) {
+	for _, n := range []struct {
+		name string
+		n    int64
+	}{
+		{"capacity", int64(v.Capacity)}, {"samples", int64(v.Samples)}, {"missed", int64(v.Missed)},
+		{"backends.max", int64(v.Backends.Max)}, {"backends.p95", int64(v.Backends.P95)},
+		{"in_use.max", int64(v.InUse.Max)}, {"in_use.p95", int64(v.InUse.P95)},
+		{"lock_waits.max", int64(v.LockWaits.Max)}, {"leaks", int64(v.Leaks)},
+		{"connections.opened", v.Connections.Opened}, {"connections.closed", v.Connections.Closed},
+		{"connections.max_open", int64(v.Connections.MaxOpen)},
+	} {
+		c.count(p+"."+n.name, n.n)
+	}
+	for _, m := range []struct {
+		name string
+		f    float64
+	}{{"backends.mean", v.Backends.Mean}, {"in_use.mean", v.InUse.Mean}} {
+		if c.finite(p+"."+m.name, m.f) {
+			c.nonNegative(p+"."+m.name, m.f)
+		}
+	}
+	c.fraction(p+".utilization.mean", v.Utilization.Mean)
+	c.fraction(p+".utilization.p95", v.Utilization.P95)
+	c.fraction(p+".utilization.max", v.Utilization.Max)
+	c.elapsed(p+".interval", v.Interval)
+	c.elapsed(p+".idle_in_transaction.max", v.IdleInTransaction.Max)
+	if n := len(v.LeakDetails); n > MaxServiceLeakDetails || n > max(v.Leaks, 0) {
+		c.add(p+".leak_details", "has %d leaks, more than the %d it counts or the %d a report details", n, v.Leaks, MaxServiceLeakDetails)
+	}
+	for i, l := range v.LeakDetails {
+		c.elapsed(fmt.Sprintf("%s.leak_details[%d].age", p, i), l.Age)
+		c.count(fmt.Sprintf("%s.leak_details[%d].pid", p, i), int64(l.PID))
 	}
 }
 

@@ -104,6 +104,42 @@ func TestDecodeRefusesValuesOutOfRange(t *testing.T) {
 			}
 		})
 	}
+	service := map[string]any{"application_name": "svc", "capacity": 20, "interval": 100000000, "samples": 10,
+		"backends": map[string]any{"max": 3, "mean": 2.5, "p95": 3}, "in_use": map[string]any{"max": 2, "mean": 1.5, "p95": 2},
+		"utilization": map[string]any{"mean": 0.075, "p95": 0.1, "max": 0.1}, "idle_in_transaction": map[string]any{"max": 5},
+		"lock_waits": map[string]any{"max": 0}, "headroom": map[string]any{"min": 90}, "leaks": 1,
+		"leak_details":  []any{map[string]any{"pid": 7, "age": 3, "state": "idle in transaction", "query": "SELECT 1", "kind": "held"}},
+		"drain_checked": true, "connections": map[string]any{"opened": 2, "closed": 2, "max_open": 2}}
+	serviceTests := []struct {
+		name  string
+		value any
+		path  []any
+		want  string
+	}{
+		{"service utilization above 1", 1.5, []any{"utilization", "max"}, "scenarios[0] (normal).service.utilization.max is 1.5: it must be from 0 to 1"},
+		{"negative service leaks", -1, []any{"leaks"}, "scenarios[0] (normal).service.leaks is -1"},
+		{"negative idle in transaction", -4, []any{"idle_in_transaction", "max"}, "scenarios[0] (normal).service.idle_in_transaction.max is -4ns"},
+		{"more leak details than leaks", 0, []any{"leaks"}, "scenarios[0] (normal).service.leak_details has 1 leaks, more than the 0 it counts"},
+	}
+	for _, tt := range serviceTests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc := validReport(t)
+			svc, _ := json.Marshal(service)
+			var fresh map[string]any
+			_ = json.Unmarshal(svc, &fresh)
+			set(t, doc, fresh, "scenarios", 0, "service")
+			data, _ := json.Marshal(doc)
+			if _, err := results.Decode(bytes.NewReader(data)); err != nil {
+				t.Fatalf("Decode refused the valid service: %v", err)
+			}
+			set(t, doc, tt.value, append([]any{"scenarios", 0, "service"}, tt.path...)...)
+			data, _ = json.Marshal(doc)
+			_, err := results.Decode(bytes.NewReader(data))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Decode error:\n%v\nwant one containing %q", err, tt.want)
+			}
+		})
+	}
 	t.Run("many problems", func(t *testing.T) {
 		doc := validReport(t)
 		for _, k := range []string{"planned", "elapsed", "warmup", "ops", "cancelled", "max_users", "leaks"} {

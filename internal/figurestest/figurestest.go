@@ -25,6 +25,7 @@ func Scenario() *results.Scenario {
 		ErrorsBy:   map[string]int64{},
 		Recovery:   &results.Recovery{Status: results.RecoveryRecovered},
 		Replicas:   []results.Replica{{}, {}},
+		Service:    &results.Service{},
 		Connections: results.Connections{
 			ClosedBy: map[string]int64{},
 		},
