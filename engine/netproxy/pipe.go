@@ -121,8 +121,8 @@ func (pp *pipe) read() {
 	for {
 		n, err := pp.src.Read(*buf)
 		if n > 0 {
-			release := pp.releaseTime(n)
 			now := time.Now()
+			release := pp.releaseTime(n, now)
 			pp.mu.Lock()
 			if pp.n == 0 && pp.owner == ownIdle && !proxy.stalled.Load() && !release.After(now) {
 				pp.mu.Unlock()
@@ -193,13 +193,12 @@ func (pp *pipe) dropLocked() {
 	signal(pp.space)
 }
 
-// releaseTime is when n bytes read now may be delivered: after the
+// releaseTime is when n bytes read at now may be delivered: after the
 // previous chunk has gone through the bandwidth limit and this one too,
 // plus half the round trip's latency ± half the jitter; never before the
 // previous chunk's delivery, so bytes stay in order.
-func (pp *pipe) releaseTime(n int) time.Time {
+func (pp *pipe) releaseTime(n int, now time.Time) time.Time {
 	cfg := &pp.conn.proxy.cfg
-	now := time.Now()
 	start := now
 	if pp.transmitted.After(start) {
 		start = pp.transmitted
@@ -233,6 +232,7 @@ func (pp *pipe) flush() (next time.Time, again bool) {
 		return time.Time{}, false
 	}
 	pp.clockBusy = true
+	now := time.Now()
 	for {
 		if pp.conn.isClosed() {
 			pp.dropLocked()
@@ -247,7 +247,6 @@ func (pp *pipe) flush() (next time.Time, again bool) {
 			break
 		}
 		ch := &pp.q[pp.head]
-		now := time.Now()
 		if ch.release.After(now) {
 			next, again = ch.release, true
 			break
@@ -274,7 +273,8 @@ func (pp *pipe) flush() (next time.Time, again bool) {
 			pp.owner = ownWriter
 			break
 		}
-		pp.wrote = time.Now()
+		now = time.Now()
+		pp.wrote = now
 		pp.popLocked()
 	}
 	pp.clockBusy = false
