@@ -17,10 +17,11 @@ import (
 // stall (SetStalled) and a receiver that does not read (a write blocked on
 // a full socket buffer) are part of what is simulated or of the other
 // side, not the proxy's lateness, hence the two other terms. What remains
-// is the time the proxy's own goroutines waited for a CPU, for the clock's
-// wake-up and for the Go scheduler: on an idle Linux machine tens of
-// microseconds, on a busy one milliseconds. A chunk written at once by its
-// reader (due on arrival, nothing queued) counts with lateness ≈ 0.
+// is the time the proxy's own threads waited for a CPU, for the clock's
+// wake-up (and its writes of other chunks due before) and for the Go
+// scheduler: on an idle Linux machine tens of microseconds, on a busy one
+// milliseconds. A chunk written at once by its reader (due on arrival,
+// nothing queued) counts with lateness ≈ 0.
 //
 // Lateness is recorded per chunk and direction into one histogram per
 // connection, under that connection's own lock (its two directions share

@@ -5,9 +5,11 @@
 //
 // Each accepted connection gets its own upstream connection and two
 // directions. In each direction a reader stamps every chunk it reads with
-// the time it may be delivered, and a writer delivers the chunks at those
-// times, in order. With a zero Config the proxy forwards as fast as the
-// two sockets allow.
+// the time it may be delivered, and the proxy's clock delivers the chunks
+// at those times, in order, from its own thread; a writer goroutine takes
+// over a direction whose receiver does not keep up, and during a stall
+// (pipe.go). With a zero Config the proxy forwards as fast as the two
+// sockets allow.
 //
 // The proxy measures how late it delivers each chunk (Lateness,
 // TakeLateness; defined in lateness.go): on a busy machine its delays

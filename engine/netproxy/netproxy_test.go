@@ -3,6 +3,7 @@ package netproxy_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -97,7 +98,17 @@ func TestJitter(t *testing.T) {
 	}
 }
 
+// TestBytesStayInOrder: many chunks of random size, each with its own
+// delay, come back in order, also when the receiver does not read for a
+// while (the proxy's writes then find the socket's buffer full and its
+// writer goroutines take over from the clock, and hand back).
 func TestBytesStayInOrder(t *testing.T) {
+	for _, pause := range []time.Duration{0, 300 * time.Millisecond} {
+		t.Run(fmt.Sprintf("pause=%v", pause), func(t *testing.T) { bytesStayInOrder(t, pause) })
+	}
+}
+
+func bytesStayInOrder(t *testing.T, pause time.Duration) {
 	up := startEcho(t)
 	p := startProxy(t, netproxy.Config{Network: "tcp", Address: up, Latency: 2 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 3})
 	c := dial(t, p.Addr())
@@ -121,6 +132,7 @@ func TestBytesStayInOrder(t *testing.T) {
 		writeErr <- nil
 	}()
 	got := make([]byte, len(sent))
+	time.Sleep(pause)
 	_ = c.SetReadDeadline(time.Now().Add(time.Minute))
 	if _, err := io.ReadFull(c, got); err != nil {
 		t.Fatal(err)
@@ -263,6 +275,41 @@ func TestReset(t *testing.T) {
 		t.Errorf("Conns() = %d after the reset, want 0", n)
 	}
 	echo(t, dial(t, p.Addr()), []byte("a new connection works"))
+}
+
+// TestResetWithChunksInFlight: a reset drops the chunks still waiting for
+// their delivery time; their connections end, and the proxy goes on.
+func TestResetWithChunksInFlight(t *testing.T) {
+	const latency = 200 * time.Millisecond
+	up := startEcho(t)
+	p := startProxy(t, netproxy.Config{Network: "tcp", Address: up, Latency: latency})
+	var conns []net.Conn
+	for range 3 {
+		c := dial(t, p.Addr())
+		if _, err := c.Write([]byte("in flight")); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(latency / 10) // read by the proxy, not yet delivered
+	if n := p.Reset(); n != 3 {
+		t.Errorf("Reset() = %d, want 3", n)
+	}
+	for _, c := range conns {
+		_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		if n, err := c.Read(make([]byte, 64)); !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("read after the reset: %d bytes, %v; want ECONNRESET", n, err)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Conns() != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := p.Conns(); n != 0 {
+		t.Errorf("Conns() = %d after the reset, want 0", n)
+	}
+	c := dial(t, p.Addr())
+	roundTrips(t, c, 2)
 }
 
 func TestUpstreamDownClosesClient(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
-	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -27,51 +27,115 @@ type chunk struct {
 	buf     *[]byte
 	n       int
 	release time.Time
+	// started: its write began (its lateness is recorded), off bytes of it
+	// are written; the rest goes out without waiting again.
+	started bool
+	off     int
 }
 
+// Who delivers a pipe's queued chunks (pipe.owner).
+const (
+	// ownIdle: nothing is queued; the reader may write a due chunk itself.
+	ownIdle = iota
+	// ownClock: the clock delivers them at their times (flush), with
+	// writes that do not block.
+	ownClock
+	// ownWriter: the pipe's writer goroutine delivers them, with writes
+	// that block: after a write that would have blocked (a receiver that
+	// does not keep up), during a stall, where dst has no descriptor to
+	// write to without blocking, and to end the pipe.
+	ownWriter
+)
+
 // pipe is one direction of a connection: read from src, deliver to dst.
+//
+// The reader stamps each chunk with its delivery time and, unless it
+// can write it at once, queues it; the first chunk queued on an idle pipe
+// gives the pipe to the clock. The clock writes due chunks on its own
+// thread and hands the pipe to the writer goroutine when it cannot (see
+// the owners above); each owner gives the pipe back as idle once the
+// queue is empty. Exactly one owner delivers at a time, so bytes stay in
+// order.
 type pipe struct {
 	conn     *conn
 	src, dst net.Conn
-	queue    chan chunk
-	// queued counts chunks queued and not yet delivered (or dropped);
-	// while it is 0 the writer is idle and read may write itself.
-	queued atomic.Int64
-	wake   chan struct{} // the clock wakes write on it; buffered 1
-	rng    *rand.Rand    // owned by read
+	// raw is dst's descriptor for the clock's writes (nil where dst has
+	// none: the writer goroutine delivers everything then).
+	raw syscall.RawConn
+	rng *rand.Rand // owned by read
 	// transmitted is when the previous chunk finished going through the
 	// bandwidth limit; released is its delivery time. Owned by read.
 	transmitted, released time.Time
-	// wrote is when the writer's previous write ended. Owned by write.
+
+	mu sync.Mutex
+	// q holds n chunks from head, in order.
+	q           [queueLen]chunk
+	head, n     int
+	owner       int
+	clockBusy   bool // the clock is in flush (it may be writing)
+	readDone    bool // read has ended: nothing more will be queued
+	space, work chan struct{}
+	// wrote is when the previous write ended; its deliverer (the owner, or
+	// the reader writing at once) sets it.
 	wrote time.Time
+
+	wake chan struct{} // the clock wakes the writer on it; buffered 1
+	// try is the clock's write attempt: tryWrite's closure, made once.
+	try    func(fd uintptr) bool
+	tryBuf []byte
+	tryN   int
+	tryErr error
 }
 
 func newPipe(c *conn, src, dst net.Conn, rng *rand.Rand) *pipe {
-	return &pipe{conn: c, src: src, dst: dst, queue: make(chan chunk, queueLen), wake: make(chan struct{}, 1), rng: rng}
+	pp := &pipe{
+		conn: c, src: src, dst: dst, rng: rng,
+		space: make(chan struct{}, 1), work: make(chan struct{}, 1), wake: make(chan struct{}, 1),
+	}
+	pp.raw = nonBlockingWriter(dst)
+	pp.try = pp.tryOnce
+	return pp
 }
 
-// read queues what src sends until src ends or the pair is closed, then
-// closes the queue. A chunk that is due at once, with nothing queued
-// before it and no stall, it writes itself: that saves the hand-over to
-// the writer, which is most of the proxy's cost without latency.
+// signal sends on ch, buffered 1, without blocking.
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// read queues what src sends until src ends or the pair is closed. A
+// chunk that is due at once, with nothing queued before it and no stall,
+// it writes itself: that saves the hand-over to the clock.
 func (pp *pipe) read() {
-	defer close(pp.queue)
+	defer func() {
+		pp.mu.Lock()
+		pp.readDone = true
+		pp.mu.Unlock()
+		signal(pp.work)
+	}()
 	proxy := pp.conn.proxy
 	buf := buffers.Get().(*[]byte)
 	defer func() { buffers.Put(buf) }()
 	for {
 		n, err := pp.src.Read(*buf)
 		if n > 0 {
-			release := pp.releaseTime(n)
-			if now := time.Now(); pp.queued.Load() == 0 && !proxy.stalled.Load() && !release.After(now) {
-				pp.conn.lat.record(now.Sub(release))
+			now := time.Now()
+			release := pp.releaseTime(n, now)
+			pp.mu.Lock()
+			if pp.n == 0 && pp.owner == ownIdle && !proxy.stalled.Load() && !release.After(now) {
+				pp.mu.Unlock()
+				pp.conn.lat.record(now.Sub(latest(release, pp.wrote)))
 				if _, werr := pp.dst.Write((*buf)[:n]); werr != nil {
 					pp.conn.close(false)
 					return
 				}
+				pp.wrote = time.Now()
 			} else {
-				pp.queued.Add(1)
-				pp.queue <- chunk{buf: buf, n: n, release: release}
+				if !pp.enqueueLocked(chunk{buf: buf, n: n, release: release}) {
+					return
+				}
 				buf = buffers.Get().(*[]byte)
 			}
 		}
@@ -81,13 +145,60 @@ func (pp *pipe) read() {
 	}
 }
 
-// releaseTime is when n bytes read now may be delivered: after the
+// enqueueLocked queues ch, waiting for room, and unlocks pp.mu; on an
+// idle pipe it gives the pipe to the clock. It returns false, with ch not
+// queued, when the pair is closed first.
+func (pp *pipe) enqueueLocked(ch chunk) bool {
+	for pp.n == queueLen && !pp.conn.isClosed() {
+		pp.mu.Unlock()
+		select {
+		case <-pp.space:
+		case <-pp.conn.done:
+		}
+		pp.mu.Lock()
+	}
+	if pp.conn.isClosed() {
+		pp.mu.Unlock()
+		return false
+	}
+	pp.q[(pp.head+pp.n)%queueLen] = ch
+	pp.n++
+	schedule := pp.owner == ownIdle
+	if schedule {
+		pp.owner = ownClock
+	}
+	pp.mu.Unlock()
+	if schedule {
+		pp.conn.proxy.clock.flushAt(ch.release, pp)
+	}
+	return true
+}
+
+// popLocked removes the first queued chunk, giving its buffer back.
+func (pp *pipe) popLocked() {
+	buffers.Put(pp.q[pp.head].buf)
+	pp.q[pp.head] = chunk{}
+	pp.head = (pp.head + 1) % queueLen
+	pp.n--
+	if pp.n == queueLen-1 {
+		signal(pp.space)
+	}
+}
+
+// dropLocked drops every queued chunk (the pair is closed).
+func (pp *pipe) dropLocked() {
+	for pp.n > 0 {
+		pp.popLocked()
+	}
+	signal(pp.space)
+}
+
+// releaseTime is when n bytes read at now may be delivered: after the
 // previous chunk has gone through the bandwidth limit and this one too,
 // plus half the round trip's latency ± half the jitter; never before the
 // previous chunk's delivery, so bytes stay in order.
-func (pp *pipe) releaseTime(n int) time.Time {
+func (pp *pipe) releaseTime(n int, now time.Time) time.Time {
 	cfg := &pp.conn.proxy.cfg
-	now := time.Now()
 	start := now
 	if pp.transmitted.After(start) {
 		start = pp.transmitted
@@ -109,54 +220,183 @@ func (pp *pipe) releaseTime(n int) time.Time {
 	return release
 }
 
-// write delivers every queued chunk at its time, and once the reader has
-// ended and the queue is flushed, closes the pair. After a failed write
-// or a closed pair it only drains the queue, so the reader never blocks.
-func (pp *pipe) write() {
-	ok := true
-	for ch := range pp.queue {
-		if ok {
-			ok = pp.deliver(ch)
+// flush runs on the clock's thread when the first queued chunk is due:
+// it writes every due chunk without blocking, and returns the next
+// chunk's time when one is queued but not yet due (again: the clock calls
+// flush again then). It hands the pipe to the writer goroutine when a
+// write would block or fails, during a stall, and when the pipe ends.
+func (pp *pipe) flush() (next time.Time, again bool) {
+	pp.mu.Lock()
+	if pp.owner != ownClock { // taken by the writer once the pair closed
+		pp.mu.Unlock()
+		return time.Time{}, false
+	}
+	pp.clockBusy = true
+	now := time.Now()
+	for {
+		if pp.conn.isClosed() {
+			pp.dropLocked()
+			pp.owner = ownWriter
+			break
 		}
-		buffers.Put(ch.buf)
-		pp.queued.Add(-1)
+		if pp.n == 0 {
+			pp.owner = ownIdle
+			if pp.readDone {
+				pp.owner = ownWriter
+			}
+			break
+		}
+		ch := &pp.q[pp.head]
+		if ch.release.After(now) {
+			next, again = ch.release, true
+			break
+		}
+		if pp.raw == nil || pp.conn.proxy.stalled.Load() {
+			pp.owner = ownWriter
+			break
+		}
+		due := latest(ch.release, pp.wrote)
+		pp.mu.Unlock()
+		// Recorded before the write, so that whoever receives the chunk
+		// finds its lateness recorded.
+		pp.conn.lat.record(now.Sub(due))
+		n, err := pp.tryWrite((*ch.buf)[:ch.n])
+		pp.mu.Lock()
+		ch.started, ch.off = true, n
+		if err != nil {
+			pp.mu.Unlock()
+			pp.conn.close(false)
+			pp.mu.Lock()
+			continue // drops the rest and hands over
+		}
+		if n < ch.n { // the socket's buffer is full
+			pp.owner = ownWriter
+			break
+		}
+		now = time.Now()
+		pp.wrote = now
+		pp.popLocked()
+	}
+	pp.clockBusy = false
+	handOver := pp.owner == ownWriter
+	pp.mu.Unlock()
+	if handOver {
+		signal(pp.work)
+	}
+	return next, again
+}
+
+// tryWrite writes b to dst without blocking: all of it, or what fits in
+// dst's socket buffer (n < len(b), err nil), or an error.
+func (pp *pipe) tryWrite(b []byte) (n int, err error) {
+	pp.tryBuf, pp.tryN, pp.tryErr = b, 0, nil
+	if err := pp.raw.Write(pp.try); err != nil {
+		pp.tryBuf = nil
+		return 0, err
+	}
+	n, err = pp.tryN, pp.tryErr
+	pp.tryBuf, pp.tryErr = nil, nil
+	return n, err
+}
+
+// write is the pipe's writer goroutine: it delivers the queued chunks
+// whenever it owns the pipe, and once the reader has ended and the queue
+// is flushed, closes the pair. Once the pair is closed it takes the pipe
+// from the clock, drops the queue, and ends when the reader has.
+func (pp *pipe) write() {
+	done := pp.conn.done
+	for !pp.writerTurn() {
+		if pp.conn.isClosed() {
+			<-pp.work
+			continue
+		}
+		select {
+		case <-pp.work:
+		case <-done:
+		}
 	}
 	pp.conn.close(false)
 	pp.conn.writerDone()
 }
 
-// deliver waits for ch's delivery time and the end of any stall, then
-// records how late it is (lateness.go) and writes it to dst. It
-// returns false when the pair is closed first or the write fails; it
-// closes the pair then.
-func (pp *pipe) deliver(ch chunk) bool {
-	done := pp.conn.done
-	if time.Now().Before(ch.release) {
-		pp.conn.proxy.clock.wakeAt(ch.release, pp.wake)
-		select {
-		case <-pp.wake:
-		case <-done:
+// writerTurn delivers the queued chunks while the writer owns the pipe;
+// it returns true when the writer may end: the reader has ended, and the
+// queue is flushed or dropped.
+func (pp *pipe) writerTurn() (end bool) {
+	for {
+		pp.mu.Lock()
+		if pp.conn.isClosed() {
+			if pp.owner == ownClock && !pp.clockBusy {
+				pp.owner = ownWriter // its deadline will find it gone
+			}
+			if pp.owner == ownWriter {
+				pp.dropLocked()
+			}
+			end = pp.readDone && pp.owner != ownClock
+			pp.mu.Unlock()
+			return end
+		}
+		if pp.owner != ownWriter {
+			end = pp.owner == ownIdle && pp.readDone
+			pp.mu.Unlock()
+			return end
+		}
+		if pp.n == 0 {
+			if pp.readDone {
+				pp.mu.Unlock()
+				return true
+			}
+			pp.owner = ownIdle
+			pp.mu.Unlock()
 			return false
 		}
+		ch := &pp.q[pp.head]
+		pp.mu.Unlock()
+		ok := pp.deliver(ch)
+		pp.mu.Lock()
+		if ok {
+			pp.popLocked()
+		}
+		pp.mu.Unlock()
 	}
-	ok, resumedAt := pp.conn.proxy.waitResumed(done)
-	if !ok {
-		return false
+}
+
+// deliver waits for ch's delivery time and the end of any stall, then
+// records how late it is (lateness.go) and writes it to dst; a chunk
+// whose write the clock began it only finishes. It returns false when the
+// pair is closed first or the write fails; it closes the pair then.
+func (pp *pipe) deliver(ch *chunk) bool {
+	done := pp.conn.done
+	if !ch.started {
+		if time.Now().Before(ch.release) {
+			pp.conn.proxy.clock.wakeAt(ch.release, pp.wake)
+			select {
+			case <-pp.wake:
+			case <-done:
+				return false
+			}
+		}
+		ok, resumedAt := pp.conn.proxy.waitResumed(done)
+		if !ok {
+			return false
+		}
+		due := latest(latest(ch.release, resumedAt), pp.wrote)
+		// Recorded before the write, so that whoever receives the chunk
+		// finds its lateness recorded.
+		pp.conn.lat.record(time.Since(due))
 	}
-	due := ch.release
-	if resumedAt.After(due) {
-		due = resumedAt
-	}
-	if pp.wrote.After(due) {
-		due = pp.wrote
-	}
-	// Recorded before the write, so that whoever receives the chunk finds
-	// its lateness recorded.
-	pp.conn.lat.record(time.Since(due))
-	if _, err := pp.dst.Write((*ch.buf)[:ch.n]); err != nil {
+	if _, err := pp.dst.Write((*ch.buf)[ch.off:ch.n]); err != nil {
 		pp.conn.close(false)
 		return false
 	}
 	pp.wrote = time.Now()
 	return true
+}
+
+// latest is the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
