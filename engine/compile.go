@@ -119,8 +119,15 @@ func (p *Program) Secrets() []string {
 		}
 		seen[sc.Mix] = true
 		for _, op := range sc.Mix.Ops {
-			if op.HTTP != nil {
-				out = append(out, op.HTTP.Secrets()...)
+			if op.HTTP == nil {
+				continue
+			}
+			for _, v := range op.HTTP.Secrets() {
+				out = append(out, v)
+				// "Bearer <token>": the credential alone, too.
+				if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+					out = append(out, strings.TrimSpace(cred))
+				}
 			}
 		}
 	}

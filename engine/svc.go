@@ -14,6 +14,7 @@ import (
 	"github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/engine/servicewatch"
 	"github.com/planrun/planrun/internal/httpop"
+	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/results"
 )
 
@@ -50,7 +51,8 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 		if e.opts.OutDir != "" {
 			spec.LogPath = filepath.Join(e.opts.OutDir, serviceLogName)
 		}
-		e.logf("service: starting %s; its database connections go through %s", e.red.String(fmt.Sprint(spec.Start)), p.Addr())
+		e.logf("service: starting %s in %s with %s=%s (planrun's proxy, which counts its connections)",
+			e.red.String(fmt.Sprint(spec.Start)), spec.Dir, spec.DatabaseEnv, e.red.String(redact.DSN(spec.DatabaseURL)))
 	} else {
 		e.logf("service: waiting for %s to be ready", e.red.String(spec.URL))
 	}

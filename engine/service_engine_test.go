@@ -1,0 +1,361 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/planrun/planrun/engine"
+	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/internal/pystack"
+	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/schema"
+)
+
+// servicePython returns a python3 that has the reference service's stack
+// (pystack.Find). Without one the test is skipped, except in CI (CI set),
+// where its absence is a failure.
+func servicePython(t *testing.T) string {
+	t.Helper()
+	py, err := pystack.Find(pystack.Service, pystack.ServiceDebs, pystack.ServicePips)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return py
+}
+
+// compileServicePlan parses a plan written inline with env for its
+// ${VAR}s, points it at dsn (the test server when ""), and compiles it.
+// The plan's name is made unique, so is the service's application_name
+// derived from it.
+func compileServicePlan(t *testing.T, src string, env map[string]string, dsn string) *engine.Program {
+	t.Helper()
+	plan, err := schema.Parse(t.Name()+".yaml", []byte(src), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatalf("plan does not load:\n%v", err)
+	}
+	if dsn == "" {
+		dsn = localpgtest.DSN(t)
+	}
+	plan.Target.URL = dsn
+	plan.Target.ApplicationName = fmt.Sprintf("planrun-test-%d-%d", os.Getpid(), appSeq.Add(1))
+	plan.Target.Service.ApplicationName = plan.Target.ApplicationName + "-svc"
+	prog, err := engine.Compile(plan, engine.Options{})
+	if err != nil {
+		t.Fatalf("plan does not compile:\n%v", err)
+	}
+	return prog
+}
+
+// logs collects a run's log lines.
+type logs struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logs) logf(format string, args ...any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fmt.Fprintf(&l.b, format+"\n", args...)
+}
+
+func (l *logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServicePoolTimeoutsAre5xx loads the reference service (pool 4 + 4,
+// timeout 2 s) with an open model above its capacity on /report, whose
+// every request holds a connection: the service never holds more than its
+// capacity (at planrun's proxy and as the server sees its backends), and
+// its pool timeouts come back as 503s (http_5xx) that took at least the
+// pool timeout.
+func TestServicePoolTimeoutsAre5xx(t *testing.T) {
+	py := servicePython(t)
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-timeouts
+target:
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    env: {POOL_SIZE: "4", POOL_MAX_OVERFLOW: "4", POOL_TIMEOUT: "2", ACCOUNTS: "100"}
+pool: {size: 4, max_overflow: 4, timeout: 2s}
+mixes:
+  api:
+    - name: report
+      http: GET /report?hold_ms=500
+      timeout: 30s
+scenarios:
+  - name: above-capacity
+    rate: 40/s          # capacity 8 / 0.5 s hold = 16/s at most
+    arrival: uniform
+    duration: 4s
+`, map[string]string{"PYTHON": py}, "")
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	if len(r.Scenarios) != 1 {
+		t.Fatalf("%d scenarios, want 1\n%s", len(r.Scenarios), l.String())
+	}
+	sc := r.Scenarios[0]
+	if sc.Status != results.StatusCompleted {
+		t.Fatalf("status %s: %v\n%s", sc.Status, sc.ErrorSamples, l.String())
+	}
+	svc := sc.Service
+	if svc == nil {
+		t.Fatal("no service section")
+	}
+	const capacity = 8
+	if svc.Capacity != capacity {
+		t.Errorf("service capacity %d, want %d", svc.Capacity, capacity)
+	}
+	if svc.Connections.MaxOpen <= 0 || svc.Connections.MaxOpen > capacity {
+		t.Errorf("proxy max open %d, want 1..%d", svc.Connections.MaxOpen, capacity)
+	}
+	if svc.Backends.Max <= 0 || svc.Backends.Max > capacity {
+		t.Errorf("service backends seen at most %d, want 1..%d", svc.Backends.Max, capacity)
+	}
+	if svc.Samples == 0 {
+		t.Errorf("no sample of the service's backends")
+	}
+	n5xx := sc.ErrorsBy[results.ErrHTTP5xx]
+	// 160 arrivals for at most 16/s × ~6 s served: most wait past 2 s.
+	if n5xx == 0 || float64(n5xx) < 0.1*float64(sc.Ops) {
+		t.Fatalf("%d http_5xx of %d ops, want at least 10%%; errors %v, samples %v", n5xx, sc.Ops, sc.ErrorsBy, sc.ErrorSamples)
+	}
+	if s := sc.ErrorSamples[results.ErrHTTP5xx]; !strings.Contains(s, "503") || !strings.Contains(s, "pool timeout") {
+		t.Errorf("http_5xx sample %q, want the service's 503 pool timeout", s)
+	}
+	for cat, n := range sc.ErrorsBy {
+		if n > 0 && cat != results.ErrHTTP5xx {
+			t.Errorf("%d errors of category %s (%s), want only http_5xx", n, cat, sc.ErrorSamples[cat])
+		}
+	}
+	// A pool timeout is answered no sooner than the pool timeout: with
+	// over 5 % of the operations timed out, the p95 is at least that.
+	timeout := prog.Pool.Timeout
+	if sc.Op.P95 < timeout {
+		t.Errorf("op p95 %s, want at least the pool timeout %s (%d of %d operations timed out)", sc.Op.P95, timeout, n5xx, sc.Ops)
+	}
+	if sc.Acquire.Count != 0 {
+		t.Errorf("acquire count %d, want 0: an HTTP operation acquires nothing of planrun's pool", sc.Acquire.Count)
+	}
+	if !strings.Contains(l.String(), "service: log ") {
+		t.Errorf("no log line naming the service's log:\n%s", l.String())
+	}
+	if r.Target.ServiceLog == "" {
+		t.Error("no service_log in the results")
+	} else if _, err := os.Stat(r.Target.ServiceLog); err != nil {
+		t.Errorf("service log: %v", err)
+	}
+}
+
+// TestServiceLeaks calls /leak, which checks a connection out and never
+// returns it: every successful call is one leak of the service, with the
+// leak's query.
+func TestServiceLeaks(t *testing.T) {
+	py := servicePython(t)
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-leaks
+target:
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    env: {POOL_SIZE: "4", POOL_MAX_OVERFLOW: "4", POOL_TIMEOUT: "2", ACCOUNTS: "100"}
+pool: {size: 4, max_overflow: 4, timeout: 2s}
+mixes:
+  api:
+    - name: leak
+      http: POST /leak
+scenarios:
+  - name: leaking
+    rate: 3/s
+    arrival: uniform
+    duration: 1500ms
+`, map[string]string{"PYTHON": py}, "")
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	sc := r.Scenarios[0]
+	svc := sc.Service
+	if svc == nil {
+		t.Fatalf("no service section\n%s", l.String())
+	}
+	n := int(sc.Ops - sc.Errors)
+	if n == 0 || n > svc.Capacity {
+		t.Fatalf("%d successful /leak calls, want 1..%d (errors %v %v)", n, svc.Capacity, sc.ErrorsBy, sc.ErrorSamples)
+	}
+	if !svc.DrainChecked {
+		t.Fatalf("drain check not made: %s", svc.DrainNotChecked)
+	}
+	if svc.Leaks != n {
+		t.Errorf("service leaks %d, want %d (one per successful /leak): %+v", svc.Leaks, n, svc.LeakDetails)
+	}
+	for _, d := range svc.LeakDetails {
+		if !strings.Contains(d.Query, "planrun-leak") {
+			t.Errorf("leak query %q, want the /leak's query", d.Query)
+		}
+	}
+	if len(svc.LeakDetails) != min(n, results.MaxServiceLeakDetails) {
+		t.Errorf("%d leak details, want %d", len(svc.LeakDetails), n)
+	}
+}
+
+// TestServiceNeverReady starts a service that never answers its ready
+// path (a plain file server, 404 on /healthz): the run fails (exit 3 in
+// the CLI) with an error naming the ready path and the log file, the
+// teardown still runs, and nothing of the service is left running.
+func TestServiceNeverReady(t *testing.T) {
+	dir := t.TempDir()
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-never-ready
+target:
+  service:
+    start: [python3, -m, http.server, --bind, 127.0.0.1, --directory, "${DIR}", "{port}"]
+setup:
+  - CREATE TABLE svc_never_ready_marker (id int)
+teardown:
+  - DROP TABLE svc_never_ready_marker
+mixes:
+  api:
+    - name: get
+      http: GET /
+scenarios:
+  - name: s
+    users: 1
+    duration: 1s
+`, map[string]string{"DIR": dir}, "")
+	engine.SetServiceReadyTimeout(prog, 3*time.Second)
+	var l logs
+	r, err := engine.Run(context.Background(), prog, engine.RunOptions{Logf: l.logf})
+	var f *engine.Failure
+	if err == nil || !asFailure(err, &f) {
+		t.Fatalf("run error %v, want a *Failure\n%s", err, l.String())
+	}
+	if f.Stage != "service" {
+		t.Errorf("failure stage %q, want service", f.Stage)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "/healthz") {
+		t.Errorf("error %q does not name the ready path", msg)
+	}
+	if !strings.Contains(msg, "planrun-service-") || !strings.Contains(msg, ".log") {
+		t.Errorf("error %q does not name the log file", msg)
+	}
+	if r.Status != results.StatusFailed || len(r.Scenarios) != 0 {
+		t.Errorf("run status %s with %d scenarios, want failed with none", r.Status, len(r.Scenarios))
+	}
+	if tableExists(t, "svc_never_ready_marker") {
+		t.Error("the teardown did not run")
+	}
+	if pids := processesWith(t, dir); len(pids) > 0 {
+		t.Errorf("processes of the service still running: %v", pids)
+	}
+}
+
+func asFailure(err error, f **engine.Failure) bool {
+	ff, ok := err.(*engine.Failure)
+	*f = ff
+	return ok
+}
+
+// processesWith lists the processes whose command line holds s (Linux).
+func processesWith(t *testing.T, s string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
+}
+
+// TestServiceSecretsNeverShown runs a service plan with a secret header
+// (Authorization: Bearer ${TOKEN}), a database URL with a password and a
+// secret in the service's env: none appears in the log lines or the JSON
+// results, also where failures are recorded, nor in the log line that
+// names the database URL handed to the service.
+func TestServiceSecretsNeverShown(t *testing.T) {
+	py := servicePython(t)
+	const (
+		token    = "tok-4f9a1c7e2b-Secret"
+		password = "pw-8d3e5a1f77-Secret"
+		envKey   = "key-2c6b9e4d10-Secret"
+	)
+	u, err := url.Parse(localpgtest.DSN(t))
+	if err != nil || u.Scheme == "" {
+		t.Skipf("the test server's DSN is not a URL: %v", err)
+	}
+	u.User = url.UserPassword(u.User.Username(), password) // trust auth ignores it; output must not show it
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-secrets
+target:
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    env: {POOL_SIZE: "2", POOL_MAX_OVERFLOW: "0", ACCOUNTS: "10", API_SECRET_KEY: "${SKEY}"}
+pool: {size: 2, max_overflow: 0}
+mixes:
+  api:
+    - name: balance
+      weight: 1
+      http: GET /accounts/$1/balance
+      args: [randInt(1, 10)]
+      headers: {Authorization: "Bearer ${TOKEN}"}
+    - name: missing       # 404: a failure recorded with its sample
+      weight: 1
+      http: GET /accounts/999999/balance
+      headers: {Authorization: "Bearer ${TOKEN}"}
+scenarios:
+  - name: s
+    rate: 20/s
+    duration: 1s
+`, map[string]string{"PYTHON": py, "TOKEN": token, "SKEY": envKey}, u.String())
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	js, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Scenarios) != 1 || r.Scenarios[0].ErrorsBy[results.ErrHTTP4xx] == 0 {
+		t.Fatalf("want a scenario with http_4xx errors recorded; got %s\n%s", js, l.String())
+	}
+	if !strings.Contains(l.String(), "DATABASE_URL=postgres://") {
+		t.Errorf("no log line naming the database URL handed to the service:\n%s", l.String())
+	}
+	for _, secret := range []string{token, password, envKey} {
+		if strings.Contains(string(js), secret) {
+			t.Errorf("the JSON results show the secret %q", secret)
+		}
+		if strings.Contains(l.String(), secret) {
+			t.Errorf("the log shows the secret %q", secret)
+		}
+	}
+	found := false
+	for _, s := range prog.Secrets() {
+		found = found || s == token // the credential alone, besides the header's value
+	}
+	if !found {
+		t.Errorf("Program.Secrets() lacks the header's token (what the CLI's redaction uses)")
+	}
+}
