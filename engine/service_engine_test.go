@@ -359,3 +359,54 @@ scenarios:
 		t.Errorf("Program.Secrets() lacks the header's token (what the CLI's redaction uses)")
 	}
 }
+
+// TestServiceBackendsNotFound starts the reference service with a database
+// URL of its own (database_env names another variable), so its backends
+// carry its default application_name, not the one planrun watches: the
+// scenario fails at the end of its warm-up, and the run's reason names the
+// application_name and the key to set.
+func TestServiceBackendsNotFound(t *testing.T) {
+	py := servicePython(t)
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-not-found
+target:
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    database_env: UNUSED_DATABASE_URL
+    env: {DATABASE_URL: "${DSN}", APPLICATION_NAME: "${APP}", POOL_SIZE: "2", POOL_MAX_OVERFLOW: "0", ACCOUNTS: "10"}
+pool: {size: 2, max_overflow: 0}
+mixes:
+  api:
+    - name: balance
+      http: GET /accounts/1/balance
+scenarios:
+  - name: s
+    rate: 20/s
+    warmup: 1s
+    duration: 10s
+`, map[string]string{"PYTHON": py, "DSN": localpgtest.DSN(t), "APP": fmt.Sprintf("other-%d", appSeq.Add(1))}, "")
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	if len(r.Scenarios) != 1 {
+		t.Fatalf("%d scenarios, want 1\n%s", len(r.Scenarios), l.String())
+	}
+	sc := r.Scenarios[0]
+	if sc.Status != results.StatusFailed || r.Status != results.StatusFailed {
+		t.Fatalf("scenario %s, run %s; want both failed\n%s", sc.Status, r.Status, l.String())
+	}
+	name := prog.Target.Service.ApplicationName
+	for _, s := range []string{sc.ErrorSamples[results.ErrOther], r.StatusReason} {
+		if !strings.Contains(s, name) || !strings.Contains(s, "target.service.application_name") {
+			t.Errorf("%q does not name %q and target.service.application_name", s, name)
+		}
+	}
+	if sc.Service == nil || sc.Service.NotFound == "" {
+		t.Errorf("the service section does not record the not-found: %+v", sc.Service)
+	}
+	// It stops at the end of the warm-up, not after the 10 s planned.
+	if sc.Elapsed >= sc.Planned {
+		t.Errorf("scenario ran %s of its %s: it should stop once the backends were not found", sc.Elapsed, sc.Planned)
+	}
+}
