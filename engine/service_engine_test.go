@@ -16,6 +16,7 @@ import (
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/internal/pystack"
+	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
 )
@@ -105,9 +106,21 @@ scenarios:
     duration: 4s
 `, map[string]string{"PYTHON": py}, "")
 	var l logs
-	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	// The live partial scenarios carry the service so far.
+	var partials, liveInUse int
+	sink := live.SinkFunc(func(s *live.Snapshot) *results.Outcome {
+		if !s.Final && s.Scenario.Service != nil {
+			partials++
+			liveInUse = max(liveInUse, s.Scenario.Service.InUse.Max)
+		}
+		return nil
+	})
+	r := run(t, prog, engine.RunOptions{Logf: l.logf, Live: []live.Sink{sink}})
 	if len(r.Scenarios) != 1 {
 		t.Fatalf("%d scenarios, want 1\n%s", len(r.Scenarios), l.String())
+	}
+	if partials == 0 || liveInUse == 0 {
+		t.Errorf("%d live partial scenarios with the service, in use at most %d: want some, busy", partials, liveInUse)
 	}
 	sc := r.Scenarios[0]
 	if sc.Status != results.StatusCompleted {

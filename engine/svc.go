@@ -59,6 +59,7 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 	started := time.Now()
 	p, err := service.Start(ctx, spec)
 	if err != nil {
+		run.Target.ServiceLog = spec.LogPath // a temp file's name is in the error
 		return stop, &Failure{Stage: "service", Err: err,
 			Hint: "run the service's start command by hand with the same env to see why; no load ran"}
 	}
