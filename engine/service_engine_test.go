@@ -423,3 +423,43 @@ scenarios:
 		t.Errorf("scenario ran %s of its %s: it should stop once the backends were not found", sc.Elapsed, sc.Planned)
 	}
 }
+
+// TestServiceNetworkLatency puts target.network between the service and
+// its database: every request waits for at least one round trip of its
+// query through planrun's proxy, so none is faster than the latency.
+func TestServiceNetworkLatency(t *testing.T) {
+	py := servicePython(t)
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-network
+target:
+  network: {latency: 40ms}
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    env: {POOL_SIZE: "2", POOL_MAX_OVERFLOW: "0", ACCOUNTS: "10"}
+pool: {size: 2, max_overflow: 0}
+mixes:
+  api:
+    - name: balance
+      http: GET /accounts/$1/balance
+      args: [randInt(1, 10)]
+scenarios:
+  - name: s
+    rate: 10/s
+    duration: 2s
+`, map[string]string{"PYTHON": py}, "")
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	sc := r.Scenarios[0]
+	if sc.Ops == 0 || sc.Errors != 0 {
+		t.Fatalf("%d ops, %d errors (%v)\n%s", sc.Ops, sc.Errors, sc.ErrorSamples, l.String())
+	}
+	latency := prog.Target.Network.Latency
+	if sc.Op.Min < latency {
+		t.Errorf("fastest request %s, want at least the network's round trip %s: the service's connections do not go through the proxy", sc.Op.Min, latency)
+	}
+	if c := sc.Service.Connections; c.MaxOpen == 0 || c.MaxOpen > 2 {
+		t.Errorf("proxy max open %d, want 1..2 (the pool's size)", c.MaxOpen)
+	}
+}
