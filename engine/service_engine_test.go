@@ -15,6 +15,7 @@ import (
 
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/internal/pystack"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
@@ -461,5 +462,73 @@ scenarios:
 	}
 	if c := sc.Service.Connections; c.MaxOpen == 0 || c.MaxOpen > 2 {
 		t.Errorf("proxy max open %d, want 1..2 (the pool's size)", c.MaxOpen)
+	}
+}
+
+// TestServiceRunning loads a service that is already running (url): planrun
+// starts nothing, finds its backends by the application_name the plan
+// names, and has no proxy counts (connections zero) and no log of it.
+func TestServiceRunning(t *testing.T) {
+	py := servicePython(t)
+	app := fmt.Sprintf("planrun-test-running-%d-%d", os.Getpid(), appSeq.Add(1))
+	u, err := url.Parse(localpgtest.DSN(t))
+	if err != nil || u.Scheme == "" {
+		t.Skipf("the test server's DSN is not a URL: %v", err)
+	}
+	q := u.Query()
+	q.Set("application_name", app)
+	u.RawQuery = q.Encode()
+	dir, err := filepath.Abs(filepath.Join("..", "examples", "service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := service.Start(ctx, service.Spec{
+		Start: []string{py, "-m", "uvicorn", "app:app", "--port", "{port}"}, Dir: dir,
+		Env: map[string]string{"POOL_SIZE": "2", "POOL_MAX_OVERFLOW": "1", "ACCOUNTS": "10"}, DatabaseURL: u.String(),
+		LogPath: filepath.Join(t.TempDir(), "service.log"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Stop() }()
+
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-running
+target:
+  service:
+    url: ${URL}
+    application_name: ${APP}
+pool: {size: 2, max_overflow: 1}
+mixes:
+  api:
+    - name: balance
+      http: GET /accounts/$1/balance
+      args: [randInt(1, 10)]
+scenarios:
+  - name: s
+    rate: 20/s
+    duration: 2s
+`, map[string]string{"URL": p.URL(), "APP": app}, "")
+	prog.Target.Service.ApplicationName = app // compileServicePlan names its own
+	var l logs
+	r := run(t, prog, engine.RunOptions{Logf: l.logf})
+	sc := r.Scenarios[0]
+	if sc.Status != results.StatusCompleted || sc.Ops == 0 || sc.Errors != 0 {
+		t.Fatalf("status %s, %d ops, %d errors (%v)\n%s", sc.Status, sc.Ops, sc.Errors, sc.ErrorSamples, l.String())
+	}
+	if sc.Service == nil || sc.Service.NotFound != "" || sc.Service.Backends.Max == 0 || sc.Service.Capacity != 3 {
+		t.Errorf("service section %+v: want the running service's backends found, capacity 3", sc.Service)
+	}
+	if c := sc.Service.Connections; c != (results.ServiceConnections{}) {
+		t.Errorf("connections %+v, want zero: planrun's proxy is not in front of a running service", c)
+	}
+	if r.Target.ServiceLog != "" {
+		t.Errorf("service log %q, want none: planrun started nothing", r.Target.ServiceLog)
+	}
+	if p.Err() != nil {
+		t.Errorf("the running service: %v", p.Err())
 	}
 }

@@ -60,8 +60,11 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 	p, err := service.Start(ctx, spec)
 	if err != nil {
 		run.Target.ServiceLog = spec.LogPath // a temp file's name is in the error
-		return stop, &Failure{Stage: "service", Err: err,
-			Hint: "run the service's start command by hand with the same env to see why; no load ran"}
+		hint := "run the service's start command by hand, with the same env, to see why; no load ran"
+		if spec.URL != "" {
+			hint = "check that the service at target.service.url is up and answers its ready path; no load ran"
+		}
+		return stop, &Failure{Stage: "service", Err: err, Hint: hint}
 	}
 	e.svc = p
 	run.Target.ServiceLog = p.Log()
