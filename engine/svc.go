@@ -44,7 +44,7 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 		}
 		e.svcProxy = p
 		stop = func() { e.closeServiceProxy() }
-		if spec.DatabaseURL, err = serviceDatabaseURL(e.dsn, p.Addr(), s.ApplicationName, e.server != nil); err != nil {
+		if spec.DatabaseURL, err = serviceDatabaseURL(e.dsn, p.Addr(), s.ApplicationName); err != nil {
 			return stop, &Failure{Stage: "service", Err: err}
 		}
 		spec.LogPath = ""
@@ -115,24 +115,33 @@ func (e *runEnv) serviceProxy() (*netproxy.Proxy, error) {
 }
 
 // serviceDatabaseURL is the database URL handed to a service planrun
-// starts: the target's user, password and database, at the proxy's
-// address, with the service's application_name (and sslmode=disable for
-// the embedded server, which has no TLS).
-func serviceDatabaseURL(dsn, proxyAddr, appName string, embedded bool) (string, error) {
+// starts: the target's, at the proxy's address, with the service's
+// application_name. A target written as a URL keeps its other parameters
+// (sslmode, options, …; a host or port given as a parameter is dropped);
+// one written as key=value pairs becomes a URL with its user, password and
+// database (and sslmode=disable when it has no TLS).
+func serviceDatabaseURL(dsn, proxyAddr, appName string) (string, error) {
 	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
 		return "", fmt.Errorf("read the connection string: %w", err)
 	}
-	u := url.URL{Scheme: "postgres", Host: proxyAddr, Path: "/" + cfg.Database}
-	if cfg.Password != "" {
-		u.User = url.UserPassword(cfg.User, cfg.Password)
-	} else {
-		u.User = url.User(cfg.User)
+	u, err := url.Parse(dsn)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		u = &url.URL{Scheme: "postgres", Path: "/" + cfg.Database}
+		if cfg.Password != "" {
+			u.User = url.UserPassword(cfg.User, cfg.Password)
+		} else {
+			u.User = url.User(cfg.User)
+		}
+		if cfg.TLSConfig == nil {
+			u.RawQuery = "sslmode=disable"
+		}
 	}
-	q := url.Values{"application_name": {appName}}
-	if embedded || cfg.TLSConfig == nil {
-		q.Set("sslmode", "disable")
-	}
+	u.Host = proxyAddr
+	q := u.Query()
+	q.Del("host")
+	q.Del("port")
+	q.Set("application_name", appName)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
