@@ -123,16 +123,18 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	r.fillConnections(&out, reps.stats())
 
 	switch {
+	case r.abort != nil:
+		out.Status = results.StatusAborted
+	case ctx.Err() != nil:
+		out.Status = results.StatusInterrupted
 	case r.notFound != nil:
+		// The service's figures would be zeros that mean nothing: the
+		// scenario could not measure what it is for.
 		out.Status = results.StatusFailed
 		if out.ErrorSamples == nil {
 			out.ErrorSamples = map[string]string{}
 		}
 		out.ErrorSamples[results.ErrOther] = "service: " + r.notFound.Error()
-	case r.abort != nil:
-		out.Status = results.StatusAborted
-	case ctx.Err() != nil:
-		out.Status = results.StatusInterrupted
 	}
 	return out
 }
