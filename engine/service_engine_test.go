@@ -532,3 +532,83 @@ scenarios:
 		t.Errorf("the running service: %v", p.Err())
 	}
 }
+
+// TestServiceInterrupted stops a run in the middle of its scenario: the
+// run ends interrupted, the service is stopped (no process of it left),
+// and the teardown runs.
+func TestServiceInterrupted(t *testing.T) {
+	py := servicePython(t)
+	marker := fmt.Sprintf("planrun-test-marker-%d-%d", os.Getpid(), appSeq.Add(1))
+	prog := compileServicePlan(t, `
+version: 1
+name: svc-interrupted
+target:
+  service:
+    start: ["${PYTHON}", -m, uvicorn, app:app, --port, "{port}"]
+    dir: ../examples/service
+    env: {POOL_SIZE: "2", POOL_MAX_OVERFLOW: "0", ACCOUNTS: "10", PLANRUN_TEST_MARKER: "${MARKER}"}
+pool: {size: 2, max_overflow: 0}
+setup:
+  - CREATE TABLE svc_interrupted_marker (id int)
+teardown:
+  - DROP TABLE svc_interrupted_marker
+mixes:
+  api:
+    - name: report
+      http: GET /report?hold_ms=200
+scenarios:
+  - name: s
+    rate: 20/s
+    duration: 30s
+`, map[string]string{"PYTHON": py, "MARKER": marker}, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var l logs
+	started := make(chan struct{})
+	var once sync.Once
+	var seen int // the service's processes seen while it runs: the check below can see them
+	sink := live.SinkFunc(func(*live.Snapshot) *results.Outcome {
+		once.Do(func() {
+			seen = len(processesWithEnv(t, marker))
+			close(started)
+		})
+		return nil
+	})
+	go func() {
+		<-started // the load runs
+		cancel()
+	}()
+	r, err := engine.Run(ctx, prog, engine.RunOptions{Logf: l.logf, Live: []live.Sink{sink}})
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, l.String())
+	}
+	if r.Status != results.StatusInterrupted {
+		t.Errorf("run status %s (%s), want interrupted", r.Status, r.StatusReason)
+	}
+	if tableExists(t, "svc_interrupted_marker") {
+		t.Error("the teardown did not run")
+	}
+	if seen == 0 {
+		t.Error("the service's process was not seen while it ran: the check below proves nothing")
+	}
+	if pids := processesWithEnv(t, marker); len(pids) > 0 {
+		t.Errorf("processes of the service still running: %v", pids)
+	}
+}
+
+// processesWithEnv lists this user's processes whose environment holds s.
+func processesWithEnv(t *testing.T, s string) []string {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	var out []string
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
