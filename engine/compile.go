@@ -7,6 +7,9 @@ import (
 	"time"
 
 	"github.com/planrun/planrun/engine/preflight"
+	"github.com/planrun/planrun/engine/service"
+	"github.com/planrun/planrun/internal/httpop"
+	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/internal/suggest"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -71,7 +74,68 @@ type Target struct {
 	// Network is the simulated network between the pool and the server
 	// (nil: the pool connects directly).
 	Network *results.Network
+	// Service is the service under test (target.service; nil: none).
+	Service *Service
 }
+
+// Service is target.service as compiled: the spec of the service to start
+// or use (its DatabaseURL and LogPath are filled in by the run), and how
+// to find its backends.
+type Service struct {
+	Spec service.Spec
+	// ApplicationName finds the service's backends in pg_stat_activity;
+	// the run puts it in the database URL it hands a service it starts.
+	ApplicationName string
+	// Processes is how many pools the service runs (default 1).
+	Processes int
+}
+
+// compileService is target.service as compiled (nil: none).
+func compileService(s *schema.Service) *Service {
+	if s == nil {
+		return nil
+	}
+	return &Service{
+		Spec: service.Spec{URL: s.URL, Start: s.Start, Dir: s.Dir, Env: s.Env,
+			DatabaseEnv: s.DatabaseEnv, Ready: s.Ready},
+		ApplicationName: s.ApplicationName,
+		Processes:       max(s.Processes, 1),
+	}
+}
+
+// Secrets lists what no output of the program's run may show: the
+// target's password, the secret headers of its HTTP operations and
+// target.service's secrets (its env's secret values, its URLs'
+// passwords). Hand them to redact.New.
+func (p *Program) Secrets() []string {
+	out := redact.Passwords(p.Target.URL)
+	if s := p.Target.Service; s != nil {
+		out = append(out, s.Spec.Secrets()...)
+	}
+	seen := map[*mix]bool{}
+	for _, sc := range p.scenarios {
+		if sc.Mix == nil || seen[sc.Mix] {
+			continue
+		}
+		seen[sc.Mix] = true
+		for _, op := range sc.Mix.Ops {
+			if op.HTTP == nil {
+				continue
+			}
+			for _, v := range op.HTTP.Secrets() {
+				out = append(out, v)
+				// "Bearer <token>": the credential alone, too.
+				if _, cred, ok := strings.Cut(strings.TrimSpace(v), " "); ok {
+					out = append(out, strings.TrimSpace(cred))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// redactor masks the program's secrets (see Secrets).
+func (p *Program) redactor() *redact.Redactor { return redact.New(p.Secrets()...) }
 
 // scenario is a compiled scenario.
 type scenario struct {
@@ -123,6 +187,9 @@ type operation struct {
 	// Hold keeps the connection after the statements: a duration drawn
 	// uniformly in [Min, Max] per operation ([operation.hold]).
 	Hold schema.DurationRange
+	// HTTP is the request of an HTTP operation (nil: a SQL operation). Its
+	// args are those of its one statement, whose SQL is empty.
+	HTTP *httpop.Request
 }
 
 // hold draws how long op keeps its connection after its statements,
@@ -164,7 +231,7 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 	}
 	prog := &Program{
 		Plan:      results.PlanInfo{Name: plan.Name, Description: plan.Description, File: plan.File, SHA256: plan.SHA256},
-		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1), Balance: plan.Target.Balance, Network: compileNetwork(plan.Target.Network)},
+		Target:    Target{URL: plan.Target.URL, ApplicationName: plan.Target.ApplicationName, Replicas: max(plan.Target.Replicas, 1), Balance: plan.Target.Balance, Network: compileNetwork(plan.Target.Network), Service: compileService(plan.Target.Service)},
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 		Seed:      planSeed(plan),
@@ -277,10 +344,18 @@ func compileMix(name string, ops schema.Mix, errs *schema.Errors) *mix {
 	total := 0.0
 	for i, o := range ops {
 		op := &operation{Index: i, Name: o.Name, Weight: o.Weight, Hold: o.Hold}
-		if len(o.Transaction) > 0 {
+		switch {
+		case o.HTTP != "":
+			req, err := httpop.Compile(o.Template())
+			if err != nil { // the schema checked it: only a bug gets here
+				errs.Add(o.HTTPPos, "", "%s: %v", o.Name, err)
+			}
+			op.HTTP = req
+			op.Statements = compileStatements([]schema.Statement{{SQLPos: o.HTTPPos, Args: o.Args}}, errs)
+		case len(o.Transaction) > 0:
 			op.Transaction = true
 			op.Statements = compileStatements(o.Transaction, errs)
-		} else {
+		default:
 			op.Statements = compileStatements([]schema.Statement{{SQL: o.SQL, SQLPos: o.Pos, Args: o.Args}}, errs)
 		}
 		m.Ops = append(m.Ops, op)
@@ -336,6 +411,9 @@ func (p *Program) mixStatements() []preflight.Statement {
 		}
 		seen[sc.Mix] = true
 		for _, op := range sc.Mix.Ops {
+			if op.HTTP != nil {
+				continue // sent to the service, not prepared on the server
+			}
 			for i, st := range op.Statements {
 				ps := preflight.Statement{Mix: sc.Mix.Name, Operation: op.Name, SQL: st.SQL, Args: len(st.Args), Pos: st.Pos}
 				if op.Transaction {

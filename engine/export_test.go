@@ -15,3 +15,9 @@ func PlannedUsers(prog *Program, i int, at time.Duration) int {
 // SetArgTimeout sets the time budget of one args evaluation of prog, in
 // place of exprbudget.DefaultTimeout.
 func SetArgTimeout(prog *Program, d time.Duration) { prog.testArgTimeout = d }
+
+// SetServiceReadyTimeout bounds the wait for target.service to be ready
+// (no plan key sets it; the default is a minute).
+func SetServiceReadyTimeout(prog *Program, d time.Duration) {
+	prog.Target.Service.Spec.ReadyTimeout = d
+}

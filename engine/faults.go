@@ -180,26 +180,42 @@ func (fr *faultRunner) run(ctx context.Context, f *fault, state *faultState) {
 // it has lasted f.For, or at once when ctx ends (its effect then says it
 // was cut short).
 func (e *runEnv) applyFault(ctx context.Context, f *fault) (string, error) {
+	// The pool's proxy (target.network) and the service's (target.service)
+	// both carry the fault.
+	proxies := e.proxies()
 	switch f.Kind {
 	case schema.FaultStall, schema.FaultLatency, schema.FaultReset:
-		if e.proxy == nil { // the schema requires target.network for these
+		if len(proxies) == 0 { // the schema requires target.network for these
 			return "", fmt.Errorf("%s needs target.network", f.Kind)
 		}
 	}
 	switch f.Kind {
 	case schema.FaultStall:
-		n := e.proxy.Conns()
-		e.proxy.SetStalled(true)
+		n := 0
+		for _, p := range proxies {
+			n += p.Conns()
+			p.SetStalled(true)
+		}
 		lasted := sleep(ctx, f.For)
-		e.proxy.SetStalled(false)
+		for _, p := range proxies {
+			p.SetStalled(false)
+		}
 		return fmt.Sprintf("held every byte of %d connection(s), and new connects, for %s%s", n, humanize.Duration(lasted), cutShort(ctx)), nil
 	case schema.FaultLatency:
-		e.proxy.SetExtraLatency(f.Add)
+		for _, p := range proxies {
+			p.SetExtraLatency(f.Add)
+		}
 		lasted := sleep(ctx, f.For)
-		e.proxy.SetExtraLatency(0)
+		for _, p := range proxies {
+			p.SetExtraLatency(0)
+		}
 		return fmt.Sprintf("+%s on every round trip for %s%s", humanize.Duration(f.Add), humanize.Duration(lasted), cutShort(ctx)), nil
 	case schema.FaultReset:
-		return fmt.Sprintf("reset %d connection(s)", e.proxy.Reset()), nil
+		n := 0
+		for _, p := range proxies {
+			n += p.Reset()
+		}
+		return fmt.Sprintf("reset %d connection(s)", n), nil
 	case schema.FaultTerminateBackends:
 		return e.terminateBackends(ctx, f.Share)
 	case schema.FaultLock:

@@ -3,6 +3,8 @@ package engine
 import (
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/internal/selfwatch"
 	"github.com/planrun/planrun/results"
@@ -29,9 +31,26 @@ func generatorFigures(f selfwatch.Figures) results.Generator {
 // setup or an earlier scenario, is not the scenario's).
 func (r *scenarioRun) watchGenerator() {
 	r.self = selfwatch.Start(r.env.serverPID)
-	if p := r.env.proxy; p != nil {
-		p.TakeLateness()
+	r.proxyLateness(true)
+}
+
+// proxyLateness is the delivery lateness of the run's proxies (the pool's
+// and the service's, merged), since the last take; take starts a new
+// period. Nil without a proxy.
+func (r *scenarioRun) proxyLateness(take bool) *hdrhistogram.Histogram {
+	var out *hdrhistogram.Histogram
+	for _, p := range r.env.proxies() {
+		h := p.Lateness()
+		if take {
+			h = p.TakeLateness()
+		}
+		if out == nil {
+			out = h
+		} else {
+			out.Merge(h)
+		}
 	}
+	return out
 }
 
 // generator is the scenario's generator figures so far (generatorFigures),
@@ -45,12 +64,8 @@ func (r *scenarioRun) generator(final bool) results.Generator {
 	} else {
 		g = generatorFigures(r.self.Now())
 	}
-	if p := r.env.proxy; p != nil {
-		if final {
-			g.ProxyLateness = hdr.FiguresIn(p.TakeLateness(), time.Microsecond)
-		} else {
-			g.ProxyLateness = hdr.FiguresIn(p.Lateness(), time.Microsecond)
-		}
+	if h := r.proxyLateness(final); h != nil {
+		g.ProxyLateness = hdr.FiguresIn(h, time.Microsecond)
 	}
 	return g
 }

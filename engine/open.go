@@ -258,6 +258,7 @@ func (o *openRun) arrive(opCtx context.Context, a arrival) {
 		o.nextID++
 		w = newUser(o.nextID, o.r.sc, nil, o.r.col.recorderFor(o.nextID), o.r.env.prog.argTimeout())
 		w.jobs = make(chan arrival, 1)
+		w.svc = o.r.svc
 		w.argPCG = mrand.NewPCG(0, 0)
 		w.env.Rand = mrand.New(w.argPCG)
 		o.workers = append(o.workers, w)

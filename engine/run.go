@@ -16,6 +16,7 @@ import (
 	"github.com/planrun/planrun/engine/netproxy"
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/engine/preflight"
+	"github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/live"
@@ -52,6 +53,10 @@ type RunOptions struct {
 	// Run's own context never stops the teardown, so that the first stop
 	// signal ends the load and still cleans up.
 	Teardown context.Context
+	// OutDir is where the reports go (--out): the log of a service
+	// planrun starts (target.service) is written there, as service.log.
+	// Default "": a new file in the temp directory.
+	OutDir string
 }
 
 // Failure is a run that could not go on: the target was unreachable, a
@@ -88,6 +93,14 @@ type runEnv struct {
 	// proxy is the simulated network the pool's connections go through
 	// (nil without target.network).
 	proxy *netproxy.Proxy
+	// svc is the service under test (nil without target.service); svcProxy
+	// the proxy its database connections go through (nil for a running
+	// service, which planrun does not hand a database URL).
+	svc      *service.Process
+	svcProxy *netproxy.Proxy
+	// red masks the program's secrets (Program.Secrets) in what the engine
+	// records from outside: HTTP responses, the service's queries.
+	red *redact.Redactor
 }
 
 func (e *runEnv) logf(format string, args ...any) {
@@ -160,7 +173,7 @@ func newRun(prog *Program, opts RunOptions) (*runEnv, *results.Run) {
 		Scenarios:      []results.Scenario{},
 		Assertions:     []results.Outcome{},
 	}
-	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL, run: run}
+	e := &runEnv{prog: prog, opts: opts, dsn: prog.Target.URL, run: run, red: prog.redactor()}
 	run.Target = results.Target{ApplicationName: e.appName(), Replicas: prog.Target.Replicas, Driver: Driver, Network: prog.Target.Network}
 	return e, run
 }
@@ -319,6 +332,11 @@ func pipeline(ctx context.Context, prog *Program, opts RunOptions, load bool) (*
 	if c := e.lockCheck(ctx); c != nil {
 		run.Preflight = append(run.Preflight, *c)
 		e.logf("preflight %-12s %-4s %s", c.Name, c.Status, c.Reason)
+	}
+	stopService, f := e.startService(ctx, run)
+	defer stopService() // before the teardown (deferred earlier)
+	if f != nil {
+		return fail(ctx, run, f)
 	}
 	co.waitStart(ctx)
 

@@ -6,7 +6,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/planrun/planrun/engine/netproxy"
 	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/engine/servicewatch"
 	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/selfwatch"
@@ -46,6 +48,16 @@ type scenarioRun struct {
 	index    int              // the scenario's position in the run, from 1
 	self     *selfwatch.Watch // the load generator watching itself
 	open     *openRun         // an open model's dispatcher and workers (nil: closed model)
+	// svc sends the HTTP operations; watcher watches the service's
+	// backends; connStart is its proxy's counts at the scenario's start
+	// (all nil/zero without target.service).
+	svc       *serviceClient
+	watcher   *servicewatch.Watcher
+	connStart netproxy.ConnStats
+	// foundChecked says that the watcher's Found was called; notFound is
+	// its failure (no backend of the service seen by the end of the warm-up).
+	foundChecked bool
+	notFound     error
 }
 
 // runScenario runs one scenario with a fresh pool and returns its results.
@@ -65,6 +77,16 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	}
 	n := len(reps.pools)
 	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), n), index: idx + 1}
+	if e.svc != nil {
+		stop, err := r.startServiceWatch(ctx)
+		if err != nil {
+			reps.close()
+			out.Status = results.StatusFailed
+			out.ErrorSamples = map[string]string{results.ErrOther: e.red.String(err.Error())}
+			return out
+		}
+		defer stop()
+	}
 
 	opCtx, cancelOps := context.WithCancel(ctx)
 	defer cancelOps()
@@ -92,9 +114,11 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 	// Final collection and pool accounting.
 	r.col.collect()
 	last := r.col.step(elapsed, 0, elapsed <= sc.Warmup)
+	r.checkFound()
 	r.fill(&out, elapsed)
 	r.publishFinal(&out, last, elapsed)
 	r.serverLeaks(&out)
+	r.serviceDrained(&out)
 	reps.close()
 	r.fillConnections(&out, reps.stats())
 
@@ -103,6 +127,14 @@ func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results
 		out.Status = results.StatusAborted
 	case ctx.Err() != nil:
 		out.Status = results.StatusInterrupted
+	case r.notFound != nil:
+		// The service's figures would be zeros that mean nothing: the
+		// scenario could not measure what it is for.
+		out.Status = results.StatusFailed
+		if out.ErrorSamples == nil {
+			out.ErrorSamples = map[string]string{}
+		}
+		out.ErrorSamples[results.ErrOther] = "service: " + r.notFound.Error()
 	}
 	return out
 }
@@ -139,6 +171,9 @@ func (r *scenarioRun) drive(ctx, opCtx context.Context) {
 			r.col.sample(el, r.replicas.stats())
 			r.col.levels.Take(el, r.replicas.pools)
 			r.watch(false)
+			if r.foundDue(el) && !r.checkFound() {
+				return // the service's backends cannot be found: the scenario fails
+			}
 			if el >= nextStep {
 				p := r.col.step(el, r.level(), nextStep <= r.sc.Warmup)
 				nextStep = r.nextStep(nextStep)
@@ -181,6 +216,7 @@ func (r *scenarioRun) adjust(opCtx context.Context, el time.Duration) {
 	for len(r.users) < want {
 		r.nextID++
 		u := newUser(r.nextID, r.sc, r.replicas.forUser(r.nextID), r.col.recorderFor(r.nextID), r.env.prog.argTimeout())
+		u.svc = r.svc
 		r.users = append(r.users, u)
 		go u.run(opCtx)
 	}
@@ -379,6 +415,9 @@ func (r *scenarioRun) fill(out *results.Scenario, elapsed time.Duration) {
 	if final {
 		out.Series = c.series.Flush()
 		out.SeriesStep = c.series.Step()
+	}
+	if r.watcher != nil { // the service so far; serviceDrained writes the final one
+		out.Service = r.serviceSummary()
 	}
 }
 

@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
+	"net/http"
 	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
 	"github.com/planrun/planrun/engine/pool"
+	"github.com/planrun/planrun/internal/httpop"
+	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/tally"
 )
@@ -60,6 +63,40 @@ type user struct {
 	// watch a cancellable one on every call; a forced stop closes the
 	// connection instead.
 	qctx context.Context
+	// svc sends the HTTP operations (nil when the plan has no service).
+	svc *serviceClient
+}
+
+// serviceClient is a scenario's way to the service under test: one HTTP
+// client for all its users (keep-alive connections up to its concurrency).
+type serviceClient struct {
+	client *http.Client
+	base   string
+	red    *redact.Redactor
+}
+
+// request sends HTTP operation op with the args evalArgs left in u.argv and
+// records it: its latency from start (an open model's scheduled start) to
+// the end of the response body; no acquire and no hold (the service's pool
+// is the service's); a failure's category from the outcome, and its first
+// example.
+func (u *user) request(ctx context.Context, op *operation, res *opResult, start time.Time) {
+	var args []any
+	if len(u.argv) > 0 {
+		args = u.argv[0]
+	}
+	var o httpop.Outcome
+	if u.svc == nil {
+		o = httpop.Outcome{Category: results.ErrOther, Sample: "no service to send the request to"}
+	} else {
+		o = op.HTTP.Do(ctx, u.svc.client, u.svc.base, args, u.svc.red)
+	}
+	res.Total = time.Since(start)
+	if o.Category != "" {
+		res.Category = tally.Category(o.Category)
+		u.rec.noteError(o.Category, "", op.Name+": "+o.Sample)
+	}
+	u.rec.add(res)
 }
 
 // checkout is one connection held by a user, from acquire to release. It is
@@ -158,6 +195,10 @@ func (u *user) operate(ctx context.Context, op *operation, scheduled time.Time) 
 		start = scheduled
 	}
 	err := u.evalArgs(op)
+	if err == nil && op.HTTP != nil {
+		u.request(ctx, op, res, start)
+		return true
+	}
 	if err == nil {
 		err = u.execute(ctx, op, res, time.Now())
 	}

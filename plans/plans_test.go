@@ -12,6 +12,7 @@ import (
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/internal/pystack"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -115,6 +116,11 @@ func TestExamplesRun(t *testing.T) {
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
+			// A service example starts the reference service with the
+			// python3 that has its stack (PYTHON in the plan's start).
+			if plan, _, _ := load(t, path); plan.Target.Service != nil {
+				servicePython(t)
+			}
 			// Every example runs on the one test server, except one that
 			// restarts its server: that needs the embedded one.
 			plan, prog, set := loadOn(t, path, func(p *schema.Plan) {
@@ -172,6 +178,21 @@ func TestExamplesRun(t *testing.T) {
 			}
 		})
 	}
+}
+
+// servicePython sets PYTHON to a python3 that has the reference service's
+// stack (internal/pystack), for the plans that start it; without one the
+// test is skipped, except in CI (CI set), where it fails.
+func servicePython(t *testing.T) {
+	t.Helper()
+	py, err := pystack.Find(pystack.Service, pystack.ServiceDebs, pystack.ServicePips)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	t.Setenv("PYTHON", py)
 }
 
 // TestExamplesDocumented checks that every example says what it shows and

@@ -133,6 +133,9 @@ type Target struct {
 	// Network is the simulated network the pool's connections went
 	// through (nil: none). Preflight and setup connected directly.
 	Network *Network `json:"network,omitempty"`
+	// ServiceLog is the file a service planrun started (target.service)
+	// wrote its output to ("" when it started none).
+	ServiceLog string `json:"service_log,omitempty"`
 }
 
 // Network is a simulated network between the pool and the server: an

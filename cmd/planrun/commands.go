@@ -65,7 +65,7 @@ func cmdPreflight(args []string, stdout, stderr io.Writer) int {
 	if prog == nil {
 		return code
 	}
-	secrets := redact.New(redact.Passwords(prog.Target.URL)...)
+	secrets := redact.New(prog.Secrets()...)
 	tty := isTerminal(stderr)
 	stderr = secrets.Writer(stderr)
 	sig := catchStops(stderr, tty, os.Exit) // no teardown: a second signal only counts

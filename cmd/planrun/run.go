@@ -141,13 +141,13 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	defer live.close(stderr)
 
 	tty := isTerminal(stderr)
-	stderr = redact.New(redact.Passwords(prog.Target.URL)...).Writer(stderr)
+	stderr = redact.New(prog.Secrets()...).Writer(stderr)
 	// Caught until the end: a third signal exits at once, even while the
 	// report is written.
 	sig := catchStops(stderr, tty, os.Exit)
 	defer sig.Release()
 	// The live stream's sinks, in turn: Prometheus, the progress line, abort_on_fail assertions.
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), Teardown: sig.Teardown, Live: live.sinks()}
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), Teardown: sig.Teardown, Live: live.sinks(), OutDir: f.out}
 	if !f.quiet {
 		opts.Live = append(opts.Live, newProgressPrinter(stderr, tty))
 	}
@@ -157,7 +157,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
-	run = report.Redact(run, redact.New(redact.Passwords(prog.Target.URL)...))
+	run = report.Redact(run, redact.New(prog.Secrets()...))
 
 	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, stdout, stderr)
 	code = exitCode(run, runErr, stderr)
