@@ -32,9 +32,10 @@ const (
 // `planrun watch` serves the service's metrics.
 var Sources = []Source{SourcePostgresExporter, SourceWatch}
 
-// The metrics the watch source reads, labelled by scenario ("watch"): the
-// service's figures as they stand at each sample. `planrun watch` is to
-// serve them (it is not part of this version yet).
+// The metrics the watch source reads, labelled by scenario: the service's
+// figures as they stand at each sample. A run of a plan with
+// target.service serves them at --metrics-addr; `planrun watch` is to
+// serve them after the deploy (it is not part of this version yet).
 const (
 	MetricUtilization     = "planrun_service_utilization"                     // in use ÷ capacity, 0..1
 	MetricInUse           = "planrun_service_in_use"                          // backends active or idle in transaction

@@ -1,7 +1,7 @@
 // Package servicewatch watches a service's connection pool from the
 // database server: it samples pg_stat_activity on a monitor connection for
 // the backends that carry the service's application_name, and sums up what
-// it saw as the service.* figures (docs/service-figures.md defines them).
+// it saw as the service.* figures (docs/metrics.md, "The service under test", defines them).
 //
 // The watcher knows nothing of the service's process or its pool object: a
 // backend is what the server shows. So the figures hold for any client
@@ -150,7 +150,8 @@ type Watcher struct {
 
 	mu           sync.Mutex
 	win          window
-	seen         bool // a backend of the service was seen, at any time
+	seen         bool                   // a backend of the service was seen, at any time
+	last         *results.ServiceSample // the latest sample, for the live series
 	foundChecked bool
 	notFound     string
 	idleMax      time.Duration
@@ -377,6 +378,7 @@ func (w *Watcher) record(s Sample, rows []backendRow) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.win.add(s)
+	w.last = &results.ServiceSample{InUse: s.InUse, Utilization: s.Utilization, OldestIdleInTransaction: s.OldestIdleInTransaction, Headroom: s.Headroom}
 	if s.Backends > 0 {
 		w.seen = true
 	}
@@ -572,6 +574,7 @@ func (w *Watcher) Summary() results.Service {
 		NotFound:        w.notFound,
 	}
 	s.IdleInTransaction.Max = w.idleMax
+	s.Last = w.last
 	if w.cfg.Capacity > 0 && w.win.n > 0 {
 		c := float64(w.cfg.Capacity)
 		s.Utilization = results.Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
