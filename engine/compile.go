@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	mrand "math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -112,13 +113,8 @@ func (p *Program) Secrets() []string {
 	if s := p.Target.Service; s != nil {
 		out = append(out, s.Spec.Secrets()...)
 	}
-	seen := map[*mix]bool{}
-	for _, sc := range p.scenarios {
-		if sc.Mix == nil || seen[sc.Mix] {
-			continue
-		}
-		seen[sc.Mix] = true
-		for _, op := range sc.Mix.Ops {
+	for _, m := range p.mixes() {
+		for _, op := range m.Ops {
 			if op.HTTP == nil {
 				continue
 			}
@@ -400,22 +396,29 @@ func mixOrder(plan *schema.Plan) []string {
 	return names
 }
 
+// mixes lists the mixes the program's scenarios run, each once, in
+// scenario order.
+func (p *Program) mixes() []*mix {
+	var out []*mix
+	for _, sc := range p.scenarios {
+		if sc.Mix != nil && !slices.Contains(out, sc.Mix) {
+			out = append(out, sc.Mix)
+		}
+	}
+	return out
+}
+
 // mixStatements lists every statement of the mixes the program's scenarios
 // run, each mix once, for the statements preflight check.
 func (p *Program) mixStatements() []preflight.Statement {
 	var out []preflight.Statement
-	seen := map[*mix]bool{}
-	for _, sc := range p.scenarios {
-		if sc.Mix == nil || seen[sc.Mix] {
-			continue
-		}
-		seen[sc.Mix] = true
-		for _, op := range sc.Mix.Ops {
+	for _, m := range p.mixes() {
+		for _, op := range m.Ops {
 			if op.HTTP != nil {
 				continue // sent to the service, not prepared on the server
 			}
 			for i, st := range op.Statements {
-				ps := preflight.Statement{Mix: sc.Mix.Name, Operation: op.Name, SQL: st.SQL, Args: len(st.Args), Pos: st.Pos}
+				ps := preflight.Statement{Mix: m.Name, Operation: op.Name, SQL: st.SQL, Args: len(st.Args), Pos: st.Pos}
 				if op.Transaction {
 					ps.Index = i + 1
 				}
