@@ -119,10 +119,15 @@ func TestPostgresSelect1Latency(t *testing.T) {
 	if less[0] < latency {
 		t.Errorf("fastest SELECT 1 less the proxy's lateness %v is below the latency %v: the lateness is overcounted", less[0], latency)
 	}
-	// 6.5 ms on an idle machine, where the direct p50 is about 0.1 ms; a
-	// busy machine slows the direct queries too.
-	if limit := 6500*time.Microsecond + max(directP50-100*time.Microsecond, 0); p50 > limit {
-		t.Errorf("SELECT 1 p50 %v through the proxy, less its lateness, is above %v (6.5ms + direct p50 beyond 0.1ms)", p50, limit)
+	// 6.5 ms on an idle machine, where a direct query takes about 0.1 ms.
+	// A busy machine delays every goroutine wake-up, and the proxy's
+	// reads are wake-ups its lateness does not see: a proxied query waits
+	// on three of them (the proxy's two reads and the client's) where a
+	// direct one waits on one, and the median of the worst of three draws
+	// is about the 80th percentile of one. So the same run's direct p90
+	// bounds what the machine adds.
+	if limit := 6500*time.Microsecond + max(quantile(direct, .9)-100*time.Microsecond, 0); p50 > limit {
+		t.Errorf("SELECT 1 p50 %v through the proxy, less its lateness, is above %v (6.5ms + direct p90 beyond 0.1ms)", p50, limit)
 	}
 	if connect < latency {
 		t.Errorf("connecting took %v, under the round trip (%v) a startup needs at least", connect, latency)
