@@ -4,18 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	svc "github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/engine/servicewatch"
 	"github.com/planrun/planrun/internal/pystack"
 )
@@ -24,11 +22,11 @@ import (
 const servicePool, serviceOverflow = 2, 2
 
 // service is a running reference service (examples/service/app.py).
-type service struct{ base, log string }
+type service struct{ base string }
 
-// startService starts the reference service under uvicorn on a free port,
-// its backends named app, and stops it when the test ends (as
-// examples/service/service_test.go does). Without the Python stack it
+// startService starts the reference service under uvicorn with the
+// engine's own starter (engine/service), its backends named app, and stops
+// it when the test ends. Without the Python stack it
 // skips, unless CI is set.
 func startService(t *testing.T, app string) *service {
 	t.Helper()
@@ -50,53 +48,18 @@ func startService(t *testing.T, app string) *service {
 	q := dsn.Query()
 	q.Set("application_name", app)
 	dsn.RawQuery = q.Encode()
-
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	s := &service{base: fmt.Sprintf("http://127.0.0.1:%d", port), log: filepath.Join(t.TempDir(), "service.log")}
-	logf, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn.String(), "ACCOUNTS=100",
-		fmt.Sprintf("POOL_SIZE=%d", servicePool), fmt.Sprintf("POOL_MAX_OVERFLOW=%d", serviceOverflow), "POOL_TIMEOUT=5")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+	p, err := svc.Start(context.Background(), svc.Spec{
+		Start:       []string{python, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", svc.PortPlaceholder},
+		Dir:         dir,
+		Env:         map[string]string{"ACCOUNTS": "100", "POOL_SIZE": fmt.Sprint(servicePool), "POOL_MAX_OVERFLOW": fmt.Sprint(serviceOverflow), "POOL_TIMEOUT": "5"},
+		DatabaseURL: dsn.String(),
+		LogPath:     filepath.Join(t.TempDir(), "service.log"),
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("the service exited before it was ready; its log:\n%s", s.tail())
-		default:
-		}
-		if code, _ := s.call(t, http.MethodGet, "/healthz"); code == http.StatusOK {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /healthz did not answer 200 within 60s; the service's log:\n%s", s.tail())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Stop() })
+	return &service{base: p.URL()}
 }
 
 // call sends one request and returns its status (0 when it could not be
@@ -113,14 +76,6 @@ func (s *service) call(t *testing.T, method, path string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
-}
-
-func (s *service) tail() string {
-	b, _ := os.ReadFile(s.log)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 // TestReferenceService watches the reference service's own pool: a slow

@@ -8,21 +8,19 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	svc "github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/internal/pystack"
 )
 
@@ -36,11 +34,12 @@ const (
 
 // service is a running reference service.
 type service struct {
-	base, app, log string
+	base, app string
 }
 
-// startService starts app.py under uvicorn on a free port with the test
-// pool, its backends named app, and stops it when the test ends.
+// startService starts app.py under uvicorn with planrun's own starter
+// (engine/service: a free port, readiness on /healthz, the log in a file),
+// the test pool, its backends named app, and stops it when the test ends.
 func startService(t *testing.T, app string) *service {
 	t.Helper()
 	python, err := pystack.Find(pystack.Service, pystack.ServiceDebs, pystack.ServicePips)
@@ -58,55 +57,23 @@ func startService(t *testing.T, app string) *service {
 	q.Set("application_name", app)
 	dsn.RawQuery = q.Encode()
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	dir, err := filepath.Abs(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-
-	s := &service{base: fmt.Sprintf("http://127.0.0.1:%d", port), app: app, log: filepath.Join(t.TempDir(), "service.log")}
-	logf, err := os.Create(s.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(python, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", fmt.Sprint(port))
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dsn.String(), "ACCOUNTS=100",
-		fmt.Sprintf("POOL_SIZE=%d", poolSize), fmt.Sprintf("POOL_MAX_OVERFLOW=%d", poolOverflow),
-		fmt.Sprintf("POOL_TIMEOUT=%d", int(poolTimeout.Seconds())))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+	p, err := svc.Start(context.Background(), svc.Spec{
+		Start: []string{python, "-m", "uvicorn", "app:app", "--host", "127.0.0.1", "--port", svc.PortPlaceholder},
+		Dir:   dir,
+		Env: map[string]string{"ACCOUNTS": "100", "POOL_SIZE": fmt.Sprint(poolSize),
+			"POOL_MAX_OVERFLOW": fmt.Sprint(poolOverflow), "POOL_TIMEOUT": fmt.Sprint(int(poolTimeout.Seconds()))},
+		DatabaseURL: dsn.String(),
+		LogPath:     filepath.Join(t.TempDir(), "service.log"),
 	})
-
-	// Ready: /healthz answers 2xx (bounded generously: a busy machine
-	// imports FastAPI slowly).
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		select {
-		case <-exited:
-			t.Fatalf("the service exited before it was ready; its log:\n%s", s.tail())
-		default:
-		}
-		if code, _, _ := s.call(t, http.MethodGet, "/healthz", ""); code == http.StatusOK {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("GET /healthz did not answer 200 within 60s; the service's log:\n%s", s.tail())
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = p.Stop() })
+	return &service{base: p.URL(), app: app}
 }
 
 // call sends one request and returns its status (0 when it could not be
@@ -127,15 +94,6 @@ func (s *service) call(t *testing.T, method, path, body string) (int, string, ti
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), time.Since(start)
-}
-
-// tail is the end of the service's log, for a failure message.
-func (s *service) tail() string {
-	b, _ := os.ReadFile(s.log)
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 // backend is one of the service's server connections, as the server sees it.
