@@ -91,7 +91,7 @@ func (u *user) request(ctx context.Context, op *operation, res *opResult, start 
 	} else {
 		o = op.HTTP.Do(ctx, u.svc.client, u.svc.base, args, u.svc.red)
 	}
-	res.Total = time.Since(start)
+	res.Total, res.Request = time.Since(start), true
 	if o.Category != "" {
 		res.Category = tally.Category(o.Category)
 		u.rec.noteError(o.Category, "", op.Name+": "+o.Sample)

@@ -535,7 +535,12 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "recovery_threshold without recovery_after",
 			src:  doc(head, mixApp, "scenarios:", "  - {name: s, stages: [{users: 1, duration: 1s}], recovery_threshold: 10ms}"),
-			want: []want{{"7:71", "recovery_threshold needs recovery_after", "recovery_after: N"}},
+			want: []want{{"7:71", "recovery_threshold needs recovery_after or faults", "recovery_after: N"}},
+		},
+		{
+			name: "recovery_threshold on a steady load without faults",
+			src:  doc(head, mixApp, "scenarios:", "  - {name: s, users: 1, duration: 1s, recovery_threshold: 10ms}"),
+			want: []want{{"7:59", "recovery_threshold needs recovery_after or faults", "`faults`"}},
 		},
 		{
 			name: "pool bounds",

@@ -335,11 +335,11 @@ func (v *validator) loadShape(s *Scenario, label string) (open bool) {
 		v.check(v.m.has(&s.RecoveryAfter) && n > 0 && (s.RecoveryAfter < 1 || s.RecoveryAfter > n), &s.RecoveryAfter, s.Pos,
 			"it is the 1-based number of the stage after whose end recovery is measured",
 			"recovery_after must be between 1 and %d (the number of stages), got %d", n, s.RecoveryAfter)
-		v.check(v.m.has(&s.RecoveryThreshold) && !v.m.has(&s.RecoveryAfter), &s.RecoveryThreshold, s.Pos,
-			"add `recovery_after: N` to measure recovery from the end of stage N", "recovery_threshold needs recovery_after")
-		v.check(v.m.has(&s.RecoveryThreshold) && s.RecoveryThreshold <= 0, &s.RecoveryThreshold, s.Pos,
-			"", "recovery_threshold must be > 0")
+		v.check(v.m.has(&s.RecoveryThreshold) && !v.m.has(&s.RecoveryAfter) && len(s.Faults) == 0, &s.RecoveryThreshold, s.Pos,
+			"add `recovery_after: N` to measure recovery from the end of stage N, or `faults` to measure it after each", "recovery_threshold needs recovery_after or faults")
 	}
+	v.check(v.m.has(&s.RecoveryThreshold) && s.RecoveryThreshold <= 0, &s.RecoveryThreshold, s.Pos,
+		"", "recovery_threshold must be > 0")
 	v.modelKeys(s, label, open)
 	v.check(v.m.has(&s.Warmup) && s.Warmup < 0, &s.Warmup, s.Pos, "", "warmup must be ≥ 0")
 	if total := s.TotalDuration(); v.m.has(&s.Warmup) && total > 0 && s.Warmup.D() >= total {
@@ -367,7 +367,8 @@ func bothHint(given []string) string {
 }
 
 // steady checks what goes with a steady load (users or rate, no stages):
-// a duration, and no recovery, which is measured from the end of a stage.
+// a duration, and no recovery_after, which is measured from the end of a
+// stage (faults have their own recovery, and so may set its threshold).
 func (v *validator) steady(s *Scenario, label, what string) {
 	if !v.m.has(&s.Duration) {
 		v.errs.Add(s.Pos, "add `duration: 5m`"+map[string]string{"users": "; it includes ramp_up", "rate": ": arrivals are scheduled for that long"}[what],
@@ -379,8 +380,8 @@ func (v *validator) steady(s *Scenario, label, what string) {
 		"duration includes ramp_up", "ramp_up %s is longer than duration %s", humanize.Exact(s.RampUp.D()), humanize.Exact(s.Duration.D()))
 	v.check(v.m.has(&s.RecoveryAfter), &s.RecoveryAfter, s.Pos,
 		"recovery is measured from the end of a stage: use `stages`", "recovery_after needs stages")
-	v.check(v.m.has(&s.RecoveryThreshold), &s.RecoveryThreshold, s.Pos,
-		"recovery is measured from the end of a stage: use `stages` and `recovery_after`", "recovery_threshold needs stages")
+	v.check(v.m.has(&s.RecoveryThreshold) && len(s.Faults) == 0, &s.RecoveryThreshold, s.Pos,
+		"recovery is measured from the end of a stage (`stages` and `recovery_after`) or after a fault (`faults`)", "recovery_threshold needs recovery_after or faults")
 }
 
 // stagesModel checks that a scenario's stages are all of one model, users

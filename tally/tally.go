@@ -166,6 +166,9 @@ type Result struct {
 	// start (Scheduled set); Total then runs from the scheduled start.
 	Lag       time.Duration
 	Scheduled bool
+	// Request marks an HTTP request to the service under test: it has no
+	// acquire, and Total is its response time.
+	Request bool
 }
 
 // Op names one operation of a scenario's mix.

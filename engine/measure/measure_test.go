@@ -7,6 +7,7 @@ import (
 
 	"github.com/planrun/planrun/engine/pool"
 	"github.com/planrun/planrun/results"
+	"github.com/planrun/planrun/tally"
 )
 
 const ms = time.Millisecond
@@ -148,10 +149,10 @@ func TestRecoveryTracker(t *testing.T) {
 		exhausted bool
 		t         Tick
 	}
-	healthy := interval{false, Tick{Acquires: 10, Ops: 10}}
-	exhausted := interval{true, Tick{Acquires: 10, Ops: 10}}
-	slow := interval{false, Tick{Acquires: 20, Slow: 2, Ops: 20}}
-	failing := interval{false, Tick{Acquires: 20, Ops: 20, Failed: 2}}
+	healthy := interval{false, Tick{Waits: 10, Ops: 10}}
+	exhausted := interval{true, Tick{Waits: 10, Ops: 10}}
+	slow := interval{false, Tick{Waits: 20, Slow: 2, Ops: 20}}
+	failing := interval{false, Tick{Waits: 20, Ops: 20, Failed: 2}}
 	// from returns n copies of iv.
 	from := func(n int, iv interval) []interval {
 		out := make([]interval, n)
@@ -195,5 +196,33 @@ func TestRecoveryTracker(t *testing.T) {
 				t.Errorf("got %s after %v, want %s after %v", got.Status, got.Duration, c.status, c.duration)
 			}
 		})
+	}
+}
+
+// TestTickNote: a SQL operation's wait is its acquire, an HTTP request's is
+// its whole response time (the service's pool wait is inside it); a dropped
+// arrival fails with no wait, a cancelled operation does not count.
+func TestTickNote(t *testing.T) {
+	const slow = 50 * time.Millisecond
+	failed := 3 // any error category
+	for _, tc := range []struct {
+		name string
+		res  tally.Result
+		want Tick
+	}{
+		{"fast acquire, slow statement", tally.Result{Acquired: true, Acquire: time.Millisecond, Total: time.Second, Category: -1}, Tick{Waits: 1, Ops: 1}},
+		{"slow acquire", tally.Result{Acquired: true, Acquire: 60 * time.Millisecond, Total: 70 * time.Millisecond, Category: -1}, Tick{Waits: 1, Slow: 1, Ops: 1}},
+		{"acquire timed out", tally.Result{Acquire: time.Second, Total: time.Second, Category: failed}, Tick{Waits: 1, Slow: 1, Ops: 1, Failed: 1}},
+		{"fast request", tally.Result{Request: true, Total: 10 * time.Millisecond, Category: -1}, Tick{Waits: 1, Ops: 1}},
+		{"slow request", tally.Result{Request: true, Total: 2 * time.Second, Category: -1}, Tick{Waits: 1, Slow: 1, Ops: 1}},
+		{"request failed fast", tally.Result{Request: true, Total: time.Millisecond, Category: failed}, Tick{Waits: 1, Ops: 1, Failed: 1}},
+		{"dropped arrival", tally.Result{Category: tally.Dropped}, Tick{Ops: 1, Failed: 1}},
+		{"cancelled", tally.Result{Request: true, Total: time.Minute, Category: tally.Cancelled}, Tick{}},
+	} {
+		var got Tick
+		got.Note(&tc.res, slow)
+		if got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -8,15 +8,17 @@ import (
 )
 
 // Tick is what one sample interval holds for the recovery measure: the
-// acquires completed in it and how many of them waited longer than the
-// recovery threshold, the operations that ended in it and how many failed.
+// waits completed in it and how many of them were longer than the recovery
+// threshold, the operations that ended in it and how many failed. A wait
+// is a SQL operation's acquire, or an HTTP request's whole response time:
+// the service's own pool wait is inside it, and only the service sees it.
 type Tick struct {
-	Acquires, Slow, Ops, Failed int64
+	Waits, Slow, Ops, Failed int64
 }
 
 // Note counts one operation's result: a cancelled one not at all, a
-// dropped arrival as a failed operation with no acquire; an acquire
-// longer than slow is slow.
+// dropped arrival as a failed operation with no wait; a wait longer than
+// slow is slow.
 func (t *Tick) Note(res *tally.Result, slow time.Duration) {
 	switch res.Category {
 	case tally.Cancelled:
@@ -26,8 +28,14 @@ func (t *Tick) Note(res *tally.Result, slow time.Duration) {
 		t.Failed++
 		return
 	}
-	if res.Acquired || res.Acquire > 0 {
-		t.Acquires++
+	switch {
+	case res.Request:
+		t.Waits++
+		if res.Total > slow {
+			t.Slow++
+		}
+	case res.Acquired || res.Acquire > 0:
+		t.Waits++
 		if res.Acquire > slow {
 			t.Slow++
 		}
@@ -40,7 +48,7 @@ func (t *Tick) Note(res *tally.Result, slow time.Duration) {
 
 // Add sums u into t.
 func (t *Tick) Add(u Tick) {
-	t.Acquires += u.Acquires
+	t.Waits += u.Waits
 	t.Slow += u.Slow
 	t.Ops += u.Ops
 	t.Failed += u.Failed
@@ -53,9 +61,9 @@ const RecoverySettle = 500 * time.Millisecond
 // Recovery measures the time from the end of a stage (or a fault)
 // until the pool is healthy again, at the resolution of the pool samples
 // that feed it (Add). A sample interval is stressed when the pool was
-// exhausted for at least half of it, more than 5% of the acquires completed
-// in it waited longer than the recovery threshold (Tick.Slow: the
-// interval's acquire p95 is above it), or more than 5% of the operations
+// exhausted for at least half of it, more than 5% of the waits completed
+// in it (acquires, HTTP requests: Tick) were longer than the recovery
+// threshold (the interval's wait p95 is above it), or more than 5% of the operations
 // that ended in it failed. Measured from the stage's start on:
 //
 //   - never stressed: nothing to recover from (RecoveryNotStressed);
@@ -88,7 +96,7 @@ func (r *Recovery) Add(at time.Duration, exhausted bool, t Tick) {
 	if r.settled {
 		return // recovered; later stress is a new incident
 	}
-	if exhausted || float64(t.Slow) > 0.05*float64(t.Acquires) || float64(t.Failed) > 0.05*float64(t.Ops) {
+	if exhausted || float64(t.Slow) > 0.05*float64(t.Waits) || float64(t.Failed) > 0.05*float64(t.Ops) {
 		r.stressed = true
 		r.lastStress = at
 	}
