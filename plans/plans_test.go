@@ -117,7 +117,8 @@ func TestExamplesRun(t *testing.T) {
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			// A service example starts the reference service with the
-			// python3 that has its stack (PYTHON in the plan's start).
+			// python3 that has its stack (PYTHON, which its launcher
+			// examples/service/serve.sh honours).
 			if plan, _, _ := load(t, path); plan.Target.Service != nil {
 				servicePython(t)
 			}
