@@ -16,7 +16,8 @@ import (
 // times, and the recovery after it is the service's: its backlog drains at
 // no more than 20 − 10 = 10 requests a second, so its requests stay slow for
 // seconds after the proxy forwards again, while planrun's own pool took no
-// load at all.
+// load at all. At the drain the server's count of the service's backends
+// and the proxy's count of its connections agree.
 func TestServiceStallRecovery(t *testing.T) {
 	py := servicePython(t)
 	prog := compileServicePlan(t, `
@@ -77,6 +78,11 @@ scenarios:
 	floor := time.Duration((10*stalled.Seconds() - 4) / 10 * float64(time.Second) / 2)
 	if rec.Status != results.RecoveryRecovered || rec.Duration < floor {
 		t.Errorf("recovery %s %v, want recovered after at least %v: the service's requests were slow that long after the stall", rec.Status, rec.Duration, floor)
+	}
+	// At the drain, a quiet moment, the server and the proxy count the
+	// service's connections alike: every one goes through the proxy.
+	if a := sc.Service.AtDrain; a == nil || a.Backends == 0 || a.Backends > 2 || a.Mismatch() != "" {
+		t.Errorf("service connections at the drain %+v: want the server's count and the proxy's equal, 1..2", a)
 	}
 	if sc.Acquire.Count != 0 {
 		t.Errorf("acquire count %d: planrun's own pool took load", sc.Acquire.Count)

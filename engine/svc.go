@@ -167,13 +167,17 @@ func (r *scenarioRun) watchService(ctx context.Context) (*servicewatch.Watcher, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("service watch: %s", e.explain(err))
 	}
-	w, err := servicewatch.Start(ctx, conn, servicewatch.Config{
+	cfg := servicewatch.Config{
 		ApplicationName: s.ApplicationName,
 		Capacity:        e.serviceCapacity(),
 		LeakThreshold:   e.prog.Pool.LeakThreshold,
 		Redactor:        e.red,
 		Reconnect:       connect,
-	})
+	}
+	if p := e.svcProxy; p != nil {
+		cfg.ProxyOpen = func() int { return p.ConnStats().Open }
+	}
+	w, err := servicewatch.Start(ctx, conn, cfg)
 	if err != nil {
 		_ = conn.Close(context.Background())
 		return nil, nil, err
@@ -284,4 +288,7 @@ func (r *scenarioRun) serviceDrained(out *results.Scenario) {
 		r.env.logf("scenario %s: service drain check not made: %v", r.sc.Name, err)
 	}
 	out.Service = r.serviceSummary()
+	if m := out.Service.AtDrain.Mismatch(); m != "" {
+		r.env.logf("scenario %s: service: %s", r.sc.Name, m)
+	}
 }

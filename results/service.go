@@ -1,6 +1,9 @@
 package results
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Service is the service under test's pool as the database server saw it
 // (target.service; package engine/servicewatch samples pg_stat_activity by
@@ -58,6 +61,10 @@ type Service struct {
 	// planrun's proxy, exactly: only when planrun started the service and
 	// handed it the proxy's URL (zero otherwise).
 	Connections ServiceConnections `json:"connections" expr:"connections"`
+	// AtDrain counts the service's backends and its connections at the
+	// proxy together, at the drain check; nil when there is no proxy (a
+	// running service) or the check was not made.
+	AtDrain *ServiceAtDrain `json:"at_drain,omitempty"`
 
 	// Last is the latest sample, in a live snapshot's scenario only (nil
 	// in a report and before the first sample): the live series
@@ -109,6 +116,29 @@ type LockWaits struct {
 type Headroom struct {
 	// Min is the fewest free slots seen; with no sample, 0.
 	Min int `json:"min" expr:"min"`
+}
+
+// ServiceAtDrain is the service's connections counted twice at a quiet
+// moment, the drain check: the backends the server has with the
+// service's application_name, and the connections open through planrun's
+// proxy. They agree when every connection of the service goes through the
+// proxy and carries the application_name.
+type ServiceAtDrain struct {
+	Backends  int `json:"backends"`
+	ProxyOpen int `json:"proxy_open"`
+}
+
+// Mismatch says what a disagreement of the two counts means, or "" when
+// they agree.
+func (a *ServiceAtDrain) Mismatch() string {
+	switch {
+	case a == nil || a.Backends == a.ProxyOpen:
+		return ""
+	case a.Backends > a.ProxyOpen:
+		return fmt.Sprintf("at the drain the server had %d backends with the service's application_name, %d of them through planrun's proxy: the rest bypass the proxy (another pool, or a database URL not read from database_env), so faults and connection counts miss them", a.Backends, a.ProxyOpen)
+	default:
+		return fmt.Sprintf("at the drain planrun's proxy held %d connections of the service, the server had %d backends with its application_name: the service does not set the application_name on all of them, so the watch misses some (set it from the URL planrun hands over)", a.ProxyOpen, a.Backends)
+	}
 }
 
 // ServiceConnections counts the service's server connections at planrun's

@@ -99,6 +99,11 @@ type Config struct {
 	// OnSample, when set, is called with every sample on the watcher's
 	// goroutine (keep it quick): for a time series or a live view.
 	OnSample func(Sample)
+	// ProxyOpen, when set, counts the connections the service holds open
+	// through planrun's proxy now. At the drain check, a quiet moment, the
+	// watcher counts the service's backends and these together (see
+	// [results.ServiceAtDrain]). nil: no proxy, no such count.
+	ProxyOpen func() int
 }
 
 // Sample is one look at the service's backends.
@@ -162,6 +167,7 @@ type Watcher struct {
 	details      []results.ServiceLeak
 	drainChecked bool
 	drainNot     string
+	atDrain      *results.ServiceAtDrain
 }
 
 // settings are the server's connection limits, read once.
@@ -486,7 +492,9 @@ func (w *Watcher) drained(ctx context.Context, grace time.Duration) error {
 			return w.drainNotChecked(err)
 		}
 		if len(held) == 0 || !time.Now().Before(deadline) {
+			atDrain := w.countAtDrain(ctx, conn)
 			w.mu.Lock()
+			w.atDrain = atDrain
 			defer w.mu.Unlock()
 			for _, b := range held {
 				l := w.open[b.key]
@@ -509,6 +517,43 @@ func (w *Watcher) drained(ctx context.Context, grace time.Duration) error {
 		}
 	}
 }
+
+// reconcileFor bounds how long the drain check waits for the service's
+// backends and the proxy's open connections to agree: a connection the
+// service just closed leaves the proxy a moment before its backend exits.
+const reconcileFor = time.Second
+
+// countAtDrain counts the service's backends and the proxy's open
+// connections together, again every 50 ms until they agree or
+// reconcileFor has passed; nil without a proxy or when the count fails.
+func (w *Watcher) countAtDrain(ctx context.Context, conn *pgx.Conn) *results.ServiceAtDrain {
+	if w.cfg.ProxyOpen == nil {
+		return nil
+	}
+	deadline := time.Now().Add(reconcileFor)
+	for {
+		qctx, cancel := context.WithTimeout(ctx, w.cfg.SampleTimeout)
+		var backends int
+		err := conn.QueryRow(qctx, backendsQuery, w.cfg.ApplicationName).Scan(&backends)
+		cancel()
+		if err != nil {
+			return nil
+		}
+		n := &results.ServiceAtDrain{Backends: backends, ProxyOpen: w.cfg.ProxyOpen()}
+		if n.Backends == n.ProxyOpen || !time.Now().Before(deadline) {
+			return n
+		}
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// backendsQuery counts the service's backends, the monitor's own excluded.
+const backendsQuery = `
+SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`
 
 // checkedOut lists the service's backends that hold a connection now.
 func (w *Watcher) checkedOut(ctx context.Context, conn *pgx.Conn) ([]backendRow, error) {
@@ -572,6 +617,7 @@ func (w *Watcher) Summary() results.Service {
 		DrainChecked:    w.drainChecked,
 		DrainNotChecked: w.drainNot,
 		NotFound:        w.notFound,
+		AtDrain:         w.atDrain,
 	}
 	s.IdleInTransaction.Max = w.idleMax
 	s.Last = w.last

@@ -3,7 +3,9 @@ package servicewatch_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/engine/netproxy"
 	"github.com/planrun/planrun/engine/servicewatch"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/results"
@@ -402,4 +405,64 @@ func TestHeldLeakCountsOncePerTransaction(t *testing.T) {
 	if sum := w.Summary(); sum.Leaks != 2 || len(sum.LeakDetails) != 2 || sum.LeakDetails[1].Query != "SELECT 'third'" || sum.LeakDetails[1].Kind != servicewatch.KindHeld {
 		t.Fatalf("after a second transaction held: %d leaks %+v, want 2", sum.Leaks, sum.LeakDetails)
 	}
+}
+
+// TestAtDrainReconciles counts the service's connections twice at the
+// drain check: two connections through a real planrun proxy and, later,
+// one more straight to the server under the same application_name. The
+// server's count and the proxy's agree while every connection goes
+// through the proxy, and the bypass shows as a mismatch that says so.
+func TestAtDrainReconciles(t *testing.T) {
+	const app = "svcwatch-reconcile"
+	u, err := url.Parse(localpgtest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := netproxy.Start(netproxy.Config{Network: "tcp", Address: u.Host})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	for range 2 {
+		cfg, err := pgx.ParseConfig(localpgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, port, _ := strings.Cut(p.Addr(), ":")
+		cfg.Host = host
+		if cfg.Port, err = parsePort(port); err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["application_name"] = app
+		conn, err := pgx.ConnectConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+	}
+	drain := func() *results.ServiceAtDrain {
+		t.Helper()
+		w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{ApplicationName: app,
+			ProxyOpen: func() int { return p.ConnStats().Open }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Drained(context.Background(), 0); err != nil {
+			t.Fatal(err)
+		}
+		return w.Summary().AtDrain
+	}
+	if got := drain(); got == nil || *got != (results.ServiceAtDrain{Backends: 2, ProxyOpen: 2}) || got.Mismatch() != "" {
+		t.Errorf("all through the proxy: at drain %+v (%q), want 2 and 2, agreeing", got, got.Mismatch())
+	}
+	connect(t, app) // straight to the server
+	got := drain()
+	if got == nil || *got != (results.ServiceAtDrain{Backends: 3, ProxyOpen: 2}) || !strings.Contains(got.Mismatch(), "bypass the proxy") {
+		t.Errorf("one bypassing the proxy: at drain %+v (%q), want 3 and 2, a bypass", got, got.Mismatch())
+	}
+}
+
+func parsePort(s string) (uint16, error) {
+	n, err := strconv.ParseUint(s, 10, 16)
+	return uint16(n), err
 }
