@@ -54,9 +54,14 @@ type RunOptions struct {
 	// signal ends the load and still cleans up.
 	Teardown context.Context
 	// OutDir is where the reports go (--out): the log of a service
-	// planrun starts (target.service) is written there, as service.log.
-	// Default "": a new file in the temp directory.
+	// planrun starts (target.service) is written there, as
+	// <ReportName>.service.log. Default "": a new file in the temp directory.
 	OutDir string
+	// ReportName is the base name of the run's report files in OutDir
+	// (report.FileBase: <plan>_<YYYYMMDD_HHMMSS_mmm>), so that each report
+	// and its service's log share it. Default "": the log is
+	// OutDir/service.log.
+	ReportName string
 }
 
 // Failure is a run that could not go on: the target was unreachable, a
@@ -197,7 +202,7 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 	stop = func() {}
 	if e.dsn == "" {
 		e.logf("target: no URL in the plan, starting a throwaway PostgreSQL")
-		need := e.prog.Target.Replicas*e.capacity() + 20
+		need := e.preflightConfig().Capacity().Needed() + 20
 		started := time.Now()
 		srv, err := localpg.Start(ctx, localpg.Options{MaxConnections: max(100, need)})
 		if err != nil {
@@ -218,12 +223,27 @@ func (e *runEnv) target(ctx context.Context, run *results.Run) (stop func(), f *
 	return stop, nil
 }
 
+// preflightConfig is what the preflight checks: the capacity check counts
+// the service's pools (target.service.processes) and planrun's own, unless
+// every operation is HTTP (see [Program.usesPool]).
+func (e *runEnv) preflightConfig() preflight.Config {
+	cfg := preflight.Config{
+		ConnString: e.dsn, ApplicationName: MonitorApplicationName, Pool: e.prog.Pool,
+		Replicas: e.prog.Target.Replicas, MaxThink: maxThink(e.prog),
+	}
+	if s := e.prog.Target.Service; s != nil {
+		cfg.ServiceProcesses = s.Processes
+		cfg.PoolUnused = !e.prog.usesPool()
+		if s.Spec.URL != "" { // a running service: its open backends are part of its need
+			cfg.ServiceApplicationName = s.ApplicationName
+		}
+	}
+	return cfg
+}
+
 // preflight runs the checks on their own connection, before any load.
 func (e *runEnv) preflight(ctx context.Context, run *results.Run) *Failure {
-	pf := preflight.Run(ctx, preflight.Config{
-		ConnString: e.dsn, ApplicationName: MonitorApplicationName, Pool: run.Pool,
-		Replicas: run.Target.Replicas, MaxThink: maxThink(e.prog),
-	})
+	pf := preflight.Run(ctx, e.preflightConfig())
 	run.Preflight = pf.Checks
 	if c := e.restartCheck(); c != nil {
 		run.Preflight = append(run.Preflight, *c)

@@ -166,6 +166,10 @@ scenarios:
 	if sc.Acquire.Count != 0 {
 		t.Errorf("acquire count %d, want 0: an HTTP operation acquires nothing of planrun's pool", sc.Acquire.Count)
 	}
+	// The capacity check counted the service's pool, and only it.
+	if c := check(r, "capacity"); !strings.Contains(c.Reason, "needs service 1 × (4 + 4) = 8 connections (planrun's pool opens none") {
+		t.Errorf("capacity check %q, want the service's pool alone counted", c.Reason)
+	}
 	if !strings.Contains(l.String(), "service: log ") {
 		t.Errorf("no log line naming the service's log:\n%s", l.String())
 	}
@@ -262,6 +266,14 @@ scenarios:
 	if f.Stage != "service" {
 		t.Errorf("failure stage %q, want service", f.Stage)
 	}
+	if strings.Contains(f.Hint, "lacks the module") {
+		t.Errorf("hint %q names a missing module: the service started and never answered", f.Hint)
+	}
+	// The capacity check counted the service's pool (processes default 1), and only it.
+	if c := check(r, "capacity"); !strings.Contains(c.Reason, fmt.Sprintf("needs service 1 × (%d + %d) = %d connections (planrun's pool opens none",
+		prog.Pool.Size, prog.Pool.MaxOverflow, prog.Pool.Capacity())) {
+		t.Errorf("capacity check %q, want the service's pool alone counted", c.Reason)
+	}
 	msg := err.Error()
 	if !strings.Contains(msg, "/healthz") {
 		t.Errorf("error %q does not name the ready path", msg)
@@ -278,6 +290,16 @@ scenarios:
 	if pids := processesWith(t, dir); len(pids) > 0 {
 		t.Errorf("processes of the service still running: %v", pids)
 	}
+}
+
+// check returns the preflight check of r with the given name (zero if none).
+func check(r *results.Run, name string) results.Check {
+	for _, c := range r.Preflight {
+		if c.Name == name {
+			return c
+		}
+	}
+	return results.Check{}
 }
 
 func asFailure(err error, f **engine.Failure) bool {

@@ -18,9 +18,19 @@ import (
 	"github.com/planrun/planrun/results"
 )
 
-// serviceLogName is the file, in RunOptions.OutDir, that a started
-// service's stdout and stderr go to.
-const serviceLogName = "service.log"
+// serviceLogSuffix ends the name of the file, in RunOptions.OutDir, that a
+// started service's stdout and stderr go to: <ReportName>.service.log.
+const serviceLogSuffix = "service.log"
+
+// serviceLogName is the started service's log file in RunOptions.OutDir:
+// named after the run's reports (RunOptions.ReportName), so a second run
+// into the same directory keeps the first's; service.log without a name.
+func (e *runEnv) serviceLogName() string {
+	if e.opts.ReportName == "" {
+		return serviceLogSuffix
+	}
+	return e.opts.ReportName + "." + serviceLogSuffix
+}
 
 // startService makes target.service ready, after setup: a running one (a
 // non-empty url) is only polled until ready; otherwise planrun starts a
@@ -49,7 +59,7 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 		}
 		spec.LogPath = ""
 		if e.opts.OutDir != "" {
-			spec.LogPath = filepath.Join(e.opts.OutDir, serviceLogName)
+			spec.LogPath = filepath.Join(e.opts.OutDir, e.serviceLogName())
 		}
 		e.logf("service: starting %s in %s with %s=%s (planrun's proxy, which counts its connections)",
 			e.red.String(fmt.Sprint(spec.Start)), spec.Dir, spec.DatabaseEnv, e.red.String(redact.DSN(spec.DatabaseURL)))
@@ -63,6 +73,8 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 		hint := "run the service's start command by hand, with the same env, to see why; no load ran"
 		if spec.URL != "" {
 			hint = "check that the service at target.service.url is up and answers its ready path; no load ran"
+		} else if m := service.MissingModule(err); m != "" {
+			hint = missingModuleHint(e.red.String(spec.Start[0]), m)
 		}
 		return stop, &Failure{Stage: "service", Err: err, Hint: hint}
 	}
@@ -79,6 +91,15 @@ func (e *runEnv) startService(ctx context.Context, run *results.Run) (stop func(
 		e.svc = nil
 		e.closeServiceProxy()
 	}, nil
+}
+
+// missingModuleHint is the hint for a service whose Python lacks module
+// (its log ends with "No module named ..."): the interpreter is argv0,
+// target.service.start's first element.
+func missingModuleHint(argv0, module string) string {
+	return fmt.Sprintf("the service's Python (%s, the first element of target.service.start) lacks the module %s: "+
+		"install the service's dependencies for that interpreter, or make start's first element one that has them "+
+		`(e.g. start: ["${PYTHON:-python3}", ...] and PYTHON=/path/to/python3); no load ran`, argv0, module)
 }
 
 // closeServiceProxy closes the service's proxy, if any.
@@ -150,6 +171,20 @@ func serviceDatabaseURL(dsn, proxyAddr, appName string) (string, error) {
 // processes × (size + max_overflow).
 func (e *runEnv) serviceCapacity() int {
 	return e.prog.Target.Service.Processes * e.prog.Pool.Capacity()
+}
+
+// usesPool says whether planrun's own pools open connections: whether any
+// mix the program runs holds a SQL operation (an HTTP operation goes to the
+// service; a pool nothing acquires from opens no connection).
+func (p *Program) usesPool() bool {
+	for _, m := range p.mixes() {
+		for _, op := range m.Ops {
+			if op.HTTP == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // watchService starts watching the service's backends on a connection of

@@ -90,6 +90,19 @@ var fileRenderers = []struct {
 // maxNameAttempts bounds the suffixes WriteFiles tries (-2 … -maxNameAttempts).
 const maxNameAttempts = 1000
 
+// FileBase is the base name WriteFiles gives the report files of plan at
+// now: <plan>_<YYYYMMDD_HHMMSS_mmm>, local time, with the characters of plan
+// other than letters, digits, '.', '_' and '-' replaced by '_' ("planrun"
+// when none is left).
+func FileBase(plan string, now time.Time) string {
+	plan = strings.Trim(unsafeFileChars.ReplaceAllString(plan, "_"), "_.")
+	if plan == "" {
+		plan = "planrun"
+	}
+	local := now.Local()
+	return fmt.Sprintf("%s_%s_%03d", plan, local.Format("20060102_150405"), local.Nanosecond()/int(time.Millisecond))
+}
+
 // WriteFiles writes <plan>_<YYYYMMDD_HHMMSS_mmm>.json, .md, .xml and .html into dir
 // (created if missing) and returns their paths. now gives the timestamp
 // (local time, to the millisecond). It never replaces a file: when a name
@@ -103,12 +116,7 @@ func WriteFiles(dir string, run *results.Run, now time.Time) ([]string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create report directory: %w", err)
 	}
-	plan := strings.Trim(unsafeFileChars.ReplaceAllString(run.Plan.Name, "_"), "_.")
-	if plan == "" {
-		plan = "planrun"
-	}
-	local := now.Local()
-	base := fmt.Sprintf("%s_%s_%03d", plan, local.Format("20060102_150405"), local.Nanosecond()/int(time.Millisecond))
+	base := FileBase(run.Plan.Name, now)
 
 	var tmps []string
 	defer func() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/internal/printable"
@@ -82,7 +83,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
 	run = report.Redact(run, redact.New(redact.Passwords(plan.Target.URL)...))
-	lost := !deliver(run, *format, !*noColor && isTerminal(stdout) && *format == "table", *out, stdout, stderr)
+	lost := !deliver(run, *format, !*noColor && isTerminal(stdout) && *format == "table", *out, time.Now(), stdout, stderr)
 	return withLostReports(exitCode(run, nil, stderr), lost)
 }
 

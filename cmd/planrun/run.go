@@ -147,7 +147,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	sig := catchStops(stderr, tty, os.Exit)
 	defer sig.Release()
 	// The live stream's sinks, in turn: Prometheus, the progress line, abort_on_fail assertions.
-	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), Teardown: sig.Teardown, Live: live.sinks(), OutDir: f.out}
+	// The reports are named after the run's start (report.FileBase), and so
+	// is the log of a service planrun starts, written beside them.
+	started := time.Now()
+	opts := engine.RunOptions{Version: version, Logf: logger(stderr, f.quiet, tty), Teardown: sig.Teardown, Live: live.sinks(),
+		OutDir: f.out, ReportName: report.FileBase(prog.Plan.Name, started)}
 	if !f.quiet {
 		opts.Live = append(opts.Live, newProgressPrinter(stderr, tty))
 	}
@@ -159,7 +163,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
 	run = report.Redact(run, redact.New(prog.Secrets()...))
 
-	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, stdout, stderr)
+	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, started, stdout, stderr)
 	code = exitCode(run, runErr, stderr)
 	stop := sig.Run // a stop signal ends the linger; after an interrupted run, the next one
 	if stop.Err() != nil {
@@ -170,16 +174,16 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 }
 
 // deliver renders run on stdout in format, writes its report files into
-// out (when set), appends the GitHub job summary, and names a teardown that
-// failed. It returns false when the report files asked for could not be
-// written.
-func deliver(run *results.Run, format string, color bool, out string, stdout, stderr io.Writer) (written bool) {
+// out (when set, named after now: report.WriteFiles), appends the GitHub
+// job summary, and names a teardown that failed. It returns false when the
+// report files asked for could not be written.
+func deliver(run *results.Run, format string, color bool, out string, now time.Time, stdout, stderr io.Writer) (written bool) {
 	if err := report.Render(stdout, format, run, report.Options{Color: color}); err != nil {
 		fmt.Fprintf(stderr, "planrun: rendering the report: %v\n", err)
 	}
 	written = true
 	if out != "" {
-		paths, err := report.WriteFiles(out, run, time.Now())
+		paths, err := report.WriteFiles(out, run, now)
 		if err != nil {
 			fmt.Fprintf(stderr, "planrun: writing the reports to %s failed: %v\n  the results are on stdout only; rerun with --out pointing at a writable directory\n", out, err)
 			written = false

@@ -36,6 +36,26 @@ func TestCapacityJudge(t *testing.T) {
 			`role "app" allows 40 (connection limit) − 2 in use = 38`},
 		{"database limit", func(c *preflight.Capacity) { c.Replicas = 1; c.DatabaseLimit = 50; c.DatabaseInUse = 1 }, results.CheckFail,
 			`database "finance" allows 50 (connection limit) − 1 in use = 49`},
+		// With a service: its pools count, and planrun's own only when the
+		// mixes hold SQL operations (Replicas > 0).
+		{"service and planrun's pool", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses, c.Size, c.MaxOverflow = 1, 2, 4, 2 },
+			results.CheckPass, "needs service 2 × (4 + 2) = 12 + planrun's pool 1 × (4 + 2) = 6 → 18 connections, server allows 100 − 3 reserved − 12 in use = 85 (67 spare)"},
+		{"service and planrun's pools", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses, c.Size, c.MaxOverflow = 2, 1, 4, 2 },
+			results.CheckPass, "needs service 1 × (4 + 2) = 6 + planrun's pools 2 × (4 + 2) = 12 → 18 connections"},
+		{"service only", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses = 0, 1 }, results.CheckPass,
+			"needs service 1 × (20 + 30) = 50 connections (planrun's pool opens none: every operation is HTTP), server allows 100 − 3 reserved − 12 in use = 85 (35 spare)"},
+		{"service does not fit", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses = 0, 2 }, results.CheckFail,
+			"needs service 2 × (20 + 30) = 100 connections (planrun's pool opens none: every operation is HTTP), server allows 100 − 3 reserved − 12 in use = 85: 15 short; lower pool size/max_overflow, target.service.processes or replicas"},
+		{"service and pool do not fit together", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses = 1, 1 }, results.CheckFail,
+			"needs service 1 × (20 + 30) = 50 + planrun's pool 1 × (20 + 30) = 50 → 100 connections, server allows 100 − 3 reserved − 12 in use = 85: 15 short"},
+		{"running service's open backends", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses, c.ServiceOpen = 0, 1, 5 }, results.CheckPass,
+			"needs service 1 × (20 + 30) = 50 connections (5 of the service's already open; planrun's pool opens none: every operation is HTTP)"},
+		{"running service's open backends and planrun's pool", func(c *preflight.Capacity) { c.Replicas, c.ServiceProcesses, c.ServiceOpen = 1, 1, 5 }, results.CheckFail,
+			"needs service 1 × (20 + 30) = 50 (5 of the service's already open) + planrun's pool 1 × (20 + 30) = 50 → 100 connections"},
+		{"service over the role limit", func(c *preflight.Capacity) {
+			c.Replicas, c.ServiceProcesses, c.Size, c.MaxOverflow, c.RoleLimit, c.RoleInUse = 1, 1, 10, 10, 30, 1
+		}, results.CheckFail,
+			`needs service 1 × (10 + 10) = 20 + planrun's pool 1 × (10 + 10) = 20 → 40 connections, role "app" allows 30 (connection limit) − 1 in use = 29`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -73,8 +73,23 @@ type Config struct {
 	// connect_timeout, else [DefaultConnectTimeout]).
 	Pool results.Pool
 	// Replicas is the number of app instances sharing the server, each with
-	// its own pool. Default 1.
+	// its own pool (planrun's pools, of Pool.Size + Pool.MaxOverflow
+	// connections each). Default 1.
 	Replicas int
+	// ServiceProcesses is the number of pools of the service under test
+	// (target.service.processes), each of Pool.Size + Pool.MaxOverflow
+	// connections: the capacity check counts them besides planrun's pools.
+	// Default 0: no service.
+	ServiceProcesses int
+	// PoolUnused says that planrun's own pools open no connection (every
+	// operation of the mixes is HTTP, sent to the service): the capacity
+	// check counts only the service's pools. Default false.
+	PoolUnused bool
+	// ServiceApplicationName is the application_name of a running service's
+	// backends (one planrun does not start): those already connected are
+	// part of what the service needs, so the capacity check does not count
+	// them among the backends in use as well. Default "": none left out.
+	ServiceApplicationName string
 	// MaxThink is the longest think time of any scenario, used by the
 	// consistency check. 0 = no think time.
 	MaxThink time.Duration
@@ -270,41 +285,97 @@ func median(d []time.Duration) time.Duration {
 // capacityQuery reads every number the capacity check needs in one round
 // trip. reserved_connections exists from PostgreSQL 16 (NULL before);
 // connection limits are -1 when unlimited. Backends counted are client
-// backends other than this one.
+// backends other than this one and, when $1 is not empty, other than those
+// with application_name $1 (a running service's, counted last).
 const capacityQuery = `
+WITH others AS (
+  SELECT usename, datname FROM pg_stat_activity
+   WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+     AND ($1::text = '' OR application_name IS DISTINCT FROM $1::text))
 SELECT current_setting('max_connections')::int,
        current_setting('superuser_reserved_connections')::int,
        coalesce(current_setting('reserved_connections', true), '0')::int,
-       (SELECT count(*) FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())::int,
+       (SELECT count(*) FROM others)::int,
        (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user),
-       (SELECT count(*) FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename = current_user)::int,
+       (SELECT count(*) FROM others WHERE usename = current_user)::int,
        (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
+       (SELECT count(*) FROM others WHERE datname = current_database())::int,
+       current_user, current_database(),
        (SELECT count(*) FROM pg_stat_activity
-         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database())::int,
-       current_user, current_database()`
+         WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+           AND $1::text <> '' AND application_name = $1::text)::int`
 
-// Capacity holds the numbers of the capacity check.
+// Capacity holds the numbers of the capacity check. The connections the run
+// needs are those of planrun's pools, Replicas × (Size + MaxOverflow), plus
+// those of the service under test, ServiceProcesses × (Size + MaxOverflow):
+// the service's pools have the plan's pool settings.
 type Capacity struct {
+	// Replicas is the number of planrun's own pools; 0 when they open no
+	// connection (every operation is HTTP).
 	Replicas, Size, MaxOverflow int
+	// ServiceProcesses is the number of the service's pools; 0 without a
+	// service.
+	ServiceProcesses int
 	// MaxConnections, Reserved (superuser_reserved_connections plus
 	// reserved_connections from PostgreSQL 16) and InUse (client backends
-	// already connected, the check's own excluded) as read from the server.
+	// already connected, the check's own and a running service's excluded)
+	// as read from the server.
 	MaxConnections, Reserved, InUse int
 	// RoleLimit and DatabaseLimit are the connection limits of the user and
-	// the database (-1 = unlimited), with their backends in use.
+	// the database (-1 = unlimited), with their backends in use (a running
+	// service's excluded).
 	RoleLimit, RoleInUse         int
 	DatabaseLimit, DatabaseInUse int
 	User, Database               string
+	// ServiceOpen is the number of a running service's backends already
+	// connected (Config.ServiceApplicationName): part of ServiceNeeded, so
+	// not counted in InUse, RoleInUse and DatabaseInUse. Reported only.
+	ServiceOpen int
 }
 
-// Needed is Replicas × (Size + MaxOverflow).
-func (c Capacity) Needed() int { return c.Replicas * (c.Size + c.MaxOverflow) }
+// PoolNeeded is what planrun's own pools may open: Replicas × (Size + MaxOverflow).
+func (c Capacity) PoolNeeded() int { return c.Replicas * (c.Size + c.MaxOverflow) }
+
+// ServiceNeeded is what the service's pools may open: ServiceProcesses × (Size + MaxOverflow).
+func (c Capacity) ServiceNeeded() int { return c.ServiceProcesses * (c.Size + c.MaxOverflow) }
+
+// Needed is PoolNeeded + ServiceNeeded: every connection the run's pools may open.
+func (c Capacity) Needed() int { return c.PoolNeeded() + c.ServiceNeeded() }
 
 // Available is MaxConnections − Reserved − InUse. The reserved slots are
 // left out even for a superuser: the application should not rely on them.
 func (c Capacity) Available() int { return c.MaxConnections - c.Reserved - c.InUse }
+
+// needs is the reason's first part: what the pools need, term by term, e.g.
+// "needs 2 × (20 + 30) = 100 connections" without a service, "needs service
+// 2 × (4 + 2) = 12 + planrun's pool 1 × (4 + 2) = 6 → 18 connections" with
+// one and SQL operations.
+func (c Capacity) needs() string {
+	pool := fmt.Sprintf("%d × (%d + %d) = %d", c.Replicas, c.Size, c.MaxOverflow, c.PoolNeeded())
+	if c.ServiceProcesses <= 0 {
+		return "needs " + pool + " connections"
+	}
+	svc := fmt.Sprintf("service %d × (%d + %d) = %d", c.ServiceProcesses, c.Size, c.MaxOverflow, c.ServiceNeeded())
+	var open string
+	if c.ServiceOpen > 0 {
+		open = fmt.Sprintf("%d of the service's already open", c.ServiceOpen)
+	}
+	if c.Replicas <= 0 {
+		notes := "planrun's pool opens none: every operation is HTTP"
+		if open != "" {
+			notes = open + "; " + notes
+		}
+		return "needs " + svc + " connections (" + notes + ")"
+	}
+	if open != "" {
+		svc += " (" + open + ")"
+	}
+	pools := "pool"
+	if c.Replicas > 1 {
+		pools = "pools"
+	}
+	return fmt.Sprintf("needs %s + planrun's %s %s → %d connections", svc, pools, pool, c.Needed())
+}
 
 // Judge returns the capacity check for these numbers: fail when the pools
 // need more connections than the server, the role's or the database's
@@ -313,11 +384,15 @@ func (c Capacity) Available() int { return c.MaxConnections - c.Reserved - c.InU
 func (c Capacity) Judge() results.Check {
 	check := results.Check{Name: CheckCapacity, Critical: true}
 	need, avail := c.Needed(), c.Available()
-	needs := fmt.Sprintf("needs %d × (%d + %d) = %d connections", c.Replicas, c.Size, c.MaxOverflow, need)
+	needs := c.needs()
 	allows := fmt.Sprintf("server allows %d − %d reserved − %d in use = %d", c.MaxConnections, c.Reserved, c.InUse, avail)
 	if need > avail {
+		lower := "lower pool size/max_overflow or replicas"
+		if c.ServiceProcesses > 0 {
+			lower = "lower pool size/max_overflow, target.service.processes or replicas"
+		}
 		check.Status = results.CheckFail
-		check.Reason = fmt.Sprintf("%s, %s: %d short; lower pool size/max_overflow or replicas, or raise max_connections", needs, allows, need-avail)
+		check.Reason = fmt.Sprintf("%s, %s: %d short; %s, or raise max_connections", needs, allows, need-avail, lower)
 		return check
 	}
 	if c.RoleLimit >= 0 && need > c.RoleLimit-c.RoleInUse {
@@ -343,15 +418,12 @@ func (c Capacity) Judge() results.Check {
 
 // checkCapacity reads the server's numbers and judges them (see [Capacity.Judge]).
 func checkCapacity(ctx context.Context, conn *pgx.Conn, cfg Config, res *Result) results.Check {
-	c := Capacity{Replicas: cfg.Replicas, Size: cfg.Pool.Size, MaxOverflow: cfg.Pool.MaxOverflow}
-	if c.Replicas <= 0 {
-		c.Replicas = 1
-	}
+	c := cfg.Capacity()
 	qctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
 	var reserved16 int
-	err := conn.QueryRow(qctx, capacityQuery).Scan(&c.MaxConnections, &c.Reserved, &reserved16, &c.InUse,
-		&c.RoleLimit, &c.RoleInUse, &c.DatabaseLimit, &c.DatabaseInUse, &c.User, &c.Database)
+	err := conn.QueryRow(qctx, capacityQuery, cfg.ServiceApplicationName).Scan(&c.MaxConnections, &c.Reserved, &reserved16, &c.InUse,
+		&c.RoleLimit, &c.RoleInUse, &c.DatabaseLimit, &c.DatabaseInUse, &c.User, &c.Database, &c.ServiceOpen)
 	if err != nil {
 		return results.Check{Name: CheckCapacity, Critical: true, Status: results.CheckFail,
 			Reason: "cannot read the server's connection limits: " + redact.Text(err.Error())}
@@ -359,6 +431,18 @@ func checkCapacity(ctx context.Context, conn *pgx.Conn, cfg Config, res *Result)
 	c.Reserved += reserved16
 	res.MaxConnections = c.MaxConnections
 	return c.Judge()
+}
+
+// Capacity is the run's side of the capacity check: its pools (Replicas
+// default 1, none with PoolUnused and a service), without the server's
+// numbers. Its Needed is every connection the run's pools may open.
+func (cfg Config) Capacity() Capacity {
+	c := Capacity{Replicas: max(cfg.Replicas, 1), Size: cfg.Pool.Size, MaxOverflow: cfg.Pool.MaxOverflow,
+		ServiceProcesses: max(cfg.ServiceProcesses, 0)}
+	if cfg.PoolUnused && c.ServiceProcesses > 0 {
+		c.Replicas = 0
+	}
+	return c
 }
 
 // Timeouts holds the server-side timeouts that apply to the pool's

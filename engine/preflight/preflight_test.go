@@ -70,10 +70,16 @@ func TestCapacity(t *testing.T) {
 	s := startServer(t, 20)
 	ctx := context.Background()
 
-	// Two other clients are connected while the check runs.
+	// Two other clients are connected while the check runs, the second as
+	// a running service's backend would be.
+	const runningService = "planrun-test-running-service"
 	var extra *pgx.Conn
 	for i := range 2 {
-		c, err := pgx.Connect(ctx, s.DSN())
+		dsn := s.DSN()
+		if i == 1 {
+			dsn += "&application_name=" + runningService // s.DSN() is a URL with a query
+		}
+		c, err := pgx.Connect(ctx, dsn)
 		if err != nil {
 			t.Fatalf("extra connection %d: %v", i, err)
 		}
@@ -106,6 +112,7 @@ func TestCapacity(t *testing.T) {
 		name        string
 		replicas    int
 		size, over  int
+		service     preflight.Config // ServiceProcesses, PoolUnused, ServiceApplicationName
 		wantStatus  results.CheckStatus
 		wantReasons []string
 	}{
@@ -125,13 +132,36 @@ func TestCapacity(t *testing.T) {
 			name: "replicas default to one", replicas: 0, size: 15, over: 0, wantStatus: results.CheckWarn,
 			wantReasons: []string{"needs 1 × (15 + 0) = 15", "(0 spare)"},
 		},
+		{
+			name: "a service and planrun's pool", replicas: 1, size: 4, over: 3, wantStatus: results.CheckWarn,
+			service:     preflight.Config{ServiceProcesses: 1},
+			wantReasons: []string{"needs service 1 × (4 + 3) = 7 + planrun's pool 1 × (4 + 3) = 7 → 14 connections", "− 2 in use = 15 (1 spare)"},
+		},
+		{
+			name: "only the service's pools", replicas: 3, size: 4, over: 3, wantStatus: results.CheckPass,
+			service:     preflight.Config{ServiceProcesses: 1, PoolUnused: true},
+			wantReasons: []string{"needs service 1 × (4 + 3) = 7 connections (planrun's pool opens none", "− 2 in use = 15 (8 spare)"},
+		},
+		{
+			name: "a running service's open backend is part of its need", replicas: 1, size: 4, over: 4, wantStatus: results.CheckWarn,
+			service: preflight.Config{ServiceProcesses: 1, ServiceApplicationName: runningService},
+			wantReasons: []string{"needs service 1 × (4 + 4) = 8 (1 of the service's already open) + planrun's pool 1 × (4 + 4) = 8 → 16 connections",
+				"server allows 20 − 3 reserved − 1 in use = 16 (0 spare)"},
+		},
+		{
+			name: "too many service processes", replicas: 1, size: 4, over: 4, wantStatus: results.CheckFail,
+			service:     preflight.Config{ServiceProcesses: 2},
+			wantReasons: []string{"needs service 2 × (4 + 4) = 16 + planrun's pool 1 × (4 + 4) = 8 → 24 connections", "= 15: 9 short", "target.service.processes"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			settle(t)
 			pool := roomyPool()
 			pool.Size, pool.MaxOverflow = tt.size, tt.over
-			res := preflight.Run(ctx, preflight.Config{ConnString: s.DSN(), Pool: pool, Replicas: tt.replicas, Pings: 3})
+			cfg := tt.service
+			cfg.ConnString, cfg.Pool, cfg.Replicas, cfg.Pings = s.DSN(), pool, tt.replicas, 3
+			res := preflight.Run(ctx, cfg)
 			c, ok := res.Check("capacity")
 			if !ok {
 				t.Fatalf("no capacity check in %+v", res.Checks)

@@ -1,9 +1,11 @@
 package service
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -73,6 +75,51 @@ const (
 	tailBytes    = 8 << 10
 	tailLineSize = 400 // bytes per line; the rest is cut with "…"
 )
+
+// tailError is an error of a started service followed by its log's last
+// lines (tailMessage), with the Python module the log says is missing.
+type tailError struct {
+	err    error
+	tail   string
+	module string
+}
+
+func (e *tailError) Error() string { return e.err.Error() + "\n" + e.tail }
+func (e *tailError) Unwrap() error { return e.err }
+
+// withTail returns err followed by the sentence naming the log file, with
+// its last lines (see [MissingModule]).
+func (p *Process) withTail(err error) error {
+	lines, _ := tail(p.log, tailLines) // tailMessage says why it cannot be read
+	return &tailError{err: err, tail: p.tailMessage(), module: missingModule(lines, p.red)}
+}
+
+// MissingModule returns the Python module the service's interpreter lacks
+// when err is [Start]'s error for a started service whose log's last lines
+// (20) hold Python's "No module named X" (a ModuleNotFoundError, or an
+// ImportError of Python 2), the last one if several; "" otherwise. The name
+// is redacted and escaped like the lines the error quotes.
+func MissingModule(err error) string {
+	var t *tailError
+	if errors.As(err, &t) {
+		return t.module
+	}
+	return ""
+}
+
+// noModule matches Python's message for a missing module, quoted
+// (Python 3: No module named 'fastapi') or not (Python 2).
+var noModule = regexp.MustCompile(`No module named ['"]?([A-Za-z0-9_.]+)`)
+
+// missingModule is the module the last "No module named" of lines names.
+func missingModule(lines []string, red *redact.Redactor) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if m := noModule.FindStringSubmatch(lines[i]); m != nil {
+			return printable(red.String(m[1]))
+		}
+	}
+	return ""
+}
 
 // tailMessage is the sentence naming the log file, with its last lines,
 // redacted, for an error.

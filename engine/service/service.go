@@ -248,7 +248,7 @@ func startProcess(ctx context.Context, s Spec, red *redact.Redactor) (*Process, 
 		if stopErr := p.Stop(); stopErr != nil && !errors.Is(stopErr, ErrKilled) {
 			err = errors.Join(err, stopErr)
 		}
-		return nil, fmt.Errorf("%w\n%s", err, p.tailMessage())
+		return nil, p.withTail(err)
 	}
 	return p, nil
 }

@@ -368,6 +368,42 @@ func TestExitsAtOnce(t *testing.T) {
 	assertGone(t, logPID(t, s.LogPath))
 }
 
+// TestMissingModule: a service whose interpreter lacks a module exits at
+// once with Python's ModuleNotFoundError in its log; Start's error quotes
+// it and MissingModule names the module. A service that fails otherwise
+// names none.
+func TestMissingModule(t *testing.T) {
+	py := plainPython(t)
+	s := spec(t, py, "-c", "import json; import nosuchmodule_planrun.sub", "{port}")
+	s.ReadyTimeout = time.Minute
+	p, err := service.Start(context.Background(), s)
+	if err == nil {
+		p.Stop()
+		t.Fatal("Start returned no error for a service that cannot import its module")
+	}
+	msg := err.Error()
+	t.Logf("error:\n%s", msg)
+	for _, want := range []string{"exit status 1", s.LogPath, "No module named 'nosuchmodule_planrun'"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q", want)
+		}
+	}
+	if got := service.MissingModule(err); got != "nosuchmodule_planrun" {
+		t.Errorf("MissingModule = %q, want nosuchmodule_planrun", got)
+	}
+	noSecret(t, "the error", msg, s)
+
+	// Python 2's wording, and a service that fails for another reason.
+	s = spec(t, "sh", "-c", `echo "ImportError: No module named psycopg2" >&2; exit 1`, "sh", "{port}")
+	if _, err := service.Start(context.Background(), s); service.MissingModule(err) != "psycopg2" {
+		t.Errorf("MissingModule(%v) = %q, want psycopg2", err, service.MissingModule(err))
+	}
+	s = spec(t, "sh", "-c", `echo "address already in use" >&2; exit 1`, "sh", "{port}")
+	if _, err := service.Start(context.Background(), s); err == nil || service.MissingModule(err) != "" {
+		t.Errorf("MissingModule(%v) = %q, want none", err, service.MissingModule(err))
+	}
+}
+
 // TestStartFails: what cannot start says what to do, before anything runs.
 func TestStartFails(t *testing.T) {
 	t.Run("argv[0] not found", func(t *testing.T) {
