@@ -57,7 +57,7 @@ func benchScenarioRunWatching(b *testing.B, opts RunOptions, serverPID int) *sce
 	b.Cleanup(reps.close)
 	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), len(reps.pools))}
 	r.index = 1
-	r.self = selfwatch.Start(serverPID)
+	r.self = selfwatch.Start(selfwatch.Trees{Server: serverPID})
 	b.Cleanup(func() { r.self.Stop() })
 	r.start = time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +173,15 @@ scenarios:
 	}
 	if !strings.Contains(l.String(), "service: log ") {
 		t.Errorf("no log line naming the service's log:\n%s", l.String())
+	}
+	// planrun started the service on its own cores: the service's process
+	// tree, which answered every request, used CPU, counted beside the
+	// embedded server's and within the machine's.
+	if g := sc.Generator; runtime.GOOS == "linux" && (g.ServiceCPU <= 0 || g.ServiceCPU > g.MachineCPU+0.1) {
+		t.Errorf("service CPU %.3f cores (machine %.3f, server %.3f), want above 0 (it answered %d requests) and within the machine's",
+			g.ServiceCPU, g.MachineCPU, g.ServerCPU, sc.Ops)
+	} else {
+		t.Logf("CPU: planrun %.3f, server %.3f, service %.3f, machine %.3f of %d cores", g.CPU, g.ServerCPU, g.ServiceCPU, g.MachineCPU, g.Cores)
 	}
 	if r.Target.ServiceLog == "" {
 		t.Error("no service_log in the results")
@@ -549,6 +559,9 @@ scenarios:
 	}
 	if r.Target.ServiceLog != "" {
 		t.Errorf("service log %q, want none: planrun started nothing", r.Target.ServiceLog)
+	}
+	if g := sc.Generator; g.ServiceCPU != -1 {
+		t.Errorf("service CPU %v for a running service, want -1: planrun does not know its process", g.ServiceCPU)
 	}
 	if p.Err() != nil {
 		t.Errorf("the running service: %v", p.Err())

@@ -64,7 +64,7 @@ func segment(s segmentSpec) *results.Run {
 		GeneratorLag: lat([]time.Duration{ms(1), ms(2)}),
 		Generator: results.Generator{
 			TimerLateness: results.Latency{Count: 100, Min: ms(1), Mean: ms(2), P50: ms(2), P90: ms(3), P95: ms(3) + time.Duration(s.index), P99: ms(4), Max: ms(5 * s.index)},
-			CPU:           0.5, ServerCPU: -1, MachineCPU: float64(s.index), Cores: 4,
+			CPU:           0.5, ServerCPU: -1, ServiceCPU: -1, MachineCPU: float64(s.index), Cores: 4,
 		},
 		Operations: []results.Operation{{Name: "read", Weight: 1, Share: 1, Ops: ops, Errors: s.errors,
 			SuccessRate: 1 - float64(s.errors)/float64(ops), Acquire: lat(s.acquire), Query: lat(s.op), Op: lat(s.op)}},
@@ -114,6 +114,9 @@ func threeSegments() ([]merge.Input, []time.Duration, []time.Duration) {
 
 func TestMergeIsExact(t *testing.T) {
 	in, allAcq, allOp := threeSegments()
+	for k := range in { // a service's CPU, taken with the busiest machine's figures
+		in[k].Run.Scenarios[0].Generator.ServiceCPU = float64(k+1) / 10
+	}
 	// Given out of order: the record lists them in segment order.
 	in[0], in[2] = in[2], in[0]
 	run, err := merge.Runs(in)
@@ -174,7 +177,7 @@ func TestMergeIsExact(t *testing.T) {
 	if g.Count != 300 || g.P95 != ms(3)+3 || g.Max != ms(15) || g.Min != ms(1) || g.Mean != ms(2) || g.Histogram != "" {
 		t.Errorf("timer lateness %+v; want count 300, p95 the largest, max 15ms", g)
 	}
-	if sc.Generator.MachineCPU != 3 {
+	if sc.Generator.MachineCPU != 3 || sc.Generator.ServiceCPU != 0.3 {
 		t.Errorf("generator %+v, want the busiest machine's (segment 3)", sc.Generator)
 	}
 	if run.Seed != 42 || run.Status != results.StatusCompleted || run.StatusReason != "" {

@@ -11,7 +11,8 @@ import (
 
 // TestServiceSection: the table, markdown and HTML reports show each
 // scenario's service figures, its leaks with pid, age, state and query, and
-// the not-found and drain-not-checked notes; a password in a leak's query
+// the not-found and drain-not-checked notes, and the service's CPU among
+// the load generator's figures; a password in a leak's query
 // or a note is masked and a control character escaped; a run without a
 // service shows no service section.
 func TestServiceSection(t *testing.T) {
@@ -33,6 +34,7 @@ func TestServiceSection(t *testing.T) {
 				"15 / 15 / 15 at planrun", // connections
 				"the check after the drain was not made",
 				"no backend with application_name",
+				"service 0.58, machine 1.42 of 2 cores", // the started service's CPU, in the generator's figures
 			} {
 				if !strings.Contains(out, want) && !strings.Contains(out, strings.ReplaceAll(want, "'", "&#39;")) {
 					t.Errorf("no %q in the %s report", want, f.format)

@@ -17,6 +17,7 @@
 package results
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 )
@@ -388,6 +389,11 @@ type Generator struct {
 	CPU float64 `json:"cpu" expr:"cpu"`
 	// ServerCPU is the embedded server's CPU use (-1 for an external target).
 	ServerCPU float64 `json:"server_cpu" expr:"server_cpu"`
+	// ServiceCPU is the CPU use of the service under test's process tree
+	// when planrun started it (target.service.start); -1 for a running
+	// service (target.service.url), without a service, and in a report
+	// written before planrun measured it (UnmarshalJSON).
+	ServiceCPU float64 `json:"service_cpu" expr:"service_cpu"`
 	// MachineCPU is the whole machine's busy CPU.
 	MachineCPU float64 `json:"machine_cpu" expr:"machine_cpu"`
 	// Cores is the number of CPUs of the machine.
@@ -396,6 +402,18 @@ type Generator struct {
 	// delivered each chunk of data after the instant its latency scheduled,
 	// per direction; zero Count without a network.
 	ProxyLateness Latency `json:"proxy_lateness,omitzero" expr:"proxy_lateness"`
+}
+
+// UnmarshalJSON decodes a Generator; a report without service_cpu
+// (written before planrun measured it) has none measured: -1, not 0.
+func (g *Generator) UnmarshalJSON(data []byte) error {
+	type plain Generator // without this method
+	p := plain{ServiceCPU: -1}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*g = Generator(p)
+	return nil
 }
 
 // Band is the measurement error of one timed figure of the scenario: the
