@@ -191,6 +191,17 @@ type mix struct {
 	cum []float64
 }
 
+// httpOnly reports whether every operation of m is an HTTP request
+// (results.Scenario.HTTPOnly): planrun's own pool then takes no load.
+func (m *mix) httpOnly() bool {
+	for _, op := range m.Ops {
+		if op.HTTP == nil {
+			return false
+		}
+	}
+	return len(m.Ops) > 0
+}
+
 // operation is one compiled operation.
 type operation struct {
 	Index      int

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/service"
@@ -238,6 +239,23 @@ scenarios:
 	}
 	if len(svc.LeakDetails) != min(n, results.MaxServiceLeakDetails) {
 		t.Errorf("%d leak details, want %d", len(svc.LeakDetails), n)
+	}
+
+	// The mix sends only HTTP requests: planrun's own pool took no load,
+	// and the scenario says so; the built-in leak check judges the
+	// service's leaks there, and fails on them.
+	if !sc.HTTPOnly || sc.Acquire.Count != 0 || sc.Connections.Opened != 0 {
+		t.Errorf("http_only %v, planrun's pool: %d acquires, %d connections opened; want true, 0, 0", sc.HTTPOnly, sc.Acquire.Count, sc.Connections.Opened)
+	}
+	set, err := assertions.Compile(&schema.Plan{File: "svc.yaml", Target: schema.Target{Service: &schema.Service{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes, _ := set.Evaluate(r, nil)
+	for _, o := range outcomes {
+		if o.Name == "built-in: no connection leaks" && (o.Check != "service.leaks == 0" || o.Status != results.OutcomeFail) {
+			t.Errorf("built-in leak check %q %s (%s), want service.leaks == 0 failed", o.Check, o.Status, o.Actual)
+		}
 	}
 }
 

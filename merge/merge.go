@@ -288,7 +288,7 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	}
 	first := parts[0].sc
 	out := results.Scenario{
-		Name: first.Name, Mix: first.Mix, Model: first.Model, Status: first.Status,
+		Name: first.Name, Mix: first.Mix, HTTPOnly: first.HTTPOnly, Model: first.Model, Status: first.Status,
 		StartedAt: first.StartedAt, Planned: first.Planned,
 		Think: first.Think, TimeScaleNote: first.TimeScaleNote,
 		ErrorsBy: map[string]int64{},

@@ -448,7 +448,7 @@ func TestMeasurementCarriesOver(t *testing.T) {
 	in, _, _ := threeSegments()
 	for k, s := range in {
 		sc := &s.Run.Scenarios[0]
-		sc.Think, sc.TimeScaleNote = 40*time.Millisecond, "shortened"
+		sc.Think, sc.TimeScaleNote, sc.HTTPOnly = 40*time.Millisecond, "shortened", true
 		sc.Generator.TimerLateness = results.Latency{Count: 100, P99: ms(2 + k), Max: ms(50)}
 		sc.Generator.ProxyLateness = results.Latency{Count: 100, P99: ms(10 * (3 - k)), Max: ms(50)}
 	}
@@ -460,7 +460,7 @@ func TestMeasurementCarriesOver(t *testing.T) {
 	if g := sc.Generator; g.TimerLateness.P99 != ms(4) || g.ProxyLateness.P99 != ms(30) || g.Band() != ms(64) {
 		t.Errorf("generator %+v, band %v: want timer p99 4ms, proxy p99 30ms, band 64ms", g, g.Band())
 	}
-	if sc.Think != 40*time.Millisecond || sc.TimeScaleNote != "shortened" {
-		t.Errorf("think %v, note %q: not carried over", sc.Think, sc.TimeScaleNote)
+	if sc.Think != 40*time.Millisecond || sc.TimeScaleNote != "shortened" || !sc.HTTPOnly {
+		t.Errorf("think %v, note %q, http_only %v: not carried over", sc.Think, sc.TimeScaleNote, sc.HTTPOnly)
 	}
 }

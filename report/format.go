@@ -706,8 +706,14 @@ func poolLine(run *results.Run) string {
 
 // hasReplicaBreakdown reports whether a scenario's pool figures are worth
 // breaking down by replica: with one replica the breakdown repeats the
-// totals.
-func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 }
+// totals, and a scenario that sent only HTTP requests has none worth
+// showing (planrun's pools took no load).
+func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 && !s.HTTPOnly }
+
+// httpOnlyText is what the reports show in place of planrun's own pool
+// figures (connections, utilization, exhaustion, leaks) on a scenario that
+// sent only HTTP requests: they are zeros that measured nothing.
+const httpOnlyText = "not applicable: the scenario sent only HTTP requests, so planrun's own pool took no load (the service's pool: see Service)"
 
 // replicaHeader names the columns of replicaCells.
 var replicaHeader = []string{"replica", "acquires", "max open", "utilization mean / max", "exhaustion events / total / timeouts"}

@@ -19,6 +19,7 @@ package results
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -298,6 +299,15 @@ type Scenario struct {
 	// Assertions read it as service.*; one that does on a scenario without
 	// it, or whose service was not found, is skipped as unmeasured.
 	Service *Service `json:"service,omitempty" expr:"service"`
+	// HTTPOnly is set on a scenario whose mix holds only HTTP operations
+	// (requests to target.service): planrun's own pool took no load, so
+	// its figures (the names [OwnPoolRoots] lists: acquire, query, hold,
+	// connect, connections, utilization, exhaustion, leaks, replicas) are
+	// zeros standing for nothing. Reports show them as not applicable and
+	// assertions do not judge them there; the service's pool is Service.
+	// False (omitted) for a scenario with a SQL operation, and in reports
+	// written before it was recorded.
+	HTTPOnly bool `json:"http_only,omitempty"`
 	// NotChecked lists the checks the engine could not make on this
 	// scenario, with why (empty when all were made). An assertion reading a
 	// figure one of them feeds is skipped with the reason, never passed, and
@@ -321,6 +331,28 @@ type Scenario struct {
 	Series []Point `json:"series"`
 	// SeriesStep is the width of one Series point (1s unless downsampled).
 	SeriesStep time.Duration `json:"series_step"`
+}
+
+// OwnPoolRoots are the assertion names (and their members) that read
+// planrun's own pool, not the service under test's: on a scenario that
+// sends only HTTP requests (Scenario.HTTPOnly) they measured nothing.
+// errors_by's SQL categories (OwnPoolErrors) are such names too.
+var OwnPoolRoots = []string{"acquire", "query", "hold", "connect", "connections", "utilization", "exhaustion", "leaks", "replicas"}
+
+// OwnPoolErrors are the error categories only a SQL operation can have:
+// planrun's own pool timed out, could not connect, or its statement failed
+// or broke. An HTTP operation's failures are the http_* categories.
+var OwnPoolErrors = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken}
+
+// ReadsOwnPool reports whether the assertion name (e.g. "acquire.p95",
+// "errors_by.acquire_timeout", "utilization") reads planrun's own pool
+// (OwnPoolRoots, OwnPoolErrors).
+func ReadsOwnPool(name string) bool {
+	root, rest, _ := strings.Cut(name, ".")
+	if root == "errors_by" {
+		return slices.Contains(OwnPoolErrors, rest)
+	}
+	return slices.Contains(OwnPoolRoots, root)
 }
 
 // MaxSeriesPoints bounds Scenario.Series whatever the run's length.
