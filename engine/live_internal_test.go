@@ -151,7 +151,7 @@ scenarios:
 			t.Fatal(err)
 		}
 		r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), len(reps.pools)), index: i + 1}
-		r.self = selfwatch.Start(0)
+		r.self = selfwatch.Start(selfwatch.Trees{})
 		r.start = time.Now()
 		p := r.col.step(time.Second, 2, false)
 		r.secondDone(p, time.Second)
