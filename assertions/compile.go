@@ -69,7 +69,10 @@ type compiled struct {
 	// in a plan assertion replaces it for the scenarios that assertion
 	// applies to.
 	builtin bool
-	covers  string
+	// serviceOnly: a built-in check judged only on scenarios that watched
+	// a service under test (results.Scenario.Service set).
+	serviceOnly bool
+	covers      string
 	// onHTTPOnly is the built-in check judged instead of this one on a
 	// scenario that sends only HTTP requests (nil: this one is).
 	onHTTPOnly *compiled
@@ -191,12 +194,26 @@ func newPlanContext(plan *schema.Plan) *planContext {
 // unless a plan assertion on the same name (covers) applies to it. On a
 // scenario that sends only HTTP requests (results.Scenario.HTTPOnly) a
 // check with an httpCheck judges that instead, covered by httpCovers: the
-// service's pool, not planrun's, which took no load there.
-var builtinChecks = []struct{ name, check, covers, httpCheck, httpCovers string }{
-	{"built-in: operations succeeded", "ops - errors > 0", "ops", "", ""},
-	{"built-in: success rate at least 95%", "success_rate >= 0.95", "success_rate", "", ""},
-	{"built-in: no connection leaks", "leaks == 0", "leaks", "service.leaks == 0", "service.leaks"},
+// service's pool, not planrun's, which took no load there. A service
+// check applies only to the scenarios that watched a service under test.
+var builtinChecks = []struct {
+	name, check, covers, httpCheck, httpCovers string
+	service                                    bool
+}{
+	{name: "built-in: operations succeeded", check: "ops - errors > 0", covers: "ops"},
+	{name: "built-in: success rate at least 95%", check: "success_rate >= 0.95", covers: "success_rate"},
+	{name: "built-in: no connection leaks", check: "leaks == 0", covers: "leaks", httpCheck: "service.leaks == 0", httpCovers: "service.leaks"},
+	// pool: and target.service.processes describe the service's pools;
+	// more backends on the server, or more connections at the proxy, than
+	// they allow mean the verdict would be about another pool (a worker
+	// count or an env the plan does not know).
+	{name: BuiltinServicePool, check: "service.backends.max <= service.capacity && service.connections.max_open <= service.capacity",
+		covers: "service.backends", service: true},
 }
+
+// BuiltinServicePool is the built-in check that the service's connections
+// stayed within the capacity the plan describes.
+const BuiltinServicePool = "built-in: the service stays within the pool the plan describes"
 
 func compileBuiltins() []*compiled {
 	pc := &planContext{isOp: map[string]bool{}, service: true}
@@ -211,6 +228,10 @@ func compileBuiltins() []*compiled {
 	out := make([]*compiled, 0, len(builtinChecks))
 	for _, b := range builtinChecks {
 		c := compile(b.name, b.check, b.covers)
+		if c.serviceOnly = b.service; c.serviceOnly {
+			// the plan's description of the service's pool: configuration
+			c.groups = []string{CriterionConfiguration}
+		}
 		if b.httpCheck != "" {
 			c.onHTTPOnly = compile(b.name, b.httpCheck, b.httpCovers)
 		}

@@ -70,6 +70,9 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			judged = append(judged, judgement{c, o})
 		}
 		for _, b := range s.builtins {
+			if b.serviceOnly && sc.Service == nil {
+				continue
+			}
 			if sc.HTTPOnly && b.onHTTPOnly != nil {
 				b = b.onHTTPOnly
 			}
