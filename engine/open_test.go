@@ -117,6 +117,13 @@ scenarios:
 	excessMax := max(0, sc.Hold.Max-4*time.Second/150)
 	late := sc.Generator.TimerLateness
 	limit95 := 5*time.Millisecond + sc.Lag.P99 + excess + late.P99
+	// The pool starts empty: arrivals while its first connections open
+	// queue, and the queue drains at capacity − 150/s. When that queue
+	// spans more than the 5 % of the acquires the p95 leaves out (a
+	// connect stalled by a busy machine), the p95 sees the connect's wait.
+	if queued := sc.Connect.Max.Seconds() * 150 * capacity / (capacity - 150); queued > 0.05*float64(sc.Ops) {
+		limit95 += sc.Connect.Max
+	}
 	// The pool starts empty: the first arrivals wait for connections to
 	// open, which the p99 of 1,200 acquires can see.
 	limit99 := 5*time.Millisecond + sc.Lag.Max + excessMax + late.Max + sc.Connect.Max
@@ -125,7 +132,9 @@ scenarios:
 	if sc.Acquire.P95 > limit95 || sc.Acquire.P99 > limit99 {
 		t.Errorf("acquire p95 %v / p99 %v, want under %v / %v", sc.Acquire.P95, sc.Acquire.P99, limit95, limit99)
 	}
-	if sc.InFlight.Max == 0 || sc.InFlight.Max > 20 || sc.MaxUsers < sc.InFlight.Max {
+	// A few at once: the 4 connections' operations, the arrivals of a
+	// late timer, and those that came while the first connections opened.
+	if maxInFlight := 20 + int(sc.Connect.Max.Seconds()*150); sc.InFlight.Max == 0 || sc.InFlight.Max > maxInFlight || sc.MaxUsers < sc.InFlight.Max {
 		t.Errorf("in flight max %d, max_users %d: want a few operations at once", sc.InFlight.Max, sc.MaxUsers)
 	}
 	if r.Seed == 0 && prog.Seed != 0 {

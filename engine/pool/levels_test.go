@@ -72,8 +72,10 @@ func TestLevelLog(t *testing.T) {
 	take()
 	st := p.Stats()
 
-	if len(log) < 20 { // hundreds on an idle machine; a starved one runs fewer operations
-		t.Fatalf("%d level changes logged, want many (6 users, 600 ms)", len(log))
+	// Hundreds on an idle machine; a starved one runs fewer operations,
+	// and each acquire not handed over by a release moves the level.
+	if want := min(20, int(st.Acquires)/4); len(log) < want {
+		t.Fatalf("%d level changes logged over %d acquires, want at least %d (6 users, 600 ms)", len(log), st.Acquires, want)
 	}
 	prev, peak := pool.LevelChange{}, int32(0) // the level is 0 at creation
 	for i, c := range log {
