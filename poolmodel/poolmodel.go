@@ -234,47 +234,54 @@ func ErlangC(lambda float64, meanHold time.Duration, c int) (pWait float64, mean
 }
 
 // Smallest returns the smallest Connections in [lo, hi] whose prediction
-// meets the target (meets returns true), with that prediction and true; or
-// hi, its prediction and false when even hi does not meet it (or the
-// inputs are invalid: a zero Prediction). Every candidate is simulated with
-// the same opts and so the same seed: each sees the same acquires with
-// the same hold times (common random numbers), so for an open model
-// without timeouts the waits are pathwise non-increasing in Connections
-// and any target on them is monotone. With timeouts or a closed model
-// the predictions are monotone up to simulation noise: the bisection
-// assumes monotonicity and returns a c that meets the target while c−1
-// does not (or c = lo); a smaller c that meets it by noise alone is not
-// searched for. lo is raised to 1.
-func Smallest(w Workload, timeout time.Duration, lo, hi int, meets func(Prediction) bool, opts Options) (int, Prediction, bool) {
-	lo = max(lo, 1)
-	if hi < lo {
-		return hi, Prediction{}, false
+// meets the target (meets returns true), with that prediction and true;
+// or hi, its prediction and false when even hi does not meet it. It fails
+// on invalid inputs, lo < 1 or hi < lo included, and on a simulation that
+// fails ([Simulate]).
+//
+// Every candidate is simulated with the same opts and so the same seed:
+// each sees the same acquires with the same hold times (common random
+// numbers), so for an open model without timeouts the waits are pathwise
+// non-increasing in Connections and any target on them is monotone. With
+// timeouts or a closed model the predictions are monotone up to
+// simulation noise. The search is a bisection that assumes monotonicity:
+// it returns a c that meets the target while c−1 does not (or c = lo); a
+// smaller c that meets it by noise alone is not searched for. It simulates
+// about log₂(hi−lo+1) + 1 sizes.
+func Smallest(w Workload, timeout time.Duration, lo, hi int, meets func(Prediction) bool, opts Options) (int, Prediction, bool, error) {
+	if lo < 1 || hi < lo {
+		return 0, Prediction{}, false, fmt.Errorf("smallest pool: the range %d..%d: want 1 ≤ lo ≤ hi", lo, hi)
 	}
-	if w.Validate() != nil {
-		return hi, Prediction{}, false
+	if meets == nil {
+		return 0, Prediction{}, false, errors.New("smallest pool: no target")
+	}
+	if err := w.Validate(); err != nil {
+		return 0, Prediction{}, false, err
 	}
 	hs := newHoldSampler(w.Hold) // built once for every candidate
-	predict := func(c int) (Prediction, bool) {
+	predict := func(c int) (Prediction, bool, error) {
 		p, err := simulate(w, hs, Config{Connections: c, Timeout: timeout}, opts)
 		if err != nil {
-			return Prediction{}, false
+			return Prediction{}, false, fmt.Errorf("smallest pool: %d connections: %w", c, err)
 		}
-		return p, meets(p)
+		return p, meets(p), nil
 	}
-	best, ok := predict(hi)
-	if !ok {
-		return hi, best, false
+	best, ok, err := predict(hi)
+	if err != nil || !ok {
+		return hi, best, false, err
 	}
-	// Invariant: hi meets the target (best is its prediction); every c
-	// below lo' = lo that was tried does not.
+	// hi meets the target (best is its prediction); below lo no size does.
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		p, ok := predict(mid)
-		if ok {
+		p, ok, err := predict(mid)
+		switch {
+		case err != nil:
+			return 0, Prediction{}, false, err
+		case ok:
 			hi, best = mid, p
-		} else {
+		default:
 			lo = mid + 1
 		}
 	}
-	return hi, best, true
+	return hi, best, true, nil
 }

@@ -208,15 +208,24 @@ func TestSmallest(t *testing.T) {
 			if first < 0 {
 				t.Fatalf("no size in %d..%d meets the target", lo, hi)
 			}
-			c, p, ok := poolmodel.Smallest(w, timeout, lo, hi, tc.meets, opts)
+			c, p, ok, err := poolmodel.Smallest(w, timeout, lo, hi, tc.meets, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if !ok || c != first || p != scan[c-lo] {
 				t.Errorf("Smallest = %d (ok %v, prediction for %d), linear scan %d", c, ok, p.Connections, first)
 			}
 			t.Logf("smallest %d: wait p95 %v p99 %v, PWait %.4f, timeouts %.4f", c, p.Wait.P95, p.Wait.P99, p.PWait, p.TimeoutRate)
 		})
 	}
-	if c, p, ok := poolmodel.Smallest(w, timeout, 1, 8, targets[2].meets, opts); ok || c != 8 || p != scan[8-lo] {
-		t.Errorf("target out of range: Smallest = %d, %v (prediction for %d); want 8, false", c, ok, p.Connections)
+	if c, p, ok, err := poolmodel.Smallest(w, timeout, 1, 8, targets[2].meets, opts); err != nil || ok || c != 8 || p != scan[8-lo] {
+		t.Errorf("target out of range: Smallest = %d, %v, %v (prediction for %d); want 8, false, nil", c, ok, err, p.Connections)
+	}
+	if _, _, _, err := poolmodel.Smallest(w, timeout, 0, 8, targets[2].meets, opts); err == nil {
+		t.Error("range 0..8: no error")
+	}
+	if _, _, _, err := poolmodel.Smallest(poolmodel.Workload{Rate: 1}, timeout, 1, 8, targets[2].meets, opts); err == nil {
+		t.Error("no hold times: no error")
 	}
 }
 
