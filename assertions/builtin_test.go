@@ -266,3 +266,54 @@ func TestPlanTurnsBuiltinsOff(t *testing.T) {
 		})
 	}
 }
+
+// TestBuiltinServicePool: on a scenario that watched a service, the service
+// must stay within the capacity the plan describes, as the server counted
+// its backends and the proxy its connections; more means pool: or
+// target.service.processes describes another pool, a configuration
+// failure. Scenarios without a service do not get the check.
+func TestBuiltinServicePool(t *testing.T) {
+	withService := func(backends, proxyMax int) results.Scenario {
+		sc := scenario("peak")
+		sc.Service = &results.Service{ApplicationName: "svc", Capacity: 8, Samples: 50,
+			Backends:    results.ServiceLevel{Max: backends},
+			Connections: results.ServiceConnections{MaxOpen: proxyMax}}
+		return sc
+	}
+	for _, tc := range []struct {
+		name string
+		sc   results.Scenario
+		want results.OutcomeStatus // "" = not judged
+	}{
+		{"within the pool", withService(8, 8), results.OutcomePass},
+		{"a running service (no proxy count)", withService(6, 0), results.OutcomePass},
+		{"more backends than the plan's pool", withService(12, 8), results.OutcomeFail},
+		{"more connections at the proxy", withService(8, 9), results.OutcomeFail},
+		{"no service", scenario("peak"), ""},
+	} {
+		outcomes, v := judge(t, run(tc.sc), false)
+		var got results.OutcomeStatus
+		for _, o := range outcomes {
+			if o.Name == assertions.BuiltinServicePool {
+				got = o.Status
+				if !o.Builtin || o.Severity != results.SeverityCritical {
+					t.Errorf("%s: outcome %+v, want a critical built-in", tc.name, o)
+				}
+			}
+		}
+		if got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+		if tc.want == results.OutcomeFail {
+			found := false
+			for _, c := range v.Criteria {
+				if c.Name == assertions.CriterionConfiguration && c.Status == results.CriterionFail {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: the configuration criterion did not fail: %+v", tc.name, v.Criteria)
+			}
+		}
+	}
+}

@@ -69,7 +69,13 @@ type compiled struct {
 	// in a plan assertion replaces it for the scenarios that assertion
 	// applies to.
 	builtin bool
-	covers  string
+	// serviceOnly: a built-in check judged only on scenarios that watched
+	// a service under test (results.Scenario.Service set).
+	serviceOnly bool
+	covers      string
+	// onHTTPOnly is the built-in check judged instead of this one on a
+	// scenario that sends only HTTP requests (nil: this one is).
+	onHTTPOnly *compiled
 	// overrun is set once an evaluation ran past its time budget: the
 	// check is not evaluated again (see evaluator).
 	overrun atomic.Bool
@@ -144,42 +150,91 @@ type planContext struct {
 	scens map[string]schema.Scenario
 	// service: the plan has target.service, whose figures service.* are.
 	service bool
+	// scenOrder lists the plan's scenarios in plan order; httpOnly holds
+	// those whose mix holds only HTTP operations (schema.Mix.OnlyHTTP).
+	scenOrder []string
+	httpOnly  map[string]bool
+	// httpOps holds the operation names that are an HTTP request in every
+	// mix that has them.
+	httpOps map[string]bool
 }
 
 func newPlanContext(plan *schema.Plan) *planContext {
-	pc := &planContext{file: plan.File, isOp: map[string]bool{}, scens: map[string]schema.Scenario{}, service: plan.Target.Service != nil}
+	pc := &planContext{file: plan.File, isOp: map[string]bool{}, scens: map[string]schema.Scenario{}, service: plan.Target.Service != nil,
+		httpOnly: map[string]bool{}, httpOps: map[string]bool{}}
+	sqlOp := map[string]bool{}
 	for _, mix := range plan.Mixes {
 		for _, op := range mix {
 			if !pc.isOp[op.Name] {
 				pc.isOp[op.Name] = true
 				pc.ops = append(pc.ops, op.Name)
 			}
+			if op.HTTP == "" {
+				sqlOp[op.Name] = true
+			}
+		}
+	}
+	for _, name := range pc.ops {
+		if !sqlOp[name] {
+			pc.httpOps[name] = true
 		}
 	}
 	sort.Strings(pc.ops)
 	for _, sc := range plan.Scenarios {
 		pc.scens[sc.Name] = sc
+		pc.scenOrder = append(pc.scenOrder, sc.Name)
+		if plan.Mixes[sc.Mix].OnlyHTTP() {
+			pc.httpOnly[sc.Name] = true
+		}
 	}
 	return pc
 }
 
 // builtinChecks are planrun's own critical checks, applied to every scenario
-// unless a plan assertion on the same name (covers) applies to it.
-var builtinChecks = []struct{ name, check, covers string }{
-	{"built-in: operations succeeded", "ops - errors > 0", "ops"},
-	{"built-in: success rate at least 95%", "success_rate >= 0.95", "success_rate"},
-	{"built-in: no connection leaks", "leaks == 0", "leaks"},
+// unless a plan assertion on the same name (covers) applies to it. On a
+// scenario that sends only HTTP requests (results.Scenario.HTTPOnly) a
+// check with an httpCheck judges that instead, covered by httpCovers: the
+// service's pool, not planrun's, which took no load there. A service
+// check applies only to the scenarios that watched a service under test.
+var builtinChecks = []struct {
+	name, check, covers, httpCheck, httpCovers string
+	service                                    bool
+}{
+	{name: "built-in: operations succeeded", check: "ops - errors > 0", covers: "ops"},
+	{name: "built-in: success rate at least 95%", check: "success_rate >= 0.95", covers: "success_rate"},
+	{name: "built-in: no connection leaks", check: "leaks == 0", covers: "leaks", httpCheck: "service.leaks == 0", httpCovers: "service.leaks"},
+	// pool: and target.service.processes describe the service's pools;
+	// more backends on the server, or more connections at the proxy, than
+	// they allow mean the verdict would be about another pool (a worker
+	// count or an env the plan does not know).
+	{name: BuiltinServicePool, check: "service.backends.max <= service.capacity && service.connections.max_open <= service.capacity",
+		covers: "service.backends", service: true},
 }
 
+// BuiltinServicePool is the built-in check that the service's connections
+// stayed within the capacity the plan describes.
+const BuiltinServicePool = "built-in: the service stays within the pool the plan describes"
+
 func compileBuiltins() []*compiled {
-	pc := &planContext{isOp: map[string]bool{}}
-	out := make([]*compiled, 0, len(builtinChecks))
-	for _, b := range builtinChecks {
-		c, errs := compileOne(schema.Assertion{Name: b.name, Check: schema.Expr{Src: b.check}}, pc)
+	pc := &planContext{isOp: map[string]bool{}, service: true}
+	compile := func(name, check, covers string) *compiled {
+		c, errs := compileOne(schema.Assertion{Name: name, Check: schema.Expr{Src: check}}, pc)
 		if len(errs) > 0 {
 			panic("built-in check does not compile: " + errs.Error())
 		}
-		c.builtin, c.covers = true, b.covers
+		c.builtin, c.covers = true, covers
+		return c
+	}
+	out := make([]*compiled, 0, len(builtinChecks))
+	for _, b := range builtinChecks {
+		c := compile(b.name, b.check, b.covers)
+		if c.serviceOnly = b.service; c.serviceOnly {
+			// the plan's description of the service's pool: configuration
+			c.groups = []string{CriterionConfiguration}
+		}
+		if b.httpCheck != "" {
+			c.onHTTPOnly = compile(b.name, b.httpCheck, b.httpCovers)
+		}
 		out = append(out, c)
 	}
 	return out
@@ -214,6 +269,11 @@ type checkSource struct {
 	pos  schema.Pos // of the first character of the check
 	file string
 	pc   *planContext
+	// scenarios are those the assertion lists (none: every scenario);
+	// onlyHTTP, when set, are the scenarios it applies to, each of which
+	// sends only HTTP requests ([planContext.httpOnlyScope]).
+	scenarios []string
+	onlyHTTP  []string
 }
 
 // at returns the plan position of a rune offset in the rewritten source.
@@ -262,7 +322,8 @@ func compileOne(a schema.Assertion, pc *planContext) (*compiled, schema.Errors) 
 	if pos.Line == 0 {
 		pos = a.Pos
 	}
-	cs := &checkSource{name: a.Name, orig: []rune(a.Check.Src), rw: rewriteDurations(a.Check.Src), pos: pos, file: pc.file, pc: pc}
+	cs := &checkSource{name: a.Name, orig: []rune(a.Check.Src), rw: rewriteDurations(a.Check.Src), pos: pos, file: pc.file, pc: pc,
+		scenarios: a.Scenarios, onlyHTTP: pc.httpOnlyScope(a)}
 	if strings.TrimSpace(a.Check.Src) == "" {
 		cs.errorf(&errs, 0, "write a boolean expression, e.g. `acquire.p95 < 200ms`", "check is empty")
 		return nil, errs
@@ -418,6 +479,9 @@ func checkNames(cs *checkSource, root ast.Node, errs *schema.Errors) []string {
 			cs.errorf(errs, segs[0].from, "add target.service, or drop this assertion",
 				"`%s` is a figure of the service under test, but the plan has no target.service: it could never be measured", name)
 			ok = false
+		}
+		if ok {
+			ok = checkOwnPoolRead(cs, name, segs[0].from, errs)
 		}
 		if ok {
 			refs = append(refs, found{name, segs[0].from})

@@ -70,6 +70,12 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			judged = append(judged, judgement{c, o})
 		}
 		for _, b := range s.builtins {
+			if b.serviceOnly && sc.Service == nil {
+				continue
+			}
+			if sc.HTTPOnly && b.onHTTPOnly != nil {
+				b = b.onHTTPOnly
+			}
 			if s.replaced(b, sc.Name) {
 				continue
 			}
@@ -252,6 +258,9 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 		return results.OutcomeSkipped, reasonNoRecovery
 	case readsBaseRecovery && base.Recovery == nil:
 		return results.OutcomeSkipped, reasonNoBaselineRecovery
+	}
+	if reason := httpOnlyReason(c, sc, base); reason != "" {
+		return results.OutcomeSkipped, reason
 	}
 	if status, reason := faultJudgeable(c.faultRefs, sc); status != "" {
 		return status, reason

@@ -121,26 +121,39 @@ func undecidedReason(run *results.Run, undecided []judgement) string {
 }
 
 // whoUsedTheCPU names what kept the load generator waiting for a CPU, and
-// what to do about it: the embedded server, planrun itself, or other
-// processes, whichever used the most.
+// what to do about it: the embedded server, the service under test (when
+// planrun started it, on this machine), planrun itself, or other processes
+// (the machine's busy CPU less planrun's, the server's and the service's),
+// whichever used the most. A figure not measured (-1: an external server, a
+// running service given by url) counts as none and is not named.
 func whoUsedTheCPU(g results.Generator) string {
 	const generic = "rerun on an idle machine or lower the load"
 	if g.Cores <= 0 || g.MachineCPU < 0 || g.CPU < 0 {
 		return generic
 	}
-	server := max(g.ServerCPU, 0)
-	others := max(g.MachineCPU-g.CPU-server, 0)
+	server, service := max(g.ServerCPU, 0), max(g.ServiceCPU, 0)
+	others := max(g.MachineCPU-g.CPU-server-service, 0)
 	of := fmt.Sprintf(" of %d cores", g.Cores)
+	// also names the measured CPU users beside the one named first.
+	also := func(serverToo, serviceToo bool) string {
+		s := fmt.Sprintf("planrun %.2f", g.CPU)
+		if serverToo && g.ServerCPU >= 0 {
+			s += fmt.Sprintf(", embedded server %.2f", server)
+		}
+		if serviceToo && g.ServiceCPU >= 0 {
+			s += fmt.Sprintf(", service %.2f", service)
+		}
+		return s
+	}
 	switch {
-	case g.ServerCPU >= 0 && server >= g.CPU && server >= others:
-		return fmt.Sprintf("the embedded server used %.2f%s (planrun %.2f): point DATABASE_URL at a server on another machine, or lower the load", server, of, g.CPU)
+	case g.ServerCPU >= 0 && server >= service && server >= g.CPU && server >= others:
+		return fmt.Sprintf("the embedded server used %.2f%s (%s): point DATABASE_URL at a server on another machine, or lower the load", server, of, also(false, true))
+	case g.ServiceCPU >= 0 && service >= g.CPU && service >= others:
+		return fmt.Sprintf("the service under test used %.2f%s (%s): run it on another machine and give its target.service.url, or lower the load", service, of, also(true, false))
 	case g.CPU >= others:
 		return fmt.Sprintf("planrun itself used %.2f%s: lower the load, or split it over machines with --segment", g.CPU, of)
 	}
-	if g.ServerCPU < 0 { // a server elsewhere, or one planrun cannot see
-		return fmt.Sprintf("other processes used %.2f%s (planrun %.2f): %s", others, of, g.CPU, generic)
-	}
-	return fmt.Sprintf("other processes used %.2f%s (planrun %.2f, embedded server %.2f): %s", others, of, g.CPU, server, generic)
+	return fmt.Sprintf("other processes used %.2f%s (%s): %s", others, of, also(true, true), generic)
 }
 
 // busyCPU is the machine's busy CPU, or planrun's own when the machine's is

@@ -16,7 +16,7 @@ func watched(name string, lateness, lag time.Duration) results.Scenario {
 	sc := healthy(name)
 	sc.Generator = results.Generator{
 		TimerLateness: results.Latency{Count: 30000, P50: 50 * time.Microsecond, P99: lateness, Max: 2 * lateness},
-		CPU:           0.85, ServerCPU: 0.9, MachineCPU: 1.96, Cores: 2,
+		CPU:           0.85, ServerCPU: 0.9, ServiceCPU: -1, MachineCPU: 1.96, Cores: 2,
 	}
 	if lag > 0 {
 		sc.Lag = results.Latency{Count: 12000, P99: lag, Max: 2 * lag}
@@ -163,6 +163,37 @@ func TestMeasurementCriterion(t *testing.T) {
 			}()},
 			status: results.CriterionPass, label: assertions.LabelInconclusive,
 			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; other processes used 1.70 of 2 cores (planrun 0.20, embedded server 0.10): rerun on an idle machine or lower the load",
+		},
+		{
+			name: "the service planrun started used the CPU",
+			scenarios: []results.Scenario{func() results.Scenario {
+				sc := watched("normal", 180*ms, 0)
+				sc.Generator.CPU, sc.Generator.ServerCPU, sc.Generator.ServiceCPU, sc.Generator.MachineCPU = 0.4, 0.3, 1.1, 1.95
+				return sc
+			}()},
+			status: results.CriterionPass, label: assertions.LabelInconclusive,
+			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; the service under test used 1.10 of 2 cores (planrun 0.40, embedded server 0.30): run it on another machine and give its target.service.url, or lower the load",
+		},
+		{
+			name: "the embedded server used more than the service",
+			scenarios: []results.Scenario{func() results.Scenario {
+				sc := watched("normal", 180*ms, 0)
+				sc.Generator.ServiceCPU = 0.2
+				return sc
+			}()},
+			status: results.CriterionPass, label: assertions.LabelInconclusive,
+			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; the embedded server used 0.90 of 2 cores (planrun 0.85, service 0.20): point DATABASE_URL at a server on another machine, or lower the load",
+		},
+		{
+			// The service's CPU is not the other processes': 2 − 0.2 − 0.1 − 0.6.
+			name: "other processes used the CPU beside the service",
+			scenarios: []results.Scenario{func() results.Scenario {
+				sc := watched("normal", 180*ms, 0)
+				sc.Generator.CPU, sc.Generator.ServerCPU, sc.Generator.ServiceCPU, sc.Generator.MachineCPU = 0.2, 0.1, 0.6, 2
+				return sc
+			}()},
+			status: results.CriterionPass, label: assertions.LabelInconclusive,
+			reason: "1 critical check could have gone either way within the run's own measurement error: acquire p95 under 200ms on normal; other processes used 1.10 of 2 cores (planrun 0.20, embedded server 0.10, service 0.60): rerun on an idle machine or lower the load",
 		},
 		{
 			name:      "not measured (a report from before)",

@@ -349,6 +349,10 @@ type figure struct {
 	// and for service.leaks the check after the drain made). Its row is
 	// shown only when every run measured it.
 	svc, measured bool
+	// ownPool marks a figure of planrun's own pool (results.ReadsOwnPool):
+	// its row is left out when a run's scenario sent only HTTP requests
+	// (results.Scenario.HTTPOnly), where that pool took no load.
+	ownPool bool
 }
 
 // figureOf is the figure of the table named name (an assertion name,
@@ -367,7 +371,7 @@ func figureOf(name string, v, u float64) figure {
 	if metric == "" {
 		metric = strings.TrimPrefix(f.Name, results.OperationPrefix)
 	}
-	return figure{metric: metric, unit: unit, rule: r, v: v, u: u}
+	return figure{metric: metric, unit: unit, rule: r, v: v, u: u, ownPool: results.ReadsOwnPool(name)}
 }
 
 // failures marks a figure about failed operations (its row comes first
@@ -398,6 +402,9 @@ func (c *Comparison) scenario(bases []*results.Scenario, n *results.Scenario, op
 			continue
 		}
 		if nf[j].svc && (!nf[j].measured || !allMeasured(bf, j)) {
+			continue
+		}
+		if nf[j].ownPool && anyHTTPOnly(bases, n) {
 			continue
 		}
 		ps.add(name, "", column(bf, j), nf[j], c, opts)
@@ -498,6 +505,21 @@ func noRecovery(bf [][]figure, j int) bool {
 		}
 	}
 	return true
+}
+
+// anyHTTPOnly reports whether the new run's scenario n or a baseline's
+// sent only HTTP requests: planrun's own pool figures then compare a load
+// with none.
+func anyHTTPOnly(bases []*results.Scenario, n *results.Scenario) bool {
+	if n.HTTPOnly {
+		return true
+	}
+	for _, b := range bases {
+		if b.HTTPOnly {
+			return true
+		}
+	}
+	return false
 }
 
 // allMeasured reports whether every baseline measured its j-th figure.

@@ -62,3 +62,39 @@ func TestServiceFigures(t *testing.T) {
 		})
 	}
 }
+
+// TestHTTPOnlyScenario: where a run's scenario sent only HTTP requests
+// (planrun's own pool took no load), compare leaves out the rows of that
+// pool's figures (acquire, query, utilization, leaks, acquire timeouts)
+// and keeps the requests' (op, throughput, errors) and the service's.
+func TestHTTPOnlyScenario(t *testing.T) {
+	httpOnly := func(s *results.Scenario) {
+		s.HTTPOnly = true
+		s.Acquire, s.Query, s.Utilization = results.Latency{}, results.Latency{}, results.Utilization{}
+		s.Service = &results.Service{ApplicationName: "svc", Capacity: 6, Samples: 100, DrainChecked: true,
+			Utilization: results.Utilization{Mean: 0.2, P95: 0.4, Max: 0.5}}
+	}
+	for _, tc := range []struct {
+		name      string
+		base, new func(*results.Scenario)
+	}{
+		{"both http-only", httpOnly, httpOnly},
+		{"base http-only, new with SQL", httpOnly, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := compare.Runs(run(scenario("api", tc.base)), run(scenario("api", tc.new)), compare.Options{})
+			names := map[string]bool{}
+			for _, r := range c.Rows {
+				names[r.Name()] = true
+				if m := r.Name(); results.ReadsOwnPool(m) || m == "timeouts" {
+					t.Errorf("row %s (%v → %v) compares planrun's own pool", m, r.Base, r.New)
+				}
+			}
+			for _, want := range []string{"op.p95", "throughput"} {
+				if !names[want] {
+					t.Errorf("no %s row in %v", want, names)
+				}
+			}
+		})
+	}
+}

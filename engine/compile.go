@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/planrun/planrun/engine/preflight"
 	"github.com/planrun/planrun/engine/service"
 	"github.com/planrun/planrun/internal/httpop"
@@ -104,6 +106,23 @@ func compileService(s *schema.Service) *Service {
 	}
 }
 
+// startsService reports whether planrun starts the plan's service itself
+// (target.service without a url).
+func startsService(plan *schema.Plan) bool {
+	return plan.Target.Service != nil && plan.Target.Service.URL == ""
+}
+
+// verifiesHostName reports whether a connection string asks TLS to verify
+// the server's host name (sslmode=verify-full); an unreadable one is
+// reported where it is used.
+func verifiesHostName(dsn string) bool {
+	if dsn == "" {
+		return false
+	}
+	cfg, err := pgconn.ParseConfig(dsn)
+	return err == nil && cfg.TLSConfig != nil && !cfg.TLSConfig.InsecureSkipVerify
+}
+
 // Secrets lists what no output of the program's run may show: the
 // target's password, the secret headers of its HTTP operations and
 // target.service's secrets (its env's secret values, its URLs'
@@ -172,6 +191,17 @@ type mix struct {
 	cum []float64
 }
 
+// httpOnly reports whether every operation of m is an HTTP request
+// (results.Scenario.HTTPOnly): planrun's own pool then takes no load.
+func (m *mix) httpOnly() bool {
+	for _, op := range m.Ops {
+		if op.HTTP == nil {
+			return false
+		}
+	}
+	return len(m.Ops) > 0
+}
+
 // operation is one compiled operation.
 type operation struct {
 	Index      int
@@ -231,6 +261,10 @@ func Compile(plan *schema.Plan, opts Options) (*Program, error) {
 		Pool:      resultsPool(plan.Pool),
 		TimeScale: opts.TimeScale,
 		Seed:      planSeed(plan),
+	}
+	if startsService(plan) && verifiesHostName(plan.Target.URL) {
+		errs.Add(plan.Target.URLPos, "a service planrun starts reaches the database through planrun's proxy on 127.0.0.1, a name the server's certificate does not hold: use sslmode=verify-ca (the certificate is still verified against its CA), or start the service yourself and give target.service.url",
+			"target.url verifies the server's host name (sslmode=verify-full)")
 	}
 	prog.Replicas = make([]int, prog.Target.Replicas)
 	for i := range prog.Replicas {

@@ -20,17 +20,25 @@ func generatorFigures(f selfwatch.Figures) results.Generator {
 		TimerLateness: hdr.FiguresIn(f.Lateness, time.Microsecond),
 		CPU:           f.CPU,
 		ServerCPU:     f.ServerCPU,
+		ServiceCPU:    f.ServiceCPU,
 		MachineCPU:    f.MachineCPU,
 		Cores:         f.Cores,
 	}
 }
 
 // watchGenerator starts watching the load generator for the scenario:
-// its selfwatch.Watch, and a new period of the emulated network's
-// delivery lateness (what the proxy delivered before the scenario, for
-// setup or an earlier scenario, is not the scenario's).
+// its selfwatch.Watch, which accounts for the process trees planrun
+// started on this machine (the embedded server's, and the service's when
+// planrun started it: a running service given by url has no PID here), and
+// a new period of the emulated network's delivery lateness (what the proxy
+// delivered before the scenario, for setup or an earlier scenario, is not
+// the scenario's).
 func (r *scenarioRun) watchGenerator() {
-	r.self = selfwatch.Start(r.env.serverPID)
+	trees := selfwatch.Trees{Server: r.env.serverPID}
+	if r.env.svc != nil {
+		trees.Service = r.env.svc.PID()
+	}
+	r.self = selfwatch.Start(trees)
 	r.proxyLateness(true)
 }
 

@@ -28,8 +28,9 @@ scenarios:
 // TestGeneratorFiguresOnARealRun: every scenario records what the load
 // generator measured of itself. The 10 ms timer fired about once per 10 ms
 // of the scenario (missed marks are recorded too), the CPU figures are
-// within the machine's cores, and the server's CPU is known on the embedded
-// server and unknown (-1) on an external target.
+// within the machine's cores, the server's CPU is known on the embedded
+// server and unknown (-1) on an external target, and without a service
+// there is no service CPU (-1).
 func TestGeneratorFiguresOnARealRun(t *testing.T) {
 	t.Run("external target", func(t *testing.T) {
 		r := run(t, compile(t, generatorPlan, engine.Options{}), engine.RunOptions{})
@@ -66,6 +67,9 @@ func checkGenerator(t *testing.T, sc results.Scenario) results.Generator {
 	g := sc.Generator
 	t.Logf("scenario %s: %v elapsed, %d ops; timer lateness count %d p50 %v p99 %v max %v; CPU %.3f, server %.3f, machine %.3f of %d cores",
 		sc.Name, sc.Elapsed, sc.Ops, g.TimerLateness.Count, g.TimerLateness.P50, g.TimerLateness.P99, g.TimerLateness.Max, g.CPU, g.ServerCPU, g.MachineCPU, g.Cores)
+	if g.ServiceCPU != -1 {
+		t.Errorf("service CPU %v without a service, want -1 (none)", g.ServiceCPU)
+	}
 	if g.Cores != runtime.NumCPU() {
 		t.Errorf("cores %d, want %d", g.Cores, runtime.NumCPU())
 	}

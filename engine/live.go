@@ -17,7 +17,7 @@ func (r *scenarioRun) secondDone(p results.Point, el time.Duration) bool {
 		return false
 	}
 	partial := &results.Scenario{
-		Name: r.sc.Name, Mix: r.sc.Mix.Name, Planned: r.sc.Shape.Duration(),
+		Name: r.sc.Name, Mix: r.sc.Mix.Name, HTTPOnly: r.sc.Mix.httpOnly(), Planned: r.sc.Shape.Duration(),
 		MaxUsers: r.peak, Warmup: min(r.sc.Warmup, el),
 		ErrorsBy: map[string]int64{},
 	}

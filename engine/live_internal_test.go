@@ -57,7 +57,7 @@ func benchScenarioRunWatching(b *testing.B, opts RunOptions, serverPID int) *sce
 	b.Cleanup(reps.close)
 	r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), len(reps.pools))}
 	r.index = 1
-	r.self = selfwatch.Start(serverPID)
+	r.self = selfwatch.Start(selfwatch.Trees{Server: serverPID})
 	b.Cleanup(func() { r.self.Stop() })
 	r.start = time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -109,5 +109,61 @@ func BenchmarkLiveSecond(b *testing.B) {
 				r.secondDone(p, el)
 			}
 		})
+	}
+}
+
+// TestLiveHTTPOnly: the live stream's partial scenario says whether the
+// scenario sends only HTTP requests (results.Scenario.HTTPOnly), as the
+// final results do: the progress line then shows the service's pool, and
+// live assertions do not judge planrun's own there. A mix with a SQL
+// operation beside its requests is not HTTP-only.
+func TestLiveHTTPOnly(t *testing.T) {
+	const plan = `version: 1
+name: live-http
+target:
+  url: "postgres://planrun@127.0.0.1:1/none"
+  service: {url: "http://127.0.0.1:1"}
+mixes:
+  api:
+    - {name: balance, http: GET /accounts/1}
+    - {name: transfer, http: POST /transfers}
+  both:
+    - {name: fetch, http: GET /accounts/2}
+    - {name: one, sql: SELECT 1}
+scenarios:
+  - {name: web, mix: api, users: 2, duration: 1m}
+  - {name: mixed, mix: both, users: 2, duration: 1m}
+`
+	p, err := schema.Parse("live.yaml", []byte(plan), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []*live.Snapshot
+	sink := live.SinkFunc(func(s *live.Snapshot) *results.Outcome { got = append(got, s); return nil })
+	e, _ := newRun(prog, RunOptions{Live: []live.Sink{sink}})
+	for i, sc := range prog.scenarios {
+		reps, err := e.newReplicaSet(context.Background(), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &scenarioRun{sc: sc, env: e, replicas: reps, col: newCollector(sc, e.capacity(), len(reps.pools)), index: i + 1}
+		r.self = selfwatch.Start(selfwatch.Trees{})
+		r.start = time.Now()
+		p := r.col.step(time.Second, 2, false)
+		r.secondDone(p, time.Second)
+		r.self.Stop()
+		reps.close()
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d snapshots, want one per scenario", len(got))
+	}
+	for i, want := range []bool{true, false} {
+		if s := got[i].Scenario; s.HTTPOnly != want {
+			t.Errorf("scenario %s: HTTPOnly %v, want %v", s.Name, s.HTTPOnly, want)
+		}
 	}
 }

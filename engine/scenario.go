@@ -65,6 +65,7 @@ type scenarioRun struct {
 func (e *runEnv) runScenario(ctx context.Context, idx int, sc *scenario) results.Scenario {
 	out := results.Scenario{
 		Name: sc.Name, Mix: sc.Mix.Name, Status: results.StatusCompleted,
+		HTTPOnly:      sc.Mix.httpOnly(),
 		Planned:       sc.Shape.Duration(),
 		ErrorsBy:      map[string]int64{},
 		TimeScaleNote: sc.TimeScaleNote,

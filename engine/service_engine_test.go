@@ -8,11 +8,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/planrun/planrun/assertions"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/engine/service"
@@ -173,6 +175,15 @@ scenarios:
 	if !strings.Contains(l.String(), "service: log ") {
 		t.Errorf("no log line naming the service's log:\n%s", l.String())
 	}
+	// planrun started the service on its own cores: the service's process
+	// tree, which answered every request, used CPU, counted beside the
+	// embedded server's and within the machine's.
+	if g := sc.Generator; runtime.GOOS == "linux" && (g.ServiceCPU <= 0 || g.ServiceCPU > g.MachineCPU+0.1) {
+		t.Errorf("service CPU %.3f cores (machine %.3f, server %.3f), want above 0 (it answered %d requests) and within the machine's",
+			g.ServiceCPU, g.MachineCPU, g.ServerCPU, sc.Ops)
+	} else {
+		t.Logf("CPU: planrun %.3f, server %.3f, service %.3f, machine %.3f of %d cores", g.CPU, g.ServerCPU, g.ServiceCPU, g.MachineCPU, g.Cores)
+	}
 	if r.Target.ServiceLog == "" {
 		t.Error("no service_log in the results")
 	} else if _, err := os.Stat(r.Target.ServiceLog); err != nil {
@@ -228,6 +239,23 @@ scenarios:
 	}
 	if len(svc.LeakDetails) != min(n, results.MaxServiceLeakDetails) {
 		t.Errorf("%d leak details, want %d", len(svc.LeakDetails), n)
+	}
+
+	// The mix sends only HTTP requests: planrun's own pool took no load,
+	// and the scenario says so; the built-in leak check judges the
+	// service's leaks there, and fails on them.
+	if !sc.HTTPOnly || sc.Acquire.Count != 0 || sc.Connections.Opened != 0 {
+		t.Errorf("http_only %v, planrun's pool: %d acquires, %d connections opened; want true, 0, 0", sc.HTTPOnly, sc.Acquire.Count, sc.Connections.Opened)
+	}
+	set, err := assertions.Compile(&schema.Plan{File: "svc.yaml", Target: schema.Target{Service: &schema.Service{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outcomes, _ := set.Evaluate(r, nil)
+	for _, o := range outcomes {
+		if o.Name == "built-in: no connection leaks" && (o.Check != "service.leaks == 0" || o.Status != results.OutcomeFail) {
+			t.Errorf("built-in leak check %q %s (%s), want service.leaks == 0 failed", o.Check, o.Status, o.Actual)
+		}
 	}
 }
 
@@ -549,6 +577,9 @@ scenarios:
 	}
 	if r.Target.ServiceLog != "" {
 		t.Errorf("service log %q, want none: planrun started nothing", r.Target.ServiceLog)
+	}
+	if g := sc.Generator; g.ServiceCPU != -1 {
+		t.Errorf("service CPU %v for a running service, want -1: planrun does not know its process", g.ServiceCPU)
 	}
 	if p.Err() != nil {
 		t.Errorf("the running service: %v", p.Err())

@@ -288,7 +288,7 @@ func scenario(segs []Input, i int) (results.Scenario, error) {
 	}
 	first := parts[0].sc
 	out := results.Scenario{
-		Name: first.Name, Mix: first.Mix, Model: first.Model, Status: first.Status,
+		Name: first.Name, Mix: first.Mix, HTTPOnly: first.HTTPOnly, Model: first.Model, Status: first.Status,
 		StartedAt: first.StartedAt, Planned: first.Planned,
 		Think: first.Think, TimeScaleNote: first.TimeScaleNote,
 		ErrorsBy: map[string]int64{},
@@ -540,7 +540,7 @@ func faults(parts []part) []results.Fault {
 // the busiest machine, kept together so that they describe one machine.
 func generator(parts []part) results.Generator {
 	g0 := parts[0].sc.Generator
-	out := results.Generator{CPU: g0.CPU, ServerCPU: g0.ServerCPU, MachineCPU: g0.MachineCPU, Cores: g0.Cores}
+	out := results.Generator{CPU: g0.CPU, ServerCPU: g0.ServerCPU, ServiceCPU: g0.ServiceCPU, MachineCPU: g0.MachineCPU, Cores: g0.Cores}
 	lateness := make([]results.Latency, len(parts))
 	proxy := make([]results.Latency, len(parts))
 	busiest := busy(g0)
@@ -549,7 +549,7 @@ func generator(parts []part) results.Generator {
 		lateness[k], proxy[k] = g.TimerLateness, g.ProxyLateness
 		if b := busy(g); b > busiest {
 			busiest = b
-			out.CPU, out.ServerCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.MachineCPU, g.Cores
+			out.CPU, out.ServerCPU, out.ServiceCPU, out.MachineCPU, out.Cores = g.CPU, g.ServerCPU, g.ServiceCPU, g.MachineCPU, g.Cores
 		}
 	}
 	out.TimerLateness, out.ProxyLateness = hdr.Bound(lateness...), hdr.Bound(proxy...)

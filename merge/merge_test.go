@@ -64,7 +64,7 @@ func segment(s segmentSpec) *results.Run {
 		GeneratorLag: lat([]time.Duration{ms(1), ms(2)}),
 		Generator: results.Generator{
 			TimerLateness: results.Latency{Count: 100, Min: ms(1), Mean: ms(2), P50: ms(2), P90: ms(3), P95: ms(3) + time.Duration(s.index), P99: ms(4), Max: ms(5 * s.index)},
-			CPU:           0.5, ServerCPU: -1, MachineCPU: float64(s.index), Cores: 4,
+			CPU:           0.5, ServerCPU: -1, ServiceCPU: -1, MachineCPU: float64(s.index), Cores: 4,
 		},
 		Operations: []results.Operation{{Name: "read", Weight: 1, Share: 1, Ops: ops, Errors: s.errors,
 			SuccessRate: 1 - float64(s.errors)/float64(ops), Acquire: lat(s.acquire), Query: lat(s.op), Op: lat(s.op)}},
@@ -114,6 +114,9 @@ func threeSegments() ([]merge.Input, []time.Duration, []time.Duration) {
 
 func TestMergeIsExact(t *testing.T) {
 	in, allAcq, allOp := threeSegments()
+	for k := range in { // a service's CPU, taken with the busiest machine's figures
+		in[k].Run.Scenarios[0].Generator.ServiceCPU = float64(k+1) / 10
+	}
 	// Given out of order: the record lists them in segment order.
 	in[0], in[2] = in[2], in[0]
 	run, err := merge.Runs(in)
@@ -174,7 +177,7 @@ func TestMergeIsExact(t *testing.T) {
 	if g.Count != 300 || g.P95 != ms(3)+3 || g.Max != ms(15) || g.Min != ms(1) || g.Mean != ms(2) || g.Histogram != "" {
 		t.Errorf("timer lateness %+v; want count 300, p95 the largest, max 15ms", g)
 	}
-	if sc.Generator.MachineCPU != 3 {
+	if sc.Generator.MachineCPU != 3 || sc.Generator.ServiceCPU != 0.3 {
 		t.Errorf("generator %+v, want the busiest machine's (segment 3)", sc.Generator)
 	}
 	if run.Seed != 42 || run.Status != results.StatusCompleted || run.StatusReason != "" {
@@ -445,7 +448,7 @@ func TestMeasurementCarriesOver(t *testing.T) {
 	in, _, _ := threeSegments()
 	for k, s := range in {
 		sc := &s.Run.Scenarios[0]
-		sc.Think, sc.TimeScaleNote = 40*time.Millisecond, "shortened"
+		sc.Think, sc.TimeScaleNote, sc.HTTPOnly = 40*time.Millisecond, "shortened", true
 		sc.Generator.TimerLateness = results.Latency{Count: 100, P99: ms(2 + k), Max: ms(50)}
 		sc.Generator.ProxyLateness = results.Latency{Count: 100, P99: ms(10 * (3 - k)), Max: ms(50)}
 	}
@@ -457,7 +460,7 @@ func TestMeasurementCarriesOver(t *testing.T) {
 	if g := sc.Generator; g.TimerLateness.P99 != ms(4) || g.ProxyLateness.P99 != ms(30) || g.Band() != ms(64) {
 		t.Errorf("generator %+v, band %v: want timer p99 4ms, proxy p99 30ms, band 64ms", g, g.Band())
 	}
-	if sc.Think != 40*time.Millisecond || sc.TimeScaleNote != "shortened" {
-		t.Errorf("think %v, note %q: not carried over", sc.Think, sc.TimeScaleNote)
+	if sc.Think != 40*time.Millisecond || sc.TimeScaleNote != "shortened" || !sc.HTTPOnly {
+		t.Errorf("think %v, note %q, http_only %v: not carried over", sc.Think, sc.TimeScaleNote, sc.HTTPOnly)
 	}
 }

@@ -22,10 +22,16 @@ func headers(names ...string) []string {
 	return out
 }
 
-// cells returns the values of the figures named in s, as [cell] writes them.
+// cells returns the values of the figures named in s, as [cell] writes them;
+// a figure of planrun's own pool on a scenario that sent only HTTP requests
+// (results.Scenario.HTTPOnly) is notApplicable.
 func cells(s *results.Scenario, names ...string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
+		if s.HTTPOnly && results.ReadsOwnPool(n) {
+			out[i] = notApplicable
+			continue
+		}
 		f := results.MustFigure(n)
 		out[i] = cell(f, f.Value(s), func(member string) float64 { return results.MustFigure(member).Value(s) })
 	}
@@ -51,6 +57,10 @@ func opHeaders(names ...string) []string {
 	}
 	return out
 }
+
+// notApplicable is the value shown for a figure that measured nothing in a
+// scenario: planrun's own pool where the scenario sent only HTTP requests.
+const notApplicable = "–"
 
 // cell writes value v of figure f by its unit: durations as humanize
 // writes them ("–" for a latency that recorded no value: its count, read

@@ -417,7 +417,7 @@ func InconclusiveRun() *results.Run {
 	for i := range run.Scenarios {
 		run.Scenarios[i].Generator = results.Generator{
 			TimerLateness: latency(33000, 1*us, 90*us, 40*us, 300*us, 900*us, 2100*us, 14*ms),
-			CPU:           0.41, ServerCPU: 0.62, MachineCPU: 1.1, Cores: 2,
+			CPU:           0.41, ServerCPU: 0.62, ServiceCPU: -1, MachineCPU: 1.1, Cores: 2,
 		}
 	}
 	stress := &run.Scenarios[2].Generator
@@ -703,6 +703,12 @@ func ServiceRun() *results.Run {
 
 	run.FinishedAt = started.Add(3*time.Minute + 14*time.Second)
 	run.Scenarios = []results.Scenario{steady, leaky, cold}
+	for i := range run.Scenarios { // planrun started the service: its CPU is measured beside the server's
+		run.Scenarios[i].Generator = results.Generator{
+			TimerLateness: latency(12000, 1*us, 120*us, 60*us, 400*us, 900*us, 1800*us, 9*ms),
+			CPU:           0.31, ServerCPU: 0.44, ServiceCPU: []float64{0.58, 0.68, 0.78}[i], MachineCPU: 1.42, Cores: 2,
+		}
+	}
 	util := func(s results.Scenario, status results.OutcomeStatus) results.Outcome {
 		return results.Outcome{Name: "service pool below 80%", Check: "service.utilization.max < 0.8", Scenario: s.Name, Severity: results.SeverityCritical,
 			Status: status, Actual: "service.utilization.max = " + humanize.Percent(s.Service.Utilization.Max)}
@@ -726,6 +732,57 @@ func ServiceRun() *results.Run {
 		{Name: "load capacity", Status: "fail", Reasons: []string{"service pool below 80% on cold: skipped, not measured: " + notFound}},
 		{Name: "leaks", Status: "fail", Reasons: []string{"no service leaks (leaky): service.leaks = 2",
 			"no service leaks on steady: skipped, not measured: service.leaks was not fully measured", "no service leaks on cold: skipped, not measured: " + notFound}},
+	}}
+	return run
+}
+
+// HTTPOnlyRun is a run of a service under test with an HTTP-only scenario
+// (api: its mix sends only requests, so planrun's own pool took no load and
+// its figures are zeros) and a SQL one beside it (batch). An assertion on
+// planrun's utilization applies to both: judged on batch, not applicable on
+// api; the built-in leak check judges the service's leaks on api.
+func HTTPOnlyRun() *results.Run {
+	run := contentionRun(1)
+	run.Plan.Name, run.Plan.File, run.Plan.Description = "http-only", "plans/api.yaml", "Requests to the finance API beside a SQL batch."
+	api := results.Scenario{
+		Name: "api", Mix: "requests", HTTPOnly: true, Status: results.StatusCompleted, Model: results.ModelOpen,
+		StartedAt: started.Add(3 * time.Second), Planned: time.Minute, Elapsed: time.Minute + 12*ms, MaxUsers: 14,
+		Rate: 50, Arrivals: 3000, Ops: 3000, Errors: 3, SuccessRate: 0.999, Throughput: 49.95,
+		ErrorsBy:     map[string]int64{results.ErrHTTP5xx: 3},
+		ErrorSamples: map[string]string{results.ErrHTTP5xx: "503 Service Unavailable: QueuePool limit of size 4 overflow 2 reached"},
+		Lag:          latency(3000, 20*us, 90*us, 70*us, 150*us, 210*us, 900*us, 3*ms),
+		Op:           latency(3000, 3*ms, 11*ms, 8*ms, 19*ms, 27*ms, 61*ms, 2*time.Second),
+		Utilization:  results.Utilization{}, Connections: results.Connections{ClosedBy: map[string]int64{}},
+		Operations: []results.Operation{{Name: "balance", Weight: 1, Share: 1, Ops: 3000, Errors: 3, SuccessRate: 0.999,
+			Op: latency(3000, 3*ms, 11*ms, 8*ms, 19*ms, 27*ms, 61*ms, 2*time.Second)}},
+		SeriesStep: 15 * time.Second,
+	}
+	for i := range 4 {
+		api.Series = append(api.Series, results.Point{T: time.Duration(i+1) * 15 * time.Second, Ops: 750, OpP95: time.Duration(20+i) * ms})
+	}
+	api.Service = &results.Service{
+		ApplicationName: "finance-api", Capacity: 6, Interval: 100 * ms, Samples: 600, DrainChecked: true,
+		Backends: results.ServiceLevel{Max: 6, Mean: 4.5, P95: 6}, InUse: results.ServiceLevel{Max: 6, Mean: 2.1, P95: 5},
+		Utilization:       results.Utilization{Mean: 0.35, P95: 5.0 / 6, Max: 1},
+		IdleInTransaction: results.IdleInTransaction{Max: 12 * ms},
+		Headroom:          results.Headroom{Min: 90},
+		Connections:       results.ServiceConnections{Opened: 6, Closed: 6, MaxOpen: 6},
+	}
+	batch := contentionScenario("batch", started.Add(67*time.Second), 20, []results.Replica{replica(1, 3601, 0.41, 0.67, 0, 0, 0)})
+	run.FinishedAt = started.Add(2*time.Minute + 14*time.Second)
+	run.Scenarios = []results.Scenario{api, batch}
+	run.Assertions = []results.Outcome{
+		{Name: "pool below 85%", Check: "utilization.p95 < 0.85", Scenario: "api", Severity: results.SeverityCritical, Status: results.OutcomeSkipped,
+			Reason: "not applicable: scenario api sends only HTTP requests, so planrun's own pool took no load (`utilization.p95` reads it); the service's pool is service.*"},
+		{Name: "pool below 85%", Check: "utilization.p95 < 0.85", Scenario: "batch", Severity: results.SeverityCritical, Status: results.OutcomePass,
+			Actual: "utilization.p95 = " + humanize.Percent(batch.Utilization.P95)},
+		{Name: "built-in: no connection leaks", Check: "service.leaks == 0", Scenario: "api", Severity: results.SeverityCritical, Status: results.OutcomePass,
+			Actual: "service.leaks = 0", Builtin: true},
+		{Name: "built-in: no connection leaks", Check: "leaks == 0", Scenario: "batch", Severity: results.SeverityCritical, Status: results.OutcomePass,
+			Actual: "leaks = 0", Builtin: true},
+	}
+	run.Verdict = results.Verdict{Pass: true, Label: "APPROVED FOR PRODUCTION", Criteria: []results.Criterion{
+		{Name: "load capacity", Status: "pass"}, {Name: "leaks", Status: "pass"},
 	}}
 	return run
 }

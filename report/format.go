@@ -148,9 +148,11 @@ func verdictLine(v results.Verdict) string {
 
 // generatorText is what the load generator measured of itself in a
 // scenario, on one line: "timer lateness p99 1.2ms; CPU: planrun 0.85,
-// server 0.90, machine 1.96 of 2 cores" ("unknown" for a figure the
-// machine could not give), with ", proxy lateness p99 0.8ms" after the
-// timer's with target.network; "" when it was not measured.
+// server 0.90, service 0.40, machine 1.96 of 2 cores" ("unknown" for a
+// figure the machine could not give; the server's and the service's only
+// when measured: an embedded server, a service planrun started), with ",
+// proxy lateness p99 0.8ms" after the timer's with target.network; "" when
+// it was not measured.
 func generatorText(g results.Generator) string {
 	if g.TimerLateness.Count == 0 {
 		return ""
@@ -168,6 +170,9 @@ func generatorText(g results.Generator) string {
 	s += "; CPU: planrun " + cores(g.CPU)
 	if g.ServerCPU >= 0 {
 		s += ", server " + cores(g.ServerCPU)
+	}
+	if g.ServiceCPU >= 0 {
+		s += ", service " + cores(g.ServiceCPU)
 	}
 	s += ", machine " + cores(g.MachineCPU)
 	if g.Cores > 0 {
@@ -701,8 +706,14 @@ func poolLine(run *results.Run) string {
 
 // hasReplicaBreakdown reports whether a scenario's pool figures are worth
 // breaking down by replica: with one replica the breakdown repeats the
-// totals.
-func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 }
+// totals, and a scenario that sent only HTTP requests has none worth
+// showing (planrun's pools took no load).
+func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 && !s.HTTPOnly }
+
+// httpOnlyText is what the reports show in place of planrun's own pool
+// figures (connections, utilization, exhaustion, leaks) on a scenario that
+// sent only HTTP requests: they are zeros that measured nothing.
+const httpOnlyText = "not applicable: the scenario sent only HTTP requests, so planrun's own pool took no load (the service's pool: see Service)"
 
 // replicaHeader names the columns of replicaCells.
 var replicaHeader = []string{"replica", "acquires", "max open", "utilization mean / max", "exhaustion events / total / timeouts"}

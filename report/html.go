@@ -284,7 +284,10 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 		hs.Figures = append(hs.Figures, htmlField{"target rate", humanize.Rate(s.Rate) + "/s"}, htmlField{"dropped", humanize.Int(s.Dropped)})
 	}
 	if len(s.Series) > 0 {
-		hs.Charts = append(hs.Charts, throughputChart(s), latencyOverTimeChart(s), poolChart(run, s))
+		hs.Charts = append(hs.Charts, throughputChart(s), latencyOverTimeChart(s))
+		if !s.HTTPOnly { // planrun's pool took no load: a flat zero
+			hs.Charts = append(hs.Charts, poolChart(run, s))
+		}
 	}
 	hs.Charts = append(hs.Charts, percentileChart(s))
 	hs.Latencies = latencyTable(s)
@@ -464,9 +467,12 @@ func latencyOverTimeChart(s results.Scenario) htmlChart {
 		},
 		Markers: markers(s),
 	}
-	return htmlChart{SVG: template.HTML(c.SVG()), Caption: withCaption(
-		"Per step, the report records acquire p95 and p99, query p95 and op p95; query and op p99 per step are not recorded (their p99 over the scenario is in the latency table).",
-		markerCaption(s))}
+	what := "Per step, the report records acquire p95 and p99, query p95 and op p95; query and op p99 per step are not recorded (their p99 over the scenario is in the latency table)."
+	if s.HTTPOnly { // planrun's own pool took no load: acquire and query are flat zeros
+		c.Series = c.Series[3:]
+		what = "Per step, the requests' p95 (op p95); the scenario sent only HTTP requests, so planrun's own pool took no load (no acquire or query)."
+	}
+	return htmlChart{SVG: template.HTML(c.SVG()), Caption: withCaption(what, markerCaption(s))}
 }
 
 // poolChart is the pool's connections over time against its size and
@@ -591,6 +597,9 @@ func poolFields(s results.Scenario) []htmlField {
 		{"exhaustion", exhaustionText(s.Exhaustion)},
 		{"leaks", leaksText(s)},
 		{"recovery", recoveryText(s.Recovery, s.Faults)},
+	}
+	if s.HTTPOnly {
+		fields = []htmlField{{"planrun's pool", httpOnlyText}, fields[4]}
 	}
 	if s.Cancelled > 0 {
 		fields = append(fields, htmlField{"cancelled (not errors)", humanize.Int(s.Cancelled)})

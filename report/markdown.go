@@ -369,27 +369,43 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 		}
 		return r
 	}
+	// ownPool is row for a figure of planrun's own pool: not applicable
+	// on a scenario that sent only HTTP requests.
+	var httpOnly []string
+	for _, s := range scenarios {
+		if s.HTTPOnly {
+			httpOnly = append(httpOnly, s.Name)
+		}
+	}
+	ownPool := func(label string, cell func(s results.Scenario) string) []string {
+		return row(label, func(s results.Scenario) string {
+			if s.HTTPOnly {
+				return notApplicable
+			}
+			return cell(s)
+		})
+	}
 	rows := [][]string{
-		row("connections opened", func(s results.Scenario) string { return humanize.Int(s.Connections.Opened) }),
-		row("connections closed", func(s results.Scenario) string {
+		ownPool("connections opened", func(s results.Scenario) string { return humanize.Int(s.Connections.Opened) }),
+		ownPool("connections closed", func(s results.Scenario) string {
 			c := humanize.Int(s.Connections.Closed)
 			if by := closedBy(s.Connections.ClosedBy); by != "" {
 				c += " (" + by + ")"
 			}
 			return c
 		}),
-		row("max open", func(s results.Scenario) string { return humanize.Int(int64(s.Connections.MaxOpen)) }),
-		row("reuse", func(s results.Scenario) string { return humanize.Percent(s.Connections.Reuse) }),
-		row("utilization mean / p95 / max", func(s results.Scenario) string {
+		ownPool("max open", func(s results.Scenario) string { return humanize.Int(int64(s.Connections.MaxOpen)) }),
+		ownPool("reuse", func(s results.Scenario) string { return humanize.Percent(s.Connections.Reuse) }),
+		ownPool("utilization mean / p95 / max", func(s results.Scenario) string {
 			u := s.Utilization
 			return humanize.Percent(u.Mean) + " / " + humanize.Percent(u.P95) + " / " + humanize.Percent(u.Max)
 		}),
-		row("exhaustion events", func(s results.Scenario) string { return humanize.Int(int64(s.Exhaustion.Events)) }),
-		row("exhaustion total / longest", func(s results.Scenario) string {
+		ownPool("exhaustion events", func(s results.Scenario) string { return humanize.Int(int64(s.Exhaustion.Events)) }),
+		ownPool("exhaustion total / longest", func(s results.Scenario) string {
 			return humanize.Duration(s.Exhaustion.Total) + " / " + humanize.Duration(s.Exhaustion.Longest)
 		}),
-		row("acquire timeouts", func(s results.Scenario) string { return humanize.Int(s.Exhaustion.Timeouts) }),
-		row("leaks", func(s results.Scenario) string { return humanize.Int(int64(s.Leaks)) }),
+		ownPool("acquire timeouts", func(s results.Scenario) string { return humanize.Int(s.Exhaustion.Timeouts) }),
+		ownPool("leaks", func(s results.Scenario) string { return humanize.Int(int64(s.Leaks)) }),
 		row("recovery", func(s results.Scenario) string { return recoveryText(s.Recovery, s.Faults) }),
 	}
 	if anyCancelled(scenarios) {
@@ -404,6 +420,10 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 		}))
 	}
 	m.table(header, "l"+strings.Repeat("r", len(scenarios)), rows)
+	if len(httpOnly) > 0 {
+		m.printf("%s\n\n", markdown.Text(fmt.Sprintf("%s for %s: sent only HTTP requests, so planrun's own pool took no load; the service's pool is under Service.",
+			notApplicable, strings.Join(httpOnly, ", "))))
+	}
 }
 
 // operations writes the per-operation breakdown: counts, success rate and

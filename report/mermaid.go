@@ -225,6 +225,13 @@ func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, r
 	ss := downsample(all, maxChartPoints)
 	xTitle, xMin, xMax := timeAxis(ss)
 
+	// A scenario that sent only HTTP requests charts its requests' p95
+	// in place of the acquire p95 of planrun's own pool, and no pool
+	// chart: that pool took no load (the service's: its report section).
+	latName, latOf := "acquire p95", func(sp span) time.Duration { return sp.AcquireP95 }
+	if s.HTTPOnly {
+		latName, latOf = "request p95", func(sp span) time.Duration { return sp.OpP95 }
+	}
 	rates := make([]float64, len(ss))
 	var topRate float64
 	var topAcquire time.Duration
@@ -232,13 +239,13 @@ func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, r
 	for i, sp := range ss {
 		rates[i], _ = sp.rate()
 		topRate = max(topRate, rates[i])
-		topAcquire = max(topAcquire, sp.AcquireP95)
+		topAcquire = max(topAcquire, latOf(sp))
 		topPool = max(topPool, sp.InUse, sp.Waiting)
 	}
 	unit, unitName := durationUnit(topAcquire)
 	acquire := make([]float64, len(ss))
 	for i, sp := range ss {
-		acquire[i] = float64(sp.AcquireP95) / float64(unit)
+		acquire[i] = float64(latOf(sp)) / float64(unit)
 	}
 
 	faultTitle := ""
@@ -250,9 +257,13 @@ func scenarioCharts(b *strings.Builder, s results.Scenario, pool results.Pool, r
 		YMax: niceCeil(topRate), Lines: [][]float64{rates}, Colors: []string{colorOps},
 	}.write(b)
 	xyChart{
-		Title: s.Name + ": acquire p95 (" + unitName + ")" + faultTitle, XTitle: xTitle, XMin: xMin, XMax: xMax, YTitle: unitName,
+		Title: s.Name + ": " + latName + " (" + unitName + ")" + faultTitle, XTitle: xTitle, XMin: xMin, XMax: xMax, YTitle: unitName,
 		YMax: niceCeil(float64(topAcquire) / float64(unit)), Lines: [][]float64{acquire}, Colors: []string{colorAcquire},
 	}.write(b)
+	if s.HTTPOnly {
+		b.WriteString(markdown.Text(chartCaption(s, pool, replicas, len(all), ss)) + "\n\n")
+		return
+	}
 
 	capacity, size := pool.Capacity()*replicas, pool.Size*replicas
 	inUse, waiting := make([]float64, len(ss)), make([]float64, len(ss))
@@ -329,7 +340,11 @@ func chartCaption(s results.Scenario, pool results.Pool, replicas, points int, s
 	if replicas > 1 {
 		capacity += fmt.Sprintf(" over %d replicas", replicas)
 	}
-	parts = append(parts, "pool: blue in use (peak), red waiting (peak), "+capacity)
+	if s.HTTPOnly {
+		parts = append(parts, "the requests' p95 (the scenario sent only HTTP requests: planrun's own pool took no load, so no pool chart)")
+	} else {
+		parts = append(parts, "pool: blue in use (peak), red waiting (peak), "+capacity)
+	}
 	var faults []string
 	for i, f := range s.Faults {
 		switch f.Status {

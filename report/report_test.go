@@ -43,6 +43,7 @@ var cases = []struct {
 	{"segment", SegmentRun},
 	{"merged", MergedRun},
 	{"service", ServiceRun},
+	{"http-only", HTTPOnlyRun},
 }
 
 // golden compares got with testdata/name, or rewrites it with -update.

@@ -402,6 +402,9 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 	if s.Leaks > 0 {
 		rows[3][1] = tr.p.paint(ansiRed, rows[3][1])
 	}
+	if s.HTTPOnly {
+		rows = [][]string{{"planrun's pool", tr.p.paint(ansiDim, httpOnlyText)}}
+	}
 	if s.Recovery != nil {
 		rec := recoveryText(s.Recovery, s.Faults)
 		switch {

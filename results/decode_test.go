@@ -155,3 +155,27 @@ func TestDecodeRejects(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeServiceCPU: a report written before planrun measured the
+// service's CPU has none (-1, as for a running service), not 0 cores; one
+// that has it keeps it, measured or not.
+func TestDecodeServiceCPU(t *testing.T) {
+	for _, tt := range []struct {
+		generator string
+		want      float64
+	}{
+		{`{"cpu": 0.4, "server_cpu": 0.6, "machine_cpu": 1.1, "cores": 2}`, -1},
+		{`{"cpu": 0.4, "server_cpu": 0.6, "service_cpu": 0.25, "machine_cpu": 1.1, "cores": 2}`, 0.25},
+		{`{"cpu": 0.4, "server_cpu": 0.6, "service_cpu": 0, "machine_cpu": 1.1, "cores": 2}`, 0},
+		{`{"cpu": 0.4, "server_cpu": -1, "service_cpu": -1, "machine_cpu": 1.1, "cores": 2}`, -1},
+	} {
+		run, err := results.Decode(strings.NewReader(`{"schema_version": 2, "scenarios": [{"name": "s", "generator": ` + tt.generator + `}]}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.generator, err)
+		}
+		g := run.Scenarios[0].Generator
+		if g.ServiceCPU != tt.want || g.CPU != 0.4 || g.Cores != 2 {
+			t.Errorf("generator %s decoded as %+v, want service_cpu %v and the other figures kept", tt.generator, g, tt.want)
+		}
+	}
+}

@@ -17,7 +17,9 @@
 package results
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -297,6 +299,15 @@ type Scenario struct {
 	// Assertions read it as service.*; one that does on a scenario without
 	// it, or whose service was not found, is skipped as unmeasured.
 	Service *Service `json:"service,omitempty" expr:"service"`
+	// HTTPOnly is set on a scenario whose mix holds only HTTP operations
+	// (requests to target.service): planrun's own pool took no load, so
+	// its figures (the names [OwnPoolRoots] lists: acquire, query, hold,
+	// connect, connections, utilization, exhaustion, leaks, replicas) are
+	// zeros standing for nothing. Reports show them as not applicable and
+	// assertions do not judge them there; the service's pool is Service.
+	// False (omitted) for a scenario with a SQL operation, and in reports
+	// written before it was recorded.
+	HTTPOnly bool `json:"http_only,omitempty"`
 	// NotChecked lists the checks the engine could not make on this
 	// scenario, with why (empty when all were made). An assertion reading a
 	// figure one of them feeds is skipped with the reason, never passed, and
@@ -320,6 +331,28 @@ type Scenario struct {
 	Series []Point `json:"series"`
 	// SeriesStep is the width of one Series point (1s unless downsampled).
 	SeriesStep time.Duration `json:"series_step"`
+}
+
+// OwnPoolRoots are the assertion names (and their members) that read
+// planrun's own pool, not the service under test's: on a scenario that
+// sends only HTTP requests (Scenario.HTTPOnly) they measured nothing.
+// errors_by's SQL categories (OwnPoolErrors) are such names too.
+var OwnPoolRoots = []string{"acquire", "query", "hold", "connect", "connections", "utilization", "exhaustion", "leaks", "replicas"}
+
+// OwnPoolErrors are the error categories only a SQL operation can have:
+// planrun's own pool timed out, could not connect, or its statement failed
+// or broke. An HTTP operation's failures are the http_* categories.
+var OwnPoolErrors = []string{ErrAcquireTimeout, ErrConnect, ErrQuery, ErrBroken}
+
+// ReadsOwnPool reports whether the assertion name (e.g. "acquire.p95",
+// "errors_by.acquire_timeout", "utilization") reads planrun's own pool
+// (OwnPoolRoots, OwnPoolErrors).
+func ReadsOwnPool(name string) bool {
+	root, rest, _ := strings.Cut(name, ".")
+	if root == "errors_by" {
+		return slices.Contains(OwnPoolErrors, rest)
+	}
+	return slices.Contains(OwnPoolRoots, root)
 }
 
 // MaxSeriesPoints bounds Scenario.Series whatever the run's length.
@@ -388,6 +421,11 @@ type Generator struct {
 	CPU float64 `json:"cpu" expr:"cpu"`
 	// ServerCPU is the embedded server's CPU use (-1 for an external target).
 	ServerCPU float64 `json:"server_cpu" expr:"server_cpu"`
+	// ServiceCPU is the CPU use of the service under test's process tree
+	// when planrun started it (target.service.start); -1 for a running
+	// service (target.service.url), without a service, and in a report
+	// written before planrun measured it (UnmarshalJSON).
+	ServiceCPU float64 `json:"service_cpu" expr:"service_cpu"`
 	// MachineCPU is the whole machine's busy CPU.
 	MachineCPU float64 `json:"machine_cpu" expr:"machine_cpu"`
 	// Cores is the number of CPUs of the machine.
@@ -396,6 +434,18 @@ type Generator struct {
 	// delivered each chunk of data after the instant its latency scheduled,
 	// per direction; zero Count without a network.
 	ProxyLateness Latency `json:"proxy_lateness,omitzero" expr:"proxy_lateness"`
+}
+
+// UnmarshalJSON decodes a Generator; a report without service_cpu
+// (written before planrun measured it) has none measured: -1, not 0.
+func (g *Generator) UnmarshalJSON(data []byte) error {
+	type plain Generator // without this method
+	p := plain{ServiceCPU: -1}
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
+	}
+	*g = Generator(p)
+	return nil
 }
 
 // Band is the measurement error of one timed figure of the scenario: the

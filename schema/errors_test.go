@@ -622,6 +622,11 @@ func TestParseErrors(t *testing.T) {
 			want: []want{{"9:1", "invalid YAML: did not find expected ',' or ']'", "starts on this line"}},
 		},
 		{
+			name: "a ? in an unquoted flow value",
+			src:  doc(head, "mixes:", "  app:", "    - {name: r, http: GET /report?hold_ms=100, timeout: 5s}", scenario),
+			want: []want{{"5:1", "invalid YAML: did not find expected ',' or '}'", "quote the value"}},
+		},
+		{
 			name: "empty file",
 			src:  "",
 			want: []want{{"1:1", "the plan is empty", ""}},

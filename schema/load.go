@@ -210,6 +210,11 @@ func parseYAML(src *source) (*yaml.Node, Errors) {
 	return doc.Content[0], nil
 }
 
+// flowQuestionMark finds a `?` inside an unquoted value of a flow
+// collection, which go.yaml.in/yaml/v3 rejects ("did not find expected
+// ','"), although YAML allows it.
+var flowQuestionMark = regexp.MustCompile(`[{\[][^"'\n]*[^\s"'?]\?`)
+
 // yamlError turns a YAML syntax error into an Error at its line.
 func yamlError(src *source, err error) *Error {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
@@ -223,6 +228,9 @@ func yamlError(src *source, err error) *Error {
 			// collection being parsed.
 			line++
 			hint = "the problem is inside the mapping or list that starts on this line: check its indentation, brackets and quotes"
+			if l := src.line(line); strings.Contains(msg, "did not find expected ','") && flowQuestionMark.MatchString(l) {
+				hint = "inside `{…}` or `[…]` the YAML parser cannot read a `?` in an unquoted value (such as `GET /report?hold_ms=100`): quote the value, or write the mapping one key per line"
+			}
 		}
 	}
 	return &Error{Pos: Pos{File: src.file, Line: max(line, 1), Col: 1}, Msg: "invalid YAML: " + msg, Err: err, Hint: hint}

@@ -358,3 +358,15 @@ func placeholderOffset(s string, n int) int {
 		off = end
 	}
 }
+
+// OnlyHTTP reports whether every operation of the mix is an HTTP request
+// (`http:`): a scenario running it never uses planrun's own pool, whose
+// figures (acquire, utilization, leaks, ...) would measure nothing there.
+func (m Mix) OnlyHTTP() bool {
+	for _, op := range m {
+		if op.HTTP == "" {
+			return false
+		}
+	}
+	return len(m) > 0
+}

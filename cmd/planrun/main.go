@@ -9,6 +9,7 @@
 //	planrun merge A.json B.json...     merge a plan's segment reports into one run and verdict
 //	planrun schema                     print the plan's JSON Schema
 //	planrun alerts PLAN.yaml           print Prometheus alerting rules from the plan
+//	planrun comment RUN.json           post or update the run's pull-request comment (GitHub Actions)
 //	planrun version
 //
 // Exit codes: 0 approved, 1 not approved (or a regression in compare),
@@ -70,6 +71,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdSchema(rest, stdout, stderr)
 	case "alerts":
 		return cmdAlerts(rest, stdout, stderr)
+	case "comment":
+		return cmdComment(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "planrun", version)
 		return ExitApproved
@@ -97,6 +100,10 @@ Usage:
   planrun schema                       print the plan's JSON Schema
   planrun alerts PLAN.yaml [--format prometheus|prometheusrule] [--source postgres_exporter|watch]
                                        print Prometheus alerting rules from the plan (docs/alerts.md)
+  planrun comment RUN.json [--baseline BASE.json] [--name NAME] [--artifact-url URL] [--event PATH]
+                                       post the report as one pull-request comment, or update it
+                                       (GitHub Actions; exit 0 also when not a pull request or a
+                                       fork's token may not comment, 1 not posted; docs/ci.md)
   planrun version
 
 Run flags:

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -76,20 +77,51 @@ func (p *progressPrinter) ReadsGenerator() bool { return false }
 // An open-model scenario shows its achieved (dropped arrivals left out) and
 // target rates and its operations in flight instead of users:
 // `surge 00:41/02:00  rate 396/400/s  in flight 12/10,000  ...`.
+//
+// With target.service it adds the service's pool at the watcher's last
+// sample (every 100 ms): `service in use 3/6`, with the oldest backend
+// idle in transaction when there is one, `–/6` before the first sample.
+// A scenario that sends only HTTP requests shows the requests' p95 and the
+// service's pool in place of planrun's own, which takes no load there:
+// `api 00:41/02:00  rate 50/50/s  in flight 3/10,000  request p95 27ms  service in use 3/6  errors 0`.
 func progressLine(s *live.Snapshot, errors int64) string {
 	sc, pt, pool := s.Scenario, s.Point, s.Pool()
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s/%s  ", printable.Line(sc.Name), clock(sc.Elapsed), clock(sc.Planned))
 	if sc.Model == results.ModelOpen {
-		return fmt.Sprintf("%s %s/%s  rate %s/%s/s  in flight %s/%s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
-			printable.Line(sc.Name), clock(sc.Elapsed), clock(sc.Planned),
+		fmt.Fprintf(&b, "rate %s/%s/s  in flight %s/%s",
 			humanize.Int(pt.Ops-s.Dropped), humanize.Int(int64(s.TargetRate+0.5)),
-			humanize.Int(int64(s.Users)), humanize.Int(int64(s.MaxUsers)), humanize.Duration(pt.AcquireP95),
-			pool.Open, pool.Capacity, pool.InUse, pool.Waiting, humanize.Int(errors))
+			humanize.Int(int64(s.Users)), humanize.Int(int64(s.MaxUsers)))
+	} else {
+		fmt.Fprintf(&b, "users %d/%d  %s ops/s", s.Users, s.MaxUsers, humanize.Int(pt.Ops))
 	}
-	return fmt.Sprintf("%s %s/%s  users %d/%d  %s ops/s  acquire p95 %s  pool %d/%d (in use %d, waiting %d)  errors %s",
-		printable.Line(sc.Name), clock(sc.Elapsed), clock(sc.Planned), s.Users, s.MaxUsers,
-		humanize.Int(pt.Ops), humanize.Duration(pt.AcquireP95),
-		pool.Open, pool.Capacity, pool.InUse, pool.Waiting, humanize.Int(errors))
+	if sc.HTTPOnly {
+		fmt.Fprintf(&b, "  request p95 %s", humanize.Duration(pt.OpP95))
+	} else {
+		fmt.Fprintf(&b, "  acquire p95 %s  pool %d/%d (in use %d, waiting %d)",
+			humanize.Duration(pt.AcquireP95), pool.Open, pool.Capacity, pool.InUse, pool.Waiting)
+	}
+	if v := sc.Service; v != nil {
+		b.WriteString("  " + serviceProgress(v))
+	}
+	b.WriteString("  errors " + humanize.Int(errors))
+	return b.String()
 }
+
+// serviceProgress is the service's pool at its watcher's last sample:
+// `service in use 3/6`, `service in use 6/6 (oldest idle in tx 1.2s)`, or
+// `service in use –/6` before the first sample.
+func serviceProgress(v *results.Service) string {
+	if v.Last == nil {
+		return fmt.Sprintf("service in use –/%d", v.Capacity)
+	}
+	out := fmt.Sprintf("service in use %d/%d", v.Last.InUse, v.Capacity)
+	if d := v.Last.OldestIdleInTransaction; d > 0 {
+		out += " (oldest idle in tx " + humanize.Duration(d) + ")"
+	}
+	return out
+}
+
 func clock(d time.Duration) string {
 	s := int(d.Round(time.Second).Seconds())
 	if s >= 3600 {

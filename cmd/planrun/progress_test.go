@@ -41,6 +41,35 @@ func TestProgressLine(t *testing.T) {
 	}
 }
 
+// TestProgressLineService: with target.service the line adds the
+// service's pool at the watcher's last sample; a scenario that sends only
+// HTTP requests shows its requests' p95 and the service's pool in place of
+// planrun's own, which took no load.
+func TestProgressLineService(t *testing.T) {
+	svc := &results.Service{Capacity: 6, Last: &results.ServiceSample{InUse: 3, Utilization: 0.5}}
+
+	mixed := snapshot("mixed", 1, 161*time.Second, 1234, 0)
+	mixed.Scenario.Service = svc
+	if got, want := progressLine(mixed, 0), "mixed 02:41/05:00  users 25/25  1,234 ops/s  acquire p95 1.2ms  pool 18/50 (in use 12, waiting 0)  service in use 3/6  errors 0"; got != want {
+		t.Errorf("mixed:\n got %q\nwant %q", got, want)
+	}
+
+	api := snapshot("api", 2, 41*time.Second, 50, 1)
+	api.Scenario.Model, api.Scenario.Planned, api.Scenario.HTTPOnly = results.ModelOpen, 2*time.Minute, true
+	api.Scenario.Service = &results.Service{Capacity: 6, Last: &results.ServiceSample{InUse: 6, Utilization: 1, OldestIdleInTransaction: 1200 * time.Millisecond}}
+	api.Users, api.MaxUsers, api.TargetRate = 3, 10_000, 50
+	api.Point.OpP95 = 27 * time.Millisecond
+	api.Pools = []live.Pool{{Replica: 1, Capacity: 6}} // planrun's own, idle
+	if got, want := progressLine(api, 2), "api 00:41/02:00  rate 50/50/s  in flight 3/10,000  request p95 27ms  service in use 6/6 (oldest idle in tx 1.2s)  errors 2"; got != want {
+		t.Errorf("http-only:\n got %q\nwant %q", got, want)
+	}
+
+	api.Scenario.Service = &results.Service{Capacity: 6} // before the first sample
+	if got := progressLine(api, 0); !strings.Contains(got, "  service in use –/6  ") {
+		t.Errorf("before the first sample: %q", got)
+	}
+}
+
 // TestProgressPrinter: the errors shown are the scenario's so far, warm-up
 // included (the sum of its points'), and start again with the next
 // scenario; a final snapshot prints nothing; without a terminal a scenario's

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/internal/pystack"
 )
 
 // redactPlan is a light plan on ${DATABASE_URL}; extra is added at the top
@@ -353,4 +354,64 @@ func redactedPasswordOf(dsn string) string {
 		}
 	}
 	panic("no password in " + dsn)
+}
+
+// TestNoServiceSecretAnywhere extends the password matrix to the service
+// under test: planrun starts the reference service with a database URL
+// holding a password (handed over through its proxy), a secret in its env
+// and a bearer token in a request header. No piece of any of them reaches
+// stdout, stderr, a report file, the service's log or the job summary, in
+// any format.
+func TestNoServiceSecretAnywhere(t *testing.T) {
+	py, err := pystack.Find(pystack.Service, pystack.ServiceDebs, pystack.ServicePips)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	tt := target(t)
+	const (
+		password = `Sv9 !@:/?#%&Pw`
+		token    = "Tk7Qz9Wv3Xp"
+		envKey   = "Ek4Rz8Mq2Ln"
+	)
+	serviceDir, err := filepath.Abs(filepath.Join("..", "..", "examples", "service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprintf(`version: 1
+name: redact-service
+target:
+  url: ${DATABASE_URL}
+  service:
+    start: [sh, serve.sh, "{port}"]
+    dir: %s
+    env: {POOL_SIZE: "2", POOL_MAX_OVERFLOW: "0", ACCOUNTS: "10", API_SECRET_KEY: "${SKEY}"}
+pool: {size: 2, max_overflow: 0}
+mixes:
+  api:
+    - name: balance
+      http: GET /accounts/$1/balance
+      args: [randInt(1, 10)]
+      headers: {Authorization: "Bearer ${TOKEN}"}
+scenarios:
+  - {name: steady, rate: 10/s, duration: 1s}
+`, serviceDir)
+	path := filepath.Join(t.TempDir(), "redact-service.yaml")
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DATABASE_URL", fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", tt.user, pctEncode(password), net.JoinHostPort(tt.host, tt.port), tt.db))
+	t.Setenv("TOKEN", token)
+	t.Setenv("SKEY", envKey)
+	t.Setenv("PYTHON", py)
+	for _, format := range []string{"table", "json", "markdown", "junit"} {
+		t.Run(format, func(t *testing.T) {
+			r := leakCheck(t, []string{password, token, envKey}, path, "--format", format)
+			if r.code != ExitApproved {
+				t.Errorf("want exit %d, got %s", ExitApproved, r)
+			}
+		})
+	}
 }

@@ -1,7 +1,8 @@
 // Package selfwatch measures the load generator itself while a plan runs:
 // how late a 10 ms timer fires (a starved process fires late), how much CPU
-// planrun uses, and, where the machine lets it read them, how much CPU a
-// server process tree (the embedded PostgreSQL) and the whole machine use.
+// planrun uses, and, where the machine lets it read them, how much CPU the
+// process trees planrun started (the embedded PostgreSQL, the service under
+// test) and the whole machine use.
 //
 // A load generator that is itself saturated measures itself, not the system
 // under test; these figures are how planrun knows.
@@ -28,21 +29,63 @@ type Figures struct {
 	Elapsed time.Duration
 	// CPU is planrun's own CPU use (user + system, all threads).
 	CPU float64
-	// ServerCPU is the CPU use of the watched server's process tree.
+	// ServerCPU is the CPU use of the server's process tree (Trees.Server).
 	ServerCPU float64
+	// ServiceCPU is the CPU use of the service's process tree
+	// (Trees.Service).
+	ServiceCPU float64
 	// MachineCPU is the busy CPU of the whole machine (Linux /proc/stat).
 	MachineCPU float64
 	// Cores is the number of CPUs the machine has.
 	Cores int
 }
 
+// Trees names the process trees a Watch accounts for, each by the PID of
+// its root; 0 leaves a tree out (its figure is -1). A tree is the root and
+// every live descendant, with the CPU of the descendants they reaped.
+type Trees struct {
+	// Server is the embedded server's postmaster.
+	Server int
+	// Service is the service under test, when planrun started it.
+	Service int
+}
+
+// tree is one watched process tree and its CPU time at Start (-1 when
+// unreadable).
+type tree struct {
+	root int
+	cpu0 time.Duration
+}
+
+// startTree reads root's tree's CPU time now.
+func startTree(root int) tree {
+	if root <= 0 {
+		return tree{}
+	}
+	return tree{root: root, cpu0: treeCPU(root)}
+}
+
+// cores is the tree's CPU use since Start over secs seconds, in cores; -1
+// when the tree is not watched, or /proc could not tell at Start or now (the
+// root ended).
+func (t tree) cores(secs float64) float64 {
+	if t.root <= 0 || t.cpu0 < 0 {
+		return -1
+	}
+	c := treeCPU(t.root)
+	if c < 0 {
+		return -1
+	}
+	return (c - t.cpu0).Seconds() / secs
+}
+
 // Watch measures from Start until Stop.
 type Watch struct {
-	start     time.Time
-	serverPID int
-	cpu0      time.Duration
-	server0   time.Duration
-	machine0  machineTimes
+	start    time.Time
+	cpu0     time.Duration
+	server   tree
+	service  tree
+	machine0 machineTimes
 
 	stop chan struct{}
 	done sync.WaitGroup
@@ -51,17 +94,17 @@ type Watch struct {
 	lateness *hdrhistogram.Histogram
 }
 
-// Start begins watching. serverPID is the root of the server's process tree
-// to account for (0: none).
-func Start(serverPID int) *Watch {
+// Start begins watching planrun, the machine, and the process trees of
+// trees.
+func Start(trees Trees) *Watch {
 	w := &Watch{
-		start:     time.Now(),
-		serverPID: serverPID,
-		cpu0:      selfCPU(),
-		server0:   treeCPU(serverPID),
-		machine0:  readMachineTimes(),
-		stop:      make(chan struct{}),
-		lateness:  hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
+		start:    time.Now(),
+		cpu0:     selfCPU(),
+		server:   startTree(trees.Server),
+		service:  startTree(trees.Service),
+		machine0: readMachineTimes(),
+		stop:     make(chan struct{}),
+		lateness: hdrhistogram.New(1, int64(time.Hour/time.Microsecond), 3),
 	}
 	w.done.Add(1)
 	go w.tick()
@@ -122,7 +165,7 @@ func (w *Watch) Now() Figures {
 // figures computes the CPU figures from Start until now, with lateness.
 func (w *Watch) figures(lateness *hdrhistogram.Histogram) Figures {
 	elapsed := time.Since(w.start)
-	f := Figures{Lateness: lateness, Elapsed: elapsed, CPU: -1, ServerCPU: -1, MachineCPU: -1, Cores: numCPU()}
+	f := Figures{Lateness: lateness, Elapsed: elapsed, CPU: -1, ServerCPU: -1, ServiceCPU: -1, MachineCPU: -1, Cores: numCPU()}
 	secs := elapsed.Seconds()
 	if secs <= 0 {
 		return f
@@ -130,11 +173,8 @@ func (w *Watch) figures(lateness *hdrhistogram.Histogram) Figures {
 	if c := selfCPU(); c >= 0 && w.cpu0 >= 0 {
 		f.CPU = (c - w.cpu0).Seconds() / secs
 	}
-	if w.serverPID > 0 {
-		if c := treeCPU(w.serverPID); c >= 0 && w.server0 >= 0 {
-			f.ServerCPU = (c - w.server0).Seconds() / secs
-		}
-	}
+	f.ServerCPU = w.server.cores(secs)
+	f.ServiceCPU = w.service.cores(secs)
 	if m := readMachineTimes(); m.ok && w.machine0.ok && m.total > w.machine0.total {
 		busy := float64(m.busy-w.machine0.busy) / float64(m.total-w.machine0.total)
 		f.MachineCPU = busy * float64(f.Cores)

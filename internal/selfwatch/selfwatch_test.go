@@ -52,7 +52,7 @@ func TestCPUFiguresFollowWork(t *testing.T) {
 			_, _ = c.Process.Wait()
 		})
 	}
-	busy, quiet := Start(spin.Process.Pid), Start(idle.Process.Pid)
+	busy, quiet := Start(Trees{Server: spin.Process.Pid}), Start(Trees{Server: idle.Process.Pid})
 	// Burn 200 ms of this process's CPU, however long a busy machine takes.
 	from := selfCPU()
 	for selfCPU()-from < 200*time.Millisecond {
@@ -70,6 +70,9 @@ func TestCPUFiguresFollowWork(t *testing.T) {
 	}
 	if b.Cores != runtime.NumCPU() || b.CPU > float64(b.Cores)+0.1 {
 		t.Errorf("own CPU %.2f of %d cores", b.CPU, b.Cores)
+	}
+	if b.ServiceCPU != -1 || q.ServiceCPU != -1 {
+		t.Errorf("no service tree watched, service CPU %v and %v, want -1 (unknown)", b.ServiceCPU, q.ServiceCPU)
 	}
 	if runtime.GOOS != "linux" {
 		if b.ServerCPU != -1 || b.MachineCPU != -1 {
