@@ -4,8 +4,9 @@
 # async engine over asyncpg, which the SQLAlchemy parity test
 # (engine/sqla_parity_test.go) runs as its reference, and FastAPI with
 # uvicorn, which the reference service (examples/service) runs on; for
-# /usr/bin/python3; and promtool (Debian's prometheus package) for the
-# alert rules' tests. Idempotent: installs nothing that is already there.
+# /usr/bin/python3; promtool and prometheus (Debian's prometheus package)
+# for the alert rules' tests; curl, jq and unzip for the GitHub Action's
+# scripts. Idempotent: installs nothing that is already there.
 #
 #   Debian/Ubuntu: apt-get install -y python3-sqlalchemy python3-asyncpg python3-fastapi python3-uvicorn
 #   macOS:         pip install 'sqlalchemy<2' asyncpg fastapi uvicorn
@@ -36,9 +37,10 @@ has_stack() {
 source "$(dirname "${BASH_SOURCE[0]}")/as-root.sh"
 
 # promtool checks and unit-tests the rules `planrun alerts` writes
-# (alerts/alerts_test.go); Debian's prometheus package ships it.
+# (alerts/alerts_test.go), and prometheus evaluates them end to end
+# (alerts/prometheus_test.go); Debian's prometheus package ships both.
 #   macOS: brew install prometheus
-if ! command -v promtool >/dev/null 2>&1; then
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
 	if command -v apt-get >/dev/null 2>&1; then
 		log "installing prometheus (for promtool) with apt-get"
 		prom=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus)
@@ -47,7 +49,25 @@ if ! command -v promtool >/dev/null 2>&1; then
 		log "promtool not found and no apt-get: install Prometheus (macOS: brew install prometheus); without it the alert rule tests are skipped, except in CI"
 	fi
 else
-	log "promtool already installed: $(command -v promtool)"
+	log "promtool and prometheus already installed: $(command -v promtool), $(command -v prometheus)"
+fi
+
+# The GitHub Action's scripts (scripts/action) call the REST API with curl,
+# read it with jq and unpack the baseline artifact with unzip; their tests
+# run them. GitHub's runners have all three.
+#   macOS: brew install jq (curl and unzip ship with the system)
+missing=()
+for tool in curl jq unzip; do
+	command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if ((${#missing[@]})); then
+	if command -v apt-get >/dev/null 2>&1; then
+		log "installing ${missing[*]} with apt-get"
+		tools=(env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}")
+		as_root "${tools[@]}" || { as_root env DEBIAN_FRONTEND=noninteractive apt-get update && as_root "${tools[@]}"; }
+	else
+		log "${missing[*]} not found and no apt-get: install them (macOS: brew install jq); the action's tests need them"
+	fi
 fi
 
 if has_stack; then
