@@ -63,6 +63,9 @@ type Run struct {
 	Scenarios     []Scenario `json:"scenarios"`
 	Assertions    []Outcome  `json:"assertions"`
 	Verdict       Verdict    `json:"verdict"`
+	// Recommendations is the advice for the pool (package recommend); nil
+	// when none could be made.
+	Recommendations *Recommendations `json:"recommendations,omitempty"`
 	// TimeScale is the --time-scale factor the durations were multiplied by (1 = as written).
 	TimeScale float64 `json:"time_scale"`
 	// Seed is the seed of the run's random choices (arrivals, operations,
