@@ -147,6 +147,8 @@ scenarios:
 		t.Errorf("no sample of the service's backends")
 	}
 	n5xx := sc.ErrorsBy[results.ErrHTTP5xx]
+	t.Logf("capacity %d: backends max %d, in use max %d, proxy max open %d; %d ops, %d http_5xx; op p50 %v p95 %v max %v",
+		svc.Capacity, svc.Backends.Max, svc.InUse.Max, svc.Connections.MaxOpen, sc.Ops, n5xx, sc.Op.P50, sc.Op.P95, sc.Op.Max)
 	// 160 arrivals for at most 16/s × ~6 s served: most wait past 2 s.
 	if n5xx == 0 || float64(n5xx) < 0.1*float64(sc.Ops) {
 		t.Fatalf("%d http_5xx of %d ops, want at least 10%%; errors %v, samples %v", n5xx, sc.Ops, sc.ErrorsBy, sc.ErrorSamples)
@@ -229,6 +231,7 @@ scenarios:
 	if !svc.DrainChecked {
 		t.Fatalf("drain check not made: %s", svc.DrainNotChecked)
 	}
+	t.Logf("%d successful /leak calls; service leaks %d (%d details)", n, svc.Leaks, len(svc.LeakDetails))
 	if svc.Leaks != n {
 		t.Errorf("service leaks %d, want %d (one per successful /leak): %+v", svc.Leaks, n, svc.LeakDetails)
 	}

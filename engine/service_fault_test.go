@@ -56,8 +56,8 @@ scenarios:
 	}
 	stalled := f.Ended - f.Started
 	rec := f.Recovery
-	t.Logf("stalled %v; op p50 %v p95 %v max %v; %d ops, %d errors %v; recovery %s %v",
-		stalled, sc.Op.P50, sc.Op.P95, sc.Op.Max, sc.Ops, sc.Errors, sc.ErrorsBy, rec.Status, rec.Duration)
+	t.Logf("stalled %v; op p50 %v p95 %v max %v; %d ops, %d errors %v; recovery %s %v; at the drain %+v",
+		stalled, sc.Op.P50, sc.Op.P95, sc.Op.Max, sc.Ops, sc.Errors, sc.ErrorsBy, rec.Status, rec.Duration, sc.Service.AtDrain)
 	if sc.Errors != 0 {
 		t.Errorf("a 2 s stall under a 20 s pool timeout should fail nothing: %v", sc.ErrorSamples)
 	}
