@@ -102,6 +102,10 @@ type Config struct {
 	// OnSample, when set, is called with every sample on the watcher's
 	// goroutine (keep it quick): for a time series or a live view.
 	OnSample func(Sample)
+	// OnMiss, when set, is called with the (redacted) reason of every
+	// missed sample, on the watcher's goroutine (keep it quick): a gap in
+	// a time series.
+	OnMiss func(reason string)
 	// ProxyOpen, when set, counts the connections the service holds open
 	// through planrun's proxy now. At the drain check, a quiet moment, the
 	// watcher counts the service's backends and these together (see
@@ -277,11 +281,15 @@ func (w *Watcher) reconnect(ctx context.Context) bool {
 
 // miss counts a missed sample and keeps the first reason.
 func (w *Watcher) miss(err error) {
+	reason := w.redact(err.Error())
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.missed++
 	if w.missedReason == "" {
-		w.missedReason = w.redact(err.Error())
+		w.missedReason = reason
+	}
+	w.mu.Unlock()
+	if w.cfg.OnMiss != nil {
+		w.cfg.OnMiss(reason)
 	}
 }
 
