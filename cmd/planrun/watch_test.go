@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planrun/planrun/alerts"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
+	"github.com/planrun/planrun/metrics/metricstest"
 	"github.com/planrun/planrun/results"
 )
 
@@ -72,8 +74,31 @@ func TestWatchInterrupted(t *testing.T) {
 	mustExec(t, held, "BEGIN")
 	mustExec(t, held, "SELECT 'held by the cli test'")
 	out := traversableTempDir(t)
-	p := startPlanrun(t, []string{"DATABASE_URL=" + dsn}, "watch", plan("watch"), "--interval", "100ms", "--report-every", "1s", "--out", out)
+	p := startPlanrun(t, []string{"DATABASE_URL=" + dsn}, "watch", plan("watch"), "--interval", "100ms", "--report-every", "1s", "--out", out,
+		"--metrics-addr", "127.0.0.1:0")
 	p.waitFor("1 leak; verdict so far") // an interim report that saw the leak
+
+	// The live metrics the watch source of planrun alerts reads.
+	_, after, _ := strings.Cut(p.stderr.String(), "planrun: metrics on ")
+	url, _, _ := strings.Cut(after, "\n")
+	fams, err := metricstest.Scrape(url)
+	if err != nil {
+		t.Fatalf("scrape %q: %v", url, err)
+	}
+	for _, m := range []struct {
+		name string
+		ok   func(float64) bool
+	}{
+		{alerts.MetricInUse, func(v float64) bool { return v == 1 }},
+		{alerts.MetricCapacity, func(v float64) bool { return v == 5 }},
+		{alerts.MetricUtilization, func(v float64) bool { return v == 0.2 }},
+		{alerts.MetricIdleInTxMax, func(v float64) bool { return v >= 0.3 }},
+		{alerts.MetricMaxConnections, func(v float64) bool { return v > 0 }},
+	} {
+		if v, found := fams.Value(m.name, "scenario", "watch"); !found || !m.ok(v) {
+			t.Errorf("%s{scenario=\"watch\"} = %v (found %v)", m.name, v, found)
+		}
+	}
 	p.signal(syscall.SIGINT)
 	r := p.wait()
 	if r.code != ExitAborted {
