@@ -28,14 +28,14 @@ const (
 	SourcePostgresExporter Source = "postgres_exporter"
 )
 
-// Sources lists the sources, default first: postgres_exporter, until
-// `planrun watch` serves the service's metrics.
+// Sources lists the sources, default first: postgres_exporter, which
+// needs no new process.
 var Sources = []Source{SourcePostgresExporter, SourceWatch}
 
 // The metrics the watch source reads, labelled by scenario: the service's
 // figures as they stand at each sample. A run of a plan with
-// target.service serves them at --metrics-addr; `planrun watch` is to
-// serve them after the deploy (it is not part of this version yet).
+// target.service serves them at --metrics-addr, and `planrun watch` after
+// the deploy.
 const (
 	MetricUtilization     = "planrun_service_utilization"                     // in use ÷ capacity, 0..1
 	MetricInUse           = "planrun_service_in_use"                          // backends active or idle in transaction
