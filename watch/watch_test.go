@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/planrun/planrun/assertions"
+	"github.com/planrun/planrun/engine/localpg"
 	"github.com/planrun/planrun/engine/localpg/localpgtest"
 	"github.com/planrun/planrun/live"
 	"github.com/planrun/planrun/results"
@@ -339,5 +340,70 @@ func TestWatchNeedsAURL(t *testing.T) {
 	_, err := watch.Run(context.Background(), watch.Config{Plan: planFor(t, "", "svc", "")})
 	if !errors.Is(err, watch.ErrNoURL) || err.Error() != "planrun watch needs target.url: the server to watch" {
 		t.Errorf("err %v, want ErrNoURL", err)
+	}
+}
+
+// TestWatchSurvivesAServerRestart restarts a server of the test's own
+// mid-watch: the service's session is gone and comes back, the watch
+// reconnects, counts the samples it missed while the server was down and
+// marks them in its series, and goes on counting the service.
+func TestWatchSurvivesAServerRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server of its own")
+	}
+	srv, err := localpg.Start(context.Background(), localpg.Options{MaxConnections: 20, StartTimeout: 2 * time.Minute})
+	if err != nil {
+		t.Fatalf("start a server: %v", err)
+	}
+	t.Cleanup(func() { _ = srv.Stop() })
+	const app = "watch-restart"
+	session := func() *pgx.Conn {
+		t.Helper()
+		cfg, err := pgx.ParseConfig(srv.DSN())
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.RuntimeParams["application_name"] = app
+		c, err := pgx.ConnectConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close(context.Background()) })
+		return c
+	}
+	session()
+	p := planFor(t, srv.DSN(), app, "")
+	stage, before := 0, 0
+	run := watchUntil(t, p, "samples after the restart", func(s results.Service) bool {
+		switch {
+		case stage == 0 && s.Samples >= 3:
+			if _, err := srv.Restart(context.Background(), 0); err != nil {
+				t.Fatalf("restart: %v", err)
+			}
+			session() // the service reconnects
+			stage, before = 1, s.Samples
+		case stage == 1:
+			return s.Missed >= 1 && s.Samples >= before+5
+		}
+		return false
+	}, nil)
+	sc := run.Scenarios[0]
+	svc := sc.Service
+	t.Logf("restart: %d samples, %d missed (%s); backends %+v", svc.Samples, svc.Missed, svc.MissedReason, svc.Backends)
+	if svc.Missed < 1 || svc.MissedReason == "" || svc.Backends.Max != 1 {
+		t.Errorf("missed %d (%q), backends %+v: want the samples missed while the server was down, and the one session", svc.Missed, svc.MissedReason, svc.Backends)
+	}
+	gap, after := 0, 0
+	for _, pt := range sc.Series {
+		gap += pt.Missed
+		if gap > 0 && pt.Missed == 0 && pt.Total == 1 {
+			after++
+		}
+	}
+	if gap != svc.Missed {
+		t.Errorf("the series marks %d missed samples, the summary counts %d", gap, svc.Missed)
+	}
+	if after == 0 {
+		t.Errorf("no step after the gap shows the service's session again: %+v", sc.Series)
 	}
 }
