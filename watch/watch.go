@@ -127,7 +127,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 		SchemaVersion:  results.SchemaVersion,
 		PlanrunVersion: cfg.Version,
 		Plan:           results.PlanInfo{Name: p.Name, Description: p.Description, File: p.File, SHA256: p.SHA256},
-		Target: results.Target{URL: redact.DSN(p.Target.URL), ServerVersion: serverVersion, ApplicationName: app,
+		Target: results.Target{URL: redact.DSN(p.Target.URL), ServerVersion: serverVersion, ApplicationName: MonitorApplicationName,
 			Replicas: max(p.Target.Replicas, 1)},
 		Pool: results.Pool{Size: p.Pool.Size, MaxOverflow: p.Pool.MaxOverflow, Timeout: p.Pool.Timeout.D(), Recycle: p.Pool.Recycle.D(),
 			PrePing: p.Pool.PrePing, ConnectTimeout: p.Pool.ConnectTimeout.D(), LeakThreshold: p.Pool.LeakThreshold.D(),
