@@ -24,9 +24,9 @@ func watchRun() *results.Run {
 	}
 	return &results.Run{
 		SchemaVersion: results.SchemaVersion, PlanrunVersion: "test",
-		Plan:   results.PlanInfo{Name: "production", File: "plans/production.yaml"},
-		Target: results.Target{URL: "postgres://app@db/finance", ServerVersion: "16.4", ApplicationName: "planrun-watch", Replicas: 1, MaxConnections: 100},
-		Pool:   results.Pool{Size: 4, MaxOverflow: 2, Timeout: 5 * time.Second},
+		Plan:      results.PlanInfo{Name: "production", File: "plans/production.yaml"},
+		Target:    results.Target{URL: "postgres://app@db/finance", ServerVersion: "16.4", ApplicationName: "planrun-watch", Replicas: 1, MaxConnections: 100},
+		Pool:      results.Pool{Size: 4, MaxOverflow: 2, Timeout: 5 * time.Second},
 		StartedAt: started, FinishedAt: started.Add(48 * time.Hour), Status: results.StatusCompleted, TimeScale: 1,
 		Scenarios: []results.Scenario{{
 			Name: "watch", Status: results.StatusCompleted, StartedAt: started, Planned: 48 * time.Hour, Elapsed: 48 * time.Hour,
