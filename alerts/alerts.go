@@ -28,14 +28,14 @@ const (
 	SourcePostgresExporter Source = "postgres_exporter"
 )
 
-// Sources lists the sources, default first: postgres_exporter, until
-// `planrun watch` serves the service's metrics.
+// Sources lists the sources, default first: postgres_exporter, which
+// needs no new process.
 var Sources = []Source{SourcePostgresExporter, SourceWatch}
 
 // The metrics the watch source reads, labelled by scenario: the service's
 // figures as they stand at each sample. A run of a plan with
-// target.service serves them at --metrics-addr; `planrun watch` is to
-// serve them after the deploy (it is not part of this version yet).
+// target.service serves them at --metrics-addr, and `planrun watch` after
+// the deploy.
 const (
 	MetricUtilization     = "planrun_service_utilization"                     // in use ÷ capacity, 0..1
 	MetricInUse           = "planrun_service_in_use"                          // backends active or idle in transaction
@@ -69,7 +69,10 @@ type Group struct {
 // Limits are the figures the rules hold the pool to, each with where it
 // came from.
 type Limits struct {
-	// Capacity is replicas × (size + max_overflow).
+	// Capacity is replicas × processes × (size + max_overflow): every
+	// pool of every instance of the service (processes is
+	// target.service.processes, 1 without a service). planrun watch
+	// holds the service to the same figure.
 	Capacity int
 	// Utilization is the ceiling of in use ÷ capacity: the lowest
 	// `utilization.*` ceiling among the plan's assertions, else 0.85.
@@ -93,7 +96,7 @@ var ceiling = regexp.MustCompile(`\butilization\.(?:mean|p95|max)\s*(<=|<)\s*([0
 // LimitsOf reads the limits from plan.
 func LimitsOf(p *schema.Plan) Limits {
 	l := Limits{
-		Capacity:          max(p.Target.Replicas, 1) * (p.Pool.Size + p.Pool.MaxOverflow),
+		Capacity:          max(p.Target.Replicas, 1) * processesOf(p) * (p.Pool.Size + p.Pool.MaxOverflow),
 		Utilization:       defaultUtilization,
 		IdleInTransaction: p.Pool.LeakThreshold.D(),
 		Database:          databaseOf(p.Target.URL),
@@ -115,6 +118,14 @@ func LimitsOf(p *schema.Plan) Limits {
 		}
 	}
 	return l
+}
+
+// processesOf is target.service.processes, 1 without a service.
+func processesOf(p *schema.Plan) int {
+	if s := p.Target.Service; s != nil && s.Processes > 1 {
+		return s.Processes
+	}
+	return 1
 }
 
 // databaseOf is the database a PostgreSQL URL or key=value DSN names ("" when none).
@@ -176,7 +187,7 @@ func Rules(p *schema.Plan, src Source) (Group, error) {
 			Labels: labels("critical"),
 			Annotations: map[string]string{
 				"summary":     fmt.Sprintf("Every connection of the pool in use (%d) for %s", l.Capacity, promDuration(capacityFor)),
-				"description": fmt.Sprintf("{{ $value }} backends in use of a capacity of %d (replicas × (size + max_overflow)): new checkouts wait up to pool.timeout, then fail.", l.Capacity),
+				"description": fmt.Sprintf("{{ $value }} backends in use of a capacity of %d (replicas × processes × (size + max_overflow)): new checkouts wait up to pool.timeout, then fail.", l.Capacity),
 				"runbook":     "Look for a leak or a slow statement first (idle in transaction, lock waits); then load-test a larger pool with the plan.",
 			},
 		},

@@ -53,6 +53,11 @@ func TestLimitsComeFromThePlan(t *testing.T) {
 	if bare.Utilization != 0.85 || bare.UtilizationFrom != "" || bare.IdleInTransaction != 20e9 || bare.Database != "" {
 		t.Errorf("a plan without a utilization ceiling, leak threshold or URL: %+v, want 0.85, the pool timeout 20s, no database", bare)
 	}
+	p := plan(t, planText)
+	p.Target.Service = &schema.Service{Processes: 3}
+	if got := LimitsOf(p).Capacity; got != 3*want.Capacity {
+		t.Errorf("a service of 3 processes: capacity %d, want 3 × %d", got, want.Capacity)
+	}
 }
 
 func TestNoPasswordInTheRules(t *testing.T) {

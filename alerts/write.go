@@ -55,7 +55,7 @@ func Write(w io.Writer, p *schema.Plan, src Source, f Format) error {
 		return fmt.Errorf("write the rules: %w", err)
 	}
 	header := fmt.Sprintf("# Alerting rules for plan %q, written by planrun alerts (source %s).\n"+
-		"# Capacity %d (replicas × (size + max_overflow)); utilization ceiling %s; idle in transaction at most %s.\n"+
+		"# Capacity %d (replicas × processes × (size + max_overflow)); utilization ceiling %s; idle in transaction at most %s.\n"+
 		"# Regenerate them when the plan changes; do not edit by hand.\n",
 		p.Name, src, l.Capacity, from(l), promDuration(l.IdleInTransaction))
 	if src == SourcePostgresExporter {

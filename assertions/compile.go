@@ -72,7 +72,10 @@ type compiled struct {
 	// serviceOnly: a built-in check judged only on scenarios that watched
 	// a service under test (results.Scenario.Service set).
 	serviceOnly bool
-	covers      string
+	// watchOnly: a built-in check judged only on a watch
+	// (results.Scenario.Watch).
+	watchOnly bool
+	covers    string
 	// onHTTPOnly is the built-in check judged instead of this one on a
 	// scenario that sends only HTTP requests (nil: this one is).
 	onHTTPOnly *compiled
@@ -196,9 +199,15 @@ func newPlanContext(plan *schema.Plan) *planContext {
 // check with an httpCheck judges that instead, covered by httpCovers: the
 // service's pool, not planrun's, which took no load there. A service
 // check applies only to the scenarios that watched a service under test.
+//
+// On a watch (results.Scenario.Watch: planrun watch, no load) only the
+// checks that read the service's figures are judged (the leak check as
+// its httpCheck), and the watch-only ones: the guide's utilization
+// warning.
 var builtinChecks = []struct {
 	name, check, covers, httpCheck, httpCovers string
-	service                                    bool
+	service, watchOnly                         bool
+	severity                                   schema.Severity
 }{
 	{name: "built-in: operations succeeded", check: "ops - errors > 0", covers: "ops"},
 	{name: "built-in: success rate at least 95%", check: "success_rate >= 0.95", covers: "success_rate"},
@@ -209,7 +218,16 @@ var builtinChecks = []struct {
 	// count or an env the plan does not know).
 	{name: BuiltinServicePool, check: "service.backends.max <= service.capacity && service.connections.max_open <= service.capacity",
 		covers: "service.backends", service: true},
+	// The guide's "set up alerts for pool utilization > 85 %", held over
+	// the whole watch; a plan assertion reading service.utilization
+	// replaces it (and the alerts' ceiling follows that one).
+	{name: BuiltinWatchUtilization, check: "service.utilization.p95 < 0.85", covers: "service.utilization",
+		service: true, watchOnly: true, severity: schema.Warning},
 }
+
+// BuiltinWatchUtilization is the built-in warning of a watch: the
+// service's pool was in use below 85 % of its capacity 95 % of the time.
+const BuiltinWatchUtilization = "built-in: the service's pool stays below 85% utilization (p95)"
 
 // BuiltinServicePool is the built-in check that the service's connections
 // stayed within the capacity the plan describes.
@@ -217,8 +235,8 @@ const BuiltinServicePool = "built-in: the service stays within the pool the plan
 
 func compileBuiltins() []*compiled {
 	pc := &planContext{isOp: map[string]bool{}, service: true}
-	compile := func(name, check, covers string) *compiled {
-		c, errs := compileOne(schema.Assertion{Name: name, Check: schema.Expr{Src: check}}, pc)
+	compile := func(name, check, covers string, severity schema.Severity) *compiled {
+		c, errs := compileOne(schema.Assertion{Name: name, Check: schema.Expr{Src: check}, Severity: severity}, pc)
 		if len(errs) > 0 {
 			panic("built-in check does not compile: " + errs.Error())
 		}
@@ -227,13 +245,14 @@ func compileBuiltins() []*compiled {
 	}
 	out := make([]*compiled, 0, len(builtinChecks))
 	for _, b := range builtinChecks {
-		c := compile(b.name, b.check, b.covers)
-		if c.serviceOnly = b.service; c.serviceOnly {
+		c := compile(b.name, b.check, b.covers, b.severity)
+		c.watchOnly = b.watchOnly
+		if c.serviceOnly = b.service; c.serviceOnly && !c.watchOnly {
 			// the plan's description of the service's pool: configuration
 			c.groups = []string{CriterionConfiguration}
 		}
 		if b.httpCheck != "" {
-			c.onHTTPOnly = compile(b.name, b.httpCheck, b.httpCovers)
+			c.onHTTPOnly = compile(b.name, b.httpCheck, b.httpCovers, b.severity)
 		}
 		out = append(out, c)
 	}

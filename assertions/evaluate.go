@@ -60,7 +60,7 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			less, more = &lessEnv, &moreEnv
 		}
 		for _, c := range s.items {
-			if c.runLevel || !c.appliesTo(sc.Name) {
+			if c.runLevel || !c.appliesOn(sc) {
 				continue
 			}
 			ran[c] = true
@@ -70,13 +70,16 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			judged = append(judged, judgement{c, o})
 		}
 		for _, b := range s.builtins {
-			if b.serviceOnly && sc.Service == nil {
+			if b.serviceOnly && sc.Service == nil || b.watchOnly && !sc.Watch {
 				continue
 			}
-			if sc.HTTPOnly && b.onHTTPOnly != nil {
+			if (sc.HTTPOnly || sc.Watch) && b.onHTTPOnly != nil {
 				b = b.onHTTPOnly
 			}
-			if s.replaced(b, sc.Name) {
+			if sc.Watch && b.watchRead() != "" { // a figure of the load: a watch runs none
+				continue
+			}
+			if s.replaced(b, sc) {
 				continue
 			}
 			o := evaluate(machine, b, &env, sc, base, missing)
@@ -103,11 +106,12 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 	return outcomes, s.verdict(run, judged)
 }
 
-// replaced reports whether a plan assertion that applies to scenario reads
-// the name the built-in check b covers.
-func (s *Set) replaced(b *compiled, scenario string) bool {
+// replaced reports whether a plan assertion that applies to scenario sc
+// reads the name the built-in check b covers. On a watch, one that also
+// reads the load is not judged there, so it replaces nothing.
+func (s *Set) replaced(b *compiled, sc *results.Scenario) bool {
 	for _, c := range s.items {
-		if !c.runLevel && c.appliesTo(scenario) && c.references(b.covers) {
+		if !c.runLevel && c.appliesOn(sc) && c.references(b.covers) && (!sc.Watch || c.watchRead() == "") {
 			return true
 		}
 	}
@@ -258,6 +262,9 @@ func cannotJudge(c *compiled, env *Env, sc *results.Scenario, base *results.Scen
 		return results.OutcomeSkipped, reasonNoRecovery
 	case readsBaseRecovery && base.Recovery == nil:
 		return results.OutcomeSkipped, reasonNoBaselineRecovery
+	}
+	if reason := watchReason(c, sc); reason != "" {
+		return results.OutcomeSkipped, reason
 	}
 	if reason := httpOnlyReason(c, sc, base); reason != "" {
 		return results.OutcomeSkipped, reason

@@ -79,6 +79,8 @@ func (l generatorLimits) measurement(run *results.Run) results.Criterion {
 		c.Reasons = append(c.Reasons, line)
 	}
 	switch {
+	case measured == 0 && len(run.Scenarios) > 0 && run.Scenarios[0].Watch:
+		c.Reasons = []string{"not applicable: a watch runs no load, so there is no load generator to measure"}
 	case measured == 0:
 		c.Reasons = []string{"the load generator did not measure itself (no scenario ran, or the report predates the measurement)"}
 	case len(short) > 0:

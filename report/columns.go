@@ -24,11 +24,12 @@ func headers(names ...string) []string {
 
 // cells returns the values of the figures named in s, as [cell] writes them;
 // a figure of planrun's own pool on a scenario that sent only HTTP requests
-// (results.Scenario.HTTPOnly) is notApplicable.
+// (results.Scenario.HTTPOnly), and a figure of the load on a watch
+// (results.Scenario.Watch), is notApplicable.
 func cells(s *results.Scenario, names ...string) []string {
 	out := make([]string, len(names))
 	for i, n := range names {
-		if s.HTTPOnly && results.ReadsOwnPool(n) {
+		if s.HTTPOnly && results.ReadsOwnPool(n) || s.Watch && !results.WatchMeasures(n) {
 			out[i] = notApplicable
 			continue
 		}

@@ -708,7 +708,36 @@ func poolLine(run *results.Run) string {
 // breaking down by replica: with one replica the breakdown repeats the
 // totals, and a scenario that sent only HTTP requests has none worth
 // showing (planrun's pools took no load).
-func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 && !s.HTTPOnly }
+func hasReplicaBreakdown(s results.Scenario) bool { return len(s.Replicas) > 1 && !noOwnPool(s) }
+
+// noOwnPool reports whether planrun's own pool took no load in s: a
+// scenario that sent only HTTP requests, or a watch (no load at all).
+func noOwnPool(s results.Scenario) bool { return s.HTTPOnly || s.Watch }
+
+// ownPoolText is what the reports show in place of planrun's own pool
+// figures on a scenario where it took no load ([noOwnPool]).
+func ownPoolText(s results.Scenario) string {
+	if s.Watch {
+		return watchText
+	}
+	return httpOnlyText
+}
+
+// watchText is what the reports show in place of planrun's own pool and
+// the load's figures on a watch (planrun watch).
+const watchText = "not applicable: a watch runs no load; it samples the service's backends on the server (see Service)"
+
+// measuredLoad drops the watches from scenarios: the load's tables have
+// nothing to show of them.
+func measuredLoad(scenarios []results.Scenario) []results.Scenario {
+	out := make([]results.Scenario, 0, len(scenarios))
+	for _, s := range scenarios {
+		if !s.Watch {
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // httpOnlyText is what the reports show in place of planrun's own pool
 // figures (connections, utilization, exhaustion, leaks) on a scenario that

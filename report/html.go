@@ -284,13 +284,17 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 		hs.Figures = append(hs.Figures, htmlField{"target rate", humanize.Rate(s.Rate) + "/s"}, htmlField{"dropped", humanize.Int(s.Dropped)})
 	}
 	if len(s.Series) > 0 {
-		hs.Charts = append(hs.Charts, throughputChart(s), latencyOverTimeChart(s))
-		if !s.HTTPOnly { // planrun's pool took no load: a flat zero
+		if !s.Watch { // a watch runs no load: flat zeros
+			hs.Charts = append(hs.Charts, throughputChart(s), latencyOverTimeChart(s))
+		}
+		if !s.HTTPOnly { // planrun's pool took no load: a flat zero; a watch's series are the service's backends
 			hs.Charts = append(hs.Charts, poolChart(run, s))
 		}
 	}
-	hs.Charts = append(hs.Charts, percentileChart(s))
-	hs.Latencies = latencyTable(s)
+	if !s.Watch {
+		hs.Charts = append(hs.Charts, percentileChart(s))
+		hs.Latencies = latencyTable(s)
+	}
 	if len(s.Operations) > 0 {
 		hs.Operations = operationsTable(s)
 	}
@@ -325,7 +329,7 @@ func newHTMLScenario(run *results.Run, s results.Scenario, i int) htmlScenario {
 	}
 	if v := s.Service; v != nil {
 		hs.Service = &htmlService{}
-		for _, r := range serviceRows(v) {
+		for _, r := range serviceRows(v, s.Watch) {
 			hs.Service.Fields = append(hs.Service.Fields, htmlServiceField{r.name, r.value, r.bad})
 		}
 		if rows := serviceLeakRows(v); len(rows) > 0 {
@@ -598,8 +602,8 @@ func poolFields(s results.Scenario) []htmlField {
 		{"leaks", leaksText(s)},
 		{"recovery", recoveryText(s.Recovery, s.Faults)},
 	}
-	if s.HTTPOnly {
-		fields = []htmlField{{"planrun's pool", httpOnlyText}, fields[4]}
+	if noOwnPool(s) {
+		fields = []htmlField{{"planrun's pool", ownPoolText(s)}, fields[4]}
 	}
 	if s.Cancelled > 0 {
 		fields = append(fields, htmlField{"cancelled (not errors)", humanize.Int(s.Cancelled)})

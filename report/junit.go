@@ -230,18 +230,23 @@ func scenarioSuite(s results.Scenario, run *results.Run) junitSuite {
 	if s.Warmup > 0 {
 		props = append(props, junitProperty{"warmup_excluded", humanize.Exact(s.Warmup)})
 	}
-	props = append(props,
-		junitProperty{"throughput", humanize.Rate(s.Throughput) + " ops/s"},
-		junitProperty{"success_rate", humanize.Percent(s.SuccessRate)},
-	)
-	if s.HTTPOnly { // planrun's own pool took no load: its latencies measured nothing
-		props = append(props, junitProperty{"http_only", "true"})
-	} else {
+	switch {
+	case s.Watch: // no load: only the service's figures (its section) were measured
+		props = append(props, junitProperty{"watch", "true"})
+	case s.HTTPOnly: // planrun's own pool took no load: its latencies measured nothing
 		props = append(props,
+			junitProperty{"throughput", humanize.Rate(s.Throughput) + " ops/s"},
+			junitProperty{"success_rate", humanize.Percent(s.SuccessRate)},
+			junitProperty{"http_only", "true"},
+			junitProperty{"op.p95", humanize.Duration(s.Op.P95)})
+	default:
+		props = append(props,
+			junitProperty{"throughput", humanize.Rate(s.Throughput) + " ops/s"},
+			junitProperty{"success_rate", humanize.Percent(s.SuccessRate)},
 			junitProperty{"acquire.p95", humanize.Duration(s.Acquire.P95)},
-			junitProperty{"query.p95", humanize.Duration(s.Query.P95)})
+			junitProperty{"query.p95", humanize.Duration(s.Query.P95)},
+			junitProperty{"op.p95", humanize.Duration(s.Op.P95)})
 	}
-	props = append(props, junitProperty{"op.p95", humanize.Duration(s.Op.P95)})
 	if g := generatorText(s.Generator); g != "" {
 		props = append(props, junitProperty{"load_generator", g})
 	}

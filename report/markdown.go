@@ -88,7 +88,9 @@ func Markdown(w io.Writer, run *results.Run) error {
 	}
 	m.w = &tail
 	if len(run.Scenarios) > 0 {
-		m.details("Latency percentiles", func() { m.latencies(run.Scenarios) })
+		if load := measuredLoad(run.Scenarios); len(load) > 0 {
+			m.details("Latency percentiles", func() { m.latencies(load) })
+		}
 		m.details("Pool diagnostics", func() { m.pool(run.Scenarios) })
 		m.details("Operations", func() { m.operations(run.Scenarios) })
 		if n := errorCount(run.Scenarios); n > 0 {
@@ -379,7 +381,7 @@ func (m *mdWriter) pool(scenarios []results.Scenario) {
 	}
 	ownPool := func(label string, cell func(s results.Scenario) string) []string {
 		return row(label, func(s results.Scenario) string {
-			if s.HTTPOnly {
+			if noOwnPool(s) {
 				return notApplicable
 			}
 			return cell(s)
@@ -483,7 +485,7 @@ func (m *mdWriter) service(scenarios []results.Scenario) {
 	cell := map[[2]string]string{}
 	for i, s := range with {
 		header = append(header, markdown.Text(s.Name))
-		for _, r := range serviceRows(s.Service) {
+		for _, r := range serviceRows(s.Service, s.Watch) {
 			if !slices.Contains(order, r.name) {
 				order = append(order, r.name)
 			}
@@ -596,7 +598,7 @@ func writeCharts(b *strings.Builder, run *results.Run, budget int) {
 	var left []string
 	used, charted := 0, 0
 	for _, s := range run.Scenarios {
-		if len(s.Series) < 2 {
+		if len(s.Series) < 2 || s.Watch { // a watch's charts: the HTML report's
 			continue
 		}
 		var one strings.Builder

@@ -23,7 +23,7 @@ type serviceRow struct {
 // serviceRows lists the section's lines. When the service's backends were
 // not found it says so and shows no figure: they would be zeros standing
 // for nothing.
-func serviceRows(v *results.Service) []serviceRow {
+func serviceRows(v *results.Service, watch bool) []serviceRow {
 	rows := []serviceRow{{"application_name", v.ApplicationName, false}}
 	if v.NotFound != "" {
 		return append(rows, serviceRow{"not found", v.NotFound + " (no service figure was measured)", true})
@@ -38,7 +38,10 @@ func serviceRows(v *results.Service) []serviceRow {
 			plural(int64(v.Capacity), "connection", "connections"))
 	}
 	leaks := serviceRow{"leaks", humanize.Int(int64(v.Leaks)), v.Leaks > 0}
-	if v.DrainNotChecked != "" || !v.DrainChecked {
+	switch {
+	case watch: // a watch has no load to drain: its leaks are the held ones
+		leaks.value += " (idle in transaction past the leak threshold)"
+	case v.DrainNotChecked != "" || !v.DrainChecked:
 		why := v.DrainNotChecked
 		if why == "" {
 			why = "not made"
@@ -47,6 +50,9 @@ func serviceRows(v *results.Service) []serviceRow {
 		leaks.bad = true
 	}
 	conns := "not counted (planrun did not start the service behind its proxy)"
+	if watch {
+		conns = "not counted (a watch has no proxy: see backends)"
+	}
 	if c := v.Connections; c != (results.ServiceConnections{}) {
 		conns = fmt.Sprintf("%s / %s / %s at planrun's proxy", humanize.Int(c.Opened), humanize.Int(c.Closed), humanize.Int(int64(c.MaxOpen)))
 	}

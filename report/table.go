@@ -87,8 +87,10 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 	if len(run.Scenarios) > 0 {
 		tr.section("Load")
 		tr.load(run.Scenarios)
-		tr.section("Latency (p50 / p95 / p99 / max)")
-		tr.latency(run.Scenarios)
+		if load := measuredLoad(run.Scenarios); len(load) > 0 {
+			tr.section("Latency (p50 / p95 / p99 / max)")
+			tr.latency(load)
+		}
 		for _, s := range run.Scenarios {
 			title := "Pool · " + s.Name
 			if w := warmupText(s); w != "" {
@@ -106,7 +108,7 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 			}
 			if s.Service != nil {
 				tr.section("Service · " + s.Name)
-				tr.service(s.Service)
+				tr.service(s.Service, s.Watch)
 			}
 		}
 	}
@@ -402,8 +404,12 @@ func (tr *tableRenderer) pool(s results.Scenario) {
 	if s.Leaks > 0 {
 		rows[3][1] = tr.p.paint(ansiRed, rows[3][1])
 	}
-	if s.HTTPOnly {
-		rows = [][]string{{"planrun's pool", tr.p.paint(ansiDim, httpOnlyText)}}
+	if noOwnPool(s) {
+		rows = [][]string{{"planrun's pool", tr.p.paint(ansiDim, ownPoolText(s))}}
+	}
+	if s.Watch {
+		tr.table(tableSpec{}, rows)
+		return
 	}
 	if s.Recovery != nil {
 		rec := recoveryText(s.Recovery, s.Faults)
@@ -467,9 +473,9 @@ func (tr *tableRenderer) replicas(reps []results.Replica) {
 
 // service writes the service under test's figures, the bad news in red,
 // then its leaks, one row each.
-func (tr *tableRenderer) service(v *results.Service) {
+func (tr *tableRenderer) service(v *results.Service, watch bool) {
 	var rows [][]string
-	for _, r := range serviceRows(v) {
+	for _, r := range serviceRows(v, watch) {
 		value := r.value
 		if r.bad {
 			value = tr.p.paint(ansiRed, value)

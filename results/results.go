@@ -311,6 +311,14 @@ type Scenario struct {
 	// False (omitted) for a scenario with a SQL operation, and in reports
 	// written before it was recorded.
 	HTTPOnly bool `json:"http_only,omitempty"`
+	// Watch is set on the one scenario of a `planrun watch` record: the
+	// service's pool watched from the server for a while, with no load.
+	// Only its Service figures, Elapsed and Series (the service's backends:
+	// InUse, Idle, Total, and Missed samples) are measured; every other
+	// figure is a zero standing for nothing ([WatchMeasures] says which
+	// names are measured). Reports show them as not applicable and
+	// assertions do not judge them there.
+	Watch bool `json:"watch,omitempty"`
 	// NotChecked lists the checks the engine could not make on this
 	// scenario, with why (empty when all were made). An assertion reading a
 	// figure one of them feeds is skipped with the reason, never passed, and
@@ -356,6 +364,14 @@ func ReadsOwnPool(name string) bool {
 		return slices.Contains(OwnPoolErrors, rest)
 	}
 	return slices.Contains(OwnPoolRoots, root)
+}
+
+// WatchMeasures reports whether the assertion name (e.g. "service.leaks",
+// "elapsed") is measured on a watch (Scenario.Watch): the service's
+// figures, the scenario's name and its elapsed time; none of the load's.
+func WatchMeasures(name string) bool {
+	root, _, _ := strings.Cut(name, ".")
+	return root == "service" || root == "scenario" || root == "elapsed"
 }
 
 // MaxSeriesPoints bounds Scenario.Series whatever the run's length.
@@ -714,6 +730,10 @@ type Point struct {
 	InFlight int `json:"in_flight,omitempty"`
 	// Warmup marks a point within the scenario's warm-up period.
 	Warmup bool `json:"warmup,omitempty"`
+	// Missed counts the samples a watch (Scenario.Watch) missed within the
+	// step: the monitor connection was lost, or the server did not answer.
+	// A gap in the series: its levels are not the service's then.
+	Missed int `json:"missed,omitempty"`
 }
 
 // SuccessRate is 1 − errors/ops, 1 when nothing ran: Scenario.SuccessRate
@@ -751,7 +771,8 @@ const (
 // into one point. Counts (ops, errors) add up, saturated at the int64
 // limit rather than wrapped around (a step's counts show a shape; the
 // checked totals are in the scenario); percentiles take the larger value
-// (an upper bound); the point is in the warm-up when both are. Levels
+// (an upper bound); the point is in the warm-up when both are; missed
+// samples add up. Levels
 // depend on rel: for Consecutive points the step's peaks (in use, waiting,
 // in flight) take the larger value, the levels at the step's end (users,
 // idle, total) b's, and the point ends at b.T; for Concurrent points every
@@ -767,6 +788,7 @@ func CombinePoints(a, b Point, rel PointsAre) Point {
 		QueryP95:   max(a.QueryP95, b.QueryP95),
 		OpP95:      max(a.OpP95, b.OpP95),
 		Warmup:     a.Warmup && b.Warmup,
+		Missed:     satInt(a.Missed, b.Missed),
 	}
 	if rel == Concurrent {
 		p.T = a.T

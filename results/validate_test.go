@@ -116,7 +116,7 @@ func TestDecodeRefusesValuesOutOfRange(t *testing.T) {
 		path  []any
 		want  string
 	}{
-		{"service utilization above 1", 1.5, []any{"utilization", "max"}, "scenarios[0] (normal).service.utilization.max is 1.5: it must be from 0 to 1"},
+		{"negative service utilization", -0.5, []any{"utilization", "max"}, "scenarios[0] (normal).service.utilization.max is -0.5: it must not be negative"},
 		{"negative service leaks", -1, []any{"leaks"}, "scenarios[0] (normal).service.leaks is -1"},
 		{"negative idle in transaction", -4, []any{"idle_in_transaction", "max"}, "scenarios[0] (normal).service.idle_in_transaction.max is -4ns"},
 		{"more leak details than leaks", 0, []any{"leaks"}, "scenarios[0] (normal).service.leak_details has 1 leaks, more than the 0 it counts"},

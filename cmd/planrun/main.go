@@ -9,6 +9,7 @@
 //	planrun merge A.json B.json...     merge a plan's segment reports into one run and verdict
 //	planrun schema                     print the plan's JSON Schema
 //	planrun alerts PLAN.yaml           print Prometheus alerting rules from the plan
+//	planrun watch PLAN.yaml --for 48h  hold the deployed service's pool to the plan, from the server
 //	planrun comment RUN.json           post or update the run's pull-request comment (GitHub Actions)
 //	planrun version
 //
@@ -71,6 +72,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdSchema(rest, stdout, stderr)
 	case "alerts":
 		return cmdAlerts(rest, stdout, stderr)
+	case "watch":
+		return cmdWatch(rest, stdout, stderr)
 	case "comment":
 		return cmdComment(rest, stdout, stderr)
 	case "version", "--version":
@@ -100,6 +103,10 @@ Usage:
   planrun schema                       print the plan's JSON Schema
   planrun alerts PLAN.yaml [--format prometheus|prometheusrule] [--source postgres_exporter|watch]
                                        print Prometheus alerting rules from the plan (docs/alerts.md)
+  planrun watch PLAN.yaml [--for 48h] [--interval 1s] [--report-every 1h] [--out DIR] [--format F] [--metrics-addr HOST:PORT]
+                                       watch the deployed service's pool on the plan's server, no load:
+                                       service figures, assertions, live metrics, a report; exit by verdict
+                                       (4 when stopped; docs/watch.md)
   planrun comment RUN.json [--baseline BASE.json] [--name NAME] [--artifact-url URL] [--event PATH]
                                        post the report as one pull-request comment, or update it
                                        (GitHub Actions; exit 0 also when not a pull request or a

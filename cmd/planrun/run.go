@@ -266,6 +266,12 @@ func verdictCode(run *results.Run) int {
 // loadPlan loads, compiles and checks a plan, printing every problem at once.
 // It returns a nil program and the exit code when the plan is invalid.
 func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
+	_, prog, set, code := loadPlanFile(path, opts, stderr)
+	return prog, set, code
+}
+
+// loadPlanFile is [loadPlan] that also returns the plan itself.
+func loadPlanFile(path string, opts engine.Options, stderr io.Writer) (*schema.Plan, *engine.Program, *assertions.Set, int) {
 	// A partial plan still has its args and checks compiled, so every
 	// problem is reported in one pass.
 	plan, err := schema.LoadPartial(path)
@@ -273,7 +279,7 @@ func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Progr
 	collect(&all, err)
 	if plan == nil {
 		printPlanErrors(stderr, all)
-		return nil, nil, ExitUsage
+		return nil, nil, nil, ExitUsage
 	}
 	prog, err := engine.Compile(plan, opts)
 	collect(&all, err)
@@ -282,9 +288,9 @@ func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Progr
 	if len(all) > 0 {
 		all.Sort()
 		printPlanErrors(stderr, all)
-		return nil, nil, ExitUsage
+		return nil, nil, nil, ExitUsage
 	}
-	return prog, set, ExitApproved
+	return plan, prog, set, ExitApproved
 }
 
 func collect(all *schema.Errors, err error) {

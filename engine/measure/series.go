@@ -1,6 +1,7 @@
 package measure
 
 import (
+	"slices"
 	"time"
 
 	"github.com/planrun/planrun/results"
@@ -54,6 +55,17 @@ func (s *Series) Flush() []results.Point {
 		s.npend = 0
 	}
 	return s.points
+}
+
+// Points returns a copy of the series so far, a partial last step
+// included, and leaves the series as it was (Flush ends it): for a report
+// while it still grows.
+func (s *Series) Points() []results.Point {
+	out := slices.Clone(s.points)
+	if s.npend > 0 {
+		out = append(out, s.pending)
+	}
+	return out
 }
 
 // Step is the interval of the points kept.

@@ -65,11 +65,14 @@ const (
 	KindUnreleased = "unreleased"
 )
 
-// Config says what to watch. Only ApplicationName is required.
+// Config says what to watch; the zero value watches every client backend
+// of the monitor's database.
 type Config struct {
 	// ApplicationName finds the service's backends in pg_stat_activity
-	// (exact match). The monitor connection's own backend is never counted,
-	// even when it carries the same name. The monitor's role must be the
+	// (exact match). Empty: every client backend of the monitor
+	// connection's database is the service's (planrun watch of a plan
+	// that names no service). The monitor connection's own backend is
+	// never counted, even when it carries the same name. The monitor's role must be the
 	// service's, a superuser or a member of pg_read_all_stats: the server
 	// hides other roles' state and query (such backends count only in
 	// Backends).
@@ -99,6 +102,10 @@ type Config struct {
 	// OnSample, when set, is called with every sample on the watcher's
 	// goroutine (keep it quick): for a time series or a live view.
 	OnSample func(Sample)
+	// OnMiss, when set, is called with the (redacted) reason of every
+	// missed sample, on the watcher's goroutine (keep it quick): a gap in
+	// a time series.
+	OnMiss func(reason string)
 	// ProxyOpen, when set, counts the connections the service holds open
 	// through planrun's proxy now. At the drain check, a quiet moment, the
 	// watcher counts the service's backends and these together (see
@@ -138,6 +145,9 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
+	if e.ApplicationName == "" {
+		return "no client backend on the database but the monitor's own: nothing uses it"
+	}
 	return fmt.Sprintf("no backend with application_name %q: set target.service.application_name", e.ApplicationName)
 }
 
@@ -181,9 +191,6 @@ type settings struct {
 // owns it and closes it after Stop. ctx bounds the settings' query and,
 // when cancelled, stops sampling (as Stop does).
 func Start(ctx context.Context, conn *pgx.Conn, cfg Config) (*Watcher, error) {
-	if cfg.ApplicationName == "" {
-		return nil, errors.New("servicewatch: no application_name to watch")
-	}
 	if cfg.Interval <= 0 {
 		cfg.Interval = DefaultInterval
 	}
@@ -274,11 +281,15 @@ func (w *Watcher) reconnect(ctx context.Context) bool {
 
 // miss counts a missed sample and keeps the first reason.
 func (w *Watcher) miss(err error) {
+	reason := w.redact(err.Error())
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.missed++
 	if w.missedReason == "" {
-		w.missedReason = w.redact(err.Error())
+		w.missedReason = reason
+	}
+	w.mu.Unlock()
+	if w.cfg.OnMiss != nil {
+		w.cfg.OnMiss(reason)
 	}
 }
 
@@ -299,6 +310,11 @@ type txKey struct {
 	xactStart    time.Time
 }
 
+// ofService selects the service's backends in pg_stat_activity: those
+// with the application_name $1, or, when $1 is empty, every client backend
+// of the monitor's database; the monitor's own backend never.
+const ofService = `($1 <> '' AND application_name = $1 OR $1 = '' AND backend_type = 'client backend' AND datname = current_database()) AND pid <> pg_backend_pid()`
+
 // sampleQuery reads, in one snapshot of pg_stat_activity, the number of
 // client backends of the server and every backend of the service ($1).
 // held marks the backends idle in transaction for at least $2 seconds
@@ -317,7 +333,7 @@ SELECT t.n, b.pid, b.state, b.wait_lock, b.age, b.backend_start, b.xact_start, b
                    coalesce(xact_start, 'epoch') AS xact_start,
                    query
               FROM pg_stat_activity
-             WHERE application_name = $1 AND pid <> pg_backend_pid()
+             WHERE ` + ofService + `
             OFFSET 0) a) b ON true` // OFFSET 0: age is computed once, for the column and for held
 
 // query takes one sample.
@@ -453,7 +469,7 @@ SELECT pid, state,
        coalesce(extract(epoch FROM clock_timestamp() - state_change), 0)::float8,
        coalesce(backend_start, 'epoch'), coalesce(xact_start, 'epoch'), query
   FROM pg_stat_activity
- WHERE application_name = $1 AND pid <> pg_backend_pid()
+ WHERE ` + ofService + `
    AND (state IN ('active', 'fastpath function call') OR state LIKE 'idle in transaction%')`
 
 // Drained is the final check, made by the caller once the load has
@@ -553,7 +569,7 @@ func (w *Watcher) countAtDrain(ctx context.Context, conn *pgx.Conn) *results.Ser
 
 // backendsQuery counts the service's backends, the monitor's own excluded.
 const backendsQuery = `
-SELECT count(*)::int FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`
+SELECT count(*)::int FROM pg_stat_activity WHERE ` + ofService
 
 // checkedOut lists the service's backends that hold a connection now.
 func (w *Watcher) checkedOut(ctx context.Context, conn *pgx.Conn) ([]backendRow, error) {
@@ -637,6 +653,9 @@ func (w *Watcher) Summary() results.Service {
 	}
 	return s
 }
+
+// MaxConnections is the server's max_connections, read at [Start].
+func (w *Watcher) MaxConnections() int { return w.settings.maxConnections }
 
 // NotFound returns s's not-found failure as an error, or nil.
 func NotFound(s results.Service) error {

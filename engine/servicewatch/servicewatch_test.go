@@ -466,3 +466,62 @@ func parsePort(s string) (uint16, error) {
 	n, err := strconv.ParseUint(s, 10, 16)
 	return uint16(n), err
 }
+
+// TestEveryClientBackend: with no application_name, the watcher counts
+// every client backend of its own database, whatever their names, but
+// neither its own backend nor those of another database. The test makes a
+// database of its own, so that no other test's connections are in it.
+func TestEveryClientBackend(t *testing.T) {
+	const db = "svcwatch_every"
+	admin := connect(t, "svcwatch-admin")
+	run(t, admin, "DROP DATABASE IF EXISTS "+db)
+	run(t, admin, "CREATE DATABASE "+db)
+	dbConn := func(app string) *pgx.Conn {
+		t.Helper()
+		cfg, err := pgx.ParseConfig(localpgtest.DSN(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Database = db
+		cfg.RuntimeParams["application_name"] = app
+		conn, err := pgx.ConnectConfig(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+		return conn
+	}
+	t.Cleanup(func() {
+		// the connections close first (cleanups run last in, first out)
+		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
+	})
+	a, b := dbConn("svcwatch-every-a"), dbConn("")
+	dbConn("svcwatch-every-c")
+	run(t, a, "BEGIN")
+	run(t, a, "SELECT 1")
+	run(t, b, "BEGIN")
+	run(t, b, "SELECT 2")
+	connect(t, "svcwatch-every-a") // the same name, another database: not counted
+
+	var got samples
+	w, err := servicewatch.Start(context.Background(), dbConn("svcwatch-every-a"), servicewatch.Config{Capacity: 10, OnSample: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three samples", func() bool { return got.len() >= 3 })
+	if err := w.Found(); err != nil {
+		t.Fatalf("Found: %v", err)
+	}
+	from := got.len()
+	waitFor(t, "three samples after Found", func() bool { return got.len() >= from+3 })
+	w.Stop()
+	for i, s := range got.since(from) {
+		if s.Backends != 3 || s.IdleInTransaction != 2 || s.Idle != 1 || s.InUse != 2 || s.Utilization != 0.2 {
+			t.Errorf("sample %d: %+v, want the 3 client backends of the database (2 idle in transaction, 1 idle), not the monitor's", i, s)
+		}
+	}
+	sum := w.Summary()
+	if sum.ApplicationName != "" || sum.Backends.Max != 3 || sum.NotFound != "" || w.MaxConnections() <= 0 {
+		t.Errorf("summary %+v, max_connections %d: want 3 backends found under no application_name, and the server's limit", sum, w.MaxConnections())
+	}
+}

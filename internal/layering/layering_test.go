@@ -13,6 +13,9 @@
 //   - metrics serves the live stream (package live) and depends on no
 //     package under engine/, so that the engine's sinks never pull the
 //     engine into their readers.
+//   - watch (planrun watch) uses of the engine only the server-side
+//     watcher (engine/servicewatch) and the bounded series
+//     (engine/measure, with engine/pool beneath it).
 package layering_test
 
 import (
@@ -124,6 +127,22 @@ func TestMetricsDoesNotDependOnEngine(t *testing.T) {
 	}
 	if bad := engineDeps(pkgs[0].deps); len(bad) > 0 {
 		t.Errorf("metrics depends on %v: it reads the live stream, never the engine", bad)
+	}
+}
+
+// TestWatchUsesOnlyTheEnginesHelpers: planrun watch (package watch) runs
+// no load: of the engine it uses the server-side watcher and the bounded
+// series (and what they import), never the engine itself.
+func TestWatchUsesOnlyTheEnginesHelpers(t *testing.T) {
+	pkgs := goList(t, "./watch")
+	if len(pkgs) != 1 || !slices.Contains(pkgs[0].deps, module+"/engine/servicewatch") {
+		t.Fatalf("go list ./watch: %+v, want one package depending on engine/servicewatch", pkgs)
+	}
+	allowed := []string{module + "/engine/servicewatch", module + "/engine/measure", module + "/engine/pool"}
+	for _, d := range engineDeps(pkgs[0].deps) {
+		if !slices.Contains(allowed, d) {
+			t.Errorf("watch depends on %s: it may use only %v of the engine", d, allowed)
+		}
 	}
 }
 
