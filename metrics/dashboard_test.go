@@ -92,7 +92,10 @@ func TestMetricsDashboard(t *testing.T) {
 		t.Errorf("no annotation from planrun_fault_active")
 	}
 	for _, n := range []string{"planrun_ops_total", "planrun_errors_total", "planrun_acquire_seconds_bucket",
-		"planrun_op_seconds_bucket", "planrun_pool_in_use", "planrun_pool_waiting", "planrun_generator_lateness_seconds_bucket"} {
+		"planrun_op_seconds_bucket", "planrun_pool_in_use", "planrun_pool_waiting", "planrun_generator_lateness_seconds_bucket",
+		// the service under test, in a run or a watch (and the alerts' series)
+		"planrun_service_in_use", "planrun_service_capacity", "planrun_service_utilization",
+		"planrun_service_idle_in_transaction_max_seconds", "planrun_server_headroom", "planrun_server_max_connections"} {
 		if !used[n] {
 			t.Errorf("no panel uses %s", n)
 		}
