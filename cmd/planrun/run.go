@@ -160,8 +160,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
-	run = report.Redact(run, redact.New(prog.Secrets()...))
+	run = judge(run, prog, set, baseline)
 
 	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, started, stdout, stderr)
 	code = exitCode(run, runErr, stderr)
@@ -171,6 +170,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	live.wait(stop, stderr)
 	return withLostReports(code, lost)
+}
+
+// judge evaluates a finished run's assertions into its verdict (against
+// baseline, when not nil) and returns it with the plan's secrets redacted:
+// what a run and each run of `planrun tune` do between the engine and the
+// reports.
+func judge(run *results.Run, prog *engine.Program, set *assertions.Set, baseline *results.Run) *results.Run {
+	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	return report.Redact(run, redact.New(prog.Secrets()...))
 }
 
 // deliver renders run on stdout in format, writes its report files into
@@ -269,8 +277,14 @@ func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Progr
 	// A partial plan still has its args and checks compiled, so every
 	// problem is reported in one pass.
 	plan, err := schema.LoadPartial(path)
+	return compilePlan(plan, err, opts, stderr)
+}
+
+// compilePlan compiles and checks a plan loaded with schema.LoadPartial
+// (loadErr: what loading it said), as loadPlan does.
+func compilePlan(plan *schema.Plan, loadErr error, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
 	var all schema.Errors
-	collect(&all, err)
+	collect(&all, loadErr)
 	if plan == nil {
 		printPlanErrors(stderr, all)
 		return nil, nil, ExitUsage
