@@ -157,3 +157,40 @@ func summaryOf(rec results.Tuning) string {
 	}
 	return b.String()
 }
+
+// TestTuneReadsTheFirstRunsRecommendations: the model's candidate and the
+// predictions come from the first run's recommendations, matched to a try
+// by its connections.
+func TestTuneReadsTheFirstRunsRecommendations(t *testing.T) {
+	tn := &tuner{rec: results.Tuning{Scenario: "steady"}}
+	run := &results.Run{
+		Scenarios: []results.Scenario{{Name: "steady", Ops: 200, SuccessRate: 0.9,
+			Acquire: results.Latency{P95: 40 * time.Millisecond, P99: 90 * time.Millisecond}, ErrorsBy: map[string]int64{results.ErrAcquireTimeout: 20}}},
+		Recommendations: &results.Recommendations{
+			Pool: results.PoolAdvice{Size: 4, MaxOverflow: 1},
+			Scenarios: []results.ScenarioAdvice{{Scenario: "steady",
+				Current:     results.PoolPrediction{Connections: 2, AcquireP95: 35 * time.Millisecond},
+				Recommended: results.PoolPrediction{Connections: 5, AcquireP95: 3 * time.Millisecond}}},
+		},
+	}
+	tr := results.TuningTry{Size: 2}
+	tn.measure(&tr, run)
+	if tr.AcquireP95 != 40*time.Millisecond || tr.Timeouts != 20 || tr.TimeoutRate != 0.1 || tr.SuccessRate != 0.9 || tr.PredictedP95 != 35*time.Millisecond {
+		t.Errorf("first try %+v", tr)
+	}
+	m := tn.model()
+	if m == nil || m.Size != 4 || m.MaxOverflow != 1 || tn.rec.Model == nil {
+		t.Fatalf("model candidate %+v, want size 4, max_overflow 1", m)
+	}
+	next := results.TuningTry{Size: 4, MaxOverflow: 1}
+	tn.measure(&next, &results.Run{Scenarios: run.Scenarios}) // a later run's recommendations are not read
+	if next.PredictedP95 != 3*time.Millisecond || tn.rec.Note != "" {
+		t.Errorf("model's try %+v, note %q: want the recommended prediction", next, tn.rec.Note)
+	}
+
+	none := &tuner{rec: results.Tuning{Scenario: "steady"}}
+	none.measure(&results.TuningTry{}, &results.Run{})
+	if none.model() != nil || none.rec.Note == "" {
+		t.Errorf("without recommendations: want no candidate and a note, got note %q", none.rec.Note)
+	}
+}
