@@ -139,6 +139,9 @@ func cmdTune(args []string, stdout, stderr io.Writer) int {
 	started := time.Now()
 	res, searchErr := tune.Search(stated, t.model, sizes, overflows, t.try)
 	code = t.finish(res, searchErr)
+	if code == ExitCouldNotRun {
+		fmt.Fprintln(stderr, "planrun: "+t.rec.ExitReason)
+	}
 
 	if t.table {
 		tune.TableSummary(stdout, &t.rec)
@@ -232,6 +235,8 @@ func (t *tuner) try(c tune.Config, why string, repeat bool) (tune.Outcome, error
 	}
 	if run != nil {
 		tr.Label = run.Verdict.Label
+	}
+	if out != tune.Unknown { // judged: its figures describe the configuration
 		t.measure(&tr, run)
 	}
 	tr.Elapsed = time.Since(start)
