@@ -7,6 +7,7 @@
 //	planrun report RUN.json            re-render a saved JSON report (exit 0; --exit-code: the run's code)
 //	planrun compare BASE.json... NEW.json compare saved runs (one or more baselines, then the new run)
 //	planrun merge A.json B.json...     merge a plan's segment reports into one run and verdict
+//	planrun tune PLAN.yaml --scenario NAME find the smallest pool that passes, by runs
 //	planrun schema                     print the plan's JSON Schema
 //	planrun alerts PLAN.yaml           print Prometheus alerting rules from the plan
 //	planrun watch PLAN.yaml --for 48h  hold the deployed service's pool to the plan, from the server
@@ -68,6 +69,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return cmdCompare(rest, stdout, stderr)
 	case "merge":
 		return cmdMerge(rest, stdout, stderr)
+	case "tune":
+		return cmdTune(rest, stdout, stderr)
 	case "schema":
 		return cmdSchema(rest, stdout, stderr)
 	case "alerts":
@@ -100,6 +103,10 @@ Usage:
   planrun merge A.json B.json ... [--out DIR] [--format F] [--plan PATH]
                                        merge the reports of a plan's segments (--segment i/N)
                                        into one run, verdict and exit code (2: they do not fit)
+  planrun tune PLAN.yaml --scenario NAME [--size A..B] [--overflow A..B]
+                                       run one scenario at several pool sizes (bisection) and
+                                       print the smallest that passes the critical assertions
+                                       (exit 0 found, 1 none in the range, 5 inconclusive; docs/tune.md)
   planrun schema                       print the plan's JSON Schema
   planrun alerts PLAN.yaml [--format prometheus|prometheusrule] [--source postgres_exporter|watch]
                                        print Prometheus alerting rules from the plan (docs/alerts.md)
@@ -134,6 +141,14 @@ Run flags:
 
 Preflight flags: --format F, --quiet, --no-color, --segment i/N (as for a run).
 Validate flags: --segment i/N (also checks that the plan can be split so).
+
+Tune flags:
+  --scenario NAME     the scenario to run (required)
+  --size A..B         the pool.size range to bisect (default 1..2×(size+max_overflow)),
+                      max_overflow fixed at the plan's
+  --overflow A..B     then bisect max_overflow over A..B at the size found
+  --time-scale F, --format table|markdown|json|html, --quiet: as for a run
+  --out DIR           also write <plan>_tune_<YYYYMMDD_HHMMSS_mmm>.json/.md/.html into DIR
 
 Report flags:
   --format F          table (default), markdown, json, junit, html

@@ -160,8 +160,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
-	run = report.Redact(run, redact.New(prog.Secrets()...))
+	run = judge(run, prog, set, baseline)
 
 	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, started, stdout, stderr)
 	code = exitCode(run, runErr, stderr)
@@ -171,6 +170,15 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	}
 	live.wait(stop, stderr)
 	return withLostReports(code, lost)
+}
+
+// judge evaluates a finished run's assertions into its verdict (against
+// baseline, when not nil) and returns it with the plan's secrets redacted:
+// what a run and each run of `planrun tune` do between the engine and the
+// reports.
+func judge(run *results.Run, prog *engine.Program, set *assertions.Set, baseline *results.Run) *results.Run {
+	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	return report.Redact(run, redact.New(prog.Secrets()...))
 }
 
 // deliver renders run on stdout in format, writes its report files into
@@ -275,11 +283,21 @@ func loadPlanFile(path string, opts engine.Options, stderr io.Writer) (*schema.P
 	// A partial plan still has its args and checks compiled, so every
 	// problem is reported in one pass.
 	plan, err := schema.LoadPartial(path)
+	prog, set, code := compilePlan(plan, err, opts, stderr)
+	if code != ExitApproved {
+		return nil, nil, nil, code
+	}
+	return plan, prog, set, code
+}
+
+// compilePlan compiles and checks a plan loaded with schema.LoadPartial
+// (loadErr: what loading it said), as loadPlan does.
+func compilePlan(plan *schema.Plan, loadErr error, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
 	var all schema.Errors
-	collect(&all, err)
+	collect(&all, loadErr)
 	if plan == nil {
 		printPlanErrors(stderr, all)
-		return nil, nil, nil, ExitUsage
+		return nil, nil, ExitUsage
 	}
 	prog, err := engine.Compile(plan, opts)
 	collect(&all, err)
@@ -288,9 +306,9 @@ func loadPlanFile(path string, opts engine.Options, stderr io.Writer) (*schema.P
 	if len(all) > 0 {
 		all.Sort()
 		printPlanErrors(stderr, all)
-		return nil, nil, nil, ExitUsage
+		return nil, nil, ExitUsage
 	}
-	return plan, prog, set, ExitApproved
+	return prog, set, ExitApproved
 }
 
 func collect(all *schema.Errors, err error) {
