@@ -224,7 +224,16 @@ func (c *Comparison) Markdown(w io.Writer) error {
 		}
 		rows = append(rows, cells.text)
 	}
+	// The summary and the ranked regressions above say what matters; the
+	// table of every figure compared is folded, as GitHub shows <details>,
+	// so a pull request's comment stays short.
+	if _, err := fmt.Fprintf(w, "<details><summary>%s compared</summary>\n\n", humanize.Count(int64(len(rows)), "figure", "figures")); err != nil {
+		return fmt.Errorf("compare: write: %w", err)
+	}
 	if err := markdown.Table(w, header, "llrrrrrl", rows); err != nil {
+		return fmt.Errorf("compare: write: %w", err)
+	}
+	if _, err := io.WriteString(w, "\n</details>\n"); err != nil {
 		return fmt.Errorf("compare: write: %w", err)
 	}
 	return nil

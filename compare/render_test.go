@@ -2,6 +2,7 @@ package compare_test
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,6 +20,10 @@ const hostile = "``</details><h1>x</h1>\x1b[31m\x00\a\b\r\x7f\u009b"
 // carry hostile text: the markdown holds no HTML and shows the names as
 // text, and neither output holds a control character (the colour table
 // aside, whose own codes are the only ones).
+// ownFold is the only HTML the markdown writes itself: the fold of the
+// table of every figure compared.
+var ownFold = regexp.MustCompile(`^(<details><summary>[0-9,]+ figures? compared</summary>|</details>)\n?$`)
+
 func TestHostileNames(t *testing.T) {
 	name := "peak" + hostile
 	base := run(scenario(name, nil), scenario("gone"+hostile, nil))
@@ -40,8 +45,10 @@ func TestHostileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.HTML) > 0 {
-		t.Errorf("raw HTML in the markdown: %q\n%s", doc.HTML, md.String())
+	for _, h := range doc.HTML {
+		if !ownFold.MatchString(h) {
+			t.Errorf("raw HTML in the markdown: %q\n%s", h, md.String())
+		}
 	}
 	shown := "peak``" + `</details><h1>x</h1>\x1b[31m\x00\x07\x08\x0d\x7f\u009b`
 	// Markdown folds the CR, a line break, into a space.
