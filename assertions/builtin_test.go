@@ -55,36 +55,36 @@ func TestBuiltins(t *testing.T) {
 	}{
 		{
 			name: "healthy scenario passes the built-ins", sc: scenario("peak"), pass: true,
-			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "every operation failed: not approved whatever the plan checks", sc: allFailed,
 			as:       []schema.Assertion{assertion("fast", "acquire.p95 < 1s")},
-			outcomes: "fast@peak=pass *built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=fail *built-in: no connection leaks@peak=pass",
+			outcomes: "fast@peak=pass *built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=fail *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			// success_rate is 1 when nothing ran: the ops built-in catches it.
 			name: "no operation ran", sc: nothingRan,
-			outcomes: "*built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "*built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "leaks fail the verdict", sc: leaky,
-			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=fail",
+			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=fail *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a plan assertion on the same name replaces the built-in", sc: allFailed, pass: false,
 			as:       []schema.Assertion{assertion("degrades gracefully", "success_rate >= 0")},
-			outcomes: "degrades gracefully@peak=pass *built-in: operations succeeded@peak=fail *built-in: no connection leaks@peak=pass",
+			outcomes: "degrades gracefully@peak=pass *built-in: operations succeeded@peak=fail *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a warning on leaks replaces the critical built-in", sc: leaky, pass: true,
 			as:       []schema.Assertion{{Name: "leaks", Check: schema.Expr{Src: "leaks == 0"}, Severity: schema.Warning}},
-			outcomes: "leaks@peak=fail *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass",
+			outcomes: "leaks@peak=fail *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a baseline comparison does not replace the built-in", sc: scenario("peak"), pass: true,
 			as:       []schema.Assertion{assertion("baseline was clean", "baseline.success_rate >= 0.95")},
-			outcomes: "baseline was clean@peak=skipped *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "baseline was clean@peak=skipped *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "built-ins off and no assertion: nothing was checked", sc: scenario("peak"), noBuiltins: true,

@@ -190,7 +190,8 @@ func newPlanContext(plan *schema.Plan) *planContext {
 	return pc
 }
 
-// builtinChecks are planrun's own critical checks, applied to every scenario
+// builtinChecks are planrun's own checks (critical unless severity says
+// otherwise), applied to every scenario
 // unless a plan assertion on the same name (covers) applies to it. On a
 // scenario that sends only HTTP requests (results.Scenario.HTTPOnly) a
 // check with an httpCheck judges that instead, covered by httpCovers: the
@@ -199,6 +200,8 @@ func newPlanContext(plan *schema.Plan) *planContext {
 var builtinChecks = []struct {
 	name, check, covers, httpCheck, httpCovers string
 	service                                    bool
+	// severity is critical unless set (a warning is reported only).
+	severity results.Severity
 }{
 	{name: "built-in: operations succeeded", check: "ops - errors > 0", covers: "ops"},
 	{name: "built-in: success rate at least 95%", check: "success_rate >= 0.95", covers: "success_rate"},
@@ -209,6 +212,10 @@ var builtinChecks = []struct {
 	// count or an env the plan does not know).
 	{name: BuiltinServicePool, check: "service.backends.max <= service.capacity && service.connections.max_open <= service.capacity",
 		covers: "service.backends", service: true},
+	// The guide's warning indicator: a pool busy above 85 % most of the
+	// time needs resizing soon (a capacity signal, not a blocker). Judged
+	// only where planrun's own pool took load (a scenario with SQL).
+	{name: "built-in: pool utilization below 85% sustained", check: "utilization.p95 < 0.85", covers: "utilization", severity: results.SeverityWarning},
 }
 
 // BuiltinServicePool is the built-in check that the service's connections
@@ -228,6 +235,9 @@ func compileBuiltins() []*compiled {
 	out := make([]*compiled, 0, len(builtinChecks))
 	for _, b := range builtinChecks {
 		c := compile(b.name, b.check, b.covers)
+		if b.severity != "" {
+			c.severity = b.severity
+		}
 		if c.serviceOnly = b.service; c.serviceOnly {
 			// the plan's description of the service's pool: configuration
 			c.groups = []string{CriterionConfiguration}

@@ -15,6 +15,7 @@ import (
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/recommend"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -113,7 +114,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	prog, set, code := loadPlan(path, engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
+	plan, prog, set, code := loadPlanWith(path, engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}
@@ -161,6 +162,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	run.Recommendations = recommend.For(run, plan)
 	run = report.Redact(run, redact.New(prog.Secrets()...))
 
 	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, started, stdout, stderr)
@@ -266,6 +268,13 @@ func verdictCode(run *results.Run) int {
 // loadPlan loads, compiles and checks a plan, printing every problem at once.
 // It returns a nil program and the exit code when the plan is invalid.
 func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Program, *assertions.Set, int) {
+	_, prog, set, code := loadPlanWith(path, opts, stderr)
+	return prog, set, code
+}
+
+// loadPlanWith is loadPlan that also returns the plan itself (nil with
+// the program).
+func loadPlanWith(path string, opts engine.Options, stderr io.Writer) (*schema.Plan, *engine.Program, *assertions.Set, int) {
 	// A partial plan still has its args and checks compiled, so every
 	// problem is reported in one pass.
 	plan, err := schema.LoadPartial(path)
@@ -273,7 +282,7 @@ func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Progr
 	collect(&all, err)
 	if plan == nil {
 		printPlanErrors(stderr, all)
-		return nil, nil, ExitUsage
+		return nil, nil, nil, ExitUsage
 	}
 	prog, err := engine.Compile(plan, opts)
 	collect(&all, err)
@@ -282,9 +291,9 @@ func loadPlan(path string, opts engine.Options, stderr io.Writer) (*engine.Progr
 	if len(all) > 0 {
 		all.Sort()
 		printPlanErrors(stderr, all)
-		return nil, nil, ExitUsage
+		return nil, nil, nil, ExitUsage
 	}
-	return prog, set, ExitApproved
+	return plan, prog, set, ExitApproved
 }
 
 func collect(all *schema.Errors, err error) {
