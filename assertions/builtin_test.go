@@ -317,3 +317,45 @@ func TestBuiltinServicePool(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinUtilizationWarning: the guide's warning indicator is a
+// built-in warning on every scenario with SQL: a busy pool warns without
+// failing the verdict, a plan assertion reading utilization replaces it,
+// and a scenario that sends only HTTP requests is not judged on it.
+func TestBuiltinUtilizationWarning(t *testing.T) {
+	const name = "built-in: pool utilization below 85% sustained"
+	find := func(os []results.Outcome) *results.Outcome {
+		for i := range os {
+			if os[i].Builtin && os[i].Name == name {
+				return &os[i]
+			}
+		}
+		return nil
+	}
+	calm := scenario("peak")
+	calm.Utilization.P95 = 0.5
+	busy := scenario("peak")
+	busy.Utilization.P95 = 0.97
+	httpOnly := scenario("peak")
+	httpOnly.HTTPOnly = true
+
+	outcomes, _ := judge(t, run(calm), false)
+	if o := find(outcomes); o == nil || o.Status != results.OutcomePass || o.Severity != results.SeverityWarning || o.Check != "utilization.p95 < 0.85" {
+		t.Errorf("calm pool: %+v, want a passed warning on utilization.p95 < 0.85", o)
+	}
+	outcomes, v := judge(t, run(busy), false)
+	if o := find(outcomes); o == nil || o.Status != results.OutcomeFail || o.Severity != results.SeverityWarning {
+		t.Errorf("busy pool: %+v, want a failed warning", o)
+	}
+	if !v.Pass {
+		t.Errorf("a failed utilization warning failed the verdict: %+v", v)
+	}
+	outcomes, _ = judge(t, run(busy), false, assertion("room to grow", "utilization.mean < 0.99"))
+	if o := find(outcomes); o != nil {
+		t.Errorf("a plan assertion reading utilization did not replace the built-in: %+v", o)
+	}
+	outcomes, _ = judge(t, run(httpOnly), false)
+	if o := find(outcomes); o != nil {
+		t.Errorf("judged on a scenario that sends only HTTP requests: %+v", o)
+	}
+}

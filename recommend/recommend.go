@@ -139,6 +139,9 @@ type input struct {
 	currentErr, leastErr, recErr error
 	leastC                       int
 	leastOK                      bool
+	// spreadLo and spreadHi bound the acquire p95 the model gives runs as
+	// short as the measured one (0, 0: not computed).
+	spreadLo, spreadHi time.Duration
 }
 
 // For returns the advice for run, or nil when no scenario can be modelled
@@ -198,6 +201,7 @@ func For(run *results.Run, plan *schema.Plan) *results.Recommendations {
 	parallel(ins, func(in *input) {
 		in.current, in.currentErr = poolmodel.Simulate(in.w, poolmodel.Config{Connections: cur.Capacity(), Timeout: timeout}, in.opts)
 		in.leastC, in.least, in.leastOK, in.leastErr = poolmodel.Smallest(in.w, timeout, 1, in.upper(cur.Capacity()), in.meets, in.opts)
+		in.spreadLo, in.spreadHi = spread(in, poolmodel.Config{Connections: cur.Capacity(), Timeout: timeout})
 	})
 	for _, in := range ins {
 		adv := results.ScenarioAdvice{Scenario: in.sc.Name, Rate: acquireRate(in.sc), HoldMean: in.sc.Hold.Mean, HoldP95: in.sc.Hold.P95,
@@ -382,8 +386,38 @@ func predictionOf(p poolmodel.Prediction) results.PoolPrediction {
 		TimeoutRate: p.TimeoutRate, Utilization: p.Utilization}
 }
 
+// SpreadRuns is the number of runs as short as the measured one the model
+// simulates (with other seeds) to see how far a short run's acquire p95
+// strays from a long run's: a measured p95 within the middle 90 % of theirs
+// is as close as a run that short can be.
+const SpreadRuns = 20
+
+// spread returns the 5th and 95th percentiles of the acquire p95 over
+// SpreadRuns simulated runs with as many acquires as the scenario measured
+// (0, 0 when it measured Acquires or more, or for a stage modelled alone).
+func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
+	n := int(in.sc.Acquire.Count)
+	if n >= Acquires || n < 1 || in.staged != "" {
+		return 0, 0
+	}
+	p95s := make([]time.Duration, 0, SpreadRuns)
+	for k := range SpreadRuns {
+		opts := in.opts
+		opts.Acquires, opts.Seed = n, Seed+1+uint64(k)
+		p, err := poolmodel.Simulate(in.w, c, opts)
+		if err != nil {
+			return 0, 0
+		}
+		p95s = append(p95s, p.Wait.P95)
+	}
+	slices.Sort(p95s)
+	return p95s[SpreadRuns/20], p95s[SpreadRuns-1-SpreadRuns/20]
+}
+
 // trust compares the prediction for the configuration that ran with what
-// was measured: within Margin of the measured acquire p95, or Floor.
+// was measured: trusted when within Margin of the measured acquire p95 (or
+// Floor), or, for a run shorter than the simulation, within the spread of
+// the p95 the model gives runs as short as it (see [spread]).
 func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 	if in.staged != "" && in.w.Users == 0 {
 		return false, fmt.Sprintf("not compared: the model takes %s, while the measured figures span every stage; confirm with `planrun tune`", in.staged)
@@ -393,8 +427,15 @@ func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 	if diff.Abs() <= allowed {
 		return true, ""
 	}
-	why := fmt.Sprintf("the model predicts acquire p95 %s for the pool that ran, measured %s (beyond the %.0f%% or %s margin)",
+	if in.spreadHi > 0 && measured.AcquireP95 >= in.spreadLo-Floor && measured.AcquireP95 <= in.spreadHi+Floor {
+		return true, ""
+	}
+	why := fmt.Sprintf("the model predicts acquire p95 %s for the pool that ran, measured %s (beyond the %.0f%% or %s margin",
 		humanize.Duration(current.AcquireP95), humanize.Duration(measured.AcquireP95), Margin*100, humanize.Duration(Floor))
+	if in.spreadHi > 0 {
+		why += fmt.Sprintf(", and outside the %s..%s that runs as short as this one give in the model", humanize.Duration(in.spreadLo), humanize.Duration(in.spreadHi))
+	}
+	why += ")"
 	sc := in.sc
 	switch {
 	case sc.Lag.Count > 0 && sc.Lag.P99 > schema.DefaultMaxLag:
@@ -404,7 +445,7 @@ func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 	case diff < 0:
 		why += ": the measured waits are longer than the queue explains (hold times that changed during the run, connections opened under load, or the database slowing down)"
 	default:
-		why += ": the measured waits are shorter than the model's (the load was not stationary)"
+		why += ": the measured waits are shorter than the model's (the load or the hold times were not stationary)"
 	}
 	return false, why + "; lean on `planrun tune`"
 }
