@@ -323,8 +323,11 @@ func inputOf(run *results.Run, plan *schema.Plan, sc *results.Scenario) (*input,
 	if sc.Ops > 0 {
 		in.measured.TimeoutRate = float64(sc.ErrorsBy[results.ErrAcquireTimeout]) / float64(sc.Ops)
 	}
+	// Each replica (application instance) has a pool of its own and gets
+	// its share of the load (round-robin; the model sees one pool).
+	replicas := max(run.Target.Replicas, 1)
 	if sc.Model == results.ModelOpen {
-		in.w.Rate = acquireRate(sc)
+		in.w.Rate = acquireRate(sc) / float64(replicas)
 		if in.w.Rate <= 0 {
 			return nil, fmt.Errorf("no measured window to take its rate from")
 		}
@@ -336,7 +339,7 @@ func inputOf(run *results.Run, plan *schema.Plan, sc *results.Scenario) (*input,
 		}
 		return in, nil
 	}
-	in.w.Users = max(sc.MaxUsers, 1)
+	in.w.Users = max((sc.MaxUsers+replicas-1)/replicas, 1)
 	switch {
 	case in.plan != nil:
 		// --time-scale does not scale think times (engine.Options).
@@ -370,7 +373,7 @@ func heaviest(run *results.Run, sc *results.Scenario, in *input) {
 		scale = 1
 	}
 	dur := time.Duration(float64(top.Duration.D()) * scale)
-	rate := float64(top.Rate) * perArrival
+	rate := float64(top.Rate) * perArrival / float64(max(run.Target.Replicas, 1))
 	n := int(math.Round(rate * dur.Seconds()))
 	if rate <= 0 || n < 1 {
 		return
