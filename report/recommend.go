@@ -42,9 +42,17 @@ func recSettingsRows(run *results.Run, r *results.Recommendations) [][]string {
 		}
 		return s
 	}
+	// The scenario that set a value explains it (the others are in the
+	// per-scenario rows and the JSON).
+	deciding := func(prefix string, v int) string {
+		if s := joined(fmt.Sprintf("%s %d:", prefix, v)); s != "" {
+			return s
+		}
+		return joined(prefix + " ")
+	}
 	rows := [][]string{
-		{"pool.size", strconv.Itoa(cur.Size), strconv.Itoa(p.Size), joined("size ")},
-		{"pool.max_overflow", strconv.Itoa(cur.MaxOverflow), strconv.Itoa(p.MaxOverflow), joined("max_overflow ")},
+		{"pool.size", strconv.Itoa(cur.Size), strconv.Itoa(p.Size), deciding("size", p.Size)},
+		{"pool.max_overflow", strconv.Itoa(cur.MaxOverflow), strconv.Itoa(p.MaxOverflow), deciding("max_overflow", p.MaxOverflow)},
 		{"pool.timeout", humanize.Duration(cur.Timeout), humanize.Duration(p.Timeout), joined("timeout")},
 	}
 	b := r.Budget

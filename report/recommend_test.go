@@ -28,6 +28,7 @@ func RecommendRun() *results.Run {
 				Measured: pred(50, 312*ms, 890*ms, 0, 0.97), Current: pred(50, 240*ms, 700*ms, 0, 0.99), Recommended: pred(110, 150*ms, 190*ms, 0, 0.87)},
 		},
 		Pool: results.PoolAdvice{Size: 24, MaxOverflow: 86, Timeout: 30 * time.Second, Reasons: []string{
+			"size 3: the smallest pool that meets acquire.p95 < 200ms, no timeouts at peak (not the deciding scenario)",
 			"size 24: the smallest pool that meets acquire.p95 < 200ms, no timeouts at normal (25 users, hold mean 12ms; predicted p95 2ms, p99 9ms)",
 			"max_overflow 86: stress needs 110 connections for acquire.max < 8s, no timeouts (100 users, hold mean 44ms; predicted p95 150ms, max 1.2s)",
 			"timeout 30s: kept; the longest predicted wait with the recommended pool is 1.2s (stress)",
@@ -62,6 +63,9 @@ func TestRecommendationSection(t *testing.T) {
 				t.Errorf("%s: no %q in the recommendations", format, want)
 			}
 		}
+	}
+	if out := string(render(t, "markdown", RecommendRun(), report.Options{})); strings.Contains(out, "not the deciding scenario") {
+		t.Error("the size row explains the size with a scenario that did not set it")
 	}
 	if out := string(render(t, "table", FailingRun(), report.Options{})); strings.Contains(out, "Recommendations") {
 		t.Error("a run without advice shows a Recommendations section")
