@@ -420,7 +420,9 @@ func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
 // trust compares the prediction for the configuration that ran with what
 // was measured: trusted when within Margin of the measured acquire p95 (or
 // Floor), or, for a run shorter than the simulation, within the spread of
-// the p95 the model gives runs as short as it (see [spread]).
+// the p95 the model gives runs as short as it (see [spread]) when that
+// spread is at most half as wide as the prediction; a wider one means the run
+// was too short to check the model at its load.
 func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 	if in.staged != "" && in.w.Users == 0 {
 		return false, fmt.Sprintf("not compared: the model takes %s, while the measured figures span every stage; confirm with `planrun tune`", in.staged)
@@ -430,11 +432,19 @@ func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 	if diff.Abs() <= allowed {
 		return true, ""
 	}
-	if in.spreadHi > 0 && measured.AcquireP95 >= in.spreadLo-Floor && measured.AcquireP95 <= in.spreadHi+Floor {
+	// The spread counts only when it is narrow enough to tell: at most
+	// half as wide as the prediction (about ±25 %).
+	narrow := in.spreadHi > 0 && in.spreadHi-in.spreadLo <= max(current.AcquireP95/2, 2*Floor)
+	if narrow && measured.AcquireP95 >= in.spreadLo-Floor && measured.AcquireP95 <= in.spreadHi+Floor {
 		return true, ""
 	}
 	why := fmt.Sprintf("the model predicts acquire p95 %s for the pool that ran, measured %s (beyond the %.0f%% or %s margin",
 		humanize.Duration(current.AcquireP95), humanize.Duration(measured.AcquireP95), Margin*100, humanize.Duration(Floor))
+	if in.spreadHi > 0 && !narrow {
+		why += fmt.Sprintf("; the run is too short to check the model at this load: runs as short give a p95 from %s to %s in the model)",
+			humanize.Duration(in.spreadLo), humanize.Duration(in.spreadHi))
+		return false, why + "; lean on a longer run or `planrun tune`"
+	}
 	if in.spreadHi > 0 {
 		why += fmt.Sprintf(", and outside the %s..%s that runs as short as this one give in the model", humanize.Duration(in.spreadLo), humanize.Duration(in.spreadHi))
 	}

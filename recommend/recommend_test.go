@@ -310,3 +310,17 @@ func TestSettingsFromPreflight(t *testing.T) {
 		t.Errorf("settings %v, want %v", got, want)
 	}
 }
+
+// TestTooShortToTell: near saturation a short run's p95 can be almost
+// anything in the model; the scenario is then not trusted, because the run
+// could not check the model, whatever it measured.
+func TestTooShortToTell(t *testing.T) {
+	sc := openScenario("busy", 290, 20*ms, 20*ms) // 6 connections, ρ ≈ 0.97, 2,900 acquires
+	run := testRun(sc)
+	p := For(run, nil).Scenarios[0].Current.AcquireP95
+	run.Scenarios[0].Acquire.P95 = p / 2
+	a := For(run, nil).Scenarios[0]
+	if a.Trusted || !strings.Contains(a.Why, "too short to check the model") {
+		t.Errorf("predicted %v, measured %v: trusted %v, why %q; want not trusted, too short", p, p/2, a.Trusted, a.Why)
+	}
+}
