@@ -28,15 +28,15 @@ func TestMain(m *testing.M) { os.Exit(localpgtest.Main(m)) }
 // machine whose every core was busy (its waits include waiting for a CPU).
 func TestPredictsTheRunThatRan(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs 3 × 7 s of load")
+		t.Skip("runs 3 × 16 s of load")
 	}
 	for _, tc := range []struct {
 		name, scenario string
 		judged         bool
 	}{
-		{"open fixed hold", "{name: s, rate: 120/s, arrival: poisson, duration: 8s, warmup: 1s}", true},
-		{"open ranged hold", "{name: s, rate: 120/s, arrival: poisson, duration: 8s, warmup: 1s}", true},
-		{"closed", "{name: s, users: 6, think: 10ms..30ms, duration: 8s, warmup: 1s}", false},
+		{"open fixed hold", "{name: s, rate: 120/s, arrival: poisson, duration: 16s, warmup: 1s}", true},
+		{"open ranged hold", "{name: s, rate: 120/s, arrival: poisson, duration: 16s, warmup: 1s}", true},
+		{"closed", "{name: s, users: 6, think: 10ms..30ms, duration: 16s, warmup: 1s}", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			hold := "20ms"

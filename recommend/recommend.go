@@ -391,11 +391,11 @@ func predictionOf(p poolmodel.Prediction) results.PoolPrediction {
 
 // SpreadRuns is the number of runs as short as the measured one the model
 // simulates (with other seeds) to see how far a short run's acquire p95
-// strays from a long run's: a measured p95 within the middle 90 % of theirs
+// strays from a long run's: a measured p95 within the middle 95 % of theirs
 // is as close as a run that short can be.
-const SpreadRuns = 20
+const SpreadRuns = 40
 
-// spread returns the 5th and 95th percentiles of the acquire p95 over
+// spread returns the 2.5th and 97.5th percentiles of the acquire p95 over
 // SpreadRuns simulated runs with as many acquires as the scenario measured
 // (0, 0 when it measured Acquires or more, or for a stage modelled alone).
 func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
@@ -414,7 +414,7 @@ func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
 		p95s = append(p95s, p.Wait.P95)
 	}
 	slices.Sort(p95s)
-	return p95s[SpreadRuns/20], p95s[SpreadRuns-1-SpreadRuns/20]
+	return p95s[SpreadRuns/40], p95s[SpreadRuns-1-SpreadRuns/40]
 }
 
 // trust compares the prediction for the configuration that ran with what
