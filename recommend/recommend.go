@@ -201,7 +201,9 @@ func For(run *results.Run, plan *schema.Plan) *results.Recommendations {
 	parallel(ins, func(in *input) {
 		in.current, in.currentErr = poolmodel.Simulate(in.w, poolmodel.Config{Connections: cur.Capacity(), Timeout: timeout}, in.opts)
 		in.leastC, in.least, in.leastOK, in.leastErr = poolmodel.Smallest(in.w, timeout, 1, in.upper(cur.Capacity()), in.meets, in.opts)
-		in.spreadLo, in.spreadHi = spread(in, poolmodel.Config{Connections: cur.Capacity(), Timeout: timeout})
+		if in.currentErr == nil && !withinMargin(in.current.Wait.P95, in.measured.AcquireP95) {
+			in.spreadLo, in.spreadHi = spread(in, poolmodel.Config{Connections: cur.Capacity(), Timeout: timeout})
+		}
 	})
 	for _, in := range ins {
 		adv := results.ScenarioAdvice{Scenario: in.sc.Name, Rate: acquireRate(in.sc), HoldMean: in.sc.Hold.Mean, HoldP95: in.sc.Hold.P95,
@@ -389,22 +391,35 @@ func predictionOf(p poolmodel.Prediction) results.PoolPrediction {
 		TimeoutRate: p.TimeoutRate, Utilization: p.Utilization}
 }
 
+// withinMargin reports whether a predicted acquire p95 is within Margin of
+// the measured one, or within Floor.
+func withinMargin(predicted, measured time.Duration) bool {
+	return (predicted - measured).Abs() <= max(time.Duration(Margin*float64(measured)), Floor)
+}
+
 // SpreadRuns is the number of runs as short as the measured one the model
 // simulates (with other seeds) to see how far a short run's acquire p95
 // strays from a long run's: a measured p95 within the middle 95 % of theirs
 // is as close as a run that short can be.
 const SpreadRuns = 40
 
+// spreadBudget bounds the acquires simulated for one spread: fewer runs
+// (at least 10) for a run with many acquires.
+const spreadBudget = 400_000
+
 // spread returns the 2.5th and 97.5th percentiles of the acquire p95 over
 // SpreadRuns simulated runs with as many acquires as the scenario measured
-// (0, 0 when it measured Acquires or more, or for a stage modelled alone).
+// (fewer runs, down to 10, past spreadBudget acquires; the extremes then),
+// or 0, 0 when it measured Acquires or more, or for a stage modelled alone.
+// It is computed only for a prediction beyond the margin.
 func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
 	n := int(in.sc.Acquire.Count)
 	if n >= Acquires || n < 1 || in.staged != "" {
 		return 0, 0
 	}
-	p95s := make([]time.Duration, 0, SpreadRuns)
-	for k := range SpreadRuns {
+	runs := min(SpreadRuns, max(10, spreadBudget/n))
+	p95s := make([]time.Duration, 0, runs)
+	for k := range runs {
 		opts := in.opts
 		opts.Acquires, opts.Seed = n, Seed+1+uint64(k)
 		p, err := poolmodel.Simulate(in.w, c, opts)
@@ -414,7 +429,8 @@ func spread(in *input, c poolmodel.Config) (lo, hi time.Duration) {
 		p95s = append(p95s, p.Wait.P95)
 	}
 	slices.Sort(p95s)
-	return p95s[SpreadRuns/40], p95s[SpreadRuns-1-SpreadRuns/40]
+	cut := runs / 40 // 2.5 % at each end (none below 40 runs: the extremes)
+	return p95s[cut], p95s[runs-1-cut]
 }
 
 // trust compares the prediction for the configuration that ran with what
@@ -428,8 +444,7 @@ func trust(in *input, measured, current results.PoolPrediction) (bool, string) {
 		return false, fmt.Sprintf("not compared: the model takes %s, while the measured figures span every stage; confirm with `planrun tune`", in.staged)
 	}
 	diff := current.AcquireP95 - measured.AcquireP95
-	allowed := max(time.Duration(Margin*float64(measured.AcquireP95)), Floor)
-	if diff.Abs() <= allowed {
+	if withinMargin(current.AcquireP95, measured.AcquireP95) {
 		return true, ""
 	}
 	// The spread counts only when it is narrow enough to tell: at most
