@@ -238,6 +238,14 @@ func For(run *results.Run, plan *schema.Plan) *results.Recommendations {
 		}
 	}
 
+	if run.TimeScale > 0 && run.TimeScale != 1 {
+		for _, in := range ins {
+			if in.staged != "" && in.w.Users == 0 {
+				note("%s: its heaviest stage is modelled as long as this run ran it (--time-scale %g): at the plan's length it builds a longer queue, so the max_overflow it needs may be larger; recommend from a run at full length.",
+					in.sc.Name, run.TimeScale)
+			}
+		}
+	}
 	rec.Budget = budget(run, plan, size+overflow, note)
 	rec.Settings = settings(run)
 	bottleneck(run, ins, note)

@@ -259,6 +259,10 @@ func TestPlanGivesStagesAndThink(t *testing.T) {
 	if s.Trusted || !strings.Contains(s.Why, "heaviest stage alone, 1,000/s for 2s (2,000 acquires)") {
 		t.Errorf("surge: trusted %v, why %q", s.Trusted, s.Why)
 	}
+	run.TimeScale = 0.1
+	if n := strings.Join(For(run, plan).Notes, "\n"); !strings.Contains(n, "surge: its heaviest stage is modelled as long as this run ran it (--time-scale 0.1)") {
+		t.Errorf("a time-scaled surge: notes %q do not say so", n)
+	}
 	reasons := strings.Join(rec.Pool.Reasons, "\n")
 	for _, want := range []string{"at normal (10 users, think 20ms..80ms", "surge needs", "acquire.max < 8s, no timeouts"} {
 		if !strings.Contains(reasons, want) {
