@@ -55,36 +55,36 @@ func TestBuiltins(t *testing.T) {
 	}{
 		{
 			name: "healthy scenario passes the built-ins", sc: scenario("peak"), pass: true,
-			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "every operation failed: not approved whatever the plan checks", sc: allFailed,
 			as:       []schema.Assertion{assertion("fast", "acquire.p95 < 1s")},
-			outcomes: "fast@peak=pass *built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=fail *built-in: no connection leaks@peak=pass",
+			outcomes: "fast@peak=pass *built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=fail *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			// success_rate is 1 when nothing ran: the ops built-in catches it.
 			name: "no operation ran", sc: nothingRan,
-			outcomes: "*built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "*built-in: operations succeeded@peak=fail *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "leaks fail the verdict", sc: leaky,
-			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=fail",
+			outcomes: "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=fail *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a plan assertion on the same name replaces the built-in", sc: allFailed, pass: false,
 			as:       []schema.Assertion{assertion("degrades gracefully", "success_rate >= 0")},
-			outcomes: "degrades gracefully@peak=pass *built-in: operations succeeded@peak=fail *built-in: no connection leaks@peak=pass",
+			outcomes: "degrades gracefully@peak=pass *built-in: operations succeeded@peak=fail *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a warning on leaks replaces the critical built-in", sc: leaky, pass: true,
 			as:       []schema.Assertion{{Name: "leaks", Check: schema.Expr{Src: "leaks == 0"}, Severity: schema.Warning}},
-			outcomes: "leaks@peak=fail *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass",
+			outcomes: "leaks@peak=fail *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "a baseline comparison does not replace the built-in", sc: scenario("peak"), pass: true,
 			as:       []schema.Assertion{assertion("baseline was clean", "baseline.success_rate >= 0.95")},
-			outcomes: "baseline was clean@peak=skipped *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass",
+			outcomes: "baseline was clean@peak=skipped *built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=pass *built-in: pool utilization below 85% sustained@peak=fail",
 		},
 		{
 			name: "built-ins off and no assertion: nothing was checked", sc: scenario("peak"), noBuiltins: true,
@@ -315,5 +315,47 @@ func TestBuiltinServicePool(t *testing.T) {
 				t.Errorf("%s: the configuration criterion did not fail: %+v", tc.name, v.Criteria)
 			}
 		}
+	}
+}
+
+// TestBuiltinUtilizationWarning: the guide's warning indicator is a
+// built-in warning on every scenario with SQL: a busy pool warns without
+// failing the verdict, a plan assertion reading utilization replaces it,
+// and a scenario that sends only HTTP requests is not judged on it.
+func TestBuiltinUtilizationWarning(t *testing.T) {
+	const name = "built-in: pool utilization below 85% sustained"
+	find := func(os []results.Outcome) *results.Outcome {
+		for i := range os {
+			if os[i].Builtin && os[i].Name == name {
+				return &os[i]
+			}
+		}
+		return nil
+	}
+	calm := scenario("peak")
+	calm.Utilization.P95 = 0.5
+	busy := scenario("peak")
+	busy.Utilization.P95 = 0.97
+	httpOnly := scenario("peak")
+	httpOnly.HTTPOnly = true
+
+	outcomes, _ := judge(t, run(calm), false)
+	if o := find(outcomes); o == nil || o.Status != results.OutcomePass || o.Severity != results.SeverityWarning || o.Check != "utilization.p95 < 0.85" {
+		t.Errorf("calm pool: %+v, want a passed warning on utilization.p95 < 0.85", o)
+	}
+	outcomes, v := judge(t, run(busy), false)
+	if o := find(outcomes); o == nil || o.Status != results.OutcomeFail || o.Severity != results.SeverityWarning {
+		t.Errorf("busy pool: %+v, want a failed warning", o)
+	}
+	if !v.Pass {
+		t.Errorf("a failed utilization warning failed the verdict: %+v", v)
+	}
+	outcomes, _ = judge(t, run(busy), false, assertion("room to grow", "utilization.mean < 0.99"))
+	if o := find(outcomes); o != nil {
+		t.Errorf("a plan assertion reading utilization did not replace the built-in: %+v", o)
+	}
+	outcomes, _ = judge(t, run(httpOnly), false)
+	if o := find(outcomes); o != nil {
+		t.Errorf("judged on a scenario that sends only HTTP requests: %+v", o)
 	}
 }

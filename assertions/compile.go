@@ -193,7 +193,8 @@ func newPlanContext(plan *schema.Plan) *planContext {
 	return pc
 }
 
-// builtinChecks are planrun's own critical checks, applied to every scenario
+// builtinChecks are planrun's own checks (critical unless severity says
+// otherwise), applied to every scenario
 // unless a plan assertion on the same name (covers) applies to it. On a
 // scenario that sends only HTTP requests (results.Scenario.HTTPOnly) a
 // check with an httpCheck judges that instead, covered by httpCovers: the
@@ -223,6 +224,10 @@ var builtinChecks = []struct {
 	// replaces it (and the alerts' ceiling follows that one).
 	{name: BuiltinWatchUtilization, check: "service.utilization.p95 < 0.85", covers: "service.utilization",
 		service: true, watchOnly: true, severity: schema.Warning},
+	// The guide's warning indicator: a pool busy above 85 % most of the
+	// time needs resizing soon (a capacity signal, not a blocker). Judged
+	// only where planrun's own pool took load (a scenario with SQL).
+	{name: "built-in: pool utilization below 85% sustained", check: "utilization.p95 < 0.85", covers: "utilization", severity: schema.Warning},
 }
 
 // BuiltinWatchUtilization is the built-in warning of a watch: the

@@ -75,6 +75,8 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			}
 			if (sc.HTTPOnly || sc.Watch) && b.onHTTPOnly != nil {
 				b = b.onHTTPOnly
+			} else if sc.HTTPOnly && b.ownPoolRead(false) != "" {
+				continue // planrun's own pool took no load there
 			}
 			if sc.Watch && b.watchRead() != "" { // a figure of the load: a watch runs none
 				continue

@@ -94,7 +94,7 @@ func TestNotMeasuredIsSkippedNeverPassed(t *testing.T) {
 // the verdict is NOT APPROVED.
 func TestBuiltinLeakCheckNotMeasured(t *testing.T) {
 	outcomes, v := judge(t, run(withoutServerLeakCheck("peak")), false)
-	if got, want := summary(outcomes), "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=skipped"; got != want {
+	if got, want := summary(outcomes), "*built-in: operations succeeded@peak=pass *built-in: success rate at least 95%@peak=pass *built-in: no connection leaks@peak=skipped *built-in: pool utilization below 85% sustained@peak=fail"; got != want {
 		t.Fatalf("outcomes %s, want %s", got, want)
 	}
 	if o := outcomes[2]; !o.Unmeasured || !strings.Contains(o.Reason, "check server_leaks was not made") {

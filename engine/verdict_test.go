@@ -77,7 +77,9 @@ assertions:
 		t.Errorf("verdict %q (%s), want %q: every figure is far inside its threshold", r.Verdict.Label, r.Verdict.Reason, schema.DefaultVerdictPass)
 	}
 	for _, o := range r.Assertions {
-		if o.Undecided {
+		// The built-in utilization warning may be undecided: a pool of
+		// SELECT 1 is busy for less than the band.
+		if o.Undecided && o.Severity == results.SeverityCritical {
 			t.Errorf("%s on %s undecided: %s", o.Name, o.Scenario, o.Band)
 		}
 	}
@@ -106,7 +108,7 @@ scenarios:
 		t.Errorf("verdict %q (%s), want %q", r.Verdict.Label, r.Verdict.Reason, schema.DefaultVerdictFail)
 	}
 	for _, o := range r.Assertions {
-		if o.Status == results.OutcomeFail && o.Undecided {
+		if o.Status == results.OutcomeFail && o.Undecided && o.Severity == results.SeverityCritical {
 			t.Errorf("%s undecided: %s", o.Name, o.Band)
 		}
 	}

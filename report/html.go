@@ -57,8 +57,10 @@ type htmlView struct {
 	Overview     *htmlTable
 	Scenarios    []htmlScenario
 	Assertions   *htmlTable
-	Preflight    *htmlTable
-	RunContext   []htmlField
+	// Recommendations is the advice for the pool (nil without one).
+	Recommendations *htmlRecommendations
+	Preflight       *htmlTable
+	RunContext      []htmlField
 }
 
 type htmlField struct{ Name, Value string }
@@ -198,6 +200,7 @@ func newHTMLView(run *results.Run) htmlView {
 		v.Preflight = t
 	}
 	v.RunContext = runContextFields(run)
+	v.Recommendations = newHTMLRecommendations(run)
 	return v
 }
 

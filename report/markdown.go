@@ -86,6 +86,10 @@ func Markdown(w io.Writer, run *results.Run) error {
 		m.printf("### Certificate\n\n")
 		m.criteria(run.Verdict.Criteria)
 	}
+	if run.Recommendations != nil {
+		m.printf("### Recommendations\n\n")
+		m.recommendations(run)
+	}
 	m.w = &tail
 	if len(run.Scenarios) > 0 {
 		if load := measuredLoad(run.Scenarios); len(load) > 0 {

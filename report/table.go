@@ -116,6 +116,10 @@ func Table(w io.Writer, run *results.Run, opts Options) error {
 		tr.section("Assertions")
 		tr.assertions(run.Assertions)
 	}
+	if run.Recommendations != nil {
+		tr.section("Recommendations")
+		tr.recommendations(run)
+	}
 	if len(run.Verdict.Criteria) > 0 {
 		tr.section("Certificate")
 		tr.criteria(run.Verdict.Criteria)

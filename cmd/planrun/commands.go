@@ -12,6 +12,7 @@ import (
 	"github.com/planrun/planrun/compare"
 	"github.com/planrun/planrun/engine"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/recommend"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -105,6 +106,11 @@ func cmdReport(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "planrun: %v\n", err)
 		return ExitUsage
+	}
+	if run.Recommendations == nil {
+		// A report written before planrun recommended: from its figures
+		// and assertion outcomes alone (no plan).
+		run.Recommendations = recommend.For(run, nil)
 	}
 	color := !*noColor && isTerminal(stdout) && *format == "table"
 	if err := report.Render(stdout, *format, run, report.Options{Color: color}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/redact"
 	"github.com/planrun/planrun/merge"
+	"github.com/planrun/planrun/recommend"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -82,6 +83,7 @@ func cmdMerge(args []string, stdout, stderr io.Writer) int {
 	}
 
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	run.Recommendations = recommend.For(run, plan)
 	run = report.Redact(run, redact.New(redact.Passwords(plan.Target.URL)...))
 	lost := !deliver(run, *format, !*noColor && isTerminal(stdout) && *format == "table", *out, time.Now(), stdout, stderr)
 	return withLostReports(exitCode(run, nil, stderr), lost)

@@ -95,7 +95,7 @@ func TestBaselineRegression(t *testing.T) {
 	}
 	failed := map[string]bool{}
 	for _, o := range decodeRun(t, slow).Assertions {
-		if o.Status == results.OutcomeFail {
+		if o.Status == results.OutcomeFail && !o.Builtin { // the utilization warning may fail too
 			failed[o.Name] = true
 			if !strings.Contains(o.Actual, "baseline.") {
 				t.Errorf("the actual value should show the baseline figure: %q", o.Actual)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/planrun/planrun/internal/hdr"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 )
@@ -178,5 +181,39 @@ func TestReportAndCompareRefuseValuesOutOfRange(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReportRecomputesRecommendations: `planrun report` on a saved run
+// without recommendations (a report of an older planrun) computes them
+// from the run alone, in every format.
+func TestReportRecomputesRecommendations(t *testing.T) {
+	h := hdrhistogram.New(results.HistogramLowest, results.HistogramHighest, results.HistogramSigFigs)
+	for i := range 1000 {
+		_ = h.RecordValue(int64(10*time.Millisecond + time.Duration(i)*20*time.Microsecond))
+	}
+	path := savedRun(t, "old", func(r *results.Run) {
+		r.Status = results.StatusCompleted
+		r.Pool = results.Pool{Size: 4, MaxOverflow: 2, Timeout: 5 * time.Second}
+		r.Target.Replicas = 1
+		r.Scenarios = []results.Scenario{{Name: "normal", Mix: "m", Status: results.StatusCompleted, Model: results.ModelOpen, Rate: 100,
+			Arrivals: 1000, Planned: 10 * time.Second, Elapsed: 10 * time.Second, Ops: 1000, SuccessRate: 1,
+			Acquire: results.Latency{Count: 1000, P95: time.Millisecond, P99: time.Millisecond, Max: time.Millisecond}, Hold: hdr.Summarize(h)}}
+	}, true)
+	var out, errOut bytes.Buffer
+	if code := cmdReport([]string{"--format", "json", path}, &out, &errOut); code != ExitApproved {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	var got results.Run
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	r := got.Recommendations
+	if r == nil || len(r.Scenarios) != 1 || r.Pool.Size < 1 || r.Target.Limit != 200*time.Millisecond {
+		t.Fatalf("recommendations %+v, want the guide's target and one scenario", r)
+	}
+	out.Reset()
+	if code := cmdReport([]string{"--format", "markdown", path}, &out, &errOut); code != ExitApproved || !strings.Contains(out.String(), "### Recommendations") {
+		t.Errorf("markdown (exit %d) has no recommendations:\n%s", code, out.String())
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/planrun/planrun/internal/humanize"
 	"github.com/planrun/planrun/internal/printable"
 	"github.com/planrun/planrun/internal/redact"
+	"github.com/planrun/planrun/recommend"
 	"github.com/planrun/planrun/report"
 	"github.com/planrun/planrun/results"
 	"github.com/planrun/planrun/schema"
@@ -113,7 +114,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	prog, set, code := loadPlan(path, engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
+	plan, prog, set, code := loadPlanFile(path, engine.Options{TimeScale: f.timeScale, Scenarios: f.scenarios, Segment: f.segment.segment(stderr)}, stderr)
 	if prog == nil {
 		return code
 	}
@@ -160,7 +161,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	if !f.quiet && tty {
 		fmt.Fprint(stderr, "\r\033[K")
 	}
-	run = judge(run, prog, set, baseline)
+	run = judge(run, plan, prog, set, baseline)
 
 	lost := !deliver(run, f.format, !f.noColor && isTerminal(stdout) && f.format == "table", f.out, started, stdout, stderr)
 	code = exitCode(run, runErr, stderr)
@@ -176,8 +177,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 // baseline, when not nil) and returns it with the plan's secrets redacted:
 // what a run and each run of `planrun tune` do between the engine and the
 // reports.
-func judge(run *results.Run, prog *engine.Program, set *assertions.Set, baseline *results.Run) *results.Run {
+func judge(run *results.Run, plan *schema.Plan, prog *engine.Program, set *assertions.Set, baseline *results.Run) *results.Run {
 	run.Assertions, run.Verdict = set.Evaluate(run, baseline)
+	run.Recommendations = recommend.For(run, plan)
 	return report.Redact(run, redact.New(prog.Secrets()...))
 }
 

@@ -212,7 +212,7 @@ func (t *tuner) try(c tune.Config, why string, repeat bool) (tune.Outcome, error
 	var out tune.Outcome
 	var stop error
 	if run != nil && runErr == nil {
-		run = judge(run, prog, set, nil)
+		run = judge(run, &p, prog, set, nil)
 	}
 	switch {
 	case runErr != nil:
