@@ -78,8 +78,10 @@ type PoolAdvice struct {
 	MaxOverflow int           `json:"max_overflow"`
 	Timeout     time.Duration `json:"timeout"`
 	Reasons     []string      `json:"reasons,omitempty"`
-	// Confirmed says that a run at this configuration passed the plan's
-	// critical assertions (set by `planrun tune`).
+	// Confirmed says that runs confirmed it: `planrun tune` found the
+	// smallest configuration that passes the plan's critical assertions
+	// within ±1 connection (size + max_overflow) of this one (set by tune
+	// on the recommendations it reports; false in a run's report).
 	Confirmed bool `json:"confirmed,omitempty"`
 }
 

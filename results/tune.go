@@ -41,6 +41,10 @@ type Tuning struct {
 	// Note is set when the first run's recommendations were missing or did
 	// not cover the scenario (so nothing is predicted).
 	Note string `json:"note,omitempty"`
+	// Recommendations are the first run's recommendations (nil when it made
+	// none), with Pool.Confirmed set when the search found the smallest
+	// passing configuration within ±1 connection of Pool (tune.Confirms).
+	Recommendations *Recommendations `json:"recommendations,omitempty"`
 }
 
 // TuningConfig is a pool configuration.

@@ -116,11 +116,68 @@ func summary(t *results.Tuning) []string {
 	} else {
 		out = append(out, "No configuration tried passed.")
 	}
+	if line := confirmation(t); line != "" {
+		out = append(out, line)
+	}
 	out = append(out, t.ExitReason)
 	if t.Note != "" {
 		out = append(out, t.Note)
 	}
 	return out
+}
+
+// confirmation says whether the runs confirmed the model's recommendation
+// (Confirms), with the evidence: the smallest passing configuration and the
+// largest failing one with fewer connections. Empty without a
+// recommendation.
+func confirmation(t *results.Tuning) string {
+	m := t.Model
+	if m == nil {
+		return ""
+	}
+	model := fmt.Sprintf("The model's recommendation (size %d + %d)", m.Size, m.MaxOverflow)
+	s := t.Smallest
+	switch {
+	case s == nil:
+		return model + " was not confirmed: no configuration tried passed."
+	case t.Exit != "found":
+		return model + " was neither confirmed nor refuted: the search stopped before it proved the smallest passing configuration."
+	}
+	evidence := evidence(t, *s)
+	if Confirms(Config{Size: m.Size, MaxOverflow: m.MaxOverflow}, Config{Size: s.Size, MaxOverflow: s.MaxOverflow}) {
+		return model + " confirmed by runs: " + evidence + "."
+	}
+	d := (s.Size + s.MaxOverflow) - (m.Size + m.MaxOverflow)
+	more := "more"
+	if d < 0 {
+		d, more = -d, "fewer"
+	}
+	return fmt.Sprintf("%s not confirmed by runs: %s (%d connections %s than recommended).", model, evidence, d, more)
+}
+
+// evidence is "3 + 0 fails, 4 + 0 passes": the largest configuration with
+// fewer connections than smallest that conclusively failed (its last
+// conclusive try), and smallest.
+func evidence(t *results.Tuning, s results.TuningConfig) string {
+	n := s.Size + s.MaxOverflow
+	var fail *results.TuningTry
+	last := map[results.TuningConfig]results.TuningTry{}
+	for _, tr := range t.Tries {
+		if tr.Verdict == results.TunePass || tr.Verdict == results.TuneFail {
+			last[results.TuningConfig{Size: tr.Size, MaxOverflow: tr.MaxOverflow}] = tr
+		}
+	}
+	for _, tr := range t.Tries {
+		if c := tr.Size + tr.MaxOverflow; c < n && last[results.TuningConfig{Size: tr.Size, MaxOverflow: tr.MaxOverflow}].Verdict == results.TuneFail &&
+			(fail == nil || c > fail.Size+fail.MaxOverflow) {
+			fail = &tr
+		}
+	}
+	pass := fmt.Sprintf("size %d + %d passes", s.Size, s.MaxOverflow)
+	if fail == nil {
+		return pass + ", and none with fewer connections was seen to fail"
+	}
+	return fmt.Sprintf("size %d + %d fails, %s", fail.Size, fail.MaxOverflow, pass)
 }
 
 // chartPoint is one configuration on the chart: measured and predicted

@@ -96,3 +96,46 @@ func TestRenderContent(t *testing.T) {
 		t.Error("junit: want an error")
 	}
 }
+
+// TestConfirmationLine: the summary says whether the runs confirmed the
+// model's recommendation (within ±1 connection), with the evidence.
+func TestConfirmationLine(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		edit     func(*results.Tuning)
+		want     string
+		confirms bool
+	}{
+		{"same", func(*results.Tuning) {}, "The model's recommendation (size 4 + 0) confirmed by runs: size 3 + 0 fails, size 4 + 0 passes.", true},
+		{"one more", func(r *results.Tuning) { r.Model = &results.TuningConfig{Size: 3} },
+			"The model's recommendation (size 3 + 0) confirmed by runs: size 3 + 0 fails, size 4 + 0 passes.", true},
+		{"two fewer", func(r *results.Tuning) { r.Model = &results.TuningConfig{Size: 6} },
+			"The model's recommendation (size 6 + 0) not confirmed by runs: size 3 + 0 fails, size 4 + 0 passes (2 connections fewer than recommended).", false},
+		{"none passed", func(r *results.Tuning) { r.Smallest, r.Exit = nil, "none_passes" },
+			"The model's recommendation (size 4 + 0) was not confirmed: no configuration tried passed.", false},
+		{"stopped early", func(r *results.Tuning) { r.Exit = "inconclusive" }, "was neither confirmed nor refuted", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fixture()
+			tt.edit(r)
+			var b bytes.Buffer
+			tune.TableSummary(&b, r)
+			if !strings.Contains(b.String(), tt.want) {
+				t.Errorf("summary lacks %q:\n%s", tt.want, b.String())
+			}
+			if r.Smallest != nil {
+				got := tune.Confirms(tune.Config{Size: r.Model.Size, MaxOverflow: r.Model.MaxOverflow}, tune.Config{Size: r.Smallest.Size, MaxOverflow: r.Smallest.MaxOverflow})
+				if got != tt.confirms && r.Exit == "found" {
+					t.Errorf("Confirms = %v, want %v", got, tt.confirms)
+				}
+			}
+		})
+	}
+	r := fixture()
+	r.Model = nil
+	var b bytes.Buffer
+	tune.TableSummary(&b, r)
+	if strings.Contains(b.String(), "recommendation (") {
+		t.Errorf("without a model: no confirmation line:\n%s", b.String())
+	}
+}

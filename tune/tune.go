@@ -62,6 +62,20 @@ func (r Range) Contains(v int) bool { return v >= r.From && v <= r.To }
 
 func (r Range) String() string { return fmt.Sprintf("%d..%d", r.From, r.To) }
 
+// ConfirmWithin is how many connections (size + max_overflow) the smallest
+// passing configuration may lie from the model's recommendation for the
+// runs to confirm it: the bisection's own resolution, since a size at the
+// edge of the target passes or fails by the run's noise.
+const ConfirmWithin = 1
+
+// Confirms reports whether runs that found smallest to be the smallest
+// passing configuration confirm the model's recommendation: their
+// connections differ by at most ConfirmWithin.
+func Confirms(model, smallest Config) bool {
+	d := (smallest.Size + smallest.MaxOverflow) - (model.Size + model.MaxOverflow)
+	return d >= -ConfirmWithin && d <= ConfirmWithin
+}
+
 // Why a configuration was tried.
 const (
 	WhyPlan     = "plan"     // the configuration the plan states
@@ -109,8 +123,9 @@ type Result struct {
 }
 
 // Search tries plan (the plan's configuration), then the model's candidate
-// (model is called after plan's try, which may have made it; nil, or a nil
-// or equal candidate, skips it), then bisects size over sizes
+// (model is called after plan's try, which may have made it; nil, a nil
+// or equal candidate, or one whose size is outside sizes, skips it), then
+// bisects size over sizes
 // with max_overflow fixed at plan's, and then, when overflows is not nil
 // and a size passed, max_overflow over *overflows at that size. Outcomes
 // already known (plan's, model's) narrow the bisections; a bisection
@@ -127,7 +142,10 @@ func Search(plan Config, model func() *Config, sizes Range, overflows *Range, tr
 		return fail(err)
 	}
 	if model != nil {
-		if m := model(); m != nil && *m != plan {
+		// A candidate outside the sizes asked for is not tried: --size
+		// bounds the search, and a pass beyond it would contradict "none
+		// in the range passes".
+		if m := model(); m != nil && *m != plan && sizes.Contains(m.Size) {
 			if _, err := s.outcome(*m, WhyModel); err != nil {
 				return fail(err)
 			}

@@ -78,6 +78,14 @@ func TestSearch(t *testing.T) {
 			triedSize: []int{5, 4, 2, 3},
 		},
 		{
+			name: "a model candidate outside the sizes asked for is not tried",
+			w:    world{minSize: 4},
+			plan: cfg(2, 0), model: ptr(cfg(4, 0)), sizes: tune.Range{From: 1, To: 2},
+			// plan 2 fails, so 1 does too; the model's 4 would pass but is beyond --size
+			stop: tune.StopNone, found: false, bracket: tune.Bracket{Fail: 2, Pass: 3},
+			triedSize: []int{2},
+		},
+		{
 			name: "a model candidate at another max_overflow is not evidence for the size bisection",
 			w:    world{minSize: 2},
 			plan: cfg(4, 1), model: ptr(cfg(1, 0)), sizes: tune.Range{From: 1, To: 4},

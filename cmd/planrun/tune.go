@@ -263,6 +263,7 @@ func (t *tuner) measure(tr *results.TuningTry, run *results.Run) {
 	if !t.firstDone {
 		t.firstDone = true
 		t.first = run.Recommendations
+		t.rec.Recommendations = t.first
 		t.predicted = map[int]time.Duration{}
 		switch {
 		case t.first == nil:
@@ -332,6 +333,12 @@ func (t *tuner) finish(res tune.Result, err error) int {
 	r := &t.rec
 	if res.Found {
 		r.Smallest = &results.TuningConfig{Size: res.Smallest.Size, MaxOverflow: res.Smallest.MaxOverflow}
+	}
+	// Runs confirm the model's recommendation when the search proved the
+	// smallest passing configuration (not an interrupted or inconclusive
+	// search's best so far) within ±1 connection of it.
+	if rc := r.Recommendations; rc != nil && r.Model != nil && res.Found && err == nil && res.Stop == tune.StopFound {
+		rc.Pool.Confirmed = tune.Confirms(tune.Config{Size: rc.Pool.Size, MaxOverflow: rc.Pool.MaxOverflow}, res.Smallest)
 	}
 	r.SizeBracket = results.TuningBracket{FailedAt: res.Size.Fail, PassedAt: res.Size.Pass}
 	bracket := func() string {
