@@ -58,6 +58,9 @@ type tuneFlags struct {
 	format    string
 	out       string
 	quiet     bool
+	// poolEnv names the service's env variables that set its pool, when
+	// tune varies the service's own pool (target.service with start).
+	poolEnv servicePoolEnv
 }
 
 // cmdTune runs one scenario at several pool configurations to find the
@@ -76,6 +79,8 @@ func cmdTune(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&f.format, "format", "table", "stdout format: "+strings.Join(tune.Formats, ", "))
 	fs.StringVar(&f.out, "out", "", "directory for the tuning's JSON, markdown and HTML")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress on stderr")
+	fs.StringVar(&f.poolEnv.size, "size-env", "", "with target.service that planrun starts: the service's env variable that sets its pool size (e.g. POOL_SIZE); each run starts the service with the candidate's")
+	fs.StringVar(&f.poolEnv.overflow, "overflow-env", "", "the service's env variable that sets its max_overflow (e.g. POOL_MAX_OVERFLOW), as --size-env")
 	path, ok := oneArg(fs, args, stderr, "tune takes exactly one plan file (see planrun help)")
 	if !ok {
 		return ExitUsage
@@ -110,6 +115,10 @@ func cmdTune(args []string, stdout, stderr io.Writer) int {
 	if prog == nil {
 		return code
 	}
+	if err := f.poolEnv.check(plan); err != nil {
+		fmt.Fprintf(stderr, "planrun: %v\n", err)
+		return ExitUsage
+	}
 	// Every run gets the same seed, hence the same arrivals and picks: the
 	// configurations differ by their pool alone.
 	seed := prog.Seed
@@ -129,7 +138,7 @@ func cmdTune(args []string, stdout, stderr io.Writer) int {
 	sig := catchStops(stderr, tty, os.Exit)
 	defer sig.Release()
 
-	t := &tuner{plan: plan, opts: opts, stdout: stdout, stderr: stderr, quiet: f.quiet, table: f.format == "table", sig: sig,
+	t := &tuner{plan: plan, opts: opts, poolEnv: f.poolEnv, stdout: stdout, stderr: stderr, quiet: f.quiet, table: f.format == "table", sig: sig,
 		rec: results.Tuning{PlanrunVersion: version, Plan: prog.Plan, Scenario: f.scenario, TimeScale: f.timeScale, Seed: seed,
 			Stated: results.TuningConfig{Size: stated.Size, MaxOverflow: stated.MaxOverflow},
 			Sizes:  results.TuningRange{From: sizes.From, To: sizes.To}}}
@@ -163,14 +172,15 @@ func cmdTune(args []string, stdout, stderr io.Writer) int {
 
 // tuner runs the tries of one tuning and keeps their record.
 type tuner struct {
-	plan   *schema.Plan
-	opts   engine.Options
-	stdout io.Writer
-	stderr io.Writer
-	quiet  bool
-	table  bool // rows go to stdout as they complete
-	sig    *stops
-	rec    results.Tuning
+	plan    *schema.Plan
+	poolEnv servicePoolEnv
+	opts    engine.Options
+	stdout  io.Writer
+	stderr  io.Writer
+	quiet   bool
+	table   bool // rows go to stdout as they complete
+	sig     *stops
+	rec     results.Tuning
 	// first is the first run's recommendations (nil: none yet, or it made none).
 	first     *results.Recommendations
 	firstDone bool
@@ -195,6 +205,7 @@ func (t *tuner) try(c tune.Config, why string, repeat bool) (tune.Outcome, error
 	}
 	p := *t.plan
 	p.Pool.Size, p.Pool.MaxOverflow = c.Size, c.MaxOverflow
+	p.Target.Service = t.poolEnv.apply(p.Target.Service, c)
 	prog, set, code := compilePlan(&p, nil, t.opts, t.stderr)
 	if prog == nil {
 		return tune.Unknown, &couldNotRun{fmt.Sprintf("the plan does not compile with %s (exit %d)", c, code)}
