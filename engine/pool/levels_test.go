@@ -72,10 +72,12 @@ func TestLevelLog(t *testing.T) {
 	take()
 	st := p.Stats()
 
-	// Hundreds on an idle machine; a starved one runs fewer operations,
-	// and each acquire not handed over by a release moves the level.
-	if want := min(20, int(st.Acquires)/4); len(log) < want {
-		t.Fatalf("%d level changes logged over %d acquires, want at least %d (6 users, 600 ms)", len(log), st.Acquires, want)
+	// Hundreds on an idle machine. A starved one runs fewer operations, and
+	// while users wait a release hands its connection over without moving
+	// the level (8 changes over 37 acquires under two CPU burners): the
+	// log must at least see the level rise from 0 and come back (below).
+	if len(log) < 2 {
+		t.Fatalf("%d level changes logged over %d acquires, want the level to rise and fall (6 users, 600 ms)", len(log), st.Acquires)
 	}
 	prev, peak := pool.LevelChange{}, int32(0) // the level is 0 at creation
 	for i, c := range log {
@@ -85,6 +87,11 @@ func TestLevelLog(t *testing.T) {
 		prev, peak = c, max(peak, c.Level)
 	}
 	t.Logf("%d changes, peak %d; stats %+v", len(log), peak, st)
+	// Six users on the pool hold two connections at once now and then,
+	// however slow the machine.
+	if peak < 2 {
+		t.Errorf("%d changes with a peak of %d: want the level seen above 1", len(log), peak)
+	}
 	if st.ExhaustionEvents > 0 && peak != size+overflow {
 		t.Errorf("%d exhaustion events, but the level peaked at %d of %d", st.ExhaustionEvents, peak, size+overflow)
 	}
