@@ -88,9 +88,12 @@ func TestJitter(t *testing.T) {
 		t.Errorf("shortest round trip %v is below latency - jitter = %v", rtts[0], latency-jitter)
 	}
 	// Two uniform ±jitter/2 delays: the round trip's p90 is about
-	// latency + 0.55 × jitter, plus the lateness the steady proxy shows.
-	if p90, limit := quantile(rtts, .9), quantile(noJitter, .9)+jitter; p90 > limit {
-		t.Errorf("p90 round trip %v is above the steady proxy's p90 + jitter = %v", p90, limit)
+	// latency + 0.55 × jitter, plus the lateness the machine adds, which
+	// the steady proxy's round trips show; its p95 (not p90) leaves room
+	// for the two proxies' samples drawing that lateness apart (under two
+	// CPU burners: steady p90 5.07ms, jittered p90 7.18ms).
+	if p90, limit := quantile(rtts, .9), quantile(noJitter, .95)+jitter; p90 > limit {
+		t.Errorf("p90 round trip %v is above the steady proxy's p95 + jitter = %v", p90, limit)
 	}
 	// p10..p90 spans about 1.1 × jitter.
 	if spread := quantile(rtts, .9) - quantile(rtts, .1); spread < jitter/2 {
