@@ -63,17 +63,25 @@ func tableLine(w io.Writer, cells ...any) {
 // TableRow writes one try as a row of the table (written as each
 // completes, so that a long tuning shows its progress).
 func TableRow(w io.Writer, tr results.TuningTry) {
-	why := tr.Why
+	why, acq95, acq99, timeouts, success := figures(tr)
+	tableLine(w, fmt.Sprintf("%d+%d", tr.Size, tr.MaxOverflow), why, acq95, acq99, timeouts, success, tr.Verdict, predicted(tr), whyNot(tr))
+}
+
+// figures are a try's cells in every format: why it ran (" (again)" for
+// the repeat of an inconclusive one), its acquire p95 and p99, timeouts
+// and success rate ("—" when it did not run to a verdict).
+func figures(tr results.TuningTry) (why, acq95, acq99, timeouts, success string) {
+	why = tr.Why
 	if tr.Repeat {
 		why += " (again)"
 	}
-	acq95, acq99, timeouts, success := "—", "—", "—", "—"
+	acq95, acq99, timeouts, success = "—", "—", "—", "—"
 	if measured(tr) {
 		acq95, acq99 = humanize.Duration(tr.AcquireP95), humanize.Duration(tr.AcquireP99)
 		timeouts = humanize.Int(tr.Timeouts) + " (" + humanize.Percent(tr.TimeoutRate) + ")"
 		success = humanize.Percent(tr.SuccessRate)
 	}
-	tableLine(w, fmt.Sprintf("%d+%d", tr.Size, tr.MaxOverflow), why, acq95, acq99, timeouts, success, tr.Verdict, predicted(tr), whyNot(tr))
+	return why, acq95, acq99, timeouts, success
 }
 
 // whyNot is a try's reason when it did not pass.
@@ -223,16 +231,7 @@ func Markdown(w io.Writer, t *results.Tuning) error {
 	}
 	rows := make([][]string, 0, len(t.Tries))
 	for _, tr := range t.Tries {
-		why := tr.Why
-		if tr.Repeat {
-			why += " (again)"
-		}
-		acq95, acq99, timeouts, success := "—", "—", "—", "—"
-		if measured(tr) {
-			acq95, acq99 = humanize.Duration(tr.AcquireP95), humanize.Duration(tr.AcquireP99)
-			timeouts = humanize.Int(tr.Timeouts) + " (" + humanize.Percent(tr.TimeoutRate) + ")"
-			success = humanize.Percent(tr.SuccessRate)
-		}
+		why, acq95, acq99, timeouts, success := figures(tr)
 		rows = append(rows, []string{strconv.Itoa(tr.Size), strconv.Itoa(tr.MaxOverflow), why, acq95, acq99,
 			markdown.Text(timeouts), success, verdictCell(tr), predicted(tr)})
 	}
@@ -342,16 +341,7 @@ func HTML(w io.Writer, t *results.Tuning) error {
 	}
 	b.WriteString("<table>\n<tr><th>size</th><th>max_overflow</th><th>why</th><th>acquire p95</th><th>acquire p99</th><th>timeouts</th><th>success</th><th>verdict</th><th>predicted p95</th></tr>\n")
 	for _, tr := range t.Tries {
-		why := tr.Why
-		if tr.Repeat {
-			why += " (again)"
-		}
-		acq95, acq99, timeouts, success := "—", "—", "—", "—"
-		if measured(tr) {
-			acq95, acq99 = humanize.Duration(tr.AcquireP95), humanize.Duration(tr.AcquireP99)
-			timeouts = humanize.Int(tr.Timeouts) + " (" + humanize.Percent(tr.TimeoutRate) + ")"
-			success = humanize.Percent(tr.SuccessRate)
-		}
+		why, acq95, acq99, timeouts, success := figures(tr)
 		verdict := tr.Verdict
 		if tr.Reason != "" && tr.Verdict != results.TunePass {
 			verdict += ": " + tr.Reason
