@@ -547,14 +547,10 @@ func recommendSize(ins []*input, cur results.Pool, note func(string, ...any)) (i
 		if !in.normal {
 			continue
 		}
-		c, p, ok, err := in.leastC, in.least, in.leastOK, in.leastErr
-		switch {
-		case err != nil:
-			note("%s: the model failed: %v.", in.sc.Name, err)
+		if !in.smallestFound(note) {
 			continue
-		case !ok:
-			note("%s: no pool up to %d connections meets %s in the model.", in.sc.Name, c, describeBounds(in.bounds))
 		}
+		c, p := in.leastC, in.least
 		reasons = append(reasons, fmt.Sprintf("size %d: the smallest pool that meets %s at %s (%s; predicted p95 %s, p99 %s)",
 			c, describeBounds(in.bounds), in.sc.Name, loadOf(in), humanize.Duration(p.Wait.P95), humanize.Duration(p.Wait.P99)))
 		size = max(size, c)
@@ -564,6 +560,21 @@ func recommendSize(ins []*input, cur results.Pool, note func(string, ...any)) (i
 		reasons = append(reasons, fmt.Sprintf("size %d: kept, no scenario of normal load was modelled", size))
 	}
 	return size, reasons
+}
+
+// smallestFound reports whether the model gave the scenario a smallest
+// pool to size from; a failed model is noted and gives none, a pool that
+// meets the bounds nowhere in the range is noted and gives the largest
+// tried.
+func (in *input) smallestFound(note func(string, ...any)) bool {
+	switch {
+	case in.leastErr != nil:
+		note("%s: the model failed: %v.", in.sc.Name, in.leastErr)
+		return false
+	case !in.leastOK:
+		note("%s: no pool up to %d connections meets %s in the model.", in.sc.Name, in.leastC, describeBounds(in.bounds))
+	}
+	return true
 }
 
 // recommendOverflow is what the scenarios outside the target need beyond
@@ -577,14 +588,10 @@ func recommendOverflow(ins []*input, cur results.Pool, size int, note func(strin
 			continue
 		}
 		stress = true
-		c, p, ok, err := in.leastC, in.least, in.leastOK, in.leastErr
-		switch {
-		case err != nil:
-			note("%s: the model failed: %v.", in.sc.Name, err)
+		if !in.smallestFound(note) {
 			continue
-		case !ok:
-			note("%s: no pool up to %d connections meets %s in the model.", in.sc.Name, c, describeBounds(in.bounds))
 		}
+		c, p := in.leastC, in.least
 		reasons = append(reasons, fmt.Sprintf("max_overflow %d: %s needs %d connections for %s (%s; predicted p95 %s, max %s)",
 			max(0, c-size), in.sc.Name, c, describeBounds(in.bounds), loadOf(in), humanize.Duration(p.Wait.P95), humanize.Duration(p.Wait.Max)))
 		need = max(need, c)
