@@ -61,6 +61,8 @@ func service(parts []part, sum *adder) (*results.Service, error) {
 		out.InUse.Max, out.InUse.P95 = max(out.InUse.Max, s.InUse.Max), max(out.InUse.P95, s.InUse.P95)
 		out.Utilization.Max, out.Utilization.P95 = max(out.Utilization.Max, s.Utilization.Max), max(out.Utilization.P95, s.Utilization.P95)
 		out.LockWaits.Max = max(out.LockWaits.Max, s.LockWaits.Max)
+		out.Saturation.Episodes = max(out.Saturation.Episodes, s.Saturation.Episodes)
+		out.Saturation.Longest = max(out.Saturation.Longest, s.Saturation.Longest)
 		if found == 0 || s.Headroom.Min < out.Headroom.Min {
 			out.Headroom.Min = s.Headroom.Min
 		}

@@ -129,14 +129,17 @@ func TestHTMLSelfContained(t *testing.T) {
 				want := 0
 				if len(s.Series) > 0 {
 					want = 3 // throughput, latency over time, pool
-					if s.HTTPOnly {
+					switch {
+					case s.HTTPOnly:
 						want = 2 // planrun's pool took no load: no pool chart
+					case s.Watch:
+						want = 1 // no load: the service's backends only
 					}
 				}
 				if s.Op.Histogram != "" || s.Acquire.Histogram != "" || s.Query.Histogram != "" {
 					want++ // the percentile plot, when at least one decodes
 				}
-				if got := count(secs[i], "svg"); got < want-1 || got > want || (len(s.Series) > 0 && !s.HTTPOnly && got < 3) {
+				if got := count(secs[i], "svg"); got < want-1 || got > want || (len(s.Series) > 0 && !s.HTTPOnly && !s.Watch && got < 3) {
 					t.Errorf("scenario %s: %d charts, want %d", s.Name, got, want)
 				}
 				if !strings.Contains(text(secs[i]), s.Name) {

@@ -71,11 +71,25 @@ func serviceRows(v *results.Service, watch bool) []serviceRow {
 		serviceRow{"utilization max / p95 / mean", util, false},
 		serviceRow{"idle in transaction max", humanize.Duration(v.IdleInTransaction.Max), false},
 		serviceRow{"lock waits max", humanize.Int(int64(v.LockWaits.Max)), false},
+		saturation(v),
 		serviceRow{"server headroom min", plural(int64(v.Headroom.Min), "free slot", "free slots"), false},
 		leaks,
 		serviceRow{"connections opened / closed / max open", conns, false},
 		serviceRow{"samples", samples, missed},
 	)
+}
+
+// saturation is the row of the episodes at capacity: how many, and the
+// longest.
+func saturation(v *results.Service) serviceRow {
+	switch {
+	case v.Capacity == 0:
+		return serviceRow{"at capacity", "no capacity given", false}
+	case v.Saturation.Episodes == 0:
+		return serviceRow{"at capacity", "never", false}
+	}
+	return serviceRow{"at capacity", fmt.Sprintf("%s, the longest %s", plural(int64(v.Saturation.Episodes), "episode", "episodes"),
+		humanize.Duration(v.Saturation.Longest)), false}
 }
 
 // serviceLeakHeader heads the table of the service's leaks.

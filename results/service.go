@@ -40,6 +40,9 @@ type Service struct {
 	IdleInTransaction IdleInTransaction `json:"idle_in_transaction" expr:"idle_in_transaction"`
 	LockWaits         LockWaits         `json:"lock_waits" expr:"lock_waits"`
 	Headroom          Headroom          `json:"headroom" expr:"headroom"`
+	// Saturation is the pool seen at capacity: InUse at Capacity (0
+	// without a capacity).
+	Saturation ServiceSaturation `json:"saturation" expr:"saturation"`
 
 	// Leaks counts the leaks found; LeakDetails describes the first
 	// MaxServiceLeakDetails of them.
@@ -116,6 +119,20 @@ type LockWaits struct {
 type Headroom struct {
 	// Min is the fewest free slots seen; with no sample, 0.
 	Min int `json:"min" expr:"min"`
+}
+
+// ServiceSaturation summarises the episodes in which the service's pool
+// was at capacity (in use = capacity, utilization 100 %), as sampled: an
+// episode begins at the first sample at capacity and ends at the first
+// sample below it or at a missed sample, so its length is known to one
+// interval, and an episode shorter than an interval may fall between two
+// samples unseen.
+type ServiceSaturation struct {
+	// Episodes counts the episodes that began in the samples summarised.
+	Episodes int `json:"episodes" expr:"episodes"`
+	// Longest is the longest episode seen (one under way counts as long as
+	// it has lasted so far); 0 without one.
+	Longest time.Duration `json:"longest" expr:"longest"`
 }
 
 // ServiceAtDrain is the service's connections counted twice at a quiet

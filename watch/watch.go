@@ -40,7 +40,10 @@ const (
 	// DefaultReportEvery is the time between two interim reports when
 	// Config.ReportEvery is 0.
 	DefaultReportEvery = time.Hour
-	// ScenarioName names the watch's one scenario.
+	// DefaultRecent is the rolling window judged beside the whole watch
+	// when Config.Recent is 0.
+	DefaultRecent = time.Hour
+	// ScenarioName names the watch's scenario of the whole watch.
 	ScenarioName = "watch"
 	// MonitorApplicationName is the application_name of the watch's own
 	// connection (never counted as the service's).
@@ -70,6 +73,12 @@ type Config struct {
 	// ReportEvery is the time between two calls of Interim; default
 	// [DefaultReportEvery] (1 h).
 	ReportEvery time.Duration
+	// Recent is the span of the rolling window judged beside the whole
+	// watch: once the watch has run longer than it, the record has a
+	// second scenario, "last <span>", with the figures of its last span
+	// (a recent degradation that the whole watch's p95 would dilute);
+	// default [DefaultRecent] (1 h); negative: none.
+	Recent time.Duration
 	// Interim, when set, is called every ReportEvery with the record so
 	// far (Status completed, StatusReason saying it is interim), on the
 	// watch's goroutine; the record is the caller's.
@@ -99,6 +108,12 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 	}
 	if cfg.ReportEvery <= 0 {
 		cfg.ReportEvery = DefaultReportEvery
+	}
+	switch {
+	case cfg.Recent == 0:
+		cfg.Recent = DefaultRecent
+	case cfg.Recent < 0:
+		cfg.Recent = 0
 	}
 	red := redact.New(redact.Passwords(p.Target.URL)...)
 	logf := func(format string, args ...any) {
@@ -145,6 +160,7 @@ func Run(ctx context.Context, cfg Config) (*results.Run, error) {
 		Reconnect:       connect,
 		OnSample:        w.sample,
 		OnMiss:          w.miss,
+		Recent:          cfg.Recent,
 	})
 	if err != nil {
 		return nil, err
@@ -303,7 +319,33 @@ func (w *watch) record(status results.Status, reason string) *results.Run {
 		Series:      points,
 		SeriesStep:  step,
 	}}
+	if recent, ok := w.watcher.Recent(); ok && el > w.cfg.Recent {
+		out.Scenarios = append(out.Scenarios, results.Scenario{
+			Name:        RecentName(w.cfg.Recent),
+			Status:      status,
+			StartedAt:   out.FinishedAt.Add(-w.cfg.Recent),
+			Planned:     w.cfg.Recent,
+			Elapsed:     w.cfg.Recent,
+			Watch:       true,
+			SuccessRate: 1,
+			ErrorsBy:    map[string]int64{},
+			Service:     &recent,
+		})
+	}
 	return &out
+}
+
+// RecentName names the scenario of the rolling window of span d: "last
+// 1h", "last 30m", "last 90s".
+func RecentName(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("last %dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("last %dm", d/time.Minute)
+	default:
+		return "last " + d.String()
+	}
 }
 
 // publish hands the record's scenario to the live sinks.

@@ -407,3 +407,60 @@ func TestWatchSurvivesAServerRestart(t *testing.T) {
 		t.Errorf("no step after the gap shows the service's session again: %+v", sc.Series)
 	}
 }
+
+// TestWatchJudgesTheLastWindow: a watch longer than its rolling window
+// records a second scenario, "last <window>", with only the latest
+// samples: a session held idle in transaction early is the whole watch's
+// leak and not the last window's.
+func TestWatchJudgesTheLastWindow(t *testing.T) {
+	const app = "watch-window"
+	held := connect(t, app, "")
+	connect(t, app, "")
+	exec(t, held, "BEGIN")
+	exec(t, held, "SELECT 'held early'")
+	p := planFor(t, localpgtest.DSN(t), app, "")
+	const window = 700 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan *results.Run, 1)
+	var snaps snapshots
+	go func() {
+		run, err := watch.Run(ctx, watch.Config{Plan: p, Interval: 50 * time.Millisecond, Recent: window, Live: []live.Sink{&snaps}})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- run
+	}()
+	waitFor(t, "the leak", func() bool { s, ok := snaps.latest(); return ok && s.Leaks == 1 })
+	exec(t, held, "COMMIT") // the leak ends; the last window will not hold it
+	// The window and its slice under way, and a sample's query or two.
+	time.Sleep(window + window/60 + 300*time.Millisecond)
+	cancel()
+	run := <-done
+	if len(run.Scenarios) != 2 {
+		t.Fatalf("%d scenarios, want the whole watch and its last window", len(run.Scenarios))
+	}
+	whole, last := run.Scenarios[0].Service, run.Scenarios[1].Service
+	t.Logf("whole: %d samples, leaks %d, idle in transaction max %s; %s: %d samples, leaks %d, idle max %s, backends %+v",
+		whole.Samples, whole.Leaks, whole.IdleInTransaction.Max, run.Scenarios[1].Name, last.Samples, last.Leaks, last.IdleInTransaction.Max, last.Backends)
+	if n := run.Scenarios[1].Name; n != "last 700ms" || !run.Scenarios[1].Watch || run.Scenarios[1].Elapsed != window {
+		t.Errorf("second scenario %q (watch %v, elapsed %s): want \"last 700ms\", a watch of the window", n, run.Scenarios[1].Watch, run.Scenarios[1].Elapsed)
+	}
+	if whole.Leaks != 1 || last.Leaks != 0 || last.Samples == 0 || last.Samples >= whole.Samples || last.IdleInTransaction.Max != 0 {
+		t.Errorf("leaks %d / %d, samples %d / %d, last idle in transaction max %s: want the leak in the whole only, the last window a part of the samples",
+			whole.Leaks, last.Leaks, whole.Samples, last.Samples, last.IdleInTransaction.Max)
+	}
+	if want := (results.ServiceLevel{Max: 2, Mean: 2, P95: 2}); last.Backends != want {
+		t.Errorf("last window's backends %+v, want %+v", last.Backends, want)
+	}
+	verdict(t, p, run)
+	judged := map[string]results.OutcomeStatus{}
+	for _, o := range run.Assertions {
+		if o.Name == "built-in: no connection leaks" {
+			judged[o.Scenario] = o.Status
+		}
+	}
+	if judged["watch"] != results.OutcomeFail || judged["last 700ms"] != results.OutcomePass {
+		t.Errorf("the leak built-in: %v, want failed on the watch and passed on its last window", judged)
+	}
+}

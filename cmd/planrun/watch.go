@@ -28,14 +28,15 @@ const minWatchInterval = 10 * time.Millisecond
 func cmdWatch(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("planrun watch", stderr)
 	var (
-		forDur, interval, every time.Duration
-		format, out             string
-		quiet, noColor          bool
-		metrics                 metricsFlags
+		forDur, interval, every, recent time.Duration
+		format, out                     string
+		quiet, noColor                  bool
+		metrics                         metricsFlags
 	)
 	fs.DurationVar(&forDur, "for", 0, "how long to watch, e.g. 48h (default: until stopped)")
 	fs.DurationVar(&interval, "interval", watch.DefaultInterval, "time between two samples of pg_stat_activity")
 	fs.DurationVar(&every, "report-every", watch.DefaultReportEvery, "write an interim report this often (into --out; the latest one is kept)")
+	fs.DurationVar(&recent, "window", watch.DefaultRecent, "the rolling window judged beside the whole watch, as a second scenario \"last <window>\" once the watch is longer (0: none)")
 	fs.StringVar(&format, "format", "table", "stdout format of the final report: "+strings.Join(report.Formats, ", "))
 	fs.StringVar(&out, "out", "", "directory for the reports (JSON, markdown, JUnit, HTML): the interim one and the final one")
 	fs.BoolVar(&quiet, "quiet", false, "no log lines on stderr")
@@ -51,6 +52,12 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 		return ExitUsage
 	case interval < minWatchInterval:
 		fmt.Fprintf(stderr, "planrun: --interval must be at least %s, got %s\n", minWatchInterval, interval)
+		return ExitUsage
+	case recent < 0:
+		fmt.Fprintf(stderr, "planrun: --window must not be negative, got %s\n", recent)
+		return ExitUsage
+	case recent > 0 && recent < interval:
+		fmt.Fprintf(stderr, "planrun: --window must be at least --interval (%s), or 0 for none, got %s\n", interval, recent)
 		return ExitUsage
 	case every <= 0:
 		fmt.Fprintf(stderr, "planrun: --report-every must be positive, got %s\n", every)
@@ -115,7 +122,7 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 	}
 	started := time.Now()
 	run, err := watch.Run(sig.Run, watch.Config{
-		Plan: plan, For: forDur, Interval: interval, ReportEvery: every,
+		Plan: plan, For: forDur, Interval: interval, ReportEvery: every, Recent: watchWindow(recent),
 		Interim: onInterim, Live: lm.sinks(), Version: version, Logf: logf,
 	})
 	if errors.Is(err, watch.ErrNoURL) {
@@ -141,6 +148,14 @@ func cmdWatch(args []string, stdout, stderr io.Writer) int {
 	}
 	lm.wait(stop, stderr)
 	return withLostReports(code, lost)
+}
+
+// watchWindow is --window as watch.Config.Recent: 0 (none) is negative there.
+func watchWindow(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // watchLine sums up a watch's record so far in one line: its samples,

@@ -42,6 +42,11 @@ const (
 	// Config.SampleTimeout is 0. pgx closes a connection whose query's
 	// context ends, so it is generous: only a hung server reaches it.
 	DefaultSampleTimeout = 10 * time.Second
+	// MaxReconnectWait bounds the wait between two tries to replace a lost
+	// monitor connection: the first try is at the next interval, and each
+	// failed one doubles the wait, up to this (a server restarting or
+	// failing over is not hammered at every interval).
+	MaxReconnectWait = 15 * time.Second
 	// DefaultDrainGrace is a grace for [Watcher.Drained] that lets
 	// requests finishing as the load stops return their connections (the
 	// engine's own server leak check waits as long).
@@ -94,8 +99,9 @@ type Config struct {
 	// redact.Text only.
 	Redactor *redact.Redactor
 	// Reconnect, when set, replaces a monitor connection that was lost:
-	// it is tried at each interval until it succeeds (each failed try is a
-	// missed sample). The watcher closes the connections Reconnect returns
+	// it is tried at the next interval, then with a wait that doubles after
+	// each failure up to [MaxReconnectWait], until it succeeds; every
+	// interval without a connection is a missed sample. The watcher closes the connections Reconnect returns
 	// (never the one given to [Start]). nil: once the connection is lost,
 	// the watcher stops sampling and counts every later interval as missed.
 	Reconnect func(context.Context) (*pgx.Conn, error)
@@ -111,6 +117,10 @@ type Config struct {
 	// watcher counts the service's backends and these together (see
 	// [results.ServiceAtDrain]). nil: no proxy, no such count.
 	ProxyOpen func() int
+	// Recent, when positive, is the span of a rolling window kept beside
+	// the whole watch: [Watcher.Recent] summarises the last Recent, at a
+	// resolution of Recent ÷ 60 (a minute for an hour). 0: none.
+	Recent time.Duration
 }
 
 // Sample is one look at the service's backends.
@@ -163,8 +173,14 @@ type Watcher struct {
 	stopOnce  sync.Once
 	drainOnce sync.Once
 
+	retryAt time.Time     // a lost connection is tried again from then (sampling goroutine only)
+	wait    time.Duration // the wait after the latest failed try (sampling goroutine only)
+
 	mu           sync.Mutex
 	win          window
+	recent       *rolling               // nil without Config.Recent
+	satSince     time.Time              // when the saturation episode under way began; zero: none
+	episode      int                    // the number of the latest saturation episode (from 1)
 	seen         bool                   // a backend of the service was seen, at any time
 	last         *results.ServiceSample // the latest sample, for the live series
 	foundChecked bool
@@ -198,6 +214,9 @@ func Start(ctx context.Context, conn *pgx.Conn, cfg Config) (*Watcher, error) {
 		cfg.SampleTimeout = DefaultSampleTimeout
 	}
 	w := &Watcher{cfg: cfg, given: conn, conn: conn, stop: make(chan struct{}), done: make(chan struct{}), open: map[txKey]*results.ServiceLeak{}}
+	if cfg.Recent > 0 {
+		w.recent = newRolling(time.Now(), cfg.Recent)
+	}
 	qctx, cancel := context.WithTimeout(ctx, cfg.SampleTimeout)
 	defer cancel()
 	if err := conn.QueryRow(qctx, settingsQuery).Scan(&w.settings.maxConnections, &w.settings.reserved); err != nil {
@@ -256,7 +275,9 @@ func (w *Watcher) sampleOnce(ctx context.Context) {
 
 // reconnect replaces a lost connection through Config.Reconnect, and
 // reports whether a connection is ready. A lost connection that cannot be
-// replaced counts each interval as missed.
+// replaced counts each interval as missed; after a failed try, the next
+// waits twice as long as the one before (from one interval, up to
+// MaxReconnectWait).
 func (w *Watcher) reconnect(ctx context.Context) bool {
 	if w.conn != nil && w.conn != w.given {
 		w.conn.Close(context.Background())
@@ -266,6 +287,10 @@ func (w *Watcher) reconnect(ctx context.Context) bool {
 		w.miss(errors.New("the monitor connection was lost"))
 		return false
 	}
+	if time.Now().Before(w.retryAt) {
+		w.miss(errors.New("the monitor connection was lost: waiting to reconnect"))
+		return false
+	}
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.SampleTimeout)
 	defer cancel()
 	c, err := w.cfg.Reconnect(rctx)
@@ -273,19 +298,29 @@ func (w *Watcher) reconnect(ctx context.Context) bool {
 		if ctx.Err() == nil {
 			w.miss(fmt.Errorf("reconnect the monitor connection: %w", err))
 		}
+		w.wait = min(max(2*w.wait, w.cfg.Interval), MaxReconnectWait)
+		w.retryAt = time.Now().Add(w.wait)
 		return false
 	}
-	w.conn = c
+	w.conn, w.wait, w.retryAt = c, 0, time.Time{}
 	return true
 }
 
-// miss counts a missed sample and keeps the first reason.
+// miss counts a missed sample and keeps the first reason. It ends a
+// saturation episode under way: what follows the gap is not known.
 func (w *Watcher) miss(err error) {
 	reason := w.redact(err.Error())
+	now := time.Now()
 	w.mu.Lock()
 	w.missed++
 	if w.missedReason == "" {
 		w.missedReason = reason
+	}
+	if !w.satSince.IsZero() {
+		w.endSaturation(now)
+	}
+	if w.recent != nil {
+		w.recent.at(now).missed++
 	}
 	w.mu.Unlock()
 	if w.cfg.OnMiss != nil {
@@ -399,7 +434,22 @@ func (w *Watcher) query(ctx context.Context) (Sample, []backendRow, error) {
 func (w *Watcher) record(s Sample, rows []backendRow) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.win.add(s)
+	atCapacity := w.cfg.Capacity > 0 && s.InUse >= w.cfg.Capacity
+	switch {
+	case atCapacity && w.satSince.IsZero():
+		w.satSince = s.At
+		w.episode++
+	case !atCapacity && !w.satSince.IsZero():
+		w.endSaturation(s.At)
+	}
+	episode, length := 0, time.Duration(0)
+	if atCapacity {
+		episode, length = w.episode, s.At.Sub(w.satSince)
+	}
+	w.win.add(s, episode, length)
+	if w.recent != nil {
+		w.recent.at(s.At).add(s, episode, length)
+	}
 	w.last = &results.ServiceSample{InUse: s.InUse, Utilization: s.Utilization, OldestIdleInTransaction: s.OldestIdleInTransaction, Headroom: s.Headroom}
 	if s.Backends > 0 {
 		w.seen = true
@@ -428,9 +478,23 @@ func (w *Watcher) record(s Sample, rows []backendRow) {
 	}
 }
 
+// endSaturation ends the saturation episode under way at t: its length
+// counts where it ended.
+func (w *Watcher) endSaturation(t time.Time) {
+	d := t.Sub(w.satSince)
+	w.win.saturated(w.episode, d)
+	if w.recent != nil {
+		w.recent.at(t).saturated(w.episode, d)
+	}
+	w.satSince = time.Time{}
+}
+
 // closeLeak counts a leak and keeps its details while there is room.
 func (w *Watcher) closeLeak(l *results.ServiceLeak) {
 	w.leaks++
+	if w.recent != nil {
+		w.recent.at(time.Now()).leaks++
+	}
 	if len(w.details) < MaxLeakDetails {
 		w.details = append(w.details, *l)
 	}
@@ -619,28 +683,12 @@ func (w *Watcher) closeOwn() {
 func (w *Watcher) Summary() results.Service {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s := results.Service{
-		ApplicationName: w.cfg.ApplicationName,
-		Capacity:        w.cfg.Capacity,
-		Interval:        w.cfg.Interval,
-		Samples:         w.win.n,
-		Missed:          w.missed,
-		MissedReason:    w.missedReason,
-		Backends:        w.win.backends.level(),
-		InUse:           w.win.inUse.level(),
-		LockWaits:       results.LockWaits{Max: w.win.lockWaits},
-		Headroom:        results.Headroom{Min: w.win.headroom},
-		DrainChecked:    w.drainChecked,
-		DrainNotChecked: w.drainNot,
-		NotFound:        w.notFound,
-		AtDrain:         w.atDrain,
-	}
+	s := w.levels(&w.win)
+	s.Missed, s.MissedReason = w.missed, w.missedReason
+	s.DrainChecked, s.DrainNotChecked, s.AtDrain = w.drainChecked, w.drainNot, w.atDrain
+	s.NotFound = w.notFound
 	s.IdleInTransaction.Max = w.idleMax
 	s.Last = w.last
-	if w.cfg.Capacity > 0 && w.win.n > 0 {
-		c := float64(w.cfg.Capacity)
-		s.Utilization = results.Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
-	}
 	if !w.foundChecked && !w.seen {
 		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
 	}
@@ -650,6 +698,56 @@ func (w *Watcher) Summary() results.Service {
 		if len(s.LeakDetails) < MaxLeakDetails {
 			s.LeakDetails = append(s.LeakDetails, *l)
 		}
+	}
+	return s
+}
+
+// Recent returns what the watcher saw in the last Config.Recent (with
+// the slice under way: up to a sixtieth more), and false without
+// Config.Recent. Its leaks are the held ones that ended in it and those
+// still open, without details (Summary has them); Missed counts the
+// samples missed in it, and MissedReason is the watch's first.
+func (w *Watcher) Recent() (results.Service, bool) {
+	if w.recent == nil {
+		return results.Service{}, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	win := w.recent.sum(time.Now())
+	s := w.levels(&win)
+	s.Missed = win.missed
+	if s.Missed > 0 {
+		s.MissedReason = w.missedReason
+	}
+	s.IdleInTransaction.Max = win.idleMax
+	for _, l := range w.open {
+		s.IdleInTransaction.Max = max(s.IdleInTransaction.Max, l.Age)
+	}
+	s.Leaks = win.leaks + len(w.open)
+	s.NotFound = w.notFound
+	if !w.foundChecked && !w.seen {
+		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
+	}
+	return s, true
+}
+
+// levels is a summary of win's samples: the levels, utilization,
+// extremes and saturation (w.mu held).
+func (w *Watcher) levels(win *window) results.Service {
+	s := results.Service{
+		ApplicationName: w.cfg.ApplicationName,
+		Capacity:        w.cfg.Capacity,
+		Interval:        w.cfg.Interval,
+		Samples:         win.n,
+		Backends:        win.backends.level(),
+		InUse:           win.inUse.level(),
+		LockWaits:       results.LockWaits{Max: win.lockWaits},
+		Headroom:        results.Headroom{Min: win.headroom},
+		Saturation:      win.saturation(),
+	}
+	if w.cfg.Capacity > 0 && win.n > 0 {
+		c := float64(w.cfg.Capacity)
+		s.Utilization = results.Utilization{Mean: s.InUse.Mean / c, P95: float64(s.InUse.P95) / c, Max: float64(s.InUse.Max) / c}
 	}
 	return s
 }

@@ -335,6 +335,59 @@ func TestMonitorLost(t *testing.T) {
 		}
 	})
 
+	t.Run("a failing reconnect backs off", func(t *testing.T) {
+		const interval = 20 * time.Millisecond
+		dsn := localpgtest.DSN(t)
+		var mu sync.Mutex
+		var tries []time.Time
+		const failures = 5
+		mon := connect(t, "")
+		w, err := servicewatch.Start(context.Background(), mon, servicewatch.Config{ApplicationName: app, Interval: interval,
+			Reconnect: func(ctx context.Context) (*pgx.Conn, error) {
+				mu.Lock()
+				tries = append(tries, time.Now())
+				n := len(tries)
+				mu.Unlock()
+				if n <= failures {
+					return nil, errors.New("the server is restarting")
+				}
+				return pgx.Connect(ctx, dsn)
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "a first sample", func() bool { return w.Summary().Samples > 0 })
+		kill(mon)
+		waitFor(t, "the reconnection after the failures", func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			return len(tries) > failures
+		})
+		before := w.Summary().Samples
+		waitFor(t, "samples again", func() bool { return w.Summary().Samples > before })
+		w.Stop()
+		sum := w.Summary()
+		mu.Lock()
+		defer mu.Unlock()
+		// Each failed try waits twice as long as the one before, from one
+		// interval: timers are only ever late, so these are lower bounds.
+		wait := interval
+		for i := 1; i <= failures && i < len(tries); i++ {
+			gap := tries[i].Sub(tries[i-1])
+			t.Logf("try %d: %s after the one before (at least %s)", i+1, gap.Round(time.Millisecond), wait)
+			if gap < wait {
+				t.Errorf("try %d came %s after the one before, want at least %s: no backoff", i+1, gap, wait)
+			}
+			wait = min(2*wait, servicewatch.MaxReconnectWait)
+		}
+		// Every interval without a connection is a missed sample, tried or not.
+		outage := tries[failures].Sub(tries[0])
+		if min := int(outage / interval / 2); sum.Missed < min || len(tries) != failures+1 {
+			t.Errorf("%d tries, %d missed over an outage of %s: want %d tries and at least %d missed samples (one per interval, half of them for a late timer)",
+				len(tries), sum.Missed, outage, failures+1, min)
+		}
+	})
+
 	t.Run("without Reconnect it stops sampling", func(t *testing.T) {
 		var got samples
 		mon := connect(t, "")
@@ -523,5 +576,74 @@ func TestEveryClientBackend(t *testing.T) {
 	sum := w.Summary()
 	if sum.ApplicationName != "" || sum.Backends.Max != 3 || sum.NotFound != "" || w.MaxConnections() <= 0 {
 		t.Errorf("summary %+v, max_connections %d: want 3 backends found under no application_name, and the server's limit", sum, w.MaxConnections())
+	}
+}
+
+// TestSaturationAndTheRecentWindow: five sessions of a service whose
+// capacity is five run pg_sleep together, then go idle. The watcher sees
+// one saturation episode about as long as the sleep, and a rolling window
+// shorter than the quiet that followed sees none of it, while the whole
+// does.
+func TestSaturationAndTheRecentWindow(t *testing.T) {
+	const (
+		app      = "svcwatch-saturated"
+		capacity = 5
+		sleep    = 1500 * time.Millisecond
+		interval = 25 * time.Millisecond
+		recent   = 600 * time.Millisecond
+	)
+	var sessions []*pgx.Conn
+	for range capacity {
+		sessions = append(sessions, connect(t, app))
+	}
+	var got samples
+	w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{ApplicationName: app, Capacity: capacity,
+		Interval: interval, Recent: recent, OnSample: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	waitFor(t, "a first sample", func() bool { return got.len() > 0 })
+	var wg sync.WaitGroup
+	began := time.Now()
+	for _, c := range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := c.Exec(context.Background(), "SELECT pg_sleep($1)", sleep.Seconds()); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	block := time.Since(began) // the sleeps, as the client saw them: the episode cannot be longer than this and a sample or two
+	mid := w.Summary()
+	if r, _ := w.Recent(); r.Saturation.Episodes != 1 || r.Utilization.Max != 1 {
+		t.Errorf("the recent window as the sleeps end: saturation %+v, utilization %+v: want the episode", r.Saturation, r.Utilization)
+	}
+	// Quiet for longer than the window and its last slice.
+	quietFrom := got.len()
+	waitFor(t, "a quiet longer than the window", func() bool {
+		s := got.since(quietFrom)
+		return len(s) > 0 && time.Since(s[0].At) > recent+recent/30
+	})
+	w.Stop()
+	whole := w.Summary()
+	last, ok := w.Recent()
+	t.Logf("whole: %d samples, saturation %+v, utilization %+v (the sleeps took %s on the client); last %s: %d samples, saturation %+v, utilization %+v, in use %+v",
+		whole.Samples, whole.Saturation, whole.Utilization, block.Round(time.Millisecond), recent, last.Samples, last.Saturation, last.Utilization, last.InUse)
+	if whole.Saturation.Episodes != 1 || whole.Utilization.Max != 1 {
+		t.Errorf("whole: saturation %+v, utilization max %v: want one episode at 100 %%", whole.Saturation, whole.Utilization.Max)
+	}
+	// Sampled: the episode begins at its first sample at capacity (at most
+	// a sample gap after the sleeps began) and ends at the first below it.
+	if l := whole.Saturation.Longest; l < sleep/2 || l > block+time.Second {
+		t.Errorf("longest episode %s: want about the %s sleep (the client saw %s)", l, sleep, block)
+	}
+	if mid.Saturation.Longest > whole.Saturation.Longest {
+		t.Errorf("the longest episode shrank from %s to %s", mid.Saturation.Longest, whole.Saturation.Longest)
+	}
+	if !ok || last.Samples == 0 || last.Samples >= whole.Samples || last.Saturation != (results.ServiceSaturation{}) || last.Utilization.Max != 0 || last.InUse.Max != 0 {
+		t.Errorf("the last %s: %d of %d samples, saturation %+v, utilization %+v: want only the quiet samples, no episode", recent, last.Samples, whole.Samples, last.Saturation, last.Utilization)
 	}
 }
