@@ -8,13 +8,14 @@
 #
 # MINUTES is how long to watch (default 60). It starts a throwaway PostgreSQL
 # from the installed server binaries (make deps; as root, the server runs as
-# the postgres account, else nobody), and keeps a load on it: the soak plan
-# (scripts/soak/soak.yaml: 100 users on a pool of 20 + 30, whose overflow
-# connections open and close all the time) run again and again, about 3
-# minutes each. The watch takes the same plan: it names no service, so it
-# watches every client backend of the database. Writes OUT_DIR/rss.csv
-# (seconds since start, RSS in MiB, samples so far), the watch's reports and
-# logs, and prints a summary. Not part of `make test`.
+# the postgres account, else nobody), and keeps a load on it: the sessions
+# plan (scripts/soak/sessions.yaml: 30 users on a pool of 5 + 15, whose
+# overflow connections open and close all the time, light enough to leave
+# the machine to other work) run again and again, 3 minutes each. The watch
+# takes the same plan: it names no service, so it watches every client
+# backend of the database, against a capacity of 20. Writes
+# OUT_DIR/rss.csv (seconds since start, RSS in MiB), the watch's reports
+# and logs, and prints a summary. Not part of `make test`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -48,12 +49,12 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disabl
 (
 	end=$((SECONDS + minutes * 60))
 	while ((SECONDS < end)); do
-		./bin/planrun scripts/soak/soak.yaml --time-scale 0.05 --quiet --format json >/dev/null 2>>"$out/load.log" || true
+		./bin/planrun scripts/soak/sessions.yaml --quiet --format json >/dev/null 2>>"$out/load.log" || true
 	done
 ) &
 load=$!
 
-./bin/planrun watch scripts/soak/soak.yaml --for "${minutes}m" --interval 10ms --report-every 10m \
+./bin/planrun watch scripts/soak/sessions.yaml --for "${minutes}m" --interval 10ms --report-every 10m \
 	--quiet --format json --out "$out" >"$out/watch.json" 2>"$out/watch.log" &
 pid=$!
 echo "seconds,rss_mib" >"$out/rss.csv"
@@ -65,12 +66,11 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 code=0
 wait "$pid" || code=$?
-# 0 or 1 is a verdict (the load saturates the pool on purpose: 100 users on
-# 50 connections); 2 and up mean the watch did not run as asked.
+# 0 or 1 is a verdict; 2 and up mean the watch did not run as asked.
 echo "planrun watch exited $code" >&2
 awk -F, 'NR > 1 { n++; if (n == 1) first = $2; if (n == 1 || $2 < min) min = $2; if ($2 > max) max = $2; last = $2 }
 	END { printf "RSS samples %d: first %.1f MiB, min %.1f MiB, max %.1f MiB, last %.1f MiB\n", n, first, min, max, last }' "$out/rss.csv"
 python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))["scenarios"][0]["service"]
-print("watch: %d samples, %d missed, backends max %d, in use max %d" % (s["samples"], s["missed"], s["backends"]["max"], s["in_use"]["max"]))' "$out/watch.json" || true
+print("watch: %d samples, %d missed, backends max %d, in use max %d, at capacity %d times (longest %.1f s)" % (s["samples"], s["missed"], s["backends"]["max"], s["in_use"]["max"], s["saturation"]["episodes"], s["saturation"]["longest"] / 1e9))' "$out/watch.json" || true
 ((code <= 1))
