@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/planrun/planrun/internal/pystack"
+	"github.com/planrun/planrun/schema"
 )
 
 // e2ePlan loads the reference service (pool 2 + 0) in two scenarios:
@@ -65,47 +66,9 @@ func TestPrometheusFiresTheRules(t *testing.T) {
 	planPath := filepath.Join(dir, "plan.yaml")
 	writeFile(t, planPath, fmt.Sprintf(e2ePlan, serviceDir))
 
-	g, err := Rules(plan(t, fmt.Sprintf(e2ePlan, serviceDir)), SourceWatch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range g.Rules {
-		if g.Rules[i].For != "" {
-			g.Rules[i].For = "1s"
-		}
-	}
-	rules, err := yaml.Marshal(map[string]any{"groups": []Group{g}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "rules.yml"), string(rules))
-
-	metricsAddr, promAddr := freeAddr(t), freeAddr(t)
-	writeFile(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`
-global: {scrape_interval: 500ms, evaluation_interval: 500ms}
-rule_files: [rules.yml]
-scrape_configs:
-  - job_name: planrun
-    static_configs: [{targets: [%q]}]
-`, metricsAddr))
-	promCmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
-	promLog, err := os.Create(filepath.Join(dir, "prometheus.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	promCmd.Stdout, promCmd.Stderr = promLog, promLog
-	if err := promCmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = promCmd.Process.Kill(); _ = promCmd.Wait() })
-	api := "http://" + promAddr
-	waitReady(t, api+"/-/ready", dir)
-
-	bin := filepath.Join(dir, "planrun")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/planrun").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	metricsAddr := freeAddr(t)
+	api := startPrometheus(t, prom, dir, plan(t, fmt.Sprintf(e2ePlan, serviceDir)), metricsAddr)
+	bin := buildPlanrun(t, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	run := exec.CommandContext(ctx, bin, planPath, "--quiet", "--metrics-addr", metricsAddr, "--metrics-linger", "3s", "--format", "json")
@@ -149,6 +112,61 @@ scrape_configs:
 	}
 }
 
+// startPrometheus starts a real Prometheus in dir that scrapes target
+// every 500 ms and evaluates the rules `planrun alerts --source watch`
+// writes for p, their `for` shortened to 1 s so a test takes seconds
+// (waiting out `for` is Prometheus's own job); it returns its API's URL
+// once Prometheus is ready, and stops it when the test ends.
+func startPrometheus(t *testing.T, prom, dir string, p *schema.Plan, target string) string {
+	t.Helper()
+	g, err := Rules(p, SourceWatch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range g.Rules {
+		if g.Rules[i].For != "" {
+			g.Rules[i].For = "1s"
+		}
+	}
+	rules, err := yaml.Marshal(map[string]any{"groups": []Group{g}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "rules.yml"), string(rules))
+	promAddr := freeAddr(t)
+	writeFile(t, filepath.Join(dir, "prometheus.yml"), fmt.Sprintf(`
+global: {scrape_interval: 500ms, evaluation_interval: 500ms}
+rule_files: [rules.yml]
+scrape_configs:
+  - job_name: planrun
+    static_configs: [{targets: [%q]}]
+`, target))
+	promCmd := exec.Command(prom, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
+	promLog, err := os.Create(filepath.Join(dir, "prometheus.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	promCmd.Stdout, promCmd.Stderr = promLog, promLog
+	if err := promCmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = promCmd.Process.Kill(); _ = promCmd.Wait() })
+	api := "http://" + promAddr
+	waitReady(t, api+"/-/ready", dir)
+	return api
+}
+
+// buildPlanrun builds the planrun command into dir.
+func buildPlanrun(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "planrun")
+	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/planrun").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // alert is one entry of Prometheus's /api/v1/alerts.
 type alert struct {
 	Labels map[string]string `json:"labels"`
@@ -158,19 +176,12 @@ type alert struct {
 // firing returns the alerts Prometheus has firing now.
 func firing(t *testing.T, api string) []alert {
 	t.Helper()
-	resp, err := http.Get(api + "/api/v1/alerts")
-	if err != nil {
-		t.Fatalf("prometheus: %v", err)
-	}
-	defer resp.Body.Close()
 	var body struct {
 		Data struct {
 			Alerts []alert `json:"alerts"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("prometheus /api/v1/alerts: %v", err)
-	}
+	getJSON(t, api+"/api/v1/alerts", &body)
 	var out []alert
 	for _, a := range body.Data.Alerts {
 		if a.State == "firing" {
@@ -178,6 +189,19 @@ func firing(t *testing.T, api string) []alert {
 		}
 	}
 	return out
+}
+
+// getJSON decodes the JSON a GET of url answers into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("prometheus: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("prometheus %s: %v", url, err)
+	}
 }
 
 func waitReady(t *testing.T, url, dir string) {
