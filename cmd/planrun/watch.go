@@ -169,5 +169,10 @@ func watchLine(run *results.Run) string {
 	if s.NotFound != "" {
 		line += " (" + s.NotFound + ")"
 	}
+	if len(run.Scenarios) > 1 { // the rolling window
+		r := run.Scenarios[1]
+		line += fmt.Sprintf("; %s: in use max %d, utilization p95 %s, %s at capacity",
+			r.Name, r.Service.InUse.Max, humanize.Percent(r.Service.Utilization.P95), plural(r.Service.Saturation.Episodes, "episode", "episodes"))
+	}
 	return line
 }

@@ -41,20 +41,32 @@ func TestWatchNeedsTargetURL(t *testing.T) {
 	}
 }
 
+// TestWatchWindowFlag: --window is at least --interval, or 0 for none.
+func TestWatchWindowFlag(t *testing.T) {
+	for _, args := range [][]string{{"--window", "-1s"}, {"--interval", "1s", "--window", "500ms"}} {
+		r := planrun(t, append([]string{"watch", plan("watch")}, args...)...)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, "--window must") {
+			t.Errorf("%v: want exit 2 naming --window, got %s", args, r)
+		}
+	}
+}
+
 // TestWatchCompleted watches two idle sessions of the service for a
-// moment: exit 0 (approved), the table shows the service's figures and
-// the load's as not applicable, and the report files are written.
+// moment, with a window shorter than the watch: exit 0 (approved), the
+// table shows the service's figures for the whole watch and for its last
+// window, and the load's as not applicable, and the report files are
+// written.
 func TestWatchCompleted(t *testing.T) {
 	useDB(t)
 	serviceConn(t)
 	serviceConn(t)
 	out := t.TempDir()
-	r := planrun(t, "watch", plan("watch"), "--for", "1500ms", "--interval", "100ms", "--out", out)
+	r := planrun(t, "watch", plan("watch"), "--for", "1500ms", "--interval", "100ms", "--window", "500ms", "--out", out)
 	t.Logf("%s", r)
 	if r.code != ExitApproved {
 		t.Fatalf("want exit 0, got %s", r)
 	}
-	for _, want := range []string{"Service · watch", "request latency", "skipped: not applicable", "planrun's pool", "a watch runs no load"} {
+	for _, want := range []string{"Service · watch", "Service · last 500ms", "request latency", "skipped: not applicable", "planrun's pool", "a watch runs no load"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the table report lacks %q", want)
 		}
@@ -62,6 +74,9 @@ func TestWatchCompleted(t *testing.T) {
 	run := onlyReport(t, out, r)
 	if sc := run.Scenarios[0]; !sc.Watch || sc.Service == nil || sc.Service.Backends.Max != 2 || run.Status != results.StatusCompleted {
 		t.Errorf("report: status %s, scenario %+v: want a completed watch of 2 backends", run.Status, sc)
+	}
+	if len(run.Scenarios) != 2 || run.Scenarios[1].Service.Backends.Max != 2 || run.Scenarios[1].Service.Samples >= run.Scenarios[0].Service.Samples {
+		t.Errorf("report: %d scenarios: want the last 500ms beside the whole watch, with fewer samples", len(run.Scenarios))
 	}
 }
 
