@@ -39,9 +39,15 @@ build:
 demo: deps build
 	./$(BIN) $(PLAN)
 
+# RACE_SKIPPED are the tests that skip under the race detector because it
+# slows them tenfold or more and they run on one goroutine: make test runs
+# them again without it.
+RACE_SKIPPED = '^(TestMMcMeanWaitLong|TestMD1|TestForgedCorpusIsUpToDate)$$'
+
 test: deps
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -run $(RACE_SKIPPED) ./poolmodel ./merge
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
