@@ -559,8 +559,17 @@ func recommendSize(ins []*input, cur results.Pool, note func(string, ...any)) (i
 		size = cur.Size
 		reasons = append(reasons, fmt.Sprintf("size %d: kept, no scenario of normal load was modelled", size))
 	}
+	if size < MinSize {
+		reasons = append(reasons, fmt.Sprintf("size %d: at least %d, so that one broken or recycled connection does not stall every request (the load alone needs %d)", MinSize, MinSize, size))
+		size = MinSize
+	}
 	return size, reasons
 }
+
+// MinSize is the smallest pool.size planrun recommends, whatever the
+// load: with one connection, a broken, recycled or pre-pinged connection
+// being replaced holds up every request behind it.
+const MinSize = 2
 
 // smallestFound reports whether the model gave the scenario a smallest
 // pool to size from; a failed model is noted and gives none, a pool that

@@ -328,3 +328,29 @@ func TestTooShortToTell(t *testing.T) {
 		t.Errorf("predicted %v, measured %v: trusted %v, why %q; want not trusted, too short", p, p/2, a.Trusted, a.Why)
 	}
 }
+
+// TestNeverASingleConnection: a load one connection carries (5 acquires a
+// second of 1 ms) is recommended two, with the reason.
+func TestNeverASingleConnection(t *testing.T) {
+	run := testRun(openScenario("light", 5, ms, ms))
+	rec := For(run, nil)
+	if rec == nil {
+		t.Fatal("no advice")
+	}
+	h, err := hdr.Decode(run.Scenarios[0].Hold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	one, err := poolmodel.Simulate(poolmodel.Workload{Rate: 5, Hold: h}, poolmodel.Config{Connections: 1, Timeout: run.Pool.Timeout},
+		poolmodel.Options{Acquires: Acquires, Seed: Seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Wait.P95 >= 200*ms || one.TimeoutRate > 0 {
+		t.Fatalf("one connection: predicted p95 %v, timeouts %v: the case wants a load one connection carries", one.Wait.P95, one.TimeoutRate)
+	}
+	why := strings.Join(rec.Pool.Reasons, "; ")
+	if rec.Pool.Size != MinSize || !strings.Contains(why, "does not stall every request (the load alone needs 1)") {
+		t.Errorf("size %d (%s): want %d, with the reason", rec.Pool.Size, why, MinSize)
+	}
+}
