@@ -148,6 +148,9 @@ type ctx struct {
 	expand bool   // ${VAR} expansion applies (target.*, name, description, verdict.*)
 	url    bool   // target.url: a lone unset ${VAR} means "no URL"
 	arg    bool   // an args item: YAML-quoted strings become expr string literals
+	// placeholders: the text holds `$n` placeholders (an HTTP header), so a
+	// `$` a ${VAR} brings in is doubled: the variable's value stays literal.
+	placeholders bool
 	// section names the struct the key is in ("pool", "stage"), for intRanges.
 	section string
 }
@@ -455,6 +458,7 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, c ctx) bool {
 		fc.url = (isTarget || t == reflect.TypeFor[Service]()) && key == "url"
 		if t == reflect.TypeFor[Operation]() && key == "headers" {
 			fc.expand = true // header values carry secrets: `Bearer ${API_TOKEN}`
+			fc.placeholders = true
 		}
 		fv := v.Field(f.index)
 		ok = d.value(kv.val, fv, fc)

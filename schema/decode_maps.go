@@ -33,7 +33,7 @@ func (d *decoder) stringMap(n *yaml.Node, v reflect.Value, c ctx) bool {
 			continue
 		}
 		e := entry{key: d.src.pos(kv.key), val: d.src.textPos(vn)}
-		vc := ctx{key: c.key + " " + name, expand: c.expand}
+		vc := ctx{key: c.key + " " + name, expand: c.expand, placeholders: c.placeholders}
 		if ref, ok := d.envScalar(vn, vc); ok {
 			e.ref = ref
 		}

@@ -63,7 +63,14 @@ func (d *decoder) text(n *yaml.Node, c ctx, want string) (string, bool) {
 		return n.Value, true
 	}
 	allowUnset := c.url && envWholeRef.MatchString(strings.TrimSpace(n.Value))
-	s, probs := expandEnv(n.Value, d.lookup, allowUnset)
+	lookup := d.lookup
+	if c.placeholders {
+		lookup = func(name string) (string, bool) {
+			v, ok := d.lookup(name)
+			return strings.ReplaceAll(v, "$", "$$"), ok
+		}
+	}
+	s, probs := expandEnv(n.Value, lookup, allowUnset)
 	for _, p := range probs {
 		d.errorf(d.src.valuePos(n, p.off), p.hint, "%s: %s", c.key, p.msg)
 	}

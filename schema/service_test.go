@@ -120,6 +120,11 @@ func TestServiceExpansion(t *testing.T) {
 		"      headers: {Authorization: 'Bearer ${API_TOKEN}', X-Literal: '$${x}'}")
 	p := mustParse(t, src, map[string]string{"API_TOKEN": "s3cr3t-t0ken"})
 	s, op := p.Target.Service, p.Mixes["app"][0]
+	// A $ the variable brings into a header is doubled: it stays literal
+	// where $1 would be a placeholder (httpop sends $$ as $).
+	if dollar := mustParse(t, src, map[string]string{"API_TOKEN": "s3c$1"}).Mixes["app"][0]; dollar.Headers["Authorization"] != "Bearer s3c$$1" {
+		t.Errorf("a token holding $1: header %q, want it escaped as Bearer s3c$$1", dollar.Headers["Authorization"])
+	}
 	if s.Start[0] != "python3" || s.Env["API_KEY"] != "s3cr3t-t0ken" || s.Env["MODE"] != "fast" {
 		t.Errorf("start %q, env %v", s.Start, s.Env)
 	}

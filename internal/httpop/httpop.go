@@ -150,8 +150,8 @@ func Compile(t Template) (*Request, error) {
 			return nil, fmt.Errorf("header %q: a header name holds no space or colon, and no header holds a line break", name)
 		}
 		h := header{name: http.CanonicalHeaderKey(name), value: split(value, asText), secret: SecretHeader(name)}
-		if h.secret && len(value) >= redact.MinSecret {
-			r.secrets = append(r.secrets, value)
+		if h.secret {
+			r.secrets = append(r.secrets, literals(h.value)...)
 		}
 		r.headers = append(r.headers, h)
 	}
@@ -182,11 +182,16 @@ func headerParts(hs []header) [][]part {
 	return out
 }
 
-// split cuts s at its placeholders `$n` (n from 1).
+// split cuts s at its placeholders `$n` (n from 1); `$$` is a literal `$`.
 func split(s string, how encoding) []part {
 	var out []part
 	lit := 0
 	for i := 0; i < len(s); i++ {
+		if strings.HasPrefix(s[i:], "$$") {
+			out = append(out, part{text: s[lit : i+1]})
+			lit, i = i+2, i+1
+			continue
+		}
 		if s[i] != '$' || i+1 >= len(s) || s[i+1] < '1' || s[i+1] > '9' {
 			continue
 		}
@@ -198,6 +203,28 @@ func split(s string, how encoding) []part {
 		lit, i = j, j-1
 	}
 	return append(out, part{text: s[lit:]})
+}
+
+// literals are the texts ps sends as written, joined where no
+// placeholder cuts them (`$$` already made `$`), those at least
+// redact.MinSecret long: what a secret header's value gives the redactor.
+func literals(ps []part) []string {
+	var out []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() >= redact.MinSecret {
+			out = append(out, cur.String())
+		}
+		cur.Reset()
+	}
+	for _, p := range ps {
+		cur.WriteString(p.text)
+		if p.arg > 0 {
+			flush()
+		}
+	}
+	flush()
+	return out
 }
 
 func validMethod(m string) bool {

@@ -81,6 +81,29 @@ func TestArgsAreWrittenForWhereTheyStand(t *testing.T) {
 	}
 }
 
+// TestDoubledDollarIsLiteral: `$$` sends one `$` and is no placeholder,
+// so a header can carry `$1` as written (and a secret holding it is
+// redacted as it is sent).
+func TestDoubledDollarIsLiteral(t *testing.T) {
+	r := compile(t, Template{Method: "GET", Path: "/price/$$$1", Headers: map[string]string{"X-Api-Key": "k3y$$1-value", "X-Tag": "t-$1-$$2"}})
+	if r.Args() != 1 {
+		t.Fatalf("Args() = %d, want 1: only the path's $1 and X-Tag's $1 are placeholders", r.Args())
+	}
+	req, err := r.Build(context.Background(), "http://svc/", []any{7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := req.URL.Path; got != "/price/$7" {
+		t.Errorf("path %q, want /price/$7", got)
+	}
+	if key, tag := req.Header.Get("X-Api-Key"), req.Header.Get("X-Tag"); key != "k3y$1-value" || tag != "t-7-$2" {
+		t.Errorf("headers X-Api-Key %q, X-Tag %q: want k3y$1-value and t-7-$2", key, tag)
+	}
+	if s := r.Secrets(); len(s) != 1 || s[0] != "k3y$1-value" {
+		t.Errorf("secrets %q: want the key as it is sent", s)
+	}
+}
+
 func TestArgsThatCannotBeWrittenAreArgsErrors(t *testing.T) {
 	r := compile(t, Template{Method: "GET", Path: "/accounts/$1"})
 	if _, err := r.Build(context.Background(), "http://svc", []any{nil}); err == nil || !strings.Contains(err.Error(), "null") {
