@@ -28,6 +28,40 @@ type uncertainty struct {
 	sources string
 	// short says why the planned load was not delivered; "" when it was.
 	short string
+	// starved says that the embedded server shared a saturated machine with
+	// other processes (see starvedServer); "" when it did not.
+	starved string
+}
+
+// Starvation of the embedded server: the machine counts as saturated when
+// its busy CPU is at least saturatedShare of its cores, and other
+// processes (not planrun, the embedded server or the service planrun
+// started) as crowding the server out when they used at least
+// max(minCrowding, crowdingShare × cores).
+const (
+	saturatedShare = 0.9
+	minCrowding    = 0.5
+	crowdingShare  = 0.25
+)
+
+// starvedServer says why the embedded server's timings are not the pool's
+// alone: it ran on this machine, the machine was saturated, and other
+// processes took a large share of it. The server runs at a lower priority
+// than planrun (localpg.ServerNiceness), so such processes slow its
+// queries while planrun's own timers stay on time: every timed figure may
+// then be theirs. "" for an external server, or when any CPU figure is
+// unknown.
+func starvedServer(g results.Generator) string {
+	if g.ServerCPU < 0 || g.Cores <= 0 || g.MachineCPU < 0 || g.CPU < 0 {
+		return ""
+	}
+	cores := float64(g.Cores)
+	others := g.MachineCPU - g.CPU - g.ServerCPU - max(g.ServiceCPU, 0)
+	if g.MachineCPU < saturatedShare*cores || others < max(minCrowding, crowdingShare*cores) {
+		return ""
+	}
+	return fmt.Sprintf("the embedded server shared a saturated machine with other processes (CPU %.2f of %d cores busy, %.2f of it other processes')",
+		g.MachineCPU, g.Cores, others)
 }
 
 // maxShortfall is the share of a closed model's planned load its users may
@@ -45,7 +79,7 @@ const maxShortfall = 0.10
 // the pool lets them, and the band covers the generator's share.
 func (l generatorLimits) uncertaintyOf(sc *results.Scenario) uncertainty {
 	g := sc.Generator
-	u := uncertainty{band: g.Band()}
+	u := uncertainty{band: g.Band(), starved: starvedServer(g)}
 	if g.TimerLateness.Count > 0 {
 		u.sources = "timer lateness p99 " + humanize.Duration(g.TimerLateness.P99)
 	}
@@ -82,6 +116,13 @@ func (u uncertainty) ends(sc *results.Scenario, leakThreshold time.Duration) (le
 		more = float64(m+u.band) / float64(m)
 	}
 	return moved(sc, -u.band, less, leakThreshold), moved(sc, u.band, more, leakThreshold)
+}
+
+// unhurried is sc as if nothing had taken any time: every timed figure 0,
+// nothing held, so no utilization, exhaustion, acquire timeout or held
+// leak (see moved). A failure that passes there failed by its timings.
+func unhurried(sc *results.Scenario, leakThreshold time.Duration) results.Scenario {
+	return moved(sc, -math.MaxInt64/2, 0, leakThreshold)
 }
 
 // moved is sc with its timed figures moved by d and its hold-driven ones
@@ -204,7 +245,7 @@ func scaledCount(n int64, ratio float64, limit int64) int64 {
 // changes with the figures at either end of the band. Checks of the
 // generator's own figures and run-level checks are always decided. less
 // and more are the environments of ends.
-func (s *Set) decide(machine *evaluator, c *compiled, o *results.Outcome, u uncertainty, less, more *Env) {
+func (s *Set) decide(machine *evaluator, c *compiled, o *results.Outcome, u uncertainty, less, more, unhurried *Env) {
 	if c.runLevel || contains(c.groups, CriterionMeasurement) {
 		return
 	}
@@ -215,6 +256,12 @@ func (s *Set) decide(machine *evaluator, c *compiled, o *results.Outcome, u unce
 	if passed && u.short != "" {
 		o.Undecided, o.Band = true, "passed, but "+u.short+": more load might have failed it"
 		return
+	}
+	if !passed && unhurried != nil {
+		if out, err := machine.run(c, *unhurried); err == nil && out == true {
+			o.Undecided, o.Band = true, "failed, but "+u.starved+": a failure of timings may be theirs, not the pool's"
+			return
+		}
 	}
 	if less == nil {
 		return

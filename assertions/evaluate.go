@@ -53,11 +53,16 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 		base, missing := baselineScenario(baseline, sc.Name)
 		env := newEnv(run, sc, base)
 		u := s.limits.uncertaintyOf(sc)
-		var less, more *Env
+		var less, more, calm *Env
 		if u.band > 0 {
 			lessSc, moreSc := u.ends(sc, leakThresholdOf(run, sc))
 			lessEnv, moreEnv := newEnv(run, &lessSc, base), newEnv(run, &moreSc, base)
 			less, more = &lessEnv, &moreEnv
+		}
+		if u.starved != "" {
+			calmSc := unhurried(sc, leakThresholdOf(run, sc))
+			calmEnv := newEnv(run, &calmSc, base)
+			calm = &calmEnv
 		}
 		for _, c := range s.items {
 			if c.runLevel || !c.appliesOn(sc) {
@@ -65,7 +70,7 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 			}
 			ran[c] = true
 			o := evaluate(machine, c, &env, sc, base, missing)
-			s.decide(machine, c, &o, u, less, more)
+			s.decide(machine, c, &o, u, less, more, calm)
 			s.markAborted(c, &o)
 			judged = append(judged, judgement{c, o})
 		}
@@ -85,7 +90,7 @@ func (s *Set) Evaluate(run *results.Run, baseline *results.Run) ([]results.Outco
 				continue
 			}
 			o := evaluate(machine, b, &env, sc, base, missing)
-			s.decide(machine, b, &o, u, less, more)
+			s.decide(machine, b, &o, u, less, more, calm)
 			judged = append(judged, judgement{b, o})
 		}
 	}

@@ -73,6 +73,10 @@ func (l generatorLimits) measurement(run *results.Run) results.Criterion {
 		} else {
 			line += "; the planned load was delivered"
 		}
+		if u.starved != "" {
+			line += "; " + u.starved + ": its failures of timings are undecided"
+			short = append(short, sc.Name)
+		}
 		if len(run.Scenarios) > 1 {
 			line = sc.Name + ": " + line
 		}
