@@ -120,9 +120,25 @@ func (u uncertainty) ends(sc *results.Scenario, leakThreshold time.Duration) (le
 
 // unhurried is sc as if nothing had taken any time: every timed figure 0,
 // nothing held, so no utilization, exhaustion, acquire timeout or held
-// leak (see moved). A failure that passes there failed by its timings.
+// leak (see moved), every recovery made at once, and no connect error (a
+// starved server answers a new connection past pool.connect_timeout). A
+// failure that passes there failed by its timings.
 func unhurried(sc *results.Scenario, leakThreshold time.Duration) results.Scenario {
-	return moved(sc, -math.MaxInt64/2, 0, leakThreshold)
+	out := moved(sc, -math.MaxInt64/2, 0, leakThreshold)
+	if r := out.Recovery; r != nil && r.Status == results.RecoveryNotRecovered {
+		r.Status = results.RecoveryRecovered
+	}
+	for i := range out.Faults {
+		if r := out.Faults[i].Recovery; r != nil && r.Status == results.RecoveryNotRecovered {
+			r.Status = results.RecoveryRecovered
+		}
+	}
+	if n := out.ErrorsBy[results.ErrConnect]; n > 0 {
+		out.ErrorsBy[results.ErrConnect] = 0
+		out.Errors -= n
+		out.SuccessRate = results.SuccessRate(out.Ops, out.Errors)
+	}
+	return out
 }
 
 // moved is sc with its timed figures moved by d and its hold-driven ones

@@ -393,3 +393,30 @@ func TestLeaksWithinTheBand(t *testing.T) {
 		})
 	}
 }
+
+// TestStarvedServerRecoveryAndConnects: on a starved embedded server, a
+// surge not recovered by the scenario's end and a connection the server
+// answered past connect_timeout are failures of timings (undecided); the
+// same figures on a server that had the machine are decided failures.
+func TestStarvedServerRecoveryAndConnects(t *testing.T) {
+	surge := func(machine float64) results.Scenario {
+		sc := watched("surge", 2*ms, 0)
+		sc.Generator.CPU, sc.Generator.ServerCPU, sc.Generator.MachineCPU = 0.2, 0.3, machine
+		sc.Recovery = &results.Recovery{AfterStage: 2, Status: results.RecoveryNotRecovered, Duration: 2900 * ms}
+		sc.Errors, sc.ErrorsBy = 1, map[string]int64{results.ErrConnect: 1}
+		sc.SuccessRate = results.SuccessRate(sc.Ops, sc.Errors)
+		return sc
+	}
+	set := mustCompile(t, assertion("recovers", "recovered && recovery < 15s"), assertion("no errors", "errors == 0"))
+	for _, tc := range []struct {
+		machine   float64
+		undecided bool
+	}{{2, true}, {1.2, false}} {
+		outcomes, _ := set.Evaluate(run(surge(tc.machine)), nil)
+		for _, o := range outcomes {
+			if o.Status != results.OutcomeFail || o.Undecided != tc.undecided {
+				t.Errorf("machine %.1f of 2 cores: %s %s undecided %v (%s), want failed, undecided %v", tc.machine, o.Name, o.Status, o.Undecided, o.Band, tc.undecided)
+			}
+		}
+	}
+}
