@@ -241,8 +241,14 @@ func (e *runEnv) proxies() []*netproxy.Proxy {
 }
 
 // foundAfterNoWarmup is when a scenario without a warm-up checks that the
-// service's backends were seen (or at its end, when that comes first).
-const foundAfterNoWarmup = time.Second
+// service's backends were seen, once one was; when none was yet, the check
+// waits for one until foundPatience (a service slow to open its first
+// connection on a busy machine is not a service without backends), and at
+// the scenario's end at the latest.
+const (
+	foundAfterNoWarmup = time.Second
+	foundPatience      = 10 * time.Second
+)
 
 // serviceDrainTimeout bounds the drain check of the service's backends
 // beyond its grace.
@@ -270,17 +276,16 @@ func (r *scenarioRun) startServiceWatch(ctx context.Context) (stop func(), err e
 }
 
 // foundDue says whether the time has come to check that the service's
-// backends were seen: the end of the warm-up, or foundAfterNoWarmup
-// without one.
+// backends were seen: the end of the warm-up, or without one,
+// foundAfterNoWarmup once a backend was seen (foundPatience when none was).
 func (r *scenarioRun) foundDue(el time.Duration) bool {
 	if r.watcher == nil || r.foundChecked {
 		return false
 	}
-	at := r.sc.Warmup
-	if at <= 0 {
-		at = foundAfterNoWarmup
+	if r.sc.Warmup > 0 {
+		return el >= r.sc.Warmup
 	}
-	return el >= at
+	return el >= foundAfterNoWarmup && (r.watcher.Seen() || el >= foundPatience)
 }
 
 // checkFound calls the watcher's Found once (later calls, such as the one

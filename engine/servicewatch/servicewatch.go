@@ -500,6 +500,13 @@ func (w *Watcher) closeLeak(l *results.ServiceLeak) {
 	}
 }
 
+// Seen reports whether a backend of the service has been seen so far.
+func (w *Watcher) Seen() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.seen
+}
+
 // Found marks the end of the warm-up: the level figures are taken from
 // here on, and it returns a *[NotFoundError] when no backend with the
 // application_name has been seen so far, in the samples taken (the last
