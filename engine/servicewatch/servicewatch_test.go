@@ -580,8 +580,9 @@ func TestEveryClientBackend(t *testing.T) {
 }
 
 // TestSaturationAndTheRecentWindow: five sessions of a service whose
-// capacity is five run pg_sleep together, then go idle. The watcher sees
-// one saturation episode about as long as the sleep, and a rolling window
+// capacity is five all run a query together (blocked on an advisory lock
+// the test holds, then sleeping), then go idle. The watcher sees one
+// saturation episode at least as long as the sleep, and a rolling window
 // shorter than the quiet that followed sees none of it, while the whole
 // does.
 func TestSaturationAndTheRecentWindow(t *testing.T) {
@@ -596,6 +597,8 @@ func TestSaturationAndTheRecentWindow(t *testing.T) {
 	for range capacity {
 		sessions = append(sessions, connect(t, app))
 	}
+	probe := connect(t, "svcwatch-probe")
+	run(t, probe, "SELECT pg_advisory_lock(4242)") // the barrier
 	var got samples
 	w, err := servicewatch.Start(context.Background(), connect(t, ""), servicewatch.Config{ApplicationName: app, Capacity: capacity,
 		Interval: interval, Recent: recent, OnSample: got.add})
@@ -610,13 +613,23 @@ func TestSaturationAndTheRecentWindow(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, err := c.Exec(context.Background(), "SELECT pg_sleep($1)", sleep.Seconds()); err != nil {
+			if _, err := c.Exec(context.Background(), "SELECT pg_advisory_lock_shared(4242), pg_sleep($1)", sleep.Seconds()); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
+	// All five active (waiting on the barrier), and the watcher saw them so.
+	waitFor(t, "the whole pool in use", func() bool {
+		for _, s := range got.since(0) {
+			if s.InUse == capacity {
+				return true
+			}
+		}
+		return false
+	})
+	run(t, probe, "SELECT pg_advisory_unlock(4242)")
 	wg.Wait()
-	block := time.Since(began) // the sleeps, as the client saw them: the episode cannot be longer than this and a sample or two
+	block := time.Since(began) // the episode cannot be longer than this and a sample or two
 	mid := w.Summary()
 	if r, _ := w.Recent(); r.Saturation.Episodes != 1 || r.Utilization.Max != 1 {
 		t.Errorf("the recent window as the sleeps end: saturation %+v, utilization %+v: want the episode", r.Saturation, r.Utilization)
@@ -630,15 +643,16 @@ func TestSaturationAndTheRecentWindow(t *testing.T) {
 	w.Stop()
 	whole := w.Summary()
 	last, ok := w.Recent()
-	t.Logf("whole: %d samples, saturation %+v, utilization %+v (the sleeps took %s on the client); last %s: %d samples, saturation %+v, utilization %+v, in use %+v",
+	t.Logf("whole: %d samples, saturation %+v, utilization %+v (the queries took %s on the client); last %s: %d samples, saturation %+v, utilization %+v, in use %+v",
 		whole.Samples, whole.Saturation, whole.Utilization, block.Round(time.Millisecond), recent, last.Samples, last.Saturation, last.Utilization, last.InUse)
 	if whole.Saturation.Episodes != 1 || whole.Utilization.Max != 1 {
 		t.Errorf("whole: saturation %+v, utilization max %v: want one episode at 100 %%", whole.Saturation, whole.Utilization.Max)
 	}
-	// Sampled: the episode begins at its first sample at capacity (at most
-	// a sample gap after the sleeps began) and ends at the first below it.
-	if l := whole.Saturation.Longest; l < sleep/2 || l > block+time.Second {
-		t.Errorf("longest episode %s: want about the %s sleep (the client saw %s)", l, sleep, block)
+	// The five queries were active together from the first sample that saw
+	// them all to at least the sleep after the barrier fell; sampled, the
+	// episode ends at the first sample below capacity.
+	if l := whole.Saturation.Longest; l < sleep || l > block+time.Second {
+		t.Errorf("longest episode %s: want at least the %s sleep, at most the %s the queries took and a second", l, sleep, block)
 	}
 	if mid.Saturation.Longest > whole.Saturation.Longest {
 		t.Errorf("the longest episode shrank from %s to %s", mid.Saturation.Longest, whole.Saturation.Longest)
