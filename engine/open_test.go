@@ -75,22 +75,23 @@ scenarios:
 	if sc.Model != results.ModelOpen || sc.Rate != 150 {
 		t.Errorf("model %q rate %v, want open at 150/s", sc.Model, sc.Rate)
 	}
-	if sc.Errors != 0 || sc.Dropped != 0 {
-		t.Fatalf("errors %d (%v), dropped %d: want none", sc.Errors, sc.ErrorSamples, sc.Dropped)
-	}
 	if sc.Arrivals != 1200 || sc.Ops != 1200 {
 		t.Errorf("arrivals %d, ops %d: want 1200 (150/s for 8s, uniform)", sc.Arrivals, sc.Ops)
 	}
 	// The premise is a pool with spare capacity: 4 connections over the
 	// hold this run measured. A starved machine stretches the hold (late
-	// timers) until 150/s is an overload; then only the throughput is
-	// checked, against the capacity.
+	// timers, a slow server) until 150/s is an overload, whose queue may
+	// reach the 1 s timeout; then only the throughput is checked, against
+	// the capacity.
 	capacity := 4 / sc.Hold.Mean.Seconds()
 	t.Logf("capacity 4/hold = %.4g/s", capacity)
 	if capacity < 1.1*150 {
 		t.Logf("machine too busy: the hold stretched to %v, so 150/s is not an underload here; ground truth not applicable", sc.Hold.Mean)
 		within(t, "throughput (ops/s) vs capacity", sc.Throughput, min(150, capacity), 0.05)
 		return
+	}
+	if sc.Errors != 0 || sc.Dropped != 0 {
+		t.Fatalf("errors %d (%v), dropped %d: want none", sc.Errors, sc.ErrorSamples, sc.Dropped)
 	}
 	// Completed operations over the arrivals' span (the throughput divides
 	// by the elapsed time, which includes the drain of the last operation).

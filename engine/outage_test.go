@@ -69,6 +69,8 @@ scenarios:
 	}
 
 	done := make(chan error, 1)
+	// ended is when connections were allowed again (read after done).
+	var ended time.Time
 	go func() { // once the load runs: the outage
 		var n int
 		for deadline := time.Now().Add(20 * time.Second); n == 0; {
@@ -87,6 +89,7 @@ scenarios:
 		_, err := admin.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, plan.Target.ApplicationName)
 		time.Sleep(outage)
 		_, err2 := admin.Exec(ctx, "ALTER DATABASE "+db+" ALLOW_CONNECTIONS true")
+		ended = time.Now()
 		if err == nil {
 			err = err2
 		}
@@ -113,14 +116,27 @@ scenarios:
 	if s := sc.ErrorSamples[results.ErrConnect]; !strings.Contains(s, "server unreachable since t=") {
 		t.Errorf("connect error sample %q: want it to say since when the server is unreachable", s)
 	}
-	// Recovered: the last full seconds ran operations without errors.
+	// Recovered: the full seconds that began a reconnect attempt's delay
+	// (1 s at most) and a moment after the outage ended ran operations
+	// without errors (the last point, the drain, left out). On a busy
+	// machine the outage ends later in the scenario than planned.
 	series := sc.Series
 	if len(series) < 4 {
 		t.Fatalf("series has %d points", len(series))
 	}
-	for _, p := range series[len(series)-3 : len(series)-1] {
+	from := ended.Sub(sc.StartedAt) + 1500*time.Millisecond
+	judged := 0
+	for _, p := range series[:len(series)-1] {
+		if p.T-sc.SeriesStep < from {
+			continue
+		}
+		judged++
 		if p.Ops == 0 || p.Errors != 0 {
 			t.Errorf("point at %v: %d ops, %d errors; want the run recovered: operations and no errors", p.T, p.Ops, p.Errors)
 		}
+	}
+	t.Logf("the outage ended %v into the scenario; %d full seconds after it judged", ended.Sub(sc.StartedAt).Round(time.Millisecond), judged)
+	if judged == 0 {
+		t.Skipf("the outage ended %v into a %v scenario on this busy machine: no full second after it to judge the recovery", ended.Sub(sc.StartedAt), sc.Elapsed)
 	}
 }
