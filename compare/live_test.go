@@ -167,11 +167,13 @@ func TestLive(t *testing.T) {
 				t.Errorf("%s: size 2 instead of 8 for 8 users shows no regression", name)
 			}
 			// 8 users on 2 connections wait about 3 holds for one: the
-			// acquire wait is the pool's own figure and must show it. (The
-			// throughput falls by about 4× too, but on a loaded machine two
-			// seconds can be as noisy as that.)
-			if r := findRow(t, c, "s", "acquire.p50"); !r.Regression {
-				t.Errorf("%s: acquire.p50 is not a regression: %+v", name, r)
+			// acquire wait is the pool's own figure and must show it, at its
+			// median or its p95 (whichever the baselines' noise leaves
+			// judgeable: on a loaded machine the median of a two-second run
+			// can be as noisy as the change). (The throughput falls by about
+			// 4× too, but on a loaded machine two seconds can be as noisy.)
+			if p50, p95 := findRow(t, c, "s", "acquire.p50"), findRow(t, c, "s", "acquire.p95"); !p50.Regression && !p95.Regression {
+				t.Errorf("%s: neither acquire.p50 nor acquire.p95 is a regression: %+v, %+v", name, p50, p95)
 			}
 			if !strings.Contains(strings.Join(c.Changes, "\n"), "pool: size 8 → 2") {
 				t.Errorf("%s: Changes = %q, want the pool size change", name, c.Changes)
