@@ -39,14 +39,15 @@ func (e *runEnv) startNetwork() (closeProxy func(), f *Failure) {
 		Network: network, Address: address,
 		Latency: n.Latency, Jitter: n.Jitter, Bandwidth: n.Bandwidth,
 		Seed: e.prog.Seed, DialTimeout: e.prog.Pool.ConnectTimeout,
-		// The pool is in this process: a Unix socket costs it less CPU than TCP.
+		// The pool dials it in-process (DialContext, see poolConfig); its
+		// listener is then used by nothing, and a Unix socket needs no port.
 		Unix: true,
 	})
 	if err != nil {
 		return func() {}, &Failure{Stage: "target", Err: fmt.Errorf("network: start the proxy: %w", err)}
 	}
 	e.proxy = p
-	e.logf("network: the pool connects through %s: %s; preflight and setup connect directly", p.Addr(), describeNetwork(n))
+	e.logf("network: the pool connects through the in-process proxy to %s: %s; preflight and setup connect directly", address, describeNetwork(n))
 	return func() {
 		if err := p.Close(); err != nil {
 			e.logf("network: close the proxy: %v", err)

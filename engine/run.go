@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -147,15 +148,17 @@ func (e *runEnv) poolConfig() pool.Config {
 		IsolationLevel: pool.IsolationLevel(p.IsolationLevel),
 		ResetOnReturn:  pool.ResetOnReturn(p.ResetOnReturn),
 		UseLIFO:        p.UseLIFO,
-		Via:            e.proxyAddr(),
+		Dial:           e.proxyDial(),
 	}
 }
 
-func (e *runEnv) proxyAddr() string {
+// proxyDial opens the pool's connections through the simulated network's
+// proxy, in-process (netproxy.Proxy.DialContext); nil without one.
+func (e *runEnv) proxyDial() func(context.Context) (net.Conn, error) {
 	if e.proxy == nil {
-		return ""
+		return nil
 	}
-	return e.proxy.Addr()
+	return e.proxy.DialContext
 }
 
 func (e *runEnv) explain(err error) string {

@@ -1,6 +1,8 @@
 package netproxy
 
 import (
+	"context"
+	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -10,8 +12,10 @@ import (
 
 // conn is one client connection and its upstream connection.
 type conn struct {
-	proxy  *Proxy
-	client net.Conn // a *net.TCPConn or, with Config.Unix, a *net.UnixConn
+	proxy *Proxy
+	// client is a *net.TCPConn or, with Config.Unix, a *net.UnixConn; a
+	// *localConn for a connection opened by Proxy.DialContext.
+	client net.Conn
 	// upstream is set, under proxy.mu, once dialled; nil before.
 	upstream net.Conn
 	// done is closed when the pair is closed; writers waiting on a
@@ -30,19 +34,45 @@ type conn struct {
 func (c *conn) serve(seq uint64) {
 	p := c.proxy
 	defer p.wg.Done()
-	d := net.Dialer{Timeout: p.cfg.DialTimeout}
-	up, err := d.DialContext(p.dialCtx, p.cfg.Network, p.cfg.Address)
+	up, err := c.dialUpstream(p.dialCtx)
 	if err != nil {
-		// The client sees its connection closed at once, as it would a
-		// server that is down or restarting.
-		c.close(false)
 		return
 	}
+	toServer, toClient, ok := c.pipes(up, seq)
+	if !ok {
+		return
+	}
+	p.wg.Add(3)
+	go func() { defer p.wg.Done(); toServer.read() }()
+	go func() { defer p.wg.Done(); toServer.write() }()
+	go func() { defer p.wg.Done(); toClient.read() }()
+	toClient.write()
+}
+
+// dialUpstream dials c's upstream, bounded by ctx and the proxy's
+// DialTimeout. When it fails it closes c: a client sees its connection
+// closed at once, as it would a server that is down or restarting.
+func (c *conn) dialUpstream(ctx context.Context) (net.Conn, error) {
+	d := net.Dialer{Timeout: c.proxy.cfg.DialTimeout}
+	up, err := d.DialContext(ctx, c.proxy.cfg.Network, c.proxy.cfg.Address)
+	if err != nil {
+		c.close(false)
+		return nil, err
+	}
+	return up, nil
+}
+
+// pipes sets up c's two directions over its upstream up: toServer reads
+// the client (a local connection's writes feed it instead) and writes up,
+// toClient reads up and writes the client. It returns false, with up
+// closed, when c was closed meanwhile.
+func (c *conn) pipes(up net.Conn, seq uint64) (toServer, toClient *pipe, ok bool) {
+	p := c.proxy
 	p.mu.Lock()
 	if c.isClosed() {
 		p.mu.Unlock()
 		up.Close()
-		return
+		return nil, nil, false
 	}
 	c.upstream = up
 	p.mu.Unlock()
@@ -50,13 +80,14 @@ func (c *conn) serve(seq uint64) {
 	c.lat = p.lat.open()
 	c.writers.Store(2)
 	seed := uint64(p.cfg.Seed)
-	toServer := newPipe(c, c.client, up, rand.New(rand.NewPCG(seed, seq<<1)))
-	toClient := newPipe(c, up, c.client, rand.New(rand.NewPCG(seed, seq<<1|1)))
-	p.wg.Add(3)
-	go func() { defer p.wg.Done(); toServer.read() }()
-	go func() { defer p.wg.Done(); toServer.write() }()
-	go func() { defer p.wg.Done(); toClient.read() }()
-	toClient.write()
+	var src net.Conn = c.client
+	var dst io.Writer = c.client
+	if lc, local := c.client.(*localConn); local {
+		src, dst = nil, &localSink{lc: lc}
+	}
+	toServer = newPipe(c, src, up, rand.New(rand.NewPCG(seed, seq<<1)))
+	toClient = newPipe(c, up, dst, rand.New(rand.NewPCG(seed, seq<<1|1)))
+	return toServer, toClient, true
 }
 
 // writerDone is called by each direction's writer as it ends; the last
@@ -85,7 +116,11 @@ func (c *conn) close(reset bool) {
 		if tc, ok := c.client.(*net.TCPConn); ok && reset {
 			_ = tc.SetLinger(0)
 		}
-		c.client.Close()
+		if lc, ok := c.client.(*localConn); ok {
+			lc.shut(io.EOF) // its reader reads what was delivered, then EOF
+		} else {
+			c.client.Close()
+		}
 		p.mu.Lock()
 		close(c.done)
 		up := c.upstream

@@ -4,7 +4,9 @@
 // spike, a reset of every connection).
 //
 // Each accepted connection gets its own upstream connection and two
-// directions. In each direction a reader stamps every chunk it reads with
+// directions; so does a connection a client in the same process opens with
+// [Proxy.DialContext], which has no socket on the client's side
+// (localconn.go). In each direction a reader stamps every chunk it reads with
 // the time it may be delivered, and the proxy's clock delivers the chunks
 // at those times, in order, from its own thread; a writer goroutine takes
 // over a direction whose receiver does not keep up, and during a stall
@@ -270,18 +272,27 @@ func (p *Proxy) accept() {
 			continue
 		}
 		c := &conn{proxy: p, client: nc, done: make(chan struct{})}
-		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
+		if !p.register(c) {
 			nc.Close()
 			return
 		}
-		p.conns[c] = struct{}{}
-		p.levels.opens(time.Now())
-		p.wg.Add(1)
-		p.mu.Unlock()
 		go c.serve(p.seq.Add(1))
 	}
+}
+
+// register counts c among the open connections and takes a place in the
+// proxy's wait group for the goroutine that serves it; false, with
+// nothing done, once the proxy is closed.
+func (p *Proxy) register(c *conn) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return false
+	}
+	p.conns[c] = struct{}{}
+	p.levels.opens(time.Now())
+	p.wg.Add(1)
+	return true
 }
 
 // waitResumed returns true at once when the proxy is not stalled, or once

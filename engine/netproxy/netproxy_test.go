@@ -114,7 +114,12 @@ func TestBytesStayInOrder(t *testing.T) {
 func bytesStayInOrder(t *testing.T, pause time.Duration) {
 	up := startEcho(t)
 	p := startProxy(t, netproxy.Config{Network: "tcp", Address: up, Latency: 2 * time.Millisecond, Jitter: 2 * time.Millisecond, Seed: 3})
-	c := dial(t, p.Addr())
+	sendInOrder(t, dial(t, p.Addr()), pause)
+}
+
+// sendInOrder sends 4 MiB of random bytes on c, in pieces of random size,
+// to an echo server, reads them back after pause and checks them.
+func sendInOrder(t *testing.T, c net.Conn, pause time.Duration) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	sent := make([]byte, 4<<20)
 	for i := range sent {

@@ -1,6 +1,7 @@
 package netproxy
 
 import (
+	"io"
 	"math/rand/v2"
 	"net"
 	"sync"
@@ -57,14 +58,19 @@ const (
 // queue is empty. Exactly one owner delivers at a time, so bytes stay in
 // order.
 type pipe struct {
-	conn     *conn
-	src, dst net.Conn
-	// raw is dst's descriptor for the clock's writes (nil where dst has
-	// none: the writer goroutine delivers everything then).
-	raw syscall.RawConn
-	rng *rand.Rand // owned by read
+	conn *conn
+	// src is read by read (nil when a local connection's writes feed the
+	// pipe: localConn.Write); dst is written to, blocking.
+	src net.Conn
+	dst io.Writer
+	// raw is dst's descriptor for the clock's writes; sink is dst when it
+	// is a local connection's receiving side (localconn.go). With neither,
+	// the writer goroutine delivers everything.
+	raw  syscall.RawConn
+	sink *localConn
+	rng  *rand.Rand // owned by forward's caller (read, or a local Write)
 	// transmitted is when the previous chunk finished going through the
-	// bandwidth limit; released is its delivery time. Owned by read.
+	// bandwidth limit; released is its delivery time. Owned as rng.
 	transmitted, released time.Time
 
 	mu sync.Mutex
@@ -87,12 +93,16 @@ type pipe struct {
 	tryErr error
 }
 
-func newPipe(c *conn, src, dst net.Conn, rng *rand.Rand) *pipe {
+func newPipe(c *conn, src net.Conn, dst io.Writer, rng *rand.Rand) *pipe {
 	pp := &pipe{
 		conn: c, src: src, dst: dst, rng: rng,
 		space: make(chan struct{}, 1), work: make(chan struct{}, 1), wake: make(chan struct{}, 1),
 	}
-	pp.raw = nonBlockingWriter(dst)
+	if lc, ok := dst.(*localSink); ok {
+		pp.sink = lc.lc
+	} else {
+		pp.raw = nonBlockingWriter(dst)
+	}
 	pp.try = pp.tryOnce
 	return pp
 }
@@ -105,37 +115,19 @@ func signal(ch chan struct{}) {
 	}
 }
 
-// read queues what src sends until src ends or the pair is closed. A
-// chunk that is due at once, with nothing queued before it and no stall,
-// it writes itself: that saves the hand-over to the clock.
+// read queues what src sends until src ends or the pair is closed.
 func (pp *pipe) read() {
-	defer func() {
-		pp.mu.Lock()
-		pp.readDone = true
-		pp.mu.Unlock()
-		signal(pp.work)
-	}()
-	proxy := pp.conn.proxy
+	defer pp.endRead()
 	buf := buffers.Get().(*[]byte)
 	defer func() { buffers.Put(buf) }()
 	for {
 		n, err := pp.src.Read(*buf)
 		if n > 0 {
-			now := time.Now()
-			release := pp.releaseTime(n, now)
-			pp.mu.Lock()
-			if pp.n == 0 && pp.owner == ownIdle && !proxy.stalled.Load() && !release.After(now) {
-				pp.mu.Unlock()
-				pp.conn.lat.record(now.Sub(latest(release, pp.wrote)))
-				if _, werr := pp.dst.Write((*buf)[:n]); werr != nil {
-					pp.conn.close(false)
-					return
-				}
-				pp.wrote = time.Now()
-			} else {
-				if !pp.enqueueLocked(chunk{buf: buf, n: n, release: release}) {
-					return
-				}
+			queued, ok := pp.forward(buf, n, nil)
+			if !ok {
+				return
+			}
+			if queued {
 				buf = buffers.Get().(*[]byte)
 			}
 		}
@@ -145,19 +137,55 @@ func (pp *pipe) read() {
 	}
 }
 
+// endRead notes that nothing more will be queued and wakes the writer,
+// which delivers what is queued and then closes the pair.
+func (pp *pipe) endRead() {
+	pp.mu.Lock()
+	pp.readDone = true
+	pp.mu.Unlock()
+	signal(pp.work)
+}
+
+// forward stamps the n bytes read into buf with their delivery time and
+// queues them, keeping buf (queued); a chunk that is due at once, with
+// nothing queued before it and no stall, it writes itself, which saves
+// the hand-over to the clock, and leaves buf to the caller. It returns
+// false when the pair is closed (or stop is closed) first, or the write
+// fails. Its caller owns the pipe's read state: one forward at a time.
+func (pp *pipe) forward(buf *[]byte, n int, stop <-chan struct{}) (queued, ok bool) {
+	now := time.Now()
+	release := pp.releaseTime(n, now)
+	pp.mu.Lock()
+	if pp.n == 0 && pp.owner == ownIdle && !pp.conn.proxy.stalled.Load() && !release.After(now) {
+		pp.mu.Unlock()
+		pp.conn.lat.record(now.Sub(latest(release, pp.wrote)))
+		if _, werr := pp.dst.Write((*buf)[:n]); werr != nil {
+			pp.conn.close(false)
+			return false, false
+		}
+		pp.wrote = time.Now()
+		return false, true
+	}
+	if !pp.enqueueLocked(chunk{buf: buf, n: n, release: release}, stop) {
+		return false, false
+	}
+	return true, true
+}
+
 // enqueueLocked queues ch, waiting for room, and unlocks pp.mu; on an
 // idle pipe it gives the pipe to the clock. It returns false, with ch not
-// queued, when the pair is closed first.
-func (pp *pipe) enqueueLocked(ch chunk) bool {
-	for pp.n == queueLen && !pp.conn.isClosed() {
+// queued, when the pair is closed (or stop is closed) first.
+func (pp *pipe) enqueueLocked(ch chunk, stop <-chan struct{}) bool {
+	for pp.n == queueLen && !pp.conn.isClosed() && !isClosed(stop) {
 		pp.mu.Unlock()
 		select {
 		case <-pp.space:
 		case <-pp.conn.done:
+		case <-stop:
 		}
 		pp.mu.Lock()
 	}
-	if pp.conn.isClosed() {
+	if pp.conn.isClosed() || isClosed(stop) {
 		pp.mu.Unlock()
 		return false
 	}
@@ -251,7 +279,7 @@ func (pp *pipe) flush() (next time.Time, again bool) {
 			next, again = ch.release, true
 			break
 		}
-		if pp.raw == nil || pp.conn.proxy.stalled.Load() {
+		if (pp.raw == nil && pp.sink == nil) || pp.conn.proxy.stalled.Load() {
 			pp.owner = ownWriter
 			break
 		}
@@ -289,6 +317,9 @@ func (pp *pipe) flush() (next time.Time, again bool) {
 // tryWrite writes b to dst without blocking: all of it, or what fits in
 // dst's socket buffer (n < len(b), err nil), or an error.
 func (pp *pipe) tryWrite(b []byte) (n int, err error) {
+	if pp.sink != nil {
+		return pp.sink.offer(b), nil
+	}
 	pp.tryBuf, pp.tryN, pp.tryErr = b, 0, nil
 	if err := pp.raw.Write(pp.try); err != nil {
 		pp.tryBuf = nil
@@ -391,6 +422,16 @@ func (pp *pipe) deliver(ch *chunk) bool {
 	}
 	pp.wrote = time.Now()
 	return true
+}
+
+// isClosed reports whether ch is closed; a nil ch never is.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // latest is the later of a and b.

@@ -3,12 +3,12 @@
 package netproxy
 
 import (
-	"net"
+	"io"
 	"syscall"
 )
 
 // nonBlockingWriter is nil off Unix: the writer goroutines deliver every
 // delayed chunk.
-func nonBlockingWriter(net.Conn) syscall.RawConn { return nil }
+func nonBlockingWriter(io.Writer) syscall.RawConn { return nil }
 
 func (pp *pipe) tryOnce(uintptr) bool { return true }

@@ -4,13 +4,13 @@ package netproxy
 
 import (
 	"errors"
-	"net"
+	"io"
 	"syscall"
 )
 
 // nonBlockingWriter is dst's descriptor, for writes that do not block
 // (tryOnce); nil if dst has none.
-func nonBlockingWriter(dst net.Conn) syscall.RawConn {
+func nonBlockingWriter(dst io.Writer) syscall.RawConn {
 	sc, ok := dst.(syscall.Conn)
 	if !ok {
 		return nil

@@ -191,6 +191,10 @@ type Config struct {
 	// (engine/netproxy). TLS, authentication and the connection string's
 	// other settings are unchanged. "" = dial directly.
 	Via string
+	// Dial, when set, opens every connection instead, as Via does: an
+	// in-process proxy's DialContext (engine/netproxy), which spares the
+	// proxy a socket on the pool's side. Default nil.
+	Dial func(ctx context.Context) (net.Conn, error)
 }
 
 // Pool is a SQLAlchemy-style QueuePool. Its methods are safe for concurrent use.
@@ -316,8 +320,11 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	// prepared on first use and cached per connection (see Conn.Exec).
 	cc.DefaultQueryExecMode = pgx.QueryExecModeCacheStatement
 	cc.StatementCacheCapacity = StatementCacheCapacity
-	if cfg.Via != "" {
-		dialVia(cc, cfg.Via)
+	switch {
+	case cfg.Dial != nil:
+		dialWith(cc, cfg.Dial)
+	case cfg.Via != "":
+		dialWith(cc, viaDialer(cfg.Via))
 	}
 
 	p := &Pool{
@@ -343,20 +350,23 @@ func New(ctx context.Context, cfg Config) (*Pool, error) {
 	return p, nil
 }
 
-// dialVia makes every connection of cc dial via (a TCP address, or a Unix
-// socket's path), whatever host it names: no name lookup, no fallback host
-// (the proxy forwards to the first one).
-func dialVia(cc *pgx.ConnConfig, via string) {
+// dialWith makes every connection of cc open with dial, whatever host it
+// names: no name lookup, no fallback host (a proxy forwards to the first
+// one).
+func dialWith(cc *pgx.ConnConfig, dial func(ctx context.Context) (net.Conn, error)) {
+	cc.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
+	cc.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }
+	cc.Fallbacks = nil
+}
+
+// viaDialer dials via: a TCP address, or a Unix socket's path.
+func viaDialer(via string) func(ctx context.Context) (net.Conn, error) {
 	var d net.Dialer
 	network := "tcp"
 	if strings.HasPrefix(via, "/") {
 		network = "unix"
 	}
-	cc.LookupFunc = func(_ context.Context, host string) ([]string, error) { return []string{host}, nil }
-	cc.DialFunc = func(ctx context.Context, _, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, via)
-	}
-	cc.Fallbacks = nil
+	return func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, network, via) }
 }
 
 // Acquire returns a connection. It waits at most [Config.Timeout] from the
