@@ -243,6 +243,13 @@ func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) (flo
 	if err != nil {
 		b.Fatalf("pgbench: tps %q: %v", m[1], err)
 	}
+	return tps, pgbenchCPUPerTx(b, cmd, out)
+}
+
+// pgbenchCPUPerTx is the CPU time (user + system, its rusage) pgbench,
+// which has exited with out as its output, spent per transaction.
+func pgbenchCPUPerTx(b *testing.B, cmd *exec.Cmd, out []byte) time.Duration {
+	b.Helper()
 	tx := pgbenchTx.FindSubmatch(out)
 	if tx == nil {
 		b.Fatalf("pgbench: no transaction count in its output:\n%s", out)
@@ -255,8 +262,7 @@ func runPgbench(b *testing.B, pgbench string, clients int, d time.Duration) (flo
 	if !ok {
 		b.Fatal("pgbench: no rusage")
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return tps, time.Duration(float64(cpu) / n)
+	return time.Duration(float64(ru.Utime.Nano()+ru.Stime.Nano()) / n)
 }
 
 var pgbenchTx = regexp.MustCompile(`(?m)^number of transactions actually processed: ([0-9]+)`)

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -131,17 +130,5 @@ ROLLBACK;
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
-	tx := pgbenchTx.FindSubmatch(out)
-	if tx == nil {
-		b.Fatalf("pgbench: no transaction count in its output:\n%s", out)
-	}
-	n, err := strconv.ParseFloat(string(tx[1]), 64)
-	if err != nil || n == 0 {
-		b.Fatalf("pgbench: transactions %q: %v", tx[1], err)
-	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		b.Fatal("pgbench: no rusage")
-	}
-	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e3 / n
+	return float64(pgbenchCPUPerTx(b, cmd, out)) / 1e3
 }
