@@ -49,7 +49,7 @@ RACE_SKIPPED = '^(TestMMcMeanWaitLong|TestMD1|TestForgedCorpusIsUpToDate)$$'
 # TEST_PACKAGES_AT_ONCE: most tests are real runs bound by wall time (rates,
 # durations, holds), so two packages at a time (go test's default on two
 # cores) left the cores about a third busy and the suite took 9 minutes;
-# four at a time take about 4.5.
+# four at a time take about 4, and recommend's package alone one more.
 TEST_PACKAGES_AT_ONCE ?= 4
 
 # ALONE are the packages whose tests set a model's predictions against real
