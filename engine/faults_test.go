@@ -187,7 +187,11 @@ scenarios:
 		t.Errorf("no broken operation: the fault killed connections in use (errors %v)", sc.ErrorsBy)
 	}
 	for cat, n := range sc.ErrorsBy {
-		if n > 0 && cat != results.ErrBroken {
+		// A replacement connection opened while the fault was under way can
+		// be cut during its own setup (a busy machine stretches both): a
+		// connect error that died the same way, not a refusal.
+		cutWhileOpening := cat == results.ErrConnect && strings.Contains(sc.ErrorSamples[cat], "EOF")
+		if n > 0 && cat != results.ErrBroken && !cutWhileOpening {
 			t.Errorf("%d errors of category %s (%s): every failure should be a broken connection", n, cat, sc.ErrorSamples[cat])
 		}
 	}
