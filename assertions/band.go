@@ -33,15 +33,13 @@ type uncertainty struct {
 	starved string
 }
 
-// Starvation of the embedded server: the machine counts as saturated when
-// its busy CPU is at least saturatedShare of its cores, and other
-// processes (not planrun, the embedded server or the service planrun
-// started) as crowding the server out when they used at least
-// max(minCrowding, crowdingShare × cores).
+// Starvation of the embedded server: on a saturated machine
+// (results.Generator.Saturated), other processes (OtherCPU) crowd the
+// server out when they used at least max(minCrowding, crowdingShare ×
+// cores).
 const (
-	saturatedShare = 0.9
-	minCrowding    = 0.5
-	crowdingShare  = 0.25
+	minCrowding   = 0.5
+	crowdingShare = 0.25
 )
 
 // starvedServer says why the embedded server's timings are not the pool's
@@ -55,9 +53,8 @@ func starvedServer(g results.Generator) string {
 	if g.ServerCPU < 0 || g.Cores <= 0 || g.MachineCPU < 0 || g.CPU < 0 {
 		return ""
 	}
-	cores := float64(g.Cores)
-	others := g.MachineCPU - g.CPU - g.ServerCPU - max(g.ServiceCPU, 0)
-	if g.MachineCPU < saturatedShare*cores || others < max(minCrowding, crowdingShare*cores) {
+	others := g.OtherCPU()
+	if !g.Saturated() || others < max(minCrowding, crowdingShare*float64(g.Cores)) {
 		return ""
 	}
 	return fmt.Sprintf("the embedded server shared a saturated machine with other processes (CPU %.2f of %d cores busy, %.2f of it other processes')",
@@ -274,7 +271,8 @@ func (s *Set) decide(machine *evaluator, c *compiled, o *results.Outcome, u unce
 		return
 	}
 	if !passed && unhurried != nil {
-		if out, err := machine.run(c, *unhurried); err == nil && out == true {
+		out, err := machine.run(c, *unhurried)
+		if b, ok := out.(bool); err == nil && ok && b {
 			o.Undecided, o.Band = true, "failed, but "+u.starved+": a failure of timings may be theirs, not the pool's"
 			return
 		}

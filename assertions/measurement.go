@@ -138,7 +138,7 @@ func whoUsedTheCPU(g results.Generator) string {
 		return generic
 	}
 	server, service := max(g.ServerCPU, 0), max(g.ServiceCPU, 0)
-	others := max(g.MachineCPU-g.CPU-server-service, 0)
+	others := g.OtherCPU()
 	of := fmt.Sprintf(" of %d cores", g.Cores)
 	// also names the measured CPU users beside the one named first.
 	also := func(serverToo, serviceToo bool) string {

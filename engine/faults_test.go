@@ -79,7 +79,7 @@ scenarios:
 	// p90, so in at most 20 % of the queries is either chunk later: the
 	// median query is not.
 	bound := 6500*time.Microsecond + max(direct.P50-100*time.Microsecond, 0) + g.TimerLateness.P50 + 2*pl.P90
-	if p50 > bound && g.Cores > 0 && g.MachineCPU >= 0.9*float64(g.Cores) {
+	if p50 > bound && g.Saturated() {
 		// The direct queries ran in a calmer moment than these: waiting for
 		// a CPU between the delivery and the read is in neither lateness.
 		t.Skipf("query p50 %v beyond %v on a saturated machine (%.2f of %d cores busy during the run): the latency emulation is not judged", p50, bound, g.MachineCPU, g.Cores)

@@ -114,8 +114,7 @@ scenarios:
 	// after the outage can take longer than the 1 s timeout, and waiters
 	// time out behind it: the outage itself still shows as connect errors.
 	g := sc.Generator
-	saturated := g.Cores > 0 && g.MachineCPU >= 0.9*float64(g.Cores)
-	if n := sc.ErrorsBy[results.ErrAcquireTimeout]; n != 0 && !saturated {
+	if n := sc.ErrorsBy[results.ErrAcquireTimeout]; n != 0 && !g.Saturated() {
 		t.Errorf("%d acquire timeouts: the outage should show as connect errors", n)
 	} else if n != 0 {
 		t.Logf("%d acquire timeouts on a saturated machine (%.2f of %d cores busy): connections reopened after the outage slower than the timeout", n, g.MachineCPU, g.Cores)

@@ -177,7 +177,7 @@ func TestExamplesRun(t *testing.T) {
 					// A server on this machine (the test server) is slowed by
 					// a saturated machine while planrun's timers stay on
 					// time: the run says so in its own CPU figures.
-					if g := sc.Generator; g.Cores > 0 && g.MachineCPU >= 0.9*float64(g.Cores) {
+					if g := sc.Generator; g.Saturated() {
 						t.Skipf("not approved on a saturated machine (%.2f of %d cores busy in %s): the example is judged on a healthy one", g.MachineCPU, g.Cores, sc.Name)
 					}
 				}

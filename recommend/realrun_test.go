@@ -108,7 +108,7 @@ scenarios:
 			// released connection's next user waits for a CPU, not for the
 			// pool) without the timers showing it: the waits measured are
 			// then the machine's.
-			if g := sc.Generator; g.Cores > 0 && g.MachineCPU >= 0.9*float64(g.Cores) {
+			if g := sc.Generator; g.Saturated() {
 				t.Skipf("the machine was saturated (%.2f of %d cores busy): the waits measured include waiting for a CPU, so the prediction is not judged", g.MachineCPU, g.Cores)
 			}
 			if sc.Errors != 0 {

@@ -467,6 +467,25 @@ func (g *Generator) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// SaturatedShare is the share of the machine's cores busy from which
+// [Generator.Saturated] counts the machine as saturated.
+const SaturatedShare = 0.9
+
+// Saturated reports whether the machine's busy CPU was at least
+// SaturatedShare of its cores (false when either is unknown): whatever ran
+// on it, planrun's database server included when local, waited for a CPU.
+func (g Generator) Saturated() bool {
+	return g.Cores > 0 && g.MachineCPU >= SaturatedShare*float64(g.Cores)
+}
+
+// OtherCPU is the CPU other processes used, in cores: the machine's busy
+// CPU less planrun's, the embedded server's and the started service's
+// (those not measured count as none); meaningful when MachineCPU and CPU
+// are known (>= 0).
+func (g Generator) OtherCPU() float64 {
+	return max(g.MachineCPU-g.CPU-max(g.ServerCPU, 0)-max(g.ServiceCPU, 0), 0)
+}
+
 // Band is the measurement error of one timed figure of the scenario: the
 // generator's timer lateness p99 plus, with an emulated network, the
 // proxy's delivery lateness p99 for each direction of a round trip. A

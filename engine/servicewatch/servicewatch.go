@@ -101,8 +101,8 @@ type Config struct {
 	// Reconnect, when set, replaces a monitor connection that was lost:
 	// it is tried at the next interval, then with a wait that doubles after
 	// each failure up to [MaxReconnectWait], until it succeeds; every
-	// interval without a connection is a missed sample. The watcher closes the connections Reconnect returns
-	// (never the one given to [Start]). nil: once the connection is lost,
+	// interval without a connection is a missed sample. The watcher closes
+	// the connections Reconnect returns (never the one given to [Start]). nil: once the connection is lost,
 	// the watcher stops sampling and counts every later interval as missed.
 	Reconnect func(context.Context) (*pgx.Conn, error)
 	// OnSample, when set, is called with every sample on the watcher's
@@ -693,12 +693,9 @@ func (w *Watcher) Summary() results.Service {
 	s := w.levels(&w.win)
 	s.Missed, s.MissedReason = w.missed, w.missedReason
 	s.DrainChecked, s.DrainNotChecked, s.AtDrain = w.drainChecked, w.drainNot, w.atDrain
-	s.NotFound = w.notFound
+	s.NotFound = w.notFoundSoFar()
 	s.IdleInTransaction.Max = w.idleMax
 	s.Last = w.last
-	if !w.foundChecked && !w.seen {
-		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
-	}
 	s.Leaks = w.leaks + len(w.open)
 	s.LeakDetails = append([]results.ServiceLeak(nil), w.details...)
 	for _, l := range w.sortedOpen() {
@@ -731,11 +728,17 @@ func (w *Watcher) Recent() (results.Service, bool) {
 		s.IdleInTransaction.Max = max(s.IdleInTransaction.Max, l.Age)
 	}
 	s.Leaks = win.leaks + len(w.open)
-	s.NotFound = w.notFound
-	if !w.foundChecked && !w.seen {
-		s.NotFound = (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
-	}
+	s.NotFound = w.notFoundSoFar()
 	return s, true
+}
+
+// notFoundSoFar is the not-found failure: the one Found recorded, or,
+// before Found, whether any backend has been seen yet (w.mu held).
+func (w *Watcher) notFoundSoFar() string {
+	if !w.foundChecked && !w.seen {
+		return (&NotFoundError{ApplicationName: w.cfg.ApplicationName}).Error()
+	}
+	return w.notFound
 }
 
 // levels is a summary of win's samples: the levels, utilization,
